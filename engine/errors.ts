@@ -1,0 +1,99 @@
+// Named error classes for the engine (house style H17): each carries the offending item
+// (config key, tensor, file, backend) and, where there are any, the valid choices.
+
+/** Base class: every edgetron error has a stable `name` and a one-line message. */
+export class EdgetronError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A config.json key is missing, has the wrong type, or contradicts another key. */
+export class ConfigError extends EdgetronError {
+  constructor(
+    readonly key: string,
+    detail: string,
+  ) {
+    super(`config.json: ${key}: ${detail}`);
+  }
+}
+
+/** A tensor the model needs is absent from the checkpoint. */
+export class MissingTensorError extends EdgetronError {
+  constructor(
+    readonly tensor: string,
+    readonly source: string,
+  ) {
+    super(`missing tensor ${tensor} in ${source}`);
+  }
+}
+
+/** A tensor is present but its shape differs from what config.json implies. */
+export class TensorShapeError extends EdgetronError {
+  constructor(
+    readonly tensor: string,
+    readonly expected: readonly number[],
+    readonly actual: readonly number[],
+  ) {
+    super(`tensor ${tensor} has shape [${actual.join(', ')}], expected [${expected.join(', ')}]`);
+  }
+}
+
+/** A tensor is stored in a dtype this path cannot use. */
+export class UnsupportedDTypeError extends EdgetronError {
+  constructor(
+    readonly tensor: string,
+    readonly dtype: string,
+    readonly supported: readonly string[],
+  ) {
+    super(`tensor ${tensor} has dtype ${dtype}; supported: ${supported.join(', ')}`);
+  }
+}
+
+/** A weight file is truncated, has a malformed header, or an inconsistent index. */
+export class CorruptWeightsError extends EdgetronError {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
+    super(`${file}: ${detail}`);
+  }
+}
+
+/** A backend name that does not exist or cannot run here. */
+export class UnknownBackendError extends EdgetronError {
+  constructor(
+    readonly backend: string,
+    readonly choices: readonly string[],
+  ) {
+    super(`unknown backend "${backend}"; choose one of: ${choices.join(', ')}`);
+  }
+}
+
+/** The prompt plus requested tokens do not fit the context the engine allows. */
+export class ContextWindowExceededError extends EdgetronError {
+  constructor(
+    readonly requested: number,
+    readonly limit: number,
+  ) {
+    super(`sequence of ${requested} tokens exceeds the context limit of ${limit}`);
+  }
+}
+
+/** A token id outside [0, vocab). */
+export class TokenOutOfRangeError extends EdgetronError {
+  constructor(
+    readonly token: number,
+    readonly vocabSize: number,
+  ) {
+    super(`token id ${token} is outside the vocabulary [0, ${vocabSize})`);
+  }
+}
+
+/** Generation was aborted through its AbortSignal. */
+export class AbortedError extends EdgetronError {
+  constructor() {
+    super('generation aborted');
+  }
+}

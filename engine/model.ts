@@ -1,0 +1,82 @@
+// spec §4: the NemotronH forward pass, written once over the op interface (DESIGN §1–2).
+// For each layer: u = RMSNorm(x); x = x + Mixer_kind(u). Then norm_f and the head.
+// This file does no arithmetic itself (house style H2).
+
+import type { LoadedModel, SequenceState } from './backend.js';
+import { ContextWindowExceededError, TokenOutOfRangeError } from './errors.js';
+import { headTensorName } from './weights.js';
+
+/** Which rows of logits a forward pass returns. */
+export type LogitRows = 'last' | 'all';
+
+/**
+ * The model graph over one backend.
+ * @example
+ * const model = new Model(loaded);
+ * const seq = model.newSequence(4096);
+ * const logits = model.forward(seq, new Int32Array([1, 42, 7]), 'last'); // (1, V)
+ */
+export class Model {
+  constructor(readonly ops: LoadedModel) {}
+
+  get config() {
+    return this.ops.config;
+  }
+
+  /** A new sequence whose attention caches hold up to `maxTokens` tokens. */
+  newSequence(maxTokens: number): SequenceState {
+    return this.ops.newSequence(maxTokens);
+  }
+
+  /**
+   * Run T tokens through the trunk (prefill when T > 1, decode when T = 1), advancing `seq`.
+   * Returns logits as (rows × V) host floats, rows = 1 for 'last', T for 'all'.
+   */
+  forward(seq: SequenceState, tokens: Int32Array, rows: LogitRows = 'last', maxTokens?: number): Float32Array {
+    const { ops, config } = this;
+    for (const t of tokens) if (!(t >= 0 && t < config.vocabSize)) throw new TokenOutOfRangeError(t, config.vocabSize);
+    if (maxTokens !== undefined && seq.position + tokens.length > maxTokens) {
+      throw new ContextWindowExceededError(seq.position + tokens.length, maxTokens);
+    }
+    // 1. x = Emb[t]   (T, d)
+    const x = ops.embed(tokens);
+    // 2. each layer: u = RMSNorm_il(x); x += Mixer_kind(u)
+    for (let il = 0; il < config.nTrunkLayers; il++) {
+      const layer = config.layers[il];
+      const u = ops.rmsnorm(x, `${layer.prefix}norm.weight`);
+      let y;
+      switch (layer.kind) {
+        case 'M':
+          y = ops.mamba2(il, u, seq);
+          break;
+        case '*':
+          y = ops.attention(il, u, seq);
+          break;
+        case 'E':
+          y = ops.moe(il, u);
+          break;
+        case '-':
+          y = ops.mlp(il, u);
+          break;
+      }
+      ops.free(u);
+      ops.addInPlace(x, y);
+      ops.free(y);
+    }
+    seq.advance(tokens.length);
+    // 3. h = RMSNorm_f(x), only on the rows whose logits are wanted
+    const kept = rows === 'last' && x.rows > 1 ? ops.sliceRows(x, x.rows - 1, 1) : x;
+    if (kept !== x) ops.free(x);
+    const h = ops.rmsnorm(kept, 'backbone.norm_f.weight');
+    ops.free(kept);
+    // 4. logits = h · W_lmᵀ   (rows, V)
+    const logits = ops.head(h);
+    ops.free(h);
+    return logits;
+  }
+
+  /** Name of the head's weight tensor (lm_head, or the embedding when tied). */
+  get headWeight(): string {
+    return headTensorName(this.config);
+  }
+}
