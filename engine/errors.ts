@@ -97,3 +97,28 @@ export class AbortedError extends EdgetronError {
     super('generation aborted');
   }
 }
+
+/** The checkpoint has no usable tokenizer.json, and the command needs text. */
+export class MissingTokenizerError extends EdgetronError {
+  constructor(readonly source: string) {
+    super(`${source}: no usable tokenizer.json (needed to turn text into ids)`);
+  }
+}
+
+/** The chat template is missing, does not parse, or raised an exception while rendering. */
+export class ChatTemplateError extends EdgetronError {
+  constructor(detail: string) {
+    super(`chat template: ${detail.replace(/\s*\n\s*/g, ' ')}`);
+  }
+}
+
+/** A generation or sampling option is out of range (the field, the value and the allowed range). */
+export class InvalidOptionError extends EdgetronError {
+  constructor(
+    readonly option: string,
+    readonly value: unknown,
+    readonly allowed: string,
+  ) {
+    super(`${option} = ${JSON.stringify(value)} is invalid; expected ${allowed}`);
+  }
+}
