@@ -122,3 +122,10 @@ export class InvalidOptionError extends EdgetronError {
     super(`${option} = ${JSON.stringify(value)} is invalid; expected ${allowed}`);
   }
 }
+
+/** A sequence state was used after `free`, or restored from a snapshot it does not own. */
+export class SequenceStateError extends EdgetronError {
+  constructor(readonly detail: string) {
+    super(`sequence state: ${detail}`);
+  }
+}
