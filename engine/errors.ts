@@ -129,3 +129,13 @@ export class SequenceStateError extends EdgetronError {
     super(`sequence state: ${detail}`);
   }
 }
+
+/** A backend op got an argument it cannot use (another backend's activation, mismatched shapes, rows out of range). */
+export class OpArgumentError extends EdgetronError {
+  constructor(
+    readonly op: string,
+    readonly detail: string,
+  ) {
+    super(`${op}: ${detail}`);
+  }
+}
