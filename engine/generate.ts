@@ -1,0 +1,148 @@
+// DESIGN §1: the generation loop. The prompt goes through the model in ONE forward call of
+// T tokens (prefill), then one token per forward call (decode); each step samples from the
+// last row of logits (engine/sample.ts) and streams a UTF-8-safe text delta
+// (engine/text.ts). Options are checked before any compute (house style H18); the loop
+// itself never throws on a stop, a length limit or an abort: it reports them in `done`.
+
+import { ContextWindowExceededError, InvalidOptionError } from './errors.js';
+import { Sampler, type SamplerOptions } from './sample.js';
+import { requireText, type Session } from './session.js';
+import type { IncrementalDetokenizer } from './text.js';
+
+export interface GenerateOptions extends SamplerOptions {
+  /** Most tokens to generate, stop token included (default 256, or what the context has left). */
+  readonly maxTokens?: number;
+  /** Ids that end generation (default: the session's eos ids incl. `<|im_end|>`). */
+  readonly stopIds?: readonly number[];
+  /** Largest prompt + completion length allowed (default config max_position_embeddings). */
+  readonly maxContext?: number;
+}
+
+export type FinishReason = 'stop' | 'length' | 'abort';
+
+export interface Usage {
+  readonly promptTokens: number;
+  /** Tokens sampled, including a final stop token. */
+  readonly completionTokens: number;
+}
+
+export interface Timings {
+  /** Prompt forward pass plus the first sample. */
+  readonly prefillMs: number;
+  /** Every later forward pass plus its sample (time spent in the consumer is excluded). */
+  readonly decodeMs: number;
+  readonly prefillTokPerS: number;
+  readonly decodeTokPerS: number;
+}
+
+/** One generated token: its id and the text it completes (may be '' mid-character). */
+export interface TokenEvent {
+  readonly kind: 'token';
+  readonly id: number;
+  readonly text: string;
+}
+
+/** The end of a generation. */
+export interface DoneEvent {
+  readonly kind: 'done';
+  readonly finishReason: FinishReason;
+  readonly usage: Usage;
+  readonly timings: Timings;
+  /** Text the detokenizer still held when generation ended (usually ''). */
+  readonly text: string;
+}
+
+export type GenerateEvent = TokenEvent | DoneEvent;
+
+const DEFAULT_MAX_TOKENS = 256;
+
+/** Let timers, I/O and abort listeners run between tokens. */
+const yieldToEventLoop: () => Promise<void> =
+  typeof setImmediate === 'function' ? () => new Promise((r) => setImmediate(r)) : () => new Promise((r) => setTimeout(r, 0));
+
+const perSecond = (n: number, ms: number) => (ms > 0 ? (n * 1000) / ms : 0);
+
+/**
+ * Generate up to `maxTokens` tokens after `promptIds`. Options are validated and the context
+ * limit checked synchronously, so a bad request throws before any compute; everything after
+ * that is reported through the events.
+ * @example
+ * for await (const ev of generate(session, ids, { maxTokens: 32, temperature: 0 })) {
+ *   if (ev.kind === 'token') process.stdout.write(ev.text);
+ *   else console.error(ev.finishReason, ev.usage);
+ * }
+ */
+export function generate(
+  session: Session,
+  promptIds: readonly number[],
+  options: GenerateOptions = {},
+  signal?: AbortSignal,
+): AsyncGenerator<GenerateEvent, void, undefined> {
+  const { config } = session.model;
+  const sampler = new Sampler(options);
+  const maxContext = options.maxContext ?? config.maxPositionEmbeddings;
+  if (!(Number.isInteger(maxContext) && maxContext > 0)) throw new InvalidOptionError('maxContext', maxContext, 'an integer > 0');
+  if (promptIds.length === 0) throw new InvalidOptionError('prompt', [], 'at least one token');
+  const maxTokens = options.maxTokens ?? Math.max(0, Math.min(DEFAULT_MAX_TOKENS, maxContext - promptIds.length));
+  if (!(Number.isInteger(maxTokens) && maxTokens >= 0)) throw new InvalidOptionError('maxTokens', maxTokens, 'an integer ≥ 0');
+  if (promptIds.length + maxTokens > maxContext) throw new ContextWindowExceededError(promptIds.length + maxTokens, maxContext);
+  const stopIds = new Set(options.stopIds ?? session.stopIds);
+  const text = requireText(session);
+  const prompt = Int32Array.from(promptIds); // (T)
+  return run(session, prompt, maxTokens, sampler, stopIds, text.detokenizer(), signal);
+}
+
+async function* run(
+  session: Session,
+  prompt: Int32Array,
+  maxTokens: number,
+  sampler: Sampler,
+  stopIds: ReadonlySet<number>,
+  detok: IncrementalDetokenizer,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<GenerateEvent, void, undefined> {
+  const { model } = session;
+  let prefillMs = 0;
+  let decodeMs = 0;
+  let completionTokens = 0;
+  let decodeSteps = 0;
+  const done = (finishReason: FinishReason): DoneEvent => ({
+    kind: 'done',
+    finishReason,
+    usage: { promptTokens: prompt.length, completionTokens },
+    timings: {
+      prefillMs,
+      decodeMs,
+      prefillTokPerS: perSecond(prompt.length, prefillMs),
+      decodeTokPerS: perSecond(decodeSteps, decodeMs),
+    },
+    text: detok.flush(),
+  });
+
+  if (maxTokens === 0) return yield done('length');
+  if (signal?.aborted) return yield done('abort');
+  const seq = model.newSequence(prompt.length + maxTokens);
+  try {
+    // 1. prefill: all T prompt tokens in one forward call → logits of the last row (V)
+    let t0 = performance.now();
+    let logits = model.forward(seq, prompt, 'last');
+    let id = sampler.sample(logits);
+    prefillMs = performance.now() - t0;
+    for (;;) {
+      completionTokens++;
+      if (stopIds.has(id)) return yield done('stop');
+      yield { kind: 'token', id, text: detok.push(id) };
+      if (completionTokens >= maxTokens) return yield done('length');
+      await yieldToEventLoop();
+      if (signal?.aborted) return yield done('abort');
+      // 2. decode: one token in, next-token logits out
+      t0 = performance.now();
+      logits = model.forward(seq, Int32Array.of(id), 'last');
+      id = sampler.sample(logits);
+      decodeMs += performance.now() - t0;
+      decodeSteps++;
+    }
+  } finally {
+    seq.free();
+  }
+}
