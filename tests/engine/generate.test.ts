@@ -5,10 +5,15 @@ import { parseConfig, type ModelConfig } from '../../engine/config.js';
 import { ContextWindowExceededError, InvalidOptionError } from '../../engine/errors.js';
 import { generate, type DoneEvent, type GenerateEvent, type GenerateOptions } from '../../engine/generate.js';
 import { Model } from '../../engine/model.js';
-import type { Session } from '../../engine/session.js';
+import { argmax } from '../../engine/sample.js';
+import { referenceBackend } from '../../engine/reference/index.js';
+import { openSession, type Session } from '../../engine/session.js';
 import { TextCodec } from '../../engine/text.js';
+import { openCheckpoint } from '../../weights-tools/checkpoint.js';
+import { memoryStore, randomModelTensors } from '../helpers/memory-store.js';
 
-const FIXTURES = new URL('../../../shared/fixtures/nemotron-h-tiny/moe/hf/', import.meta.url);
+const FIXTURE = new URL('../../../shared/fixtures/nemotron-h-tiny/', import.meta.url);
+const FIXTURES = new URL('moe/hf/', FIXTURE);
 const readJson = (name: string) => JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8'));
 const text = TextCodec.fromJson(readJson('tokenizer.json'), readJson('tokenizer_config.json'));
 const V = 512;
@@ -211,5 +216,43 @@ describe('generate (scripted model)', () => {
     expect(t.decodeMs).toBeGreaterThan(0);
     expect(t.prefillTokPerS).toBeCloseTo((2 * 1000) / t.prefillMs, 6);
     expect(t.decodeTokPerS).toBeCloseTo((4 * 1000) / t.decodeMs, 6);
+  });
+});
+
+describe('generate on the reference backend', () => {
+  it('greedy continuation of the fixture prompt starts with llama.cpp\'s argmax (moe/hf checkpoint)', async () => {
+    const ckpt = await openCheckpoint(new URL('moe/hf', FIXTURE).pathname);
+    const session = await openSession(ckpt, referenceBackend);
+    expect(session.stopIds).toEqual([2, 4]); // config eos 2 + <|im_end|>
+    expect(session.loadMs).toBeGreaterThan(0);
+    const fixture = JSON.parse(readFileSync(new URL('fixture.json', FIXTURE), 'utf8'));
+    const prompt: number[] = fixture.tokens.slice(0, 16);
+    const llama = new Float32Array(readFileSync(new URL('moe/llamacpp-f32.f32', FIXTURE)).buffer.slice(0)); // (64, 512)
+    const expected = argmax(llama.subarray(15 * V, 16 * V)); // top-2 margin ≈ 0.98 ≫ the 2e-3 fixture tolerance
+    const { ids } = await collect(generate(session, prompt, { ...greedy, maxTokens: 1 }));
+    expect(ids).toEqual([expected]);
+    session.dispose();
+    await ckpt.store.close();
+  });
+
+  it('greedy decode equals the argmax of one all-rows prefill over the same tokens; seeds are reproducible', async () => {
+    const config = parseConfig(readJson('config.json'), [4]);
+    const store = memoryStore(randomModelTensors(config, 3), 'random');
+    const session = await openSession(
+      { config, store, tokenizerJson: readJson('tokenizer.json'), tokenizerConfig: readJson('tokenizer_config.json') },
+      referenceBackend,
+    );
+    const prompt = text.encode('Hello world');
+    const run = async (opts: GenerateOptions) => (await collect(generate(session, prompt, { maxTokens: 6, stopIds: [], ...opts }))).ids;
+    const ids = await run(greedy);
+    expect(await run(greedy)).toEqual(ids);
+    // the same tokens through one forward call with 'all' rows: row t predicts token t+1
+    const all = [...prompt, ...ids];
+    const logits = session.model.forward(session.model.newSequence(all.length), Int32Array.from(all.slice(0, -1)), 'all');
+    const predicted = ids.map((_, i) => argmax(logits.subarray((prompt.length - 1 + i) * V, (prompt.length + i) * V)));
+    expect(predicted).toEqual(ids);
+    const sampled = await run({ temperature: 1, seed: 9 });
+    expect(await run({ temperature: 1, seed: 9 })).toEqual(sampled);
+    session.dispose();
   });
 });
