@@ -1,0 +1,23 @@
+// The reference backend's activation: a dense f64 matrix, rows × cols, row-major.
+// Every reference kernel reads and writes these; f64 keeps rounding far below any f32 backend's.
+
+import type { Act } from '../backend.js';
+
+/** An f64 activation matrix (rows, cols), row-major. */
+export class RefAct implements Act {
+  constructor(
+    readonly data: Float64Array, // (rows, cols)
+    readonly rows: number,
+    readonly cols: number,
+  ) {}
+
+  /** A zero matrix (rows, cols). */
+  static zeros(rows: number, cols: number): RefAct {
+    return new RefAct(new Float64Array(rows * cols), rows, cols);
+  }
+
+  /** Row r as a view (cols). */
+  row(r: number): Float64Array {
+    return this.data.subarray(r * this.cols, (r + 1) * this.cols);
+  }
+}

@@ -1,0 +1,94 @@
+// The reference backend's weights: each tensor's raw little-endian bytes exactly as the store
+// holds them, read on first use and kept (never a second, decoded copy). Elements are decoded to
+// f64 where a kernel uses them (engine/dtype.ts), so a bf16 [1856, 2688] expert stays 10 MB.
+//
+// The op interface is synchronous, so a lazy read needs a synchronous source: a TensorEntry that
+// also has `readIntoSync` (the in-memory store; a file loader can give one with fs.readSync).
+// Entries without it are read eagerly, once, by `load()`.
+
+import { decodeAll } from '../dtype.js';
+import { MissingTensorError } from '../errors.js';
+import type { DType, TensorEntry } from '../weights.js';
+
+/** A TensorEntry that can also fill `dst` synchronously. */
+export interface SyncTensorEntry extends TensorEntry {
+  readIntoSync(dst: Uint8Array): void;
+}
+
+function canReadSync(entry: TensorEntry): entry is SyncTensorEntry {
+  return typeof (entry as Partial<SyncTensorEntry>).readIntoSync === 'function';
+}
+
+/** A tensor's raw bytes seen as a matrix (rows = shape[0], cols = the rest). */
+export interface RawTensor {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly rows: number;
+  readonly cols: number;
+  readonly bytes: Uint8Array; // rows · cols elements of dtype
+}
+
+/** Lazily read, cached raw tensors by canonical name. */
+export class TensorCache {
+  private readonly raw = new Map<string, RawTensor>();
+  private resident = 0;
+
+  constructor(
+    private readonly entries: ReadonlyMap<string, TensorEntry>,
+    private readonly source = 'the loaded tensors',
+  ) {}
+
+  /** Read every entry that cannot be read synchronously later; reports bytes as they arrive. */
+  async readUnsyncable(onProgress?: (loadedBytes: number, totalBytes: number) => void): Promise<void> {
+    const eager = [...this.entries].filter(([, e]) => !canReadSync(e));
+    const total = eager.reduce((n, [, e]) => n + e.byteLength, 0);
+    for (const [name, entry] of eager) {
+      const bytes = new Uint8Array(entry.byteLength);
+      await entry.readInto(bytes);
+      this.keep(name, entry, bytes);
+      onProgress?.(this.resident, total);
+    }
+  }
+
+  /** The raw tensor `name`, read now if this is its first use. */
+  get(name: string): RawTensor {
+    const hit = this.raw.get(name);
+    if (hit) return hit;
+    const entry = this.entries.get(name);
+    if (!entry || !canReadSync(entry)) throw new MissingTensorError(name, this.source);
+    const bytes = new Uint8Array(entry.byteLength);
+    entry.readIntoSync(bytes);
+    return this.keep(name, entry, bytes);
+  }
+
+  /** A small parameter vector (norm weight, conv bias, A_log, …) decoded to f64. */
+  vector(name: string): Float64Array {
+    const t = this.get(name);
+    return decodeAll(t.dtype, t.bytes, name);
+  }
+
+  /** Whether tensor `name` has been read. */
+  isResident(name: string): boolean {
+    return this.raw.has(name);
+  }
+
+  /** Bytes of raw tensors held. */
+  residentBytes(): number {
+    return this.resident;
+  }
+
+  clear(): void {
+    this.raw.clear();
+    this.resident = 0;
+  }
+
+  // `name` is the canonical name, which may differ from entry.name (an accepted alias)
+  private keep(name: string, entry: TensorEntry, bytes: Uint8Array): RawTensor {
+    const rows = entry.shape[0] ?? 1;
+    const numel = entry.shape.reduce((a, b) => a * b, 1);
+    const t: RawTensor = { name, dtype: entry.dtype, rows, cols: rows === 0 ? 0 : numel / rows, bytes };
+    this.raw.set(name, t);
+    this.resident += bytes.byteLength;
+    return t;
+  }
+}
