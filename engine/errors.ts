@@ -139,3 +139,14 @@ export class OpArgumentError extends EdgetronError {
     super(`${op}: ${detail}`);
   }
 }
+
+/** A backend could not get the memory it needs (WASM memory is capped at 4 GiB). */
+export class OutOfMemoryError extends EdgetronError {
+  constructor(
+    readonly backend: string,
+    readonly requestedBytes: number,
+    readonly limitBytes: number,
+  ) {
+    super(`${backend}: cannot allocate ${requestedBytes} bytes; the memory limit is ${limitBytes} bytes`);
+  }
+}
