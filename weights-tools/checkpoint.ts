@@ -1,0 +1,137 @@
+// DESIGN §1, §5: open a Hugging Face checkpoint folder from disk: config.json (spec §2),
+// the safetensors weights (one file, several, or sharded with an index; spec §12), and the
+// tokenizer files (spec §15). Weights stay on disk and are read lazily; `validateWeights`
+// (engine/weights.ts) checks them against the config when a backend loads them.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseConfig, type ModelConfig } from '../engine/config.js';
+import { openSafetensorsStore, openShardedSafetensors } from '../engine/safetensors.js';
+import type { WeightStore } from '../engine/weights.js';
+import { CheckpointError } from './errors.js';
+import { openFileSource, sha256Streaming } from './fs-source.js';
+
+/** The word that names the embedded default model on the command line. */
+export const DEFAULT_MODEL = 'default';
+
+/** An opened checkpoint: parsed config, lazy weights, and the tokenizer files as JSON. */
+export interface Checkpoint {
+  readonly path: string;
+  readonly config: ModelConfig;
+  readonly store: WeightStore;
+  /** tokenizer.json, or null when the folder has none. */
+  readonly tokenizerJson: unknown | null;
+  /** tokenizer_config.json (chat template, special token names), or null when absent. */
+  readonly tokenizerConfig: Record<string, unknown> | null;
+}
+
+/** Read and parse a JSON file; null when it does not exist and is optional. */
+async function readJson(file: string, required: boolean): Promise<unknown | null> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new CheckpointError(file, `cannot read: ${(e as Error).message}`);
+    if (required) throw new CheckpointError(file, 'missing (an HF checkpoint folder needs it)');
+    return null;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CheckpointError(file, `malformed JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Id of `<|im_end|>` among tokenizer.json's added tokens (spec §10: a stop token), if any. */
+function imEndId(tokenizerJson: unknown): number | null {
+  const added = (tokenizerJson as { added_tokens?: unknown } | null)?.added_tokens;
+  if (!Array.isArray(added)) return null;
+  const hit = added.find((t) => t?.content === '<|im_end|>' && Number.isInteger(t?.id));
+  return hit ? (hit.id as number) : null;
+}
+
+/** Open the folder's weights: a sharded index, model.safetensors, or every *.safetensors. */
+async function openWeights(dir: string): Promise<WeightStore> {
+  const indexFile = join(dir, 'model.safetensors.index.json');
+  const index = await readJson(indexFile, false);
+  if (index !== null) {
+    return openShardedSafetensors(indexFile, index, {
+      openShard: (file) => {
+        if (file.includes('/') || file.includes('\\')) throw new Error('shard names must be plain file names in the same folder');
+        return openFileSource(join(dir, file));
+      },
+      sha256: sha256Streaming,
+    });
+  }
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.safetensors')).sort();
+  if (files.length === 0) {
+    throw new CheckpointError(dir, 'no weights file (expected model.safetensors or model.safetensors.index.json)');
+  }
+  const sources = [];
+  try {
+    for (const f of files) sources.push(await openFileSource(join(dir, f)));
+  } catch (e) {
+    await Promise.all(sources.map((s) => s.close()));
+    throw e;
+  }
+  return openSafetensorsStore(sources);
+}
+
+/**
+ * Open an HF checkpoint folder. `<|im_end|>` from tokenizer.json becomes an extra stop id
+ * (spec §10). Errors name the file: missing config.json, malformed JSON, no weights file;
+ * config problems are `ConfigError`s naming the key, weight-file problems `CorruptWeightsError`s.
+ * The caller closes `store` when done.
+ * @example
+ * const ckpt = await openCheckpoint(resolveModelPath('default'));
+ * const tensors = validateWeights(ckpt.config, ckpt.store);
+ */
+export async function openCheckpoint(path: string): Promise<Checkpoint> {
+  const info = await stat(path).catch(() => null);
+  if (!info) throw new CheckpointError(path, 'no such file or folder');
+  if (!info.isDirectory()) throw new CheckpointError(path, 'not an HF checkpoint folder (config.json + *.safetensors)');
+  const raw = await readJson(join(path, 'config.json'), true);
+  const tokenizerJson = await readJson(join(path, 'tokenizer.json'), false);
+  const tokenizerConfig = await readJson(join(path, 'tokenizer_config.json'), false);
+  if (tokenizerConfig !== null && (typeof tokenizerConfig !== 'object' || Array.isArray(tokenizerConfig))) {
+    throw new CheckpointError(join(path, 'tokenizer_config.json'), 'must be a JSON object');
+  }
+  const imEnd = imEndId(tokenizerJson);
+  const config = parseConfig(raw, imEnd === null ? [] : [imEnd]);
+  const store = await openWeights(path);
+  return { path, config, store, tokenizerJson, tokenizerConfig: tokenizerConfig as Record<string, unknown> | null };
+}
+
+/**
+ * The folder holding edgetron's package.json (works from the sources and from dist/).
+ * @example
+ * join(packageRoot(), 'models', 'default');
+ */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'edgetron') return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new CheckpointError(fileURLToPath(import.meta.url), 'cannot find the edgetron package root');
+    dir = up;
+  }
+}
+
+/**
+ * Resolve a `--model` argument: `default` or nothing means the embedded default model at
+ * `<package root>/models/default` (written by `npm run build`); any other path is returned as is.
+ * @example
+ * resolveModelPath(undefined);      // '/…/edgetron/models/default'
+ * resolveModelPath('./my-model');   // './my-model'
+ */
+export function resolveModelPath(path: string | undefined): string {
+  if (path !== undefined && path !== DEFAULT_MODEL) return path;
+  const dir = join(packageRoot(), 'models', 'default');
+  if (!existsSync(join(dir, 'config.json'))) {
+    throw new CheckpointError(dir, 'the embedded default model is missing; run `npm run build` to create it');
+  }
+  return dir;
+}

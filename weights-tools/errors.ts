@@ -1,0 +1,24 @@
+// Named errors of the weights tools (house style H17), on the engine's base class so the CLI
+// reports them like any engine error: one line naming the file, preset or option.
+
+import { EdgetronError } from '../engine/errors.js';
+
+/** A checkpoint folder lacks a required file, or one of its JSON files does not parse. */
+export class CheckpointError extends EdgetronError {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
+    super(`${file}: ${detail}`);
+  }
+}
+
+/** A synth preset name that does not exist. */
+export class UnknownPresetError extends EdgetronError {
+  constructor(
+    readonly preset: string,
+    readonly choices: readonly string[],
+  ) {
+    super(`unknown preset "${preset}"; choose one of: ${choices.join(', ')}`);
+  }
+}

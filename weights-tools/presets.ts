@@ -1,0 +1,169 @@
+// DESIGN §4: the synth presets as Hugging Face `config.json` objects, in the real NemotronH
+// layout so every loader, converter and backend sees them exactly as it would a released
+// checkpoint. `nano` is the Nemotron 3 Nano 30B-A3B config of spec §2, key for key.
+
+/** Names accepted by `synthesize({ preset })` and `edgetron synth --preset`. */
+export const PRESET_NAMES = ['tiny', 'tiny-latent', 'small', 'medium', 'nano'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+type HfConfig = Readonly<Record<string, unknown>>;
+
+/** Keys shared by every preset (spec §2: the Nemotron 3 values that are not sizes). */
+const COMMON: HfConfig = {
+  architectures: ['NemotronHForCausalLM'],
+  model_type: 'nemotron_h',
+  attention_bias: false,
+  attention_dropout: 0.0,
+  conv_kernel: 4,
+  expand: 2,
+  mamba_hidden_act: 'silu',
+  mamba_proj_bias: false,
+  use_bias: false,
+  use_conv_bias: true,
+  mlp_hidden_act: 'relu2',
+  mlp_bias: false,
+  time_step_min: 0.001,
+  time_step_max: 0.1,
+  time_step_floor: 0.0001,
+  mamba_ssm_cache_dtype: 'float32',
+  n_shared_experts: 1,
+  norm_topk_prob: true,
+  n_group: 1,
+  topk_group: 1,
+  layer_norm_epsilon: 1e-5,
+  residual_in_fp32: false,
+  rescale_prenorm_residual: true,
+  tie_word_embeddings: false,
+  rope_theta: 10000,
+  partial_rotary_factor: 1.0,
+  sliding_window: null,
+  bos_token_id: 1,
+  eos_token_id: 2,
+  pad_token_id: 0,
+  num_logits_to_keep: 1,
+  use_mamba_kernels: true,
+};
+
+/** Sizes of one preset; everything else comes from COMMON. */
+interface Sizes {
+  d: number;
+  pattern: string;
+  mamba: [heads: number, headDim: number, groups: number, state: number, chunk: number];
+  attn: [qHeads: number, kvHeads: number, headDim: number];
+  moe: [experts: number, topK: number, expertDim: number, sharedDim: number, scale: number];
+  mlpDim: number;
+  vocab: number;
+  maxPositions: number;
+  dtype: string;
+}
+
+function build(s: Sizes, extra: HfConfig = {}): HfConfig {
+  return {
+    ...COMMON,
+    vocab_size: s.vocab,
+    hidden_size: s.d,
+    num_hidden_layers: s.pattern.length,
+    hybrid_override_pattern: s.pattern,
+    num_attention_heads: s.attn[0],
+    num_key_value_heads: s.attn[1],
+    head_dim: s.attn[2],
+    mamba_num_heads: s.mamba[0],
+    mamba_head_dim: s.mamba[1],
+    n_groups: s.mamba[2],
+    ssm_state_size: s.mamba[3],
+    chunk_size: s.mamba[4],
+    n_routed_experts: s.moe[0],
+    num_experts_per_tok: s.moe[1],
+    moe_intermediate_size: s.moe[2],
+    moe_shared_expert_intermediate_size: s.moe[3],
+    routed_scaling_factor: s.moe[4],
+    intermediate_size: s.mlpDim,
+    max_position_embeddings: s.maxPositions,
+    torch_dtype: s.dtype,
+    ...extra,
+  };
+}
+
+const PRESETS: Readonly<Record<PresetName, HfConfig>> = {
+  // Unit tests: every layer kind, several SSD chunks per prompt (chunk 8).
+  tiny: build({
+    d: 64,
+    pattern: 'ME*M-E*E',
+    mamba: [4, 16, 2, 16, 8],
+    attn: [4, 2, 16],
+    moe: [8, 2, 32, 64, 2.5],
+    mlpDim: 128,
+    vocab: 512,
+    maxPositions: 4096,
+    dtype: 'float32',
+  }),
+  // LatentMoE (spec §8) and one MTP block `*E` (spec §11).
+  'tiny-latent': build(
+    {
+      d: 64,
+      pattern: 'ME*ME*E',
+      mamba: [4, 16, 2, 16, 8],
+      attn: [4, 2, 16],
+      moe: [16, 4, 32, 64, 5.0],
+      mlpDim: 32,
+      vocab: 512,
+      maxPositions: 4096,
+      dtype: 'float32',
+    },
+    { moe_latent_size: 32, num_nextn_predict_layers: 1, mtp_hybrid_override_pattern: '*E' },
+  ),
+  // Worker-sized bench: ~132M parameters, ~75M active.
+  small: build({
+    d: 768,
+    pattern: 'MEMEM*EMEMEM*EMEM',
+    mamba: [24, 64, 2, 64, 128],
+    attn: [12, 2, 64],
+    moe: [16, 2, 384, 768, 2.5],
+    mlpDim: 384,
+    vocab: 16384,
+    maxPositions: 32768,
+    dtype: 'float32',
+  }),
+  // Speed anchor: ~524M parameters, ~196M active.
+  medium: build({
+    d: 1024,
+    pattern: 'MEMEM*EMEMEM*EMEMEM*EMEM',
+    mamba: [32, 64, 8, 128, 128],
+    attn: [16, 2, 64],
+    moe: [32, 4, 512, 1024, 2.5],
+    mlpDim: 512,
+    vocab: 32768,
+    maxPositions: 32768,
+    dtype: 'float32',
+  }),
+  // spec §2, complete.
+  nano: build(
+    {
+      d: 2688,
+      pattern: 'MEMEM*EMEMEM*EMEMEM*EMEMEM*EMEMEM*EMEMEMEM*EMEMEMEME',
+      mamba: [64, 64, 8, 128, 128],
+      attn: [32, 2, 128],
+      moe: [128, 6, 1856, 3712, 2.5],
+      mlpDim: 1856,
+      vocab: 131072,
+      maxPositions: 262144,
+      dtype: 'bfloat16',
+    },
+    { transformers_version: '4.55.4' },
+  ),
+};
+
+/**
+ * The config.json object of a preset (a fresh copy the caller may modify).
+ * @example
+ * const cfg = presetConfig('tiny'); // { hidden_size: 64, hybrid_override_pattern: 'ME*M-E*E', ... }
+ * parseConfig(cfg).layerKinds;      // ['M', 'E', '*', 'M', '-', 'E', '*', 'E']
+ */
+export function presetConfig(name: PresetName): Record<string, unknown> {
+  return structuredClone(PRESETS[name]) as Record<string, unknown>;
+}
+
+/** Type guard for preset names coming from the command line. */
+export function isPresetName(name: string): name is PresetName {
+  return (PRESET_NAMES as readonly string[]).includes(name);
+}
