@@ -1,0 +1,41 @@
+// Activations of the WASM backend: (rows, cols) f32 matrices in WASM memory, row-major, and the
+// context every block function receives (config, kernels, heap, weights).
+
+import type { Act } from '../../engine/backend.js';
+import type { ModelConfig } from '../../engine/config.js';
+import type { Heap } from './heap.js';
+import type { KernelExports } from './instantiate.js';
+import type { WasmTensors } from './tensors.js';
+
+/** An activation (rows, cols) of f32 at `ptr` in the heap `heap`. */
+export class WasmAct implements Act {
+  constructor(
+    readonly ptr: number,
+    readonly rows: number,
+    readonly cols: number,
+    readonly heap: Heap,
+  ) {}
+
+  /** Byte address of row r. */
+  row(r: number): number {
+    return this.ptr + r * this.cols * 4;
+  }
+}
+
+/** What a block function needs: the config, the kernel exports, the heap and the weights. */
+export interface WasmContext {
+  readonly config: ModelConfig;
+  readonly kernels: KernelExports;
+  readonly heap: Heap;
+  readonly tensors: WasmTensors;
+}
+
+/** A new, uninitialised (rows, cols) activation. */
+export function newAct(ctx: WasmContext, rows: number, cols: number): WasmAct {
+  return new WasmAct(ctx.heap.alloc(rows * cols * 4), rows, cols, ctx.heap);
+}
+
+/** Release an activation's memory. */
+export function freeAct(x: WasmAct): void {
+  x.heap.free(x.ptr);
+}

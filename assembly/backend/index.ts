@@ -1,0 +1,189 @@
+// DESIGN §2: the `wasm` backend. AssemblyScript kernels (assembly/kernels) compiled to WASM with
+// v128 SIMD ('wasm'), or without SIMD for engines that lack it ('wasm-scalar'). JS only
+// orchestrates: weights, activations and sequence state live in one WASM memory (heap.ts), one
+// file per block (mamba2.ts, attention.ts, moe.ts, mlp.ts), state in state.ts.
+//
+// For benchmarks, `loadKernels()` returns a `WasmKernels` handle: `heap` (alloc/free/views) and
+// `exports`, the raw kernels. To time a raw matvec: put W (N, K) and x (K) in the heap, then call
+// `exports.f32_matvec(x, W, y, K, N)` (or bf16_matvec); for the bandwidth ceiling call
+// `exports.f32_sum_probe(p, n)` over a buffer larger than the caches (4·n bytes read per call).
+
+import type { Act, Backend, LoadedModel, SequenceState } from '../../engine/backend.js';
+import type { ModelConfig } from '../../engine/config.js';
+import { OpArgumentError, SequenceStateError, TokenOutOfRangeError } from '../../engine/errors.js';
+import { headTensorName, type TensorEntry } from '../../engine/weights.js';
+import { freeAct, newAct, WasmAct, type WasmContext } from './act.js';
+import { attention } from './attention.js';
+import { instantiateKernels, simdSupported, type WasmKernels } from './instantiate.js';
+import { linear } from './linear.js';
+import { mamba2 } from './mamba2.js';
+import { mlp } from './mlp.js';
+import { moe } from './moe.js';
+import { WasmSequenceState } from './state.js';
+import { WasmTensors } from './tensors.js';
+
+export { simdSupported, instantiateKernels, type WasmKernels, type KernelExports } from './instantiate.js';
+export { Heap } from './heap.js';
+
+/** Where the kernel module comes from and which build to use. */
+export interface WasmBackendOptions {
+  /** Force the SIMD (true) or scalar (false) build; default: SIMD when the engine validates it. */
+  readonly simd?: boolean;
+  /** The compiled module or its bytes, for the chosen build; default (Node): read build/*.wasm. */
+  readonly module?: WebAssembly.Module | BufferSource;
+}
+
+/**
+ * Instantiate the kernels over a fresh memory (the build picked as in WasmBackendOptions).
+ * @example
+ * const { heap, exports } = await loadKernels({ simd: true });
+ * const p = heap.alloc(1 << 26); exports.f32_sum_probe(p, 1 << 24);
+ */
+export async function loadKernels(options: WasmBackendOptions = {}): Promise<WasmKernels> {
+  const simd = options.simd ?? simdSupported();
+  const source = options.module ?? (await (await import('./node-wasm.js')).readKernelWasm(simd));
+  return instantiateKernels(source, simd);
+}
+
+function wasmAct(x: Act, op: string, ctx: WasmContext): WasmAct {
+  if (!(x instanceof WasmAct) || x.heap !== ctx.heap) throw new OpArgumentError(op, 'the activation does not belong to this wasm model');
+  return x;
+}
+
+function wasmState(s: SequenceState, ctx: WasmContext): WasmSequenceState {
+  if (!(s instanceof WasmSequenceState) || s.config !== ctx.config) {
+    throw new SequenceStateError('the sequence was not created by this wasm model');
+  }
+  return s;
+}
+
+/** The wasm backend's LoadedModel. */
+export class WasmModel implements LoadedModel {
+  constructor(
+    readonly backend: 'wasm' | 'wasm-scalar',
+    private readonly ctx: WasmContext,
+  ) {}
+
+  get config(): ModelConfig {
+    return this.ctx.config;
+  }
+
+  newSequence(maxTokens: number): WasmSequenceState {
+    return new WasmSequenceState(this.ctx.heap, this.ctx.config, maxTokens);
+  }
+
+  upload(data: Float32Array, rows: number, cols: number): WasmAct {
+    if (data.length !== rows * cols) throw new OpArgumentError('upload', `${data.length} values for a (${rows}, ${cols}) matrix`);
+    const x = newAct(this.ctx, rows, cols);
+    this.ctx.heap.f32(x.ptr, rows * cols).set(data);
+    return x;
+  }
+
+  download(x: Act): Float32Array {
+    const a = wasmAct(x, 'download', this.ctx);
+    return this.ctx.heap.f32(a.ptr, a.rows * a.cols).slice();
+  }
+
+  free(x: Act): void {
+    freeAct(wasmAct(x, 'free', this.ctx));
+  }
+
+  sliceRows(x: Act, start: number, count: number): WasmAct {
+    const a = wasmAct(x, 'sliceRows', this.ctx);
+    if (start < 0 || count < 0 || start + count > a.rows) throw new OpArgumentError('sliceRows', `rows [${start}, ${start + count}) of ${a.rows}`);
+    const y = newAct(this.ctx, count, a.cols);
+    this.ctx.heap.copy(y.ptr, a.row(start), count * a.cols * 4);
+    return y;
+  }
+
+  embed(tokens: Int32Array): WasmAct {
+    const { vocabSize: V, dModel: d } = this.ctx.config;
+    for (const t of tokens) if (!(t >= 0 && t < V)) throw new TokenOutOfRangeError(t, V);
+    // one row of Emb per token: (T) → (T, d)
+    const emb = this.ctx.tensors.linear('backbone.embeddings.weight');
+    const x = newAct(this.ctx, tokens.length, d);
+    tokens.forEach((tok, t) => {
+      if (emb.dtype === 'f32') this.ctx.heap.copy(x.row(t), emb.ptr + tok * d * 4, d * 4);
+      else this.ctx.kernels.bf16_to_f32(emb.ptr + tok * d * 2, x.row(t), d);
+    });
+    return x;
+  }
+
+  rmsnorm(x: Act, weight: string): WasmAct {
+    const a = wasmAct(x, 'rmsnorm', this.ctx);
+    const y = newAct(this.ctx, a.rows, a.cols);
+    this.ctx.kernels.f32_rmsnorm(a.ptr, this.ctx.tensors.vector(weight), y.ptr, a.rows, a.cols, this.ctx.config.normEps);
+    return y;
+  }
+
+  addInPlace(x: Act, y: Act): void {
+    const a = wasmAct(x, 'addInPlace', this.ctx);
+    const b = wasmAct(y, 'addInPlace', this.ctx);
+    if (a.rows !== b.rows || a.cols !== b.cols) throw new OpArgumentError('addInPlace', `(${a.rows}, ${a.cols}) + (${b.rows}, ${b.cols})`);
+    this.ctx.kernels.f32_add(a.ptr, b.ptr, a.rows * a.cols);
+  }
+
+  mamba2(il: number, u: Act, state: SequenceState): WasmAct {
+    return mamba2(this.ctx, il, wasmAct(u, 'mamba2', this.ctx), wasmState(state, this.ctx).mambaLayer(il));
+  }
+
+  attention(il: number, u: Act, state: SequenceState): WasmAct {
+    return attention(this.ctx, il, wasmAct(u, 'attention', this.ctx), wasmState(state, this.ctx));
+  }
+
+  moe(il: number, u: Act): WasmAct {
+    return moe(this.ctx, il, wasmAct(u, 'moe', this.ctx));
+  }
+
+  mlp(il: number, u: Act): WasmAct {
+    return mlp(this.ctx, il, wasmAct(u, 'mlp', this.ctx));
+  }
+
+  matmul(x: Act, weight: string): WasmAct {
+    return linear(this.ctx, wasmAct(x, 'matmul', this.ctx), weight);
+  }
+
+  head(h: Act): Float32Array {
+    const logits = linear(this.ctx, wasmAct(h, 'head', this.ctx), headTensorName(this.ctx.config)); // (rows, V)
+    const out = this.download(logits);
+    freeAct(logits);
+    return out;
+  }
+
+  weightBytes(): number {
+    return this.ctx.tensors.bytes;
+  }
+
+  dispose(): void {
+    this.ctx.tensors.dispose();
+  }
+}
+
+/**
+ * A wasm Backend with the given kernel source; its models are named 'wasm' or 'wasm-scalar'.
+ * @example
+ * const backend = createWasmBackend({ module: await WebAssembly.compileStreaming(fetch(url)), simd: true });
+ */
+export function createWasmBackend(options: WasmBackendOptions = {}, name = 'wasm'): Backend {
+  return {
+    name,
+    async load(config: ModelConfig, tensors: ReadonlyMap<string, TensorEntry>, onProgress) {
+      const kernels = await loadKernels(options);
+      const weights = await WasmTensors.load(kernels.heap, config, tensors, onProgress);
+      const ctx: WasmContext = { config, kernels: kernels.exports, heap: kernels.heap, tensors: weights };
+      return new WasmModel(kernels.simd ? 'wasm' : 'wasm-scalar', ctx);
+    },
+  };
+}
+
+/**
+ * The wasm backend: the SIMD build where the engine supports it, else the scalar build.
+ * @example const model = await wasmBackend.load(config, validateWeights(config, store));
+ */
+export const wasmBackend: Backend = createWasmBackend();
+
+/**
+ * The wasm backend forced onto the scalar build (engines without SIMD; tests).
+ * @example const model = await wasmScalarBackend.load(config, tensors); // model.backend === 'wasm-scalar'
+ */
+export const wasmScalarBackend: Backend = createWasmBackend({ simd: false }, 'wasm-scalar');

@@ -1,0 +1,103 @@
+// Instantiating the kernel module (assembly/kernels, built by `npm run build:wasm`) over a fresh
+// memory owned by a Heap. Works anywhere WebAssembly does (Node, a Worker, a browser): the caller
+// passes the wasm bytes or a compiled WebAssembly.Module; reading build/*.wasm from disk is in
+// node-wasm.ts so this file has no Node dependency.
+
+import { Heap, MAX_PAGES } from './heap.js';
+
+type Ptr = number;
+
+/** The raw kernel exports (assembly/kernels/index.ts); every pointer is a byte address. */
+export interface KernelExports {
+  readonly memory: WebAssembly.Memory;
+  f32_matvec(x: Ptr, w: Ptr, y: Ptr, K: number, N: number): void;
+  f32_matvec_scalar(x: Ptr, w: Ptr, y: Ptr, K: number, N: number): void;
+  bf16_matvec(x: Ptr, w: Ptr, y: Ptr, K: number, N: number): void;
+  bf16_matvec_scalar(x: Ptr, w: Ptr, y: Ptr, K: number, N: number): void;
+  f32_matmul(x: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
+  f32_matmul_scalar(x: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
+  bf16_matmul(x: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
+  bf16_matmul_scalar(x: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
+  f32_add(x: Ptr, y: Ptr, n: number): void;
+  f32_add_scalar(x: Ptr, y: Ptr, n: number): void;
+  f32_relu2(x: Ptr, n: number): void;
+  f32_relu2_scalar(x: Ptr, n: number): void;
+  f32_axpy(a: number, x: Ptr, y: Ptr, n: number): void;
+  f32_axpy_scalar(a: number, x: Ptr, y: Ptr, n: number): void;
+  bf16_to_f32(x: Ptr, y: Ptr, n: number): void;
+  bf16_to_f32_scalar(x: Ptr, y: Ptr, n: number): void;
+  f32_rmsnorm(x: Ptr, w: Ptr, y: Ptr, T: number, d: number, eps: number): void;
+  f32_rmsnorm_scalar(x: Ptr, w: Ptr, y: Ptr, T: number, d: number, eps: number): void;
+  f32_gated_rmsnorm(y: Ptr, z: Ptr, zStride: number, w: Ptr, out: Ptr, T: number, dInner: number, groupSize: number, eps: number): void;
+  f32_conv1d_silu(x: Ptr, xStride: number, window: Ptr, wT: Ptr, bias: Ptr, y: Ptr, T: number, C: number, K: number): void;
+  f32_conv1d_silu_scalar(x: Ptr, xStride: number, window: Ptr, wT: Ptr, bias: Ptr, y: Ptr, T: number, C: number, K: number): void;
+  f32_ssd_step(
+    x: Ptr, B: Ptr, C: Ptr, dt: Ptr, dtBias: Ptr, A: Ptr, D: Ptr, state: Ptr, y: Ptr, H: number, P: number, G: number, N: number,
+  ): void;
+  f32_ssd_step_scalar(
+    x: Ptr, B: Ptr, C: Ptr, dt: Ptr, dtBias: Ptr, A: Ptr, D: Ptr, state: Ptr, y: Ptr, H: number, P: number, G: number, N: number,
+  ): void;
+  f32_ssd_chunked(
+    x: Ptr, B: Ptr, C: Ptr, xStride: number, dt: Ptr, dtStride: number, dtBias: Ptr, A: Ptr, D: Ptr, state: Ptr, y: Ptr,
+    T: number, H: number, P: number, G: number, N: number, Q: number, scratch: Ptr,
+  ): void;
+  f32_ssd_chunked_scalar(
+    x: Ptr, B: Ptr, C: Ptr, xStride: number, dt: Ptr, dtStride: number, dtBias: Ptr, A: Ptr, D: Ptr, state: Ptr, y: Ptr,
+    T: number, H: number, P: number, G: number, N: number, Q: number, scratch: Ptr,
+  ): void;
+  f32_ssd_chunked_scratch_bytes(Q: number): number;
+  f32_attention(
+    q: Ptr, kc: Ptr, vc: Ptr, y: Ptr, T: number, pos0: number, nHeads: number, nKvHeads: number, hd: number, scale: number, scores: Ptr,
+  ): void;
+  f32_attention_scalar(
+    q: Ptr, kc: Ptr, vc: Ptr, y: Ptr, T: number, pos0: number, nHeads: number, nKvHeads: number, hd: number, scale: number, scores: Ptr,
+  ): void;
+  f32_moe_route(
+    logits: Ptr, bias: Ptr, idx: Ptr, wts: Ptr, T: number, E: number, K: number, nGroup: number, topkGroup: number,
+    routedScale: number, normTopK: number, scratch: Ptr,
+  ): void;
+  f32_moe_route_scratch_bytes(E: number, nGroup: number): number;
+  f32_gather_rows(src: Ptr, cols: number, idx: Ptr, n: number, dst: Ptr): void;
+  f32_scatter_add_rows(src: Ptr, cols: number, idx: Ptr, wts: Ptr, n: number, dst: Ptr): void;
+  f32_scatter_add_rows_scalar(src: Ptr, cols: number, idx: Ptr, wts: Ptr, n: number, dst: Ptr): void;
+  f32_sum_probe(p: Ptr, n: number): number;
+  f32_sum_probe_scalar(p: Ptr, n: number): number;
+}
+
+/** An instantiated kernel module with the heap that owns its memory. */
+export interface WasmKernels {
+  /** Whether this is the SIMD build. */
+  readonly simd: boolean;
+  readonly heap: Heap;
+  readonly exports: KernelExports;
+}
+
+// (module (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt)): validates only where
+// fixed-width SIMD is supported.
+const SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () → v128
+  0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+  0x0a, 0x0a, 0x01, 0x08, 0x00, 0x41, 0x00, 0xfd, 0x0f, 0xfd, 0x62, 0x0b, // code: i32.const 0; i8x16.splat; i8x16.popcnt
+]);
+
+/**
+ * Whether this engine runs WebAssembly fixed-width SIMD.
+ * @example const file = simdSupported() ? 'edgetron-simd.wasm' : 'edgetron-scalar.wasm';
+ */
+export function simdSupported(): boolean {
+  return WebAssembly.validate(SIMD_PROBE);
+}
+
+/**
+ * Instantiate a kernel build over a new memory (grows on demand up to 4 GiB).
+ * @example
+ * const kernels = await instantiateKernels(await readKernelWasm(true), true);
+ * const p = kernels.heap.alloc(64);
+ */
+export async function instantiateKernels(source: BufferSource | WebAssembly.Module, simd: boolean): Promise<WasmKernels> {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES });
+  const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  return { simd, heap: new Heap(memory), exports: instance.exports as unknown as KernelExports };
+}

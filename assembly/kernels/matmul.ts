@@ -1,0 +1,289 @@
+// spec §4.4, §6.1, §7, §8, §9: every linear layer, Y(T, N) = X(T, K) · W(N, K)ᵀ, with W stored as
+// f32 or bf16 (u16 bits, widened exactly to f32 in registers) and X, Y f32.
+//
+// Decode (T = 1), stems f32_matvec / bf16_matvec: memory-bound. One dot product per weight row
+//   with four independent f32x4 accumulators over 16 elements per step (unrolled main loop), then
+//   a ×4 loop and a scalar tail. Lane l of accumulator a sums the k ≡ 4a + l (mod 16) terms.
+// Prefill (T > 1), stems f32_matmul / bf16_matmul: W is walked in row blocks of ROW_BLOCK_BYTES so
+//   a block stays in L2 while every group of 4 tokens reads it; inside a block a 4-token × 2-row
+//   micro-kernel keeps 8 f32x4 accumulators, so each weight vector loaded is used by 4 tokens.
+//   Leftover tokens (T mod 4) and a leftover odd row fall back to the dot product above.
+// Scalar twins (…_scalar) compute the same sums with scalar accumulators; the scalar build's
+//   dispatchers call them.
+// Error budget (f32 accumulation, u = 2⁻²⁴): every output is a length-K dot product summed in a
+//   fixed order of at most K/4 + 4 sequential f32 additions per partial sum, so
+//   |ŷ − y| ≤ (K/4 + 4)·u·Σ_k |x_k w_k| (deterministic bound); observed error grows like √K·u.
+
+import { f4, hsum, loadW, loadW4 } from './lanes';
+
+/** Bytes of weights per row block of the prefill path (fits L2 next to 4 rows of X). */
+const ROW_BLOCK_BYTES: i32 = 1 << 17;
+
+@inline function dotSimd<W>(x: usize, w: usize, K: i32): f32 {
+  const ws = <usize>sizeof<W>();
+  let a0 = f32x4.splat(0);
+  let a1 = a0;
+  let a2 = a0;
+  let a3 = a0;
+  let k = 0;
+  for (; k + 16 <= K; k += 16) {
+    const xp = x + f4(k);
+    const wp = w + <usize>k * ws;
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(xp), loadW4<W>(wp)));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load(xp, 16), loadW4<W>(wp + 4 * ws)));
+    a2 = f32x4.add(a2, f32x4.mul(v128.load(xp, 32), loadW4<W>(wp + 8 * ws)));
+    a3 = f32x4.add(a3, f32x4.mul(v128.load(xp, 48), loadW4<W>(wp + 12 * ws)));
+  }
+  for (; k + 4 <= K; k += 4) {
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(x + f4(k)), loadW4<W>(w + <usize>k * ws)));
+  }
+  let s = hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+  for (; k < K; k++) s += load<f32>(x + f4(k)) * loadW<W>(w + <usize>k * ws);
+  return s;
+}
+
+@inline function dotScalar<W>(x: usize, w: usize, K: i32): f32 {
+  const ws = <usize>sizeof<W>();
+  let s0: f32 = 0;
+  let s1: f32 = 0;
+  let s2: f32 = 0;
+  let s3: f32 = 0;
+  let k = 0;
+  for (; k + 4 <= K; k += 4) {
+    const xp = x + f4(k);
+    const wp = w + <usize>k * ws;
+    s0 += load<f32>(xp) * loadW<W>(wp);
+    s1 += load<f32>(xp, 4) * loadW<W>(wp + ws);
+    s2 += load<f32>(xp, 8) * loadW<W>(wp + 2 * ws);
+    s3 += load<f32>(xp, 12) * loadW<W>(wp + 3 * ws);
+  }
+  let s = (s0 + s1) + (s2 + s3);
+  for (; k < K; k++) s += load<f32>(x + f4(k)) * loadW<W>(w + <usize>k * ws);
+  return s;
+}
+
+/** Σ_k x_k w_k over K f32 pairs; the SIMD twin where the build has SIMD and `simd` is set. */
+@inline export function dotF32(simd: bool, x: usize, w: usize, K: i32): f32 {
+  if (ASC_FEATURE_SIMD) {
+    if (simd) return dotSimd<f32>(x, w, K);
+  }
+  return dotScalar<f32>(x, w, K);
+}
+
+function matvecSimd<W>(x: usize, w: usize, y: usize, K: i32, N: i32): void {
+  const rowBytes = <usize>K * <usize>sizeof<W>();
+  for (let n = 0; n < N; n++) store<f32>(y + f4(n), dotSimd<W>(x, w + <usize>n * rowBytes, K));
+}
+
+function matvecScalar<W>(x: usize, w: usize, y: usize, K: i32, N: i32): void {
+  const rowBytes = <usize>K * <usize>sizeof<W>();
+  for (let n = 0; n < N; n++) store<f32>(y + f4(n), dotScalar<W>(x, w + <usize>n * rowBytes, K));
+}
+
+/** 4 tokens (x, x + xs, …) × 2 weight rows (w, w + wr) → y[t·ys + r]. */
+@inline function micro4x2Simd<W>(x: usize, xs: usize, w: usize, wr: usize, K: i32, y: usize, ys: usize): void {
+  const ws = <usize>sizeof<W>();
+  let c00 = f32x4.splat(0);
+  let c01 = c00;
+  let c10 = c00;
+  let c11 = c00;
+  let c20 = c00;
+  let c21 = c00;
+  let c30 = c00;
+  let c31 = c00;
+  let k = 0;
+  for (; k + 8 <= K; k += 8) {
+    const xp = x + f4(k);
+    const wp = w + <usize>k * ws;
+    let w0 = loadW4<W>(wp);
+    let w1 = loadW4<W>(wp + wr);
+    let xv = v128.load(xp);
+    c00 = f32x4.add(c00, f32x4.mul(xv, w0));
+    c01 = f32x4.add(c01, f32x4.mul(xv, w1));
+    xv = v128.load(xp + xs);
+    c10 = f32x4.add(c10, f32x4.mul(xv, w0));
+    c11 = f32x4.add(c11, f32x4.mul(xv, w1));
+    xv = v128.load(xp + 2 * xs);
+    c20 = f32x4.add(c20, f32x4.mul(xv, w0));
+    c21 = f32x4.add(c21, f32x4.mul(xv, w1));
+    xv = v128.load(xp + 3 * xs);
+    c30 = f32x4.add(c30, f32x4.mul(xv, w0));
+    c31 = f32x4.add(c31, f32x4.mul(xv, w1));
+    w0 = loadW4<W>(wp + 4 * ws);
+    w1 = loadW4<W>(wp + wr + 4 * ws);
+    xv = v128.load(xp, 16);
+    c00 = f32x4.add(c00, f32x4.mul(xv, w0));
+    c01 = f32x4.add(c01, f32x4.mul(xv, w1));
+    xv = v128.load(xp + xs, 16);
+    c10 = f32x4.add(c10, f32x4.mul(xv, w0));
+    c11 = f32x4.add(c11, f32x4.mul(xv, w1));
+    xv = v128.load(xp + 2 * xs, 16);
+    c20 = f32x4.add(c20, f32x4.mul(xv, w0));
+    c21 = f32x4.add(c21, f32x4.mul(xv, w1));
+    xv = v128.load(xp + 3 * xs, 16);
+    c30 = f32x4.add(c30, f32x4.mul(xv, w0));
+    c31 = f32x4.add(c31, f32x4.mul(xv, w1));
+  }
+  for (; k + 4 <= K; k += 4) {
+    const xp = x + f4(k);
+    const wp = w + <usize>k * ws;
+    const w0 = loadW4<W>(wp);
+    const w1 = loadW4<W>(wp + wr);
+    let xv = v128.load(xp);
+    c00 = f32x4.add(c00, f32x4.mul(xv, w0));
+    c01 = f32x4.add(c01, f32x4.mul(xv, w1));
+    xv = v128.load(xp + xs);
+    c10 = f32x4.add(c10, f32x4.mul(xv, w0));
+    c11 = f32x4.add(c11, f32x4.mul(xv, w1));
+    xv = v128.load(xp + 2 * xs);
+    c20 = f32x4.add(c20, f32x4.mul(xv, w0));
+    c21 = f32x4.add(c21, f32x4.mul(xv, w1));
+    xv = v128.load(xp + 3 * xs);
+    c30 = f32x4.add(c30, f32x4.mul(xv, w0));
+    c31 = f32x4.add(c31, f32x4.mul(xv, w1));
+  }
+  let s00 = hsum(c00);
+  let s01 = hsum(c01);
+  let s10 = hsum(c10);
+  let s11 = hsum(c11);
+  let s20 = hsum(c20);
+  let s21 = hsum(c21);
+  let s30 = hsum(c30);
+  let s31 = hsum(c31);
+  for (; k < K; k++) {
+    const w0 = loadW<W>(w + <usize>k * ws);
+    const w1 = loadW<W>(w + wr + <usize>k * ws);
+    const xp = x + f4(k);
+    s00 += load<f32>(xp) * w0;
+    s01 += load<f32>(xp) * w1;
+    s10 += load<f32>(xp + xs) * w0;
+    s11 += load<f32>(xp + xs) * w1;
+    s20 += load<f32>(xp + 2 * xs) * w0;
+    s21 += load<f32>(xp + 2 * xs) * w1;
+    s30 += load<f32>(xp + 3 * xs) * w0;
+    s31 += load<f32>(xp + 3 * xs) * w1;
+  }
+  store<f32>(y, s00);
+  store<f32>(y, s01, 4);
+  store<f32>(y + ys, s10);
+  store<f32>(y + ys, s11, 4);
+  store<f32>(y + 2 * ys, s20);
+  store<f32>(y + 2 * ys, s21, 4);
+  store<f32>(y + 3 * ys, s30);
+  store<f32>(y + 3 * ys, s31, 4);
+}
+
+/** 4 tokens × 1 weight row with scalar accumulators → y[t·ys]. */
+@inline function micro4x1Scalar<W>(x: usize, xs: usize, w: usize, K: i32, y: usize, ys: usize): void {
+  const ws = <usize>sizeof<W>();
+  let s0: f32 = 0;
+  let s1: f32 = 0;
+  let s2: f32 = 0;
+  let s3: f32 = 0;
+  for (let k = 0; k < K; k++) {
+    const wk = loadW<W>(w + <usize>k * ws);
+    const xp = x + f4(k);
+    s0 += load<f32>(xp) * wk;
+    s1 += load<f32>(xp + xs) * wk;
+    s2 += load<f32>(xp + 2 * xs) * wk;
+    s3 += load<f32>(xp + 3 * xs) * wk;
+  }
+  store<f32>(y, s0);
+  store<f32>(y + ys, s1);
+  store<f32>(y + 2 * ys, s2);
+  store<f32>(y + 3 * ys, s3);
+}
+
+@inline function rowBlock(rowBytes: usize): i32 {
+  return max<i32>(2, (ROW_BLOCK_BYTES / <i32>max<usize>(rowBytes, 1)) & ~1);
+}
+
+function matmulSimd<W>(x: usize, w: usize, y: usize, T: i32, K: i32, N: i32): void {
+  const rowBytes = <usize>K * <usize>sizeof<W>();
+  const xs = f4(K);
+  const ys = f4(N);
+  const block = rowBlock(rowBytes);
+  for (let n0 = 0; n0 < N; n0 += block) {
+    const n1 = min(N, n0 + block);
+    let t = 0;
+    for (; t + 4 <= T; t += 4) {
+      const xt = x + <usize>t * xs;
+      const yt = y + <usize>t * ys;
+      let n = n0;
+      for (; n + 2 <= n1; n += 2) micro4x2Simd<W>(xt, xs, w + <usize>n * rowBytes, rowBytes, K, yt + f4(n), ys);
+      for (; n < n1; n++) {
+        for (let j = 0; j < 4; j++) {
+          store<f32>(yt + <usize>j * ys + f4(n), dotSimd<W>(xt + <usize>j * xs, w + <usize>n * rowBytes, K));
+        }
+      }
+    }
+    for (; t < T; t++) {
+      for (let n = n0; n < n1; n++) {
+        store<f32>(y + <usize>t * ys + f4(n), dotSimd<W>(x + <usize>t * xs, w + <usize>n * rowBytes, K));
+      }
+    }
+  }
+}
+
+function matmulScalar<W>(x: usize, w: usize, y: usize, T: i32, K: i32, N: i32): void {
+  const rowBytes = <usize>K * <usize>sizeof<W>();
+  const xs = f4(K);
+  const ys = f4(N);
+  const block = rowBlock(rowBytes);
+  for (let n0 = 0; n0 < N; n0 += block) {
+    const n1 = min(N, n0 + block);
+    let t = 0;
+    for (; t + 4 <= T; t += 4) {
+      for (let n = n0; n < n1; n++) {
+        micro4x1Scalar<W>(x + <usize>t * xs, xs, w + <usize>n * rowBytes, K, y + <usize>t * ys + f4(n), ys);
+      }
+    }
+    for (; t < T; t++) {
+      for (let n = n0; n < n1; n++) {
+        store<f32>(y + <usize>t * ys + f4(n), dotScalar<W>(x + <usize>t * xs, w + <usize>n * rowBytes, K));
+      }
+    }
+  }
+}
+
+/** y(N) = W(N, K) · x(K), f32 weights. */
+export function f32_matvec(x: usize, w: usize, y: usize, K: i32, N: i32): void {
+  if (ASC_FEATURE_SIMD) matvecSimd<f32>(x, w, y, K, N);
+  else matvecScalar<f32>(x, w, y, K, N);
+}
+
+export function f32_matvec_scalar(x: usize, w: usize, y: usize, K: i32, N: i32): void {
+  matvecScalar<f32>(x, w, y, K, N);
+}
+
+/** y(N) = W(N, K) · x(K), bf16 weights. */
+export function bf16_matvec(x: usize, w: usize, y: usize, K: i32, N: i32): void {
+  if (ASC_FEATURE_SIMD) matvecSimd<u16>(x, w, y, K, N);
+  else matvecScalar<u16>(x, w, y, K, N);
+}
+
+export function bf16_matvec_scalar(x: usize, w: usize, y: usize, K: i32, N: i32): void {
+  matvecScalar<u16>(x, w, y, K, N);
+}
+
+/** Y(T, N) = X(T, K) · W(N, K)ᵀ, f32 weights; T = 1 takes the matvec path. */
+export function f32_matmul(x: usize, w: usize, y: usize, T: i32, K: i32, N: i32): void {
+  if (T == 1) f32_matvec(x, w, y, K, N);
+  else if (ASC_FEATURE_SIMD) matmulSimd<f32>(x, w, y, T, K, N);
+  else matmulScalar<f32>(x, w, y, T, K, N);
+}
+
+export function f32_matmul_scalar(x: usize, w: usize, y: usize, T: i32, K: i32, N: i32): void {
+  matmulScalar<f32>(x, w, y, T, K, N);
+}
+
+/** Y(T, N) = X(T, K) · W(N, K)ᵀ, bf16 weights; T = 1 takes the matvec path. */
+export function bf16_matmul(x: usize, w: usize, y: usize, T: i32, K: i32, N: i32): void {
+  if (T == 1) bf16_matvec(x, w, y, K, N);
+  else if (ASC_FEATURE_SIMD) matmulSimd<u16>(x, w, y, T, K, N);
+  else matmulScalar<u16>(x, w, y, T, K, N);
+}
+
+export function bf16_matmul_scalar(x: usize, w: usize, y: usize, T: i32, K: i32, N: i32): void {
+  matmulScalar<u16>(x, w, y, T, K, N);
+}
