@@ -79,6 +79,15 @@ describe('IncrementalDetokenizer', () => {
     expect(cut.deltas.join('')).toBe('h');
     expect(cut.tail).toBe('');
   });
+  it('on random id sequences, deltas + tail = decode(ids) up to an unfinished final character', () => {
+    let seed = 12345;
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % 512; // LCG over the vocabulary
+    for (let trial = 0; trial < 50; trial++) {
+      const ids = Array.from({ length: 24 }, rand);
+      const { deltas, tail } = stream(ids);
+      expect(deltas.join('') + tail).toBe(text.decode(ids).replace(/\uFFFD+$/, ''));
+    }
+  });
   it('streams special tokens as their text', () => {
     expect(stream([5, 112, 6]).deltas).toEqual(['<think>', 'h', '</think>']);
   });

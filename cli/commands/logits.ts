@@ -1,0 +1,38 @@
+// `edgetron logits --model PATH --tokens 1,2,3 [--backend B]`: one prefill of all the tokens
+// with every row of logits, printed as {"backend", "tokens", "logits": [[V floats] × T]}
+// (DESIGN §5): the hook for parity checks against other implementations.
+
+import { stringOpt, tokenListOpt } from '../args.js';
+import { BACKEND_NAMES } from '../backends.js';
+import type { Command } from '../command.js';
+import { loadForCli } from '../load.js';
+
+export const logitsCommand: Command = {
+  name: 'logits',
+  summary: 'print the logits of every position of a token sequence as JSON',
+  help: `usage: edgetron logits [--model PATH] --tokens 1,2,3 [--backend B]
+
+Runs the tokens through the model in one forward call and prints
+{"backend": B, "tokens": [...], "logits": [[...V floats...], ...]}, one row per position.
+
+  --model PATH   checkpoint folder, or "default" (the default)
+  --tokens IDS   comma-separated token ids
+  --backend B    one of: ${BACKEND_NAMES.join(', ')} (default auto)`,
+  options: { model: { type: 'string' }, tokens: { type: 'string' }, backend: { type: 'string' } },
+  async run({ values }, io) {
+    const tokens = tokenListOpt('logits', values, 'tokens');
+    const { session, choice, close } = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'));
+    try {
+      const { model } = session;
+      const V = model.config.vocabSize;
+      const logits = model.forward(model.newSequence(tokens.length), Int32Array.from(tokens), 'all'); // (T, V)
+      io.stdout.write(`{"backend":${JSON.stringify(choice.name)},"tokens":${JSON.stringify(tokens)},"logits":[`);
+      for (let t = 0; t < tokens.length; t++) {
+        io.stdout.write(`${t > 0 ? ',' : ''}${JSON.stringify(Array.from(logits.subarray(t * V, (t + 1) * V)))}`);
+      }
+      io.stdout.write(']}\n');
+    } finally {
+      await close();
+    }
+  },
+};

@@ -1,0 +1,91 @@
+// `edgetron run`: stream generated text to stdout (DESIGN §5). The prompt is encoded as is
+// (a BOS only where tokenizer_config.json asks for one) or, with --chat, wrapped in the chat
+// template as one user message (spec §15.2). With --stats the last stderr line is one JSON
+// object of backend, token counts, load time, prefill/decode rates and peak RSS.
+
+import { generate, type DoneEvent } from '../../engine/generate.js';
+import { requireText } from '../../engine/session.js';
+import { intOpt, numberOpt, stringOpt } from '../args.js';
+import { BACKEND_NAMES } from '../backends.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../errors.js';
+import { loadForCli } from '../load.js';
+
+const round = (x: number, digits: number) => Number(x.toFixed(digits));
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'generate text from a prompt, streamed to stdout',
+  help: `usage: edgetron run [--model PATH] --prompt TEXT [--chat] [--no-think] [--max-tokens N]
+                    [--temperature T] [--top-k K] [--top-p P] [--seed S] [--backend B] [--stats]
+
+Streams the continuation of TEXT to stdout.
+
+  --model PATH       checkpoint folder, or "default" (the default)
+  --prompt TEXT      the prompt
+  --chat             wrap the prompt in the chat template as one user message
+  --no-think         with --chat: start the answer with an empty <think></think>
+  --max-tokens N     most tokens to generate (default 128)
+  --temperature T    0 = greedy (default 1)
+  --top-k K          keep the K most probable tokens (default 0 = off)
+  --top-p P          nucleus mass in (0, 1] (default 1 = off)
+  --seed S           sampling seed (default 0)
+  --backend B        one of: ${BACKEND_NAMES.join(', ')} (default auto)
+  --stats            end stderr with one JSON line: backend, prompt_tokens, completion_tokens,
+                     load_ms, prefill_tok_s, decode_tok_s, peak_rss_mb`,
+  options: {
+    model: { type: 'string' },
+    prompt: { type: 'string' },
+    chat: { type: 'boolean' },
+    'no-think': { type: 'boolean' },
+    'max-tokens': { type: 'string' },
+    temperature: { type: 'string' },
+    'top-k': { type: 'string' },
+    'top-p': { type: 'string' },
+    seed: { type: 'string' },
+    backend: { type: 'string' },
+    stats: { type: 'boolean' },
+  },
+  async run({ values }, io) {
+    const prompt = stringOpt(values, 'prompt');
+    if (prompt === undefined) throw new UsageError('--prompt TEXT is required', 'run');
+    if (values['no-think'] && !values.chat) throw new UsageError('--no-think needs --chat', 'run');
+    const options = {
+      maxTokens: intOpt('run', values, 'max-tokens', 128, 0),
+      temperature: numberOpt('run', values, 'temperature', 1),
+      topK: intOpt('run', values, 'top-k', 0, 0),
+      topP: numberOpt('run', values, 'top-p', 1),
+      seed: intOpt('run', values, 'seed', 0),
+    };
+    const { session, choice, close } = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'));
+    try {
+      const text = requireText(session);
+      const bos = session.model.config.bosTokenId;
+      const ids = values.chat
+        ? text.encodeChat([{ role: 'user', content: prompt }], { enableThinking: !values['no-think'] })
+        : [...(text.addBosToken && bos !== null ? [bos] : []), ...text.encode(prompt)];
+      if (ids.length === 0) throw new UsageError('the prompt encodes to no tokens', 'run');
+      let done: DoneEvent | undefined;
+      for await (const ev of generate(session, ids, options)) {
+        if (ev.kind === 'token') io.stdout.write(ev.text);
+        else done = ev;
+      }
+      io.stdout.write(`${done?.text ?? ''}\n`);
+      if (values.stats && done) {
+        const stats = {
+          backend: choice.name,
+          prompt_tokens: done.usage.promptTokens,
+          completion_tokens: done.usage.completionTokens,
+          load_ms: round(session.loadMs, 1),
+          prefill_tok_s: round(done.timings.prefillTokPerS, 2),
+          decode_tok_s: round(done.timings.decodeTokPerS, 2),
+          peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
+        };
+        io.stderr.write(`backend: ${choice.name} (${choice.reason}); finish: ${done.finishReason}\n`);
+        io.stderr.write(`${JSON.stringify(stats)}\n`);
+      }
+    } finally {
+      await close();
+    }
+  },
+};

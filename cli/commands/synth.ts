@@ -1,0 +1,60 @@
+// `edgetron synth --preset P --seed S --out DIR [--dtype f32|bf16] [--if-missing]`: write a
+// seeded random checkpoint in the HF layout (DESIGN §4), with a progress line on stderr.
+
+import { PRESET_NAMES } from '../../weights-tools/presets.js';
+import { synthesize, type SynthDType } from '../../weights-tools/synth.js';
+import { intOpt, requiredOpt, stringOpt } from '../args.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../errors.js';
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+export const synthCommand: Command = {
+  name: 'synth',
+  summary: 'write a seeded random model of a preset shape',
+  help: `usage: edgetron synth --preset P --seed S --out DIR [--dtype f32|bf16] [--if-missing]
+
+Writes a checkpoint folder (config.json, model.safetensors, tokenizer.json,
+tokenizer_config.json) with seeded random weights; the same seed gives the same bytes.
+
+  --preset P     one of: ${PRESET_NAMES.join(', ')}
+  --seed S       integer seed
+  --out DIR      output folder (created if needed)
+  --dtype D      f32 (default) or bf16
+  --if-missing   do nothing when DIR already holds a model`,
+  options: {
+    preset: { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string' },
+    dtype: { type: 'string' },
+    'if-missing': { type: 'boolean' },
+  },
+  async run({ values }, io) {
+    const preset = requiredOpt('synth', values, 'preset');
+    const seed = intOpt('synth', values, 'seed', undefined);
+    if (seed === undefined) throw new UsageError('--seed is required', 'synth');
+    const out = requiredOpt('synth', values, 'out');
+    const dtype = stringOpt(values, 'dtype') ?? 'f32';
+    if (dtype !== 'f32' && dtype !== 'bf16') throw new UsageError(`--dtype must be f32 or bf16, got "${dtype}"`, 'synth');
+    let lastPercent = -1;
+    const result = await synthesize({
+      preset,
+      seed,
+      out,
+      dtype: dtype as SynthDType,
+      ifMissing: values['if-missing'] === true,
+      onProgress: (p) => {
+        const percent = Math.floor((100 * p.bytesDone) / Math.max(1, p.bytesTotal));
+        if (!io.stderr.isTTY || percent === lastPercent) return;
+        lastPercent = percent;
+        io.stderr.write(`\rsynth ${preset}: ${percent}% (${p.index + 1}/${p.count} tensors, ${mib(p.bytesDone)} of ${mib(p.bytesTotal)})`);
+      },
+    });
+    if (lastPercent >= 0) io.stderr.write('\n');
+    io.stderr.write(
+      result.skipped
+        ? `synth ${preset}: ${out} already holds a model; nothing written\n`
+        : `synth ${preset}: wrote ${out} (${mib(result.bytes)}, sha256 ${result.sha256})\n`,
+    );
+  },
+};

@@ -1,0 +1,14 @@
+// Named errors of the command line (house style H17). A UsageError is the caller's mistake in
+// the arguments themselves; main.ts maps it to exit status 2 (every other error is 1).
+
+import { EdgetronError } from '../engine/errors.js';
+
+/** A command-line argument is missing, unknown or malformed; the message names it. */
+export class UsageError extends EdgetronError {
+  constructor(
+    detail: string,
+    readonly command?: string,
+  ) {
+    super(command ? `${command}: ${detail} (see edgetron ${command} --help)` : detail);
+  }
+}
