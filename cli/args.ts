@@ -38,20 +38,32 @@ export function parseCommandArgs(command: string, argv: readonly string[], optio
   return { values: parsed.values as OptionValues, positionals: parsed.positionals };
 }
 
-/** A string option's value, or undefined. */
+/**
+ * A string option's value, or undefined.
+ * @example
+ * stringOpt(values, 'model'); // 'models/default' | undefined
+ */
 export function stringOpt(values: OptionValues, name: string): string | undefined {
   const v = values[name];
   return typeof v === 'string' ? v : undefined;
 }
 
-/** A required string option. */
+/**
+ * A required string option; UsageError when absent.
+ * @example
+ * const out = requiredOpt('synth', values, 'out');
+ */
 export function requiredOpt(command: string, values: OptionValues, name: string): string {
   const v = stringOpt(values, name);
   if (v === undefined) throw new UsageError(`--${name} is required`, command);
   return v;
 }
 
-/** An integer option in [min, max], or `fallback` when absent. */
+/**
+ * An integer option in [min, max], or `fallback` when absent; UsageError when malformed.
+ * @example
+ * intOpt('run', values, 'max-tokens', 128, 0); // 128 when --max-tokens is absent
+ */
 export function intOpt(command: string, values: OptionValues, name: string, fallback: number | undefined, min = -(2 ** 31), max = 2 ** 32 - 1): number | undefined {
   const v = stringOpt(values, name);
   if (v === undefined) return fallback;
@@ -62,7 +74,11 @@ export function intOpt(command: string, values: OptionValues, name: string, fall
   return n;
 }
 
-/** A finite number option, or `fallback` when absent. */
+/**
+ * A finite number option, or `fallback` when absent; UsageError when malformed.
+ * @example
+ * numberOpt('run', values, 'temperature', 1);
+ */
 export function numberOpt(command: string, values: OptionValues, name: string, fallback: number | undefined): number | undefined {
   const v = stringOpt(values, name);
   if (v === undefined) return fallback;
@@ -71,7 +87,11 @@ export function numberOpt(command: string, values: OptionValues, name: string, f
   return n;
 }
 
-/** `--tokens 1,2,3` → [1, 2, 3]; anything but non-negative integers separated by commas is an error. */
+/**
+ * A required list of token ids: anything but non-negative integers separated by commas is a UsageError.
+ * @example
+ * tokenListOpt('logits', { tokens: '1, 2,3' }, 'tokens'); // [1, 2, 3]
+ */
 export function tokenListOpt(command: string, values: OptionValues, name: string): number[] {
   const v = requiredOpt(command, values, name);
   const parts = v.split(',').map((s) => s.trim());

@@ -3,7 +3,11 @@
 
 import { EdgetronError } from '../engine/errors.js';
 
-/** A command-line argument is missing, unknown or malformed; the message names it. */
+/**
+ * A command-line argument is missing, unknown or malformed; the message names it.
+ * @example
+ * throw new UsageError('--prompt TEXT is required', 'run'); // run: --prompt TEXT is required (see edgetron run --help)
+ */
 export class UsageError extends EdgetronError {
   constructor(
     detail: string,

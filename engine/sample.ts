@@ -80,7 +80,11 @@ function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
 
-/** Index of the largest logit; ties go to the lowest id. NaN never wins. */
+/**
+ * Index of the largest logit; ties go to the lowest id. NaN never wins.
+ * @example
+ * argmax(Float32Array.of(1, 5, 5)); // 1
+ */
 export function argmax(logits: Float32Array): number {
   let best = 0;
   let bestValue = -Infinity;
@@ -93,7 +97,11 @@ export function argmax(logits: Float32Array): number {
   return best;
 }
 
-/** Check sampler options once, at the boundary; throws InvalidOptionError naming the field. */
+/**
+ * Check sampler options once, at the boundary; throws InvalidOptionError naming the field.
+ * @example
+ * validateSamplerOptions({ topP: 1.5 }); // throws: topP = 1.5 is invalid; expected a number in (0, 1]
+ */
 export function validateSamplerOptions(options: SamplerOptions): void {
   const { temperature = 1, topK = 0, topP = 1, seed = 0 } = options;
   if (!(Number.isFinite(temperature) && temperature >= 0)) throw new InvalidOptionError('temperature', temperature, 'a finite number ≥ 0');

@@ -1,10 +1,15 @@
 // `edgetron inspect PATH`: config, layer pattern, tensors, dtypes and bytes (DESIGN §5).
 
-import { inspect, } from '../../weights-tools/inspect.js';
+import { inspect } from '../../weights-tools/inspect.js';
 import { resolveModelPath } from '../../weights-tools/checkpoint.js';
 import { UsageError } from '../errors.js';
 import type { Command } from '../command.js';
 
+/**
+ * The `inspect` command (dispatched by cli/main.ts).
+ * @example
+ * main(['inspect', 'models/default'], io);
+ */
 export const inspectCommand: Command = {
   name: 'inspect',
   summary: 'print a checkpoint\'s config, layer pattern, tensors, dtypes and bytes',

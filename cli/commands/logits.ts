@@ -7,6 +7,11 @@ import { BACKEND_NAMES } from '../backends.js';
 import type { Command } from '../command.js';
 import { loadForCli } from '../load.js';
 
+/**
+ * The `logits` command (dispatched by cli/main.ts).
+ * @example
+ * main(['logits', '--tokens', '1,2,3', '--backend', 'reference'], io);
+ */
 export const logitsCommand: Command = {
   name: 'logits',
   summary: 'print the logits of every position of a token sequence as JSON',

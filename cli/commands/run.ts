@@ -13,6 +13,11 @@ import { loadForCli } from '../load.js';
 
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 
+/**
+ * The `run` command (dispatched by cli/main.ts).
+ * @example
+ * main(['run', '--prompt', 'Once upon a time', '--max-tokens', '16', '--stats'], io);
+ */
 export const runCommand: Command = {
   name: 'run',
   summary: 'generate text from a prompt, streamed to stdout',

@@ -9,6 +9,11 @@ import { UsageError } from '../errors.js';
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
+/**
+ * The `synth` command (dispatched by cli/main.ts).
+ * @example
+ * main(['synth', '--preset', 'tiny', '--seed', '1', '--out', 'models/tiny'], io);
+ */
 export const synthCommand: Command = {
   name: 'synth',
   summary: 'write a seeded random model of a preset shape',

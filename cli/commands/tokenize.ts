@@ -6,6 +6,11 @@ import { openCheckpoint, resolveModelPath } from '../../weights-tools/checkpoint
 import { requiredOpt, stringOpt } from '../args.js';
 import type { Command } from '../command.js';
 
+/**
+ * The `tokenize` command (dispatched by cli/main.ts).
+ * @example
+ * main(['tokenize', '--model', 'default', '--text', 'Hello'], io); // prints [..ids..]
+ */
 export const tokenizeCommand: Command = {
   name: 'tokenize',
   summary: 'print the token ids of a text as a JSON array (no BOS)',

@@ -10,6 +10,7 @@ import { referenceBackend } from '../../engine/reference/index.js';
 import { openSession, type Session } from '../../engine/session.js';
 import { TextCodec } from '../../engine/text.js';
 import { openCheckpoint } from '../../weights-tools/checkpoint.js';
+import { presetConfig } from '../../weights-tools/presets.js';
 import { memoryStore, randomModelTensors } from '../helpers/memory-store.js';
 
 const FIXTURE = new URL('../../../shared/fixtures/nemotron-h-tiny/', import.meta.url);
@@ -236,7 +237,7 @@ describe('generate on the reference backend', () => {
   });
 
   it('greedy decode equals the argmax of one all-rows prefill over the same tokens; seeds are reproducible', async () => {
-    const config = parseConfig(readJson('config.json'), [4]);
+    const config = parseConfig(presetConfig('tiny'), [4]); // vocabulary 512, like the fixture tokenizer
     const store = memoryStore(randomModelTensors(config, 3), 'random');
     const session = await openSession(
       { config, store, tokenizerJson: readJson('tokenizer.json'), tokenizerConfig: readJson('tokenizer_config.json') },
