@@ -3,8 +3,10 @@
 // seed gives the same tokens on every machine and backend that gives the same logits.
 // p_i = exp((l_i − max l) / T) / Σ_j exp((l_j − max l) / T), accumulated in f64. Top-p then
 // keeps the fewest most-probable tokens whose mass reaches topP of what top-k left (at least
-// one); ties at the cut are kept lowest id first.
+// one); ties at the cut are kept lowest id first. The PRNG is the project's one xoshiro128**
+// (weights-tools/prng.ts, integer arithmetic only), on its own stream labelled 'sampler'.
 
+import { Prng } from '../weights-tools/prng.js';
 import { InvalidOptionError } from './errors.js';
 
 export interface SamplerOptions {
@@ -24,60 +26,11 @@ export interface Distribution {
   readonly probs: Float64Array;
 }
 
-/**
- * xoshiro128** over 32-bit integers, seeded through splitmix32: small, fast and identical on
- * every JS engine (Math.imul and unsigned shifts only).
- * @example
- * const rng = new Rng(42);
- * rng.nextU32(); // deterministic 32-bit integer
- * rng.nextFloat(); // deterministic double in [0, 1)
- */
-export class Rng {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
-
-  constructor(seed: number) {
-    let x = seed >>> 0;
-    const split = () => {
-      x = (x + 0x9e3779b9) >>> 0; // golden-ratio increment
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.s0 = split();
-    this.s1 = split();
-    this.s2 = split();
-    this.s3 = split();
-    // the all-zero state is a fixed point of xoshiro; splitmix32 cannot produce four zeros, but be explicit
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
-  }
-
-  /** Next uniform 32-bit unsigned integer. */
-  nextU32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    return result;
-  }
-
-  /** Uniform double in [0, 1) with 53 random bits. */
-  nextFloat(): number {
-    const hi = this.nextU32() >>> 5; // 27 bits
-    const lo = this.nextU32() >>> 6; // 26 bits
-    return (hi * 67108864 + lo) / 9007199254740992; // (hi·2²⁶ + lo) / 2⁵³
-  }
-}
-
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
+/** Uniform double in [0, 1) with 53 random bits from two 32-bit draws. */
+function uniform53(rng: Prng): number {
+  const hi = rng.nextU32() >>> 5; // 27 bits
+  const lo = rng.nextU32() >>> 6; // 26 bits
+  return (hi * 67108864 + lo) / 9007199254740992; // (hi·2²⁶ + lo) / 2⁵³
 }
 
 /**
@@ -209,18 +162,18 @@ export function distribution(logits: Float32Array, options: SamplerOptions = {})
  * const id = sampler.sample(logits); // logits: (V) Float32Array
  */
 export class Sampler {
-  private readonly rng: Rng;
+  private readonly rng: Prng;
 
   constructor(readonly options: SamplerOptions = {}) {
     validateSamplerOptions(options);
-    this.rng = new Rng(options.seed ?? 0);
+    this.rng = new Prng(options.seed ?? 0, 'sampler');
   }
 
   /** Draw one token id from a (V) row of logits. */
   sample(logits: Float32Array): number {
     const { ids, probs } = distribution(logits, this.options);
     if (ids.length === 1) return ids[0];
-    let r = this.rng.nextFloat();
+    let r = uniform53(this.rng);
     for (let i = 0; i < ids.length; i++) {
       r -= probs[i];
       if (r < 0) return ids[i];

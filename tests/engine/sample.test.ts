@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../../engine/errors.js';
-import { Rng, Sampler, argmax, distribution, nucleus } from '../../engine/sample.js';
+import { Sampler, argmax, distribution, nucleus } from '../../engine/sample.js';
 
 const logitsOf = (probs: number[]) => Float32Array.from(probs, Math.log);
 
@@ -27,36 +27,6 @@ describe('argmax', () => {
   });
   it('ignores NaN', () => {
     expect(argmax(Float32Array.of(NaN, 1, 2))).toBe(2);
-  });
-});
-
-describe('Rng', () => {
-  it('is deterministic per seed and differs across seeds', () => {
-    const a = new Rng(7);
-    const b = new Rng(7);
-    const c = new Rng(8);
-    const sa = Array.from({ length: 8 }, () => a.nextU32());
-    expect(Array.from({ length: 8 }, () => b.nextU32())).toEqual(sa);
-    expect(Array.from({ length: 8 }, () => c.nextU32())).not.toEqual(sa);
-    for (const v of sa) expect(Number.isInteger(v) && v >= 0 && v < 2 ** 32).toBe(true);
-  });
-  it('gives floats in [0, 1) with mean 1/2 and variance 1/12', () => {
-    const rng = new Rng(123);
-    const n = 20000;
-    let sum = 0;
-    let sq = 0;
-    let outside = 0;
-    for (let i = 0; i < n; i++) {
-      const x = rng.nextFloat();
-      if (!(x >= 0 && x < 1)) outside++;
-      sum += x;
-      sq += x * x;
-    }
-    expect(outside).toBe(0);
-    const mean = sum / n;
-    // standard error of the mean is sqrt(1/12 / n) ≈ 0.002; allow 5σ
-    expect(Math.abs(mean - 0.5)).toBeLessThan(0.0102);
-    expect(Math.abs(sq / n - mean * mean - 1 / 12)).toBeLessThan(0.005);
   });
 });
 
