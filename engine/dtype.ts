@@ -146,12 +146,28 @@ export function decodeInto(
   if (!FLOAT_DTYPES.includes(dtype)) throw new UnsupportedDTypeError(tensor, dtype, FLOAT_DTYPES);
   const src = typedView(dtype, bytes, first, count);
   if (dtype === 'bf16') {
-    for (let i = 0; i < count; i++) dst[dstOffset + i] = bf16ToF32(src[i]);
+    // widen the bit patterns in bulk, then read them back as f32
+    if (wide.length < count) wide = new Uint32Array(count);
+    for (let i = 0; i < count; i++) wide[i] = src[i] << 16;
+    dst.set(new Float32Array(wide.buffer, 0, count), dstOffset);
   } else if (dtype === 'f16') {
-    for (let i = 0; i < count; i++) dst[dstOffset + i] = f16ToF32(src[i]);
+    const table = f16Table();
+    for (let i = 0; i < count; i++) dst[dstOffset + i] = table[src[i]];
   } else {
     for (let i = 0; i < count; i++) dst[dstOffset + i] = src[i];
   }
+}
+
+let wide = new Uint32Array(0); // scratch for bf16 rows, grown on demand
+let f16Values: Float32Array | null = null; // (65536) every f16 value, built on first use
+
+function f16Table(): Float32Array {
+  if (!f16Values) {
+    const bits = new Uint32Array(65536);
+    for (let h = 0; h < 65536; h++) bits[h] = f16ToF32Bits(h);
+    f16Values = new Float32Array(bits.buffer);
+  }
+  return f16Values;
 }
 
 /**

@@ -2,8 +2,9 @@
 //   'M' layer: conv window (convKernel−1, convDim) of pre-activation xBC rows, oldest first;
 //              SSM state S (H, P, N)
 //   '*' layer: K and V caches (maxTokens, nKvHeads·hd); rows [0, position) are filled
-// A snapshot deep-copies the conv windows and SSM states and records the position. KV rows below
-// the position are never rewritten, so restoring only needs the position back.
+// A snapshot deep-copies the conv windows, the SSM states and the filled KV rows [0, position), so
+// it stays valid whatever runs after it (including a restore to an earlier snapshot that then
+// overwrites those rows).
 
 import type { SequenceState, StateSnapshot } from '../backend.js';
 import type { ModelConfig } from '../config.js';
@@ -21,22 +22,22 @@ export interface KvLayerState {
   readonly v: Float64Array; // (maxTokens, nKvHeads·hd)
 }
 
+/** Deep copies of a sequence's state: Mamba states whole, KV caches' rows [0, position). */
+interface SavedState {
+  readonly mamba: Map<number, MambaLayerState>; // by layer il
+  readonly kv: Map<number, KvLayerState>; // by layer il, (position, nKvHeads·hd)
+}
+
 class RefSnapshot implements StateSnapshot {
   constructor(
     readonly owner: RefSequenceState,
     readonly position: number,
-    public mamba: Map<number, MambaLayerState> | null, // deep copies, by layer il
+    public saved: SavedState | null,
   ) {}
 
   free(): void {
-    this.mamba = null;
+    this.saved = null;
   }
-}
-
-function copyMamba(src: ReadonlyMap<number, MambaLayerState>): Map<number, MambaLayerState> {
-  const out = new Map<number, MambaLayerState>();
-  for (const [il, s] of src) out.set(il, { conv: s.conv.slice(), ssm: s.ssm.slice() });
-  return out;
 }
 
 /**
@@ -46,8 +47,8 @@ function copyMamba(src: ReadonlyMap<number, MambaLayerState>): Map<number, Mamba
  */
 export class RefSequenceState implements SequenceState {
   private pos = 0;
-  private mamba = new Map<number, MambaLayerState>(); // by layer il
-  private kv = new Map<number, KvLayerState>(); // by layer il
+  private readonly mamba = new Map<number, MambaLayerState>(); // by layer il
+  private readonly kv = new Map<number, KvLayerState>(); // by layer il
 
   constructor(
     readonly config: ModelConfig,
@@ -92,16 +93,30 @@ export class RefSequenceState implements SequenceState {
   }
 
   snapshot(): StateSnapshot {
-    return new RefSnapshot(this, this.pos, copyMamba(this.mamba));
+    const mamba = new Map<number, MambaLayerState>();
+    for (const [il, s] of this.mamba) mamba.set(il, { conv: s.conv.slice(), ssm: s.ssm.slice() });
+    const kv = new Map<number, KvLayerState>();
+    for (const [il, s] of this.kv) {
+      const filled = (this.pos * s.k.length) / this.maxTokens; // rows [0, position)
+      kv.set(il, { k: s.k.slice(0, filled), v: s.v.slice(0, filled) });
+    }
+    return new RefSnapshot(this, this.pos, { mamba, kv });
   }
 
   restore(snapshot: StateSnapshot): void {
     if (!(snapshot instanceof RefSnapshot) || snapshot.owner !== this) {
       throw new SequenceStateError('the snapshot was not taken from this sequence');
     }
-    if (!snapshot.mamba) throw new SequenceStateError('the snapshot was freed');
-    // copy again so the snapshot survives later forward passes and can be restored twice
-    this.mamba = copyMamba(snapshot.mamba);
+    if (!snapshot.saved) throw new SequenceStateError('the snapshot was freed');
+    // copy into the live buffers, so the snapshot survives later passes and can be restored again
+    for (const [il, s] of snapshot.saved.mamba) {
+      this.mambaLayer(il).conv.set(s.conv);
+      this.mambaLayer(il).ssm.set(s.ssm);
+    }
+    for (const [il, s] of snapshot.saved.kv) {
+      this.kvLayer(il).k.set(s.k);
+      this.kvLayer(il).v.set(s.v);
+    }
     this.pos = snapshot.position;
   }
 

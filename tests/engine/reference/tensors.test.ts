@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { MissingTensorError } from '../../../engine/errors.js';
+import { TensorCache } from '../../../engine/reference/tensors.js';
+import type { TensorEntry } from '../../../engine/weights.js';
+import { memoryStore } from '../../helpers/memory-store.js';
+
+const store = memoryStore({
+  a: { dtype: 'f32', shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) },
+  b: { dtype: 'bf16', shape: [2], data: Uint16Array.from([0x3f80, 0xc040]) },
+});
+const entries = () => new Map(store.names().map((n) => [n, store.get(n)!]));
+
+// an entry that can only be read asynchronously (as from a file), counting its reads
+function asyncOnly(name: string, values: number[], reads: { n: number }): TensorEntry {
+  const bytes = new Uint8Array(Float32Array.from(values).buffer);
+  return {
+    name,
+    dtype: 'f32',
+    shape: [values.length],
+    byteLength: bytes.byteLength,
+    readInto: async (dst) => {
+      reads.n++;
+      dst.set(bytes);
+    },
+  };
+}
+
+describe('TensorCache (lazy raw weights)', () => {
+  it('reads a tensor on first use, once, and keeps its raw bytes as a matrix', () => {
+    const cache = new TensorCache(entries());
+    expect(cache.residentBytes()).toBe(0);
+    const a = cache.get('a');
+    expect([a.rows, a.cols, a.dtype, a.bytes.byteLength]).toEqual([2, 3, 'f32', 24]);
+    expect(cache.get('a')).toBe(a);
+    expect(cache.isResident('a')).toBe(true);
+    expect(cache.isResident('b')).toBe(false);
+    expect(cache.residentBytes()).toBe(24);
+    expect([...cache.vector('b')]).toEqual([1, -3]);
+    expect(cache.residentBytes()).toBe(28);
+  });
+
+  it('reads entries without a synchronous read up front, reporting progress', async () => {
+    const reads = { n: 0 };
+    const map = new Map<string, TensorEntry>([...entries(), ['c', asyncOnly('c', [0.5, 0.25], reads)]]);
+    const cache = new TensorCache(map);
+    const progress: [number, number][] = [];
+    await cache.readUnsyncable((done, total) => progress.push([done, total]));
+    expect(reads.n).toBe(1);
+    expect(progress).toEqual([[8, 8]]);
+    expect(cache.isResident('a')).toBe(false); // the synchronous ones wait for first use
+    expect([...cache.vector('c')]).toEqual([0.5, 0.25]);
+    expect(reads.n).toBe(1);
+  });
+
+  it('keys a tensor by the canonical name it was validated under', () => {
+    const alias = new Map([['backbone.embeddings.weight', store.get('a')!]]);
+    expect(new TensorCache(alias).get('backbone.embeddings.weight').name).toBe('backbone.embeddings.weight');
+  });
+
+  it('names a tensor it does not have; clear() drops everything', () => {
+    const cache = new TensorCache(entries(), 'mem');
+    expect(() => cache.get('nope')).toThrow(MissingTensorError);
+    expect(() => cache.get('nope')).toThrow(/missing tensor nope in mem/);
+    cache.get('a');
+    cache.clear();
+    expect(cache.residentBytes()).toBe(0);
+    expect(cache.isResident('a')).toBe(false);
+  });
+});
