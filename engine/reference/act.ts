@@ -3,7 +3,10 @@
 
 import type { Act } from '../backend.js';
 
-/** An f64 activation matrix (rows, cols), row-major. */
+/**
+ * An f64 activation matrix (rows, cols), row-major.
+ * @example const x = new RefAct(Float64Array.from([1, 2, 3, 4]), 2, 2); x.row(1); // [3, 4]
+ */
 export class RefAct implements Act {
   constructor(
     readonly data: Float64Array, // (rows, cols)

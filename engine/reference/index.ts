@@ -29,7 +29,10 @@ function refState(s: SequenceState): RefSequenceState {
   return s;
 }
 
-/** The reference backend's `LoadedModel`. */
+/**
+ * The reference backend's `LoadedModel`: every op in f64 over the lazily read raw weights.
+ * @example const y = (await referenceBackend.load(config, tensors)).matmul(x, 'lm_head.weight');
+ */
 export class ReferenceModel implements LoadedModel {
   readonly backend = 'reference';
 

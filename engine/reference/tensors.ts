@@ -28,7 +28,12 @@ export interface RawTensor {
   readonly bytes: Uint8Array; // rows · cols elements of dtype
 }
 
-/** Lazily read, cached raw tensors by canonical name. */
+/**
+ * Lazily read, cached raw tensors by canonical name.
+ * @example
+ * const cache = new TensorCache(validateWeights(config, store));
+ * const w = cache.get('lm_head.weight'); // read now, kept: { dtype, rows: V, cols: d, bytes }
+ */
 export class TensorCache {
   private readonly raw = new Map<string, RawTensor>();
   private resident = 0;

@@ -113,6 +113,16 @@ describe('Mamba-2 mixer (spec §6)', () => {
     expect(Math.abs(S2[0]) + Math.abs(S2[1])).toBeGreaterThan(0.1);
   });
 
+  it('takes the conv weight as [convDim, 1, K] or [convDim, K] (same bytes)', async () => {
+    const conv = weights[`${pre}conv1d.weight`];
+    const flat = await load(TINY, { ...weights, [`${pre}conv1d.weight`]: { ...conv, shape: [4, 2] } });
+    const model = await load(TINY, weights);
+    const u = Float32Array.from([1.5, -1]);
+    const a = model.mamba2(0, model.upload(u, 2, 1), model.newSequence(2)) as RefAct;
+    const b = flat.mamba2(0, flat.upload(u, 2, 1), flat.newSequence(2)) as RefAct;
+    expect([...b.data]).toEqual([...a.data]);
+  });
+
   it('prefill (chunked SSD, T not a multiple of Q) equals token-by-token decode, outputs and state', async () => {
     const raw = {
       vocab_size: 4,
