@@ -4,7 +4,7 @@
 // (engine/text.ts). Options are checked before any compute (house style H18); the loop
 // itself never throws on a stop, a length limit or an abort: it reports them in `done`.
 
-import { ContextWindowExceededError, InvalidOptionError } from './errors.js';
+import { ContextWindowExceededError, InvalidOptionError, TokenOutOfRangeError } from './errors.js';
 import { Sampler, type SamplerOptions } from './sample.js';
 import { requireText, type Session } from './session.js';
 import type { IncrementalDetokenizer } from './text.js';
@@ -83,6 +83,9 @@ export function generate(
   const maxContext = options.maxContext ?? config.maxPositionEmbeddings;
   if (!(Number.isInteger(maxContext) && maxContext > 0)) throw new InvalidOptionError('maxContext', maxContext, 'an integer > 0');
   if (promptIds.length === 0) throw new InvalidOptionError('prompt', [], 'at least one token');
+  for (const id of promptIds) {
+    if (!(Number.isInteger(id) && id >= 0 && id < config.vocabSize)) throw new TokenOutOfRangeError(id, config.vocabSize);
+  }
   const maxTokens = options.maxTokens ?? Math.max(0, Math.min(DEFAULT_MAX_TOKENS, maxContext - promptIds.length));
   if (!(Number.isInteger(maxTokens) && maxTokens >= 0)) throw new InvalidOptionError('maxTokens', maxTokens, 'an integer ≥ 0');
   if (promptIds.length + maxTokens > maxContext) throw new ContextWindowExceededError(promptIds.length + maxTokens, maxContext);

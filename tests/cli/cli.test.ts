@@ -244,7 +244,7 @@ function newestMtime(dir: string): number {
 describe('bin/edgetron.js (spawned)', () => {
   beforeAll(() => {
     const built = join(ROOT, 'dist/cli/main.js');
-    const sources = Math.max(...['cli', 'engine', 'weights-tools'].map((d) => newestMtime(join(ROOT, d))));
+    const sources = Math.max(...['cli', 'engine', 'weights-tools', 'assembly/backend'].map((d) => newestMtime(join(ROOT, d))));
     if (!existsSync(built) || statSync(built).mtimeMs < sources) {
       // tsc still emits when another file has a type error; the spawn below is what is tested
       spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { cwd: ROOT });

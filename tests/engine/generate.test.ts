@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Act, LoadedModel, SequenceState } from '../../engine/backend.js';
 import { parseConfig, type ModelConfig } from '../../engine/config.js';
-import { ContextWindowExceededError, InvalidOptionError } from '../../engine/errors.js';
+import { ContextWindowExceededError, InvalidOptionError, TokenOutOfRangeError } from '../../engine/errors.js';
 import { generate, type DoneEvent, type GenerateEvent, type GenerateOptions } from '../../engine/generate.js';
 import { Model } from '../../engine/model.js';
 import { argmax } from '../../engine/sample.js';
@@ -201,6 +201,7 @@ describe('generate (scripted model)', () => {
     expect(() => generate(session, [], {})).toThrow(InvalidOptionError);
     expect(() => generate(session, [1], { maxTokens: -1 })).toThrow(/maxTokens/);
     expect(() => generate(session, [1], { temperature: -0.5 })).toThrow(/temperature/);
+    expect(() => generate(session, [1, V], {})).toThrow(TokenOutOfRangeError);
   });
   it('the same seed gives the same tokens; another seed differs', async () => {
     const { session } = scriptedSession(plusOne, true); // flat logits: a uniform draw over V
