@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { memorySource } from '../../../engine/bytes.js';
 import { parseConfig } from '../../../engine/config.js';
@@ -10,7 +11,8 @@ import { validateWeights } from '../../../engine/weights.js';
 import { memoryTensors, randomModelTensors } from '../../helpers/memory-store.js';
 import { TINY_HYBRID } from './configs.js';
 
-const FIXTURES = '/work/shared/fixtures/nemotron-h-tiny';
+// shared/ sits beside the repository (in CI too): resolve it from this file, never absolutely.
+const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/nemotron-h-tiny', import.meta.url));
 
 // The fixtures' README: ref64-f32 is a float64 NumPy forward pass of the same weights, and agrees
 // with llama.cpp to 6.5e-6. Both sides are f64 rounded once to f32 at the end, so they may differ
