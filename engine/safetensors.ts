@@ -292,11 +292,11 @@ export async function openShardedSafetensors(indexName: string, indexJson: unkno
       const info = index.shards.get(shard);
       if (options.verify === false || !info) continue;
       if (info.size !== undefined && info.size !== source.size) {
-        throw new CorruptWeightsError(shard, `size is ${source.size} bytes but ${indexName} says ${info.size}`);
+        throw new CorruptWeightsError(source.name, `size is ${source.size} bytes but ${indexName} says ${info.size}`);
       }
       if (info.sha256 !== undefined) {
         const actual = await (options.sha256 ?? sha256OfSource)(source);
-        if (actual !== info.sha256) throw new CorruptWeightsError(shard, `sha256 is ${actual} but ${indexName} says ${info.sha256}`);
+        if (actual !== info.sha256) throw new CorruptWeightsError(source.name, `sha256 is ${actual} but ${indexName} says ${info.sha256}`);
       }
     }
   } catch (e) {
@@ -305,6 +305,7 @@ export async function openShardedSafetensors(indexName: string, indexJson: unkno
   }
   const files = await parseAll(sources);
   const byShard = new Map(files.map((f, i) => [shardNames[i], new Map(f.tensors.map((t) => [t.name, t]))]));
+  const pathOf = new Map(files.map((f, i) => [shardNames[i], f.source.name]));
   const tensors = new Map<string, SafetensorsTensor>();
   try {
     for (const [name, shard] of index.weightMap) {
@@ -316,7 +317,7 @@ export async function openShardedSafetensors(indexName: string, indexJson: unkno
       for (const name of inShard.keys()) {
         const mapped = index.weightMap.get(name);
         if (mapped !== shard) {
-          throw new CorruptWeightsError(shard, `holds tensor ${name}, which ${indexName} ${mapped ? `maps to ${mapped}` : 'does not list'}`);
+          throw new CorruptWeightsError(pathOf.get(shard)!, `holds tensor ${name}, which ${indexName} ${mapped ? `maps to ${mapped}` : 'does not list'}`);
         }
       }
     }

@@ -9,7 +9,8 @@ import { openCheckpoint } from './checkpoint.js';
 
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 const millions = (n: number) => `${(n / 1e6).toFixed(2)}M`;
-const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(2)} MiB`;
+const size = (bytes: number) =>
+  bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(2)} MiB` : `${(bytes / 1024).toFixed(2)} KiB`;
 
 /** Logical parameter counts of a config: all tensors, the trunk, and the trunk per token. */
 export interface ParamCounts {
@@ -104,8 +105,8 @@ export async function inspect(path: string): Promise<string> {
       ...rows.map((r) => `  ${fmt(r)}`),
       '',
       'by dtype:',
-      ...[...byDtype].map(([dt, agg]) => `  ${dt.padEnd(8)} ${String(agg.n).padStart(6)} tensors  ${mib(agg.bytes)}`),
-      `  total    ${String(rows.length).padStart(6)} tensors  ${mib(bytes)} (${bytes} bytes)`,
+      ...[...byDtype].map(([dt, agg]) => `  ${dt.padEnd(8)} ${String(agg.n).padStart(6)} tensors  ${size(agg.bytes)}`),
+      `  total    ${String(rows.length).padStart(6)} tensors  ${size(bytes)} (${bytes} bytes)`,
       '',
       `parameters: ${millions(params.total)} total` +
         (params.total !== params.trunk ? ` (${millions(params.trunk)} trunk + ${millions(params.total - params.trunk)} MTP)` : '') +

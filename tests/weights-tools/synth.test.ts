@@ -31,21 +31,16 @@ async function open(path: string): Promise<Checkpoint> {
   return ckpt;
 }
 
-async function readF32(ckpt: Checkpoint, name: string): Promise<Float32Array> {
+/** The raw bytes of a tensor, after checking its storage dtype. */
+async function readRaw(ckpt: Checkpoint, name: string, dtype: 'f32' | 'bf16'): Promise<ArrayBuffer> {
   const t = ckpt.store.get(name)!;
-  expect(t.dtype).toBe('f32');
+  expect(t.dtype).toBe(dtype);
   const buf = new Uint8Array(t.byteLength);
   await t.readInto(buf);
-  return new Float32Array(buf.buffer);
+  return buf.buffer;
 }
-
-async function readBits16(ckpt: Checkpoint, name: string): Promise<Uint16Array> {
-  const t = ckpt.store.get(name)!;
-  expect(t.dtype).toBe('bf16');
-  const buf = new Uint8Array(t.byteLength);
-  await t.readInto(buf);
-  return new Uint16Array(buf.buffer);
-}
+const readF32 = async (ckpt: Checkpoint, name: string) => new Float32Array(await readRaw(ckpt, name, 'f32'));
+const readBits16 = async (ckpt: Checkpoint, name: string) => new Uint16Array(await readRaw(ckpt, name, 'bf16'));
 
 const std = (x: Float32Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / x.length);
 const softplus = (x: number) => Math.log1p(Math.exp(x));

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../engine/config.js';
+import { PRESET_NAMES, isPresetName, presetConfig } from '../../weights-tools/presets.js';
+
+describe('presets', () => {
+  it.each(PRESET_NAMES)('%s parses as a NemotronH config', (name) => {
+    const cfg = parseConfig(presetConfig(name));
+    expect(cfg.layerKinds.length).toBe(presetConfig(name).num_hidden_layers);
+  });
+
+  it('tiny: DESIGN §4 sizes, chunk 8, every layer kind', () => {
+    const c = parseConfig(presetConfig('tiny'));
+    expect(c.layerKinds.join('')).toBe('ME*M-E*E');
+    expect([c.dModel, c.vocabSize, c.mlpDim]).toEqual([64, 512, 128]);
+    expect(c.mamba).toMatchObject({ nHeads: 4, headDim: 16, nGroups: 2, dState: 16, chunkSize: 8, dInner: 64, inProjDim: 196 });
+    expect(c.attention).toEqual({ nHeads: 4, nKvHeads: 2, headDim: 16 });
+    expect(c.moe).toMatchObject({ nExperts: 8, topK: 2, expertDim: 32, sharedDim: 64, latentDim: null });
+    expect(c.mtp).toBeNull();
+  });
+
+  it('tiny-latent: LatentMoE 32 wide, 16 experts top-4, MTP *E', () => {
+    const c = parseConfig(presetConfig('tiny-latent'));
+    expect(c.layerKinds.join('')).toBe('ME*ME*E');
+    expect(c.moe).toMatchObject({ nExperts: 16, topK: 4, expertDim: 32, sharedDim: 64, latentDim: 32 });
+    expect(c.mtp).toEqual({ nPredict: 1, kinds: ['*', 'E'] });
+    expect(c.layers.slice(-2).map((l) => l.prefix)).toEqual(['mtp.layers.0.', 'mtp.layers.1.']);
+  });
+
+  it('small and medium: DESIGN §4 sizes', () => {
+    const s = parseConfig(presetConfig('small'));
+    expect([s.dModel, s.vocabSize, s.layerKinds.join('')]).toEqual([768, 16384, 'MEMEM*EMEMEM*EMEM']);
+    expect(s.mamba).toMatchObject({ nHeads: 24, headDim: 64, nGroups: 2, dState: 64 });
+    expect(s.moe).toMatchObject({ nExperts: 16, topK: 2, expertDim: 384, sharedDim: 768 });
+    const m = parseConfig(presetConfig('medium'));
+    expect([m.dModel, m.vocabSize, m.layerKinds.join('')]).toEqual([1024, 32768, 'MEMEM*EMEMEM*EMEMEM*EMEM']);
+    expect(m.mamba).toMatchObject({ nHeads: 32, headDim: 64, nGroups: 8, dState: 128 });
+    expect(m.attention).toEqual({ nHeads: 16, nKvHeads: 2, headDim: 64 });
+    expect(m.moe).toMatchObject({ nExperts: 32, topK: 4, expertDim: 512, sharedDim: 1024 });
+  });
+
+  it('nano: the spec §2 config and §2.1 derived dimensions', () => {
+    const raw = presetConfig('nano');
+    expect(raw).toMatchObject({
+      vocab_size: 131072,
+      hidden_size: 2688,
+      num_hidden_layers: 52,
+      num_attention_heads: 32,
+      num_key_value_heads: 2,
+      head_dim: 128,
+      mamba_num_heads: 64,
+      mamba_head_dim: 64,
+      ssm_state_size: 128,
+      n_groups: 8,
+      chunk_size: 128,
+      n_routed_experts: 128,
+      num_experts_per_tok: 6,
+      moe_intermediate_size: 1856,
+      moe_shared_expert_intermediate_size: 3712,
+      routed_scaling_factor: 2.5,
+      max_position_embeddings: 262144,
+      torch_dtype: 'bfloat16',
+    });
+    const c = parseConfig(raw);
+    const at = (k: string) => c.layerKinds.flatMap((x, i) => (x === k ? [i] : []));
+    expect(at('*')).toEqual([5, 12, 19, 26, 33, 42]);
+    expect([at('M').length, at('E').length]).toEqual([23, 23]);
+    expect(c.mamba).toMatchObject({ dInner: 4096, convDim: 6144, inProjDim: 10304 });
+  });
+
+  it('returns a fresh copy each time and recognises only its names', () => {
+    presetConfig('tiny').hidden_size = 1;
+    expect(presetConfig('tiny').hidden_size).toBe(64);
+    expect(isPresetName('tiny-latent')).toBe(true);
+    expect(isPresetName('huge')).toBe(false);
+  });
+});
