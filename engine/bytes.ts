@@ -15,6 +15,11 @@ export interface ByteSource {
    * `CorruptWeightsError` when that range runs past the end of the file.
    */
   readInto(dst: Uint8Array, offset: number): Promise<void>;
+  /**
+   * The same read, synchronously, where the medium allows it (memory, Node files): backends
+   * whose ops are synchronous use it to read weights lazily, on first use.
+   */
+  readIntoSync?(dst: Uint8Array, offset: number): void;
   /** Release the underlying handle. Reads after close are undefined. */
   close(): Promise<void>;
 }
@@ -40,13 +45,15 @@ export function checkRange(name: string, size: number, offset: number, length: n
  * await src.readInto(head, 0);
  */
 export function memorySource(name: string, bytes: Uint8Array): ByteSource {
+  const readIntoSync = (dst: Uint8Array, offset: number) => {
+    checkRange(name, bytes.byteLength, offset, dst.byteLength);
+    dst.set(bytes.subarray(offset, offset + dst.byteLength));
+  };
   return {
     name,
     size: bytes.byteLength,
-    async readInto(dst, offset) {
-      checkRange(name, bytes.byteLength, offset, dst.byteLength);
-      dst.set(bytes.subarray(offset, offset + dst.byteLength));
-    },
+    readInto: async (dst, offset) => readIntoSync(dst, offset),
+    readIntoSync,
     async close() {},
   };
 }

@@ -41,6 +41,8 @@ export interface SafetensorsTensor extends TensorEntry {
   readonly file: string;
   /** Absolute byte offset of the tensor's first byte in that file. */
   readonly offset: number;
+  /** Synchronous `readInto`, present when the file's `ByteSource` has `readIntoSync`. */
+  readIntoSync?(dst: Uint8Array): void;
 }
 
 /** A `WeightStore` over one or more safetensors files. */
@@ -108,6 +110,10 @@ function parseEntry(file: string, name: string, raw: unknown, dataStart: number,
     );
   }
   const offset = dataStart + begin;
+  const checkDst = (dst: Uint8Array) => {
+    if (dst.byteLength !== byteLength) throw new RangeError(`tensor ${name}: destination has ${dst.byteLength} bytes, tensor has ${byteLength}`);
+  };
+  const readSync = source.readIntoSync?.bind(source);
   return {
     name,
     dtype,
@@ -115,12 +121,16 @@ function parseEntry(file: string, name: string, raw: unknown, dataStart: number,
     byteLength,
     file,
     offset,
-    readInto(dst: Uint8Array): Promise<void> {
-      if (dst.byteLength !== byteLength) {
-        return Promise.reject(new RangeError(`tensor ${name}: destination has ${dst.byteLength} bytes, tensor has ${byteLength}`));
-      }
-      return source.readInto(dst, offset);
+    async readInto(dst: Uint8Array): Promise<void> {
+      checkDst(dst);
+      await source.readInto(dst, offset);
     },
+    ...(readSync && {
+      readIntoSync(dst: Uint8Array): void {
+        checkDst(dst);
+        readSync(dst, offset);
+      },
+    }),
   };
 }
 
@@ -250,7 +260,12 @@ export function parseSafetensorsIndex(json: unknown, indexName: string): Safeten
   return { metadata, weightMap, shards: shardInfo };
 }
 
-/** Hex sha256 of a whole source, read into memory at once (portable: Web Crypto). */
+/**
+ * Hex sha256 of a whole source, read into memory at once (portable: Web Crypto). Meant for
+ * edge-pack shards (≤ 24 MiB); Node callers with large shards pass a streaming hasher instead.
+ * @example
+ * await sha256OfSource(memorySource('empty', new Uint8Array(0))); // 'e3b0c442…b855'
+ */
 export async function sha256OfSource(source: ByteSource): Promise<string> {
   const bytes = new Uint8Array(source.size);
   await source.readInto(bytes, 0);

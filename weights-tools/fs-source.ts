@@ -1,8 +1,10 @@
 // DESIGN §1: the Node `ByteSource` (engine/bytes.ts) over a file descriptor. Reads are
 // positional and land straight in the caller's buffer: no intermediate copies, no whole-file
-// loads, so a 60 GB checkpoint opens in constant memory.
+// loads, so a 60 GB checkpoint opens in constant memory. Both the async read and the
+// synchronous one (for backends that read weights lazily from synchronous ops) are offered.
 
 import { createHash } from 'node:crypto';
+import { readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { checkRange, type ByteSource } from '../engine/bytes.js';
 
@@ -32,6 +34,15 @@ export async function openFileSource(path: string): Promise<ByteSource> {
         const length = Math.min(MAX_READ, dst.byteLength - done);
         const { bytesRead } = await fh.read(dst, done, length, offset + done);
         // The file shrank after it was opened: report it as the same truncation.
+        if (bytesRead === 0) checkRange(path, offset + done, offset + done, length);
+        done += bytesRead;
+      }
+    },
+    readIntoSync(dst, offset) {
+      checkRange(path, size, offset, dst.byteLength);
+      for (let done = 0; done < dst.byteLength; ) {
+        const length = Math.min(MAX_READ, dst.byteLength - done);
+        const bytesRead = readSync(fh.fd, dst, done, length, offset + done);
         if (bytesRead === 0) checkRange(path, offset + done, offset + done, length);
         done += bytesRead;
       }

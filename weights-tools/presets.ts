@@ -163,7 +163,11 @@ export function presetConfig(name: PresetName): Record<string, unknown> {
   return structuredClone(PRESETS[name]) as Record<string, unknown>;
 }
 
-/** Type guard for preset names coming from the command line. */
+/**
+ * Type guard for preset names coming from the command line.
+ * @example
+ * if (!isPresetName(arg)) throw new UnknownPresetError(arg, PRESET_NAMES);
+ */
 export function isPresetName(name: string): name is PresetName {
   return (PRESET_NAMES as readonly string[]).includes(name);
 }

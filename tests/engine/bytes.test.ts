@@ -19,6 +19,13 @@ describe('memorySource', () => {
     expect((err as Error).message).toBe('mem.bin: truncated: needs bytes [3, 7) but the file has 5');
   });
 
+  it('reads synchronously too, with the same range check', () => {
+    const dst = new Uint8Array(2);
+    src.readIntoSync!(dst, 0);
+    expect([...dst]).toEqual([10, 11]);
+    expect(() => src.readIntoSync!(new Uint8Array(6), 0)).toThrow('mem.bin: truncated: needs bytes [0, 6) but the file has 5');
+  });
+
   it('rejects negative and fractional offsets', async () => {
     await expect(src.readInto(new Uint8Array(1), -1)).rejects.toThrow(CorruptWeightsError);
     await expect(src.readInto(new Uint8Array(1), 0.5)).rejects.toThrow(CorruptWeightsError);

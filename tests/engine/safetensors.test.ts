@@ -72,6 +72,17 @@ describe('openSafetensorsStore: round trip through the writer', () => {
   it('rejects a destination buffer of the wrong size', async () => {
     const store = await open('rt.safetensors', file);
     await expect(store.get('a.f32')!.readInto(new Uint8Array(23))).rejects.toThrow(RangeError);
+    expect(() => store.get('a.f32')!.readIntoSync!(new Uint8Array(25))).toThrow(RangeError);
+  });
+
+  it('offers a synchronous read exactly when the source has one', async () => {
+    const store = await open('rt.safetensors', file);
+    const dst = new Uint8Array(8);
+    store.get('d.f64')!.readIntoSync!(dst);
+    expect(new Float64Array(dst.buffer)[0]).toBe(Math.PI);
+    const { readIntoSync: _, ...asyncOnly } = memorySource('async.safetensors', file);
+    const store2 = await openSafetensorsStore([asyncOnly]);
+    expect(store2.get('d.f64')!.readIntoSync).toBeUndefined();
   });
 
   it('merges several files into one store and names both files for a duplicate tensor', async () => {

@@ -27,6 +27,15 @@ describe('openFileSource', () => {
     await src.close();
   });
 
+  it('reads synchronously into the caller buffer with the same range check', async () => {
+    const src = await openFileSource(join(dir, 'data.bin'));
+    const dst = new Uint8Array(4);
+    src.readIntoSync!(dst, 100);
+    expect([...dst]).toEqual([...bytes.subarray(100, 104)]);
+    expect(() => src.readIntoSync!(new Uint8Array(2), 999)).toThrow(CorruptWeightsError);
+    await src.close();
+  });
+
   it('rejects a read past the end with the truncation message', async () => {
     const src = await openFileSource(join(dir, 'data.bin'));
     await expect(src.readInto(new Uint8Array(11), 990)).rejects.toThrow(

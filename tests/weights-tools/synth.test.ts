@@ -6,6 +6,8 @@ import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../../engine/errors.js';
+import { Model } from '../../engine/model.js';
+import { referenceBackend } from '../../engine/reference/index.js';
 import { validateWeights, type WeightStore } from '../../engine/weights.js';
 import { openCheckpoint, type Checkpoint } from '../../weights-tools/checkpoint.js';
 import { UnknownPresetError } from '../../weights-tools/errors.js';
@@ -71,6 +73,16 @@ describe('synthesize tiny', () => {
     expect(again.sha256).toBe(sha);
     const other = await synthesize({ preset: 'tiny', seed: 2, out: join(dir, 'tiny-seed2'), dtype: 'f32' });
     expect(other.sha256).not.toBe(sha);
+  });
+
+  it('keeps activations in range: logits through the reference backend have rms ≈ 1', async () => {
+    const loaded = await referenceBackend.load(tiny.config, validateWeights(tiny.config, tiny.store));
+    const tokens = Int32Array.from({ length: 20 }, (_, i) => (i * 37 + 11) % 512);
+    const logits = new Model(loaded).forward(loaded.newSequence(32), tokens, 'all');
+    const rms = Math.sqrt(logits.reduce((s, v) => s + v * v, 0) / logits.length);
+    expect(rms).toBeGreaterThan(0.5);
+    expect(rms).toBeLessThan(2);
+    loaded.dispose();
   });
 
   it('skips an existing model with ifMissing', async () => {
