@@ -32,6 +32,9 @@ export const SAFETENSORS_DTYPE_NAMES: Readonly<Record<DType, string>> = Object.f
   Object.entries(SAFETENSORS_DTYPES).map(([k, v]) => [v, k]),
 ) as Record<DType, string>;
 
+/** File name of a sharded checkpoint's index (Hugging Face convention). */
+export const SAFETENSORS_INDEX_FILE = 'model.safetensors.index.json';
+
 /** Largest JSON header accepted (the reference implementation's limit). */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 

@@ -8,7 +8,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig, type ModelConfig } from '../engine/config.js';
-import { openSafetensorsStore, openShardedSafetensors } from '../engine/safetensors.js';
+import { SAFETENSORS_INDEX_FILE, openSafetensorsStore, openShardedSafetensors } from '../engine/safetensors.js';
 import type { WeightStore } from '../engine/weights.js';
 import { CheckpointError } from './errors.js';
 import { openFileSource, sha256Streaming } from './fs-source.js';
@@ -54,7 +54,7 @@ function imEndId(tokenizerJson: unknown): number | null {
 
 /** Open the folder's weights: a sharded index, model.safetensors, or every *.safetensors. */
 async function openWeights(dir: string): Promise<WeightStore> {
-  const indexFile = join(dir, 'model.safetensors.index.json');
+  const indexFile = join(dir, SAFETENSORS_INDEX_FILE);
   const index = await readJson(indexFile, false);
   if (index !== null) {
     return openShardedSafetensors(indexFile, index, {
@@ -67,7 +67,7 @@ async function openWeights(dir: string): Promise<WeightStore> {
   }
   const files = (await readdir(dir)).filter((f) => f.endsWith('.safetensors')).sort();
   if (files.length === 0) {
-    throw new CheckpointError(dir, 'no weights file (expected model.safetensors or model.safetensors.index.json)');
+    throw new CheckpointError(dir, `no weights file (expected model.safetensors or ${SAFETENSORS_INDEX_FILE})`);
   }
   const sources = [];
   try {

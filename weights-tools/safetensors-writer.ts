@@ -1,12 +1,14 @@
-// DESIGN §3–4: writing safetensors files one tensor at a time. The header is computed up
+// DESIGN §3–4: writing safetensors files one tensor at a time, as one file or as shards with
+// a `model.safetensors.index.json` that lists a sha256 per shard (the edge pack layout). The header is computed up
 // front from the tensor list (names, dtypes, shapes), so a 60 GB model streams to disk with
 // only one chunk in memory. Tensors are laid out contiguously in the given order, as the
 // format requires; the JSON header is space-padded so the data section starts on an
 // `alignment`-byte boundary (8 by default, as the format recommends).
 
 import { createHash } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
-import { SAFETENSORS_DTYPE_NAMES } from '../engine/safetensors.js';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SAFETENSORS_DTYPE_NAMES, SAFETENSORS_INDEX_FILE } from '../engine/safetensors.js';
 import { DTYPE_BYTES, type DType } from '../engine/weights.js';
 
 /** What the writer needs to know about a tensor before its bytes exist. */
@@ -155,4 +157,72 @@ export async function writeSafetensorsFile(
   }
   await rename(partial, path);
   return { layout, sha256: hash.digest('hex') };
+}
+
+export interface WriteShardedOptions extends WriteSafetensorsOptions {
+  /** Largest shard file in bytes (header included); a single larger tensor gets a shard of its own. */
+  maxShardBytes: number;
+}
+
+/** What a sharded write produced. */
+export interface WrittenShards {
+  /** Shard file names, in order. */
+  readonly files: readonly string[];
+  /** The index as written (engine/safetensors.ts `parseSafetensorsIndex` reads it). */
+  readonly index: {
+    metadata: { total_size: number };
+    weight_map: Record<string, string>;
+    shards: Record<string, { sha256: string; size: number }>;
+  };
+}
+
+/** Split tensors, in order, into groups whose planned files stay within maxBytes. */
+function partition(tensors: readonly TensorDecl[], maxBytes: number, metadata?: Readonly<Record<string, string>>, alignment?: number): TensorDecl[][] {
+  const groups: TensorDecl[][] = [];
+  let current: TensorDecl[] = [];
+  for (const t of tensors) {
+    if (current.length > 0 && planSafetensors([...current, t], metadata, alignment).fileSize > maxBytes) {
+      groups.push(current);
+      current = [];
+    }
+    current.push(t);
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+/**
+ * Stream tensors into `model-0000K-of-0000N.safetensors` shards of at most `maxShardBytes`,
+ * then write `model.safetensors.index.json` with the weight map and each shard's sha256 and
+ * size (DESIGN §3). Tensors keep their order; `fill` is called once per tensor as in
+ * `writeSafetensorsFile`.
+ * @example
+ * await writeShardedSafetensors('pack', decls, fill, { maxShardBytes: 24 * 2 ** 20, alignment: 16 });
+ * const store = await openShardedSafetensors('pack/model.safetensors.index.json', index, { openShard });
+ */
+export async function writeShardedSafetensors(
+  dir: string,
+  tensors: readonly TensorDecl[],
+  fill: TensorFiller,
+  options: WriteShardedOptions,
+): Promise<WrittenShards> {
+  const groups = partition(tensors, options.maxShardBytes, options.metadata, options.alignment);
+  const pad = (n: number) => String(n).padStart(5, '0');
+  const files = groups.map((_, k) => `model-${pad(k + 1)}-of-${pad(groups.length)}.safetensors`);
+  const index: WrittenShards['index'] = { metadata: { total_size: 0 }, weight_map: {}, shards: {} };
+  let done = 0;
+  for (const [k, group] of groups.entries()) {
+    const written = await writeSafetensorsFile(join(dir, files[k]), group, fill, {
+      metadata: options.metadata,
+      alignment: options.alignment,
+      onTensor: (t) => options.onTensor?.(t, done++, tensors.length),
+    });
+    for (const t of written.layout.tensors) {
+      index.weight_map[t.name] = files[k];
+      index.metadata.total_size += t.byteLength;
+    }
+    index.shards[files[k]] = { sha256: written.sha256, size: written.layout.fileSize };
+  }
+  await writeFile(join(dir, SAFETENSORS_INDEX_FILE), `${JSON.stringify(index, null, 2)}\n`);
+  return { files, index };
 }

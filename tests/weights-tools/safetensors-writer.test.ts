@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSafetensorsStore } from '../../engine/safetensors.js';
+import { openSafetensorsStore, openShardedSafetensors } from '../../engine/safetensors.js';
 import { openFileSource } from '../../weights-tools/fs-source.js';
-import { planSafetensors, serializeSafetensors, writeSafetensorsFile } from '../../weights-tools/safetensors-writer.js';
+import { planSafetensors, serializeSafetensors, writeSafetensorsFile, writeShardedSafetensors } from '../../weights-tools/safetensors-writer.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -86,5 +86,47 @@ describe('writeSafetensorsFile', () => {
     const long = join(dir, 'long.safetensors');
     await expect(writeSafetensorsFile(long, decl, (_t, write) => write(new Uint8Array(12)))).rejects.toThrow('tensor x: filler wrote more than 8 bytes');
     for (const f of [short, long]) expect(existsSync(f) || existsSync(`${f}.partial`)).toBe(false);
+  });
+});
+
+describe('writeShardedSafetensors', () => {
+  it('splits tensors in order into shards within the limit and writes an index with sha256 and size per shard', async () => {
+    const out = join(dir, 'sharded');
+    await mkdir(out);
+    // 6 tensors of 400 bytes; with ~100-byte headers, at most 2 fit under 1000 bytes.
+    const decls = Array.from({ length: 6 }, (_, i) => ({ name: `t${i}`, dtype: 'f32' as const, shape: [100] }));
+    const value = (name: string) => Number(name.slice(1)) + 0.5;
+    const { files, index } = await writeShardedSafetensors(out, decls, (t, write) => write(new Uint8Array(new Float32Array(100).fill(value(t.name)).buffer)), {
+      maxShardBytes: 1000,
+      alignment: 16,
+    });
+    expect(files).toEqual(['model-00001-of-00003.safetensors', 'model-00002-of-00003.safetensors', 'model-00003-of-00003.safetensors']);
+    expect(index.weight_map).toEqual({ t0: files[0], t1: files[0], t2: files[1], t3: files[1], t4: files[2], t5: files[2] });
+    expect(index.metadata.total_size).toBe(2400);
+    for (const f of files) {
+      const bytes = await readFile(join(out, f));
+      expect(bytes.byteLength).toBeLessThanOrEqual(1000);
+      expect(index.shards[f]).toEqual({ sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.byteLength });
+      expect(new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true) % 16).toBe(8); // data section 16-aligned
+    }
+    const onDisk = JSON.parse(await readFile(join(out, 'model.safetensors.index.json'), 'utf8'));
+    expect(onDisk).toEqual(index);
+    const store = await openShardedSafetensors('index', onDisk, { openShard: (f) => openFileSource(join(out, f)) });
+    const t5 = new Uint8Array(400);
+    await store.get('t5')!.readInto(t5);
+    expect(new Float32Array(t5.buffer)[99]).toBe(5.5);
+    await store.close();
+  });
+
+  it('gives a tensor larger than the limit a shard of its own', async () => {
+    const out = join(dir, 'oversize');
+    await mkdir(out);
+    const decls = [
+      { name: 'small', dtype: 'u8' as const, shape: [10] },
+      { name: 'big', dtype: 'u8' as const, shape: [5000] },
+      { name: 'tail', dtype: 'u8' as const, shape: [10] },
+    ];
+    const { index } = await writeShardedSafetensors(out, decls, (t, write) => write(new Uint8Array(t.byteLength)), { maxShardBytes: 1000 });
+    expect(Object.values(index.weight_map)).toEqual(['model-00001-of-00003.safetensors', 'model-00002-of-00003.safetensors', 'model-00003-of-00003.safetensors']);
   });
 });
