@@ -2,27 +2,16 @@
 // its shapes, weight dtype and tolerance; every row runs the wasm backend (SIMD build and scalar
 // build) against the `reference` backend (f64, the oracle) on seeded random inputs.
 //
-// Metric: normwise relative error, max_i |wasm_i − ref_i| ≤ tol · max_i |ref_i|.
-// Tolerances come from f32 rounding (u = 2⁻²⁴). A length-K f32 dot product, as the kernels sum it,
-// is within (K/4 + 4)·u·Σ_k |x_k w_k| of the exact value in the worst case (kernel headers); with
-// independent random inputs the roundings add like a random walk, ≲ √K·u·Σ|x w|. A block is a
-// chain of reductions (projection → conv → scan → norm → projection); its error is ≲ √K_path·u of
-// the output scale, K_path = the sum of the chain's reduction lengths (written on each row).
-// tol = GAMMA·√K_path·u with GAMMA = 16 = 4 (Σ|x w| ≤ 4·max|y| for these uniform inputs) × 2 (gain
-// of the stages: norms, SiLU, softmax, relu²) × 2 (margin). Exact ops (embedding gather, row
-// slices) have tol = 0 and one-rounding ops (the residual add) tol = u.
+// Metric and tolerance rule: tests/conformance/harness.ts (tol = GAMMA·√K_path·u, normwise).
 
 import { beforeAll, describe, expect, test } from 'vitest';
-import type { LoadedModel, SequenceState } from '../../engine/backend.js';
+import type { Act, LoadedModel } from '../../engine/backend.js';
 import { parseConfig, type ModelConfig } from '../../engine/config.js';
 import { referenceBackend } from '../../engine/reference/index.js';
 import { wasmBackend, wasmScalarBackend } from '../../assembly/backend/index.js';
 import { presetConfig } from '../../weights-tools/presets.js';
-import { memoryTensors, mulberry32, randomModelTensors } from '../helpers/memory-store.js';
-
-const U = 2 ** -24;
-const GAMMA = 16;
-const tolPath = (kPath: number) => GAMMA * Math.sqrt(kPath) * U;
+import { memoryTensors, randomModelTensors } from '../helpers/memory-store.js';
+import { expectNormwiseClose, randomRows, runBlock, tolPath, U, uploadRandom, withPrefix } from './harness.js';
 
 type ModelKey = 'tiny' | 'tiny-latent' | 'tiny-grouped';
 type DType = 'f32' | 'bf16';
@@ -35,43 +24,6 @@ const CONFIGS: Record<ModelKey, () => ModelConfig> = {
   'tiny-grouped': () => parseConfig({ ...presetConfig('tiny'), n_group: 4, topk_group: 2 }),
 };
 
-function randomRows(rows: number, cols: number, seed: number): Float32Array {
-  const r = mulberry32(seed);
-  return Float32Array.from({ length: rows * cols }, () => 2 * r() - 1);
-}
-
-/** Run `op` on u after advancing a fresh sequence through `prefix` random rows (non-zero state). */
-function withState(
-  m: LoadedModel,
-  prefix: number,
-  op: (seq: SequenceState, u: (rows: number, seed: number) => ReturnType<LoadedModel['upload']>) => Float32Array[],
-): Float32Array[] {
-  const seq = m.newSequence(64);
-  const u = (rows: number, seed: number) => m.upload(randomRows(rows, m.config.dModel, seed), rows, m.config.dModel);
-  if (prefix > 0) {
-    const x = u(prefix, 999);
-    for (const layer of m.config.layers.slice(0, m.config.nTrunkLayers)) {
-      if (layer.kind === 'M') m.free(m.mamba2(layer.il, x, seq));
-      if (layer.kind === '*') m.free(m.attention(layer.il, x, seq));
-    }
-    seq.advance(prefix);
-    m.free(x);
-  }
-  const out = op(seq, u);
-  seq.free();
-  return out;
-}
-
-/** Apply a stateful block to rows, advancing the sequence, and download the output. */
-function step(m: LoadedModel, seq: SequenceState, x: ReturnType<LoadedModel['upload']>, run: (x: ReturnType<LoadedModel['upload']>) => ReturnType<LoadedModel['upload']>): Float32Array {
-  const y = run(x);
-  seq.advance(x.rows);
-  const out = m.download(y);
-  m.free(y);
-  m.free(x);
-  return out;
-}
-
 interface Row {
   readonly op: string;
   readonly shapes: string;
@@ -83,14 +35,7 @@ interface Row {
 
 const D = 64;
 const Q = 8;
-const stateless = (m: LoadedModel, rows: number, seed: number, f: (x: ReturnType<LoadedModel['upload']>) => ReturnType<LoadedModel['upload']>) => {
-  const x = m.upload(randomRows(rows, m.config.dModel, seed), rows, m.config.dModel);
-  const y = f(x);
-  const out = m.download(y);
-  m.free(x);
-  m.free(y);
-  return [out];
-};
+const stateless = (m: LoadedModel, rows: number, seed: number, f: (x: Act) => Act) => [runBlock(m, uploadRandom(m, rows, seed), f)];
 
 const mambaRow = (op: string, prefix: number, T: number, dtype: DType): Row => ({
   op,
@@ -99,9 +44,9 @@ const mambaRow = (op: string, prefix: number, T: number, dtype: DType): Row => (
   dtype,
   tol: tolPath(D + 4 + (Q + 16) + 32 + 64), // in_proj d, conv 4, scan Q + N, group norm 32, out_proj dInner
   run: (m) =>
-    withState(m, prefix, (seq, u) => [
-      step(m, seq, u(T, 11), (x) => m.mamba2(0, x, seq)),
-      step(m, seq, u(1, 12), (x) => m.mamba2(0, x, seq)), // reads the state the row wrote back
+    withPrefix(m, prefix, 64, (seq) => [
+      runBlock(m, uploadRandom(m, T, 11), (x) => m.mamba2(0, x, seq), seq),
+      runBlock(m, uploadRandom(m, 1, 12), (x) => m.mamba2(0, x, seq), seq), // reads the state the row wrote back
     ]),
 });
 
@@ -138,15 +83,15 @@ const ROWS: Row[] = [
   mambaRow('mamba2 prefill T=Q+3 (two chunks)', 3, Q + 3, 'bf16'),
   { op: 'mamba2 decode ×3', shapes: '3 × (1, 64) → (1, 64) after 4 tokens', model: 'tiny', dtype: 'f32',
     tol: tolPath(D + 4 + 16 + 32 + 64),
-    run: (m) => withState(m, 4, (seq, u) => [1, 2, 3].map((s) => step(m, seq, u(1, 20 + s), (x) => m.mamba2(3, x, seq)))) },
+    run: (m) => withPrefix(m, 4, 64, (seq) => [1, 2, 3].map((s) => runBlock(m, uploadRandom(m, 1, 20 + s), (x) => m.mamba2(3, x, seq), seq))) },
   ...(['f32', 'bf16'] as const).map<Row>((dtype) => ({
     op: 'attention prefill + decode ×2 (GQA 4/2)', shapes: '(6, 64) then 2 × (1, 64), after 3 tokens', model: 'tiny', dtype,
     tol: tolPath(D + 16 + 11 + 64), // q/k/v d, scores hd, softmax sum ≤ 11 keys, o_proj n_q·hd
     run: (m) =>
-      withState(m, 3, (seq, u) => [
-        step(m, seq, u(6, 30), (x) => m.attention(2, x, seq)),
-        step(m, seq, u(1, 31), (x) => m.attention(2, x, seq)),
-        step(m, seq, u(1, 32), (x) => m.attention(2, x, seq)),
+      withPrefix(m, 3, 64, (seq) => [
+        runBlock(m, uploadRandom(m, 6, 30), (x) => m.attention(2, x, seq), seq),
+        runBlock(m, uploadRandom(m, 1, 31), (x) => m.attention(2, x, seq), seq),
+        runBlock(m, uploadRandom(m, 1, 32), (x) => m.attention(2, x, seq), seq),
       ]),
   })),
   ...(['f32', 'bf16'] as const).flatMap<Row>((dtype) => [
@@ -194,19 +139,6 @@ describe.each(['wasm', 'wasm-scalar'])('%s vs reference', (backend) => {
   test.each(ROWS.map((r) => [`${r.op} ${r.dtype} ${r.shapes} tol ${r.tol.toExponential(1)}`, r] as const))('%s', (_label, row) => {
     const m = models.get(key(backend, row.model, row.dtype))!;
     expect(m.backend).toBe(backend);
-    const want = row.run(models.get(key('reference', row.model, row.dtype))!);
-    const got = row.run(m);
-    expect(got.length).toBe(want.length);
-    want.forEach((w, i) => {
-      expect(got[i].length).toBe(w.length);
-      let err = 0;
-      let scale = 0;
-      for (let j = 0; j < w.length; j++) {
-        err = Math.max(err, Math.abs(got[i][j] - w[j]));
-        scale = Math.max(scale, Math.abs(w[j]));
-      }
-      expect(scale).toBeGreaterThan(0);
-      expect(err).toBeLessThanOrEqual(row.tol * scale);
-    });
+    expectNormwiseClose(row.run(m), row.run(models.get(key('reference', row.model, row.dtype))!), row.tol);
   });
 });

@@ -1,0 +1,83 @@
+// Shared by the conformance tests (ops.test.ts, nano*.test.ts): inputs, the error metric and the
+// tolerance rule.
+//
+// Metric: normwise relative error, max_i |wasm_i − ref_i| ≤ tol · max_i |ref_i|.
+// Tolerances come from f32 rounding (u = 2⁻²⁴). A length-K f32 dot product, as the kernels sum it,
+// is within (K/4 + 4)·u·Σ_k |x_k w_k| of the exact value in the worst case (kernel headers); with
+// independent random inputs the roundings add like a random walk, ≲ √K·u·Σ|x w|. A block is a
+// chain of reductions (projection → conv → scan → norm → projection); its error is ≲ √K_path·u of
+// the output scale, K_path = the sum of the chain's reduction lengths (written on each row).
+// tol = GAMMA·√K_path·u with GAMMA = 16 = 4 (Σ|x w| ≤ 4·max|y| for these uniform inputs) × 2 (gain
+// of the stages: norms, SiLU, softmax, relu²) × 2 (margin). Exact ops (embedding gather, row
+// slices) have tol = 0 and one-rounding ops (the residual add) tol = u.
+
+import { expect } from 'vitest';
+import type { Act, LoadedModel, SequenceState } from '../../engine/backend.js';
+import { mulberry32 } from '../helpers/memory-store.js';
+
+/** Unit roundoff of f32. */
+export const U = 2 ** -24;
+/** See the header: Σ|x w|/max|y| ≤ 4, stage gain ≤ 2, margin 2. */
+export const GAMMA = 16;
+
+/** tol = GAMMA·√K_path·u for a chain of reductions of total length kPath. */
+export function tolPath(kPath: number): number {
+  return GAMMA * Math.sqrt(kPath) * U;
+}
+
+/** Seeded uniform [−1, 1) values, (rows × cols) row-major. */
+export function randomRows(rows: number, cols: number, seed: number): Float32Array {
+  const r = mulberry32(seed);
+  return Float32Array.from({ length: rows * cols }, () => 2 * r() - 1);
+}
+
+/** Assert every output of `got` is within tol·max|want| of `want`, element by element. */
+export function expectNormwiseClose(got: readonly Float32Array[], want: readonly Float32Array[], tol: number): void {
+  expect(got.length).toBe(want.length);
+  want.forEach((w, i) => {
+    expect(got[i].length).toBe(w.length);
+    let err = 0;
+    let scale = 0;
+    for (let j = 0; j < w.length; j++) {
+      err = Math.max(err, Math.abs(got[i][j] - w[j]));
+      scale = Math.max(scale, Math.abs(w[j]));
+    }
+    expect(scale).toBeGreaterThan(0);
+    expect(err).toBeLessThanOrEqual(tol * scale);
+  });
+}
+
+/** Upload seeded random rows of width d. */
+export function uploadRandom(m: LoadedModel, rows: number, seed: number): Act {
+  return m.upload(randomRows(rows, m.config.dModel, seed), rows, m.config.dModel);
+}
+
+/** Run a block on x (freed after), advance `seq` by x.rows when given, and download the output. */
+export function runBlock(m: LoadedModel, x: Act, block: (x: Act) => Act, seq?: SequenceState): Float32Array {
+  const y = block(x);
+  seq?.advance(x.rows);
+  const out = m.download(y);
+  m.free(y);
+  m.free(x);
+  return out;
+}
+
+/**
+ * A fresh sequence advanced through `prefix` random rows by every 'M' and '*' trunk layer, so the
+ * recurrent state and the KV caches are non-zero; `op` runs on it and the sequence is freed.
+ */
+export function withPrefix(m: LoadedModel, prefix: number, maxTokens: number, op: (seq: SequenceState) => Float32Array[]): Float32Array[] {
+  const seq = m.newSequence(maxTokens);
+  if (prefix > 0) {
+    const x = uploadRandom(m, prefix, 999);
+    for (const layer of m.config.layers.slice(0, m.config.nTrunkLayers)) {
+      if (layer.kind === 'M') m.free(m.mamba2(layer.il, x, seq));
+      if (layer.kind === '*') m.free(m.attention(layer.il, x, seq));
+    }
+    seq.advance(prefix);
+    m.free(x);
+  }
+  const out = op(seq);
+  seq.free();
+  return out;
+}
