@@ -44,7 +44,7 @@ const COMMON: HfConfig = {
   use_mamba_kernels: true,
 };
 
-/** Sizes of one preset; everything else comes from COMMON. */
+/** Sizes of one preset; everything else comes from COMMON, then `extra` overrides. */
 interface Sizes {
   d: number;
   pattern: string;
@@ -55,103 +55,55 @@ interface Sizes {
   vocab: number;
   maxPositions: number;
   dtype: string;
+  extra?: HfConfig;
 }
 
-function build(s: Sizes, extra: HfConfig = {}): HfConfig {
+// DESIGN §4 table, one row per preset.
+const SIZES: Readonly<Record<PresetName, Sizes>> = {
+  // Unit tests: every layer kind, several SSD chunks per prompt (chunk 8).
+  tiny: { d: 64, pattern: 'ME*M-E*E', mamba: [4, 16, 2, 16, 8], attn: [4, 2, 16], moe: [8, 2, 32, 64, 2.5], mlpDim: 128, vocab: 512, maxPositions: 4096, dtype: 'float32' },
+  // LatentMoE (spec §8) and one MTP block `*E` (spec §11).
+  'tiny-latent': {
+    d: 64, pattern: 'ME*ME*E', mamba: [4, 16, 2, 16, 8], attn: [4, 2, 16], moe: [16, 4, 32, 64, 5.0],
+    mlpDim: 32, vocab: 512, maxPositions: 4096, dtype: 'float32',
+    extra: { moe_latent_size: 32, num_nextn_predict_layers: 1, mtp_hybrid_override_pattern: '*E' },
+  },
+  // Worker-sized bench: ~132M parameters, ~75M active.
+  small: { d: 768, pattern: 'MEMEM*EMEMEM*EMEM', mamba: [24, 64, 2, 64, 128], attn: [12, 2, 64], moe: [16, 2, 384, 768, 2.5], mlpDim: 384, vocab: 16384, maxPositions: 32768, dtype: 'float32' },
+  // Speed anchor: ~524M parameters, ~230M active (~196M without the embedding table).
+  medium: { d: 1024, pattern: 'MEMEM*EMEMEM*EMEMEM*EMEM', mamba: [32, 64, 8, 128, 128], attn: [16, 2, 64], moe: [32, 4, 512, 1024, 2.5], mlpDim: 512, vocab: 32768, maxPositions: 32768, dtype: 'float32' },
+  // spec §2, complete.
+  nano: {
+    d: 2688, pattern: 'MEMEM*EMEMEM*EMEMEM*EMEMEM*EMEMEM*EMEMEMEM*EMEMEMEME', mamba: [64, 64, 8, 128, 128], attn: [32, 2, 128],
+    moe: [128, 6, 1856, 3712, 2.5], mlpDim: 1856, vocab: 131072, maxPositions: 262144, dtype: 'bfloat16',
+    extra: { transformers_version: '4.55.4' },
+  },
+};
+
+/** HF keys of the `mamba`, `attn` and `moe` tuples of Sizes, in tuple order. */
+const MAMBA_KEYS = ['mamba_num_heads', 'mamba_head_dim', 'n_groups', 'ssm_state_size', 'chunk_size'];
+const ATTN_KEYS = ['num_attention_heads', 'num_key_value_heads', 'head_dim'];
+const MOE_KEYS = ['n_routed_experts', 'num_experts_per_tok', 'moe_intermediate_size', 'moe_shared_expert_intermediate_size', 'routed_scaling_factor'];
+
+const zip = (keys: readonly string[], values: readonly number[]) => Object.fromEntries(keys.map((k, i) => [k, values[i]]));
+
+/** The HF config.json of one row of SIZES. */
+function build(s: Sizes): HfConfig {
   return {
     ...COMMON,
     vocab_size: s.vocab,
     hidden_size: s.d,
     num_hidden_layers: s.pattern.length,
     hybrid_override_pattern: s.pattern,
-    num_attention_heads: s.attn[0],
-    num_key_value_heads: s.attn[1],
-    head_dim: s.attn[2],
-    mamba_num_heads: s.mamba[0],
-    mamba_head_dim: s.mamba[1],
-    n_groups: s.mamba[2],
-    ssm_state_size: s.mamba[3],
-    chunk_size: s.mamba[4],
-    n_routed_experts: s.moe[0],
-    num_experts_per_tok: s.moe[1],
-    moe_intermediate_size: s.moe[2],
-    moe_shared_expert_intermediate_size: s.moe[3],
-    routed_scaling_factor: s.moe[4],
+    ...zip(ATTN_KEYS, s.attn),
+    ...zip(MAMBA_KEYS, s.mamba),
+    ...zip(MOE_KEYS, s.moe),
     intermediate_size: s.mlpDim,
     max_position_embeddings: s.maxPositions,
     torch_dtype: s.dtype,
-    ...extra,
+    ...s.extra,
   };
 }
-
-const PRESETS: Readonly<Record<PresetName, HfConfig>> = {
-  // Unit tests: every layer kind, several SSD chunks per prompt (chunk 8).
-  tiny: build({
-    d: 64,
-    pattern: 'ME*M-E*E',
-    mamba: [4, 16, 2, 16, 8],
-    attn: [4, 2, 16],
-    moe: [8, 2, 32, 64, 2.5],
-    mlpDim: 128,
-    vocab: 512,
-    maxPositions: 4096,
-    dtype: 'float32',
-  }),
-  // LatentMoE (spec §8) and one MTP block `*E` (spec §11).
-  'tiny-latent': build(
-    {
-      d: 64,
-      pattern: 'ME*ME*E',
-      mamba: [4, 16, 2, 16, 8],
-      attn: [4, 2, 16],
-      moe: [16, 4, 32, 64, 5.0],
-      mlpDim: 32,
-      vocab: 512,
-      maxPositions: 4096,
-      dtype: 'float32',
-    },
-    { moe_latent_size: 32, num_nextn_predict_layers: 1, mtp_hybrid_override_pattern: '*E' },
-  ),
-  // Worker-sized bench: ~132M parameters, ~75M active.
-  small: build({
-    d: 768,
-    pattern: 'MEMEM*EMEMEM*EMEM',
-    mamba: [24, 64, 2, 64, 128],
-    attn: [12, 2, 64],
-    moe: [16, 2, 384, 768, 2.5],
-    mlpDim: 384,
-    vocab: 16384,
-    maxPositions: 32768,
-    dtype: 'float32',
-  }),
-  // Speed anchor: ~524M parameters, ~196M active.
-  medium: build({
-    d: 1024,
-    pattern: 'MEMEM*EMEMEM*EMEMEM*EMEM',
-    mamba: [32, 64, 8, 128, 128],
-    attn: [16, 2, 64],
-    moe: [32, 4, 512, 1024, 2.5],
-    mlpDim: 512,
-    vocab: 32768,
-    maxPositions: 32768,
-    dtype: 'float32',
-  }),
-  // spec §2, complete.
-  nano: build(
-    {
-      d: 2688,
-      pattern: 'MEMEM*EMEMEM*EMEMEM*EMEMEM*EMEMEM*EMEMEMEM*EMEMEMEME',
-      mamba: [64, 64, 8, 128, 128],
-      attn: [32, 2, 128],
-      moe: [128, 6, 1856, 3712, 2.5],
-      mlpDim: 1856,
-      vocab: 131072,
-      maxPositions: 262144,
-      dtype: 'bfloat16',
-    },
-    { transformers_version: '4.55.4' },
-  ),
-};
 
 /**
  * The config.json object of a preset (a fresh copy the caller may modify).
@@ -160,7 +112,7 @@ const PRESETS: Readonly<Record<PresetName, HfConfig>> = {
  * parseConfig(cfg).layerKinds;      // ['M', 'E', '*', 'M', '-', 'E', '*', 'E']
  */
 export function presetConfig(name: PresetName): Record<string, unknown> {
-  return structuredClone(PRESETS[name]) as Record<string, unknown>;
+  return structuredClone(build(SIZES[name])) as Record<string, unknown>;
 }
 
 /**
