@@ -1,0 +1,28 @@
+// Kernel instantiation: the SIMD probe, both builds, and a compiled module passed in (the path a
+// Worker or browser takes).
+
+import { expect, test } from 'vitest';
+import { instantiateKernels, simdSupported } from '../../../assembly/backend/instantiate.js';
+import { loadKernels } from '../../../assembly/backend/index.js';
+import { readKernelWasm } from '../../../assembly/backend/node-wasm.js';
+
+test('Node 20 validates the SIMD probe', () => {
+  expect(simdSupported()).toBe(true);
+});
+
+test('the default build is SIMD here; the scalar build can be forced; both compute', async () => {
+  for (const [opts, simd] of [[{}, true], [{ simd: false }, false]] as const) {
+    const k = await loadKernels(opts);
+    expect(k.simd).toBe(simd);
+    const p = k.heap.alloc(40 * 4);
+    k.heap.f32(p, 40).set(Float32Array.from({ length: 40 }, (_, i) => i));
+    expect(k.exports.f32_sum_probe(p, 40)).toBe(780);
+  }
+});
+
+test('a compiled WebAssembly.Module can be passed in', async () => {
+  const module = await WebAssembly.compile(await readKernelWasm(true));
+  const k = await instantiateKernels(module, true);
+  expect(k.simd).toBe(true);
+  expect(typeof k.exports.f32_matvec).toBe('function');
+});
