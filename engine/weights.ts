@@ -131,6 +131,18 @@ export function expectedTensors(config: ModelConfig, withMtp = false): TensorSpe
   for (const layer of config.layers) {
     if (layer.il < config.nTrunkLayers || withMtp) out.push(...layerTensors(config, layer));
   }
+  if (withMtp && config.mtp) {
+    // spec §11: the MTP block's input norms and projection sit on its first sub-layer, the final
+    // norm on its last: z = eh_proj · [enorm(Emb(x_{t+1})), hnorm(h_t)], ĥ = final_layernorm(z).
+    const sub = config.layers.slice(config.nTrunkLayers);
+    const first = sub[0].prefix;
+    out.push(
+      { name: `${first}enorm.weight`, shape: [d], dtypes: PARAM_DTYPES },
+      { name: `${first}hnorm.weight`, shape: [d], dtypes: PARAM_DTYPES },
+      { name: `${first}eh_proj.weight`, shape: [d, 2 * d], dtypes: LINEAR_DTYPES },
+      { name: `${sub[sub.length - 1].prefix}final_layernorm.weight`, shape: [d], dtypes: PARAM_DTYPES },
+    );
+  }
   return out;
 }
 

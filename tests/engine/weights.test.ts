@@ -88,3 +88,23 @@ describe('validateWeights', () => {
     expect(() => validateWeights(TINY, store)).toThrow(/lm_head\.weight has dtype i64/);
   });
 });
+
+describe('expectedTensors with MTP (spec §11)', () => {
+  it('adds the MTP sub-layers, enorm/hnorm/eh_proj and the final norm only when asked', () => {
+    const c = parseConfig({
+      vocab_size: 32, hidden_size: 8, hybrid_override_pattern: 'M*', mamba_num_heads: 2, mamba_head_dim: 4, n_groups: 1,
+      ssm_state_size: 4, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 4, n_routed_experts: 3,
+      num_experts_per_tok: 2, moe_intermediate_size: 6, moe_shared_expert_intermediate_size: 5,
+      num_nextn_predict_layers: 1, mtp_hybrid_override_pattern: '*E',
+    });
+    const trunk = new Set(expectedTensors(c).map((t) => t.name));
+    const withMtp = new Map(expectedTensors(c, true).map((t) => [t.name, t.shape]));
+    expect([...trunk].some((n) => n.startsWith('mtp.'))).toBe(false);
+    expect(withMtp.get('mtp.layers.0.eh_proj.weight')).toEqual([8, 16]);
+    expect(withMtp.get('mtp.layers.0.enorm.weight')).toEqual([8]);
+    expect(withMtp.get('mtp.layers.0.hnorm.weight')).toEqual([8]);
+    expect(withMtp.get('mtp.layers.0.mixer.q_proj.weight')).toEqual([8, 8]);
+    expect(withMtp.get('mtp.layers.1.mixer.experts.2.up_proj.weight')).toEqual([6, 8]);
+    expect(withMtp.get('mtp.layers.1.final_layernorm.weight')).toEqual([8]);
+  });
+});
