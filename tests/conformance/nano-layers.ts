@@ -53,19 +53,23 @@ export function nanoTensors(config: ModelConfig, seed: number): Map<string, Tens
     }
   }
   if (config.vocabSize > 4096) {
-    const rowsInPool = 4096;
-    const pool = bf16Pool(rowsInPool * D + D, 1 / Math.sqrt(D), seed + 3);
-    for (const name of ['backbone.embeddings.weight', 'lm_head.weight']) {
-      const data = new Uint16Array(config.vocabSize * D);
-      for (let v = 0; v < config.vocabSize; v++) {
-        const shift = (v * 7 + (name === 'lm_head.weight' ? 1 : 0)) % D; // rows repeat every 4096, shifted
-        const at = (v % rowsInPool) * D + shift;
-        data.set(pool.subarray(at, at + D), v * D);
-      }
-      tensors[name] = { dtype: 'bf16', shape: [config.vocabSize, D], data };
-    }
+    const pool = bf16Pool(4096 * D + D, 1 / Math.sqrt(D), seed + 3);
+    tensors['backbone.embeddings.weight'] = { dtype: 'bf16', shape: [config.vocabSize, D], data: tiledRows(pool, new Uint16Array(config.vocabSize * D), D, 0) };
+    tensors['lm_head.weight'] = { dtype: 'bf16', shape: [config.vocabSize, D], data: tiledRows(pool, new Uint16Array(config.vocabSize * D), D, 1) };
   }
   return memoryTensors(config, tensors);
+}
+
+/**
+ * Fill `out` (rows of width d) from a pool of ≥ 4096·d + d values: row v is pool row v mod 4096
+ * shifted by (7v + salt) mod d, so a large table costs one memcpy per row.
+ */
+export function tiledRows<A extends Uint16Array | Float32Array>(pool: A, out: A, d: number, salt: number): A {
+  for (let v = 0; v < out.length / d; v++) {
+    const at = (v % 4096) * d + ((v * 7 + salt) % d);
+    out.set(pool.subarray(at, at + d), v * d);
+  }
+  return out;
 }
 
 /** One Nano-dimension conformance row. */
