@@ -18,6 +18,6 @@ function packageRoot(): string {
  * Bytes of build/edgetron-simd.wasm (simd) or build/edgetron-scalar.wasm.
  * @example const bytes = await readKernelWasm(simdSupported());
  */
-export async function readKernelWasm(simd: boolean): Promise<Uint8Array> {
-  return readFile(join(packageRoot(), 'build', simd ? 'edgetron-simd.wasm' : 'edgetron-scalar.wasm'));
+export async function readKernelWasm(simd: boolean): Promise<Uint8Array<ArrayBuffer>> {
+  return new Uint8Array(await readFile(join(packageRoot(), 'build', simd ? 'edgetron-simd.wasm' : 'edgetron-scalar.wasm')));
 }

@@ -6,7 +6,8 @@
 //   a ×4 loop and a scalar tail. Lane l of accumulator a sums the k ≡ 4a + l (mod 16) terms.
 // Prefill (T > 1), stems f32_matmul / bf16_matmul: W is walked in row blocks of ROW_BLOCK_BYTES so
 //   a block stays in L2 while every group of 4 tokens reads it; inside a block a 4-token × 2-row
-//   micro-kernel keeps 8 f32x4 accumulators, so each weight vector loaded is used by 4 tokens.
+//   micro-kernel keeps 8 independent f32x4 accumulators (the unrolling: 4 tokens × 2 rows) over
+//   4 elements of K per step, then a scalar tail; each weight vector loaded is used by 4 tokens.
 //   Leftover tokens (T mod 4) and a leftover odd row fall back to the dot product above.
 // Scalar twins (…_scalar) compute the same sums with scalar accumulators; the scalar build's
 //   dispatchers call them.
@@ -92,38 +93,6 @@ function matvecScalar<W>(x: usize, w: usize, y: usize, K: i32, N: i32): void {
   let c30 = c00;
   let c31 = c00;
   let k = 0;
-  for (; k + 8 <= K; k += 8) {
-    const xp = x + f4(k);
-    const wp = w + <usize>k * ws;
-    let w0 = loadW4<W>(wp);
-    let w1 = loadW4<W>(wp + wr);
-    let xv = v128.load(xp);
-    c00 = f32x4.add(c00, f32x4.mul(xv, w0));
-    c01 = f32x4.add(c01, f32x4.mul(xv, w1));
-    xv = v128.load(xp + xs);
-    c10 = f32x4.add(c10, f32x4.mul(xv, w0));
-    c11 = f32x4.add(c11, f32x4.mul(xv, w1));
-    xv = v128.load(xp + 2 * xs);
-    c20 = f32x4.add(c20, f32x4.mul(xv, w0));
-    c21 = f32x4.add(c21, f32x4.mul(xv, w1));
-    xv = v128.load(xp + 3 * xs);
-    c30 = f32x4.add(c30, f32x4.mul(xv, w0));
-    c31 = f32x4.add(c31, f32x4.mul(xv, w1));
-    w0 = loadW4<W>(wp + 4 * ws);
-    w1 = loadW4<W>(wp + wr + 4 * ws);
-    xv = v128.load(xp, 16);
-    c00 = f32x4.add(c00, f32x4.mul(xv, w0));
-    c01 = f32x4.add(c01, f32x4.mul(xv, w1));
-    xv = v128.load(xp + xs, 16);
-    c10 = f32x4.add(c10, f32x4.mul(xv, w0));
-    c11 = f32x4.add(c11, f32x4.mul(xv, w1));
-    xv = v128.load(xp + 2 * xs, 16);
-    c20 = f32x4.add(c20, f32x4.mul(xv, w0));
-    c21 = f32x4.add(c21, f32x4.mul(xv, w1));
-    xv = v128.load(xp + 3 * xs, 16);
-    c30 = f32x4.add(c30, f32x4.mul(xv, w0));
-    c31 = f32x4.add(c31, f32x4.mul(xv, w1));
-  }
   for (; k + 4 <= K; k += 4) {
     const xp = x + f4(k);
     const wp = w + <usize>k * ws;

@@ -93,6 +93,22 @@ describe.each([
     const matvec = (s: boolean) => (bf16 ? (s ? m.k.bf16_matvec_scalar : m.k.bf16_matvec) : s ? m.k.f32_matvec_scalar : m.k.f32_matvec);
     const matmul = (s: boolean) => (bf16 ? (s ? m.k.bf16_matmul_scalar : m.k.bf16_matmul) : s ? m.k.f32_matmul_scalar : m.k.f32_matmul);
 
+    /** Both matmul twins on X (T, K) · W(N, K)ᵀ, each output within the f32 dot bound. */
+    const checkMatmul = (T: number, K: number, N: number, x: Float32Array, w: { values: Float32Array; ptr: number }) => {
+      const xp = m.f32(x);
+      for (const twin of [false, true]) {
+        const y = m.zeros(T * N);
+        matmul(twin)(xp, w.ptr, y, T, K, N);
+        const got = m.read(y, T * N);
+        for (let t = 0; t < T; t++) {
+          for (let n = 0; n < N; n++) {
+            const { value, bound } = dotRef(x, t * K, w.values, n * K, K);
+            expect(Math.abs(got[t * N + n] - value)).toBeLessThanOrEqual(bound);
+          }
+        }
+      }
+    };
+
     test.each(LENGTHS)('matvec, K = %i, N = 1..5, both twins within the f32 dot bound', (K) => {
       for (const N of [1, 2, 3, 5]) {
         const x = randoms(K, K * 31 + N);
@@ -116,18 +132,7 @@ describe.each([
         for (const N of [1, 2, 3, 5]) {
           const x = randoms(T * K, K * 7 + T * 3 + N);
           const w = weights(N * K, K * 5 + N);
-          const xp = m.f32(x);
-          for (const twin of [false, true]) {
-            const y = m.zeros(T * N);
-            matmul(twin)(xp, w.ptr, y, T, K, N);
-            const got = m.read(y, T * N);
-            for (let t = 0; t < T; t++) {
-              for (let n = 0; n < N; n++) {
-                const { value, bound } = dotRef(x, t * K, w.values, n * K, K);
-                expect(Math.abs(got[t * N + n] - value)).toBeLessThanOrEqual(bound);
-              }
-            }
-          }
+          checkMatmul(T, K, N, x, w);
           m.release();
         }
       }
@@ -137,18 +142,7 @@ describe.each([
       const [T, K, N] = [6, 8203, 7];
       const x = randoms(T * K, 99);
       const w = weights(N * K, 98);
-      const xp = m.f32(x);
-      for (const twin of [false, true]) {
-        const y = m.zeros(T * N);
-        matmul(twin)(xp, w.ptr, y, T, K, N);
-        const got = m.read(y, T * N);
-        for (let t = 0; t < T; t++) {
-          for (let n = 0; n < N; n++) {
-            const { value, bound } = dotRef(x, t * K, w.values, n * K, K);
-            expect(Math.abs(got[t * N + n] - value)).toBeLessThanOrEqual(bound);
-          }
-        }
-      }
+      checkMatmul(T, K, N, x, w);
       m.release();
     });
   });
