@@ -29,6 +29,7 @@ export interface KernelExports {
   f32_rmsnorm(x: Ptr, w: Ptr, y: Ptr, T: number, d: number, eps: number): void;
   f32_rmsnorm_scalar(x: Ptr, w: Ptr, y: Ptr, T: number, d: number, eps: number): void;
   f32_gated_rmsnorm(y: Ptr, z: Ptr, zStride: number, w: Ptr, out: Ptr, T: number, dInner: number, groupSize: number, eps: number): void;
+  f32_gated_rmsnorm_scalar(y: Ptr, z: Ptr, zStride: number, w: Ptr, out: Ptr, T: number, dInner: number, groupSize: number, eps: number): void;
   f32_conv1d_silu(x: Ptr, xStride: number, window: Ptr, wT: Ptr, bias: Ptr, y: Ptr, T: number, C: number, K: number): void;
   f32_conv1d_silu_scalar(x: Ptr, xStride: number, window: Ptr, wT: Ptr, bias: Ptr, y: Ptr, T: number, C: number, K: number): void;
   f32_ssd_step(

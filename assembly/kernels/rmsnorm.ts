@@ -80,21 +80,25 @@ function scaleScalar(x: usize, w: usize, y: usize, n: i32, r: f32): void {
   return <f32>(1.0 / Math.sqrt(<f64>ss / <f64>n + <f64>eps));
 }
 
-/** y(n) = w ⊙ x / sqrt(mean(x²) + ε) for one row (y may alias x). */
-@inline export function rmsRow(x: usize, w: usize, y: usize, n: i32, eps: f32): void {
-  if (ASC_FEATURE_SIMD) scaleSimd(x, w, y, n, rsqrtMean(sumSquaresSimd(x, n), n, eps));
-  else scaleScalar(x, w, y, n, rsqrtMean(sumSquaresScalar(x, n), n, eps));
-}
-
-@inline function rmsRowScalar(x: usize, w: usize, y: usize, n: i32, eps: f32): void {
+/**
+ * y(n) = w ⊙ x / sqrt(mean(x²) + ε) for one row (y may alias x); the SIMD twin where the build
+ * has SIMD and `simd` is set.
+ */
+@inline export function rmsRow(simd: bool, x: usize, w: usize, y: usize, n: i32, eps: f32): void {
+  if (ASC_FEATURE_SIMD) {
+    if (simd) {
+      scaleSimd(x, w, y, n, rsqrtMean(sumSquaresSimd(x, n), n, eps));
+      return;
+    }
+  }
   scaleScalar(x, w, y, n, rsqrtMean(sumSquaresScalar(x, n), n, eps));
 }
 
 /** Y(T, d) = RMSNorm(X(T, d)) with weight w(d). */
 export function f32_rmsnorm(x: usize, w: usize, y: usize, T: i32, d: i32, eps: f32): void {
-  for (let t = 0; t < T; t++) rmsRow(x + <usize>t * f4(d), w, y + <usize>t * f4(d), d, eps);
+  for (let t = 0; t < T; t++) rmsRow(true, x + <usize>t * f4(d), w, y + <usize>t * f4(d), d, eps);
 }
 
 export function f32_rmsnorm_scalar(x: usize, w: usize, y: usize, T: i32, d: i32, eps: f32): void {
-  for (let t = 0; t < T; t++) rmsRowScalar(x + <usize>t * f4(d), w, y + <usize>t * f4(d), d, eps);
+  for (let t = 0; t < T; t++) rmsRow(false, x + <usize>t * f4(d), w, y + <usize>t * f4(d), d, eps);
 }

@@ -203,26 +203,28 @@ describe.each([
     m.release();
   });
 
-  test.each(LENGTHS)('gated group RMSNorm, group size %i, 2 groups × 2 tokens', (gs) => {
+  test.each(LENGTHS)('gated group RMSNorm, group size %i, 2 groups × 2 tokens; both twins', (gs) => {
     const [T, G] = [2, 2];
     const dInner = gs * G;
     const zStride = dInner + 3; // z sits in a wider row, as in the in_proj output
     const y = randoms(T * dInner, gs + 10);
     const z = randoms(T * zStride, gs + 11, -3, 3);
     const w = randoms(dInner, gs + 12, 0.5, 1.5);
-    const out = m.zeros(T * dInner);
-    m.k.f32_gated_rmsnorm(m.f32(y), m.f32(z), zStride, m.f32(w), out, T, dInner, gs, 1e-5);
-    const got = m.read(out, T * dInner);
-    for (let t = 0; t < T; t++) {
-      const g = Array.from({ length: dInner }, (_, c) => y[t * dInner + c] * (z[t * zStride + c] / (1 + Math.exp(-z[t * zStride + c]))));
-      for (let grp = 0; grp < G; grp++) {
-        let ss = 0;
-        for (let c = grp * gs; c < (grp + 1) * gs; c++) ss += g[c] ** 2;
-        const r = 1 / Math.sqrt(ss / gs + 1e-5);
-        for (let c = grp * gs; c < (grp + 1) * gs; c++) {
-          const want = w[c] * g[c] * r;
-          // header: ~3u for SiLU plus (gs/32 + 4)·u for the norm, plus the product roundings
-          expect(Math.abs(got[t * dInner + c] - want)).toBeLessThanOrEqual((gs / 32 + 10) * U * Math.abs(want) + 1e-30);
+    for (const twin of [false, true]) {
+      const out = m.zeros(T * dInner);
+      (twin ? m.k.f32_gated_rmsnorm_scalar : m.k.f32_gated_rmsnorm)(m.f32(y), m.f32(z), zStride, m.f32(w), out, T, dInner, gs, 1e-5);
+      const got = m.read(out, T * dInner);
+      for (let t = 0; t < T; t++) {
+        const g = Array.from({ length: dInner }, (_, c) => y[t * dInner + c] * (z[t * zStride + c] / (1 + Math.exp(-z[t * zStride + c]))));
+        for (let grp = 0; grp < G; grp++) {
+          let ss = 0;
+          for (let c = grp * gs; c < (grp + 1) * gs; c++) ss += g[c] ** 2;
+          const r = 1 / Math.sqrt(ss / gs + 1e-5);
+          for (let c = grp * gs; c < (grp + 1) * gs; c++) {
+            const want = w[c] * g[c] * r;
+            // header: ~3u for SiLU plus (gs/32 + 4)·u for the norm, plus the product roundings
+            expect(Math.abs(got[t * dInner + c] - want)).toBeLessThanOrEqual((gs / 32 + 10) * U * Math.abs(want) + 1e-30);
+          }
         }
       }
     }
