@@ -46,7 +46,7 @@ export interface KernelExports {
     x: Ptr, B: Ptr, C: Ptr, xStride: number, dt: Ptr, dtStride: number, dtBias: Ptr, A: Ptr, D: Ptr, state: Ptr, y: Ptr,
     T: number, H: number, P: number, G: number, N: number, Q: number, scratch: Ptr,
   ): void;
-  f32_ssd_chunked_scratch_bytes(Q: number): number;
+  f32_ssd_chunked_scratch_bytes(Q: number, P: number, N: number): number;
   f32_attention(
     q: Ptr, kc: Ptr, vc: Ptr, y: Ptr, T: number, pos0: number, nHeads: number, nKvHeads: number, hd: number, scale: number, scores: Ptr,
   ): void;

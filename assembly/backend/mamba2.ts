@@ -43,7 +43,7 @@ export function mamba2(ctx: WasmContext, il: number, u: WasmAct, st: MambaBuffer
   if (T === 1) {
     k.f32_ssd_step(x, B, C, dt, dtBias, A, D, st.ssm, y.ptr, H, P, G, N);
   } else {
-    const scratch = ctx.heap.alloc(k.f32_ssd_chunked_scratch_bytes(m.chunkSize));
+    const scratch = ctx.heap.alloc(k.f32_ssd_chunked_scratch_bytes(m.chunkSize, P, N));
     k.f32_ssd_chunked(x, B, C, convDim, dt, inProjDim, dtBias, A, D, st.ssm, y.ptr, T, H, P, G, N, m.chunkSize, scratch);
     ctx.heap.free(scratch);
   }

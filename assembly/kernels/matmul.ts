@@ -167,10 +167,8 @@ function matvecScalar<W>(x: usize, w: usize, y: usize, K: i32, N: i32): void {
   return max<i32>(2, (ROW_BLOCK_BYTES / <i32>max<usize>(rowBytes, 1)) & ~1);
 }
 
-function matmulSimd<W>(x: usize, w: usize, y: usize, T: i32, K: i32, N: i32): void {
-  const rowBytes = <usize>K * <usize>sizeof<W>();
-  const xs = f4(K);
-  const ys = f4(N);
+/** Y[t, n] = ⟨X[t, :], W[n, :]⟩ with row strides xs, rowBytes, ys (bytes). */
+function gemmSimd<W>(x: usize, xs: usize, w: usize, rowBytes: usize, y: usize, ys: usize, T: i32, K: i32, N: i32): void {
   const block = rowBlock(rowBytes);
   for (let n0 = 0; n0 < N; n0 += block) {
     const n1 = min(N, n0 + block);
@@ -194,10 +192,7 @@ function matmulSimd<W>(x: usize, w: usize, y: usize, T: i32, K: i32, N: i32): vo
   }
 }
 
-function matmulScalar<W>(x: usize, w: usize, y: usize, T: i32, K: i32, N: i32): void {
-  const rowBytes = <usize>K * <usize>sizeof<W>();
-  const xs = f4(K);
-  const ys = f4(N);
+function gemmScalar<W>(x: usize, xs: usize, w: usize, rowBytes: usize, y: usize, ys: usize, T: i32, K: i32, N: i32): void {
   const block = rowBlock(rowBytes);
   for (let n0 = 0; n0 < N; n0 += block) {
     const n1 = min(N, n0 + block);
@@ -213,6 +208,30 @@ function matmulScalar<W>(x: usize, w: usize, y: usize, T: i32, K: i32, N: i32): 
       }
     }
   }
+}
+
+function matmulSimd<W>(x: usize, w: usize, y: usize, T: i32, K: i32, N: i32): void {
+  gemmSimd<W>(x, f4(K), w, <usize>K * <usize>sizeof<W>(), y, f4(N), T, K, N);
+}
+
+function matmulScalar<W>(x: usize, w: usize, y: usize, T: i32, K: i32, N: i32): void {
+  gemmScalar<W>(x, f4(K), w, <usize>K * <usize>sizeof<W>(), y, f4(N), T, K, N);
+}
+
+/**
+ * Strided f32 Y(T, N) = X(T, K) · W(N, K)ᵀ with row strides xs, ws, ys in bytes (operands inside
+ * wider rows, e.g. the SSD's C, B and x slices); the SIMD twin where the build has SIMD and `simd`.
+ */
+@inline export function gemmF32(
+  simd: bool, x: usize, xs: usize, w: usize, ws: usize, y: usize, ys: usize, T: i32, K: i32, N: i32,
+): void {
+  if (ASC_FEATURE_SIMD) {
+    if (simd) {
+      gemmSimd<f32>(x, xs, w, ws, y, ys, T, K, N);
+      return;
+    }
+  }
+  gemmScalar<f32>(x, xs, w, ws, y, ys, T, K, N);
 }
 
 /** y(N) = W(N, K) · x(K), f32 weights. */

@@ -341,7 +341,7 @@ describe.each([
     for (const twin of [false, true]) {
       const st = m.f32(s.state);
       const y = m.zeros(T * dInner);
-      const scratch = kr.heap.alloc(m.k.f32_ssd_chunked_scratch_bytes(Q));
+      const scratch = kr.heap.alloc(m.k.f32_ssd_chunked_scratch_bytes(Q, P, N));
       (twin ? m.k.f32_ssd_chunked_scalar : m.k.f32_ssd_chunked)(rowsP, rowsP + B0, rowsP + C0, s.xStride, dtP, H, ...params, st, y, T, H, P, G, N, Q, scratch);
       kr.heap.free(scratch);
       const got = m.read(y, T * dInner);
