@@ -150,3 +150,70 @@ export class OutOfMemoryError extends EdgetronError {
     super(`${backend}: cannot allocate ${requestedBytes} bytes; the memory limit is ${limitBytes} bytes`);
   }
 }
+
+/** A quantised linear weight's layout does not fit its shape (e.g. K not a multiple of the NVFP4 block). */
+export class QuantizedLayoutError extends EdgetronError {
+  constructor(
+    readonly tensor: string,
+    readonly detail: string,
+  ) {
+    super(`tensor ${tensor}: ${detail}`);
+  }
+}
+
+/** A tensor holds fewer (or more) bytes than its dtype and shape need. */
+export class TruncatedTensorError extends EdgetronError {
+  constructor(
+    readonly tensor: string,
+    readonly expectedBytes: number,
+    readonly actualBytes: number,
+  ) {
+    super(`tensor ${tensor} holds ${actualBytes} bytes; its dtype and shape need ${expectedBytes}`);
+  }
+}
+
+/** A 2:4 position code outside the 6 legal ones (engine/sparse24.ts). */
+export class IllegalPositionCodeError extends EdgetronError {
+  constructor(
+    readonly tensor: string,
+    readonly group: number,
+    readonly code: number,
+  ) {
+    super(`tensor ${tensor}: group ${group} has position code 0x${code.toString(16)}; legal codes: 0x4, 0x8, 0xc, 0x9, 0xd, 0xe`);
+  }
+}
+
+/** A matrix to store as 2:4 has a group of 4 with more than 2 non-zeros. */
+export class SparsityPatternError extends EdgetronError {
+  constructor(
+    readonly tensor: string,
+    readonly row: number,
+    readonly group: number,
+    readonly nonZeros: number,
+  ) {
+    super(`tensor ${tensor}: row ${row}, group ${group} has ${nonZeros} non-zeros; 2:4 allows at most 2`);
+  }
+}
+
+/** A GGUF tensor is stored in a ggml type edgetron cannot import (the file, the tensor, the type, the choices). */
+export class UnsupportedGgufTypeError extends EdgetronError {
+  constructor(
+    readonly file: string,
+    readonly tensor: string,
+    readonly ggmlType: string,
+    readonly supported: readonly string[],
+  ) {
+    super(`${file}: tensor ${tensor} has ggml type ${ggmlType}; supported: ${supported.join(', ')}`);
+  }
+}
+
+/** A checkpoint's architecture is not a NemotronH one (the file, the architecture, the choices). */
+export class UnsupportedArchitectureError extends EdgetronError {
+  constructor(
+    readonly file: string,
+    readonly architecture: string,
+    readonly supported: readonly string[],
+  ) {
+    super(`${file}: architecture ${JSON.stringify(architecture)} is not supported; expected one of: ${supported.join(', ')}`);
+  }
+}

@@ -6,13 +6,12 @@
 
 import type { Act, Backend, LoadedModel, SequenceState } from '../backend.js';
 import type { ModelConfig } from '../config.js';
-import { decodeInto } from '../dtype.js';
 import { OpArgumentError, SequenceStateError, TokenOutOfRangeError } from '../errors.js';
 import { headTensorName, type TensorEntry } from '../weights.js';
 import { RefAct } from './act.js';
 import { attention } from './attention.js';
 import { mamba2 } from './mamba2.js';
-import { matmul } from './matmul.js';
+import { decodeWeightRow, matmul } from './matmul.js';
 import { relu2Mlp } from './mlp.js';
 import { moe } from './moe.js';
 import { rmsnorm } from './norm.js';
@@ -68,9 +67,9 @@ export class ReferenceModel implements LoadedModel {
     const { vocabSize: V, dModel: d } = this.config;
     for (const t of tokens) if (!(t >= 0 && t < V)) throw new TokenOutOfRangeError(t, V);
     // one decoded row of Emb per token: (T) → (T, d)
-    const emb = this.tensors.get('backbone.embeddings.weight');
+    const emb = this.tensors.linear('backbone.embeddings.weight');
     const x = RefAct.zeros(tokens.length, d);
-    tokens.forEach((tok, t) => decodeInto(emb.dtype, emb.bytes, tok * d, d, x.data, t * d, emb.name));
+    tokens.forEach((tok, t) => decodeWeightRow(emb, tok, x.data, t * d));
     return x;
   }
 
@@ -100,15 +99,15 @@ export class ReferenceModel implements LoadedModel {
 
   mlp(il: number, u: Act): RefAct {
     const pre = `${this.config.layers[il].prefix}mixer.`;
-    return relu2Mlp(refAct(u, 'mlp'), this.tensors.get(`${pre}up_proj.weight`), this.tensors.get(`${pre}down_proj.weight`));
+    return relu2Mlp(refAct(u, 'mlp'), this.tensors.linear(`${pre}up_proj.weight`), this.tensors.linear(`${pre}down_proj.weight`));
   }
 
   matmul(x: Act, weight: string): RefAct {
-    return matmul(refAct(x, 'matmul'), this.tensors.get(weight));
+    return matmul(refAct(x, 'matmul'), this.tensors.linear(weight));
   }
 
   head(h: Act): Float32Array {
-    return Float32Array.from(matmul(refAct(h, 'head'), this.tensors.get(headTensorName(this.config))).data);
+    return Float32Array.from(matmul(refAct(h, 'head'), this.tensors.linear(headTensorName(this.config))).data);
   }
 
   weightBytes(): number {

@@ -1,15 +1,30 @@
 // Linear layer, the one primitive under every projection: Y = X · Wᵀ.
-//   Y[t, o] = Σ_i X[t, i] · W[o, i]      X (T, in), W (out, in) raw f32/f16/bf16, Y (T, out)
-// Each weight row is decoded exactly to f64 once per call, then dotted with every row of X in
-// f64. Error budget: f64 rounding only, ≲ in · 2^−53 · Σ|X·W| relative; the oracle for all backends.
+//   Y[t, o] = Σ_i X[t, i] · W[o, i]      X (T, in), W (out, in), Y (T, out)
+// W is raw f32/f16/bf16, or nvfp4 / nvfp4-s24 (spec §14.1: W = E2M1 · E4M3(block scale) ·
+// weight_scale_2, the pruned elements of s24 are 0). Each weight row is decoded exactly to f64
+// (engine/dtype.ts, engine/nvfp4.ts) once per call, then dotted with every row of X in f64.
+// Error budget: f64 rounding only, ≲ in · 2^−53 · Σ|X·W| relative; the oracle for all backends,
+// the fused 4-bit kernels included.
 
 import { decodeInto } from '../dtype.js';
+import { decodeNvfp4Row, decodeNvfp4S24Row } from '../nvfp4.js';
 import { RefAct } from './act.js';
 import type { RawTensor } from './tensors.js';
 
 /**
+ * Decode row o of a linear weight in any format into dst (cols), exactly.
+ * @example decodeWeightRow(cache.linear('backbone.embeddings.weight'), token, row);
+ */
+export function decodeWeightRow(w: RawTensor, o: number, dst: Float64Array, dstOffset = 0): void {
+  const out = dstOffset === 0 ? dst : dst.subarray(dstOffset, dstOffset + w.cols);
+  if (!w.quant) decodeInto(w.dtype, w.bytes, o * w.cols, w.cols, out, 0, w.name);
+  else if (w.quant.format === 'nvfp4') decodeNvfp4Row(w.bytes, w.quant.scale, w.quant.scale2, o, w.cols, out);
+  else decodeNvfp4S24Row(w.bytes, w.quant.positions!, w.quant.scale, w.quant.scale2, o, w.cols, out);
+}
+
+/**
  * Y = X · Wᵀ with f64 accumulation: (T, in) → (T, out).
- * @example const logits = matmul(h, cache.get('lm_head.weight')); // (T, d) → (T, V)
+ * @example const logits = matmul(h, cache.linear('lm_head.weight')); // (T, d) → (T, V)
  */
 export function matmul(x: RefAct, w: RawTensor): RefAct {
   const { rows: nOut, cols: nIn } = w;
@@ -17,7 +32,7 @@ export function matmul(x: RefAct, w: RawTensor): RefAct {
   const y = RefAct.zeros(T, nOut); // (T, out)
   const wRow = new Float64Array(nIn); // (in)
   for (let o = 0; o < nOut; o++) {
-    decodeInto(w.dtype, w.bytes, o * nIn, nIn, wRow, 0, w.name);
+    decodeWeightRow(w, o, wRow);
     for (let t = 0; t < T; t++) {
       const xOff = t * nIn;
       let acc = 0;

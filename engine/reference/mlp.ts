@@ -9,7 +9,7 @@ import type { RawTensor } from './tensors.js';
 
 /**
  * relu² MLP: (T, d) → (T, I) → (T, d).
- * @example const y = relu2Mlp(u, cache.get(`${p}mixer.up_proj.weight`), cache.get(`${p}mixer.down_proj.weight`));
+ * @example const y = relu2Mlp(u, cache.linear(`${p}mixer.up_proj.weight`), cache.linear(`${p}mixer.down_proj.weight`));
  */
 export function relu2Mlp(u: RefAct, up: RawTensor, down: RawTensor): RefAct {
   // 1. h = W_up · u   (T, d) → (T, I)

@@ -8,7 +8,8 @@
 
 import { decodeAll } from '../dtype.js';
 import { MissingTensorError } from '../errors.js';
-import type { DType, TensorEntry } from '../weights.js';
+import { checkPositionCodes } from '../sparse24.js';
+import { linearWeight, sidecarNames, type DType, type TensorEntry } from '../weights.js';
 
 /** A TensorEntry that can also fill `dst` synchronously. */
 export interface SyncTensorEntry extends TensorEntry {
@@ -19,13 +20,26 @@ function canReadSync(entry: TensorEntry): entry is SyncTensorEntry {
   return typeof (entry as Partial<SyncTensorEntry>).readIntoSync === 'function';
 }
 
-/** A tensor's raw bytes seen as a matrix (rows = shape[0], cols = the rest). */
+/** The sidecars of a 4-bit linear weight (spec §14.1, DESIGN §3), raw. */
+export interface QuantParts {
+  readonly format: 'nvfp4' | 'nvfp4-s24';
+  readonly scale: Uint8Array; // E4M3 (rows, cols/16)
+  readonly scale2: number; // weight_scale_2 (f32 value)
+  readonly positions?: Uint8Array; // nvfp4-s24: (rows, cols/8) packed legal position codes
+}
+
+/**
+ * A tensor's raw bytes seen as a matrix (rows = shape[0], cols = the rest). For a 4-bit linear
+ * weight, rows × cols is the logical shape [out, in], `bytes` the packed E2M1 codes and `quant`
+ * the sidecars.
+ */
 export interface RawTensor {
   readonly name: string;
   readonly dtype: DType;
   readonly rows: number;
   readonly cols: number;
-  readonly bytes: Uint8Array; // rows · cols elements of dtype
+  readonly bytes: Uint8Array; // rows · cols elements of dtype, or the packed codes
+  readonly quant?: QuantParts;
 }
 
 /**
@@ -36,6 +50,7 @@ export interface RawTensor {
  */
 export class TensorCache {
   private readonly raw = new Map<string, RawTensor>();
+  private readonly linears = new Map<string, RawTensor>(); // 4-bit weights with their sidecars
   private resident = 0;
 
   constructor(
@@ -66,6 +81,25 @@ export class TensorCache {
     return this.keep(name, entry, bytes);
   }
 
+  /**
+   * The linear weight `name` ([out, in]) in any LinearFormat: a float matrix as `get` gives it, or
+   * the packed codes with their sidecars. Position codes are checked when first read
+   * (`IllegalPositionCodeError`).
+   */
+  linear(name: string): RawTensor {
+    const hit = this.linears.get(name);
+    if (hit) return hit;
+    const view = linearWeight(this.entries, name);
+    if (view.format !== 'nvfp4' && view.format !== 'nvfp4-s24') return this.get(name);
+    const side = sidecarNames(name);
+    const positions = view.positions ? this.get(side.positions).bytes : undefined;
+    if (positions) checkPositionCodes(positions, side.positions);
+    const quant: QuantParts = { format: view.format, scale: this.get(side.scale).bytes, scale2: this.vector(side.scale2)[0], positions };
+    const t: RawTensor = { ...this.get(name), rows: view.rows, cols: view.cols, quant };
+    this.linears.set(name, t);
+    return t;
+  }
+
   /** A small parameter vector (norm weight, conv bias, A_log, …) decoded to f64. */
   vector(name: string): Float64Array {
     const t = this.get(name);
@@ -84,6 +118,7 @@ export class TensorCache {
 
   clear(): void {
     this.raw.clear();
+    this.linears.clear();
     this.resident = 0;
   }
 
