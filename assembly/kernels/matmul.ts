@@ -27,6 +27,26 @@ const ROW_BLOCK_BYTES: i32 = 1 << 17;
   let a2 = a0;
   let a3 = a0;
   let k = 0;
+  if (sizeof<W>() == 2) {
+    // bf16: one load holds 8 weights; lane l of it is w[2l] (low half) | w[2l+1] (high half), so
+    // shl 16 gives the even weights as f32 and masking the high half the odd ones; x is split
+    // into even and odd lanes to match (so lane l of a0/a2 sums even k, of a1/a3 odd k)
+    const high = i32x4.splat(0xffff0000);
+    for (; k + 16 <= K; k += 16) {
+      const xp = x + f4(k);
+      const wp = w + <usize>k * ws;
+      const v0 = v128.load(wp);
+      const v1 = v128.load(wp, 16);
+      const x0 = v128.load(xp);
+      const x1 = v128.load(xp, 16);
+      const x2 = v128.load(xp, 32);
+      const x3 = v128.load(xp, 48);
+      a0 = f32x4.add(a0, f32x4.mul(v128.shuffle<f32>(x0, x1, 0, 2, 4, 6), i32x4.shl(v0, 16)));
+      a1 = f32x4.add(a1, f32x4.mul(v128.shuffle<f32>(x0, x1, 1, 3, 5, 7), v128.and(v0, high)));
+      a2 = f32x4.add(a2, f32x4.mul(v128.shuffle<f32>(x2, x3, 0, 2, 4, 6), i32x4.shl(v1, 16)));
+      a3 = f32x4.add(a3, f32x4.mul(v128.shuffle<f32>(x2, x3, 1, 3, 5, 7), v128.and(v1, high)));
+    }
+  }
   for (; k + 16 <= K; k += 16) {
     const xp = x + f4(k);
     const wp = w + <usize>k * ws;
