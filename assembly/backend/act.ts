@@ -7,7 +7,10 @@ import type { Heap } from './heap.js';
 import type { KernelExports } from './instantiate.js';
 import type { WasmTensors } from './tensors.js';
 
-/** An activation (rows, cols) of f32 at `ptr` in the heap `heap`. */
+/**
+ * An activation (rows, cols) of f32 at `ptr` in the heap `heap`.
+ * @example const x = newAct(ctx, 3, ctx.config.dModel); ctx.heap.f32(x.row(1), x.cols).fill(0);
+ */
 export class WasmAct implements Act {
   constructor(
     readonly ptr: number,
@@ -30,12 +33,18 @@ export interface WasmContext {
   readonly tensors: WasmTensors;
 }
 
-/** A new, uninitialised (rows, cols) activation. */
+/**
+ * A new, uninitialised (rows, cols) activation.
+ * @example const y = newAct(ctx, T, 4096); // (T, n_q·hd)
+ */
 export function newAct(ctx: WasmContext, rows: number, cols: number): WasmAct {
   return new WasmAct(ctx.heap.alloc(rows * cols * 4), rows, cols, ctx.heap);
 }
 
-/** Release an activation's memory. */
+/**
+ * Release an activation's memory.
+ * @example freeAct(y);
+ */
 export function freeAct(x: WasmAct): void {
   x.heap.free(x.ptr);
 }

@@ -3,7 +3,9 @@
 //
 // Decode (T = 1), stems f32_matvec / bf16_matvec: memory-bound. One dot product per weight row
 //   with four independent f32x4 accumulators over 16 elements per step (unrolled main loop), then
-//   a ×4 loop and a scalar tail. Lane l of accumulator a sums the k ≡ 4a + l (mod 16) terms.
+//   a ×4 loop and a scalar tail. Lane l of accumulator a sums the k ≡ 4a + l (mod 16) terms
+//   (f32); for bf16 one load holds 8 weights, split into even and odd k by lane masks, and the
+//   matching x lanes are shuffled to suit.
 // Prefill (T > 1), stems f32_matmul / bf16_matmul: W is walked in row blocks of ROW_BLOCK_BYTES so
 //   a block stays in L2 while every group of 4 tokens reads it; inside a block a 4-token × 2-row
 //   micro-kernel keeps 8 independent f32x4 accumulators (the unrolling: 4 tokens × 2 rows) over
