@@ -41,8 +41,17 @@ export interface WasmBackendOptions {
  */
 export async function loadKernels(options: WasmBackendOptions = {}): Promise<WasmKernels> {
   const simd = options.simd ?? simdSupported();
-  const source = options.module ?? (await (await import('./node-wasm.js')).readKernelWasm(simd));
+  const source = options.module ?? (await readBuild(simd));
   return instantiateKernels(source, simd);
+}
+
+// Node only. The specifier is a variable so bundlers for Workers and browsers (which pass
+// `module`) do not pull node:fs into their bundle; Node resolves it next to this file.
+const NODE_READER = './node-wasm.js';
+
+async function readBuild(simd: boolean): Promise<Uint8Array<ArrayBuffer>> {
+  const reader: typeof import('./node-wasm.js') = await import(/* @vite-ignore */ NODE_READER);
+  return reader.readKernelWasm(simd);
 }
 
 function wasmAct(x: Act, op: string, ctx: WasmContext): WasmAct {
