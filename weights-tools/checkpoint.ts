@@ -8,6 +8,9 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig, type ModelConfig } from '../engine/config.js';
+import { openGguf } from '../engine/gguf.js';
+import { ggufConfigJson, ggufWeightStore } from '../engine/gguf-names.js';
+import { ggufTokenizer } from '../engine/gguf-tokenizer.js';
 import { SAFETENSORS_INDEX_FILE, openSafetensorsStore, openShardedSafetensors } from '../engine/safetensors.js';
 import type { WeightStore } from '../engine/weights.js';
 import { CheckpointError } from './errors.js';
@@ -79,8 +82,24 @@ async function openWeights(dir: string): Promise<WeightStore> {
   return openSafetensorsStore(sources);
 }
 
+/** Open a `.gguf` file (spec §13): config from its metadata, tensors under HF names, its embedded tokenizer. */
+async function openGgufCheckpoint(path: string): Promise<Checkpoint> {
+  const source = await openFileSource(path);
+  try {
+    const gguf = await openGguf(source);
+    const tokenizer = ggufTokenizer(gguf);
+    const imEnd = imEndId(tokenizer?.tokenizerJson ?? null);
+    const config = parseConfig(ggufConfigJson(gguf), imEnd === null ? [] : [imEnd]);
+    const store = await ggufWeightStore(gguf);
+    return { path, config, store, tokenizerJson: tokenizer?.tokenizerJson ?? null, tokenizerConfig: tokenizer?.tokenizerConfig ?? null };
+  } catch (e) {
+    await source.close();
+    throw e;
+  }
+}
+
 /**
- * Open an HF checkpoint folder. `<|im_end|>` from tokenizer.json becomes an extra stop id
+ * Open an HF checkpoint folder, or a `.gguf` file. `<|im_end|>` from tokenizer.json becomes an extra stop id
  * (spec §10). Errors name the file: missing config.json, malformed JSON, no weights file;
  * config problems are `ConfigError`s naming the key, weight-file problems `CorruptWeightsError`s.
  * The caller closes `store` when done.
@@ -91,7 +110,10 @@ async function openWeights(dir: string): Promise<WeightStore> {
 export async function openCheckpoint(path: string): Promise<Checkpoint> {
   const info = await stat(path).catch(() => null);
   if (!info) throw new CheckpointError(path, 'no such file or folder');
-  if (!info.isDirectory()) throw new CheckpointError(path, 'not an HF checkpoint folder (config.json + *.safetensors)');
+  if (!info.isDirectory()) {
+    if (path.toLowerCase().endsWith('.gguf')) return openGgufCheckpoint(path);
+    throw new CheckpointError(path, 'not an HF checkpoint folder (config.json + *.safetensors) or a .gguf file');
+  }
   const raw = await readJson(join(path, 'config.json'), true);
   const tokenizerJson = await readJson(join(path, 'tokenizer.json'), false);
   const tokenizerConfig = await readJson(join(path, 'tokenizer_config.json'), false);

@@ -1,0 +1,177 @@
+// spec §13, §14.1: ggml's tensor types as they appear in a GGUF file, and exact dequantisers
+// for the block types edgetron imports. Every decoded value equals what ggml's own
+// `dequantize_row_*` gives (each is a small integer times an f16 or UE4M3 scale, so the f32
+// product is exact).
+//
+// Block layouts (ggml-common.h; all little-endian, blocks follow each other along a row):
+//   Q8_0  (32 values, 34 bytes): f16 d | i8 q[32]           x[j] = q[j]·d
+//   Q4_0  (32 values, 18 bytes): f16 d | u8 qs[16]          x[j] = (lo(qs[j]) − 8)·d,  x[j+16] = (hi(qs[j]) − 8)·d
+//   NVFP4 (64 values, 36 bytes): u8 d[4] | u8 qs[32]        sub-block s (16 values) uses d[s] and qs[8s .. 8s+8):
+//                                x[16s+j] = E2M1(lo(qs[8s+j]))·UE4M3(d[s]),  x[16s+j+8] = E2M1(hi(qs[8s+j]))·UE4M3(d[s])
+// UE4M3 (ggml): bit 7 is ignored; 0x00 and 0x7F decode to 0; otherwise exponent e = bits 6..3
+// (bias 7), mantissa m = bits 2..0: value = 2^(e−7)·(1 + m/8), or m·2^−9 when e = 0. That is the
+// E4M3 value of (byte & 0x7F). (ggml stores doubled E2M1 codes and halves the scale; the product
+// is the same.) An NVFP4 tensor `X` comes with an f32 `X.scale` tensor multiplying all of it.
+
+import { f16ToF32 } from './dtype.js';
+
+/** ggml type ids (ggml.h `enum ggml_type`; the ids are fixed: new types only get appended). */
+export const GGML_TYPE = {
+  F32: 0,
+  F16: 1,
+  Q4_0: 2,
+  Q8_0: 8,
+  BF16: 30,
+  NVFP4: 40,
+} as const;
+
+/** Names of every ggml type id, for error messages (ids 4, 5 and 31–33, 36–38 were retired). */
+export const GGML_TYPE_NAMES: Readonly<Record<number, string>> = {
+  0: 'F32', 1: 'F16', 2: 'Q4_0', 3: 'Q4_1', 6: 'Q5_0', 7: 'Q5_1', 8: 'Q8_0', 9: 'Q8_1',
+  10: 'Q2_K', 11: 'Q3_K', 12: 'Q4_K', 13: 'Q5_K', 14: 'Q6_K', 15: 'Q8_K', 16: 'IQ2_XXS',
+  17: 'IQ2_XS', 18: 'IQ3_XXS', 19: 'IQ1_S', 20: 'IQ4_NL', 21: 'IQ3_S', 22: 'IQ2_S', 23: 'IQ4_XS',
+  24: 'I8', 25: 'I16', 26: 'I32', 27: 'I64', 28: 'F64', 29: 'IQ1_M', 30: 'BF16', 34: 'TQ1_0',
+  35: 'TQ2_0', 39: 'MXFP4', 40: 'NVFP4', 41: 'Q1_0',
+};
+
+/** Block geometry of a type edgetron reads: `blockValues` values take `blockBytes` bytes. */
+export interface GgmlTypeInfo {
+  readonly id: number;
+  readonly name: string;
+  readonly blockValues: number;
+  readonly blockBytes: number;
+}
+
+/** The types edgetron can import, by id. */
+export const GGML_SUPPORTED: ReadonlyMap<number, GgmlTypeInfo> = new Map(
+  (
+    [
+      [GGML_TYPE.F32, 1, 4],
+      [GGML_TYPE.F16, 1, 2],
+      [GGML_TYPE.BF16, 1, 2],
+      [GGML_TYPE.Q8_0, 32, 34],
+      [GGML_TYPE.Q4_0, 32, 18],
+      [GGML_TYPE.NVFP4, 64, 36],
+    ] as const
+  ).map(([id, blockValues, blockBytes]) => [id, { id, name: GGML_TYPE_NAMES[id], blockValues, blockBytes }]),
+);
+
+/** Human name of a type id, also for ids ggml does not (yet) define. */
+export function ggmlTypeName(id: number): string {
+  return GGML_TYPE_NAMES[id] ?? `type ${id}`;
+}
+
+/** E2M1 magnitudes of codes 0–7 (spec §14.1); bit 3 is the sign. */
+export const E2M1_VALUES: readonly number[] = [0, 0.5, 1, 1.5, 2, 3, 4, 6];
+
+/** Value of a 4-bit E2M1 code. @example e2m1(0b1101) // -3 */
+export function e2m1(code: number): number {
+  const v = E2M1_VALUES[code & 7];
+  return code & 8 ? -v : v;
+}
+
+/** Value of an OCP E4M3 (fn) byte; 0x7F / 0xFF are NaN. @example e4m3(0x7e) // 448 */
+export function e4m3(byte: number): number {
+  const e = (byte >>> 3) & 0xf;
+  const m = byte & 7;
+  if (e === 0xf && m === 7) return NaN;
+  const v = e === 0 ? m * 2 ** -9 : 2 ** (e - 7) * (1 + m / 8);
+  return byte & 0x80 ? -v : v;
+}
+
+/** Value of a ggml UE4M3 scale byte (bit 7 ignored, 0x7F is 0). @example ue4m3(0x38) // 1 */
+export function ue4m3(byte: number): number {
+  if (byte === 0x7f) return 0;
+  const e = (byte >>> 3) & 0xf;
+  const m = byte & 7;
+  return e === 0 ? m * 2 ** -9 : 2 ** (e - 7) * (1 + m / 8);
+}
+
+/**
+ * Dequantise `nValues` values of Q8_0 blocks from `src` into `dst` (f32, exact).
+ * @example dequantQ8_0(new Uint8Array([0x00, 0x3c, 0xff, ...]), out, 32) // d = 1: out[0] = -1
+ */
+export function dequantQ8_0(src: Uint8Array, dst: Float32Array, nValues: number): void {
+  const q = new Int8Array(src.buffer, src.byteOffset, src.byteLength);
+  for (let b = 0, o = 0; o < nValues; b += 34, o += 32) {
+    const d = f16ToF32(src[b] | (src[b + 1] << 8));
+    for (let j = 0; j < 32; j++) dst[o + j] = q[b + 2 + j] * d;
+  }
+}
+
+/**
+ * Dequantise `nValues` values of Q4_0 blocks from `src` into `dst` (f32, exact).
+ * @example dequantQ4_0(block, out, 32) // out[j] = ((block[2+j] & 15) − 8)·d, out[j+16] from the high nibble
+ */
+export function dequantQ4_0(src: Uint8Array, dst: Float32Array, nValues: number): void {
+  for (let b = 0, o = 0; o < nValues; b += 18, o += 32) {
+    const d = f16ToF32(src[b] | (src[b + 1] << 8));
+    for (let j = 0; j < 16; j++) {
+      const byte = src[b + 2 + j];
+      dst[o + j] = ((byte & 0xf) - 8) * d;
+      dst[o + j + 16] = ((byte >>> 4) - 8) * d;
+    }
+  }
+}
+
+/**
+ * Dequantise `nValues` values of ggml NVFP4 blocks into `dst`, times the per-tensor `scale`
+ * (the `X.scale` tensor; 1 when there is none). Without a scale the values are exact; with one,
+ * each is the f64 product rounded once to f32.
+ * @example dequantNvfp4(blocks, out, 64, 1)
+ */
+export function dequantNvfp4(src: Uint8Array, dst: Float32Array, nValues: number, scale: number): void {
+  for (let b = 0, o = 0; o < nValues; b += 36, o += 64) {
+    for (let s = 0; s < 4; s++) {
+      const d = ue4m3(src[b + s]) * scale;
+      const qs = b + 4 + 8 * s;
+      for (let j = 0; j < 8; j++) {
+        const byte = src[qs + j];
+        dst[o + 16 * s + j] = e2m1(byte & 0xf) * d;
+        dst[o + 16 * s + j + 8] = e2m1(byte >>> 4) * d;
+      }
+    }
+  }
+}
+
+/**
+ * Whether ggml NVFP4 blocks can be repacked into ModelOpt NVFP4 without changing a value:
+ * every scale byte must map to an E4M3 byte of the same value. Bytes 0x00–0x7E map to
+ * themselves, 0x7F (ggml: 0) to 0x00, 0x80–0xFE (bit 7 ignored) to byte & 0x7F; only 0xFF
+ * (ggml: 480, above E4M3's 448) has no exact E4M3 twin.
+ */
+export function nvfp4Repackable(src: Uint8Array): boolean {
+  for (let b = 0; b < src.byteLength; b += 36) {
+    for (let s = 0; s < 4; s++) if (src[b + s] === 0xff) return false;
+  }
+  return true;
+}
+
+/** The E4M3 byte with the same value as ggml UE4M3 byte `d` (not 0xFF; see `nvfp4Repackable`). */
+export function ue4m3ToE4m3(d: number): number {
+  return d === 0x7f ? 0 : d & 0x7f;
+}
+
+/**
+ * Repack ggml NVFP4 rows ([rows, cols] values, cols a multiple of 64) into ModelOpt's layout
+ * (spec §14.1): `weight` u8 [rows, cols/2] with element 2j in the low nibble of byte j, and
+ * `weightScale` E4M3 [rows, cols/16]. The per-tensor `X.scale` becomes `weight_scale_2`.
+ * Call only when `nvfp4Repackable(src)`; the values are then unchanged.
+ */
+export function repackNvfp4(src: Uint8Array, weight: Uint8Array, weightScale: Uint8Array, nValues: number): void {
+  for (let b = 0, o = 0; o < nValues; b += 36, o += 64) {
+    for (let s = 0; s < 4; s++) {
+      const sub = o + 16 * s; // index of the sub-block's first value
+      weightScale[sub >>> 4] = ue4m3ToE4m3(src[b + s]);
+      const qs = b + 4 + 8 * s;
+      // ggml byte j holds values j (low) and j+8 (high); ModelOpt byte k holds 2k (low) and 2k+1 (high)
+      for (let k = 0; k < 8; k++) {
+        const even = 2 * k;
+        const odd = even + 1;
+        const lo = even < 8 ? src[qs + even] & 0xf : src[qs + even - 8] >>> 4;
+        const hi = odd < 8 ? src[qs + odd] & 0xf : src[qs + odd - 8] >>> 4;
+        weight[(sub >>> 1) + k] = lo | (hi << 4);
+      }
+    }
+  }
+}

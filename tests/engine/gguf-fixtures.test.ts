@@ -1,0 +1,79 @@
+// The GGUF oracle fixtures (../shared/fixtures/nemotron-h-tiny/README.md), written by llama.cpp's
+// own tooling: `edgetron logits --model X.gguf` must match the float64 forward pass over the
+// exactly dequantised weights (`ref64-<type>.f32`) to max abs ≤ 2e-3 with the same argmax at every
+// position, on the reference and wasm backends; `edgetron tokenize` on the GGUF's embedded
+// tokenizer must give llama.cpp's ids for the fixture texts.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.js';
+
+const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/nemotron-h-tiny/', import.meta.url));
+const TOLERANCE = 2e-3;
+
+function readF32(path: string): Float32Array {
+  const b = readFileSync(path);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+async function cli(args: string[]): Promise<string> {
+  let out = '';
+  let err = '';
+  const code = await main(args, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: {} });
+  expect(err).toBe('');
+  expect(code).toBe(0);
+  return out;
+}
+
+function argmax(row: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+  return best;
+}
+
+const CASES: [folder: string, type: string][] = [
+  ['moe', 'f32'],
+  ['moe', 'f16'],
+  ['moe', 'bf16'],
+  ['moe', 'q8_0'],
+  ['moe', 'nvfp4'],
+  ['dense', 'f32'],
+  ['latent', 'f32'],
+];
+
+describe.skipIf(!existsSync(FIXTURES))('edgetron on the llama.cpp GGUF fixtures', () => {
+  const fixture = JSON.parse(readFileSync(`${FIXTURES}fixture.json`, 'utf8')) as { tokens: number[]; vocab: number };
+  const V = fixture.vocab;
+
+  for (const [folder, type] of CASES) {
+    for (const backend of ['reference', 'wasm']) {
+      it(`logits of ${folder}/model-${type}.gguf on ${backend} match ref64-${type}`, async () => {
+        const out = await cli(['logits', '--model', `${FIXTURES}${folder}/model-${type}.gguf`, '--tokens', fixture.tokens.join(','), '--backend', backend]);
+        const result = JSON.parse(out) as { backend: string; logits: number[][] };
+        expect(result.backend).toBe(backend);
+        expect(result.logits).toHaveLength(fixture.tokens.length);
+        const expected = readF32(`${FIXTURES}${folder}/ref64-${type}.f32`);
+        let maxAbs = 0;
+        for (let t = 0; t < fixture.tokens.length; t++) {
+          const row = result.logits[t];
+          expect(row).toHaveLength(V);
+          const want = expected.subarray(t * V, (t + 1) * V);
+          for (let v = 0; v < V; v++) maxAbs = Math.max(maxAbs, Math.abs(row[v] - want[v]));
+          expect(argmax(row), `argmax at position ${t}`).toBe(argmax(want));
+        }
+        expect(maxAbs, `max abs error against ref64-${type}`).toBeLessThanOrEqual(TOLERANCE);
+      });
+    }
+  }
+
+  const texts = JSON.parse(readFileSync(`${FIXTURES}tokenize.json`, 'utf8')) as { text: string; ids: number[] }[];
+  for (const model of ['moe/model-q8_0.gguf', 'dense/model-f32.gguf']) {
+    it(`tokenize with the tokenizer embedded in ${model} gives llama.cpp's ids`, async () => {
+      for (const { text, ids } of texts) {
+        const out = await cli(['tokenize', '--model', `${FIXTURES}${model}`, '--text', text]);
+        expect(JSON.parse(out), JSON.stringify(text)).toEqual(ids);
+      }
+    });
+  }
+});
