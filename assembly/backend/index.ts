@@ -163,6 +163,14 @@ export class WasmModel implements LoadedModel {
     return this.ctx.tensors.bytes;
   }
 
+  /**
+   * Bytes of WASM memory in live blocks: weights, sequence states, snapshots, activations.
+   * @example const before = model.usedBytes(); model.free(model.embed(tokens)); // usedBytes() === before
+   */
+  usedBytes(): number {
+    return this.ctx.heap.usedBytes;
+  }
+
   dispose(): void {
     this.ctx.tensors.dispose();
   }

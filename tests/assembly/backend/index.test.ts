@@ -2,7 +2,7 @@
 // presets (f32, bf16, f16 weights), prefill == prefill-then-decode, and argument errors.
 
 import { describe, expect, test } from 'vitest';
-import { wasmBackend, wasmScalarBackend } from '../../../assembly/backend/index.js';
+import { wasmBackend, wasmScalarBackend, type WasmModel } from '../../../assembly/backend/index.js';
 import { parseConfig } from '../../../engine/config.js';
 import { OpArgumentError, TokenOutOfRangeError } from '../../../engine/errors.js';
 import { Model } from '../../../engine/model.js';
@@ -49,6 +49,29 @@ describe.each([wasmBackend, wasmScalarBackend])('$name model', (backend) => {
       at += s.length;
     }
     expectNormwiseClose([joined], [all], tolPath(8 * (64 + 4 + 24 + 32 + 64) + 64));
+  });
+
+  test('forward passes, snapshots and freed sequences leave no WASM memory behind', async () => {
+    const config = parseConfig(presetConfig('tiny-latent'));
+    const loaded = (await backend.load(config, memoryTensors(config, randomModelTensors(config, 9)))) as WasmModel;
+    const m = new Model(loaded);
+    const base = loaded.usedBytes();
+    const seq = m.newSequence(32);
+    const withState = loaded.usedBytes();
+    expect(withState).toBeGreaterThan(base);
+    m.forward(seq, TOKENS, 'all');
+    m.forward(seq, new Int32Array([3]));
+    expect(loaded.usedBytes()).toBe(withState);
+    const snap = seq.snapshot();
+    m.forward(seq, new Int32Array([4]));
+    seq.restore(snap);
+    m.forward(seq, new Int32Array([5, 6])); // overwrites KV rows past the snapshot: no copy needed
+    snap.free();
+    expect(loaded.usedBytes()).toBe(withState);
+    seq.free();
+    expect(loaded.usedBytes()).toBe(base);
+    loaded.dispose();
+    expect(loaded.usedBytes()).toBe(0);
   });
 
   test('foreign activations, bad shapes and bad tokens are named errors', async () => {
