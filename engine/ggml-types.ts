@@ -14,6 +14,7 @@
 // is the same.) An NVFP4 tensor `X` comes with an f32 `X.scale` tensor multiplying all of it.
 
 import { f16ToF32 } from './dtype.js';
+import { E2M1_VALUES } from './nvfp4.js';
 
 /** ggml type ids (ggml.h `enum ggml_type`; the ids are fixed: new types only get appended). */
 export const GGML_TYPE = {
@@ -59,24 +60,6 @@ export const GGML_SUPPORTED: ReadonlyMap<number, GgmlTypeInfo> = new Map(
 /** Human name of a type id, also for ids ggml does not (yet) define. */
 export function ggmlTypeName(id: number): string {
   return GGML_TYPE_NAMES[id] ?? `type ${id}`;
-}
-
-/** E2M1 magnitudes of codes 0–7 (spec §14.1); bit 3 is the sign. */
-export const E2M1_VALUES: readonly number[] = [0, 0.5, 1, 1.5, 2, 3, 4, 6];
-
-/** Value of a 4-bit E2M1 code. @example e2m1(0b1101) // -3 */
-export function e2m1(code: number): number {
-  const v = E2M1_VALUES[code & 7];
-  return code & 8 ? -v : v;
-}
-
-/** Value of an OCP E4M3 (fn) byte; 0x7F / 0xFF are NaN. @example e4m3(0x7e) // 448 */
-export function e4m3(byte: number): number {
-  const e = (byte >>> 3) & 0xf;
-  const m = byte & 7;
-  if (e === 0xf && m === 7) return NaN;
-  const v = e === 0 ? m * 2 ** -9 : 2 ** (e - 7) * (1 + m / 8);
-  return byte & 0x80 ? -v : v;
 }
 
 /** Value of a ggml UE4M3 scale byte (bit 7 ignored, 0x7F is 0). @example ue4m3(0x38) // 1 */
@@ -127,12 +110,15 @@ export function dequantNvfp4(src: Uint8Array, dst: Float32Array, nValues: number
       const qs = b + 4 + 8 * s;
       for (let j = 0; j < 8; j++) {
         const byte = src[qs + j];
-        dst[o + 16 * s + j] = e2m1(byte & 0xf) * d;
-        dst[o + 16 * s + j + 8] = e2m1(byte >>> 4) * d;
+        dst[o + 16 * s + j] = E2M1_VALUES[byte & 0xf] * d;
+        dst[o + 16 * s + j + 8] = E2M1_VALUES[byte >>> 4] * d;
       }
     }
   }
 }
+
+/** Bytes of one ggml NVFP4 block (64 values). */
+export const NVFP4_BLOCK_BYTES = 36;
 
 /**
  * Whether ggml NVFP4 blocks can be repacked into ModelOpt NVFP4 without changing a value:

@@ -12,13 +12,13 @@
 //   ssm_conv1d [convDim, K] stays 2-D (the engine accepts [convDim, K] for [convDim, 1, K])
 //   *_exps     [E, out, in] → E tensors experts.e.* [out, in] (views into the stacked tensor)
 //   output     absent ⇒ tied embeddings
-// Q8_0, Q4_0 (and NVFP4, until the engine reads it) are dequantised to f32 when read; F32, F16
-// and BF16 pass through as they are.
+// Q8_0 and Q4_0 are dequantised to f32 when read (exact); F32, F16 and BF16 pass through as they
+// are; NVFP4 is repacked losslessly into the engine's `nvfp4` format (engine/ggml-types.ts).
 
 import { CorruptWeightsError, UnsupportedArchitectureError } from './errors.js';
 import { GGUF_VALUE, type GgufFile, type GgufScalar, type GgufTensorInfo } from './gguf.js';
-import { GGML_TYPE, dequantNvfp4, dequantQ4_0, dequantQ8_0 } from './ggml-types.js';
-import type { DType, TensorEntry, WeightStore } from './weights.js';
+import { GGML_TYPE, NVFP4_BLOCK_BYTES, dequantNvfp4, dequantQ4_0, dequantQ8_0, nvfp4Repackable, repackNvfp4 } from './ggml-types.js';
+import { DTYPE_BYTES, type DType, type TensorEntry, type WeightStore } from './weights.js';
 
 /** The llama.cpp architectures that are NemotronH models. */
 export const GGUF_ARCHS = ['nemotron_h', 'nemotron_h_moe'] as const;
@@ -235,26 +235,33 @@ export function ggufConfigJson(gguf: GgufFile): Json {
   return cfg;
 }
 
-/** How a GGUF tensor's raw blocks become the f32 values of its HF tensor. */
-type Decode = (raw: Uint8Array, dst: Float32Array, nValues: number) => void;
+/** How a GGUF tensor's raw bytes become its HF tensor's bytes (`dst` has the HF byte length). */
+type Produce = (raw: Uint8Array, dst: Uint8Array) => void;
 
 /** f32 raw bytes as floats (copied when the raw buffer is not 4-byte aligned). */
 function f32Of(raw: Uint8Array): Float32Array {
   return raw.byteOffset % 4 === 0 ? new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) : new Float32Array(raw.slice().buffer);
 }
 
-/** A TensorEntry over bytes [offset, offset + rawBytes) of the file, optionally decoded to f32. */
-function fileEntry(gguf: GgufFile, name: string, shape: number[], dtype: DType, offset: number, rawBytes: number, decode?: Decode): TensorEntry {
+/** A `Produce` that writes f32 values through `decode(raw, values, nValues)`. */
+function toF32(decode: (raw: Uint8Array, dst: Float32Array, nValues: number) => void): Produce {
+  return (raw, dst) => {
+    const n = dst.byteLength / 4;
+    const out = dst.byteOffset % 4 === 0 ? new Float32Array(dst.buffer, dst.byteOffset, n) : new Float32Array(n);
+    decode(raw, out, n);
+    if (out.buffer !== dst.buffer) dst.set(new Uint8Array(out.buffer));
+  };
+}
+
+/**
+ * A TensorEntry over bytes [offset, offset + rawBytes) of the file: the bytes themselves, or
+ * what `produce` makes of them. Synchronous reads are offered when the source has them.
+ */
+function fileEntry(gguf: GgufFile, name: string, shape: number[], dtype: DType, offset: number, rawBytes: number, produce?: Produce): TensorEntry {
   const src = gguf.source;
-  const nValues = shape.reduce((a, b) => a * b, 1);
-  const byteLength = decode ? nValues * 4 : rawBytes;
+  const byteLength = shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype];
   const check = (dst: Uint8Array) => {
     if (dst.byteLength !== byteLength) throw new RangeError(`tensor ${name}: destination has ${dst.byteLength} bytes, tensor has ${byteLength}`);
-  };
-  const finish = (raw: Uint8Array, dst: Uint8Array) => {
-    const out = dst.byteOffset % 4 === 0 ? new Float32Array(dst.buffer, dst.byteOffset, nValues) : new Float32Array(nValues);
-    decode!(raw, out, nValues);
-    if (out.buffer !== dst.buffer) dst.set(new Uint8Array(out.buffer));
   };
   const readSync = src.readIntoSync?.bind(src);
   return {
@@ -264,95 +271,156 @@ function fileEntry(gguf: GgufFile, name: string, shape: number[], dtype: DType, 
     byteLength,
     async readInto(dst: Uint8Array): Promise<void> {
       check(dst);
-      if (!decode) return src.readInto(dst, offset);
+      if (!produce) return src.readInto(dst, offset);
       const raw = new Uint8Array(rawBytes);
       await src.readInto(raw, offset);
-      finish(raw, dst);
+      produce(raw, dst);
     },
     ...(readSync && {
       readIntoSync(dst: Uint8Array): void {
         check(dst);
-        if (!decode) return readSync(dst, offset);
+        if (!produce) return readSync(dst, offset);
         const raw = new Uint8Array(rawBytes);
         readSync(raw, offset);
-        finish(raw, dst);
+        produce(raw, dst);
       },
     }),
   } as TensorEntry;
 }
 
+/** An f32 [1] tensor held in memory (an NVFP4 tensor's weight_scale_2). */
+function scalarEntry(name: string, value: number): TensorEntry {
+  const bytes = new Uint8Array(Float32Array.of(value).buffer);
+  const fill = (dst: Uint8Array) => dst.set(bytes);
+  return { name, dtype: 'f32', shape: [1], byteLength: 4, readInto: async (dst) => fill(dst), readIntoSync: fill } as TensorEntry;
+}
+
 const PASS_THROUGH: Readonly<Record<number, DType>> = { [GGML_TYPE.F32]: 'f32', [GGML_TYPE.F16]: 'f16', [GGML_TYPE.BF16]: 'bf16' };
 
-/** Read the f32 `X.scale` tensors of NVFP4 tensors up front (each is [1] or [E] floats). */
-async function readScales(gguf: GgufFile): Promise<Map<string, Float32Array>> {
-  const scales = new Map<string, Float32Array>();
+/** How NVFP4 tensors are exposed: repacked into the engine's `nvfp4` triplet, or dequantised to f32. */
+export type Nvfp4Mode = 'repack' | 'dequant';
+
+export interface GgufStoreOptions {
+  /** Default 'repack' (lossless; a tensor that cannot be repacked exactly is dequantised instead). */
+  readonly nvfp4?: Nvfp4Mode;
+}
+
+/** One NVFP4 tensor's per-tensor (or per-expert) scales from `X.scale`, and whether it repacks exactly. */
+interface Nvfp4Info {
+  readonly scales: Float32Array;
+  readonly repack: boolean;
+}
+
+/** Blocks read at a time when scanning NVFP4 scale bytes at open. */
+const SCAN_BLOCKS = 1 << 16;
+
+/**
+ * For every NVFP4 tensor: read its f32 `X.scale` companion ([1] or [E]; 1 when absent) and, in
+ * repack mode, scan its block scales (chunked reads, bounded memory) for bytes with no exact
+ * E4M3 twin.
+ */
+async function nvfp4Infos(gguf: GgufFile, mode: Nvfp4Mode): Promise<Map<string, Nvfp4Info>> {
+  const infos = new Map<string, Nvfp4Info>();
   for (const t of gguf.tensors) {
     if (t.type.id !== GGML_TYPE.NVFP4) continue;
     const name = t.name.replace(/\.weight$/, '.scale');
     const s = gguf.tensorsByName.get(name);
-    if (!s) continue;
-    if (s.type.id !== GGML_TYPE.F32) throw new CorruptWeightsError(gguf.source.name, `tensor ${name} must be F32, got ${s.type.name}`);
-    const raw = new Uint8Array(s.byteLength);
-    await gguf.source.readInto(raw, s.offset);
-    scales.set(t.name, f32Of(raw));
-  }
-  return scales;
-}
-
-/** The entries (one, or one per expert) of one GGUF tensor under HF names. */
-function entriesOf(gguf: GgufFile, t: GgufTensorInfo, hf: string, scales: Map<string, Float32Array>): TensorEntry[] {
-  const file = gguf.source.name;
-  let shape = [...t.dims].reverse();
-  let decode: Decode | undefined;
-  const pass = PASS_THROUGH[t.type.id];
-  if (t.type.id === GGML_TYPE.Q8_0) decode = dequantQ8_0;
-  else if (t.type.id === GGML_TYPE.Q4_0) decode = dequantQ4_0;
-  if (hf.endsWith('.A_log') || hf.endsWith('.D') || hf.endsWith('mixer.norm.weight')) {
-    shape = [t.nValues]; // [H, 1] and [G, dInner/G] flatten to vectors
-  }
-  if (hf.endsWith('.A_log')) {
-    if (t.type.id !== GGML_TYPE.F32) throw new CorruptWeightsError(file, `tensor ${t.name} must be F32, got ${t.type.name}`);
-    decode = (raw, dst, n) => {
-      const a = f32Of(raw);
-      for (let i = 0; i < n; i++) dst[i] = Math.log(-a[i]); // A_log = ln(−a), rounded once to f32
-    };
-  }
-  if (!hf.includes('{e}')) {
-    if (t.type.id === GGML_TYPE.NVFP4) {
-      const s = scales.get(t.name)?.[0] ?? 1;
-      decode = (raw, dst, n) => dequantNvfp4(raw, dst, n, s);
+    let scales: Float32Array = Float32Array.of(1);
+    if (s) {
+      if (s.type.id !== GGML_TYPE.F32) throw new CorruptWeightsError(gguf.source.name, `tensor ${name} must be F32, got ${s.type.name}`);
+      const raw = new Uint8Array(s.byteLength);
+      await gguf.source.readInto(raw, s.offset);
+      scales = f32Of(raw);
     }
-    return [fileEntry(gguf, hf, shape, decode ? 'f32' : pass, t.offset, t.byteLength, decode)];
-  }
-  if (shape.length !== 3) throw new CorruptWeightsError(file, `tensor ${t.name} must be 3-D [experts, out, in], got [${shape.join(', ')}]`);
-  const [nExperts, ...perExpert] = shape;
-  const bytesEach = t.byteLength / nExperts;
-  const expertScales = scales.get(t.name);
-  return Array.from({ length: nExperts }, (_, e) => {
-    let d = decode;
-    if (t.type.id === GGML_TYPE.NVFP4) {
-      const s = expertScales ? expertScales[expertScales.length === 1 ? 0 : e] : 1;
-      d = (raw, dst, n) => dequantNvfp4(raw, dst, n, s);
+    let repack = mode === 'repack';
+    const chunk = new Uint8Array(Math.min(t.byteLength, SCAN_BLOCKS * NVFP4_BLOCK_BYTES));
+    for (let at = 0; repack && at < t.byteLength; at += chunk.byteLength) {
+      const part = chunk.subarray(0, Math.min(chunk.byteLength, t.byteLength - at));
+      await gguf.source.readInto(part, t.offset + at);
+      repack = nvfp4Repackable(part);
     }
-    return fileEntry(gguf, hf.replace('{e}', String(e)), perExpert, d ? 'f32' : pass, t.offset + e * bytesEach, bytesEach, d);
-  });
+    infos.set(t.name, { scales, repack });
+  }
+  return infos;
 }
 
 /**
- * The GGUF's tensors as a lazy `WeightStore` under HF names (spec §12). NVFP4 `X.scale`
- * companions are folded into their tensors; GGUF tensors outside the NemotronH name set are
- * left out. Only the small `X.scale` tensors are read here.
+ * The entries of one GGUF tensor stored at [offset, offset + rawBytes) with HF name `hf` and
+ * shape `shape`; `scale` is its NVFP4 per-tensor scale.
+ */
+function entriesAt(gguf: GgufFile, t: GgufTensorInfo, hf: string, shape: number[], offset: number, rawBytes: number, nvfp4?: { scale: number; repack: boolean }): TensorEntry[] {
+  const nValues = shape.reduce((a, b) => a * b, 1);
+  switch (t.type.id) {
+    case GGML_TYPE.Q8_0:
+      return [fileEntry(gguf, hf, shape, 'f32', offset, rawBytes, toF32(dequantQ8_0))];
+    case GGML_TYPE.Q4_0:
+      return [fileEntry(gguf, hf, shape, 'f32', offset, rawBytes, toF32(dequantQ4_0))];
+    case GGML_TYPE.NVFP4: {
+      const { scale, repack } = nvfp4!;
+      if (!repack || shape.length !== 2) return [fileEntry(gguf, hf, shape, 'f32', offset, rawBytes, toF32((raw, dst, n) => dequantNvfp4(raw, dst, n, scale)))];
+      const [rows, cols] = shape;
+      const base = hf.replace(/\.weight$/, '');
+      const codes = (raw: Uint8Array, dst: Uint8Array) => repackNvfp4(raw, dst, new Uint8Array(nValues / 16), nValues);
+      const scales = (raw: Uint8Array, dst: Uint8Array) => repackNvfp4(raw, new Uint8Array(nValues / 2), dst, nValues);
+      return [
+        fileEntry(gguf, hf, [rows, cols / 2], 'u8', offset, rawBytes, codes),
+        fileEntry(gguf, `${base}.weight_scale`, [rows, cols / 16], 'f8_e4m3', offset, rawBytes, scales),
+        scalarEntry(`${base}.weight_scale_2`, scale),
+      ];
+    }
+    default:
+      return [fileEntry(gguf, hf, shape, PASS_THROUGH[t.type.id], offset, rawBytes)];
+  }
+}
+
+/** The entries (one, or one per expert) of one GGUF tensor under HF names. */
+function entriesOf(gguf: GgufFile, t: GgufTensorInfo, hf: string, nvfp4: Map<string, Nvfp4Info>): TensorEntry[] {
+  const file = gguf.source.name;
+  const shape = [...t.dims].reverse();
+  if (hf.endsWith('.A_log')) {
+    if (t.type.id !== GGML_TYPE.F32) throw new CorruptWeightsError(file, `tensor ${t.name} must be F32, got ${t.type.name}`);
+    const aLog = toF32((raw, dst, n) => {
+      const a = f32Of(raw);
+      for (let i = 0; i < n; i++) dst[i] = Math.log(-a[i]); // A_log = ln(−a) in f64, rounded once to f32
+    });
+    return [fileEntry(gguf, hf, [t.nValues], 'f32', t.offset, t.byteLength, aLog)];
+  }
+  const info = nvfp4.get(t.name);
+  if (!hf.includes('{e}')) {
+    const flat = hf.endsWith('.D') || hf.endsWith('mixer.norm.weight'); // [H, 1] and [G, dInner/G] are vectors
+    return entriesAt(gguf, t, hf, flat ? [t.nValues] : shape, t.offset, t.byteLength, info && { scale: info.scales[0], repack: info.repack });
+  }
+  if (shape.length !== 3) throw new CorruptWeightsError(file, `tensor ${t.name} must be 3-D [experts, out, in], got [${shape.join(', ')}]`);
+  const [nExperts, ...perExpert] = shape;
+  if (info && info.scales.length !== 1 && info.scales.length !== nExperts) {
+    throw new CorruptWeightsError(file, `tensor ${t.name.replace(/\.weight$/, '.scale')} has ${info.scales.length} values for ${nExperts} experts`);
+  }
+  const bytesEach = t.byteLength / nExperts;
+  return Array.from({ length: nExperts }, (_, e) =>
+    entriesAt(gguf, t, hf.replace('{e}', String(e)), perExpert, t.offset + e * bytesEach, bytesEach, info && {
+      scale: info.scales[info.scales.length === 1 ? 0 : e],
+      repack: info.repack,
+    }),
+  ).flat();
+}
+
+/**
+ * The GGUF's tensors as a lazy `WeightStore` under HF names (spec §12). NVFP4 tensors become
+ * the engine's `nvfp4` triplet (`X.weight` codes, `X.weight_scale`, `X.weight_scale_2` from the
+ * `X.scale` companion) or, with `nvfp4: 'dequant'`, f32. GGUF tensors outside the NemotronH
+ * name set are left out. Opening reads the `X.scale` tensors and, to check that the repack is
+ * exact, the NVFP4 tensors' bytes once (in bounded chunks).
  * @example
  * const store = await ggufWeightStore(gguf);
  * store.get('backbone.layers.0.mixer.A_log')!.shape; // [H]
  */
-export async function ggufWeightStore(gguf: GgufFile): Promise<WeightStore> {
-  const scales = await readScales(gguf);
+export async function ggufWeightStore(gguf: GgufFile, options: GgufStoreOptions = {}): Promise<WeightStore> {
+  const nvfp4 = await nvfp4Infos(gguf, options.nvfp4 ?? 'repack');
   const entries = new Map<string, TensorEntry>();
   for (const t of gguf.tensors) {
     const hf = hfTensorName(t.name);
     if (!hf) continue;
-    for (const e of entriesOf(gguf, t, hf, scales)) entries.set(e.name, e);
+    for (const e of entriesOf(gguf, t, hf, nvfp4)) entries.set(e.name, e);
   }
   return {
     source: gguf.source.name,
