@@ -9,6 +9,17 @@ import { Sampler, type SamplerOptions } from './sample.js';
 import { requireText, type Session } from './session.js';
 import type { IncrementalDetokenizer } from './text.js';
 
+/**
+ * Edits each row of logits before it is sampled and sees every sampled id, e.g. the reasoning
+ * budget of spec §15.4 (engine/reasoning.ts). `process` may only lower logits (mask with −∞).
+ */
+export interface LogitsProcessor {
+  /** Adjust the (V) logits of the next token in place. */
+  process(logits: Float32Array): void;
+  /** The id sampled from the row `process` last saw. */
+  accept(id: number): void;
+}
+
 export interface GenerateOptions extends SamplerOptions {
   /** Most tokens to generate, stop token included (default 256, or what the context has left). */
   readonly maxTokens?: number;
@@ -16,6 +27,8 @@ export interface GenerateOptions extends SamplerOptions {
   readonly stopIds?: readonly number[];
   /** Largest prompt + completion length allowed (default config max_position_embeddings). */
   readonly maxContext?: number;
+  /** Applied to every row of logits before sampling. */
+  readonly logitsProcessor?: LogitsProcessor;
 }
 
 export type FinishReason = 'stop' | 'length' | 'abort';
@@ -92,7 +105,7 @@ export function generate(
   const stopIds = new Set(options.stopIds ?? session.stopIds);
   const text = requireText(session);
   const prompt = Int32Array.from(promptIds); // (T)
-  return run(session, prompt, maxTokens, sampler, stopIds, text.detokenizer(), signal);
+  return run(session, prompt, maxTokens, sampler, stopIds, text.detokenizer(), signal, options.logitsProcessor);
 }
 
 async function* run(
@@ -103,8 +116,15 @@ async function* run(
   stopIds: ReadonlySet<number>,
   detok: IncrementalDetokenizer,
   signal: AbortSignal | undefined,
+  processor: LogitsProcessor | undefined,
 ): AsyncGenerator<GenerateEvent, void, undefined> {
   const { model } = session;
+  const pick = (logits: Float32Array) => {
+    processor?.process(logits);
+    const id = sampler.sample(logits);
+    processor?.accept(id);
+    return id;
+  };
   let prefillMs = 0;
   let decodeMs = 0;
   let completionTokens = 0;
@@ -128,8 +148,7 @@ async function* run(
   try {
     // 1. prefill: all T prompt tokens in one forward call → logits of the last row (V)
     let t0 = performance.now();
-    let logits = model.forward(seq, prompt, 'last');
-    let id = sampler.sample(logits);
+    let id = pick(model.forward(seq, prompt, 'last'));
     prefillMs = performance.now() - t0;
     for (;;) {
       completionTokens++;
@@ -140,8 +159,7 @@ async function* run(
       if (signal?.aborted) return yield done('abort');
       // 2. decode: one token in, next-token logits out
       t0 = performance.now();
-      logits = model.forward(seq, Int32Array.of(id), 'last');
-      id = sampler.sample(logits);
+      id = pick(model.forward(seq, Int32Array.of(id), 'last'));
       decodeMs += performance.now() - t0;
       decodeSteps++;
     }

@@ -1,0 +1,208 @@
+// DESIGN §6: the Hono app. Routes: GET /v1/models, POST /v1/chat/completions, POST
+// /v1/completions (SSE or JSON), GET /v1/backend, GET /health, GET / (demo page). The model
+// comes from an injected provider, so tests can serve any model and the Worker entry
+// (index.ts) serves the edge pack. Handlers throw; `toApiError` + the one `onError` map every
+// failure to OpenAI-shaped JSON (house style H19); a stream that fails after it started ends
+// with one error chunk. Generation slots are limited (queue.ts); a client that goes away
+// aborts its generation, which frees the sequence state.
+
+import { Hono, type Context } from 'hono';
+import { cors } from 'hono/cors';
+import { ChatTemplateError, ContextWindowExceededError, EdgetronError, InvalidOptionError, TokenOutOfRangeError } from '../engine/errors.js';
+import { adviseClient, serverBackend } from './backend-choice.js';
+import { DEMO_HTML } from './demo.js';
+import {
+  ApiError,
+  AuthenticationError,
+  InternalError,
+  InvalidRequestError,
+  ModelTooLargeError,
+  ModelUnavailableError,
+  RateLimitError,
+  RouteNotFoundError,
+} from './errors.js';
+import { AnswerBuilder, chatChunk, chatDelta, sseData, sseError, textChunk, usageChunk, type ResponseMeta } from './openai.js';
+import { ConcurrencyLimiter } from './queue.js';
+import { prepare, run, type RunEvent, type ServedModel } from './run.js';
+import { MAX_BODY_BYTES, parseChatRequest, parseCompletionRequest, readJsonBody, type ChatRequest, type CompletionRequest } from './validate.js';
+
+export interface AppOptions {
+  /** The served model; called per request, so it must cache (index.ts loads once per isolate). */
+  readonly model: () => Promise<ServedModel>;
+  /** Bearer key required on /v1/* (EDGETRON_API_KEY); none when empty. */
+  readonly apiKey?: string | null;
+  /** Allowed CORS origins: '*' or a comma-separated list; no CORS headers when empty. */
+  readonly corsOrigin?: string | null;
+  /** Generations at once (default 4). */
+  readonly concurrency?: number;
+  /** Requests waiting for a slot before 429 (default 16). */
+  readonly maxQueue?: number;
+  /** Retry-After of a 429, in seconds (default 2). */
+  readonly retryAfterS?: number;
+  /** Accept the `x_force_output` test field (EDGETRON_TEST_HOOKS=1). */
+  readonly testHooks?: boolean;
+  readonly maxBodyBytes?: number;
+}
+
+/**
+ * Map any error to the ApiError the client sees (the one mapping of house style H19).
+ * @example toApiError(new ContextWindowExceededError(5000, 4096)).status; // 400
+ */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof ModelTooLargeError) return new ModelUnavailableError(err.message);
+  if (err instanceof ContextWindowExceededError) return new InvalidRequestError('messages', err.message, 'context_length_exceeded');
+  if (err instanceof ChatTemplateError) return new InvalidRequestError('messages', err.message, 'invalid_messages');
+  if (err instanceof InvalidOptionError) return new InvalidRequestError(err.option, err.message);
+  if (err instanceof TokenOutOfRangeError) return new InvalidRequestError('prompt', err.message);
+  if (err instanceof EdgetronError) return new ModelUnavailableError(err.message);
+  return new InternalError(err);
+}
+
+const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' };
+
+/** Constant-time string comparison for the bearer key. */
+function sameKey(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0);
+  return diff === 0;
+}
+
+/**
+ * Build the worker's Hono app.
+ * @example
+ * const app = createApp({ model: async () => served, apiKey: null });
+ * const res = await app.request('/v1/models');
+ */
+export function createApp(options: AppOptions): Hono {
+  const limiter = new ConcurrencyLimiter(options.concurrency ?? 4, options.maxQueue ?? 16, options.retryAfterS ?? 2);
+  const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    const api = toApiError(err);
+    if (api.status >= 500) console.error(err);
+    if (api instanceof RateLimitError) c.header('retry-after', String(api.retryAfterS));
+    return c.json(api.toJSON(), api.status);
+  });
+  app.notFound((c) => {
+    throw new RouteNotFoundError(c.req.method, c.req.path);
+  });
+
+  if (options.corsOrigin) {
+    const origins = options.corsOrigin.split(',').map((s) => s.trim());
+    app.use('*', cors({ origin: origins.includes('*') ? '*' : origins, allowHeaders: ['Authorization', 'Content-Type'], exposeHeaders: ['Retry-After'], maxAge: 600 }));
+  }
+  if (options.apiKey) {
+    const key = options.apiKey;
+    app.use('/v1/*', async function bearerKey(c, next) {
+      if (c.req.method === 'OPTIONS') return next();
+      const auth = c.req.header('authorization');
+      if (!auth) throw new AuthenticationError('missing API key: send Authorization: Bearer <key>');
+      const m = /^Bearer\s+(.+)$/i.exec(auth);
+      if (!m || !sameKey(m[1].trim(), key)) throw new AuthenticationError('incorrect API key');
+      await next();
+    });
+  }
+
+  app.get('/', (c) => c.html(DEMO_HTML));
+  app.get('/health', async (c) => {
+    const model = await options.model();
+    return c.json({ status: 'ok', model: model.id, backend: model.session.model.ops.backend, running: limiter.running, queued: limiter.queued });
+  });
+  app.get('/v1/models', async (c) => {
+    const model = await options.model();
+    return c.json({ object: 'list', data: [{ id: model.id, object: 'model', created: model.created, owned_by: 'edgetron', max_context: model.maxContext }] });
+  });
+  app.get('/v1/backend', (c) => c.json({ server: serverBackend(), client: adviseClient(new URL(c.req.url), c.req.raw.headers) }));
+
+  const complete = async (c: Context, parse: (body: Record<string, unknown>, model: ServedModel) => ChatRequest | CompletionRequest) => {
+    const body = await readJsonBody(c.req.raw, maxBody);
+    const model = await options.model();
+    const request = parse(body, model);
+    const prepared = prepare(model, request);
+    const release = await limiter.acquire(c.req.raw.signal);
+    const abort = new AbortController();
+    c.req.raw.signal?.addEventListener('abort', () => abort.abort());
+    const events = run(model, prepared, abort.signal);
+    const meta: ResponseMeta = { id: `${request.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${crypto.randomUUID().replace(/-/g, '')}`, created: Math.floor(Date.now() / 1000), model: model.id };
+    if (!request.stream) {
+      try {
+        const answer = new AnswerBuilder();
+        for await (const ev of events) {
+          if (ev.kind === 'delta') answer.add(ev.delta);
+          else return c.json(request.kind === 'chat' ? answer.chat(meta, ev.finishReason, ev.usage) : answer.text(meta, ev.finishReason, ev.usage));
+        }
+        throw new InternalError('generation ended without a result');
+      } finally {
+        release();
+      }
+    }
+    return new Response(sseStream(request, meta, events, release, abort), { headers: SSE_HEADERS });
+  };
+
+  app.post('/v1/chat/completions', (c) => complete(c, (body, m) => parseChatRequest(body, m.id, m.maxContext, options.testHooks === true)));
+  app.post('/v1/completions', (c) => complete(c, (body, m) => parseCompletionRequest(body, m.id, m.maxContext)));
+  for (const [path, methods] of [
+    ['/v1/chat/completions', ['POST']],
+    ['/v1/completions', ['POST']],
+    ['/v1/models', ['GET']],
+    ['/v1/backend', ['GET']],
+    ['/health', ['GET']],
+  ] as const) {
+    app.all(path, (c) => {
+      throw new RouteNotFoundError(c.req.method, path, methods);
+    });
+  }
+  return app;
+}
+
+/**
+ * The SSE body: a role chunk (chat), one chunk per delta, the finish chunk, the usage chunk
+ * when asked, then `data: [DONE]`. Generation runs as the client reads (pull); a cancelled
+ * body aborts it; an error mid-stream is sent as one final error chunk.
+ */
+function sseStream(
+  request: ChatRequest | CompletionRequest,
+  meta: ResponseMeta,
+  events: AsyncGenerator<RunEvent, void, undefined>,
+  release: () => void,
+  abort: AbortController,
+): ReadableStream<Uint8Array> {
+  const chat = request.kind === 'chat';
+  let started = false;
+  const finish = (ctl: ReadableStreamDefaultController<Uint8Array>) => {
+    release();
+    ctl.close();
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      try {
+        if (!started) {
+          started = true;
+          if (chat) return ctl.enqueue(sseData(chatChunk(meta, { role: 'assistant', content: '' }, null)));
+        }
+        const { value: ev, done } = await events.next();
+        if (done) return finish(ctl);
+        if (ev.kind === 'delta') {
+          ctl.enqueue(sseData(chat ? chatChunk(meta, chatDelta(ev.delta), null) : textChunk(meta, ev.delta.content ?? '', null)));
+          return;
+        }
+        ctl.enqueue(sseData(chat ? chatChunk(meta, {}, ev.finishReason) : textChunk(meta, '', ev.finishReason)));
+        if (request.includeUsage) ctl.enqueue(sseData(usageChunk(meta, chat ? 'chat.completion.chunk' : 'text_completion', ev.usage)));
+        ctl.enqueue(sseData('[DONE]'));
+        finish(ctl);
+      } catch (err) {
+        const api = toApiError(err);
+        if (api.status >= 500) console.error(err);
+        ctl.enqueue(sseError(api));
+        finish(ctl);
+      }
+    },
+    async cancel() {
+      abort.abort();
+      release();
+      await events.return(undefined);
+    },
+  });
+}

@@ -1,0 +1,66 @@
+// DESIGN §2, house style H24: the worker's one place for backend choice. The Worker itself
+// runs WASM SIMD where its engine validates the SIMD probe, else plain WASM (Workers have no
+// WebGPU and no threads). `GET /v1/backend` advises a client (the embed script) from what it
+// reports (query parameters) or, failing that, from client hints:
+//   webgpu=1 (an adapter whose limits fit)  → webgpu
+//   simd=1, or no report                    → wasm (SIMD)
+//   simd=0                                  → wasm-scalar
+// Every choice can be forced (`?backend=`) and comes back with its reason.
+
+import { simdSupported } from '../assembly/backend/instantiate.js';
+import { InvalidRequestError } from './errors.js';
+
+/** Backends a client can run, with the embed bundle for each. */
+export const CLIENT_BUNDLES = {
+  webgpu: 'edgetron-webgpu.js',
+  wasm: 'edgetron-wasm-simd.js',
+  'wasm-scalar': 'edgetron-wasm.js',
+} as const;
+export type ClientBackend = keyof typeof CLIENT_BUNDLES;
+
+/** A backend choice and why it was made. */
+export interface BackendChoice<B extends string> {
+  readonly backend: B;
+  readonly reason: string;
+}
+
+/**
+ * The Worker's own backend.
+ * @example serverBackend(); // { backend: 'wasm', reason: 'the engine validates the WASM SIMD probe' }
+ */
+export function serverBackend(): BackendChoice<'wasm' | 'wasm-scalar'> {
+  return simdSupported()
+    ? { backend: 'wasm', reason: 'the engine validates the WASM SIMD probe' }
+    : { backend: 'wasm-scalar', reason: 'the engine rejects the WASM SIMD probe' };
+}
+
+const flag = (v: string | null | undefined): boolean | undefined => (v === '1' || v === 'true' ? true : v === '0' || v === 'false' ? false : undefined);
+
+/**
+ * Advice for a client from `?backend=`, `?webgpu=`, `?simd=` and `?memory_gb=` (else the
+ * Device-Memory client hint).
+ * @example adviseClient(new URL('https://x/v1/backend?webgpu=1'), new Headers()); // { backend: 'webgpu', bundle: 'edgetron-webgpu.js', … }
+ */
+export function adviseClient(url: URL, headers: Headers): BackendChoice<ClientBackend> & { bundle: string; memoryGb: number | null } {
+  const q = url.searchParams;
+  const memoryText = q.get('memory_gb') ?? headers.get('sec-ch-device-memory') ?? headers.get('device-memory');
+  const memoryGb = memoryText === null ? null : Number(memoryText);
+  if (memoryGb !== null && !(Number.isFinite(memoryGb) && memoryGb > 0)) throw new InvalidRequestError('memory_gb', `memory_gb must be a positive number, got '${memoryText}'`);
+  const forced = q.get('backend');
+  const choose = (backend: ClientBackend, reason: string) => ({ backend, reason, bundle: CLIENT_BUNDLES[backend], memoryGb });
+  if (forced !== null) {
+    if (!(forced in CLIENT_BUNDLES)) {
+      throw new InvalidRequestError('backend', `unknown backend '${forced}'; choose one of: ${Object.keys(CLIENT_BUNDLES).join(', ')}`);
+    }
+    return choose(forced as ClientBackend, 'requested');
+  }
+  for (const key of ['webgpu', 'simd']) {
+    const v = q.get(key);
+    if (v !== null && flag(v) === undefined) throw new InvalidRequestError(key, `${key} must be 0 or 1, got '${v}'`);
+  }
+  if (flag(q.get('webgpu'))) return choose('webgpu', 'the client reports a WebGPU adapter');
+  if (flag(q.get('simd')) === false) return choose('wasm-scalar', 'the client reports no WASM SIMD');
+  return flag(q.get('simd'))
+    ? choose('wasm', 'the client reports WASM SIMD and no WebGPU')
+    : choose('wasm', 'no capabilities reported: WASM SIMD runs in every current browser');
+}

@@ -1,0 +1,63 @@
+// DESIGN §3, §6: will a model fit a Worker isolate? Cloudflare caps an isolate at 128 MB.
+// While loading, the shards are held in JS memory and copied into WASM memory, so the peak is
+//   shards + weights in WASM (the heap grows ≥ 1/8 ahead: ×1.125)
+//   + per-sequence state × concurrency (KV rows for the context of every '*' layer, conv
+//     window and SSM state of every 'M' layer) + RUNTIME_BYTES (code, tokenizer, JS heap).
+// The estimate is checked before any shard is fetched.
+
+import type { ModelConfig } from '../engine/config.js';
+import { ModelTooLargeError } from './errors.js';
+
+/** Cloudflare Workers' memory limit per isolate. */
+export const ISOLATE_LIMIT_BYTES = 128 * 2 ** 20;
+/** Code, tokenizer, template and JS heap besides the model. */
+export const RUNTIME_BYTES = 16 * 2 ** 20;
+/** WASM heap headroom: it grows at least 1/8 ahead of what is asked. */
+const HEAP_GROWTH = 1.125;
+
+/**
+ * Bytes of one sequence's state for `maxTokens` tokens (f32, as the wasm backend keeps it).
+ * @example sequenceStateBytes(config, 4096);
+ */
+export function sequenceStateBytes(config: ModelConfig, maxTokens: number): number {
+  const m = config.mamba;
+  const a = config.attention;
+  let bytes = 0;
+  for (const layer of config.layers) {
+    if (layer.kind === 'M' && m) bytes += ((m.convKernel - 1) * m.convDim + m.nHeads * m.headDim * m.dState) * 4;
+    if (layer.kind === '*' && a) bytes += 2 * maxTokens * a.nKvHeads * a.headDim * 4;
+  }
+  return bytes;
+}
+
+export interface FitInput {
+  readonly source: string;
+  readonly config: ModelConfig;
+  /** Tensor bytes of the pack (index metadata.total_size). */
+  readonly weightBytes: number;
+  readonly maxContext: number;
+  readonly concurrency: number;
+  readonly limitBytes?: number;
+}
+
+/**
+ * The estimated peak bytes, or ModelTooLargeError when it exceeds the limit.
+ * @example
+ * assertFitsIsolate({ source: 'default', config, weightBytes: 1e6, maxContext: 4096, concurrency: 4 }); // ≈ 20 MiB
+ */
+export function assertFitsIsolate(input: FitInput): number {
+  const { config, weightBytes, maxContext, concurrency, limitBytes = ISOLATE_LIMIT_BYTES } = input;
+  const state = sequenceStateBytes(config, maxContext) * concurrency;
+  const wasm = weightBytes * HEAP_GROWTH;
+  const total = weightBytes + wasm + state + RUNTIME_BYTES;
+  if (total > limitBytes) {
+    const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+    throw new ModelTooLargeError(
+      input.source,
+      total,
+      limitBytes,
+      `shards ${mib(weightBytes)} + WASM weights ${mib(wasm)} + state ${mib(state)} for ${concurrency} × ${maxContext} tokens + runtime ${mib(RUNTIME_BYTES)}`,
+    );
+  }
+  return total;
+}

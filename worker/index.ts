@@ -1,0 +1,85 @@
+// DESIGN §6: the Worker entry. Configuration comes from wrangler.toml [vars] and secrets; the
+// model is the edge pack at EDGETRON_MODEL_PATH, served as static assets (the ASSETS binding,
+// default) or from the R2 bucket bound as MODELS (EDGETRON_MODEL_SOURCE = "r2"). It is loaded
+// once per isolate, on the first request that needs it, on the WASM SIMD build of the kernels
+// (the scalar build where the engine lacks SIMD; backend-choice.ts).
+
+import type { Hono } from 'hono';
+import { createWasmBackend } from '../assembly/backend/index.js';
+import scalarKernels from '../build/edgetron-scalar.wasm';
+import simdKernels from '../build/edgetron-simd.wasm';
+import { createApp } from './app.js';
+import { serverBackend } from './backend-choice.js';
+import { InvalidRequestError, ModelTooLargeError, ModelUnavailableError } from './errors.js';
+import { assetsPack, loadPack, r2Pack, type AssetsBinding, type R2BucketBinding } from './pack.js';
+import type { ServedModel } from './run.js';
+
+/** Bindings and variables (wrangler.toml; EDGETRON_API_KEY is a secret). */
+export interface Env {
+  readonly ASSETS?: AssetsBinding;
+  readonly MODELS?: R2BucketBinding;
+  readonly EDGETRON_MODEL_ID?: string;
+  readonly EDGETRON_MODEL_SOURCE?: string;
+  readonly EDGETRON_MODEL_PATH?: string;
+  readonly EDGETRON_MAX_CONTEXT?: string;
+  readonly EDGETRON_CONCURRENCY?: string;
+  readonly EDGETRON_QUEUE?: string;
+  readonly EDGETRON_API_KEY?: string;
+  readonly EDGETRON_CORS_ORIGIN?: string;
+  readonly EDGETRON_TEST_HOOKS?: string;
+}
+
+const DEFAULTS = { modelId: 'edgetron-default', path: '/packs/default/', maxContext: 4096, concurrency: 4, queue: 16 };
+
+function intVar(env: Env, key: keyof Env, fallback: number): number {
+  const text = env[key] as string | undefined;
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!(Number.isInteger(n) && n > 0)) throw new ModelUnavailableError(`wrangler var ${key} must be a positive integer, got '${text}'`);
+  return n;
+}
+
+let served: Promise<ServedModel> | null = null;
+let app: Hono | null = null;
+
+/** Load the configured pack once per isolate; a model that cannot fit stays refused. */
+function servedModel(env: Env): Promise<ServedModel> {
+  served ??= (async () => {
+    const maxContextVar = intVar(env, 'EDGETRON_MAX_CONTEXT', DEFAULTS.maxContext);
+    const source = env.EDGETRON_MODEL_SOURCE ?? 'assets';
+    const path = env.EDGETRON_MODEL_PATH ?? DEFAULTS.path;
+    let files;
+    if (source === 'r2') {
+      if (!env.MODELS) throw new ModelUnavailableError('EDGETRON_MODEL_SOURCE is "r2" but no R2 bucket is bound as MODELS in wrangler.toml');
+      files = r2Pack(env.MODELS, path.replace(/^\//, ''));
+    } else if (source === 'assets') {
+      if (!env.ASSETS) throw new ModelUnavailableError('no ASSETS binding: wrangler.toml needs [assets] with binding = "ASSETS"');
+      files = assetsPack(env.ASSETS, path);
+    } else {
+      throw new InvalidRequestError(null, `EDGETRON_MODEL_SOURCE must be "assets" or "r2", got '${source}'`);
+    }
+    const simd = serverBackend().backend === 'wasm';
+    const backend = createWasmBackend({ module: simd ? simdKernels : scalarKernels, simd }, simd ? 'wasm' : 'wasm-scalar');
+    const session = await loadPack(files, { backend, maxContext: maxContextVar, concurrency: intVar(env, 'EDGETRON_CONCURRENCY', DEFAULTS.concurrency) });
+    const maxContext = Math.min(maxContextVar, session.model.ops.config.maxPositionEmbeddings);
+    return { id: env.EDGETRON_MODEL_ID ?? DEFAULTS.modelId, session, maxContext, created: Math.floor(Date.now() / 1000) };
+  })().catch((err) => {
+    if (!(err instanceof ModelTooLargeError)) served = null; // a transient failure is retried
+    throw err;
+  });
+  return served;
+}
+
+export default {
+  fetch(request: Request, env: Env, ctx: unknown): Response | Promise<Response> {
+    app ??= createApp({
+      model: () => servedModel(env),
+      apiKey: env.EDGETRON_API_KEY || null,
+      corsOrigin: env.EDGETRON_CORS_ORIGIN || null,
+      concurrency: intVar(env, 'EDGETRON_CONCURRENCY', DEFAULTS.concurrency),
+      maxQueue: intVar(env, 'EDGETRON_QUEUE', DEFAULTS.queue),
+      testHooks: env.EDGETRON_TEST_HOOKS === '1',
+    });
+    return app.fetch(request, env, ctx as never);
+  },
+};

@@ -1,0 +1,113 @@
+// DESIGN §6: the OpenAI wire shapes: chat.completion(.chunk) and text_completion objects,
+// built from the runner's deltas (run.ts), and the SSE framing `data: {json}\n\n` … `data: [DONE]\n\n`.
+
+import type { Delta, FinishReason, RunUsage, ToolCallDelta } from './run.js';
+import type { ApiError } from './errors.js';
+
+type Json = Record<string, unknown>;
+
+/** Identity of one response, shared by all its chunks. */
+export interface ResponseMeta {
+  readonly id: string;
+  readonly created: number;
+  readonly model: string;
+}
+
+/** OpenAI `usage`, with reasoning tokens in completion_tokens_details. */
+export function usageJson(u: RunUsage): Json {
+  return {
+    prompt_tokens: u.promptTokens,
+    completion_tokens: u.completionTokens,
+    total_tokens: u.promptTokens + u.completionTokens,
+    completion_tokens_details: { reasoning_tokens: u.reasoningTokens },
+  };
+}
+
+/** 'abort' never reaches a client (the stream is gone); report it as 'stop'. */
+const finish = (r: FinishReason | null) => (r === 'abort' ? 'stop' : r);
+
+/** One chat.completion.chunk. */
+export function chatChunk(meta: ResponseMeta, delta: Json, finishReason: FinishReason | null): Json {
+  return {
+    id: meta.id,
+    object: 'chat.completion.chunk',
+    created: meta.created,
+    model: meta.model,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish(finishReason) }],
+  };
+}
+
+/** The chunk delta of a runner delta. */
+export function chatDelta(d: Delta): Json {
+  return {
+    ...(d.reasoning !== undefined && { reasoning_content: d.reasoning }),
+    ...(d.content !== undefined && { content: d.content }),
+    ...(d.toolCalls !== undefined && { tool_calls: d.toolCalls }),
+  };
+}
+
+/** One text_completion chunk (streaming and not). */
+export function textChunk(meta: ResponseMeta, text: string, finishReason: FinishReason | null): Json {
+  return {
+    id: meta.id,
+    object: 'text_completion',
+    created: meta.created,
+    model: meta.model,
+    choices: [{ index: 0, text, logprobs: null, finish_reason: finish(finishReason) }],
+  };
+}
+
+/** The final usage-only chunk of a stream with stream_options.include_usage. */
+export function usageChunk(meta: ResponseMeta, object: string, usage: RunUsage): Json {
+  return { id: meta.id, object, created: meta.created, model: meta.model, choices: [], usage: usageJson(usage) };
+}
+
+/** Accumulates deltas into a non-streamed answer. */
+export class AnswerBuilder {
+  reasoning = '';
+  content = '';
+  private readonly calls: { id: string; type: 'function'; function: { name: string; arguments: string } }[] = [];
+
+  add(d: Delta): void {
+    this.reasoning += d.reasoning ?? '';
+    this.content += d.content ?? '';
+    for (const tc of d.toolCalls ?? []) this.addCall(tc);
+  }
+
+  private addCall(tc: ToolCallDelta): void {
+    if (tc.id !== undefined) this.calls[tc.index] = { id: tc.id, type: 'function', function: { name: tc.function.name ?? '', arguments: '' } };
+    this.calls[tc.index].function.arguments += tc.function.arguments;
+  }
+
+  /** The chat.completion object. */
+  chat(meta: ResponseMeta, finishReason: FinishReason, usage: RunUsage): Json {
+    const message: Json = { role: 'assistant', content: this.calls.length > 0 && !this.content ? null : this.content };
+    if (this.reasoning) message.reasoning_content = this.reasoning;
+    if (this.calls.length > 0) message.tool_calls = this.calls;
+    return {
+      id: meta.id,
+      object: 'chat.completion',
+      created: meta.created,
+      model: meta.model,
+      choices: [{ index: 0, message, logprobs: null, finish_reason: finish(finishReason) }],
+      usage: usageJson(usage),
+    };
+  }
+
+  /** The text_completion object. */
+  text(meta: ResponseMeta, finishReason: FinishReason, usage: RunUsage): Json {
+    return { ...textChunk(meta, this.content, finishReason), usage: usageJson(usage) };
+  }
+}
+
+const encoder = new TextEncoder();
+
+/** `data: {json}\n\n` as bytes. */
+export function sseData(value: Json | '[DONE]'): Uint8Array {
+  return encoder.encode(`data: ${value === '[DONE]' ? value : JSON.stringify(value)}\n\n`);
+}
+
+/** The one final chunk of a stream that failed after it started (house style H19). */
+export function sseError(err: ApiError): Uint8Array {
+  return sseData(err.toJSON());
+}
