@@ -127,9 +127,11 @@ describe.each([
       m.release();
     });
 
-    test.each(LENGTHS)('matmul, K = %i, T = 1..9, N = 1..5 (token and row tails)', (K) => {
-      for (const T of [1, 2, 3, 4, 5, 8, 9]) {
-        for (const N of [1, 2, 3, 5]) {
+    // T: the matvec path, a tail-only block, one 4-token block, 4 + 1, 8 + 1; N: one row, a row
+    // pair, a pair + an odd row
+    test.each(LENGTHS)('matmul, K = %i, T ∈ {1, 3, 4, 5, 9}, N ∈ {1, 2, 3} (token and row tails)', (K) => {
+      for (const T of [1, 3, 4, 5, 9]) {
+        for (const N of [1, 2, 3]) {
           const x = randoms(T * K, K * 7 + T * 3 + N);
           const w = weights(N * K, K * 5 + N);
           checkMatmul(T, K, N, x, w);
