@@ -143,17 +143,18 @@ export function packageRoot(): string {
 }
 
 /**
- * Resolve a `--model` argument: `default` or nothing means the embedded default model at
- * `<package root>/models/default` (written by `npm run build`); any other path is returned as is.
+ * Resolve a `--model` argument: `default` or nothing means the embedded default model, the
+ * edge pack committed at `<package root>/assets/packs/default` (the same files the Worker
+ * serves; `npm run build:default-model` rewrites it); any other path is returned as is.
  * @example
- * resolveModelPath(undefined);      // '/…/edgetron/models/default'
+ * resolveModelPath(undefined);      // '/…/edgetron/assets/packs/default'
  * resolveModelPath('./my-model');   // './my-model'
  */
 export function resolveModelPath(path: string | undefined): string {
   if (path !== undefined && path !== DEFAULT_MODEL) return path;
-  const dir = join(packageRoot(), 'models', 'default');
+  const dir = join(packageRoot(), 'assets', 'packs', 'default');
   if (!existsSync(join(dir, 'config.json'))) {
-    throw new CheckpointError(dir, 'the embedded default model is missing; run `npm run build` to create it');
+    throw new CheckpointError(dir, 'the embedded default model is missing; run `npm run build:default-model` to create it');
   }
   return dir;
 }

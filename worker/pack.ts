@@ -45,7 +45,7 @@ export function assetsPack(assets: AssetsBinding, prefix: string): PackFiles {
 
 /**
  * Pack files in an R2 bucket under `prefix` (e.g. 'models/small-nvfp4/').
- * @example const files = r2Pack(env.MODELS, 'models/default/');
+ * @example const files = r2Pack(env.MODELS, 'packs/default/');
  */
 export function r2Pack(bucket: R2BucketBinding, prefix: string): PackFiles {
   return {

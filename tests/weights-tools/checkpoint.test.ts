@@ -159,13 +159,10 @@ describe('resolveModelPath', () => {
     expect(root).toBe(fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, ''));
   });
 
-  it('maps "default" and undefined to models/default, or says to run npm run build when it is missing', () => {
-    const dflt = join(packageRoot(), 'models', 'default');
-    if (existsSync(join(dflt, 'config.json'))) {
-      expect(resolveModelPath(undefined)).toBe(dflt);
-      expect(resolveModelPath('default')).toBe(dflt);
-    } else {
-      expect(() => resolveModelPath('default')).toThrow(/run `npm run build`/);
-    }
+  it('maps "default" and undefined to the committed edge pack assets/packs/default', () => {
+    const dflt = join(packageRoot(), 'assets', 'packs', 'default');
+    expect(existsSync(join(dflt, 'model.safetensors.index.json'))).toBe(true);
+    expect(resolveModelPath(undefined)).toBe(dflt);
+    expect(resolveModelPath('default')).toBe(dflt);
   });
 });

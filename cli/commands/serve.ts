@@ -1,0 +1,176 @@
+// `edgetron serve`: the Worker (worker/, DESIGN §6) under `wrangler dev` on 127.0.0.1. The
+// default model is the committed edge pack assets/packs/default; any other checkpoint is served
+// as it is when it already is an edge pack (sharded index with sha256s, shards ≤ 24 MiB), else
+// packed into a temporary folder first (weights-tools/pack.ts). The isolate fit check
+// (worker/fit.ts) runs here too, so a model that cannot fit is refused before wrangler starts.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseConfig } from '../../engine/config.js';
+import { SAFETENSORS_INDEX_FILE, parseSafetensorsIndex } from '../../engine/safetensors.js';
+import { packageRoot, resolveModelPath } from '../../weights-tools/checkpoint.js';
+import { EDGE_SHARD_BYTES, packCheckpoint } from '../../weights-tools/pack.js';
+import { assertFitsIsolate } from '../../worker/fit.js';
+import { intOpt, stringOpt } from '../args.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../errors.js';
+
+/** Default port of `wrangler dev`. */
+export const DEFAULT_PORT = 8787;
+/** How long wrangler may take to print "Ready on". */
+const READY_TIMEOUT_MS = 90_000;
+
+export interface WranglerDevOptions {
+  readonly port: number;
+  /** Static-assets folder holding the pack (default: the package's assets/). */
+  readonly assetsDir?: string;
+  /** Extra [vars], e.g. EDGETRON_MODEL_PATH. */
+  readonly vars?: Readonly<Record<string, string>>;
+  /** Where wrangler's output goes (default: discarded). */
+  readonly log?: (chunk: string) => void;
+}
+
+/** A running `wrangler dev`. */
+export interface WranglerDev {
+  readonly child: ChildProcess;
+  /** Resolves with the base URL once wrangler prints "Ready on", rejects if it exits first or times out. */
+  readonly ready: Promise<string>;
+  /** Stop wrangler and its workerd children (SIGINT, then SIGKILL of the group after 5 s). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Start `wrangler dev` on 127.0.0.1 with the package's wrangler.toml, in its own process group.
+ * @example
+ * const dev = spawnWranglerDev({ port: 8787 });
+ * const url = await dev.ready; … await dev.stop();
+ */
+export function spawnWranglerDev(options: WranglerDevOptions): WranglerDev {
+  const root = packageRoot();
+  const args = [join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js'), 'dev', '--ip', '127.0.0.1', '--port', String(options.port)];
+  args.push('--config', join(root, 'wrangler.toml'), '--log-level', 'info');
+  if (options.assetsDir) args.push('--assets', options.assetsDir);
+  for (const [k, v] of Object.entries(options.vars ?? {})) args.push('--var', `${k}:${v}`);
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', FORCE_COLOR: '0' },
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const ready = new Promise<string>((resolveReady, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`wrangler dev did not become ready in ${READY_TIMEOUT_MS / 1000} s:\n${out.slice(-2000)}`)), READY_TIMEOUT_MS);
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString();
+      options.log?.(text);
+      out += text;
+      const m = /Ready on (http:\/\/[^\s]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolveReady(m[1].replace(/\/$/, ''));
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`wrangler dev exited with status ${code}:\n${out.slice(-2000)}`));
+    });
+  });
+  ready.catch(() => {});
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      process.kill(-child.pid!, 'SIGINT');
+    } catch {
+      return;
+    }
+    const killer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, 5000);
+    await exited;
+    clearTimeout(killer);
+  };
+  return { child, ready, stop };
+}
+
+/** Is `dir` already an edge pack: a sharded index with a sha256 for every shard ≤ 24 MiB? */
+async function isEdgePack(dir: string): Promise<boolean> {
+  const file = join(dir, SAFETENSORS_INDEX_FILE);
+  if (!existsSync(file)) return false;
+  const index = parseSafetensorsIndex(JSON.parse(await readFile(file, 'utf8')), file);
+  const shards = new Set(index.weightMap.values());
+  return [...shards].every((s) => {
+    const info = index.shards.get(s);
+    return info?.sha256 !== undefined && info.size !== undefined && info.size <= EDGE_SHARD_BYTES;
+  });
+}
+
+/**
+ * The `serve` command (dispatched by cli/main.ts).
+ * @example
+ * main(['serve', '--model', 'models/bench/small', '--port', '8788'], io);
+ */
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'serve the OpenAI-compatible API (the Worker under wrangler dev) on 127.0.0.1',
+  help: `usage: edgetron serve [--model PATH] [--port N] [--max-context N] [--concurrency N]
+
+Runs the Worker (worker/) under \`wrangler dev\` on http://127.0.0.1:PORT: the OpenAI API at
+/v1, a demo page at /. Needs \`npm run build\` (the WASM kernels) first.
+
+  --model PATH       checkpoint folder or edge pack, or "default" (the default)
+  --port N           port (default ${DEFAULT_PORT})
+  --max-context N    largest prompt + completion per request (default 4096)
+  --concurrency N    generations at once (default 4)`,
+  options: {
+    model: { type: 'string' },
+    port: { type: 'string' },
+    'max-context': { type: 'string' },
+    concurrency: { type: 'string' },
+  },
+  async run({ values }, io) {
+    const port = intOpt('serve', values, 'port', DEFAULT_PORT, 1, 65535)!;
+    const maxContext = intOpt('serve', values, 'max-context', 4096, 1)!;
+    const concurrency = intOpt('serve', values, 'concurrency', 4, 1)!;
+    const root = packageRoot();
+    if (!existsSync(join(root, 'build', 'edgetron-simd.wasm'))) throw new UsageError('the WASM kernels are not built; run `npm run build` first', 'serve');
+    const model = resolve(resolveModelPath(stringOpt(values, 'model')));
+    let tmp: string | null = null;
+    let packDir = model;
+    if (!(await isEdgePack(model))) {
+      tmp = await mkdtemp(join(tmpdir(), 'edgetron-serve-'));
+      packDir = join(tmp, 'pack');
+      io.stderr.write(`packing ${model} into ${packDir}\n`);
+      await packCheckpoint(model, packDir);
+    }
+    try {
+      const config = parseConfig(JSON.parse(await readFile(join(packDir, 'config.json'), 'utf8')));
+      const index = parseSafetensorsIndex(JSON.parse(await readFile(join(packDir, SAFETENSORS_INDEX_FILE), 'utf8')), SAFETENSORS_INDEX_FILE);
+      const weightBytes = Number((index.metadata as { total_size?: unknown }).total_size ?? 0);
+      assertFitsIsolate({ source: model, config, weightBytes, maxContext, concurrency });
+      const dev = spawnWranglerDev({
+        port,
+        assetsDir: packDir,
+        vars: { EDGETRON_MODEL_PATH: '/', EDGETRON_MAX_CONTEXT: String(maxContext), EDGETRON_CONCURRENCY: String(concurrency) },
+        log: (chunk) => io.stderr.write(chunk),
+      });
+      const stop = () => void dev.stop();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      const url = await dev.ready;
+      io.stdout.write(`edgetron: serving ${model} at ${url} (API ${url}/v1, demo ${url}/)\n`);
+      await new Promise<void>((r) => dev.child.once('exit', () => r()));
+    } finally {
+      if (tmp) await rm(tmp, { recursive: true, force: true });
+    }
+  },
+};
