@@ -10,12 +10,16 @@
 //   (the Mamba-2 init); router correction bias ±0.01 (kept in f32, as HF keeps it).
 // All values are uniform draws of the given std from `Prng` (one stream per tensor), with ln/exp
 // from detmath.ts, so the same seed gives the same bytes on every machine. Tensors stream to
-// disk one chunk at a time: the 60 GB `nano` preset never sits in memory.
+// disk one chunk at a time: the 60 GB `nano` preset never sits in memory. With `quant: 'nvfp4'`
+// the linear weights the `nano` policy picks are generated whole, one at a time, and written as
+// nvfp4 (weights-tools/convert.ts, quantize.ts): exactly what `convert --quant nvfp4` makes of the
+// same synth without it.
 
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig, type ModelConfig } from '../engine/config.js';
+import { decodeInto } from '../engine/dtype.js';
 import { InvalidOptionError } from '../engine/errors.js';
 import { DTYPE_BYTES, expectedTensors, type DType } from '../engine/weights.js';
 import { SPECIAL_TOKENS, TRAINING_TEXT, tokenizerJson, trainBpe } from './bpe.js';
@@ -23,7 +27,9 @@ import { detExpm1, detExp, detLn } from './detmath.js';
 import { UnknownPresetError } from './errors.js';
 import { PRESET_NAMES, isPresetName, presetConfig } from './presets.js';
 import { Prng } from './prng.js';
-import { writeSafetensorsFile, type TensorDecl, type TensorLayout } from './safetensors-writer.js';
+import { planTensors, quantizationConfig, quantizingFiller } from './convert.js';
+import { quantizeLinear } from './quantize.js';
+import { writeSafetensorsFile, type TensorFiller, type TensorLayout } from './safetensors-writer.js';
 
 /** Elements generated per chunk (4 MiB of f32). */
 const CHUNK_ELEMS = 1 << 20;
@@ -53,6 +59,8 @@ export interface SynthOptions {
   readonly out: string;
   /** Storage type of the weights (the router correction bias stays f32). */
   readonly dtype: SynthDType;
+  /** Quantise the linear weights the `nano` policy picks to nvfp4 (weights-tools/convert.ts). */
+  readonly quant?: 'nvfp4';
   /** Do nothing when `out` already holds config.json and model.safetensors. */
   readonly ifMissing?: boolean;
   readonly onProgress?: (p: SynthProgress) => void;
@@ -183,6 +191,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     throw new InvalidOptionError('seed', seed, 'a 32-bit integer');
   }
   if (dtype !== 'f32' && dtype !== 'bf16') throw new InvalidOptionError('dtype', dtype, 'f32 or bf16');
+  if (options.quant !== undefined && options.quant !== 'nvfp4') throw new InvalidOptionError('quant', options.quant, 'nvfp4');
   const raw = presetConfig(preset);
   raw.torch_dtype = dtype === 'bf16' ? 'bfloat16' : 'float32';
   const config = parseConfig(raw, [SPECIAL_TOKENS.indexOf('<|im_end|>')]);
@@ -198,20 +207,33 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
 
   const specs = expectedTensors(config, true);
   const inits = new Map(specs.map((s) => [s.name, initFor(s.name, s.shape, config)]));
-  const decls: TensorDecl[] = specs.map((s) => ({
-    name: s.name,
-    shape: s.shape,
-    dtype: (s.name.endsWith('e_score_correction_bias') ? 'f32' : dtype) satisfies DType,
-  }));
-  const bytesTotal = decls.reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype], 0);
+  const storage = (name: string): DType => (name.endsWith('e_score_correction_bias') ? 'f32' : dtype);
+  const plan = planTensors(config, true, { quant: options.quant ?? dtype }, (name, shape) => ({ dtype: storage(name), shape }));
+  const keep: TensorFiller = (t, write) => fillTensor(t, inits.get(t.name)!, seed, write);
+  // a quantised linear is generated whole, exactly as it is written without --quant, then quantised
+  const quantize = async (name: string) => {
+    const spec = specs.find((s) => s.name === name)!;
+    const [rows, cols] = spec.shape;
+    const bytes = new Uint8Array(rows * cols * DTYPE_BYTES[storage(name)]);
+    let at = 0;
+    const layout: TensorLayout = { name, dtype: storage(name), shape: spec.shape, byteLength: bytes.byteLength, begin: 0 };
+    await keep(layout, async (chunk) => {
+      bytes.set(chunk, at);
+      at += chunk.byteLength;
+    });
+    return quantizeLinear({ name, rows, cols, readRow: (r, dst) => decodeInto(layout.dtype, bytes, r * cols, cols, dst, 0, name) }, { format: 'nvfp4' });
+  };
+  const bytesTotal = plan.decls.reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype], 0);
   let bytesDone = 0;
-  const written = await writeSafetensorsFile(modelFile, decls, (t, write) => fillTensor(t, inits.get(t.name)!, seed, write), {
+  const written = await writeSafetensorsFile(modelFile, plan.decls, quantizingFiller(plan, quantize, keep), {
     metadata: { format: 'pt', generator: 'edgetron synth', preset, seed: String(seed) },
     onTensor: (t, index, count) => {
       bytesDone += t.byteLength;
       options.onProgress?.({ tensor: t.name, index, count, bytesDone, bytesTotal });
     },
   });
+  const quantConfig = quantizationConfig({ quant: options.quant ?? dtype }, config, true, plan);
+  if (quantConfig) raw.quantization_config = quantConfig;
   await writeJson(configFile, raw);
   return { out, skipped: false, config, bytes: written.layout.fileSize, sha256: written.sha256 };
 }

@@ -37,9 +37,9 @@ export function attention(
   const scale = 1 / Math.sqrt(hd);
 
   // 1. projections: (T, d) → (T, n_q·hd), (T, n_kv·hd), (T, n_kv·hd)
-  const q = matmul(u, cache.linear(`${pre}q_proj.weight`));
-  const k = matmul(u, cache.linear(`${pre}k_proj.weight`));
-  const v = matmul(u, cache.linear(`${pre}v_proj.weight`));
+  const q = matmul(u, cache.linear(`${pre}q_proj.weight`), cache.tap);
+  const k = matmul(u, cache.linear(`${pre}k_proj.weight`), cache.tap);
+  const v = matmul(u, cache.linear(`${pre}v_proj.weight`), cache.tap);
   // 2. append the new keys and values to the cache
   kv.k.set(k.data, position * kvWidth);
   kv.v.set(v.data, position * kvWidth);
@@ -70,5 +70,5 @@ export function attention(
     }
   }
   // 4. out = W_o · o: (T, n_q·hd) → (T, d)
-  return matmul(o, cache.linear(`${pre}o_proj.weight`));
+  return matmul(o, cache.linear(`${pre}o_proj.weight`), cache.tap);
 }

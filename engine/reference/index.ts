@@ -99,15 +99,15 @@ export class ReferenceModel implements LoadedModel {
 
   mlp(il: number, u: Act): RefAct {
     const pre = `${this.config.layers[il].prefix}mixer.`;
-    return relu2Mlp(refAct(u, 'mlp'), this.tensors.linear(`${pre}up_proj.weight`), this.tensors.linear(`${pre}down_proj.weight`));
+    return relu2Mlp(refAct(u, 'mlp'), this.tensors.linear(`${pre}up_proj.weight`), this.tensors.linear(`${pre}down_proj.weight`), this.tensors.tap);
   }
 
   matmul(x: Act, weight: string): RefAct {
-    return matmul(refAct(x, 'matmul'), this.tensors.linear(weight));
+    return matmul(refAct(x, 'matmul'), this.tensors.linear(weight), this.tensors.tap);
   }
 
   head(h: Act): Float32Array {
-    return Float32Array.from(matmul(refAct(h, 'head'), this.tensors.linear(headTensorName(this.config))).data);
+    return Float32Array.from(matmul(refAct(h, 'head'), this.tensors.linear(headTensorName(this.config)), this.tensors.tap).data);
   }
 
   weightBytes(): number {

@@ -60,7 +60,7 @@ export function mamba2(config: ModelConfig, cache: TensorCache, il: number, u: R
   const T = u.rows;
 
   // 1. in_proj and split: (T, d) → (T, 2·dInner + 2·G·N + H) = z | xBC | dt
-  const proj = matmul(u, cache.linear(`${pre}in_proj.weight`));
+  const proj = matmul(u, cache.linear(`${pre}in_proj.weight`), cache.tap);
   const z = RefAct.zeros(T, dInner); // (T, dInner)
   const xBC = RefAct.zeros(T, convDim); // (T, dInner + 2·G·N)
   const dtRaw = new Float64Array(T * H); // (T, H)
@@ -97,5 +97,5 @@ export function mamba2(config: ModelConfig, cache: TensorCache, il: number, u: R
 
   // 5. gated group RMSNorm, out_proj: (T, dInner) → (T, d)
   const yNorm = gatedGroupRmsnorm(y, z, cache.vector(`${pre}norm.weight`), G, config.normEps);
-  return matmul(yNorm, cache.linear(`${pre}out_proj.weight`));
+  return matmul(yNorm, cache.linear(`${pre}out_proj.weight`), cache.tap);
 }

@@ -9,7 +9,7 @@
 import { decodeInto } from '../dtype.js';
 import { decodeNvfp4Row, decodeNvfp4S24Row } from '../nvfp4.js';
 import { RefAct } from './act.js';
-import type { RawTensor } from './tensors.js';
+import type { LinearTap, RawTensor } from './tensors.js';
 
 /**
  * Decode row o of a linear weight in any format into dst (cols), exactly.
@@ -23,10 +23,11 @@ export function decodeWeightRow(w: RawTensor, o: number, dst: Float64Array, dstO
 }
 
 /**
- * Y = X · Wᵀ with f64 accumulation: (T, in) → (T, out).
+ * Y = X · Wᵀ with f64 accumulation: (T, in) → (T, out). `tap`, when given, sees the input first.
  * @example const logits = matmul(h, cache.linear('lm_head.weight')); // (T, d) → (T, V)
  */
-export function matmul(x: RefAct, w: RawTensor): RefAct {
+export function matmul(x: RefAct, w: RawTensor, tap: LinearTap | null = null): RefAct {
+  tap?.(w.name, x);
   const { rows: nOut, cols: nIn } = w;
   const T = x.rows;
   const y = RefAct.zeros(T, nOut); // (T, out)

@@ -74,12 +74,12 @@ export function moe(config: ModelConfig, cache: TensorCache, il: number, u: RefA
   const T = u.rows;
 
   // 1. router logits in f64: (T, d) → (T, E); steps 2–8 per token
-  const logits = matmul(u, cache.linear(`${pre}gate.weight`));
+  const logits = matmul(u, cache.linear(`${pre}gate.weight`), cache.tap);
   const bias = cache.vector(`${pre}gate.e_score_correction_bias`); // (E)
   const routes = Array.from({ length: T }, (_, t) => route(logits.row(t), bias, cfg));
 
   // expert input: u, or u_ℓ = W_fc1 · u for LatentMoE: (T, d) → (T, ℓ)
-  const xe = cfg.latentDim === null ? u : matmul(u, cache.linear(`${pre}fc1_latent_proj.weight`));
+  const xe = cfg.latentDim === null ? u : matmul(u, cache.linear(`${pre}fc1_latent_proj.weight`), cache.tap);
   const w = xe.cols; // d or ℓ
   const routed = RefAct.zeros(T, w); // (T, w) Σ_k w_k e_k
   for (let e = 0; e < cfg.nExperts; e++) {
@@ -96,16 +96,16 @@ export function moe(config: ModelConfig, cache: TensorCache, il: number, u: RefA
     if (tokens.length === 0) continue;
     const xs = RefAct.zeros(tokens.length, w); // (n_e, w) gathered rows
     tokens.forEach((t, i) => xs.data.set(xe.row(t), i * w));
-    const ys = relu2Mlp(xs, cache.linear(`${pre}experts.${e}.up_proj.weight`), cache.linear(`${pre}experts.${e}.down_proj.weight`));
+    const ys = relu2Mlp(xs, cache.linear(`${pre}experts.${e}.up_proj.weight`), cache.linear(`${pre}experts.${e}.down_proj.weight`), cache.tap);
     tokens.forEach((t, i) => {
       for (let c = 0; c < w; c++) routed.data[t * w + c] += gains[i] * ys.data[i * w + c];
     });
   }
   // LatentMoE: back to width d: (T, ℓ) → (T, d)
-  const out = cfg.latentDim === null ? routed : matmul(routed, cache.linear(`${pre}fc2_latent_proj.weight`));
+  const out = cfg.latentDim === null ? routed : matmul(routed, cache.linear(`${pre}fc2_latent_proj.weight`), cache.tap);
 
   // shared expert at full width, always added
-  const shared = relu2Mlp(u, cache.linear(`${pre}shared_experts.up_proj.weight`), cache.linear(`${pre}shared_experts.down_proj.weight`));
+  const shared = relu2Mlp(u, cache.linear(`${pre}shared_experts.up_proj.weight`), cache.linear(`${pre}shared_experts.down_proj.weight`), cache.tap);
   for (let i = 0; i < out.data.length; i++) out.data[i] += shared.data[i];
   return out;
 }

@@ -9,6 +9,7 @@
 import { decodeAll } from '../dtype.js';
 import { MissingTensorError } from '../errors.js';
 import { checkPositionCodes } from '../sparse24.js';
+import type { RefAct } from './act.js';
 import { linearWeight, sidecarNames, type DType, type TensorEntry } from '../weights.js';
 
 /** A TensorEntry that can also fill `dst` synchronously. */
@@ -19,6 +20,9 @@ export interface SyncTensorEntry extends TensorEntry {
 function canReadSync(entry: TensorEntry): entry is SyncTensorEntry {
   return typeof (entry as Partial<SyncTensorEntry>).readIntoSync === 'function';
 }
+
+/** Sees the input X (T, in) of every projection with linear weight `weight` (calibration, tracing). */
+export type LinearTap = (weight: string, x: RefAct) => void;
 
 /** The sidecars of a 4-bit linear weight (spec §14.1, DESIGN §3), raw. */
 export interface QuantParts {
@@ -52,6 +56,8 @@ export class TensorCache {
   private readonly raw = new Map<string, RawTensor>();
   private readonly linears = new Map<string, RawTensor>(); // 4-bit weights with their sidecars
   private resident = 0;
+  /** Observer of every projection's input, or null (set by calibration tools, e.g. Wanda). */
+  tap: LinearTap | null = null;
 
   constructor(
     private readonly entries: ReadonlyMap<string, TensorEntry>,

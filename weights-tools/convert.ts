@@ -1,0 +1,289 @@
+// DESIGN §3, §5: `edgetron convert`: any checkpoint `openCheckpoint` opens → an edge pack
+// (config.json with a `quantization_config` block, the tokenizer files, ≤ shard-mb safetensors
+// shards with a sha256 index). Linear weights chosen by the policy (quant-policy.ts) become
+// nvfp4 or nvfp4-s24 (quantize.ts, prune.ts); every other tensor keeps its float dtype, or
+// becomes f32 / bf16 with --quant f32|bf16 (4-bit inputs are decoded exactly first).
+//
+// Memory: tensors stream one at a time. A kept tensor is read whole, then written a chunk of rows
+// at a time; a quantised one costs its raw bytes plus its packed output. Wanda calibration loads
+// the model once on the reference backend, which keeps every weight it touches as stored: about
+// the checkpoint's size in bytes (all of it on a calibration set that reaches every expert).
+
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ModelConfig } from '../engine/config.js';
+import { decodeInto, f32ToBf16Bits } from '../engine/dtype.js';
+import { InvalidOptionError, MissingTensorError } from '../engine/errors.js';
+import { referenceBackend } from '../engine/reference/index.js';
+import { decodeWeightRow } from '../engine/reference/matmul.js';
+import { TensorCache } from '../engine/reference/tensors.js';
+import { TextCodec } from '../engine/text.js';
+import { DTYPE_BYTES, expectedTensors, linearWeight, sidecarNames, validateWeights, type DType, type TensorEntry } from '../engine/weights.js';
+import { TRAINING_TEXT } from './bpe.js';
+import { openCheckpoint, resolveModelPath } from './checkpoint.js';
+import { CheckpointError } from './errors.js';
+import { collectInputNorms, type PruneScore } from './prune.js';
+import { quantizedLinears, type QuantPolicyName } from './quant-policy.js';
+import { quantizedDecls, quantizedPartBytes, quantizeLinear, type QuantFormat, type QuantizedLinear, type QuantPart, type RowSource } from './quantize.js';
+import { writeShardedSafetensors, type TensorDecl, type TensorFiller } from './safetensors-writer.js';
+
+export type ConvertQuant = 'f32' | 'bf16' | 'nvfp4';
+export const CONVERT_QUANTS: readonly ConvertQuant[] = ['f32', 'bf16', 'nvfp4'];
+
+/** Tokens per calibration prompt, and prompts at most, for Wanda. */
+const CALIB_PROMPT_TOKENS = 64;
+const CALIB_MAX_PROMPTS = 8;
+/** Rows per chunk when writing a kept tensor. */
+const CHUNK_BYTES = 4 << 20;
+
+/** What to quantise and how (the options of `edgetron convert`, and `synth --quant`). */
+export interface QuantSettings {
+  readonly quant: ConvertQuant;
+  /** 2:4 sparsity on every quantised linear (nvfp4-s24). */
+  readonly sparse?: boolean;
+  readonly score?: PruneScore;
+  readonly policy?: QuantPolicyName;
+  readonly mse?: boolean;
+}
+
+export interface ConvertOptions extends QuantSettings {
+  /** Calibration text for Wanda (default: the built-in training text). */
+  readonly calibText?: string;
+  readonly shardMb?: number;
+  readonly onProgress?: (p: { bytesDone: number; bytesTotal: number; tensor: string }) => void;
+}
+
+/** One line of the per-layer error report. */
+export interface LayerReport {
+  readonly name: string;
+  readonly format: QuantFormat;
+  /** ‖Ŵ − W‖_F / ‖W‖_F. */
+  readonly relError: number;
+}
+
+export interface ConvertResult {
+  readonly files: readonly string[];
+  readonly bytes: number;
+  readonly report: readonly LayerReport[];
+}
+
+/** The format quantised linears get under these settings (null: nothing is quantised). */
+function quantFormat(s: QuantSettings): QuantFormat | null {
+  if (!CONVERT_QUANTS.includes(s.quant)) throw new InvalidOptionError('quant', s.quant, CONVERT_QUANTS.join(', '));
+  if (s.sparse && s.quant !== 'nvfp4') throw new InvalidOptionError('sparse', '2:4', 'only with --quant nvfp4');
+  return s.quant === 'nvfp4' ? (s.sparse ? 'nvfp4-s24' : 'nvfp4') : null;
+}
+
+/**
+ * The `quantization_config` block of an edge pack's config.json: what was quantised and how,
+ * with the linear modules kept in high precision (null when nothing was quantised).
+ * @example quantizationConfig({ quant: 'nvfp4', sparse: true, score: 'wanda' }, config, plan)
+ */
+export function quantizationConfig(s: QuantSettings, config: ModelConfig, withMtp: boolean, plan: TensorPlan): Record<string, unknown> | null {
+  const format = plan.format;
+  if (!format) return null;
+  const excluded = expectedTensors(config, withMtp)
+    .filter((t) => t.linear && !plan.quantized.has(t.name))
+    .map((t) => t.name.replace(/\.weight$/, ''));
+  return {
+    quant_method: 'modelopt',
+    quant_algo: 'NVFP4',
+    format,
+    group_size: 16,
+    sparsity: s.sparse ? { pattern: '2:4', score: s.score ?? 'magnitude', layout: 'weight_pos' } : null,
+    policy: s.policy ?? 'nano',
+    block_scale_search: s.mse ? 'mse' : 'amax',
+    exclude_modules: excluded,
+    producer: { name: 'edgetron convert' },
+  };
+}
+
+/**
+ * A plan of the tensors to write: every tensor of `config` in `expectedTensors` order, the
+ * quantised linears expanded to their parts.
+ */
+export interface TensorPlan {
+  readonly decls: TensorDecl[];
+  /** Quantised linear weights, by name. */
+  readonly quantized: ReadonlySet<string>;
+  /** Stored tensor name → [linear weight name, part] for every part of a quantised linear. */
+  readonly parts: ReadonlyMap<string, readonly [string, QuantPart]>;
+  readonly format: QuantFormat | null;
+}
+
+/**
+ * Plan the output tensors for `settings` (the policy picks the quantised linears); `kept` gives
+ * the stored dtype and shape of every other tensor, from its name and spec shape.
+ * @example const plan = planTensors(config, true, { quant: 'nvfp4' }, (name, shape) => ({ dtype: 'f32', shape }));
+ */
+export function planTensors(
+  config: ModelConfig,
+  withMtp: boolean,
+  settings: QuantSettings,
+  kept: (name: string, specShape: readonly number[]) => { dtype: DType; shape: readonly number[] },
+): TensorPlan {
+  const format = quantFormat(settings);
+  const quantized = format ? quantizedLinears(config, { name: settings.policy ?? 'nano' }) : new Set<string>();
+  const decls: TensorDecl[] = [];
+  const parts = new Map<string, readonly [string, QuantPart]>();
+  for (const spec of expectedTensors(config, withMtp)) {
+    if (format && quantized.has(spec.name)) {
+      for (const d of quantizedDecls(spec.name, spec.shape[0], spec.shape[1], format)) {
+        decls.push({ name: d.name, dtype: d.dtype, shape: d.shape });
+        parts.set(d.name, [spec.name, d.part]);
+      }
+    } else {
+      decls.push({ name: spec.name, ...kept(spec.name, spec.shape) });
+    }
+  }
+  return { decls, quantized: format ? quantized : new Set(), parts, format };
+}
+
+/**
+ * A TensorFiller that writes the parts of quantised linears from `quantize(name)` (computed once
+ * per linear, when its first part is written; parts of one linear are adjacent in the plan) and
+ * every other tensor with `keep`.
+ * @example const fill = quantizingFiller(plan, (name) => quantizeLinear(rows(name), opts), keepFill);
+ */
+export function quantizingFiller(plan: TensorPlan, quantize: (name: string) => Promise<QuantizedLinear>, keep: TensorFiller): TensorFiller {
+  let current: QuantizedLinear | null = null;
+  return async (t, write) => {
+    const part = plan.parts.get(t.name);
+    if (!part) return keep(t, write);
+    const [linear, which] = part;
+    if (current?.name !== linear) current = await quantize(linear);
+    await write(quantizedPartBytes(current, which));
+  };
+}
+
+/** Rows of a linear weight in any format, read with its sidecars into a throwaway cache. */
+async function linearRows(tensors: ReadonlyMap<string, TensorEntry>, name: string): Promise<RowSource> {
+  const view = linearWeight(tensors, name);
+  const side = sidecarNames(name);
+  const subset = new Map([name, side.scale, side.scale2, side.positions].filter((n) => tensors.has(n)).map((n) => [n, tensors.get(n)!]));
+  const cache = new TensorCache(subset);
+  await cache.readUnsyncable();
+  const w = cache.linear(name);
+  return { name, rows: view.rows, cols: view.cols, readRow: (r, dst) => decodeWeightRow(w, r, dst) };
+}
+
+/** Encode f64 values into `dtype` (f32 or bf16) bytes. */
+function encodeFloats(values: Float64Array, dtype: DType): Uint8Array {
+  if (dtype === 'f32') return new Uint8Array(Float32Array.from(values).buffer);
+  const bits = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) bits[i] = f32ToBf16Bits(values[i]);
+  return new Uint8Array(bits.buffer);
+}
+
+/** Output dtype of a kept tensor. */
+function keptDType(name: string, source: TensorEntry, quant: ConvertQuant): DType {
+  const float = source.dtype === 'u8' ? 'f32' : source.dtype;
+  if (quant === 'nvfp4') return float;
+  return name.endsWith('e_score_correction_bias') ? 'f32' : quant;
+}
+
+/** Calibration prompts: the text's tokens in pieces of CALIB_PROMPT_TOKENS. */
+function calibrationPrompts(text: TextCodec, calib: string): Int32Array[] {
+  const ids = text.encode(calib);
+  const prompts: Int32Array[] = [];
+  for (let i = 0; i + 2 <= ids.length && prompts.length < CALIB_MAX_PROMPTS; i += CALIB_PROMPT_TOKENS) {
+    prompts.push(Int32Array.from(ids.slice(i, i + CALIB_PROMPT_TOKENS)));
+  }
+  return prompts;
+}
+
+/**
+ * Convert checkpoint `input` (anything `openCheckpoint` opens, or `default`) into an edge pack in
+ * `out`, returning the shards and the per-layer error report of the quantised linears.
+ * @example
+ * const { report } = await convertCheckpoint('models/bench/small-f32', 'packs/small-nvfp4', { quant: 'nvfp4' });
+ */
+export async function convertCheckpoint(input: string, out: string, options: ConvertOptions): Promise<ConvertResult> {
+  const inPath = resolveModelPath(input);
+  const ckpt = await openCheckpoint(inPath);
+  try {
+    const { config, store } = ckpt;
+    let hasMtp = config.layers.length > config.nTrunkLayers;
+    let tensors: Map<string, TensorEntry>;
+    try {
+      tensors = validateWeights(config, store, hasMtp);
+    } catch (e) {
+      if (!(e instanceof MissingTensorError) || !hasMtp) throw e;
+      hasMtp = false; // a checkpoint without its MTP block converts without it
+      tensors = validateWeights(config, store, false);
+    }
+    const plan = planTensors(config, hasMtp, options, (name, specShape) => {
+      const source = tensors.get(name)!;
+      return { dtype: keptDType(name, source, options.quant), shape: source.dtype === 'u8' ? specShape : source.shape };
+    });
+
+    // Wanda: ‖X_j‖₂ of every quantised linear's input, from one reference pass over the calibration text
+    let norms = new Map<string, Float64Array>();
+    if (plan.format === 'nvfp4-s24' && options.score === 'wanda') {
+      if (ckpt.tokenizerJson == null) throw new CheckpointError(inPath, 'Wanda calibration needs tokenizer.json');
+      const text = TextCodec.fromJson(ckpt.tokenizerJson, ckpt.tokenizerConfig, inPath);
+      const loaded = await referenceBackend.load(config, tensors);
+      norms = collectInputNorms(loaded, calibrationPrompts(text, options.calibText ?? TRAINING_TEXT), plan.quantized);
+      loaded.dispose();
+    }
+
+    const report: LayerReport[] = [];
+    const quantize = async (name: string) => {
+      const q = quantizeLinear(await linearRows(tensors, name), { format: plan.format!, mse: options.mse, importance: norms.get(name) ?? null });
+      report.push({ name, format: q.format, relError: q.relError });
+      return q;
+    };
+    const keep: TensorFiller = async (t, write) => {
+      const source = tensors.get(t.name)!;
+      if (source.dtype === t.dtype) {
+        const raw = new Uint8Array(source.byteLength);
+        await source.readInto(raw);
+        for (let off = 0; off < raw.length; off += CHUNK_BYTES) await write(raw.subarray(off, off + CHUNK_BYTES));
+        return;
+      }
+      const rows = await linearOrVectorRows(tensors, t.name, source);
+      const row = new Float64Array(rows.cols);
+      for (let r = 0; r < rows.rows; r++) {
+        rows.readRow(r, row);
+        await write(encodeFloats(row, t.dtype));
+      }
+    };
+    const bytesTotal = plan.decls.reduce((n, d) => n + d.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[d.dtype], 0);
+    let bytesDone = 0;
+    await mkdir(out, { recursive: true });
+    const written = await writeShardedSafetensors(out, plan.decls, quantizingFiller(plan, quantize, keep), {
+      maxShardBytes: (options.shardMb ?? 24) * 2 ** 20,
+      alignment: 16,
+      metadata: { format: 'pt', generator: 'edgetron convert' },
+      onTensor: (t) => {
+        bytesDone += t.byteLength;
+        options.onProgress?.({ bytesDone, bytesTotal, tensor: t.name });
+      },
+    });
+    await writePackFiles(inPath, out, quantizationConfig(options, config, hasMtp, plan), options.quant);
+    const bytes = Object.values(written.index.shards).reduce((n, s) => n + s.size, 0);
+    return { files: written.files, bytes, report };
+  } finally {
+    await ckpt.store.close();
+  }
+}
+
+/** Rows of a float tensor of any rank (a vector is one row). */
+async function linearOrVectorRows(tensors: ReadonlyMap<string, TensorEntry>, name: string, source: TensorEntry): Promise<RowSource> {
+  if (source.shape.length === 2) return linearRows(tensors, name);
+  const raw = new Uint8Array(source.byteLength);
+  await source.readInto(raw);
+  const n = source.shape.reduce((a, b) => a * b, 1);
+  return { name, rows: 1, cols: n, readRow: (_r, dst) => decodeInto(source.dtype, raw, 0, n, dst, 0, name) };
+}
+
+/** config.json (with `quantization_config`, torch_dtype for f32/bf16) and the tokenizer files. */
+async function writePackFiles(inPath: string, out: string, quantConfig: Record<string, unknown> | null, quant: ConvertQuant): Promise<void> {
+  const raw = JSON.parse(await readFile(join(inPath, 'config.json'), 'utf8')) as Record<string, unknown>;
+  delete raw.quantization_config;
+  if (quant === 'f32') raw.torch_dtype = 'float32';
+  if (quant === 'bf16') raw.torch_dtype = 'bfloat16';
+  if (quantConfig) raw.quantization_config = quantConfig;
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) await copyFile(join(inPath, f), join(out, f)).catch(() => undefined);
+  await writeFile(join(out, 'config.json'), `${JSON.stringify(raw, null, 2)}\n`);
+}
