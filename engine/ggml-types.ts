@@ -62,6 +62,9 @@ export function ggmlTypeName(id: number): string {
   return GGML_TYPE_NAMES[id] ?? `type ${id}`;
 }
 
+/** E2M1 values as ggml's doubled int8 table gives them: code 8 is +0 (the engine's table has −0). */
+const GGML_E2M1: Float64Array = E2M1_VALUES.map((v) => v + 0);
+
 /** Value of a ggml UE4M3 scale byte (bit 7 ignored, 0x7F is 0). @example ue4m3(0x38) // 1 */
 export function ue4m3(byte: number): number {
   if (byte === 0x7f) return 0;
@@ -110,8 +113,8 @@ export function dequantNvfp4(src: Uint8Array, dst: Float32Array, nValues: number
       const qs = b + 4 + 8 * s;
       for (let j = 0; j < 8; j++) {
         const byte = src[qs + j];
-        dst[o + 16 * s + j] = E2M1_VALUES[byte & 0xf] * d;
-        dst[o + 16 * s + j + 8] = E2M1_VALUES[byte >>> 4] * d;
+        dst[o + 16 * s + j] = GGML_E2M1[byte & 0xf] * d;
+        dst[o + 16 * s + j + 8] = GGML_E2M1[byte >>> 4] * d;
       }
     }
   }
