@@ -1,0 +1,50 @@
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { referenceBackend } from '../../engine/reference/index.js';
+import { openSession } from '../../engine/session.js';
+import { validateWeights } from '../../engine/weights.js';
+import { openCheckpoint, resolveModelPath } from '../../weights-tools/checkpoint.js';
+import { EDGE_ALIGNMENT, TOOL_CHAT_TEMPLATE, buildDefaultPack, packCheckpoint } from '../../weights-tools/pack.js';
+
+const tmp = await mkdtemp(join(tmpdir(), 'edgetron-pack-'));
+afterAll(() => rm(tmp, { recursive: true, force: true }));
+const json = async (dir: string, f: string) => JSON.parse(await readFile(join(dir, f), 'utf8'));
+
+describe('edge pack (DESIGN §3)', () => {
+  it('buildDefaultPack reproduces the committed default pack byte for byte', async () => {
+    const out = join(tmp, 'default');
+    await buildDefaultPack(out);
+    const committed = resolveModelPath('default');
+    expect((await readdir(out)).sort()).toEqual((await readdir(committed)).sort());
+    for (const f of await readdir(out)) expect((await readFile(join(out, f))).equals(await readFile(join(committed, f))), f).toBe(true);
+    expect((await json(out, 'tokenizer_config.json')).chat_template).toBe(TOOL_CHAT_TEMPLATE);
+  });
+
+  it('splits into shards of at most maxShardBytes, 16-byte aligned, that load with sha256 checks to the same logits', async () => {
+    const src = resolveModelPath('default');
+    const out = join(tmp, 'small-shards');
+    const written = await packCheckpoint(src, out, { maxShardBytes: 300_000 });
+    expect(written.files.length).toBeGreaterThan(3);
+    for (const f of written.files) {
+      const bytes = await readFile(join(out, f));
+      expect(bytes.byteLength).toBeLessThanOrEqual(300_000);
+      const headerLen = Number(bytes.readBigUInt64LE(0));
+      expect((8 + headerLen) % EDGE_ALIGNMENT).toBe(0);
+      for (const t of Object.values(JSON.parse(bytes.subarray(8, 8 + headerLen).toString()) as Record<string, { data_offsets?: number[] }>)) {
+        if (t.data_offsets) expect(t.data_offsets[0] % 4).toBe(0);
+      }
+    }
+    const logits = async (dir: string) => {
+      const ckpt = await openCheckpoint(dir);
+      validateWeights(ckpt.config, ckpt.store);
+      const s = await openSession(ckpt, referenceBackend);
+      const row = s.model.forward(s.model.newSequence(4), Int32Array.of(10, 20, 30), 'last');
+      s.dispose();
+      await ckpt.store.close();
+      return row;
+    };
+    expect(await logits(out)).toEqual(await logits(src));
+  });
+});
