@@ -5,6 +5,7 @@
 import { EdgetronError } from '../engine/errors.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
+import { convertCommand } from './commands/convert.js';
 import { inspectCommand } from './commands/inspect.js';
 import { logitsCommand } from './commands/logits.js';
 import { runCommand } from './commands/run.js';

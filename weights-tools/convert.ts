@@ -59,6 +59,8 @@ export interface LayerReport {
   readonly format: QuantFormat;
   /** ‖Ŵ − W‖_F / ‖W‖_F. */
   readonly relError: number;
+  /** Relative output error on the calibration inputs (quantize.ts), when they were collected. */
+  readonly relOutputError: number | null;
 }
 
 export interface ConvertResult {
@@ -217,9 +219,11 @@ export async function convertCheckpoint(input: string, out: string, options: Con
       return { dtype: keptDType(name, source, options.quant), shape: source.dtype === 'u8' ? specShape : source.shape };
     });
 
-    // Wanda: ‖X_j‖₂ of every quantised linear's input, from one reference pass over the calibration text
+    // ‖X_j‖₂ of every quantised linear's input, from one reference pass over the calibration text:
+    // Wanda's score, and the output error of the report (for 2:4 also by magnitude, given a tokenizer)
     let norms = new Map<string, Float64Array>();
-    if (plan.format === 'nvfp4-s24' && options.score === 'wanda') {
+    const wanda = plan.format === 'nvfp4-s24' && options.score === 'wanda';
+    if (wanda || (plan.format === 'nvfp4-s24' && ckpt.tokenizerJson != null)) {
       if (ckpt.tokenizerJson == null) throw new CheckpointError(inPath, 'Wanda calibration needs tokenizer.json');
       const text = TextCodec.fromJson(ckpt.tokenizerJson, ckpt.tokenizerConfig, inPath);
       const loaded = await referenceBackend.load(config, tensors);
@@ -229,8 +233,8 @@ export async function convertCheckpoint(input: string, out: string, options: Con
 
     const report: LayerReport[] = [];
     const quantize = async (name: string) => {
-      const q = quantizeLinear(await linearRows(tensors, name), { format: plan.format!, mse: options.mse, importance: norms.get(name) ?? null });
-      report.push({ name, format: q.format, relError: q.relError });
+      const q = quantizeLinear(await linearRows(tensors, name), { format: plan.format!, mse: options.mse, score: options.score, inputNorms: norms.get(name) ?? null });
+      report.push({ name, format: q.format, relError: q.relError, relOutputError: q.relOutputError });
       return q;
     };
     const keep: TensorFiller = async (t, write) => {

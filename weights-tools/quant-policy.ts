@@ -32,10 +32,9 @@ const MAMBA_PROJ = /\.mixer\.(in_proj|out_proj)\.weight$/;
 const LATENT = /\.mixer\.fc[12]_latent_proj\.weight$/;
 const ROUTER = /\.mixer\.gate\.weight$/;
 
-/** Index of the layer a tensor name belongs to, or −1 for globals. */
-function layerOf(name: string): number {
-  const m = /^backbone\.layers\.(\d+)\./.exec(name);
-  return m ? Number(m[1]) : -1;
+/** Index of the layer (trunk or MTP) a tensor name belongs to, or −1 for globals. */
+function layerOf(config: ModelConfig, name: string): number {
+  return config.layers.find((l) => name.startsWith(l.prefix))?.il ?? -1;
 }
 
 /**
@@ -51,7 +50,7 @@ export function quantizedLinears(config: ModelConfig, policy: QuantPolicy): Set<
   for (const spec of expectedTensors(config, true)) {
     if (!spec.linear || spec.shape[1] % NVFP4_BLOCK !== 0) continue;
     const name = spec.name;
-    const il = layerOf(name);
+    const il = layerOf(config, name);
     let keep = ROUTER.test(name);
     if (name === 'backbone.embeddings.weight') keep = !policy.embedding && !(name === head && policy.head);
     else if (name === head) keep = !policy.head;

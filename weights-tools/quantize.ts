@@ -14,7 +14,7 @@ import { InvalidOptionError } from '../engine/errors.js';
 import { E2M1_VALUES, E4M3_MAX, E4M3_VALUES, E2M1_MAX, NVFP4_BLOCK, numberToE2m1, numberToE4m3 } from '../engine/nvfp4.js';
 import { compress24, decompress24, packPositions } from '../engine/sparse24.js';
 import { sidecarNames } from '../engine/weights.js';
-import { prune24Row } from './prune.js';
+import { prune24Row, type PruneScore } from './prune.js';
 import type { TensorDecl } from './safetensors-writer.js';
 
 /** Rows of a linear weight, decoded to f64 on demand (from a file, a generator, an array). */
@@ -32,8 +32,10 @@ export interface QuantizeOptions {
   readonly format: QuantFormat;
   /** MSE-optimal block-scale search instead of plain amax scales. */
   readonly mse?: boolean;
-  /** nvfp4-s24 only: Wanda's ‖X_j‖₂ (cols); null or absent prunes by magnitude. */
-  readonly importance?: Float64Array | null;
+  /** nvfp4-s24: prune by |W| (default) or by Wanda's |W_ij|·‖X_j‖₂ (needs `inputNorms`). */
+  readonly score?: PruneScore;
+  /** ‖X_j‖₂ of the layer's calibration inputs (cols), or null: Wanda's score and the output error. */
+  readonly inputNorms?: Float64Array | null;
 }
 
 /** A quantised linear weight, as stored (engine/weights.ts `LinearWeight` parts). */
@@ -48,6 +50,11 @@ export interface QuantizedLinear {
   readonly positions?: Uint8Array; // nvfp4-s24: (rows, cols/8) packed position codes
   /** ‖Ŵ − W‖_F / ‖W‖_F (0 for an all-zero W). */
   readonly relError: number;
+  /**
+   * With `inputNorms`: √(Σ (Ŵ_ij − W_ij)² ‖X_j‖²) / √(Σ W_ij² ‖X_j‖²), the relative output error
+   * ‖(Ŵ − W)X‖ / ‖WX‖ for inputs with uncorrelated columns; null without.
+   */
+  readonly relOutputError: number | null;
 }
 
 /** Candidate E4M3 steps around the amax scale tried by the MSE search. */
@@ -117,7 +124,8 @@ export function quantizeLinear(src: RowSource, options: QuantizeOptions): Quanti
   const sparse = options.format === 'nvfp4-s24';
   if (options.format !== 'nvfp4' && !sparse) throw new InvalidOptionError('format', options.format, 'nvfp4 or nvfp4-s24');
   if (cols % NVFP4_BLOCK !== 0) throw new InvalidOptionError(`${name} K`, cols, `a multiple of ${NVFP4_BLOCK}`);
-  const importance = sparse ? (options.importance ?? null) : null;
+  const norms = options.inputNorms ?? null;
+  const importance = sparse && options.score === 'wanda' ? norms : null;
   const row = new Float64Array(cols); // (cols) W[r, :]
   const kept = new Float64Array(cols); // (cols) W[r, :] after 2:4 pruning
   const readKept = (r: number) => {
@@ -142,6 +150,8 @@ export function quantizeLinear(src: RowSource, options: QuantizeOptions): Quanti
   const dequant = new Float64Array(n);
   let errSq = 0;
   let normSq = 0;
+  let outErrSq = 0;
+  let outNormSq = 0;
   for (let r = 0; r < rows; r++) {
     readKept(r);
     let values: Float64Array = kept;
@@ -153,12 +163,18 @@ export function quantizeLinear(src: RowSource, options: QuantizeOptions): Quanti
     // error against the unpruned row (pruned elements decode to 0)
     const approx = codes ? decompress24({ values: dequant, codes }) : dequant; // (cols) Ŵ[r, :]
     for (let j = 0; j < cols; j++) {
+      const e = (approx[j] - row[j]) ** 2;
       normSq += row[j] * row[j];
-      errSq += (approx[j] - row[j]) ** 2;
+      errSq += e;
+      if (norms) {
+        outNormSq += row[j] * row[j] * norms[j] * norms[j];
+        outErrSq += e * norms[j] * norms[j];
+      }
     }
   }
-  const relError = normSq === 0 ? 0 : Math.sqrt(errSq / normSq);
-  return { name, format: options.format, rows, cols, weight, scale, scale2, positions, relError };
+  const ratio = (err: number, norm: number) => (norm === 0 ? 0 : Math.sqrt(err / norm));
+  const relOutputError = norms ? ratio(outErrSq, outNormSq) : null;
+  return { name, format: options.format, rows, cols, weight, scale, scale2, positions, relError: ratio(errSq, normSq), relOutputError };
 }
 
 /** Which stored tensor of a quantised linear (DESIGN §3 names). */

@@ -1,4 +1,4 @@
-// `edgetron synth --preset P --seed S --out DIR [--dtype f32|bf16] [--if-missing]`: write a
+// `edgetron synth --preset P --seed S --out DIR [--dtype f32|bf16] [--quant nvfp4] [--if-missing]`: write a
 // seeded random checkpoint in the HF layout (DESIGN §4), with a progress line on stderr.
 
 import { PRESET_NAMES } from '../../weights-tools/presets.js';
@@ -17,7 +17,7 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 export const synthCommand: Command = {
   name: 'synth',
   summary: 'write a seeded random model of a preset shape',
-  help: `usage: edgetron synth --preset P --seed S --out DIR [--dtype f32|bf16] [--if-missing]
+  help: `usage: edgetron synth --preset P --seed S --out DIR [--dtype f32|bf16] [--quant nvfp4] [--if-missing]
 
 Writes a checkpoint folder (config.json, model.safetensors, tokenizer.json,
 tokenizer_config.json) with seeded random weights; the same seed gives the same bytes.
@@ -26,12 +26,15 @@ tokenizer_config.json) with seeded random weights; the same seed gives the same 
   --seed S       integer seed
   --out DIR      output folder (created if needed)
   --dtype D      f32 (default) or bf16
+  --quant nvfp4  store the linears of the nano policy as nvfp4: exactly what
+                 \`convert --quant nvfp4\` makes of the same synth without it
   --if-missing   do nothing when DIR already holds a model`,
   options: {
     preset: { type: 'string' },
     seed: { type: 'string' },
     out: { type: 'string' },
     dtype: { type: 'string' },
+    quant: { type: 'string' },
     'if-missing': { type: 'boolean' },
   },
   async run({ values }, io) {
@@ -41,12 +44,15 @@ tokenizer_config.json) with seeded random weights; the same seed gives the same 
     const out = requiredOpt('synth', values, 'out');
     const dtype = stringOpt(values, 'dtype') ?? 'f32';
     if (dtype !== 'f32' && dtype !== 'bf16') throw new UsageError(`--dtype must be f32 or bf16, got "${dtype}"`, 'synth');
+    const quant = stringOpt(values, 'quant');
+    if (quant !== undefined && quant !== 'nvfp4') throw new UsageError(`--quant must be nvfp4, got "${quant}"`, 'synth');
     let lastPercent = -1;
     const result = await synthesize({
       preset,
       seed,
       out,
       dtype: dtype as SynthDType,
+      quant,
       ifMissing: values['if-missing'] === true,
       onProgress: (p) => {
         const percent = Math.floor((100 * p.bytesDone) / Math.max(1, p.bytesTotal));

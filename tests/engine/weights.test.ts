@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../engine/config.js';
-import { MissingTensorError, TensorShapeError, UnsupportedDTypeError } from '../../engine/errors.js';
-import { DTYPE_BYTES, expectedTensors, validateWeights, type DType, type TensorEntry, type WeightStore } from '../../engine/weights.js';
+import { MissingTensorError, QuantizedLayoutError, TensorShapeError, TruncatedTensorError, UnsupportedDTypeError } from '../../engine/errors.js';
+import { DTYPE_BYTES, expectedTensors, linearWeight, validateWeights, type DType, type TensorEntry, type WeightStore } from '../../engine/weights.js';
 
 // A store of header-only entries: validation never reads bytes.
-function headerStore(entries: { name: string; dtype: DType; shape: readonly number[] }[]): WeightStore {
+function headerStore(entries: { name: string; dtype: DType; shape: readonly number[]; byteLength?: number }[]): WeightStore {
   const map = new Map<string, TensorEntry>();
   for (const e of entries) {
-    const byteLength = e.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[e.dtype];
+    const byteLength = e.byteLength ?? e.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[e.dtype];
     map.set(e.name, { ...e, byteLength, readInto: async () => {} });
   }
   return { source: 'mem', get: (n) => map.get(n), names: () => [...map.keys()], close: async () => {} };
@@ -106,5 +106,86 @@ describe('expectedTensors with MTP (spec §11)', () => {
     expect(withMtp.get('mtp.layers.0.mixer.q_proj.weight')).toEqual([8, 8]);
     expect(withMtp.get('mtp.layers.1.mixer.experts.2.up_proj.weight')).toEqual([6, 8]);
     expect(withMtp.get('mtp.layers.1.final_layernorm.weight')).toEqual([8]);
+  });
+});
+
+describe('validateWeights: nvfp4 and nvfp4-s24 linear weights (DESIGN §3)', () => {
+  // every K a multiple of 16: d = 32, dInner = 32, expert/shared/MLP widths 16/32/48
+  const C16 = parseConfig({
+    vocab_size: 32, hidden_size: 32, hybrid_override_pattern: 'ME*-', mamba_num_heads: 2, mamba_head_dim: 16, n_groups: 1,
+    ssm_state_size: 4, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 16, n_routed_experts: 2,
+    num_experts_per_tok: 1, moe_intermediate_size: 16, moe_shared_expert_intermediate_size: 32, intermediate_size: 48,
+  });
+  const specs = expectedTensors(C16);
+  const OUT = 'backbone.layers.0.mixer.out_proj'; // [32, 32]
+  const UP = 'backbone.layers.1.mixer.experts.1.up_proj'; // [16, 32]
+  type E = { name: string; dtype: DType; shape: readonly number[]; byteLength?: number };
+  const nvfp4 = (base: string, rows: number, cols: number): E[] => [
+    { name: `${base}.weight`, dtype: 'u8', shape: [rows, cols / 2] },
+    { name: `${base}.weight_scale`, dtype: 'f8_e4m3', shape: [rows, cols / 16] },
+    { name: `${base}.weight_scale_2`, dtype: 'f32', shape: [] },
+    { name: `${base}.input_scale`, dtype: 'f32', shape: [] },
+  ];
+  const s24 = (base: string, rows: number, cols: number): E[] => [
+    { name: `${base}.weight`, dtype: 'u8', shape: [rows, cols / 4] },
+    { name: `${base}.weight_scale`, dtype: 'f8_e4m3', shape: [rows, cols / 16] },
+    { name: `${base}.weight_scale_2`, dtype: 'f32', shape: [1] },
+    { name: `${base}.weight_pos`, dtype: 'u8', shape: [rows, cols / 8] },
+  ];
+  const store = (patch: (entries: E[]) => E[] = (e) => e) =>
+    headerStore(
+      patch([
+        ...specs.filter((t) => t.name !== `${OUT}.weight` && t.name !== `${UP}.weight`).map((t) => ({ name: t.name, dtype: 'f32' as DType, shape: t.shape })),
+        ...nvfp4(OUT, 32, 32),
+        ...s24(UP, 16, 32),
+      ]),
+    );
+
+  it('accepts both formats, puts the sidecars beside the weight and ignores input_scale', () => {
+    const found = validateWeights(C16, store());
+    expect(found.has(`${OUT}.weight_scale`)).toBe(true);
+    expect(found.has(`${OUT}.weight_scale_2`)).toBe(true);
+    expect(found.has(`${OUT}.input_scale`)).toBe(false);
+    expect(found.has(`${UP}.weight_pos`)).toBe(true);
+    const out = linearWeight(found, `${OUT}.weight`);
+    expect([out.format, out.rows, out.cols, out.positions]).toEqual(['nvfp4', 32, 32, undefined]);
+    const up = linearWeight(found, `${UP}.weight`);
+    expect([up.format, up.rows, up.cols, up.positions?.name]).toEqual(['nvfp4-s24', 16, 32, `${UP}.weight_pos`]);
+    expect(linearWeight(found, 'lm_head.weight').format).toBe('f32');
+  });
+
+  it('names a wrong scale shape', () => {
+    const bad = store((e) => e.map((t) => (t.name === `${OUT}.weight_scale` ? { ...t, shape: [32, 1] } : t)));
+    expect(() => validateWeights(C16, bad)).toThrow(TensorShapeError);
+    expect(() => validateWeights(C16, bad)).toThrow(/out_proj\.weight_scale has shape \[32, 1\], expected \[32, 2\]/);
+    const bad2 = store((e) => e.map((t) => (t.name === `${OUT}.weight_scale_2` ? { ...t, shape: [2] } : t)));
+    expect(() => validateWeights(C16, bad2)).toThrow(/weight_scale_2 has shape \[2\], expected \[1\]/);
+  });
+
+  it('names a wrong scale dtype, a missing sidecar and a wrong packed shape', () => {
+    const dtype = store((e) => e.map((t) => (t.name === `${OUT}.weight_scale` ? { ...t, dtype: 'u8' as DType } : t)));
+    expect(() => validateWeights(C16, dtype)).toThrow(UnsupportedDTypeError);
+    const missing = store((e) => e.filter((t) => t.name !== `${UP}.weight_scale`));
+    expect(() => validateWeights(C16, missing)).toThrow(MissingTensorError);
+    expect(() => validateWeights(C16, missing)).toThrow(/up_proj\.weight_scale/);
+    const packed = store((e) => e.map((t) => (t.name === `${OUT}.weight` ? { ...t, shape: [32, 32] } : t)));
+    expect(() => validateWeights(C16, packed)).toThrow(/out_proj\.weight has shape \[32, 32\], expected \[32, 16\]/);
+  });
+
+  it('names a truncated buffer', () => {
+    const bad = store((e) => e.map((t) => (t.name === `${UP}.weight_pos` ? { ...t, byteLength: 63 } : t)));
+    expect(() => validateWeights(C16, bad)).toThrow(TruncatedTensorError);
+    expect(() => validateWeights(C16, bad)).toThrow(/weight_pos holds 63 bytes; its dtype and shape need 64/);
+    const dense = store((e) => e.map((t) => (t.name === 'lm_head.weight' ? { ...t, byteLength: 100 } : t)));
+    expect(() => validateWeights(C16, dense)).toThrow(TruncatedTensorError);
+  });
+
+  it('rejects a K that is not a multiple of 16 (odd K included)', () => {
+    // TINY has d = 8: in_proj [26, 8] cannot be nvfp4
+    const entries = expectedTensors(TINY).map((t) =>
+      t.name === 'backbone.layers.0.mixer.in_proj.weight' ? { name: t.name, dtype: 'u8' as DType, shape: [26, 4] } : { name: t.name, dtype: 'f32' as DType, shape: t.shape },
+    );
+    expect(() => validateWeights(TINY, headerStore(entries))).toThrow(QuantizedLayoutError);
+    expect(() => validateWeights(TINY, headerStore(entries))).toThrow(/in_proj\.weight: K = 8 is not a multiple of 16/);
   });
 });

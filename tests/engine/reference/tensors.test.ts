@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MissingTensorError } from '../../../engine/errors.js';
+import { IllegalPositionCodeError, MissingTensorError } from '../../../engine/errors.js';
 import { TensorCache } from '../../../engine/reference/tensors.js';
 import type { TensorEntry } from '../../../engine/weights.js';
 import { memoryStore } from '../../helpers/memory-store.js';
@@ -65,5 +65,32 @@ describe('TensorCache (lazy raw weights)', () => {
     cache.clear();
     expect(cache.residentBytes()).toBe(0);
     expect(cache.isResident('a')).toBe(false);
+  });
+});
+
+describe('TensorCache.linear (4-bit weights with sidecars)', () => {
+  // one nvfp4-s24 weight [2, 16]: 4 groups per row, codes (rows, 4), positions (rows, 2)
+  const s24 = (positions: number[]) =>
+    memoryStore({
+      'w.weight': { dtype: 'u8', shape: [2, 4], data: Uint8Array.of(0x21, 0, 0, 0, 0, 0, 0, 0x70) },
+      'w.weight_scale': { dtype: 'f8_e4m3', shape: [2, 1], data: Uint8Array.of(0x38, 0x40) },
+      'w.weight_scale_2': { dtype: 'f32', shape: [], data: Float32Array.of(0.5) },
+      'w.weight_pos': { dtype: 'u8', shape: [2, 2], data: Uint8Array.from(positions) },
+    });
+  const cacheOf = (store: ReturnType<typeof memoryStore>) => new TensorCache(new Map(store.names().map((n) => [n, store.get(n)!])));
+
+  it('gives the logical shape and the sidecars; dense weights come back as get() gives them', () => {
+    const cache = cacheOf(s24([0xe4, 0xe4, 0xe4, 0xe4]));
+    const w = cache.linear('w.weight');
+    expect([w.rows, w.cols, w.quant?.format, w.quant?.scale2, [...w.quant!.scale]]).toEqual([2, 16, 'nvfp4-s24', 0.5, [0x38, 0x40]]);
+    expect(cache.linear('w.weight')).toBe(w);
+    const dense = new TensorCache(entries());
+    expect(dense.linear('a')).toBe(dense.get('a'));
+  });
+
+  it('rejects an illegal position code when the tensor is read', () => {
+    const cache = cacheOf(s24([0xe4, 0xe4, 0xe4, 0xf4]));
+    expect(() => cache.linear('w.weight')).toThrow(IllegalPositionCodeError);
+    expect(() => cache.linear('w.weight')).toThrow(/w\.weight_pos: group 7 has position code 0xf/);
   });
 });

@@ -1,0 +1,97 @@
+// `edgetron convert IN OUT [--quant f32|bf16|nvfp4] [--sparse 2:4] [--score magnitude|wanda]
+// [--calib FILE] [--policy nano|all-linear] [--mse] [--shard-mb 24]`: write an edge pack
+// (DESIGN §3, §5; weights-tools/convert.ts) with a progress line on stderr (bytes and ETA) and,
+// for 4-bit output, the per-layer error report on stderr at the end.
+
+import { readFile } from 'node:fs/promises';
+import { CONVERT_QUANTS, convertCheckpoint, type ConvertQuant, type LayerReport } from '../../weights-tools/convert.js';
+import { PRUNE_SCORES, type PruneScore } from '../../weights-tools/prune.js';
+import { QUANT_POLICIES, type QuantPolicyName } from '../../weights-tools/quant-policy.js';
+import { intOpt, stringOpt } from '../args.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../errors.js';
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** `value` if it is one of `choices`, else a UsageError naming the option and the choices. */
+function choice<T extends string>(option: string, value: string | undefined, choices: readonly T[], fallback: T | undefined): T | undefined {
+  if (value === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(value)) throw new UsageError(`--${option} must be one of ${choices.join(', ')}, got "${value}"`, 'convert');
+  return value as T;
+}
+
+/** The report: one line per quantised linear, then the mean. */
+function formatReport(report: readonly LayerReport[]): string {
+  if (report.length === 0) return '';
+  const width = Math.max(...report.map((r) => r.name.length));
+  const pct = (x: number | null) => (x === null ? '     -' : `${(100 * x).toFixed(2).padStart(6)}`);
+  const lines = report.map((r) => `  ${r.name.padEnd(width)}  ${r.format.padEnd(9)}  ${pct(r.relError)}%  ${pct(r.relOutputError)}%`);
+  const mean = report.reduce((s, r) => s + r.relError, 0) / report.length;
+  return [`per-layer relative error (weights ‖Ŵ−W‖/‖W‖, outputs on the calibration inputs):`, ...lines, `  mean weight error ${(100 * mean).toFixed(2)}% over ${report.length} layers`, ''].join('\n');
+}
+
+/**
+ * The `convert` command (dispatched by cli/main.ts).
+ * @example
+ * main(['convert', 'models/default', 'packs/tiny-nvfp4', '--quant', 'nvfp4'], io);
+ */
+export const convertCommand: Command = {
+  name: 'convert',
+  summary: 'convert a checkpoint into an edge pack (f32, bf16, nvfp4, nvfp4 2:4)',
+  help: `usage: edgetron convert IN OUT [--quant f32|bf16|nvfp4] [--sparse 2:4] [--score magnitude|wanda]
+                        [--calib FILE] [--policy nano|all-linear] [--mse] [--shard-mb 24]
+
+Reads IN (an HF folder or \`default\`) and writes the edge pack OUT: config.json with a
+quantization_config block, the tokenizer files, safetensors shards and an index with sha256s.
+
+  --quant Q      ${CONVERT_QUANTS.join(', ')} (default nvfp4); f32/bf16 convert every float tensor
+  --sparse 2:4   prune the quantised linears to 2:4 (nvfp4-s24)
+  --score S      ${PRUNE_SCORES.join(' or ')} (default magnitude): what 2:4 keeps
+  --calib FILE   calibration text for Wanda (default: a built-in text)
+  --policy P     ${QUANT_POLICIES.join(' or ')} (default nano): which linears are quantised
+  --mse          search each block scale for the least squared error
+  --shard-mb N   largest shard in MiB (default 24)`,
+  options: {
+    quant: { type: 'string' },
+    sparse: { type: 'string' },
+    score: { type: 'string' },
+    calib: { type: 'string' },
+    policy: { type: 'string' },
+    mse: { type: 'boolean' },
+    'shard-mb': { type: 'string' },
+  },
+  maxPositionals: 2,
+  async run({ values, positionals }, io) {
+    if (positionals.length !== 2) throw new UsageError('IN and OUT are required', 'convert');
+    const [input, out] = positionals;
+    const quant = choice<ConvertQuant>('quant', stringOpt(values, 'quant'), CONVERT_QUANTS, 'nvfp4')!;
+    const sparse = choice('sparse', stringOpt(values, 'sparse'), ['2:4'], undefined) !== undefined;
+    if (sparse && quant !== 'nvfp4') throw new UsageError('--sparse 2:4 needs --quant nvfp4', 'convert');
+    const score = choice<PruneScore>('score', stringOpt(values, 'score'), PRUNE_SCORES, 'magnitude');
+    const policy = choice<QuantPolicyName>('policy', stringOpt(values, 'policy'), QUANT_POLICIES, 'nano');
+    const shardMb = intOpt('convert', values, 'shard-mb', 24, 1, 4096)!;
+    const calibFile = stringOpt(values, 'calib');
+    const calibText = calibFile === undefined ? undefined : await readFile(calibFile, 'utf8');
+    const start = performance.now();
+    let shown = false;
+    const result = await convertCheckpoint(input, out, {
+      quant,
+      sparse,
+      score,
+      policy,
+      mse: values.mse === true,
+      calibText,
+      shardMb,
+      onProgress: ({ bytesDone, bytesTotal }) => {
+        const seconds = (performance.now() - start) / 1000;
+        const eta = bytesDone > 0 ? (seconds * (bytesTotal - bytesDone)) / bytesDone : 0;
+        const percent = Math.floor((100 * bytesDone) / Math.max(1, bytesTotal));
+        io.stderr.write(`\rconvert: ${percent}% (${mib(bytesDone)} of ${mib(bytesTotal)}, ETA ${eta.toFixed(0)} s)`);
+        shown = true;
+      },
+    });
+    if (shown) io.stderr.write('\n');
+    io.stderr.write(formatReport(result.report));
+    io.stderr.write(`convert: wrote ${out} (${result.files.length} shards, ${mib(result.bytes)})\n`);
+  },
+};
