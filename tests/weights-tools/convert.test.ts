@@ -1,0 +1,162 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pickBackend } from '../../cli/backends.js';
+import { f32ToBf16Bits } from '../../engine/dtype.js';
+import { InvalidOptionError, UnsupportedDTypeError } from '../../engine/errors.js';
+import { Model } from '../../engine/model.js';
+import { decodeNvfp4Row } from '../../engine/nvfp4.js';
+import { referenceBackend } from '../../engine/reference/index.js';
+import { isLegalPositionCode } from '../../engine/sparse24.js';
+import { linearWeight, validateWeights, type WeightStore } from '../../engine/weights.js';
+import { openCheckpoint, type Checkpoint } from '../../weights-tools/checkpoint.js';
+import { convertCheckpoint } from '../../weights-tools/convert.js';
+import { quantizedLinears } from '../../weights-tools/quant-policy.js';
+import { synthesize } from '../../weights-tools/synth.js';
+
+let dir: string;
+const opened: WeightStore[] = [];
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'edgetron-convert-'));
+  await synthesize({ preset: 'tiny', seed: 1, out: join(dir, 'f32'), dtype: 'f32' });
+});
+afterAll(async () => {
+  await Promise.all(opened.map((s) => s.close()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function open(path: string): Promise<Checkpoint> {
+  const ckpt = await openCheckpoint(path);
+  opened.push(ckpt.store);
+  return ckpt;
+}
+
+async function bytesOf(ckpt: Checkpoint, name: string): Promise<Uint8Array> {
+  const t = ckpt.store.get(name)!;
+  const buf = new Uint8Array(t.byteLength);
+  await t.readInto(buf);
+  return buf;
+}
+
+describe('convert --quant nvfp4 (nano policy)', () => {
+  let pack: Checkpoint;
+  let report: Awaited<ReturnType<typeof convertCheckpoint>>['report'];
+  beforeAll(async () => {
+    ({ report } = await convertCheckpoint(join(dir, 'f32'), join(dir, 'nvfp4'), { quant: 'nvfp4', shardMb: 0.25 }));
+    pack = await open(join(dir, 'nvfp4'));
+  });
+
+  it('writes an edge pack: ≤ shard-mb shards with sha256s, tokenizer files, quantization_config', () => {
+    const files = readdirSync(join(dir, 'nvfp4'));
+    expect(files).toEqual(expect.arrayContaining(['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors.index.json']));
+    const shards = files.filter((f) => f.endsWith('.safetensors'));
+    expect(shards.length).toBeGreaterThan(1);
+    for (const s of shards) expect(statSync(join(dir, 'nvfp4', s)).size).toBeLessThanOrEqual(2 ** 18);
+    const index = JSON.parse(readFileSync(join(dir, 'nvfp4', 'model.safetensors.index.json'), 'utf8'));
+    expect(Object.keys(index.shards).sort()).toEqual(shards.sort());
+    const config = JSON.parse(readFileSync(join(dir, 'nvfp4', 'config.json'), 'utf8'));
+    expect(config.quantization_config).toMatchObject({ quant_algo: 'NVFP4', format: 'nvfp4', group_size: 16, policy: 'nano', sparsity: null });
+    expect(config.quantization_config.exclude_modules).toContain('backbone.layers.2.mixer.q_proj');
+    expect(config.quantization_config.exclude_modules).toContain('backbone.layers.1.mixer.gate');
+  });
+
+  it('quantises exactly the policy\'s linears, and reports each one', () => {
+    const tensors = validateWeights(pack.config, pack.store, true);
+    const policy = quantizedLinears(pack.config, { name: 'nano' });
+    expect(report.map((r) => r.name).sort()).toEqual([...policy].sort());
+    for (const name of policy) expect(linearWeight(tensors, name).format).toBe('nvfp4');
+    expect(linearWeight(tensors, 'backbone.layers.2.mixer.q_proj.weight').format).toBe('f32');
+    for (const r of report) {
+      expect(r.relError).toBeGreaterThan(0.03);
+      expect(r.relError).toBeLessThan(0.2);
+    }
+  });
+
+  it('is byte for byte what synth --quant nvfp4 writes', async () => {
+    await synthesize({ preset: 'tiny', seed: 1, out: join(dir, 'synth-nvfp4'), dtype: 'f32', quant: 'nvfp4' });
+    const synth = await open(join(dir, 'synth-nvfp4'));
+    expect(synth.store.names().sort()).toEqual(pack.store.names().sort());
+    for (const name of synth.store.names()) {
+      const [a, b] = [synth.store.get(name)!, pack.store.get(name)!];
+      expect([a.dtype, a.shape], name).toEqual([b.dtype, b.shape]);
+      expect(Buffer.compare(await bytesOf(synth, name), await bytesOf(pack, name)), name).toBe(0);
+    }
+    expect(JSON.parse(readFileSync(join(dir, 'synth-nvfp4', 'config.json'), 'utf8')).quantization_config.format).toBe('nvfp4');
+  });
+
+  it('runs on the reference backend, close to the f32 model', async () => {
+    const f32 = await open(join(dir, 'f32'));
+    const tokens = Int32Array.of(3, 40, 41, 7);
+    const run = async (c: Checkpoint) => {
+      const model = new Model(await referenceBackend.load(c.config, validateWeights(c.config, c.store)));
+      return model.forward(model.newSequence(4), tokens, 'last');
+    };
+    const [a, b] = [await run(f32), await run(pack)];
+    let num = 0;
+    let den = 0;
+    for (let i = 0; i < a.length; i++) {
+      num += (a[i] - b[i]) ** 2;
+      den += a[i] ** 2;
+    }
+    expect(b.every(Number.isFinite)).toBe(true);
+    expect(Math.sqrt(num / den)).toBeLessThan(0.2);
+    expect(Math.sqrt(num / den)).toBeGreaterThan(0);
+  });
+
+  it('is rejected by the wasm backend (until its 4-bit kernels land) with an error naming the tensor', async () => {
+    const { backend } = await pickBackend('wasm');
+    const load = () => backend.load(pack.config, validateWeights(pack.config, pack.store));
+    await expect(load()).rejects.toThrow(UnsupportedDTypeError);
+    await expect(load()).rejects.toThrow(/backbone\.layers\.0\.mixer\.in_proj\.weight has dtype u8/);
+  });
+
+  it('converts back to f32 exactly (values decoded, then rounded to f32)', async () => {
+    await convertCheckpoint(join(dir, 'nvfp4'), join(dir, 'back'), { quant: 'f32' });
+    const back = await open(join(dir, 'back'));
+    const name = 'backbone.layers.1.mixer.experts.3.up_proj.weight';
+    const w = linearWeight(validateWeights(pack.config, pack.store, true), name);
+    const want = new Float64Array(w.cols);
+    const codes = await bytesOf(pack, name);
+    const scales = await bytesOf(pack, w.scale!.name);
+    const scale2 = new Float32Array((await bytesOf(pack, w.scale2!.name)).buffer)[0];
+    decodeNvfp4Row(codes, scales, scale2, 5, w.cols, want);
+    const got = new Float32Array((await bytesOf(back, name)).buffer).subarray(5 * w.cols, 6 * w.cols);
+    expect([...got]).toEqual([...Float32Array.from(want)]);
+    expect(JSON.parse(readFileSync(join(dir, 'back', 'config.json'), 'utf8')).quantization_config).toBeUndefined();
+  });
+});
+
+describe('convert, other modes', () => {
+  it('--quant bf16 rounds every float tensor to bf16 (the router bias stays f32)', async () => {
+    await convertCheckpoint(join(dir, 'f32'), join(dir, 'bf16'), { quant: 'bf16' });
+    const [src, out] = [await open(join(dir, 'f32')), await open(join(dir, 'bf16'))];
+    const name = 'backbone.layers.0.mixer.in_proj.weight';
+    const f32 = new Float32Array((await bytesOf(src, name)).buffer);
+    const bf16 = new Uint16Array((await bytesOf(out, name)).buffer);
+    expect(out.store.get(name)!.dtype).toBe('bf16');
+    expect([...bf16]).toEqual(Array.from(f32, f32ToBf16Bits));
+    expect(out.store.get('backbone.layers.1.mixer.gate.e_score_correction_bias')!.dtype).toBe('f32');
+    expect(JSON.parse(readFileSync(join(dir, 'bf16', 'config.json'), 'utf8')).torch_dtype).toBe('bfloat16');
+  });
+
+  it('--sparse 2:4 writes nvfp4-s24 with legal position codes and ≤ 2 non-zeros per group', async () => {
+    const { report } = await convertCheckpoint(join(dir, 'f32'), join(dir, 's24'), { quant: 'nvfp4', sparse: true, score: 'wanda', policy: 'all-linear', calibText: 'The quick brown fox jumps over the lazy dog. '.repeat(3) });
+    const pack = await open(join(dir, 's24'));
+    const tensors = validateWeights(pack.config, pack.store, true);
+    const name = 'backbone.layers.2.mixer.q_proj.weight';
+    const w = linearWeight(tensors, name);
+    expect(w.format).toBe('nvfp4-s24');
+    const pos = await bytesOf(pack, w.positions!.name);
+    for (const b of pos) expect(isLegalPositionCode(b & 15) && isLegalPositionCode(b >> 4)).toBe(true);
+    expect(report.every((r) => r.format === 'nvfp4-s24' && r.relOutputError !== null)).toBe(true);
+    const config = JSON.parse(readFileSync(join(dir, 's24', 'config.json'), 'utf8'));
+    expect(config.quantization_config).toMatchObject({ format: 'nvfp4-s24', sparsity: { pattern: '2:4', score: 'wanda' }, policy: 'all-linear' });
+  });
+
+  it('names bad settings', async () => {
+    await expect(convertCheckpoint(join(dir, 'f32'), join(dir, 'x'), { quant: 'bf16', sparse: true })).rejects.toThrow(InvalidOptionError);
+    await expect(convertCheckpoint(join(dir, 'f32'), join(dir, 'x'), { quant: 'int3' as 'f32' })).rejects.toThrow(/quant = "int3" is invalid/);
+  });
+});
