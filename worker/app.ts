@@ -171,9 +171,10 @@ function sseStream(
 ): ReadableStream<Uint8Array> {
   const chat = request.kind === 'chat';
   let started = false;
+  let cancelled = false;
   const finish = (ctl: ReadableStreamDefaultController<Uint8Array>) => {
     release();
-    ctl.close();
+    if (!cancelled) ctl.close();
   };
   return new ReadableStream<Uint8Array>({
     async pull(ctl) {
@@ -183,7 +184,7 @@ function sseStream(
           if (chat) return ctl.enqueue(sseData(chatChunk(meta, { role: 'assistant', content: '' }, null)));
         }
         const { value: ev, done } = await events.next();
-        if (done) return finish(ctl);
+        if (done || cancelled) return finish(ctl);
         if (ev.kind === 'delta') {
           ctl.enqueue(sseData(chat ? chatChunk(meta, chatDelta(ev.delta), null) : textChunk(meta, ev.delta.content ?? '', null)));
           return;
@@ -195,11 +196,12 @@ function sseStream(
       } catch (err) {
         const api = toApiError(err);
         if (api.status >= 500) console.error(err);
-        ctl.enqueue(sseError(api));
+        if (!cancelled) ctl.enqueue(sseError(api));
         finish(ctl);
       }
     },
     async cancel() {
+      cancelled = true;
       abort.abort();
       release();
       await events.return(undefined);

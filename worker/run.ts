@@ -60,7 +60,7 @@ export interface Prepared {
 
 /**
  * Forces a fixed token sequence (the EDGETRON_TEST_HOOKS `x_force_output` field): every
- * logit but the next forced id is masked, then the stop id.
+ * logit but the next forced id is masked; the caller ends the sequence with a stop id.
  */
 class ForcedTokens implements LogitsProcessor {
   private i = 0;
@@ -126,7 +126,7 @@ export async function* run(model: ServedModel, prepared: Prepared, signal?: Abor
   const { request, thinking } = prepared;
   const chat = request.kind === 'chat' ? request : null;
   let processor: LogitsProcessor | undefined;
-  if (chat?.forcedOutput != null) processor = new ForcedTokens(text.encode(chat.forcedOutput));
+  if (chat?.forcedOutput != null) processor = new ForcedTokens([...text.encode(chat.forcedOutput), session.stopIds[0]]);
   else if (thinking && chat?.reasoningBudget != null) processor = thinkingBudgetFor(text, session.model.config.vocabSize, chat.reasoningBudget);
   const splitter = new ReasoningSplitter(thinking, text.special.thinkEnd);
   const stop = new StopFilter(request.stop);

@@ -1,0 +1,68 @@
+// Test helper for the worker suites (run inside workerd): the default edge pack loaded once
+// from the ASSETS binding on the SIMD kernels, the app around it, and SSE parsing.
+import { env } from 'cloudflare:test';
+import { createWasmBackend } from '../../assembly/backend/index.js';
+import simd from '../../build/edgetron-simd.wasm';
+import type { Model } from '../../engine/model.js';
+import { createApp, type AppOptions } from '../../worker/app.js';
+import { assetsPack, loadPack, type AssetsBinding } from '../../worker/pack.js';
+import type { ServedModel } from '../../worker/run.js';
+
+export const MODEL_ID = 'edgetron-default';
+let served: Promise<ServedModel> | null = null;
+
+/** The default model, loaded once per test file. */
+export function defaultModel(): Promise<ServedModel> {
+  served ??= loadPack(assetsPack((env as { ASSETS: AssetsBinding }).ASSETS, '/packs/default/'), {
+    backend: createWasmBackend({ module: simd, simd: true }),
+    maxContext: 2048,
+    concurrency: 4,
+  }).then((session) => ({ id: MODEL_ID, session, maxContext: 2048, created: 1700000000 }));
+  return served;
+}
+
+/** The default model with every sequence tracked: `live()` counts sequences not yet freed. */
+export async function trackedModel(failAfter = Infinity): Promise<ServedModel & { live(): number }> {
+  const base = await defaultModel();
+  let live = 0;
+  let forwards = 0;
+  const model = Object.create(base.session.model) as Model;
+  model.newSequence = (maxTokens: number) => {
+    const seq = base.session.model.newSequence(maxTokens);
+    live++;
+    const free = seq.free.bind(seq);
+    seq.free = () => {
+      live--;
+      free();
+    };
+    return seq;
+  };
+  model.forward = (seq, tokens, rows) => {
+    if (++forwards > failAfter) throw new Error('simulated backend failure');
+    return base.session.model.forward(seq, tokens, rows);
+  };
+  return { ...base, session: { ...base.session, model }, live: () => live };
+}
+
+/** The app over the default model (or `model`), test hooks on unless overridden. */
+export function app(options: Partial<AppOptions> = {}, model?: ServedModel) {
+  return createApp({ model: () => (model ? Promise.resolve(model) : defaultModel()), testHooks: true, ...options });
+}
+
+/** POST a JSON body. */
+export function post(a: ReturnType<typeof app>, path: string, body: unknown, headers: Record<string, string> = {}) {
+  return a.request(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+}
+
+/** Split an SSE body into its `data:` payloads, checking the framing of every event. */
+export function sseEvents(body: string): string[] {
+  const events = body.split('\n\n');
+  if (events.pop() !== '') throw new Error(`SSE body does not end with a blank line: ${JSON.stringify(body.slice(-40))}`);
+  return events.map((e) => {
+    if (!e.startsWith('data: ') || e.includes('\n')) throw new Error(`bad SSE event ${JSON.stringify(e)}`);
+    return e.slice(6);
+  });
+}
+
+/** A chat request for the default model. */
+export const chat = (extra: Record<string, unknown> = {}) => ({ model: MODEL_ID, messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 8, seed: 7, ...extra });
