@@ -15,7 +15,7 @@ import { tokenizeCommand } from './commands/tokenize.js';
 import { UsageError } from './errors.js';
 import { processIO, type CliIO } from './io.js';
 
-const COMMANDS: readonly Command[] = [runCommand, logitsCommand, synthCommand, inspectCommand, tokenizeCommand, serveCommand];
+const COMMANDS: readonly Command[] = [runCommand, logitsCommand, synthCommand, inspectCommand, tokenizeCommand, serveCommand, convertCommand];
 
 const EXIT_OK = 0;
 const EXIT_ERROR = 1;

@@ -32,7 +32,7 @@ export const CONVERT_QUANTS: readonly ConvertQuant[] = ['f32', 'bf16', 'nvfp4'];
 
 /** Tokens per calibration prompt, and prompts at most, for Wanda. */
 const CALIB_PROMPT_TOKENS = 64;
-const CALIB_MAX_PROMPTS = 8;
+const CALIB_MAX_PROMPTS = 4;
 /** Rows per chunk when writing a kept tensor. */
 const CHUNK_BYTES = 4 << 20;
 
@@ -220,10 +220,10 @@ export async function convertCheckpoint(input: string, out: string, options: Con
     });
 
     // ‖X_j‖₂ of every quantised linear's input, from one reference pass over the calibration text:
-    // Wanda's score, and the output error of the report (for 2:4 also by magnitude, given a tokenizer)
+    // Wanda's score, and the output error of the report (with --calib, for any 4-bit format)
     let norms = new Map<string, Float64Array>();
     const wanda = plan.format === 'nvfp4-s24' && options.score === 'wanda';
-    if (wanda || (plan.format === 'nvfp4-s24' && ckpt.tokenizerJson != null)) {
+    if (wanda || (plan.format && options.calibText !== undefined)) {
       if (ckpt.tokenizerJson == null) throw new CheckpointError(inPath, 'Wanda calibration needs tokenizer.json');
       const text = TextCodec.fromJson(ckpt.tokenizerJson, ckpt.tokenizerConfig, inPath);
       const loaded = await referenceBackend.load(config, tensors);

@@ -1,0 +1,79 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CliIO } from '../../../cli/io.js';
+import { main } from '../../../cli/main.js';
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(...argv: string[]): Promise<Result> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIO = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s), isTTY: false }, env: {} };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'edgetron-cli-convert-'));
+  expect((await cli('synth', '--preset', 'tiny', '--seed', '2', '--out', join(tmp, 'f32'))).code).toBe(0);
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('edgetron convert', () => {
+  it('writes an nvfp4-s24 pack with progress and the per-layer report on stderr', async () => {
+    writeFileSync(join(tmp, 'calib.txt'), 'A short calibration text for the tiny model, twice. A short calibration text.');
+    const r = await cli('convert', join(tmp, 'f32'), join(tmp, 's24'), '--quant', 'nvfp4', '--sparse', '2:4', '--score', 'wanda', '--calib', join(tmp, 'calib.txt'), '--mse');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/convert: 100% \([\d.]+ MiB of [\d.]+ MiB, ETA 0 s\)/);
+    expect(r.stderr).toMatch(/per-layer relative error/);
+    expect(r.stderr).toMatch(/backbone\.layers\.1\.mixer\.experts\.0\.up_proj\.weight\s+nvfp4-s24\s+[\d.]+%\s+[\d.]+%/);
+    expect(r.stderr).toMatch(/mean weight error [\d.]+% over \d+ layers/);
+    expect(r.stderr).toMatch(/convert: wrote .*s24 \(1 shards, [\d.]+ MiB\)/);
+    const config = JSON.parse(readFileSync(join(tmp, 's24', 'config.json'), 'utf8'));
+    expect(config.quantization_config).toMatchObject({ format: 'nvfp4-s24', block_scale_search: 'mse', sparsity: { score: 'wanda' } });
+    // the pack runs
+    const logits = await cli('logits', '--model', join(tmp, 's24'), '--tokens', '1,2,3', '--backend', 'reference');
+    expect(logits.code).toBe(0);
+    expect(JSON.parse(logits.stdout).logits).toHaveLength(3);
+  });
+
+  it('synth --quant nvfp4 writes a model that loads', async () => {
+    expect((await cli('synth', '--preset', 'tiny', '--seed', '2', '--out', join(tmp, 'q'), '--quant', 'nvfp4')).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(tmp, 'q', 'config.json'), 'utf8')).quantization_config.format).toBe('nvfp4');
+    expect((await cli('logits', '--model', join(tmp, 'q'), '--tokens', '5', '--backend', 'reference')).code).toBe(0);
+    const bad = await cli('synth', '--preset', 'tiny', '--seed', '2', '--out', join(tmp, 'q2'), '--quant', 'q4_0');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^edgetron: .*--quant must be nvfp4, got "q4_0"/);
+  });
+
+  it('names bad options in one line with usage status', async () => {
+    for (const [args, pattern] of [
+      [['--quant', 'int4'], /--quant must be one of f32, bf16, nvfp4, got "int4"/],
+      [['--sparse', '4:8'], /--sparse must be one of 2:4, got "4:8"/],
+      [['--quant', 'bf16', '--sparse', '2:4'], /--sparse 2:4 needs --quant nvfp4/],
+      [['--policy', 'most'], /--policy must be one of nano, all-linear/],
+      [['--score', 'random'], /--score must be one of magnitude, wanda/],
+    ] as const) {
+      const r = await cli('convert', join(tmp, 'f32'), join(tmp, 'never'), ...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(pattern);
+    }
+    expect((await cli('convert', join(tmp, 'f32'))).stderr).toMatch(/IN and OUT are required/);
+    expect(existsSync(join(tmp, 'never'))).toBe(false);
+  });
+
+  it('fails with one line naming a missing input', async () => {
+    const r = await cli('convert', join(tmp, 'nope'), join(tmp, 'out'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^edgetron: .*nope: no such file or folder\n$/);
+  });
+});
