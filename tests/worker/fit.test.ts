@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../engine/config.js';
+import { presetConfig } from '../../weights-tools/presets.js';
+import { ModelTooLargeError } from '../../worker/errors.js';
+import { ISOLATE_LIMIT_BYTES, RUNTIME_BYTES, assertFitsIsolate, sequenceStateBytes } from '../../worker/fit.js';
+
+const tiny = parseConfig(presetConfig('tiny'));
+const small = parseConfig(presetConfig('small'));
+
+describe('isolate fit check', () => {
+  it('state of one sequence, by hand for tiny (ME*M-E*E: 2 Mamba, 2 attention layers)', () => {
+    // Mamba: conv window (4 − 1) × (64 + 2·2·16) + SSM 4·16·16 floats; attention: K and V, T × 2 kv heads × 16
+    const mamba = ((4 - 1) * 128 + 4 * 16 * 16) * 4;
+    expect(sequenceStateBytes(tiny, 100)).toBe(2 * mamba + 2 * (2 * 100 * 2 * 16 * 4));
+  });
+
+  it('tiny fits: shards + 1.125 × weights in WASM + state × concurrency + runtime', () => {
+    const weightBytes = 1_064_896;
+    const total = assertFitsIsolate({ source: 'default', config: tiny, weightBytes, maxContext: 4096, concurrency: 4 });
+    expect(total).toBe(weightBytes + weightBytes * 1.125 + 4 * sequenceStateBytes(tiny, 4096) + RUNTIME_BYTES);
+    expect(total).toBeLessThan(ISOLATE_LIMIT_BYTES);
+  });
+
+  it('refuses the small preset in f32 (~132M parameters) with a message that names the parts', () => {
+    const weightBytes = 132e6 * 4;
+    const err = (() => {
+      try {
+        assertFitsIsolate({ source: 'packs/small', config: small, weightBytes, maxContext: 4096, concurrency: 4 });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(ModelTooLargeError);
+    expect((err as Error).message).toMatch(/^packs\/small: the model needs about 1\d{3}\.\d MiB \(shards 503\.5 MiB \+ WASM weights 566\.5 MiB \+ state .* for 4 × 4096 tokens \+ runtime 16\.0 MiB\) but a Worker isolate has 128 MiB/);
+  });
+
+  it('a big context × concurrency alone can exceed the limit', () => {
+    expect(() => assertFitsIsolate({ source: 'x', config: tiny, weightBytes: 0, maxContext: 262144, concurrency: 16 })).toThrow(ModelTooLargeError);
+  });
+});
