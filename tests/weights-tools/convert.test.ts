@@ -10,28 +10,27 @@ import { Model } from '../../engine/model.js';
 import { decodeNvfp4Row } from '../../engine/nvfp4.js';
 import { referenceBackend } from '../../engine/reference/index.js';
 import { isLegalPositionCode } from '../../engine/sparse24.js';
-import { linearWeight, validateWeights, type WeightStore } from '../../engine/weights.js';
+import { linearWeight, validateWeights } from '../../engine/weights.js';
 import { openCheckpoint, type Checkpoint } from '../../weights-tools/checkpoint.js';
 import { convertCheckpoint } from '../../weights-tools/convert.js';
 import { quantizedLinears } from '../../weights-tools/quant-policy.js';
 import { synthesize } from '../../weights-tools/synth.js';
 
 let dir: string;
-const opened: WeightStore[] = [];
+/** Checkpoints opened by the tests, by path: each opened once, all closed at the end. */
+const packs = new Map<string, Promise<Checkpoint>>();
+const open = (path: string): Promise<Checkpoint> => {
+  if (!packs.has(path)) packs.set(path, openCheckpoint(path));
+  return packs.get(path)!;
+};
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'edgetron-convert-'));
   await synthesize({ preset: 'tiny', seed: 1, out: join(dir, 'f32'), dtype: 'f32' });
 });
 afterAll(async () => {
-  await Promise.all(opened.map((s) => s.close()));
+  for (const ckpt of packs.values()) await (await ckpt).store.close();
   await rm(dir, { recursive: true, force: true });
 });
-
-async function open(path: string): Promise<Checkpoint> {
-  const ckpt = await openCheckpoint(path);
-  opened.push(ckpt.store);
-  return ckpt;
-}
 
 async function bytesOf(ckpt: Checkpoint, name: string): Promise<Uint8Array> {
   const t = ckpt.store.get(name)!;
