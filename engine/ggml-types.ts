@@ -8,12 +8,15 @@
 //   Q4_0  (32 values, 18 bytes): f16 d | u8 qs[16]          x[j] = (lo(qs[j]) − 8)·d,  x[j+16] = (hi(qs[j]) − 8)·d
 //   NVFP4 (64 values, 36 bytes): u8 d[4] | u8 qs[32]        sub-block s (16 values) uses d[s] and qs[8s .. 8s+8):
 //                                x[16s+j] = E2M1(lo(qs[8s+j]))·UE4M3(d[s]),  x[16s+j+8] = E2M1(hi(qs[8s+j]))·UE4M3(d[s])
+// Quantisers (ggml-quants.c `quantize_row_*_ref`, all arithmetic in f32, scales stored as f16):
+//   Q8_0: d = amax/127, q = roundf(x/d) (half away from zero)
+//   Q4_0: m = the value of largest |x| (with its sign), d = m/−8, q = min(15, trunc(x/d + 8.5))
 // UE4M3 (ggml): bit 7 is ignored; 0x00 and 0x7F decode to 0; otherwise exponent e = bits 6..3
 // (bias 7), mantissa m = bits 2..0: value = 2^(e−7)·(1 + m/8), or m·2^−9 when e = 0. That is the
 // E4M3 value of (byte & 0x7F). (ggml stores doubled E2M1 codes and halves the scale; the product
 // is the same.) An NVFP4 tensor `X` comes with an f32 `X.scale` tensor multiplying all of it.
 
-import { f16ToF32 } from './dtype.js';
+import { f16ToF32, f32ToF16Bits } from './dtype.js';
 import { E2M1_VALUES } from './nvfp4.js';
 
 /** ggml type ids (ggml.h `enum ggml_type`; the ids are fixed: new types only get appended). */
@@ -161,6 +164,57 @@ export function repackNvfp4(src: Uint8Array, weight: Uint8Array, weightScale: Ui
         const hi = odd < 8 ? src[qs + odd] & 0xf : src[qs + odd - 8] >>> 4;
         weight[(sub >>> 1) + k] = lo | (hi << 4);
       }
+    }
+  }
+}
+
+/** roundf: to nearest, halves away from zero. */
+function roundAway(x: number): number {
+  return x < 0 ? -Math.floor(-x + 0.5) : Math.floor(x + 0.5);
+}
+
+/**
+ * Quantise `nValues` f32 values (a multiple of 32) to Q8_0 blocks, as ggml's reference quantiser does.
+ * @example quantQ8_0(Float32Array.of(...values32), block, 32) // block: 34 bytes
+ */
+export function quantQ8_0(x: Float32Array, dst: Uint8Array, nValues: number): void {
+  const f = Math.fround;
+  for (let b = 0, o = 0; o < nValues; b += 34, o += 32) {
+    let amax = 0;
+    for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[o + j]));
+    const d = f(amax / 127);
+    const id = d ? f(1 / d) : 0;
+    const h = f32ToF16Bits(d);
+    dst[b] = h & 0xff;
+    dst[b + 1] = h >>> 8;
+    for (let j = 0; j < 32; j++) dst[b + 2 + j] = roundAway(f(x[o + j] * id)) & 0xff;
+  }
+}
+
+/**
+ * Quantise `nValues` f32 values (a multiple of 32) to Q4_0 blocks, as ggml's reference quantiser does.
+ * @example quantQ4_0(Float32Array.of(...values32), block, 32) // block: 18 bytes
+ */
+export function quantQ4_0(x: Float32Array, dst: Uint8Array, nValues: number): void {
+  const f = Math.fround;
+  for (let b = 0, o = 0; o < nValues; b += 18, o += 32) {
+    let amax = 0;
+    let max = 0;
+    for (let j = 0; j < 32; j++) {
+      if (amax < Math.abs(x[o + j])) {
+        amax = Math.abs(x[o + j]);
+        max = x[o + j];
+      }
+    }
+    const d = f(max / -8);
+    const id = d ? f(1 / d) : 0;
+    const h = f32ToF16Bits(d);
+    dst[b] = h & 0xff;
+    dst[b + 1] = h >>> 8;
+    for (let j = 0; j < 16; j++) {
+      const lo = Math.min(15, Math.trunc(f(f(x[o + j] * id) + 8.5)));
+      const hi = Math.min(15, Math.trunc(f(f(x[o + 16 + j] * id) + 8.5)));
+      dst[b + 2 + j] = lo | (hi << 4);
     }
   }
 }

@@ -1,11 +1,25 @@
-// spec §13: writing GGUF files (the layout engine/gguf.ts reads). The header is built in memory
-// (metadata and tensor infos: small), tensor data follows, each tensor at a multiple of the
-// alignment, zero-padded.
+// spec §13: writing GGUF files (the layout engine/gguf.ts reads), and exporting a NemotronH
+// checkpoint as the GGUF llama.cpp's `nemotron_h` / `nemotron_h_moe` loader reads. The header is
+// built in memory (metadata and tensor infos: small); tensor data follows, one tensor at a time,
+// each at a multiple of the alignment, zero-padded.
 //
 //   u32 "GGUF" | u32 version 3 | u64 n_tensors | u64 n_kv | kv… | tensor infos… | pad | data
+//
+// Export mirrors what llama.cpp's converter writes (the fixtures in ../shared/fixtures are the
+// model): every 2-D projection, embeddings and head included, takes the chosen type, except the
+// MoE router (kept F32 like every vector); A_log is stored as ssm_a = −exp(A_log) [H, 1], D as
+// [H, 1], the gated norm as [G, dInner/G], conv1d as [convDim, K], experts stacked [E, out, in].
 
+import { open } from 'node:fs/promises';
+import type { ModelConfig } from '../engine/config.js';
+import { decodeAll, f32ToBf16Bits, f32ToF16Bits } from '../engine/dtype.js';
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VALUE, type GgufKV, type GgufScalar } from '../engine/gguf.js';
-import { GGML_SUPPORTED } from '../engine/ggml-types.js';
+import { ggufTensorName } from '../engine/gguf-names.js';
+import { TOKEN_TYPE } from '../engine/gguf-tokenizer.js';
+import { GGML_SUPPORTED, GGML_TYPE, quantQ4_0, quantQ8_0 } from '../engine/ggml-types.js';
+import { decodeWeightRow } from '../engine/reference/matmul.js';
+import { expectedTensors, linearWeight, validateWeights, type TensorEntry, type WeightStore } from '../engine/weights.js';
+import { CheckpointError } from './errors.js';
 
 /** A tensor to write: ggml type id, GGUF dims (innermost first), and its raw ggml bytes. */
 export interface GgufTensorInput {
@@ -111,16 +125,26 @@ export const kv = {
   array: (itemType: number, value: GgufScalar[]): GgufKV => ({ type: GGUF_VALUE.ARRAY, itemType, value }),
 };
 
+/** What the header needs to know about a tensor: its name, ggml type, GGUF dims and byte length. */
+export interface GgufTensorDecl {
+  readonly name: string;
+  readonly type: number;
+  readonly dims: readonly number[];
+  readonly byteLength: number;
+}
+
 /**
- * Encode a whole GGUF (version 3) in memory: metadata in the given order, then tensor infos,
- * then the data. `dims` are GGUF dims (innermost first); each tensor's byte length must match
- * its type and dims.
+ * Encode a GGUF (version 3) header: metadata in the given order, then the tensor infos, padded
+ * to the alignment. Tensor i's data goes at `header.byteLength + offsets[i]`, each padded to the
+ * alignment. Throws RangeError when a byte length does not match its type and dims.
  * @example
- * const bytes = encodeGguf(new Map([['general.architecture', kv.str('nemotron_h')]]), [
- *   { name: 'output_norm.weight', type: GGML_TYPE.F32, dims: [4], data: new Uint8Array(16) },
- * ]);
+ * const { header, offsets } = encodeGgufHeader(metadata, [{ name: 'w', type: GGML_TYPE.F32, dims: [4], byteLength: 16 }]);
  */
-export function encodeGguf(metadata: ReadonlyMap<string, GgufKV>, tensors: readonly GgufTensorInput[], options: GgufWriteOptions = {}): Uint8Array {
+export function encodeGgufHeader(
+  metadata: ReadonlyMap<string, GgufKV>,
+  tensors: readonly GgufTensorDecl[],
+  options: GgufWriteOptions = {},
+): { header: Uint8Array; offsets: number[]; alignment: number } {
   const alignment = options.alignment ?? GGUF_DEFAULT_ALIGNMENT;
   const meta = new Map(metadata);
   if (alignment !== GGUF_DEFAULT_ALIGNMENT) meta.set('general.alignment', kv.u32(alignment));
@@ -141,24 +165,314 @@ export function encodeGguf(metadata: ReadonlyMap<string, GgufKV>, tensors: reado
     w.u64(items.length);
     for (const item of items) w.scalar(entry.itemType!, item);
   }
+  const offsets: number[] = [];
   let offset = 0;
   for (const t of tensors) {
     const info = GGML_SUPPORTED.get(t.type);
     const n = t.dims.reduce((a, b) => a * b, 1);
-    if (!info || (n / info.blockValues) * info.blockBytes !== t.data.byteLength) {
-      throw new RangeError(`tensor ${t.name}: ${t.data.byteLength} bytes do not match type ${t.type} with dims [${t.dims.join(', ')}]`);
+    if (!info || (n / info.blockValues) * info.blockBytes !== t.byteLength) {
+      throw new RangeError(`tensor ${t.name}: ${t.byteLength} bytes do not match type ${t.type} with dims [${t.dims.join(', ')}]`);
     }
     w.string(t.name);
     w.u32(t.dims.length);
     for (const d of t.dims) w.u64(d);
     w.u32(t.type);
     w.u64(offset);
-    offset += Math.ceil(t.data.byteLength / alignment) * alignment;
+    offsets.push(offset);
+    offset += Math.ceil(t.byteLength / alignment) * alignment;
   }
   w.pad(alignment);
-  for (const t of tensors) {
-    w.bytes(t.data);
-    w.pad(alignment);
+  return { header: w.result(), offsets, alignment };
+}
+
+/**
+ * Encode a whole GGUF (version 3) in memory: header, then each tensor's bytes at its aligned
+ * offset. `dims` are GGUF dims (innermost first).
+ * @example
+ * const bytes = encodeGguf(new Map([['general.architecture', kv.str('nemotron_h')]]), [
+ *   { name: 'output_norm.weight', type: GGML_TYPE.F32, dims: [4], data: new Uint8Array(16) },
+ * ]);
+ */
+export function encodeGguf(metadata: ReadonlyMap<string, GgufKV>, tensors: readonly GgufTensorInput[], options: GgufWriteOptions = {}): Uint8Array {
+  const { header, offsets, alignment } = encodeGgufHeader(metadata, tensors.map((t) => ({ ...t, byteLength: t.data.byteLength })), options);
+  const last = tensors.length ? offsets[offsets.length - 1] + Math.ceil(tensors[tensors.length - 1].data.byteLength / alignment) * alignment : 0;
+  const out = new Uint8Array(header.byteLength + last);
+  out.set(header);
+  tensors.forEach((t, i) => out.set(t.data, header.byteLength + offsets[i]));
+  return out;
+}
+
+/** Types a GGUF export can give the projections. */
+export type GgufQuant = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0';
+export const GGUF_QUANTS: readonly GgufQuant[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0'];
+
+const QUANT_TYPE: Readonly<Record<GgufQuant, number>> = { f32: GGML_TYPE.F32, f16: GGML_TYPE.F16, bf16: GGML_TYPE.BF16, q8_0: GGML_TYPE.Q8_0, q4_0: GGML_TYPE.Q4_0 };
+/** llama.cpp `llama_ftype` of a file whose projections are all of one type. */
+const FILE_TYPE: Readonly<Record<GgufQuant, number>> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, bf16: 32 };
+
+/** What an export reads: an opened checkpoint (weights-tools/checkpoint.ts `Checkpoint` fits). */
+export interface GgufExportSource {
+  readonly config: ModelConfig;
+  readonly store: WeightStore;
+  readonly tokenizerJson: unknown | null;
+  readonly tokenizerConfig: Record<string, unknown> | null;
+}
+
+/** One tensor of an export: its header entry, and a producer of its bytes (called once, when written). */
+export interface GgufExportTensor extends GgufTensorDecl {
+  produce(): Promise<Uint8Array>;
+}
+
+/** An export ready to write: metadata and tensors in file order. */
+export interface GgufExportPlan {
+  readonly metadata: Map<string, GgufKV>;
+  readonly tensors: GgufExportTensor[];
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * tokenizer.json (byte-level BPE) → the `tokenizer.ggml.*` keys, `config.vocabSize` entries long.
+ * Special ids come from config.json (as llama.cpp's converter takes them), the chat template
+ * from tokenizer_config.json.
+ */
+function tokenizerMetadata(tokenizerJson: unknown, tokenizerConfig: Json | null, config: ModelConfig, file: string): [string, GgufKV][] {
+  const vocab = config.vocabSize;
+  const tj = tokenizerJson as Json;
+  const model = tj?.model as Json | undefined;
+  const pre = tj?.pre_tokenizer as Json | undefined;
+  if (model?.type !== 'BPE' || typeof model.vocab !== 'object' || pre?.type !== 'ByteLevel' || pre.use_regex === false) {
+    throw new CheckpointError(file, 'GGUF export needs a byte-level BPE tokenizer.json (BPE model, ByteLevel pre-tokenizer with its GPT-2 regex)');
   }
-  return w.result();
+  const tokens: (string | undefined)[] = new Array(vocab).fill(undefined);
+  const types = new Array<number>(vocab).fill(TOKEN_TYPE.NORMAL);
+  for (const [token, id] of Object.entries(model.vocab as Record<string, number>)) if (id < vocab) tokens[id] = token;
+  for (const t of (tj.added_tokens ?? []) as { id: number; content: string; special?: boolean }[]) {
+    if (t.id >= vocab) continue;
+    tokens[t.id] = t.content;
+    types[t.id] = t.special ? TOKEN_TYPE.CONTROL : TOKEN_TYPE.USER_DEFINED;
+  }
+  // ids the tokenizer does not cover (the embedding is padded) become llama.cpp's unused [PADn] tokens
+  tokens.forEach((t, i) => {
+    if (t === undefined) tokens[i] = `[PAD${i}]`;
+    if (tokens[i] === `[PAD${i}]`) types[i] = TOKEN_TYPE.UNUSED;
+  });
+  const merges = ((model.merges ?? []) as (string | string[])[]).map((m) => (Array.isArray(m) ? m.join(' ') : m));
+  const out: [string, GgufKV][] = [
+    ['tokenizer.ggml.model', kv.str('gpt2')],
+    ['tokenizer.ggml.pre', kv.str('gpt-2')],
+    ['tokenizer.ggml.tokens', kv.array(GGUF_VALUE.STRING, tokens as string[])],
+    ['tokenizer.ggml.token_type', kv.array(GGUF_VALUE.INT32, types)],
+    ['tokenizer.ggml.merges', kv.array(GGUF_VALUE.STRING, merges)],
+  ];
+  const unk = tokens.indexOf('<unk>');
+  const pad = config.raw.pad_token_id;
+  for (const [key, id] of [
+    ['bos_token_id', config.bosTokenId],
+    ['eos_token_id', config.eosTokenIds[0]],
+    ['unknown_token_id', unk >= 0 ? unk : undefined],
+    ['padding_token_id', typeof pad === 'number' ? pad : undefined],
+  ] as const) {
+    if (typeof id === 'number' && id < vocab) out.push([`tokenizer.ggml.${key}`, kv.u32(id)]);
+  }
+  const cfg = tokenizerConfig ?? {};
+  out.push(['tokenizer.ggml.add_bos_token', kv.bool(cfg.add_bos_token === true)], ['tokenizer.ggml.add_eos_token', kv.bool(false)]);
+  if (typeof cfg.chat_template === 'string') out.push(['tokenizer.chat_template', kv.str(cfg.chat_template)]);
+  return out;
+}
+
+/** The `{arch}.*` keys (spec §13) for a config. */
+function modelMetadata(config: ModelConfig, arch: string): [string, GgufKV][] {
+  const a = (key: string) => `${arch}.${key}`;
+  const kinds = config.layerKinds;
+  const out: [string, GgufKV][] = [
+    [a('context_length'), kv.u32(config.maxPositionEmbeddings)],
+    [a('embedding_length'), kv.u32(config.dModel)],
+    [a('block_count'), kv.u32(kinds.length)],
+    [a('vocab_size'), kv.u32(config.vocabSize)],
+    [a('feed_forward_length'), kv.array(GGUF_VALUE.INT32, kinds.map((k) => (k === 'E' ? config.moe!.expertDim : k === '-' ? config.mlpDim! : 0)))],
+    [a('attention.head_count'), kv.u32(config.attention?.nHeads ?? 0)],
+    [a('attention.head_count_kv'), kv.array(GGUF_VALUE.INT32, kinds.map((k) => (k === '*' ? config.attention!.nKvHeads : 0)))],
+  ];
+  if (config.attention) out.push([a('attention.key_length'), kv.u32(config.attention.headDim)], [a('attention.value_length'), kv.u32(config.attention.headDim)]);
+  const theta = config.raw.rope_theta;
+  out.push(
+    [a('rope.freq_base'), kv.f32(typeof theta === 'number' ? theta : 10000)],
+    [a('attention.layer_norm_rms_epsilon'), kv.f32(config.normEps)],
+    [a('attention.layer_norm_epsilon'), kv.f32(config.normEps)],
+  );
+  const m = config.mamba;
+  if (m) {
+    out.push(
+      [a('ssm.conv_kernel'), kv.u32(m.convKernel)],
+      [a('ssm.state_size'), kv.u32(m.dState)],
+      [a('ssm.group_count'), kv.u32(m.nGroups)],
+      [a('ssm.inner_size'), kv.u32(m.dInner)],
+      [a('ssm.time_step_rank'), kv.u32(m.nHeads)],
+    );
+  }
+  const e = config.moe;
+  if (e) {
+    out.push(
+      [a('expert_count'), kv.u32(e.nExperts)],
+      [a('expert_used_count'), kv.u32(e.topK)],
+      [a('expert_group_count'), kv.u32(e.nGroup)],
+      [a('expert_group_used_count'), kv.u32(e.topkGroup)],
+      [a('expert_feed_forward_length'), kv.u32(e.expertDim)],
+      [a('expert_shared_feed_forward_length'), kv.u32(e.sharedDim)],
+      [a('expert_shared_count'), kv.u32(1)],
+      [a('expert_weights_norm'), kv.bool(e.normTopK)],
+      [a('expert_weights_scale'), kv.f32(e.routedScale)],
+    );
+    if (e.latentDim !== null) out.push([a('moe_latent_size'), kv.u32(e.latentDim)]);
+  }
+  return out;
+}
+
+/** Every value of tensor `name` as f32 (float dtypes exactly; nvfp4 formats decoded exactly, then rounded once). */
+async function valuesOf(tensors: ReadonlyMap<string, TensorEntry>, name: string): Promise<Float32Array> {
+  const read = async (t: TensorEntry) => {
+    const b = new Uint8Array(t.byteLength);
+    await t.readInto(b);
+    return b;
+  };
+  const entry = tensors.get(name)!;
+  if (entry.dtype !== 'u8') return Float32Array.from(decodeAll(entry.dtype, await read(entry), name));
+  const w = linearWeight(tensors, name);
+  const scale2 = new Float32Array((await read(w.scale2!)).slice().buffer)[0];
+  const quant = { format: w.format as 'nvfp4' | 'nvfp4-s24', scale: await read(w.scale!), scale2, positions: w.positions && (await read(w.positions)) };
+  const raw = { name, dtype: entry.dtype, rows: w.rows, cols: w.cols, bytes: await read(entry), quant };
+  const out = new Float32Array(w.rows * w.cols);
+  const row = new Float64Array(w.cols);
+  for (let o = 0; o < w.rows; o++) {
+    decodeWeightRow(raw, o, row);
+    out.set(row, o * w.cols);
+  }
+  return out;
+}
+
+/** f32 values → the bytes of ggml type `type`. */
+function encodeValues(x: Float32Array, type: number): Uint8Array {
+  switch (type) {
+    case GGML_TYPE.F32:
+      return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+    case GGML_TYPE.F16:
+      return new Uint8Array(Uint16Array.from(x, f32ToF16Bits).buffer);
+    case GGML_TYPE.BF16:
+      return new Uint8Array(Uint16Array.from(x, f32ToBf16Bits).buffer);
+    default: {
+      const info = GGML_SUPPORTED.get(type)!;
+      const out = new Uint8Array((x.length / info.blockValues) * info.blockBytes);
+      (type === GGML_TYPE.Q8_0 ? quantQ8_0 : quantQ4_0)(x, out, x.length);
+      return out;
+    }
+  }
+}
+
+/**
+ * Plan the GGUF export of a checkpoint: metadata (llama.cpp keys, the tokenizer) and tensors
+ * under GGUF names with their layouts. Tensor bytes are produced one tensor at a time when
+ * written. Throws the checkpoint's own validation errors (missing tensor, wrong shape).
+ * @example
+ * const plan = planGgufExport(await openCheckpoint('model-dir'), 'q8_0');
+ * await writeGgufFile('model-q8_0.gguf', plan);
+ */
+export function planGgufExport(source: GgufExportSource, quant: GgufQuant, name = 'edgetron export'): GgufExportPlan {
+  const { config, store } = source;
+  const tensors = validateWeights(config, store);
+  const arch = config.layerKinds.includes('E') ? 'nemotron_h_moe' : 'nemotron_h';
+  const metadata = new Map<string, GgufKV>([['general.architecture', kv.str(arch)], ['general.name', kv.str(name)], ...modelMetadata(config, arch)]);
+  if (source.tokenizerJson) for (const [k, v] of tokenizerMetadata(source.tokenizerJson, source.tokenizerConfig, config, store.source)) metadata.set(k, v);
+  metadata.set('general.file_type', kv.u32(FILE_TYPE[quant]));
+  metadata.set('general.quantization_version', kv.u32(2));
+
+  const out: GgufExportTensor[] = [];
+  const done = new Set<string>();
+  for (const spec of expectedTensors(config)) {
+    const gguf = ggufTensorName(spec.name);
+    if (!gguf) throw new CheckpointError(store.source, `tensor ${spec.name} has no GGUF name`);
+    if (done.has(gguf)) continue;
+    done.add(gguf);
+    const experts = /\.experts\.\d+\./.test(spec.name) ? spec.name.replace(/\.experts\.\d+\./, '.experts.{e}.') : null;
+    const shape = spec.name.endsWith('conv1d.weight') ? [spec.shape[0], spec.shape[2]] : [...spec.shape];
+    let dims = [...shape].reverse();
+    let sources = [spec.name];
+    let transform: ((x: Float32Array) => Float32Array) | null = null;
+    if (experts) {
+      const n = config.moe!.nExperts;
+      dims = [...dims, n];
+      sources = Array.from({ length: n }, (_, e) => experts.replace('{e}', String(e)));
+    } else if (spec.name.endsWith('.A_log')) {
+      dims = [1, shape[0]];
+      transform = (x) => x.map((v) => -Math.exp(v)); // ssm_a = −exp(A_log), rounded once to f32
+    } else if (spec.name.endsWith('.D')) {
+      dims = [1, shape[0]];
+    } else if (spec.name.endsWith('mixer.norm.weight')) {
+      dims = [config.mamba!.dInner / config.mamba!.nGroups, config.mamba!.nGroups];
+    }
+    const projection = spec.linear === true && !spec.name.endsWith('mixer.gate.weight');
+    const blockValues = GGML_SUPPORTED.get(QUANT_TYPE[quant])!.blockValues;
+    const type = projection && dims[0] % blockValues === 0 ? QUANT_TYPE[quant] : GGML_TYPE.F32;
+    const info = GGML_SUPPORTED.get(type)!;
+    const byteLength = (dims.reduce((a, b) => a * b, 1) / info.blockValues) * info.blockBytes;
+    out.push({
+      name: gguf,
+      type,
+      dims,
+      byteLength,
+      async produce() {
+        const parts: Uint8Array[] = [];
+        for (const s of sources) {
+          const values = await valuesOf(tensors, s);
+          parts.push(encodeValues(transform ? transform(values) : values, type));
+        }
+        if (parts.length === 1) return parts[0];
+        const all = new Uint8Array(byteLength);
+        parts.reduce((at, p) => (all.set(p, at), at + p.byteLength), 0);
+        return all;
+      },
+    });
+  }
+  return { metadata, tensors: out.sort((a, b) => fileRank(a.name) - fileRank(b.name)) };
+}
+
+/** Tensor order inside a block, as llama.cpp's converter writes it. */
+const BLOCK_ORDER = [
+  'attn_norm', 'ssm_in', 'ssm_conv1d.weight', 'ssm_conv1d.bias', 'ssm_dt', 'ssm_a', 'ssm_d', 'ssm_norm', 'ssm_out',
+  'attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate_inp', 'exp_probs_b', 'ffn_latent_down', 'ffn_latent_up',
+  'ffn_up_exps', 'ffn_down_exps', 'ffn_up_shexp', 'ffn_down_shexp', 'ffn_up', 'ffn_down',
+];
+
+/** Sort key: globals first (token_embd, output_norm, output), then block by block in BLOCK_ORDER. */
+function fileRank(name: string): number {
+  const m = /^blk\.(\d+)\.(.+)$/.exec(name);
+  if (!m) return ['token_embd.weight', 'output_norm.weight', 'output.weight'].indexOf(name);
+  const rest = m[2];
+  const i = BLOCK_ORDER.findIndex((p) => rest === p || rest.startsWith(`${p}.`));
+  return 3 + Number(m[1]) * BLOCK_ORDER.length + i;
+}
+
+/**
+ * Write a planned export to `path`, one tensor at a time (memory: the header plus the largest
+ * tensor). `onTensor` reports progress after each tensor.
+ * @example
+ * await writeGgufFile('out.gguf', planGgufExport(ckpt, 'f32'), (i, n) => console.log(`${i}/${n}`));
+ */
+export async function writeGgufFile(path: string, plan: GgufExportPlan, onTensor?: (written: number, total: number) => void): Promise<void> {
+  const { header, offsets, alignment } = encodeGgufHeader(plan.metadata, plan.tensors);
+  const fh = await open(path, 'w');
+  try {
+    await fh.write(header, 0, header.byteLength, 0);
+    let end = header.byteLength;
+    for (const [i, t] of plan.tensors.entries()) {
+      const data = await t.produce();
+      if (data.byteLength !== t.byteLength) throw new RangeError(`tensor ${t.name}: produced ${data.byteLength} bytes, planned ${t.byteLength}`);
+      await fh.write(data, 0, data.byteLength, header.byteLength + offsets[i]);
+      end = header.byteLength + offsets[i] + Math.ceil(data.byteLength / alignment) * alignment;
+      onTensor?.(i + 1, plan.tensors.length);
+    }
+    await fh.truncate(end);
+  } finally {
+    await fh.close();
+  }
 }
