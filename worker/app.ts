@@ -123,10 +123,10 @@ export function createApp(options: AppOptions): Hono {
     const prepared = prepare(model, request);
     const release = await limiter.acquire(c.req.raw.signal);
     const abort = new AbortController();
-    c.req.raw.signal?.addEventListener('abort', () => abort.abort());
     const events = run(model, prepared, abort.signal);
     const meta: ResponseMeta = { id: `${request.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${crypto.randomUUID().replace(/-/g, '')}`, created: Math.floor(Date.now() / 1000), model: model.id };
     if (!request.stream) {
+      c.req.raw.signal?.addEventListener('abort', () => abort.abort());
       try {
         const answer = new AnswerBuilder();
         for await (const ev of events) {
@@ -138,7 +138,7 @@ export function createApp(options: AppOptions): Hono {
         release();
       }
     }
-    return new Response(sseStream(request, meta, events, release, abort), { headers: SSE_HEADERS });
+    return new Response(sseStream(request, meta, events, release, abort, c.req.raw.signal), { headers: SSE_HEADERS });
   };
 
   app.post('/v1/chat/completions', (c) => complete(c, (body, m) => parseChatRequest(body, m.id, m.maxContext, options.testHooks === true)));
@@ -160,7 +160,8 @@ export function createApp(options: AppOptions): Hono {
 /**
  * The SSE body: a role chunk (chat), one chunk per delta, the finish chunk, the usage chunk
  * when asked, then `data: [DONE]`. Generation runs as the client reads (pull); a cancelled
- * body aborts it; an error mid-stream is sent as one final error chunk.
+ * body or an aborted request (the client went away) stops it and frees its sequence and slot;
+ * an error mid-stream is sent as one final error chunk.
  */
 function sseStream(
   request: ChatRequest | CompletionRequest,
@@ -168,6 +169,7 @@ function sseStream(
   events: AsyncGenerator<RunEvent, void, undefined>,
   release: () => void,
   abort: AbortController,
+  clientSignal: AbortSignal | undefined,
 ): ReadableStream<Uint8Array> {
   const chat = request.kind === 'chat';
   let started = false;
@@ -176,6 +178,13 @@ function sseStream(
     release();
     if (!cancelled) ctl.close();
   };
+  const stop = async () => {
+    cancelled = true;
+    abort.abort();
+    release();
+    await events.return(undefined);
+  };
+  clientSignal?.addEventListener('abort', () => void stop());
   return new ReadableStream<Uint8Array>({
     async pull(ctl) {
       try {
@@ -200,11 +209,6 @@ function sseStream(
         finish(ctl);
       }
     },
-    async cancel() {
-      cancelled = true;
-      abort.abort();
-      release();
-      await events.return(undefined);
-    },
+    cancel: stop,
   });
 }

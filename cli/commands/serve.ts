@@ -38,7 +38,7 @@ export interface WranglerDev {
   readonly child: ChildProcess;
   /** Resolves with the base URL once wrangler prints "Ready on", rejects if it exits first or times out. */
   readonly ready: Promise<string>;
-  /** Stop wrangler and its workerd children (SIGINT, then SIGKILL of the group after 5 s). */
+  /** Stop wrangler and its workerd children (SIGINT to the process group, SIGKILL of what is left after 5 s). */
   stop(): Promise<void>;
 }
 
@@ -82,22 +82,21 @@ export function spawnWranglerDev(options: WranglerDevOptions): WranglerDev {
     });
   });
   ready.catch(() => {});
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+  const groupAlive = () => {
     try {
-      process.kill(-child.pid!, 'SIGINT');
+      process.kill(-child.pid!, 0);
+      return true;
     } catch {
-      return;
+      return false;
     }
-    const killer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }, 5000);
+  };
+  const stop = async () => {
+    if (child.pid === undefined || !groupAlive()) return;
+    process.kill(-child.pid, 'SIGINT');
+    // wrangler stops its workerd children on SIGINT; whatever of the group is left after 5 s is killed
+    for (let waited = 0; waited < 5000 && groupAlive(); waited += 100) await new Promise((r) => setTimeout(r, 100));
+    if (groupAlive()) process.kill(-child.pid, 'SIGKILL');
     await exited;
-    clearTimeout(killer);
   };
   return { child, ready, stop };
 }
