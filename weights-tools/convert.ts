@@ -1,4 +1,4 @@
-// DESIGN §3, §5: `edgetron convert`: any checkpoint `openCheckpoint` opens → an edge pack
+// DESIGN §3, §5: `edgetron convert`: any checkpoint `openCheckpoint` opens (HF folder, .gguf) → an edge pack
 // (config.json with a `quantization_config` block, the tokenizer files, ≤ shard-mb safetensors
 // shards with a sha256 index). Linear weights chosen by the policy (quant-policy.ts) become
 // nvfp4 or nvfp4-s24 (quantize.ts, prune.ts); every other tensor keeps its float dtype, or
@@ -9,10 +9,12 @@
 // the model once on the reference backend, which keeps every weight it touches as stored: about
 // the checkpoint's size in bytes (all of it on a calibration set that reaches every expert).
 
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelConfig } from '../engine/config.js';
 import { decodeInto, f32ToBf16Bits } from '../engine/dtype.js';
+import { openGguf } from '../engine/gguf.js';
+import { ggufConfigJson } from '../engine/gguf-names.js';
 import { InvalidOptionError, MissingTensorError } from '../engine/errors.js';
 import { referenceBackend } from '../engine/reference/index.js';
 import { decodeWeightRow } from '../engine/reference/matmul.js';
@@ -20,7 +22,8 @@ import { TensorCache } from '../engine/reference/tensors.js';
 import { TextCodec } from '../engine/text.js';
 import { DTYPE_BYTES, expectedTensors, linearWeight, sidecarNames, validateWeights, type DType, type TensorEntry } from '../engine/weights.js';
 import { TRAINING_TEXT } from './bpe.js';
-import { openCheckpoint, resolveModelPath } from './checkpoint.js';
+import { openCheckpoint, resolveModelPath, type Checkpoint } from './checkpoint.js';
+import { openFileSource } from './fs-source.js';
 import { CheckpointError } from './errors.js';
 import { collectInputNorms, type PruneScore } from './prune.js';
 import { quantizedLinears, type QuantPolicyName } from './quant-policy.js';
@@ -264,7 +267,7 @@ export async function convertCheckpoint(input: string, out: string, options: Con
         options.onProgress?.({ bytesDone, bytesTotal, tensor: t.name });
       },
     });
-    await writePackFiles(inPath, out, quantizationConfig(options, config, hasMtp, plan), options.quant);
+    await writePackFiles(ckpt, out, quantizationConfig(options, config, hasMtp, plan), options.quant);
     const bytes = Object.values(written.index.shards).reduce((n, s) => n + s.size, 0);
     return { files: written.files, bytes, report };
   } finally {
@@ -281,13 +284,26 @@ async function linearOrVectorRows(tensors: ReadonlyMap<string, TensorEntry>, nam
   return { name, rows: 1, cols: n, readRow: (_r, dst) => decodeInto(source.dtype, raw, 0, n, dst, 0, name) };
 }
 
+/** The input's config.json as JSON: the folder's file, or a GGUF file's metadata mapped to HF keys. */
+async function rawConfigOf(inPath: string): Promise<Record<string, unknown>> {
+  if (!inPath.toLowerCase().endsWith('.gguf')) return JSON.parse(await readFile(join(inPath, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const source = await openFileSource(inPath);
+  try {
+    return ggufConfigJson(await openGguf(source)) as Record<string, unknown>;
+  } finally {
+    await source.close();
+  }
+}
+
 /** config.json (with `quantization_config`, torch_dtype for f32/bf16) and the tokenizer files. */
-async function writePackFiles(inPath: string, out: string, quantConfig: Record<string, unknown> | null, quant: ConvertQuant): Promise<void> {
-  const raw = JSON.parse(await readFile(join(inPath, 'config.json'), 'utf8')) as Record<string, unknown>;
+async function writePackFiles(ckpt: Checkpoint, out: string, quantConfig: Record<string, unknown> | null, quant: ConvertQuant): Promise<void> {
+  const raw = await rawConfigOf(ckpt.path);
   delete raw.quantization_config;
   if (quant === 'f32') raw.torch_dtype = 'float32';
   if (quant === 'bf16') raw.torch_dtype = 'bfloat16';
   if (quantConfig) raw.quantization_config = quantConfig;
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) await copyFile(join(inPath, f), join(out, f)).catch(() => undefined);
-  await writeFile(join(out, 'config.json'), `${JSON.stringify(raw, null, 2)}\n`);
+  const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+  if (ckpt.tokenizerJson != null) await writeFile(join(out, 'tokenizer.json'), json(ckpt.tokenizerJson));
+  if (ckpt.tokenizerConfig != null) await writeFile(join(out, 'tokenizer_config.json'), json(ckpt.tokenizerConfig));
+  await writeFile(join(out, 'config.json'), json(raw));
 }

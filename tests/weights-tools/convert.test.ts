@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pickBackend } from '../../cli/backends.js';
 import { f32ToBf16Bits } from '../../engine/dtype.js';
@@ -157,5 +158,18 @@ describe('convert, other modes', () => {
   it('names bad settings', async () => {
     await expect(convertCheckpoint(join(dir, 'f32'), join(dir, 'x'), { quant: 'bf16', sparse: true })).rejects.toThrow(InvalidOptionError);
     await expect(convertCheckpoint(join(dir, 'f32'), join(dir, 'x'), { quant: 'int3' as 'f32' })).rejects.toThrow(/quant = "int3" is invalid/);
+  });
+});
+
+describe('convert from GGUF', () => {
+  const FIXTURE = fileURLToPath(new URL('../../../shared/fixtures/nemotron-h-tiny/moe/', import.meta.url));
+
+  it("re-quantises llama.cpp's NVFP4 fixture losslessly (same element, scale and block rules)", async () => {
+    const { report } = await convertCheckpoint(join(FIXTURE, 'model-nvfp4.gguf'), join(dir, 'from-gguf'), { quant: 'nvfp4', policy: 'all-linear' });
+    expect(report.length).toBeGreaterThan(10);
+    for (const r of report) expect(r.relError, r.name).toBe(0);
+    const config = JSON.parse(readFileSync(join(dir, 'from-gguf', 'config.json'), 'utf8'));
+    expect(config.quantization_config.format).toBe('nvfp4');
+    expect(existsSync(join(dir, 'from-gguf', 'tokenizer.json'))).toBe(true);
   });
 });
