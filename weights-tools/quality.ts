@@ -41,29 +41,42 @@ function logSoftmax(row: Float32Array): Float64Array {
 }
 
 /**
- * KL(reference ‖ test) of next-token distributions at every position of every prompt.
- * @example
- * const { mean } = klDivergence(f32Session.model, nvfp4Session.model, [Int32Array.of(1, 2, 3)]);
+ * Logits at every position of each prompt: one (T, V) array per prompt.
+ * @example const logits = promptLogits(session.model, [Int32Array.of(1, 2, 3)]); // [(3, V)]
  */
-export function klDivergence(reference: Model, test: Model, prompts: readonly Int32Array[]): KlResult {
-  const V = reference.config.vocabSize;
+export function promptLogits(model: Model, prompts: readonly Int32Array[]): Float32Array[] {
+  return prompts.map((tokens) => model.forward(model.newSequence(tokens.length), tokens, 'all'));
+}
+
+/**
+ * KL(P ‖ Q) at every row of matching logits arrays (rows of V), averaged over all rows.
+ * @example const { mean } = klOfLogits(promptLogits(f32, prompts), promptLogits(nvfp4, prompts), V);
+ */
+export function klOfLogits(reference: readonly Float32Array[], test: readonly Float32Array[], V: number): KlResult {
   let total = 0;
   let max = 0;
   let positions = 0;
-  for (const tokens of prompts) {
-    const p = reference.forward(reference.newSequence(tokens.length), tokens, 'all'); // (T, V)
-    const q = test.forward(test.newSequence(tokens.length), tokens, 'all'); // (T, V)
-    for (let t = 0; t < tokens.length; t++) {
+  reference.forEach((p, i) => {
+    for (let t = 0; t < p.length / V; t++) {
       const lp = logSoftmax(p.subarray(t * V, (t + 1) * V));
-      const lq = logSoftmax(q.subarray(t * V, (t + 1) * V));
+      const lq = logSoftmax(test[i].subarray(t * V, (t + 1) * V));
       let kl = 0;
       for (let v = 0; v < V; v++) kl += Math.exp(lp[v]) * (lp[v] - lq[v]);
       total += kl;
       max = Math.max(max, kl);
       positions++;
     }
-  }
+  });
   return { mean: total / positions, max, positions };
+}
+
+/**
+ * KL(reference ‖ test) of next-token distributions at every position of every prompt.
+ * @example
+ * const { mean } = klDivergence(f32Session.model, nvfp4Session.model, [Int32Array.of(1, 2, 3)]);
+ */
+export function klDivergence(reference: Model, test: Model, prompts: readonly Int32Array[]): KlResult {
+  return klOfLogits(promptLogits(reference, prompts), promptLogits(test, prompts), reference.config.vocabSize);
 }
 
 /** One row of the quality table. */
@@ -103,13 +116,15 @@ export async function compareQuantizations(
       { format: 'nvfp4-s24', score: 'magnitude' },
       { format: 'nvfp4-s24', score: 'wanda' },
     ] as const;
+    const logits = promptLogits(reference.model, prompts);
+    const V = reference.model.config.vocabSize;
     const rows: QualityRow[] = [];
     for (const v of variants) {
       const out = join(workDir, v.score ? `${v.format}-${v.score}` : v.format);
       const converted = await convertCheckpoint(model, out, { ...settings, quant: 'nvfp4', sparse: v.score !== null, score: v.score ?? undefined });
       const test = await open(out, referenceBackend);
       try {
-        rows.push({ format: v.format, score: v.score, kl: klDivergence(reference.model, test.model, prompts), bytes: converted.bytes });
+        rows.push({ format: v.format, score: v.score, kl: klOfLogits(logits, promptLogits(test.model, prompts), V), bytes: converted.bytes });
       } finally {
         test.dispose();
       }
