@@ -25,8 +25,33 @@ export interface GgufTokenizer {
   readonly tokenizerConfig: Json;
 }
 
-function byteLevel(useRegex: boolean): Json {
-  return { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: useRegex };
+/** An `added_tokens` entry of tokenizer.json. */
+export interface AddedToken {
+  readonly id: number;
+  readonly content: string;
+  readonly special: boolean;
+}
+
+/**
+ * A tokenizer.json object for a GPT-2-style byte-level BPE: ByteLevel pre-tokenizer (with the
+ * GPT-2 regex) and decoder, no normalizer or post-processor; `merges` as "a b" strings.
+ * (weights-tools/bpe.ts builds the same structure for trained tokenizers.)
+ * @example
+ * byteLevelBpeJson({ 'Ġ': 0, h: 1, 'Ġh': 2 }, ['Ġ h'], [{ id: 3, content: '<s>', special: true }]);
+ */
+export function byteLevelBpeJson(vocab: Readonly<Record<string, number>>, merges: readonly string[], added: readonly AddedToken[]): Json {
+  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: added.map(({ id, content, special }) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special })),
+    normalizer: null,
+    pre_tokenizer: byteLevel,
+    post_processor: null,
+    decoder: byteLevel,
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges },
+  };
 }
 
 /**
@@ -89,36 +114,15 @@ export function ggufTokenizer(gguf: GgufFile): GgufTokenizer | null {
   if (typesKv && (!Array.isArray(types) || types.length !== tokens.length)) fail('tokenizer.ggml.token_type', `must have one entry per token (${tokens.length})`);
 
   const vocab: Record<string, number> = {};
-  const added: Json[] = [];
+  const added: AddedToken[] = [];
   tokens.forEach((token, i) => {
     if (Object.prototype.hasOwnProperty.call(vocab, token)) fail('tokenizer.ggml.tokens', `token ${JSON.stringify(token)} appears twice (ids ${vocab[token]} and ${i})`);
     vocab[token] = i;
     const type = types[i];
     if (type === TOKEN_TYPE.CONTROL || type === TOKEN_TYPE.UNKNOWN || type === TOKEN_TYPE.USER_DEFINED) {
-      added.push({ id: i, content: token, single_word: false, lstrip: false, rstrip: false, normalized: false, special: type !== TOKEN_TYPE.USER_DEFINED });
+      added.push({ id: i, content: token, special: type !== TOKEN_TYPE.USER_DEFINED });
     }
   });
-  const tokenizerJson: Json = {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: added,
-    normalizer: null,
-    pre_tokenizer: byteLevel(true),
-    post_processor: null,
-    decoder: byteLevel(true),
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
-      vocab,
-      merges,
-    },
-  };
+  const tokenizerJson = byteLevelBpeJson(vocab, merges, added);
   return { tokenizerJson, tokenizerConfig: config };
 }

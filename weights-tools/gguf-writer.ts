@@ -281,52 +281,56 @@ function tokenizerMetadata(tokenizerJson: unknown, tokenizerConfig: Json | null,
   return out;
 }
 
-/** The `{arch}.*` keys (spec §13) for a config. */
+/** The `{arch}.*` keys (spec §13) for a config: per-layer arrays, then u32 sizes, then flags and scales. */
 function modelMetadata(config: ModelConfig, arch: string): [string, GgufKV][] {
-  const a = (key: string) => `${arch}.${key}`;
-  const kinds = config.layerKinds;
-  const out: [string, GgufKV][] = [
-    [a('context_length'), kv.u32(config.maxPositionEmbeddings)],
-    [a('embedding_length'), kv.u32(config.dModel)],
-    [a('block_count'), kv.u32(kinds.length)],
-    [a('vocab_size'), kv.u32(config.vocabSize)],
-    [a('feed_forward_length'), kv.array(GGUF_VALUE.INT32, kinds.map((k) => (k === 'E' ? config.moe!.expertDim : k === '-' ? config.mlpDim! : 0)))],
-    [a('attention.head_count'), kv.u32(config.attention?.nHeads ?? 0)],
-    [a('attention.head_count_kv'), kv.array(GGUF_VALUE.INT32, kinds.map((k) => (k === '*' ? config.attention!.nKvHeads : 0)))],
-  ];
-  if (config.attention) out.push([a('attention.key_length'), kv.u32(config.attention.headDim)], [a('attention.value_length'), kv.u32(config.attention.headDim)]);
+  const { layerKinds: kinds, attention: at, mamba: m, moe: e } = config;
   const theta = config.raw.rope_theta;
-  out.push(
-    [a('rope.freq_base'), kv.f32(typeof theta === 'number' ? theta : 10000)],
-    [a('attention.layer_norm_rms_epsilon'), kv.f32(config.normEps)],
-    [a('attention.layer_norm_epsilon'), kv.f32(config.normEps)],
-  );
-  const m = config.mamba;
-  if (m) {
-    out.push(
-      [a('ssm.conv_kernel'), kv.u32(m.convKernel)],
-      [a('ssm.state_size'), kv.u32(m.dState)],
-      [a('ssm.group_count'), kv.u32(m.nGroups)],
-      [a('ssm.inner_size'), kv.u32(m.dInner)],
-      [a('ssm.time_step_rank'), kv.u32(m.nHeads)],
-    );
-  }
-  const e = config.moe;
-  if (e) {
-    out.push(
-      [a('expert_count'), kv.u32(e.nExperts)],
-      [a('expert_used_count'), kv.u32(e.topK)],
-      [a('expert_group_count'), kv.u32(e.nGroup)],
-      [a('expert_group_used_count'), kv.u32(e.topkGroup)],
-      [a('expert_feed_forward_length'), kv.u32(e.expertDim)],
-      [a('expert_shared_feed_forward_length'), kv.u32(e.sharedDim)],
-      [a('expert_shared_count'), kv.u32(1)],
-      [a('expert_weights_norm'), kv.bool(e.normTopK)],
-      [a('expert_weights_scale'), kv.f32(e.routedScale)],
-    );
-    if (e.latentDim !== null) out.push([a('moe_latent_size'), kv.u32(e.latentDim)]);
-  }
-  return out;
+  const sizes: [string, number | undefined][] = [
+    ['context_length', config.maxPositionEmbeddings],
+    ['embedding_length', config.dModel],
+    ['block_count', kinds.length],
+    ['vocab_size', config.vocabSize],
+    ['attention.head_count', at?.nHeads ?? 0],
+    ['attention.key_length', at?.headDim],
+    ['attention.value_length', at?.headDim],
+    ['ssm.conv_kernel', m?.convKernel],
+    ['ssm.state_size', m?.dState],
+    ['ssm.group_count', m?.nGroups],
+    ['ssm.inner_size', m?.dInner],
+    ['ssm.time_step_rank', m?.nHeads],
+    ['expert_count', e?.nExperts],
+    ['expert_used_count', e?.topK],
+    ['expert_group_count', e?.nGroup],
+    ['expert_group_used_count', e?.topkGroup],
+    ['expert_feed_forward_length', e?.expertDim],
+    ['expert_shared_feed_forward_length', e?.sharedDim],
+    ['expert_shared_count', e ? 1 : undefined],
+    ['moe_latent_size', e?.latentDim ?? undefined],
+  ];
+  const entries: [string, GgufKV | undefined][] = [
+    ...sizes.map(([k, v]): [string, GgufKV | undefined] => [k, v === undefined ? undefined : kv.u32(v)]),
+    ['feed_forward_length', kv.array(GGUF_VALUE.INT32, kinds.map((k) => (k === 'E' ? e!.expertDim : k === '-' ? config.mlpDim! : 0)))],
+    ['attention.head_count_kv', kv.array(GGUF_VALUE.INT32, kinds.map((k) => (k === '*' ? at!.nKvHeads : 0)))],
+    ['rope.freq_base', kv.f32(typeof theta === 'number' ? theta : 10000)],
+    ['attention.layer_norm_rms_epsilon', kv.f32(config.normEps)],
+    ['attention.layer_norm_epsilon', kv.f32(config.normEps)],
+    ['expert_weights_norm', e ? kv.bool(e.normTopK) : undefined],
+    ['expert_weights_scale', e ? kv.f32(e.routedScale) : undefined],
+  ];
+  // llama.cpp's converter order, which the fixtures follow
+  const order = [
+    'context_length', 'embedding_length', 'block_count', 'vocab_size', 'feed_forward_length', 'attention.head_count',
+    'attention.head_count_kv', 'attention.key_length', 'attention.value_length', 'rope.freq_base',
+    'attention.layer_norm_rms_epsilon', 'attention.layer_norm_epsilon', 'ssm.conv_kernel', 'ssm.state_size',
+    'ssm.group_count', 'ssm.inner_size', 'ssm.time_step_rank', 'expert_count', 'expert_used_count', 'expert_group_count',
+    'expert_group_used_count', 'expert_feed_forward_length', 'expert_shared_feed_forward_length', 'expert_shared_count',
+    'expert_weights_norm', 'expert_weights_scale', 'moe_latent_size',
+  ];
+  const byKey = new Map(entries);
+  return order.flatMap((k): [string, GgufKV][] => {
+    const v = byKey.get(k);
+    return v ? [[`${arch}.${k}`, v]] : [];
+  });
 }
 
 /** Every value of tensor `name` as f32 (float dtypes exactly; nvfp4 formats decoded exactly, then rounded once). */
