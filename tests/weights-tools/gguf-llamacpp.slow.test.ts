@@ -1,0 +1,56 @@
+// An f32 GGUF exported by edgetron loads in llama.cpp (the `node-llama-cpp` npm package, DESIGN
+// §8), and llama.cpp's greedy tokens equal edgetron's on the same prompt. node-llama-cpp is not a
+// default dependency (≈ 700 MB of prebuilt binaries, notes/tooling.md): install it with
+// `npm install --no-save node-llama-cpp@3.22.1`, or point NODE_LLAMA_CPP at its entry file.
+
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.js';
+import { openCheckpoint } from '../../weights-tools/checkpoint.js';
+import { planGgufExport, writeGgufFile } from '../../weights-tools/gguf-writer.js';
+import { argmax } from '../helpers/fixture-logits.js';
+
+const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/nemotron-h-tiny/', import.meta.url));
+const entry = process.env.NODE_LLAMA_CPP ? pathToFileURL(process.env.NODE_LLAMA_CPP).href : 'node-llama-cpp';
+const nlc = await import(entry).catch(() => null);
+const tmp = mkdtempSync(join(tmpdir(), 'gguf-llamacpp-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe.skipIf(!nlc || !existsSync(FIXTURES))('llama.cpp runs edgetron-exported GGUFs', () => {
+  for (const folder of ['moe', 'dense', 'latent']) {
+    it(`${folder}: llama.cpp's greedy tokens on the f32 export are edgetron's`, async () => {
+      const ckpt = await openCheckpoint(`${FIXTURES}${folder}/hf`);
+      const path = join(tmp, `${folder}.gguf`);
+      await writeGgufFile(path, planGgufExport(ckpt, 'f32'));
+      await ckpt.store.close();
+
+      const prompt = (JSON.parse(readFileSync(`${FIXTURES}fixture.json`, 'utf8')) as { tokens: number[] }).tokens.slice(0, 16);
+      const llama = await nlc.getLlama({ gpu: false, build: 'never' });
+      const model = await llama.loadModel({ modelPath: path });
+      const context = await model.createContext({ contextSize: 256, threads: 1 });
+      const greedy: number[] = [];
+      for await (const token of context.getSequence().evaluate(prompt, { temperature: 0 })) {
+        greedy.push(Number(token));
+        if (greedy.length === 16) break;
+      }
+      expect(greedy).toHaveLength(16);
+      await context.dispose();
+      await model.dispose();
+
+      // edgetron, teacher-forced on llama.cpp's continuation: its argmax must be each next token
+      let out = '';
+      const code = await main(['logits', '--model', path, '--tokens', [...prompt, ...greedy].join(','), '--backend', 'wasm'], {
+        stdout: { write: (s: string) => (out += s) },
+        stderr: { write: () => {} },
+        env: {},
+      });
+      expect(code).toBe(0);
+      const rows = (JSON.parse(out) as { logits: number[][] }).logits;
+      const mine = greedy.map((_, i) => argmax(rows[prompt.length - 1 + i]));
+      expect(mine).toEqual(greedy);
+    }, 120_000);
+  }
+});
