@@ -217,3 +217,14 @@ export class UnsupportedArchitectureError extends EdgetronError {
     super(`${file}: architecture ${JSON.stringify(architecture)} is not supported; expected one of: ${supported.join(', ')}`);
   }
 }
+
+/** A tensor is larger than one edge-pack shard may be (Workers static assets are capped at 25 MiB). */
+export class ShardLimitError extends EdgetronError {
+  constructor(
+    readonly tensor: string,
+    readonly bytes: number,
+    readonly limitBytes: number,
+  ) {
+    super(`tensor ${tensor} has ${bytes} bytes, more than the ${limitBytes}-byte edge-pack shard limit; quantise it, or serve the pack from R2`);
+  }
+}

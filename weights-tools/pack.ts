@@ -11,6 +11,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ShardLimitError } from '../engine/errors.js';
 import { DTYPE_BYTES } from '../engine/weights.js';
 import { openCheckpoint, packageRoot, type Checkpoint } from './checkpoint.js';
 import { writeShardedSafetensors, type TensorDecl, type WrittenShards } from './safetensors-writer.js';
@@ -81,18 +82,21 @@ const writeJson = (file: string, value: unknown) => writeFile(file, `${JSON.stri
 
 /**
  * Rewrite an opened checkpoint as an edge pack in `out` (created if needed), with `rawConfig`
- * (the source's config.json) as its config; tensors keep their dtypes.
+ * (the source's config.json) as its config; tensors keep their dtypes. A tensor that cannot
+ * fit one shard is refused (ShardLimitError) before anything is written.
  * @example
  * const written = await writeEdgePack(ckpt, JSON.parse(configText), '/tmp/pack');
  * written.files; // ['model-00001-of-00023.safetensors', …]
  */
 export async function writeEdgePack(ckpt: Checkpoint, rawConfig: unknown, out: string, options: EdgePackOptions = {}): Promise<WrittenShards> {
-  await mkdir(out, { recursive: true });
-  const names = ckpt.store.names();
-  const decls: TensorDecl[] = names.map((name) => {
+  const maxShardBytes = options.maxShardBytes ?? EDGE_SHARD_BYTES;
+  const decls: TensorDecl[] = ckpt.store.names().map((name) => {
     const t = ckpt.store.get(name)!;
+    // a shard also holds its header: 1 KiB is ample for one tensor's entry
+    if (t.byteLength > maxShardBytes - 1024) throw new ShardLimitError(name, t.byteLength, maxShardBytes);
     return { name, dtype: t.dtype, shape: t.shape };
   });
+  await mkdir(out, { recursive: true });
   const written = await writeShardedSafetensors(
     out,
     decls,
@@ -101,7 +105,7 @@ export async function writeEdgePack(ckpt: Checkpoint, rawConfig: unknown, out: s
       await ckpt.store.get(t.name)!.readInto(bytes);
       await write(bytes);
     },
-    { maxShardBytes: options.maxShardBytes ?? EDGE_SHARD_BYTES, alignment: EDGE_ALIGNMENT, metadata: { format: 'pt', generator: 'edgetron pack' } },
+    { maxShardBytes, alignment: EDGE_ALIGNMENT, metadata: { format: 'pt', generator: 'edgetron pack' } },
   );
   await writeJson(join(out, 'config.json'), rawConfig);
   if (ckpt.tokenizerJson !== null) await writeJson(join(out, 'tokenizer.json'), ckpt.tokenizerJson);

@@ -11,6 +11,7 @@ import simdKernels from '../build/edgetron-simd.wasm';
 import { createApp } from './app.js';
 import { serverBackend } from './backend-choice.js';
 import { InvalidRequestError, ModelTooLargeError, ModelUnavailableError } from './errors.js';
+import { ISOLATE_LIMIT_BYTES } from './fit.js';
 import { assetsPack, loadPack, r2Pack, type AssetsBinding, type R2BucketBinding } from './pack.js';
 import type { ServedModel } from './run.js';
 
@@ -27,6 +28,8 @@ export interface Env {
   readonly EDGETRON_API_KEY?: string;
   readonly EDGETRON_CORS_ORIGIN?: string;
   readonly EDGETRON_TEST_HOOKS?: string;
+  /** Local benchmarking only: raise the 128 MB fit limit (wrangler dev does not enforce it; Cloudflare does). */
+  readonly EDGETRON_ISOLATE_LIMIT_MB?: string;
 }
 
 const DEFAULTS = { modelId: 'edgetron-default', path: '/packs/default/', maxContext: 4096, concurrency: 4, queue: 16 };
@@ -60,7 +63,12 @@ function servedModel(env: Env): Promise<ServedModel> {
     }
     const simd = serverBackend().backend === 'wasm';
     const backend = createWasmBackend({ module: simd ? simdKernels : scalarKernels, simd }, simd ? 'wasm' : 'wasm-scalar');
-    const session = await loadPack(files, { backend, maxContext: maxContextVar, concurrency: intVar(env, 'EDGETRON_CONCURRENCY', DEFAULTS.concurrency) });
+    const session = await loadPack(files, {
+      backend,
+      maxContext: maxContextVar,
+      concurrency: intVar(env, 'EDGETRON_CONCURRENCY', DEFAULTS.concurrency),
+      limitBytes: intVar(env, 'EDGETRON_ISOLATE_LIMIT_MB', ISOLATE_LIMIT_BYTES / 2 ** 20) * 2 ** 20,
+    });
     const maxContext = Math.min(maxContextVar, session.model.ops.config.maxPositionEmbeddings);
     return { id: env.EDGETRON_MODEL_ID ?? DEFAULTS.modelId, session, maxContext, created: Math.floor(Date.now() / 1000) };
   })().catch((err) => {

@@ -113,6 +113,25 @@ async function isEdgePack(dir: string): Promise<boolean> {
   });
 }
 
+/** An edge pack ready to serve, and how to remove it when it was made for the occasion. */
+export interface ServablePack {
+  readonly packDir: string;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * The model folder as an edge pack: itself when it already is one, else a temporary pack.
+ * @example const { packDir, cleanup } = await servablePack('models/bench/small-f32', (m) => process.stderr.write(m));
+ */
+export async function servablePack(model: string, log: (message: string) => void = () => {}): Promise<ServablePack> {
+  if (await isEdgePack(model)) return { packDir: model, cleanup: async () => {} };
+  const tmp = await mkdtemp(join(tmpdir(), 'edgetron-serve-'));
+  const packDir = join(tmp, 'pack');
+  log(`packing ${model} into ${packDir}\n`);
+  await packCheckpoint(model, packDir);
+  return { packDir, cleanup: () => rm(tmp, { recursive: true, force: true }) };
+}
+
 /**
  * The `serve` command (dispatched by cli/main.ts).
  * @example
@@ -143,14 +162,7 @@ Runs the Worker (worker/) under \`wrangler dev\` on http://127.0.0.1:PORT: the O
     const root = packageRoot();
     if (!existsSync(join(root, 'build', 'edgetron-simd.wasm'))) throw new UsageError('the WASM kernels are not built; run `npm run build` first', 'serve');
     const model = resolve(resolveModelPath(stringOpt(values, 'model')));
-    let tmp: string | null = null;
-    let packDir = model;
-    if (!(await isEdgePack(model))) {
-      tmp = await mkdtemp(join(tmpdir(), 'edgetron-serve-'));
-      packDir = join(tmp, 'pack');
-      io.stderr.write(`packing ${model} into ${packDir}\n`);
-      await packCheckpoint(model, packDir);
-    }
+    const { packDir, cleanup } = await servablePack(model, (m) => io.stderr.write(m));
     try {
       const config = parseConfig(JSON.parse(await readFile(join(packDir, 'config.json'), 'utf8')));
       const index = parseSafetensorsIndex(JSON.parse(await readFile(join(packDir, SAFETENSORS_INDEX_FILE), 'utf8')), SAFETENSORS_INDEX_FILE);
@@ -169,7 +181,7 @@ Runs the Worker (worker/) under \`wrangler dev\` on http://127.0.0.1:PORT: the O
       io.stdout.write(`edgetron: serving ${model} at ${url} (API ${url}/v1, demo ${url}/)\n`);
       await new Promise<void>((r) => dev.child.once('exit', () => r()));
     } finally {
-      if (tmp) await rm(tmp, { recursive: true, force: true });
+      await cleanup();
     }
   },
 };

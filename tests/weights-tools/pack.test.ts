@@ -2,6 +2,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ShardLimitError } from '../../engine/errors.js';
 import { referenceBackend } from '../../engine/reference/index.js';
 import { openSession } from '../../engine/session.js';
 import { validateWeights } from '../../engine/weights.js';
@@ -46,5 +47,14 @@ describe('edge pack (DESIGN §3)', () => {
       return row;
     };
     expect(await logits(out)).toEqual(await logits(src));
+  });
+
+  it('refuses a tensor larger than a shard before writing anything, naming it', async () => {
+    const out = join(tmp, 'too-small');
+    // the largest tiny tensors are the (512, 64) f32 embedding and head: 131072 bytes
+    await expect(packCheckpoint(resolveModelPath('default'), out, { maxShardBytes: 100_000 })).rejects.toThrow(
+      new ShardLimitError('backbone.embeddings.weight', 131072, 100_000),
+    );
+    await expect(readdir(out)).rejects.toThrow(/ENOENT/);
   });
 });

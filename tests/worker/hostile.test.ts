@@ -10,7 +10,7 @@ const COMPLETIONS = '/v1/completions';
 const ok = { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 };
 const tool = (fn: unknown) => ({ ...ok, tools: [{ type: 'function', function: fn }] });
 
-type Case = readonly [label: string, path: string, body: unknown, status: number, param?: string | null];
+type Case = [label: string, path: string, body: unknown, status: number, param?: string | null];
 
 /** Bodies that are objects are sent as JSON; strings and byte arrays as they are. */
 const CASES: Case[] = [
@@ -116,7 +116,7 @@ async function expectError(res: Response, status: number, param?: string | null)
 describe('hostile input', () => {
   it(`has at least 50 cases`, () => expect(CASES.length).toBeGreaterThanOrEqual(50));
 
-  it.each(CASES)('%s → %i', async (_label, path, body, status, param) => {
+  it.each<Case>(CASES)('%s → %i', async (_label, path, body, status, param) => {
     await expectError(await send(path, body), status, param);
   });
 
