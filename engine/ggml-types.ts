@@ -144,6 +144,14 @@ export function ue4m3ToE4m3(d: number): number {
   return d === 0x7f ? 0 : d & 0x7f;
 }
 
+/** Nibble `high` (0 or 1) of byte `at`. */
+const nibble = (b: Uint8Array, at: number, high: number) => (high ? b[at] >>> 4 : b[at] & 0xf);
+
+/** Set nibble `high` of byte `at` to `code`. */
+function setNibble(b: Uint8Array, at: number, high: number, code: number): void {
+  b[at] = high ? (b[at] & 0x0f) | (code << 4) : (b[at] & 0xf0) | code;
+}
+
 /**
  * Repack ggml NVFP4 rows ([rows, cols] values, cols a multiple of 64) into ModelOpt's layout
  * (spec §14.1): `weight` u8 [rows, cols/2] with element 2j in the low nibble of byte j, and
@@ -155,15 +163,29 @@ export function repackNvfp4(src: Uint8Array, weight: Uint8Array, weightScale: Ui
     for (let s = 0; s < 4; s++) {
       const sub = o + 16 * s; // index of the sub-block's first value
       weightScale[sub >>> 4] = ue4m3ToE4m3(src[b + s]);
-      const qs = b + 4 + 8 * s;
-      // ggml byte j holds values j (low) and j+8 (high); ModelOpt byte k holds 2k (low) and 2k+1 (high)
-      for (let k = 0; k < 8; k++) {
-        const even = 2 * k;
-        const odd = even + 1;
-        const lo = even < 8 ? src[qs + even] & 0xf : src[qs + even - 8] >>> 4;
-        const hi = odd < 8 ? src[qs + odd] & 0xf : src[qs + odd - 8] >>> 4;
-        weight[(sub >>> 1) + k] = lo | (hi << 4);
-      }
+      // value e of the sub-block: ggml byte e & 7 (high nibble from e = 8); ModelOpt byte e >> 1 (high nibble when odd)
+      for (let e = 0; e < 16; e++) setNibble(weight, (sub >>> 1) + (e >>> 1), e & 1, nibble(src, b + 4 + 8 * s + (e & 7), e >>> 3));
+    }
+  }
+}
+
+/** Whether E4M3 block scales can be stored as ggml UE4M3 bytes: none negative (but −0) or NaN. */
+export function e4m3ScalesPackable(scales: Uint8Array): boolean {
+  return scales.every((b) => b <= 0x7e || b === 0x80);
+}
+
+/**
+ * Pack ModelOpt NVFP4 (`weight` u8 [rows, cols/2], `weightScale` E4M3 [rows, cols/16]; cols a
+ * multiple of 64) into ggml NVFP4 blocks, the inverse of `repackNvfp4`; weight_scale_2 goes to
+ * the `X.scale` tensor. Call only when `e4m3ScalesPackable(weightScale)`; the values are then
+ * unchanged.
+ */
+export function packNvfp4(weight: Uint8Array, weightScale: Uint8Array, dst: Uint8Array, nValues: number): void {
+  for (let b = 0, o = 0; o < nValues; b += 36, o += 64) {
+    for (let s = 0; s < 4; s++) {
+      const sub = o + 16 * s;
+      dst[b + s] = weightScale[sub >>> 4] & 0x7f;
+      for (let e = 0; e < 16; e++) setNibble(dst, b + 4 + 8 * s + (e & 7), e >>> 3, nibble(weight, (sub >>> 1) + (e >>> 1), e & 1));
     }
   }
 }

@@ -16,10 +16,11 @@ import { decodeAll, f32ToBf16Bits, f32ToF16Bits } from '../engine/dtype.js';
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VALUE, type GgufKV, type GgufScalar } from '../engine/gguf.js';
 import { ggufTensorName } from '../engine/gguf-names.js';
 import { TOKEN_TYPE } from '../engine/gguf-tokenizer.js';
-import { GGML_SUPPORTED, GGML_TYPE, quantQ4_0, quantQ8_0 } from '../engine/ggml-types.js';
+import { GGML_SUPPORTED, GGML_TYPE, e4m3ScalesPackable, packNvfp4, quantQ4_0, quantQ8_0 } from '../engine/ggml-types.js';
 import { decodeWeightRow } from '../engine/reference/matmul.js';
 import { expectedTensors, linearWeight, validateWeights, type TensorEntry, type WeightStore } from '../engine/weights.js';
 import { CheckpointError } from './errors.js';
+import { quantizeLinear } from './quantize.js';
 
 /** A tensor to write: ggml type id, GGUF dims (innermost first), and its raw ggml bytes. */
 export interface GgufTensorInput {
@@ -203,12 +204,19 @@ export function encodeGguf(metadata: ReadonlyMap<string, GgufKV>, tensors: reado
 }
 
 /** Types a GGUF export can give the projections. */
-export type GgufQuant = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0';
-export const GGUF_QUANTS: readonly GgufQuant[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0'];
+export type GgufQuant = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'nvfp4';
+export const GGUF_QUANTS: readonly GgufQuant[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'nvfp4'];
 
-const QUANT_TYPE: Readonly<Record<GgufQuant, number>> = { f32: GGML_TYPE.F32, f16: GGML_TYPE.F16, bf16: GGML_TYPE.BF16, q8_0: GGML_TYPE.Q8_0, q4_0: GGML_TYPE.Q4_0 };
+const QUANT_TYPE: Readonly<Record<GgufQuant, number>> = {
+  f32: GGML_TYPE.F32,
+  f16: GGML_TYPE.F16,
+  bf16: GGML_TYPE.BF16,
+  q8_0: GGML_TYPE.Q8_0,
+  q4_0: GGML_TYPE.Q4_0,
+  nvfp4: GGML_TYPE.NVFP4,
+};
 /** llama.cpp `llama_ftype` of a file whose projections are all of one type. */
-const FILE_TYPE: Readonly<Record<GgufQuant, number>> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, bf16: 32 };
+const FILE_TYPE: Readonly<Record<GgufQuant, number>> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, bf16: 32, nvfp4: 39 };
 
 /** What an export reads: an opened checkpoint (weights-tools/checkpoint.ts `Checkpoint` fits). */
 export interface GgufExportSource {
@@ -374,6 +382,34 @@ function encodeValues(x: Float32Array, type: number): Uint8Array {
 }
 
 /**
+ * Linear `name` as ggml NVFP4 blocks and its weight_scale_2: a ModelOpt nvfp4 source is repacked
+ * losslessly; anything else (float, nvfp4-s24, scales ggml cannot hold) is quantised from its
+ * values with the edge pack's quantiser (weights-tools/quantize.ts).
+ */
+async function nvfp4Of(tensors: ReadonlyMap<string, TensorEntry>, name: string): Promise<{ blocks: Uint8Array; scale2: number }> {
+  const read = async (t: TensorEntry) => {
+    const b = new Uint8Array(t.byteLength);
+    await t.readInto(b);
+    return b;
+  };
+  const entry = tensors.get(name)!;
+  let q: { rows: number; cols: number; weight: Uint8Array; scale: Uint8Array; scale2: number } | null = null;
+  if (entry.dtype === 'u8' && linearWeight(tensors, name).format === 'nvfp4') {
+    const w = linearWeight(tensors, name);
+    const scale = await read(w.scale!);
+    if (e4m3ScalesPackable(scale)) q = { rows: w.rows, cols: w.cols, weight: await read(entry), scale, scale2: new Float32Array((await read(w.scale2!)).slice().buffer)[0] };
+  }
+  if (!q) {
+    const values = await valuesOf(tensors, name);
+    const [rows, cols] = entry.dtype === 'u8' ? [linearWeight(tensors, name).rows, linearWeight(tensors, name).cols] : entry.shape;
+    q = quantizeLinear({ name, rows, cols, readRow: (r, dst) => dst.set(values.subarray(r * cols, (r + 1) * cols)) }, { format: 'nvfp4' });
+  }
+  const blocks = new Uint8Array((q.rows * q.cols * 36) / 64);
+  packNvfp4(q.weight, q.scale, blocks, q.rows * q.cols);
+  return { blocks, scale2: q.scale2 };
+}
+
+/**
  * Plan the GGUF export of a checkpoint: metadata (llama.cpp keys, the tokenizer) and tensors
  * under GGUF names with their layouts. Tensor bytes are produced one tensor at a time when
  * written. Throws the checkpoint's own validation errors (missing tensor, wrong shape).
@@ -415,27 +451,44 @@ export function planGgufExport(source: GgufExportSource, quant: GgufQuant, name 
       dims = [config.mamba!.dInner / config.mamba!.nGroups, config.mamba!.nGroups];
     }
     const projection = spec.linear === true && !spec.name.endsWith('mixer.gate.weight');
-    const blockValues = GGML_SUPPORTED.get(QUANT_TYPE[quant])!.blockValues;
-    const type = projection && dims[0] % blockValues === 0 ? QUANT_TYPE[quant] : GGML_TYPE.F32;
+    let type = projection && dims[0] % GGML_SUPPORTED.get(QUANT_TYPE[quant])!.blockValues === 0 ? QUANT_TYPE[quant] : GGML_TYPE.F32;
+    if (type === GGML_TYPE.NVFP4 && gguf === 'token_embd.weight') type = GGML_TYPE.F16; // llama.cpp keeps the embedding out of NVFP4
     const info = GGML_SUPPORTED.get(type)!;
     const byteLength = (dims.reduce((a, b) => a * b, 1) / info.blockValues) * info.blockBytes;
-    out.push({
-      name: gguf,
-      type,
-      dims,
-      byteLength,
-      async produce() {
-        const parts: Uint8Array[] = [];
-        for (const s of sources) {
-          const values = await valuesOf(tensors, s);
-          parts.push(encodeValues(transform ? transform(values) : values, type));
+    let scale2s: number[] = [];
+    const produce = async () => {
+      const parts: Uint8Array[] = [];
+      scale2s = [];
+      for (const s of sources) {
+        if (type === GGML_TYPE.NVFP4) {
+          const { blocks, scale2 } = await nvfp4Of(tensors, s);
+          parts.push(blocks);
+          scale2s.push(scale2);
+          continue;
         }
-        if (parts.length === 1) return parts[0];
-        const all = new Uint8Array(byteLength);
-        parts.reduce((at, p) => (all.set(p, at), at + p.byteLength), 0);
-        return all;
-      },
-    });
+        const values = await valuesOf(tensors, s);
+        parts.push(encodeValues(transform ? transform(values) : values, type));
+      }
+      if (parts.length === 1) return parts[0];
+      const all = new Uint8Array(byteLength);
+      parts.reduce((at, p) => (all.set(p, at), at + p.byteLength), 0);
+      return all;
+    };
+    out.push({ name: gguf, type, dims, byteLength, produce });
+    if (type === GGML_TYPE.NVFP4) {
+      // X.scale: weight_scale_2 per tensor ([1]) or per expert ([E]), written right after X.weight
+      const n = sources.length;
+      out.push({
+        name: gguf.replace(/\.weight$/, '.scale'),
+        type: GGML_TYPE.F32,
+        dims: [n],
+        byteLength: 4 * n,
+        async produce() {
+          if (scale2s.length !== n) await produce();
+          return new Uint8Array(Float32Array.from(scale2s).buffer);
+        },
+      });
+    }
   }
   return { metadata, tensors: out.sort((a, b) => fileRank(a.name) - fileRank(b.name)) };
 }
@@ -450,7 +503,7 @@ const BLOCK_ORDER = [
 /** Sort key: globals first (token_embd, output_norm, output), then block by block in BLOCK_ORDER. */
 function fileRank(name: string): number {
   const m = /^blk\.(\d+)\.(.+)$/.exec(name);
-  if (!m) return ['token_embd.weight', 'output_norm.weight', 'output.weight'].indexOf(name);
+  if (!m) return ['token_embd.', 'output_norm.', 'output.'].findIndex((p) => name.startsWith(p));
   const rest = m[2];
   const i = BLOCK_ORDER.findIndex((p) => rest === p || rest.startsWith(`${p}.`));
   return 3 + Number(m[1]) * BLOCK_ORDER.length + i;

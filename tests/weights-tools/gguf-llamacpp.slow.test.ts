@@ -1,5 +1,5 @@
-// An f32 GGUF exported by edgetron loads in llama.cpp (the `node-llama-cpp` npm package, DESIGN
-// §8), and llama.cpp's greedy tokens equal edgetron's on the same prompt. node-llama-cpp is not a
+// GGUFs exported by edgetron load in llama.cpp (the `node-llama-cpp` npm package, DESIGN §8);
+// on the f32 exports llama.cpp's greedy tokens equal edgetron's on the same prompt. It is not a
 // default dependency (≈ 700 MB of prebuilt binaries, notes/tooling.md): install it with
 // `npm install --no-save node-llama-cpp@3.22.1`, or point NODE_LLAMA_CPP at its entry file.
 
@@ -53,4 +53,23 @@ describe.skipIf(!nlc || !existsSync(FIXTURES))('llama.cpp runs edgetron-exported
       expect(mine).toEqual(greedy);
     }, 120_000);
   }
+
+  it('an NVFP4 export loads and generates (its tokens differ: llama.cpp rounds activations to 8 bits)', async () => {
+    const ckpt = await openCheckpoint(`${FIXTURES}moe/hf`);
+    const path = join(tmp, 'moe-nvfp4.gguf');
+    await writeGgufFile(path, planGgufExport(ckpt, 'nvfp4'));
+    await ckpt.store.close();
+    const llama = await nlc.getLlama({ gpu: false, build: 'never' });
+    const model = await llama.loadModel({ modelPath: path });
+    const context = await model.createContext({ contextSize: 256, threads: 1 });
+    const tokens: number[] = [];
+    for await (const token of context.getSequence().evaluate([1, 48, 396], { temperature: 0 })) {
+      tokens.push(Number(token));
+      if (tokens.length === 8) break;
+    }
+    await context.dispose();
+    await model.dispose();
+    expect(tokens).toHaveLength(8);
+    expect(tokens.every((t) => t >= 0 && t < 512)).toBe(true);
+  }, 120_000);
 });

@@ -15,6 +15,7 @@ import { main } from '../../cli/main.js';
 import { openCheckpoint } from '../../weights-tools/checkpoint.js';
 import { compareLogits } from '../helpers/fixture-logits.js';
 import { planGgufExport, writeGgufFile, type GgufQuant } from '../../weights-tools/gguf-writer.js';
+import { quantizeLinear } from '../../weights-tools/quantize.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/nemotron-h-tiny/', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'gguf-writer-'));
@@ -82,6 +83,56 @@ describe.skipIf(!existsSync(FIXTURES))('GGUF export of the fixture twins', () =>
       expect(mine.metadata.get('general.file_type')).toEqual(theirs.metadata.get('general.file_type'));
     });
   }
+});
+
+describe.skipIf(!existsSync(FIXTURES))('NVFP4 GGUF export', () => {
+  it("llama.cpp's NVFP4 fixture → edgetron (ModelOpt nvfp4) → NVFP4 GGUF gives back every byte", async () => {
+    const ckpt = await openCheckpoint(`${FIXTURES}moe/model-nvfp4.gguf`);
+    expect(ckpt.store.get('lm_head.weight')!.dtype).toBe('u8'); // read as the engine's nvfp4 format
+    const path = join(tmp, 'moe-nvfp4-roundtrip.gguf');
+    try {
+      await writeGgufFile(path, planGgufExport(ckpt, 'nvfp4'));
+    } finally {
+      await ckpt.store.close();
+    }
+    const [mine, theirs] = [await openFile(path), await openFile(`${FIXTURES}moe/model-nvfp4.gguf`)];
+    expect(mine.tensors.map((t) => [t.name, t.type.name, t.dims])).toEqual(theirs.tensors.map((t) => [t.name, t.type.name, t.dims]));
+    for (const t of theirs.tensors) {
+      if (t.name.endsWith('ssm_a')) continue;
+      expect(Buffer.compare(await tensorBytes(mine, t.name), await tensorBytes(theirs, t.name)), t.name).toBe(0);
+    }
+    expect(mine.metadata.get('general.file_type')).toEqual(theirs.metadata.get('general.file_type'));
+  });
+
+  it('an f32 checkpoint exports as the edge-pack quantiser\'s nvfp4, losslessly packed', async () => {
+    const ckpt = await openCheckpoint(`${FIXTURES}moe/hf`);
+    const path = join(tmp, 'moe-nvfp4.gguf');
+    const name = 'backbone.layers.1.mixer.experts.3.down_proj.weight';
+    const w = ckpt.store.get(name)!;
+    const raw = new Uint8Array(w.byteLength);
+    await w.readInto(raw);
+    const values = new Float32Array(raw.buffer);
+    const [rows, cols] = w.shape;
+    const q = quantizeLinear({ name, rows, cols, readRow: (r, dst) => dst.set(values.subarray(r * cols, (r + 1) * cols)) }, { format: 'nvfp4' });
+    try {
+      await writeGgufFile(path, planGgufExport(ckpt, 'nvfp4'));
+    } finally {
+      await ckpt.store.close();
+    }
+    const back = await openCheckpoint(path);
+    const read = async (n: string) => {
+      const t = back.store.get(n)!;
+      const b = new Uint8Array(t.byteLength);
+      await t.readInto(b);
+      return b;
+    };
+    expect(Buffer.compare(await read(name), q.weight)).toBe(0);
+    expect(Buffer.compare(await read(name.replace('.weight', '.weight_scale')), q.scale)).toBe(0);
+    expect(new Float32Array((await read(name.replace('.weight', '.weight_scale_2'))).buffer)[0]).toBe(q.scale2);
+    expect(back.store.get('backbone.embeddings.weight')!.dtype).toBe('f16');
+    expect(back.store.get('backbone.layers.1.mixer.gate.weight')!.dtype).toBe('f32');
+    await back.store.close();
+  });
 });
 
 describe('ggml quantisers', () => {
