@@ -15,7 +15,7 @@ import { ShardLimitError } from '../engine/errors.js';
 import { DTYPE_BYTES } from '../engine/weights.js';
 import { openCheckpoint, packageRoot, type Checkpoint } from './checkpoint.js';
 import { writeShardedSafetensors, type TensorDecl, type WrittenShards } from './safetensors-writer.js';
-import { synthesize } from './synth.js';
+import { CHAT_TEMPLATE, synthesize } from './synth.js';
 
 /** Largest shard: 24 MiB, under the 25 MiB Workers static-asset limit (DESIGN §3). */
 export const EDGE_SHARD_BYTES = 24 * 2 ** 20;
@@ -65,10 +65,8 @@ export const TOOL_CHAT_TEMPLATE = [
   String.raw`{%- if loop.last or loop.nextitem['role'] != 'tool' -%}{{- '<|im_end|>\n' -}}{%- endif -%}`,
   String.raw`{%- else -%}{{- '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' -}}{%- endif -%}`,
   String.raw`{%- endfor -%}`,
-  String.raw`{%- if add_generation_prompt -%}`,
-  String.raw`{%- if enable_thinking is defined and not enable_thinking -%}{{- '<|im_start|>assistant\n<think></think>' -}}`,
-  String.raw`{%- else -%}{{- '<|im_start|>assistant\n<think>\n' -}}{%- endif -%}`,
-  String.raw`{%- endif -%}`,
+  // the generation prompt, as in the synth template (spec §15.2)
+  CHAT_TEMPLATE.slice(CHAT_TEMPLATE.indexOf('{%- if add_generation_prompt -%}')),
 ].join('');
 
 export interface EdgePackOptions {

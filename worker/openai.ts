@@ -26,15 +26,12 @@ export function usageJson(u: RunUsage): Json {
 /** 'abort' never reaches a client (the stream is gone); report it as 'stop'. */
 const finish = (r: FinishReason | null) => (r === 'abort' ? 'stop' : r);
 
+/** The fields every response object and chunk shares. */
+const envelope = (meta: ResponseMeta, object: string, choices: Json[]): Json => ({ id: meta.id, object, created: meta.created, model: meta.model, choices });
+
 /** One chat.completion.chunk. */
 export function chatChunk(meta: ResponseMeta, delta: Json, finishReason: FinishReason | null): Json {
-  return {
-    id: meta.id,
-    object: 'chat.completion.chunk',
-    created: meta.created,
-    model: meta.model,
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish(finishReason) }],
-  };
+  return envelope(meta, 'chat.completion.chunk', [{ index: 0, delta, logprobs: null, finish_reason: finish(finishReason) }]);
 }
 
 /** The chunk delta of a runner delta. */
@@ -48,18 +45,12 @@ export function chatDelta(d: Delta): Json {
 
 /** One text_completion chunk (streaming and not). */
 export function textChunk(meta: ResponseMeta, text: string, finishReason: FinishReason | null): Json {
-  return {
-    id: meta.id,
-    object: 'text_completion',
-    created: meta.created,
-    model: meta.model,
-    choices: [{ index: 0, text, logprobs: null, finish_reason: finish(finishReason) }],
-  };
+  return envelope(meta, 'text_completion', [{ index: 0, text, logprobs: null, finish_reason: finish(finishReason) }]);
 }
 
 /** The final usage-only chunk of a stream with stream_options.include_usage. */
 export function usageChunk(meta: ResponseMeta, object: string, usage: RunUsage): Json {
-  return { id: meta.id, object, created: meta.created, model: meta.model, choices: [], usage: usageJson(usage) };
+  return { ...envelope(meta, object, []), usage: usageJson(usage) };
 }
 
 /** Accumulates deltas into a non-streamed answer. */
@@ -84,14 +75,7 @@ export class AnswerBuilder {
     const message: Json = { role: 'assistant', content: this.calls.length > 0 && !this.content ? null : this.content };
     if (this.reasoning) message.reasoning_content = this.reasoning;
     if (this.calls.length > 0) message.tool_calls = this.calls;
-    return {
-      id: meta.id,
-      object: 'chat.completion',
-      created: meta.created,
-      model: meta.model,
-      choices: [{ index: 0, message, logprobs: null, finish_reason: finish(finishReason) }],
-      usage: usageJson(usage),
-    };
+    return { ...envelope(meta, 'chat.completion', [{ index: 0, message, logprobs: null, finish_reason: finish(finishReason) }]), usage: usageJson(usage) };
   }
 
   /** The text_completion object. */
