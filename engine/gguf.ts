@@ -180,7 +180,7 @@ class Cursor {
     const n = this.count(`${what} item count`);
     const itemBytes = itemType === GGUF_VALUE.STRING ? 8 : SCALAR_BYTES[itemType];
     if (itemBytes === undefined) this.fail(`${what}: arrays of value type ${itemType} are not allowed`);
-    if (n * itemBytes > this.remaining) this.fail(`${what}: ${n} items cannot fit in the ${this.remaining} bytes left in the file`);
+    if (n * itemBytes > this.remaining) this.fail(`${what}: ${n} items cannot fit in the ${this.remaining} bytes left in the file (truncated or corrupt)`);
     const items: GgufScalar[] = new Array(n);
     for (let i = 0; i < n; i++) items[i] = itemType === GGUF_VALUE.STRING ? this.string(`${what}[${i}]`) : this.scalar(itemType, what);
     return { type, itemType, value: items };
@@ -203,8 +203,8 @@ function parseHeader(source: ByteSource, buf: Uint8Array): GgufFile {
   const nTensors = c.count('tensor count');
   const nKv = c.count('metadata count');
   // each entry takes at least a 9-byte key string + type; each tensor info at least 8 + 4 + 4 + 8
-  if (nKv * 13 > c.remaining) c.fail(`metadata count ${nKv} cannot fit in the file`);
-  if (nTensors * 24 > c.remaining) c.fail(`tensor count ${nTensors} cannot fit in the file`);
+  if (nKv * 13 > c.remaining) c.fail(`metadata count ${nKv} cannot fit in the file (truncated or corrupt)`);
+  if (nTensors * 24 > c.remaining) c.fail(`tensor count ${nTensors} cannot fit in the file (truncated or corrupt)`);
 
   const metadata = new Map<string, GgufKV>();
   for (let i = 0; i < nKv; i++) {
@@ -237,7 +237,7 @@ function parseHeader(source: ByteSource, buf: Uint8Array): GgufFile {
       const ne = c.count(`tensor ${name} dimension ${d}`);
       dims.push(ne);
       nValues *= ne;
-      if (nValues > source.size * 2) c.fail(`tensor ${name} has dimensions [${dims.join(', ')}…], more values than the file could hold`);
+      if (nValues > source.size * 2) c.fail(`tensor ${name} has dimensions [${dims.join(', ')}…], more values than the file could hold (truncated or corrupt)`);
     }
     const typeId = c.u32(`tensor ${name} type`);
     const type = GGML_SUPPORTED.get(typeId);

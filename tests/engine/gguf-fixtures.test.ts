@@ -4,9 +4,11 @@
 // position, on the reference and wasm backends; `edgetron tokenize` on the GGUF's embedded
 // tokenizer must give llama.cpp's ids for the fixture texts.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
 import { compareLogits, readF32 } from '../helpers/fixture-logits.js';
 
@@ -63,4 +65,56 @@ describe.skipIf(!existsSync(FIXTURES))('edgetron on the llama.cpp GGUF fixtures'
       }
     });
   }
+});
+
+describe.skipIf(!existsSync(FIXTURES))('edgetron on broken GGUFs: one line on stderr naming the file and the problem', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'gguf-broken-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const original = readFileSync(`${FIXTURES}dense/model-f32.gguf`);
+
+  async function fails(name: string, bytes: Uint8Array): Promise<string> {
+    const path = join(tmp, name);
+    writeFileSync(path, bytes);
+    let err = '';
+    const code = await main(['logits', '--model', path, '--tokens', '1,2', '--backend', 'reference'], {
+      stdout: { write: () => {} },
+      stderr: { write: (s: string) => (err += s) },
+      env: {},
+    });
+    expect(code).not.toBe(0);
+    expect(err.trim().split('\n')).toHaveLength(1);
+    expect(err).toContain(path);
+    return err;
+  }
+
+  /** The fixture with the first occurrence of `from` replaced by `to` (same length). */
+  const patched = (from: string, to: string) => {
+    const b = new Uint8Array(original);
+    b.set(Buffer.from(to), original.indexOf(from));
+    return b;
+  };
+
+  it('truncated', async () => {
+    expect(await fails('truncated.gguf', original.subarray(0, original.byteLength - 1000))).toMatch(/run past its end \(\d+ bytes; file truncated\?\)/);
+    expect(await fails('header.gguf', original.subarray(0, 5000))).toMatch(/tokenizer\.ggml\.tokens: 512 items cannot fit in the \d+ bytes left in the file \(truncated or corrupt\)/);
+    expect(await fails('infos.gguf', original.subarray(0, original.indexOf(Buffer.from('blk.7.ffn_down.weight'))))).toMatch(
+      /tensor token_embd\.weight has dimensions \[256, 512…\], more values than the file could hold \(truncated or corrupt\)/,
+    );
+  });
+
+  it('unknown architecture', async () => {
+    expect(await fails('arch.gguf', patched('nemotron_h', 'nemotron_x'))).toMatch(/architecture "nemotron_x" is not supported; expected one of: nemotron_h, nemotron_h_moe/);
+  });
+
+  it('unknown tensor type', async () => {
+    const b = new Uint8Array(original);
+    const name = Buffer.from('blk.0.ssm_norm.weight');
+    const at = original.indexOf(name) + name.length; // n_dims u32, 2 × u64 dims, then the u32 type
+    new DataView(b.buffer).setUint32(at + 4 + 16, 12, true);
+    expect(await fails('type.gguf', b)).toMatch(/tensor blk\.0\.ssm_norm\.weight has ggml type Q4_K; supported: F32, F16, BF16, Q8_0, Q4_0, NVFP4/);
+  });
+
+  it('missing tensor', async () => {
+    expect(await fails('missing.gguf', patched('blk.3.attn_k.weight', 'blk.3.attn_X.weight'))).toMatch(/missing tensor backbone\.layers\.3\.mixer\.k_proj\.weight/);
+  });
 });
