@@ -8,6 +8,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig, type ModelConfig } from '../engine/config.js';
+import { MissingTokenizerError } from '../engine/errors.js';
 import { openGguf } from '../engine/gguf.js';
 import { ggufConfigJson, ggufWeightStore } from '../engine/gguf-names.js';
 import { ggufTokenizer } from '../engine/gguf-tokenizer.js';
@@ -82,12 +83,23 @@ async function openWeights(dir: string): Promise<WeightStore> {
   return openSafetensorsStore(sources);
 }
 
-/** Open a `.gguf` file (spec §13): config from its metadata, tensors under HF names, its embedded tokenizer. */
+/**
+ * Open a `.gguf` file (spec §13): config from its metadata, tensors under HF names, its embedded
+ * tokenizer. A tokenizer edgetron cannot rebuild (not gpt2 byte-level BPE) leaves the checkpoint
+ * without one: ids still work, text gets `MissingTokenizerError`.
+ */
 async function openGgufCheckpoint(path: string): Promise<Checkpoint> {
   const source = await openFileSource(path);
   try {
     const gguf = await openGguf(source);
-    const tokenizer = ggufTokenizer(gguf);
+    const tokenizer = (() => {
+      try {
+        return ggufTokenizer(gguf);
+      } catch (e) {
+        if (e instanceof MissingTokenizerError) return null;
+        throw e;
+      }
+    })();
     const imEnd = imEndId(tokenizer?.tokenizerJson ?? null);
     const config = parseConfig(ggufConfigJson(gguf), imEnd === null ? [] : [imEnd]);
     const store = await ggufWeightStore(gguf);

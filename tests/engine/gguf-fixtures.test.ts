@@ -114,6 +114,17 @@ describe.skipIf(!existsSync(FIXTURES))('edgetron on broken GGUFs: one line on st
     expect(await fails('type.gguf', b)).toMatch(/tensor blk\.0\.ssm_norm\.weight has ggml type Q4_K; supported: F32, F16, BF16, Q8_0, Q4_0, NVFP4/);
   });
 
+  it('a tokenizer edgetron cannot rebuild: ids still run, text is refused', async () => {
+    const path = join(tmp, 'pre.gguf');
+    writeFileSync(path, patched('gpt-2', 'qwen2')); // tokenizer.ggml.pre
+    const out = await cli(['logits', '--model', path, '--tokens', '1,2', '--backend', 'reference']);
+    expect(JSON.parse(out).logits).toHaveLength(2);
+    let err = '';
+    const code = await main(['tokenize', '--model', path, '--text', 'hi'], { stdout: { write: () => {} }, stderr: { write: (s: string) => (err += s) }, env: {} });
+    expect(code).not.toBe(0);
+    expect(err).toMatch(/no usable tokenizer/);
+  });
+
   it('missing tensor', async () => {
     expect(await fails('missing.gguf', patched('blk.3.attn_k.weight', 'blk.3.attn_X.weight'))).toMatch(/missing tensor backbone\.layers\.3\.mixer\.k_proj\.weight/);
   });
