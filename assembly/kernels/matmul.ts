@@ -1,11 +1,12 @@
 // spec §4.4, §6.1, §7, §8, §9: every linear layer, Y(T, N) = X(T, K) · W(N, K)ᵀ, with W stored as
 // f32 or bf16 (u16 bits, widened exactly to f32 in registers) and X, Y f32.
 //
-// Decode (T = 1), stems f32_matvec / bf16_matvec: memory-bound. One dot product per weight row
-//   with four independent f32x4 accumulators over 16 elements per step (unrolled main loop), then
-//   a ×4 loop and a scalar tail. Lane l of accumulator a sums the k ≡ 4a + l (mod 16) terms
-//   (f32); for bf16 one load holds 8 weights, split into even and odd k by lane masks, and the
-//   matching x lanes are shuffled to suit.
+// Decode (T = 1), stems f32_matvec / bf16_matvec: memory-bound. Four weight rows per step (four
+//   memory streams, which the prefetchers serve faster than one) share the x loads, each row with
+//   two independent f32x4 accumulators over 8 (f32) or 16 (bf16) elements per step (unrolled main
+//   loop), then a ×4 loop and a scalar tail; the last N mod 4 rows take the one-row dot (four
+//   accumulators over 16). Lane l of an accumulator sums k ≡ l (mod 4) terms (f32); for bf16 one
+//   load holds 8 weights, split into even and odd k by lane masks, and x is shuffled to match.
 // Prefill (T > 1), stems f32_matmul / bf16_matmul: W is walked in row blocks of ROW_BLOCK_BYTES so
 //   a block stays in L2 while every group of 4 tokens reads it; inside a block a 4-token × 2-row
 //   micro-kernel keeps 8 independent f32x4 accumulators (the unrolling: 4 tokens × 2 rows) over
@@ -93,9 +94,110 @@ const ROW_BLOCK_BYTES: i32 = 1 << 17;
   return dotScalar<f32>(x, w, K);
 }
 
+/**
+ * y[r] = ⟨x, w + r·rowBytes⟩ for r = 0..3: four weight rows (four memory streams, which the
+ * prefetchers serve faster than one) share every x load and, for bf16, every x lane split.
+ */
+@inline function dot4Simd<W>(x: usize, w: usize, rowBytes: usize, K: i32, y: usize): void {
+  const ws = <usize>sizeof<W>();
+  const w1 = w + rowBytes;
+  const w2 = w + 2 * rowBytes;
+  const w3 = w + 3 * rowBytes;
+  let a0 = f32x4.splat(0);
+  let a1 = a0;
+  let b0 = a0;
+  let b1 = a0;
+  let c0 = a0;
+  let c1 = a0;
+  let d0 = a0;
+  let d1 = a0;
+  let k = 0;
+  if (sizeof<W>() == 2) {
+    // lane split as in dotSimd: shl 16 → even k, high-half mask → odd k
+    const high = i32x4.splat(0xffff0000);
+    for (; k + 16 <= K; k += 16) {
+      const xp = x + f4(k);
+      const wo = <usize>k * ws;
+      const x0 = v128.load(xp);
+      const x1 = v128.load(xp, 16);
+      const x2 = v128.load(xp, 32);
+      const x3 = v128.load(xp, 48);
+      const e0 = v128.shuffle<f32>(x0, x1, 0, 2, 4, 6);
+      const o0 = v128.shuffle<f32>(x0, x1, 1, 3, 5, 7);
+      const e1 = v128.shuffle<f32>(x2, x3, 0, 2, 4, 6);
+      const o1 = v128.shuffle<f32>(x2, x3, 1, 3, 5, 7);
+      let v = v128.load(w + wo);
+      a0 = f32x4.add(a0, f32x4.mul(e0, i32x4.shl(v, 16)));
+      a1 = f32x4.add(a1, f32x4.mul(o0, v128.and(v, high)));
+      v = v128.load(w + wo, 16);
+      a0 = f32x4.add(a0, f32x4.mul(e1, i32x4.shl(v, 16)));
+      a1 = f32x4.add(a1, f32x4.mul(o1, v128.and(v, high)));
+      v = v128.load(w1 + wo);
+      b0 = f32x4.add(b0, f32x4.mul(e0, i32x4.shl(v, 16)));
+      b1 = f32x4.add(b1, f32x4.mul(o0, v128.and(v, high)));
+      v = v128.load(w1 + wo, 16);
+      b0 = f32x4.add(b0, f32x4.mul(e1, i32x4.shl(v, 16)));
+      b1 = f32x4.add(b1, f32x4.mul(o1, v128.and(v, high)));
+      v = v128.load(w2 + wo);
+      c0 = f32x4.add(c0, f32x4.mul(e0, i32x4.shl(v, 16)));
+      c1 = f32x4.add(c1, f32x4.mul(o0, v128.and(v, high)));
+      v = v128.load(w2 + wo, 16);
+      c0 = f32x4.add(c0, f32x4.mul(e1, i32x4.shl(v, 16)));
+      c1 = f32x4.add(c1, f32x4.mul(o1, v128.and(v, high)));
+      v = v128.load(w3 + wo);
+      d0 = f32x4.add(d0, f32x4.mul(e0, i32x4.shl(v, 16)));
+      d1 = f32x4.add(d1, f32x4.mul(o0, v128.and(v, high)));
+      v = v128.load(w3 + wo, 16);
+      d0 = f32x4.add(d0, f32x4.mul(e1, i32x4.shl(v, 16)));
+      d1 = f32x4.add(d1, f32x4.mul(o1, v128.and(v, high)));
+    }
+  } else {
+    for (; k + 8 <= K; k += 8) {
+      const xp = x + f4(k);
+      const wo = f4(k);
+      const x0 = v128.load(xp);
+      const x1 = v128.load(xp, 16);
+      a0 = f32x4.add(a0, f32x4.mul(x0, v128.load(w + wo)));
+      a1 = f32x4.add(a1, f32x4.mul(x1, v128.load(w + wo, 16)));
+      b0 = f32x4.add(b0, f32x4.mul(x0, v128.load(w1 + wo)));
+      b1 = f32x4.add(b1, f32x4.mul(x1, v128.load(w1 + wo, 16)));
+      c0 = f32x4.add(c0, f32x4.mul(x0, v128.load(w2 + wo)));
+      c1 = f32x4.add(c1, f32x4.mul(x1, v128.load(w2 + wo, 16)));
+      d0 = f32x4.add(d0, f32x4.mul(x0, v128.load(w3 + wo)));
+      d1 = f32x4.add(d1, f32x4.mul(x1, v128.load(w3 + wo, 16)));
+    }
+  }
+  for (; k + 4 <= K; k += 4) {
+    const xv = v128.load(x + f4(k));
+    const wo = <usize>k * ws;
+    a0 = f32x4.add(a0, f32x4.mul(xv, loadW4<W>(w + wo)));
+    b0 = f32x4.add(b0, f32x4.mul(xv, loadW4<W>(w1 + wo)));
+    c0 = f32x4.add(c0, f32x4.mul(xv, loadW4<W>(w2 + wo)));
+    d0 = f32x4.add(d0, f32x4.mul(xv, loadW4<W>(w3 + wo)));
+  }
+  let sa = hsum(f32x4.add(a0, a1));
+  let sb = hsum(f32x4.add(b0, b1));
+  let sc = hsum(f32x4.add(c0, c1));
+  let sd = hsum(f32x4.add(d0, d1));
+  for (; k < K; k++) {
+    const xk = load<f32>(x + f4(k));
+    const wo = <usize>k * ws;
+    sa += xk * loadW<W>(w + wo);
+    sb += xk * loadW<W>(w1 + wo);
+    sc += xk * loadW<W>(w2 + wo);
+    sd += xk * loadW<W>(w3 + wo);
+  }
+  store<f32>(y, sa);
+  store<f32>(y, sb, 4);
+  store<f32>(y, sc, 8);
+  store<f32>(y, sd, 12);
+}
+
 function matvecSimd<W>(x: usize, w: usize, y: usize, K: i32, N: i32): void {
   const rowBytes = <usize>K * <usize>sizeof<W>();
-  for (let n = 0; n < N; n++) store<f32>(y + f4(n), dotSimd<W>(x, w + <usize>n * rowBytes, K));
+  let n = 0;
+  for (; n + 4 <= N; n += 4) dot4Simd<W>(x, w + <usize>n * rowBytes, rowBytes, K, y + f4(n));
+  for (; n < N; n++) store<f32>(y + f4(n), dotSimd<W>(x, w + <usize>n * rowBytes, K));
 }
 
 function matvecScalar<W>(x: usize, w: usize, y: usize, K: i32, N: i32): void {
