@@ -1,8 +1,10 @@
 // spec §12: the tensors a NemotronH checkpoint must hold, and the lazy tensor store every
-// loader (safetensors, later GGUF and the edge pack) presents to the backends.
+// loader (safetensors, later GGUF and the edge pack) presents to the backends. A linear weight
+// may be a float matrix or, with its sidecars, nvfp4 / nvfp4-s24 (spec §14.1, DESIGN §3).
 
 import type { LayerSpec, ModelConfig } from './config.js';
 import { MissingTensorError, QuantizedLayoutError, TensorShapeError, TruncatedTensorError, UnsupportedDTypeError } from './errors.js';
+import { NVFP4_BLOCK } from './nvfp4.js';
 
 /** Element types a tensor may be stored in (safetensors spelling lower-cased). */
 export type DType = 'f32' | 'f16' | 'bf16' | 'f64' | 'u8' | 'i8' | 'i32' | 'i64' | 'f8_e4m3';
@@ -211,7 +213,7 @@ export function linearWeight(tensors: ReadonlyMap<string, TensorEntry>, name: st
   const positions = tensors.get(side.positions);
   const scale = tensors.get(side.scale);
   const scale2 = tensors.get(side.scale2);
-  const cols = scale!.shape[1] * 16;
+  const cols = scale!.shape[1] * NVFP4_BLOCK;
   return positions
     ? { name, format: 'nvfp4-s24', rows, cols, weight, scale, scale2, positions }
     : { name, format: 'nvfp4', rows, cols, weight, scale, scale2 };
@@ -234,7 +236,7 @@ function checkTensor(name: string, t: TensorEntry, shape: readonly number[], dty
  */
 function validateQuantized(spec: TensorSpec, t: TensorEntry, store: WeightStore, found: Map<string, TensorEntry>): void {
   const [rows, cols] = spec.shape;
-  if (cols % 16 !== 0) throw new QuantizedLayoutError(spec.name, `K = ${cols} is not a multiple of 16, the NVFP4 block`);
+  if (cols % NVFP4_BLOCK !== 0) throw new QuantizedLayoutError(spec.name, `K = ${cols} is not a multiple of ${NVFP4_BLOCK}, the NVFP4 block`);
   const stored = sidecarNames(t.name);
   const canonical = sidecarNames(spec.name);
   const get = (name: string) => {
@@ -246,7 +248,7 @@ function validateQuantized(spec: TensorSpec, t: TensorEntry, store: WeightStore,
   checkTensor(spec.name, t, [rows, positions ? cols / 4 : cols / 2], ['u8']);
   found.set(spec.name, t);
   const scale = get(stored.scale);
-  checkTensor(stored.scale, scale, [rows, cols / 16], ['f8_e4m3']);
+  checkTensor(stored.scale, scale, [rows, cols / NVFP4_BLOCK], ['f8_e4m3']);
   found.set(canonical.scale, scale);
   const scale2 = get(stored.scale2);
   checkTensor(stored.scale2, scale2, scale2.shape.length === 0 ? [] : [1], ['f32']);

@@ -3,7 +3,7 @@
 //   KL(P ‖ Q) = Σ_v P(v) · (ln P(v) − ln Q(v)),  P = softmax(reference logits), Q = softmax(test logits)
 // in f64 with the row maximum subtracted; reported as the mean (and max) over all positions.
 // `compareQuantizations` converts one checkpoint three ways (nvfp4, and nvfp4-s24 pruned by
-// magnitude and by Wanda) and measures each against it on the reference backend.
+// magnitude and by Wanda) and measures each against it (on the reference backend by default).
 
 import { join } from 'node:path';
 import type { Backend } from '../engine/backend.js';
@@ -97,7 +97,8 @@ async function open(path: string, backend: Backend): Promise<Session> {
 /**
  * Convert `model` into `workDir` as nvfp4, nvfp4-s24 (magnitude) and nvfp4-s24 (Wanda), with
  * `settings` (policy, mse, calibration text), and measure each against the original with
- * `klDivergence` over QUALITY_PROMPTS (cut to `maxTokens` tokens each), on the reference backend.
+ * `klDivergence` over QUALITY_PROMPTS (cut to `maxTokens` tokens each), on `backend` (the
+ * reference by default; any backend that runs the 4-bit formats will do).
  * @example
  * const rows = await compareQuantizations('models/bench/small-f32', '/tmp/q', { policy: 'all-linear' });
  */
@@ -106,8 +107,9 @@ export async function compareQuantizations(
   workDir: string,
   settings: Pick<ConvertOptions, 'policy' | 'mse' | 'calibText'> = {},
   maxTokens = 32,
+  backend: Backend = referenceBackend,
 ): Promise<QualityRow[]> {
-  const reference = await open(resolveModelPath(model), referenceBackend);
+  const reference = await open(resolveModelPath(model), backend);
   try {
     const text = requireText(reference);
     const prompts = QUALITY_PROMPTS.map((p) => Int32Array.from(text.encode(p).slice(0, maxTokens)));
@@ -122,7 +124,7 @@ export async function compareQuantizations(
     for (const v of variants) {
       const out = join(workDir, v.score ? `${v.format}-${v.score}` : v.format);
       const converted = await convertCheckpoint(model, out, { ...settings, quant: 'nvfp4', sparse: v.score !== null, score: v.score ?? undefined });
-      const test = await open(out, referenceBackend);
+      const test = await open(out, backend);
       try {
         rows.push({ format: v.format, score: v.score, kl: klOfLogits(logits, promptLogits(test.model, prompts), V), bytes: converted.bytes });
       } finally {

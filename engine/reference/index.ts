@@ -1,5 +1,6 @@
 // DESIGN §2: the `reference` backend, the executable spec every other backend is tested against.
-// Plain TypeScript loops in f64 over the raw weights (decoded exactly on use), one file per block:
+// Plain TypeScript loops in f64 over the raw weights (f32/f16/bf16, nvfp4, nvfp4-s24; decoded
+// exactly on use), one file per block:
 // matmul.ts (Y = X·Wᵀ), norm.ts (§5, §6.7), mamba2.ts + ssd.ts (§6), attention.ts (§7),
 // moe.ts (§8), mlp.ts (§9), state.ts (the per-sequence state). Weights are read lazily on first
 // use where the store can read synchronously (tensors.ts), and never copied twice.
