@@ -12,11 +12,12 @@
 //   micro-kernel keeps 8 independent f32x4 accumulators (the unrolling: 4 tokens × 2 rows) over
 //   4 elements of K per step, then a scalar tail; each weight vector loaded is used by 4 tokens.
 //   Leftover tokens (T mod 4) and a leftover odd row fall back to the dot product above.
-// Scalar twins (…_scalar) compute the same sums with scalar accumulators; the scalar build's
-//   dispatchers call them.
+// Scalar twins (…_scalar) compute the same sums with scalar accumulators (matvec: four rows at a
+//   time, one accumulator each; matmul: 4 tokens × 1 row); the scalar build's dispatchers call them.
 // Error budget (f32 accumulation, u = 2⁻²⁴): every output is a length-K dot product summed in a
-//   fixed order of at most K/4 + 4 sequential f32 additions per partial sum, so
-//   |ŷ − y| ≤ (K/4 + 4)·u·Σ_k |x_k w_k| (deterministic bound); observed error grows like √K·u.
+//   fixed order of at most K/4 + 4 sequential f32 additions per partial sum (K + 1 for the scalar
+//   twins' one-accumulator rows and tokens), so |ŷ − y| ≤ (K/4 + 4)·u·Σ_k |x_k w_k| for the SIMD
+//   paths and (K + 1)·u·Σ_k |x_k w_k| for the scalar ones; observed error grows like √K·u.
 
 import { f4, hsum, loadW, loadW4 } from './lanes';
 
@@ -200,9 +201,32 @@ function matvecSimd<W>(x: usize, w: usize, y: usize, K: i32, N: i32): void {
   for (; n < N; n++) store<f32>(y + f4(n), dotSimd<W>(x, w + <usize>n * rowBytes, K));
 }
 
+/** y[r] = ⟨x, w + r·rowBytes⟩ for r = 0..3 with scalar accumulators (four streams, shared x). */
+@inline function dot4Scalar<W>(x: usize, w: usize, rowBytes: usize, K: i32, y: usize): void {
+  const ws = <usize>sizeof<W>();
+  let s0: f32 = 0;
+  let s1: f32 = 0;
+  let s2: f32 = 0;
+  let s3: f32 = 0;
+  for (let k = 0; k < K; k++) {
+    const xk = load<f32>(x + f4(k));
+    const wp = w + <usize>k * ws;
+    s0 += xk * loadW<W>(wp);
+    s1 += xk * loadW<W>(wp + rowBytes);
+    s2 += xk * loadW<W>(wp + 2 * rowBytes);
+    s3 += xk * loadW<W>(wp + 3 * rowBytes);
+  }
+  store<f32>(y, s0);
+  store<f32>(y, s1, 4);
+  store<f32>(y, s2, 8);
+  store<f32>(y, s3, 12);
+}
+
 function matvecScalar<W>(x: usize, w: usize, y: usize, K: i32, N: i32): void {
   const rowBytes = <usize>K * <usize>sizeof<W>();
-  for (let n = 0; n < N; n++) store<f32>(y + f4(n), dotScalar<W>(x, w + <usize>n * rowBytes, K));
+  let n = 0;
+  for (; n + 4 <= N; n += 4) dot4Scalar<W>(x, w + <usize>n * rowBytes, rowBytes, K, y + f4(n));
+  for (; n < N; n++) store<f32>(y + f4(n), dotScalar<W>(x, w + <usize>n * rowBytes, K));
 }
 
 /** 4 tokens (x, x + xs, …) × 2 weight rows (w, w + wr) → y[t·ys + r]. */
