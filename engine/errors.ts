@@ -228,3 +228,45 @@ export class ShardLimitError extends EdgetronError {
     super(`tensor ${tensor} has ${bytes} bytes, more than the ${limitBytes}-byte edge-pack shard limit; quantise it, or serve the pack from R2`);
   }
 }
+
+/** A labelled data set (CSV of numeric features then an integer label) is malformed; names the source and line. */
+export class DatasetError extends EdgetronError {
+  constructor(
+    readonly source: string,
+    readonly line: number,
+    detail: string,
+  ) {
+    super(`${source}${line > 0 ? `:${line}` : ''}: ${detail}`);
+  }
+}
+
+/** A stored metric (L.json) is malformed or does not fit the data it is applied to. */
+export class MetricFormatError extends EdgetronError {
+  constructor(
+    readonly source: string,
+    detail: string,
+  ) {
+    super(`${source}: ${detail}`);
+  }
+}
+
+/** No WebGPU adapter is available (no `navigator.gpu`, or `requestAdapter()` gave none). */
+export class NoGpuAdapterError extends EdgetronError {
+  constructor(readonly detail: string) {
+    super(`webgpu: no adapter: ${detail}`);
+  }
+}
+
+/** The WebGPU device was lost (driver reset, out of memory, dispose); the model must be reloaded. */
+export class DeviceLostError extends EdgetronError {
+  constructor(readonly reason: string) {
+    super(`webgpu: the device was lost (${reason}); call reload() on the model, or load it again`);
+  }
+}
+
+/** The WebGPU device reported an error while running the model (validation, internal). */
+export class GpuDeviceError extends EdgetronError {
+  constructor(readonly detail: string) {
+    super(`webgpu: ${detail}`);
+  }
+}

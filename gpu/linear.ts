@@ -1,0 +1,65 @@
+// Y = X · Wᵀ on the device for any weight format (matmul.wgsl with the format's decoder), one
+// dispatch per part of a split weight. With `gather`, row r of Y is slot r of the routed experts:
+// the expert Sel[r] of the stack, on X row ⌊r / xDiv⌋ (spec §8 dispatch without a host round trip).
+// Also the embedding gather (embed.wgsl), which reads the table through the same decoders.
+
+import { newAct, type DevAct, type GpuContext } from './act.js';
+import { weightKernelSource, type WeightKernel } from './shaders.js';
+import type { GpuLinear, GpuPart } from './tensors.js';
+
+/** Options of one projection. */
+export interface LinearOptions {
+  /** Apply relu² to the output (spec §9). */
+  readonly relu2?: boolean;
+  /** Routed-expert gather: `sel` (rows) expert per output row, X row = ⌊r / xDiv⌋. */
+  readonly gather?: { readonly sel: GPUBuffer; readonly rows: number; readonly xDiv: number };
+}
+
+function source(ctx: GpuContext, kernel: WeightKernel, w: GpuLinear): [string, string] {
+  const f16 = ctx.gpu.info.nativeF16;
+  return [`${kernel}:${w.format}:${f16}`, weightKernelSource(kernel, w.format, f16)];
+}
+
+function weightBindings(part: GpuPart): Record<number, GPUBuffer> {
+  const b: Record<number, GPUBuffer> = { 3: part.w };
+  if (part.scale) b[4] = part.scale;
+  if (part.positions) b[5] = part.positions;
+  if (part.scale2) b[7] = part.scale2;
+  return b;
+}
+
+/**
+ * Encode Y = act(X · Wᵀ): (T, in) → (T, out), or (gather.rows, out) for routed experts.
+ * @example const q = linear(ctx, u, ctx.tensors.linear(`${pre}q_proj.weight`));
+ */
+export function linear(ctx: GpuContext, x: DevAct, w: GpuLinear, options: LinearOptions = {}): DevAct {
+  const g = options.gather;
+  const rows = g ? g.rows : x.rows;
+  const y = newAct(ctx, rows, w.rows);
+  const [key, src] = source(ctx, 'matmul', w);
+  for (const part of w.parts) {
+    const colStart = g ? 0 : part.start;
+    const nCols = g ? w.rows : part.end - part.start;
+    const params = [rows, w.cols, w.rows, colStart, nCols, part.start, part.end, g ? 1 : 0, g ? g.xDiv : 1, w.rows, options.relu2 ? 1 : 0];
+    const bindings = { 1: x.buf, 2: y.buf, 6: g ? g.sel : ctx.gpu.dummy, ...weightBindings(part) };
+    ctx.gpu.dispatch(key, src, bindings, params, [Math.ceil(nCols / 64), rows]);
+  }
+  return y;
+}
+
+/**
+ * spec §4.1: X[t] = Emb[tokens[t]], (T) → (T, d), exact.
+ * @example const x = embed(ctx, ctx.tensors.linear('backbone.embeddings.weight'), tokens);
+ */
+export function embed(ctx: GpuContext, emb: GpuLinear, tokens: Int32Array): DevAct {
+  const T = tokens.length;
+  const d = emb.cols;
+  const y = newAct(ctx, T, d);
+  const tok = ctx.gpu.upload(Uint32Array.from(tokens));
+  const [key, src] = source(ctx, 'embed', emb);
+  for (const part of emb.parts) {
+    ctx.gpu.dispatch(key, src, { 1: tok, 2: y.buf, ...weightBindings(part) }, [T, d, part.start, part.end, emb.rows], [Math.ceil(d / 64), T]);
+  }
+  ctx.gpu.release(tok);
+  return y;
+}

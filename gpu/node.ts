@@ -1,0 +1,48 @@
+// Node only: the device thread as a worker_threads Worker running build/gpu-device.js, with Dawn
+// (npm `webgpu`) as the WebGPU implementation. Dawn needs a Vulkan driver: the system's, or, on a
+// machine without a GPU driver, the SwiftShader driver that Debian's chromium ships
+// (VK_ICD_FILENAMES, see shared/notes/tooling.md §4); `swiftShaderIcd` finds it.
+
+import { existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import type { FromDevice, ToDevice } from './channel.js';
+import type { DeviceThread } from './index.js';
+
+/** Chromium's SwiftShader Vulkan driver manifest (Debian package `chromium`). */
+export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+/** The SwiftShader manifest when it is installed, else null. */
+export function swiftShaderIcd(): string | null {
+  return existsSync(SWIFTSHADER_ICD) ? SWIFTSHADER_ICD : null;
+}
+
+/** build/gpu-device.js of the package, from gpu/node.ts or dist/gpu/node.js. */
+function deviceScript(): URL {
+  return new URL(import.meta.url.includes('/dist/gpu/') ? '../../build/gpu-device.js' : '../build/gpu-device.js', import.meta.url);
+}
+
+/**
+ * Start a device thread. When VK_ICD_FILENAMES is unset and no adapter is found, `fallback`
+ * retries once on SwiftShader (the variable is set for this process; Dawn reads it when the new
+ * thread creates its instance).
+ * @example const thread = nodeDeviceThread();
+ */
+export function nodeDeviceThread(): DeviceThread {
+  if (!existsSync(deviceScript())) throw new Error(`${deviceScript().pathname} is missing: run npm run build:gpu`);
+  const worker = new Worker(deviceScript());
+  const listeners = new Set<(m: FromDevice) => void>();
+  worker.on('message', (m: FromDevice) => listeners.forEach((l) => l(m)));
+  worker.on('error', (e) => listeners.forEach((l) => l({ op: 'failed', error: { name: 'GpuDeviceError', message: `device thread: ${e.message}` } })));
+  return {
+    post: (m: ToDevice, transfer?: ArrayBuffer[]) => worker.postMessage(m, transfer),
+    listen: (l) => void listeners.add(l),
+    hold: (held) => (held ? worker.ref() : worker.unref()),
+    terminate: () => void worker.terminate(),
+    fallback: () => {
+      const icd = swiftShaderIcd();
+      if (process.env.VK_ICD_FILENAMES || !icd) return null;
+      process.env.VK_ICD_FILENAMES = icd;
+      return nodeDeviceThread();
+    },
+  };
+}
