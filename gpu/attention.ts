@@ -3,10 +3,14 @@
 //   [position, position + T) by buffer copies; o = causal softmax attention (attention.wgsl);
 //   out = W_o · o.
 
+import { OpArgumentError } from '../engine/errors.js';
 import { newAct, releaseAct, type DevAct, type GpuContext } from './act.js';
 import { linear } from './linear.js';
 import { PLAIN_KERNELS } from './shaders.js';
 import type { KvBuffers } from './state.js';
+
+/** Largest head dimension attention.wgsl holds in its accumulator. */
+const MAX_HEAD_DIM = 256;
 
 /**
  * Attention of layer il on u (T, d) at `position`, appending T rows to `kv`: (T, d) → (T, d).
@@ -24,7 +28,8 @@ export function attention(ctx: GpuContext, il: number, u: DevAct, kv: KvBuffers,
   const rowBytes = nKvHeads * hd * 4;
   ctx.gpu.copy(k.buf, 0, kv.k, position * rowBytes, T * rowBytes);
   ctx.gpu.copy(v.buf, 0, kv.v, position * rowBytes, T * rowBytes);
-  const o = newAct(ctx, T, nHeads * hd); // (T, n_q·hd), zeroed
+  if (hd > MAX_HEAD_DIM) throw new OpArgumentError('attention', `head_dim ${hd} > ${MAX_HEAD_DIM}`);
+  const o = newAct(ctx, T, nHeads * hd); // (T, n_q·hd)
   ctx.gpu.dispatch('attention', PLAIN_KERNELS.attention, { 1: q.buf, 2: o.buf, 3: kv.k, 4: kv.v },
     [T, position, nHeads, nKvHeads, hd, { f: 1 / Math.sqrt(hd) }], [Math.ceil(nHeads / 64), T]);
   const out = linear(ctx, o, t.linear(`${pre}o_proj.weight`));

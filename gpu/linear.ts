@@ -42,7 +42,7 @@ export function linear(ctx: GpuContext, x: DevAct, w: GpuLinear, options: Linear
     const nCols = g ? w.rows : part.end - part.start;
     const params = [rows, w.cols, w.rows, colStart, nCols, part.start, part.end, g ? 1 : 0, g ? g.xDiv : 1, w.rows, options.relu2 ? 1 : 0];
     const bindings = { 1: x.buf, 2: y.buf, 6: g ? g.sel : ctx.gpu.dummy, ...weightBindings(part) };
-    ctx.gpu.dispatch(key, src, bindings, params, [Math.ceil(nCols / 64), rows]);
+    ctx.gpu.dispatch(key, src, bindings, params, [Math.ceil(nCols / 64), g ? rows : Math.ceil(rows / 4)]);
   }
   return y;
 }

@@ -1,7 +1,8 @@
 // spec §7 NoPE causal GQA attention over the KV cache, one thread per (query head i, token t):
 //   j = ⌊i / (n_q / n_kv)⌋;  score_s = q_t,i · k_s,j / √hd for cache rows s ≤ pos + t
 //   o_t,i = Σ_s e^(score_s − max) v_s,j / Σ_s e^(score_s − max)
-// The T new k/v rows are already in the cache at rows [pos, pos + T). O starts zeroed.
+// in one pass over the keys with a running maximum (the sums rescaled when it grows), hd ≤ 256.
+// The T new k/v rows are already in the cache at rows [pos, pos + T).
 
 struct Params {
   T: u32,
@@ -18,13 +19,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> Kc: array<f32>; // (maxTokens, nKv·hd)
 @group(0) @binding(4) var<storage, read> Vc: array<f32>; // (maxTokens, nKv·hd)
 
-fn score(qOff: u32, kOff: u32) -> f32 {
-  var dot = 0.0;
-  for (var e = 0u; e < P.hd; e++) {
-    dot += Q[qOff + e] * Kc[kOff + e];
-  }
-  return dot * P.scale;
-}
+const MAX_HD: u32 = 256u;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3<u32>) {
@@ -37,20 +32,32 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   let kvW = P.nKv * P.hd;
   let qOff = t * P.nH * P.hd + i * P.hd;
   let nKeys = P.pos + t + 1u;
-  var mx = -3.4e38;
+  // one pass with a running maximum m: acc = Σ e^(score − m) v, l = Σ e^(score − m)
+  var acc: array<f32, MAX_HD>;
+  var m = -3.4e38;
+  var l = 0.0;
   for (var s = 0u; s < nKeys; s++) {
-    mx = max(mx, score(qOff, s * kvW + j * P.hd));
-  }
-  var sum = 0.0;
-  for (var s = 0u; s < nKeys; s++) {
-    let p = exp(score(qOff, s * kvW + j * P.hd) - mx);
-    sum += p;
+    let kOff = s * kvW + j * P.hd;
+    var dot = 0.0;
     for (var e = 0u; e < P.hd; e++) {
-      O[qOff + e] += p * Vc[s * kvW + j * P.hd + e];
+      dot += Q[qOff + e] * Kc[kOff + e];
+    }
+    let sc = dot * P.scale;
+    if (sc > m) {
+      let c = exp(m - sc);
+      l *= c;
+      for (var e = 0u; e < P.hd; e++) {
+        acc[e] *= c;
+      }
+      m = sc;
+    }
+    let p = exp(sc - m);
+    l += p;
+    for (var e = 0u; e < P.hd; e++) {
+      acc[e] += p * Vc[kOff + e];
     }
   }
-  let inv = 1.0 / sum;
   for (var e = 0u; e < P.hd; e++) {
-    O[qOff + e] *= inv;
+    O[qOff + e] = acc[e] / l;
   }
 }
