@@ -10,7 +10,7 @@ import scalarKernels from '../build/edgetron-scalar.wasm';
 import simdKernels from '../build/edgetron-simd.wasm';
 import { createApp } from './app.js';
 import { serverBackend } from './backend-choice.js';
-import { InvalidRequestError, ModelTooLargeError, ModelUnavailableError } from './errors.js';
+import { ModelTooLargeError, ModelUnavailableError } from './errors.js';
 import { ISOLATE_LIMIT_BYTES } from './fit.js';
 import { assetsPack, loadPack, r2Pack, type AssetsBinding, type R2BucketBinding } from './pack.js';
 import type { ServedModel } from './run.js';
@@ -59,7 +59,7 @@ function servedModel(env: Env): Promise<ServedModel> {
       if (!env.ASSETS) throw new ModelUnavailableError('no ASSETS binding: wrangler.toml needs [assets] with binding = "ASSETS"');
       files = assetsPack(env.ASSETS, path);
     } else {
-      throw new InvalidRequestError(null, `EDGETRON_MODEL_SOURCE must be "assets" or "r2", got '${source}'`);
+      throw new ModelUnavailableError(`wrangler var EDGETRON_MODEL_SOURCE must be "assets" or "r2", got '${source}'`);
     }
     const simd = serverBackend().backend === 'wasm';
     const backend = createWasmBackend({ module: simd ? simdKernels : scalarKernels, simd }, simd ? 'wasm' : 'wasm-scalar');

@@ -13,7 +13,10 @@ export interface ResponseMeta {
   readonly model: string;
 }
 
-/** OpenAI `usage`, with reasoning tokens in completion_tokens_details. */
+/**
+ * OpenAI `usage`, with reasoning tokens in completion_tokens_details.
+ * @example usageJson({ promptTokens: 5, completionTokens: 3, reasoningTokens: 2 }).total_tokens; // 8
+ */
 export function usageJson(u: RunUsage): Json {
   return {
     prompt_tokens: u.promptTokens,
@@ -29,12 +32,18 @@ const finish = (r: FinishReason | null) => (r === 'abort' ? 'stop' : r);
 /** The fields every response object and chunk shares. */
 const envelope = (meta: ResponseMeta, object: string, choices: Json[]): Json => ({ id: meta.id, object, created: meta.created, model: meta.model, choices });
 
-/** One chat.completion.chunk. */
+/**
+ * One chat.completion.chunk.
+ * @example chatChunk(meta, { content: 'Hi' }, null).choices; // [{ index: 0, delta: { content: 'Hi' }, logprobs: null, finish_reason: null }]
+ */
 export function chatChunk(meta: ResponseMeta, delta: Json, finishReason: FinishReason | null): Json {
   return envelope(meta, 'chat.completion.chunk', [{ index: 0, delta, logprobs: null, finish_reason: finish(finishReason) }]);
 }
 
-/** The chunk delta of a runner delta. */
+/**
+ * The chunk delta of a runner delta.
+ * @example chatDelta({ reasoning: 'hm' }); // { reasoning_content: 'hm' }
+ */
 export function chatDelta(d: Delta): Json {
   return {
     ...(d.reasoning !== undefined && { reasoning_content: d.reasoning }),
@@ -43,17 +52,29 @@ export function chatDelta(d: Delta): Json {
   };
 }
 
-/** One text_completion chunk (streaming and not). */
+/**
+ * One text_completion chunk (streaming and not).
+ * @example textChunk(meta, 'Once', null).object; // 'text_completion'
+ */
 export function textChunk(meta: ResponseMeta, text: string, finishReason: FinishReason | null): Json {
   return envelope(meta, 'text_completion', [{ index: 0, text, logprobs: null, finish_reason: finish(finishReason) }]);
 }
 
-/** The final usage-only chunk of a stream with stream_options.include_usage. */
+/**
+ * The final usage-only chunk of a stream with stream_options.include_usage.
+ * @example usageChunk(meta, 'chat.completion.chunk', usage).choices; // []
+ */
 export function usageChunk(meta: ResponseMeta, object: string, usage: RunUsage): Json {
   return { ...envelope(meta, object, []), usage: usageJson(usage) };
 }
 
-/** Accumulates deltas into a non-streamed answer. */
+/**
+ * Accumulates deltas into a non-streamed answer.
+ * @example
+ * const answer = new AnswerBuilder();
+ * answer.add({ content: 'Hi' });
+ * answer.chat(meta, 'stop', usage).choices[0].message; // { role: 'assistant', content: 'Hi' }
+ */
 export class AnswerBuilder {
   reasoning = '';
   content = '';
@@ -86,12 +107,18 @@ export class AnswerBuilder {
 
 const encoder = new TextEncoder();
 
-/** `data: {json}\n\n` as bytes. */
+/**
+ * `data: {json}\n\n` as bytes.
+ * @example new TextDecoder().decode(sseData('[DONE]')); // 'data: [DONE]\n\n'
+ */
 export function sseData(value: Json | '[DONE]'): Uint8Array {
   return encoder.encode(`data: ${value === '[DONE]' ? value : JSON.stringify(value)}\n\n`);
 }
 
-/** The one final chunk of a stream that failed after it started (house style H19). */
+/**
+ * The one final chunk of a stream that failed after it started (house style H19).
+ * @example sseError(new InternalError(err)); // data: {"error": {…}}\n\n
+ */
 export function sseError(err: ApiError): Uint8Array {
   return sseData(err.toJSON());
 }
