@@ -15,7 +15,7 @@ import { headTensorName, type TensorEntry } from '../../engine/weights.js';
 import { freeAct, newAct, WasmAct, type WasmContext } from './act.js';
 import { attention } from './attention.js';
 import { instantiateKernels, simdSupported, type WasmKernels } from './instantiate.js';
-import { linear } from './linear.js';
+import { linear, linearRow } from './linear.js';
 import { mamba2 } from './mamba2.js';
 import { mlp } from './mlp.js';
 import { moe } from './moe.js';
@@ -111,10 +111,7 @@ export class WasmModel implements LoadedModel {
     // one row of Emb per token: (T) → (T, d)
     const emb = this.ctx.tensors.linear('backbone.embeddings.weight');
     const x = newAct(this.ctx, tokens.length, d);
-    tokens.forEach((tok, t) => {
-      if (emb.dtype === 'f32') this.ctx.heap.copy(x.row(t), emb.ptr + tok * d * 4, d * 4);
-      else this.ctx.kernels.bf16_to_f32(emb.ptr + tok * d * 2, x.row(t), d);
-    });
+    tokens.forEach((tok, t) => linearRow(this.ctx, emb, tok, x.row(t)));
     return x;
   }
 

@@ -18,6 +18,14 @@ export interface KernelExports {
   f32_matmul_scalar(x: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
   bf16_matmul(x: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
   bf16_matmul_scalar(x: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
+  nvfp4_matvec(x: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
+  nvfp4_matvec_scalar(x: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
+  nvfp4_matmul(x: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
+  nvfp4_matmul_scalar(x: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
+  nvfp4s24_matvec(x: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
+  nvfp4s24_matvec_scalar(x: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
+  nvfp4s24_matmul(x: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
+  nvfp4s24_matmul_scalar(x: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   f32_add(x: Ptr, y: Ptr, n: number): void;
   f32_add_scalar(x: Ptr, y: Ptr, n: number): void;
   f32_relu2(x: Ptr, n: number): void;

@@ -1,8 +1,11 @@
 // Y(T, N) = X(T, K) · W(N, K)ᵀ for a linear weight in WASM memory: picks the kernel by the
-// weight's dtype (f32_matmul or bf16_matmul; both take the matvec path when T = 1).
+// weight's format (f32_matmul, bf16_matmul, or the fused 4-bit nvfp4_matmul / nvfp4s24_matmul;
+// all take the matvec path when T = 1), and row gathers (the embedding) for every format.
 
 import { OpArgumentError } from '../../engine/errors.js';
+import { decodeNvfp4Row, decodeNvfp4S24Row } from '../../engine/nvfp4.js';
 import { newAct, type WasmAct, type WasmContext } from './act.js';
+import type { WasmLinear } from './tensors.js';
 
 /**
  * X · Wᵀ for the linear weight `name`: (T, in) → (T, out).
@@ -12,7 +15,28 @@ export function linear(ctx: WasmContext, x: WasmAct, name: string): WasmAct {
   const w = ctx.tensors.linear(name);
   if (x.cols !== w.cols) throw new OpArgumentError('matmul', `(${x.rows}, ${x.cols}) · ${name}ᵀ needs ${w.cols} columns`);
   const y = newAct(ctx, x.rows, w.rows); // (T, out)
-  const kernel = w.dtype === 'f32' ? ctx.kernels.f32_matmul : ctx.kernels.bf16_matmul;
-  kernel(x.ptr, w.ptr, y.ptr, x.rows, w.cols, w.rows);
+  const k = ctx.kernels;
+  const [T, K, N] = [x.rows, w.cols, w.rows];
+  if (w.format === 'f32') k.f32_matmul(x.ptr, w.ptr, y.ptr, T, K, N);
+  else if (w.format === 'bf16') k.bf16_matmul(x.ptr, w.ptr, y.ptr, T, K, N);
+  else if (w.format === 'nvfp4') k.nvfp4_matmul(x.ptr, w.ptr, w.scales, w.scale2, y.ptr, T, K, N);
+  else k.nvfp4s24_matmul(x.ptr, w.ptr, w.positions, w.scales, w.scale2, y.ptr, T, K, N);
   return y;
+}
+
+/**
+ * Row r of W (cols) into f32 at dst: copied (f32), widened (bf16) or decoded exactly (4-bit,
+ * engine/nvfp4.ts, then rounded once to f32).
+ * @example linearRow(ctx, ctx.tensors.linear('backbone.embeddings.weight'), token, x.row(t));
+ */
+export function linearRow(ctx: WasmContext, w: WasmLinear, r: number, dst: number): void {
+  const { heap } = ctx;
+  const n = w.cols;
+  if (w.format === 'f32') return heap.copy(dst, w.ptr + r * n * 4, n * 4);
+  if (w.format === 'bf16') return ctx.kernels.bf16_to_f32(w.ptr + r * n * 2, dst, n);
+  const row = new Float64Array(n);
+  const scales = heap.u8(w.scales + r * (n / 16), n / 16);
+  if (w.format === 'nvfp4') decodeNvfp4Row(heap.u8(w.ptr + r * (n / 2), n / 2), scales, w.scale2, 0, n, row);
+  else decodeNvfp4S24Row(heap.u8(w.ptr + r * (n / 4), n / 4), heap.u8(w.positions + r * (n / 8), n / 8), scales, w.scale2, 0, n, row);
+  heap.f32(dst, n).set(row);
 }

@@ -1,6 +1,10 @@
 // The WASM backend's weights, copied once into WASM memory at load:
 //   linear weights [out, in] (and the embedding) keep their f32 or bf16 bytes; f16 is widened
 //     to f32 at load (exact), since there is no f16 kernel;
+//   4-bit linear weights (spec §14.1, DESIGN §3) keep their packed form as stored: the E2M1 codes
+//     (nvfp4 (out, in/2), nvfp4-s24 (out, in/4)), the E4M3 scales (out, in/16), for s24 the
+//     position codes (out, in/8), checked at load (IllegalPositionCodeError), and weight_scale_2
+//     as a number; the fused kernels decode them in registers;
 //   small vectors (norms, biases, D, dt_bias, router bias) become f32;
 //   conv1d.weight [C, 1, K] is stored transposed as `…conv1d.weightT` (K, C), channels contiguous;
 //   A_log becomes `…mixer.A` = −exp(A_log) (spec §6.3), computed in f64 and rounded once.
@@ -8,16 +12,23 @@
 import type { ModelConfig } from '../../engine/config.js';
 import { decodeAll, f16ToF32 } from '../../engine/dtype.js';
 import { MissingTensorError, UnsupportedDTypeError } from '../../engine/errors.js';
-import type { TensorEntry } from '../../engine/weights.js';
+import { checkPositionCodes } from '../../engine/sparse24.js';
+import { linearWeight, sidecarNames, type TensorEntry } from '../../engine/weights.js';
 import type { Heap } from './heap.js';
 
-/** A linear weight (rows = out, cols = in) in WASM memory. */
+/**
+ * A linear weight (rows = out, cols = in) in WASM memory: `ptr` holds the f32 / bf16 matrix or,
+ * for the 4-bit formats, the packed codes, beside `scales` and (s24) `positions` (0 otherwise).
+ */
 export interface WasmLinear {
   readonly name: string;
-  readonly dtype: 'f32' | 'bf16';
+  readonly format: 'f32' | 'bf16' | 'nvfp4' | 'nvfp4-s24';
   readonly rows: number;
   readonly cols: number;
   readonly ptr: number;
+  readonly scales: number; // E4M3 (rows, cols/16)
+  readonly positions: number; // u8 (rows, cols/8), nvfp4-s24 only
+  readonly scale2: number; // weight_scale_2 (1 for float formats)
 }
 
 const isConvWeight = (name: string) => name.endsWith('conv1d.weight');
@@ -47,8 +58,14 @@ export class WasmTensors {
     const out = new WasmTensors(heap);
     const totalBytes = [...tensors.values()].reduce((n, e) => n + e.byteLength, 0);
     let loaded = 0;
+    const sidecars = new Set<string>();
     for (const [name, entry] of tensors) {
+      if (entry.dtype === 'u8') for (const side of Object.values(sidecarNames(name))) sidecars.add(side);
+    }
+    for (const [name, entry] of tensors) {
+      if (sidecars.has(name)) continue;
       if (isConvWeight(name)) await out.loadConv(name, entry, config.mamba!.convKernel);
+      else if (entry.dtype === 'u8') loaded += await out.loadQuantized(tensors, name);
       else if (entry.shape.length === 2) await out.loadLinear(name, entry);
       else await out.loadVector(isALog(name) ? name.replace(/A_log$/, 'A') : name, entry, isALog(name));
       loaded += entry.byteLength;
@@ -64,12 +81,35 @@ export class WasmTensors {
     return ptr;
   }
 
+  private async copyIn(entry: TensorEntry): Promise<number> {
+    const ptr = this.track(entry.byteLength);
+    await entry.readInto(this.heap.u8(ptr, entry.byteLength));
+    return ptr;
+  }
+
+  /** Copy a 4-bit linear weight and its sidecars in; returns the sidecars' source bytes. */
+  private async loadQuantized(tensors: ReadonlyMap<string, TensorEntry>, name: string): Promise<number> {
+    const view = linearWeight(tensors, name);
+    const side = sidecarNames(name);
+    const scale2 = (await this.decode(side.scale2, view.scale2!))[0];
+    let positions = 0;
+    if (view.positions) {
+      positions = await this.copyIn(view.positions);
+      checkPositionCodes(this.heap.u8(positions, view.positions.byteLength), side.positions);
+    }
+    const scales = await this.copyIn(view.scale!);
+    const ptr = await this.copyIn(view.weight);
+    const { rows, cols, format } = view;
+    this.linears.set(name, { name, format: format as 'nvfp4' | 'nvfp4-s24', rows, cols, ptr, scales, positions, scale2 });
+    return view.scale!.byteLength + view.scale2!.byteLength + (view.positions?.byteLength ?? 0);
+  }
+
   private async loadLinear(name: string, entry: TensorEntry): Promise<void> {
     const [rows, cols] = entry.shape;
+    const float = { scales: 0, positions: 0, scale2: 1 };
     if (entry.dtype === 'f32' || entry.dtype === 'bf16') {
-      const ptr = this.track(entry.byteLength);
-      await entry.readInto(this.heap.u8(ptr, entry.byteLength));
-      this.linears.set(name, { name, dtype: entry.dtype, rows, cols, ptr });
+      const ptr = await this.copyIn(entry);
+      this.linears.set(name, { name, format: entry.dtype, rows, cols, ptr, ...float });
     } else if (entry.dtype === 'f16') {
       const raw = new Uint8Array(entry.byteLength);
       await entry.readInto(raw);
@@ -77,9 +117,9 @@ export class WasmTensors {
       const ptr = this.track(rows * cols * 4);
       const dst = this.heap.f32(ptr, rows * cols);
       for (let i = 0; i < bits.length; i++) dst[i] = f16ToF32(bits[i]);
-      this.linears.set(name, { name, dtype: 'f32', rows, cols, ptr });
+      this.linears.set(name, { name, format: 'f32', rows, cols, ptr, ...float });
     } else {
-      throw new UnsupportedDTypeError(name, entry.dtype, ['f32', 'bf16', 'f16']);
+      throw new UnsupportedDTypeError(name, entry.dtype, ['f32', 'bf16', 'f16', 'u8 (nvfp4, nvfp4-s24)']);
     }
   }
 

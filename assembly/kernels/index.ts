@@ -17,3 +17,5 @@ export { f32_attention, f32_attention_scalar } from './attention';
 export { f32_moe_route, f32_moe_route_scratch_bytes } from './moe_route';
 export { f32_gather_rows, f32_scatter_add_rows, f32_scatter_add_rows_scalar } from './moe_dispatch';
 export { f32_sum_probe, f32_sum_probe_scalar } from './bandwidth_probe';
+export { nvfp4_matvec, nvfp4_matvec_scalar, nvfp4_matmul, nvfp4_matmul_scalar } from './nvfp4_matmul';
+export { nvfp4s24_matvec, nvfp4s24_matvec_scalar, nvfp4s24_matmul, nvfp4s24_matmul_scalar } from './nvfp4s24_matmul';

@@ -311,7 +311,8 @@ function matvecScalar<W>(x: usize, w: usize, y: usize, K: i32, N: i32): void {
   store<f32>(y + 3 * ys, s3);
 }
 
-@inline function rowBlock(rowBytes: usize): i32 {
+/** Rows per prefill row block for rows of rowBytes bytes (an even count ≥ 2). */
+@inline export function rowBlock(rowBytes: usize): i32 {
   return max<i32>(2, (ROW_BLOCK_BYTES / <i32>max<usize>(rowBytes, 1)) & ~1);
 }
 

@@ -1,0 +1,121 @@
+// The fused 4-bit kernels (assembly/kernels/nvfp4_matmul.ts, nvfp4s24_matmul.ts, fp4_decode.ts)
+// against the reference backend's matmul (engine/reference/matmul.ts, exact f64 decoding) on
+// random weights that use every E2M1 code, E4M3 scales from subnormal to large, every legal 2:4
+// position code, on every row tail (N mod 4), token tail (T mod 4) and block count, plus the
+// Nano shapes K = 2688 and K = 1856. Both builds and both twins; each output within the kernels'
+// stated bound (K/16 + 24)·u·Σ_k |x_k w_k|.
+
+import { beforeAll, describe, expect, test } from 'vitest';
+import { loadKernels, type WasmKernels } from '../../assembly/backend/index.js';
+import { NVFP4_BLOCK } from '../../engine/nvfp4.js';
+import { RefAct } from '../../engine/reference/act.js';
+import { decodeWeightRow, matmul } from '../../engine/reference/matmul.js';
+import type { RawTensor } from '../../engine/reference/tensors.js';
+import { POSITION_CODES } from '../../engine/sparse24.js';
+import { mulberry32 } from '../helpers/memory-store.js';
+
+const U = 2 ** -24;
+type Format = 'nvfp4' | 'nvfp4-s24';
+
+/** A random 4-bit weight (N, K) as the reference backend holds it. */
+function randomWeight(format: Format, N: number, K: number, seed: number): RawTensor {
+  const r = mulberry32(seed);
+  const byte = () => Math.floor(r() * 256);
+  const per = format === 'nvfp4' ? 2 : 4;
+  const bytes = Uint8Array.from({ length: (N * K) / per }, byte);
+  // E4M3 bytes 0x00..0x7e without NaN, either sign: subnormals, 1, up to 448
+  const scale = Uint8Array.from({ length: (N * K) / NVFP4_BLOCK }, () => (Math.floor(r() * 0x7f) | (r() < 0.3 ? 0x80 : 0)) & 0xff);
+  const code = () => POSITION_CODES[Math.floor(r() * POSITION_CODES.length)];
+  const positions = format === 'nvfp4' ? undefined : Uint8Array.from({ length: (N * K) / 8 }, () => code() | (code() << 4));
+  return { name: 'w', dtype: 'u8', rows: N, cols: K, bytes, quant: { format, scale, scale2: 0.25 + r(), positions } };
+}
+
+function randomX(T: number, K: number, seed: number): Float64Array {
+  const r = mulberry32(seed);
+  return Float64Array.from({ length: T * K }, () => Math.fround(r() * 2 - 1));
+}
+
+/** The stated bound per output: (K/16 + 24)·u·Σ_k |x_k w_k|. */
+function bounds(w: RawTensor, x: Float64Array, T: number): Float64Array {
+  const K = w.cols;
+  const out = new Float64Array(T * w.rows);
+  const row = new Float64Array(K);
+  for (let n = 0; n < w.rows; n++) {
+    decodeWeightRow(w, n, row);
+    for (let t = 0; t < T; t++) {
+      let abs = 0;
+      for (let k = 0; k < K; k++) abs += Math.abs(x[t * K + k] * row[k]);
+      out[t * w.rows + n] = (K / 16 + 24) * U * abs + 1e-30;
+    }
+  }
+  return out;
+}
+
+describe.each([
+  ['simd', true],
+  ['scalar', false],
+])('4-bit kernels, %s build', (_name, simd) => {
+  let kr: WasmKernels;
+  beforeAll(async () => {
+    kr = await loadKernels({ simd });
+  });
+
+  const put = (bytes: Uint8Array | Float32Array): number => {
+    const p = kr.heap.alloc(bytes.byteLength);
+    kr.heap.u8(p, bytes.byteLength).set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    return p;
+  };
+
+  /** Every twin (matmul, matmul_scalar; matvec, matvec_scalar when T = 1) against the reference. */
+  function check(format: Format, T: number, K: number, N: number, seed: number): void {
+    const w = randomWeight(format, N, K, seed);
+    const x = randomX(T, K, seed + 1);
+    const want = matmul(new RefAct(x, T, K), w).data;
+    const bound = bounds(w, x, T);
+    const [c, s, p, xp, y] = [put(w.bytes), put(w.quant!.scale), put(w.quant!.positions ?? new Uint8Array(1)), put(Float32Array.from(x)), kr.heap.alloc(T * N * 4)];
+    const e = kr.exports;
+    const g = w.quant!.scale2;
+    const runs: (() => void)[] =
+      format === 'nvfp4'
+        ? [() => e.nvfp4_matmul(xp, c, s, g, y, T, K, N), () => e.nvfp4_matmul_scalar(xp, c, s, g, y, T, K, N)]
+        : [() => e.nvfp4s24_matmul(xp, c, p, s, g, y, T, K, N), () => e.nvfp4s24_matmul_scalar(xp, c, p, s, g, y, T, K, N)];
+    if (T === 1 && format === 'nvfp4') runs.push(() => e.nvfp4_matvec(xp, c, s, g, y, K, N), () => e.nvfp4_matvec_scalar(xp, c, s, g, y, K, N));
+    if (T === 1 && format === 'nvfp4-s24') runs.push(() => e.nvfp4s24_matvec(xp, c, p, s, g, y, K, N), () => e.nvfp4s24_matvec_scalar(xp, c, p, s, g, y, K, N));
+    for (const run of runs) {
+      kr.heap.f32(y, T * N).fill(NaN);
+      run();
+      const got = kr.heap.f32(y, T * N);
+      for (let i = 0; i < T * N; i++) {
+        const err = Math.abs(got[i] - want[i]);
+        if (!(err <= bound[i])) expect.fail(`${format} T=${T} K=${K} N=${N} output ${i}: ${got[i]} vs ${want[i]} (bound ${bound[i]})`);
+      }
+    }
+    for (const ptr of [c, s, p, xp, y]) kr.heap.free(ptr);
+  }
+
+  describe.each(['nvfp4', 'nvfp4-s24'] as const)('%s', (format) => {
+    test('every row tail (N = 1..9) and block count (K = 16..80), T = 1', () => {
+      for (let K = 16; K <= 80; K += 16) for (let N = 1; N <= 9; N++) check(format, 1, K, N, K * 131 + N);
+    });
+
+    test('every token tail (T = 2..9) on row tails, K = 16, 48', () => {
+      for (const K of [16, 48]) for (let T = 2; T <= 9; T++) for (const N of [1, 3, 4, 6]) check(format, T, K, N, K * 7 + T * 17 + N);
+    });
+
+    test('Nano shapes: K = 2688 and K = 1856, decode and prefill', () => {
+      for (const K of [2688, 1856]) for (const T of [1, 5]) check(format, T, K, 6, K + T);
+    });
+  });
+
+  test('NaN scale byte (0x7f) gives NaN for its row only', () => {
+    const w = randomWeight('nvfp4', 2, 16, 3);
+    w.quant!.scale[0] = 0x7f;
+    w.quant!.scale[1] = 0x38; // 1
+    const x = randomX(1, 16, 4);
+    const [c, s, xp, y] = [put(w.bytes), put(w.quant!.scale), put(Float32Array.from(x)), kr.heap.alloc(8)];
+    kr.exports.nvfp4_matvec(xp, c, s, w.quant!.scale2, y, 16, 2);
+    const got = kr.heap.f32(y, 2);
+    expect(Number.isNaN(got[0])).toBe(true);
+    expect(got[1]).toBeCloseTo(matmul(new RefAct(x, 1, 16), w).data[1], 5);
+  });
+});
