@@ -33,6 +33,37 @@ export class Model {
    * Returns logits as (rows × V) host floats, rows = 1 for 'last', T for 'all'.
    */
   forward(seq: SequenceState, tokens: Int32Array, rows: LogitRows = 'last', maxTokens?: number): Float32Array {
+    const { ops } = this;
+    const x = this.trunk(seq, tokens, maxTokens);
+    // 3. h = RMSNorm_f(x), only on the rows whose logits are wanted
+    const kept = rows === 'last' && x.rows > 1 ? ops.sliceRows(x, x.rows - 1, 1) : x;
+    if (kept !== x) ops.free(x);
+    const h = ops.rmsnorm(kept, 'backbone.norm_f.weight');
+    ops.free(kept);
+    // 4. logits = h · W_lmᵀ   (rows, V)
+    const logits = ops.head(h);
+    ops.free(h);
+    return logits;
+  }
+
+  /**
+   * The final-normed hidden states h = RMSNorm_f(x) of T tokens, advancing `seq` as `forward`
+   * does: (T × d) host floats, row-major. The head is not applied (embeddings, probes).
+   * @example
+   * const h = model.hidden(model.newSequence(8), Int32Array.of(1, 42, 7)); // (3, d)
+   */
+  hidden(seq: SequenceState, tokens: Int32Array, maxTokens?: number): Float32Array {
+    const { ops } = this;
+    const x = this.trunk(seq, tokens, maxTokens);
+    const h = ops.rmsnorm(x, 'backbone.norm_f.weight');
+    ops.free(x);
+    const rows = ops.download(h);
+    ops.free(h);
+    return rows;
+  }
+
+  /** Steps 1–2 of spec §4 (embedding, then every layer with its residual): x (T, d), `seq` advanced. */
+  private trunk(seq: SequenceState, tokens: Int32Array, maxTokens: number | undefined) {
     const { ops, config } = this;
     for (const t of tokens) if (!(t >= 0 && t < config.vocabSize)) throw new TokenOutOfRangeError(t, config.vocabSize);
     if (maxTokens !== undefined && seq.position + tokens.length > maxTokens) {
@@ -64,15 +95,7 @@ export class Model {
       ops.free(y);
     }
     seq.advance(tokens.length);
-    // 3. h = RMSNorm_f(x), only on the rows whose logits are wanted
-    const kept = rows === 'last' && x.rows > 1 ? ops.sliceRows(x, x.rows - 1, 1) : x;
-    if (kept !== x) ops.free(x);
-    const h = ops.rmsnorm(kept, 'backbone.norm_f.weight');
-    ops.free(kept);
-    // 4. logits = h · W_lmᵀ   (rows, V)
-    const logits = ops.head(h);
-    ops.free(h);
-    return logits;
+    return x;
   }
 
   /** Name of the head's weight tensor (lm_head, or the embedding when tied). */

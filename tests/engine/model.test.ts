@@ -93,6 +93,20 @@ describe.each(['tiny', 'tiny-latent'] as const)('%s preset', (preset) => {
       model.ops.dispose();
     });
 
+    it('hidden() gives the final-normed rows (T, d) that the head turns into forward\'s logits', async () => {
+      const model = await load(preset, backend);
+      const d = model.config.dModel;
+      const seq = model.newSequence(32);
+      const h = model.hidden(seq, tokens); // (21, d)
+      expect(h.length).toBe(tokens.length * d);
+      expect(seq.position).toBe(tokens.length);
+      const logits = model.ops.head(model.ops.upload(h, tokens.length, d));
+      // h comes back as f32 (2⁻²⁴ relative per element, even from the f64 reference); over a
+      // 64-term dot product that is ≲ 64·6e-8 ≈ 4e-6 of Σ|h·W|; allow 1e-6 of the largest logit
+      expectClose(logits, model.forward(model.newSequence(32), tokens, 'all'), Math.max(rel, 1e-6));
+      model.ops.dispose();
+    });
+
     it('rejects an out-of-vocabulary token and an overlong sequence before computing', async () => {
       const model = await load(preset, backend);
       const seq = model.newSequence(4);
