@@ -12,6 +12,8 @@ export interface GpuOptions {
   readonly maxBindingBytes?: number;
   /** Do not use shader-f16 even when the adapter has it. */
   readonly disableF16?: boolean;
+  /** Do not use subgroups even when the adapter has them. */
+  readonly disableSubgroups?: boolean;
 }
 
 /** A uniform field: a number is written as u32, `{ f }` as f32. */
@@ -23,6 +25,8 @@ export interface GpuInfo {
   readonly isFallback: boolean;
   readonly nativeF16: boolean;
   readonly subgroups: boolean;
+  /** Largest subgroup size the adapter may use (64 when it does not say). */
+  readonly subgroupMaxSize: number;
   readonly maxBindingBytes: number;
   readonly maxBufferBytes: number;
 }
@@ -68,10 +72,10 @@ export class GpuDevice {
     const adapter = await gpu.requestAdapter();
     if (!adapter) throw new NoGpuAdapterError('requestAdapter() returned null');
     const nativeF16 = !options.disableF16 && adapter.features.has('shader-f16');
-    const subgroups = adapter.features.has('subgroups');
+    const subgroups = !options.disableSubgroups && adapter.features.has('subgroups');
     const limits = adapter.limits;
     const device = await adapter.requestDevice({
-      requiredFeatures: nativeF16 ? ['shader-f16'] : [],
+      requiredFeatures: [...(nativeF16 ? ['shader-f16' as const] : []), ...(subgroups ? ['subgroups' as const] : [])],
       requiredLimits: { maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize, maxBufferSize: limits.maxBufferSize },
     });
     const a = adapter.info;
@@ -80,6 +84,7 @@ export class GpuDevice {
       isFallback: Boolean((a as { isFallbackAdapter?: boolean }).isFallbackAdapter),
       nativeF16,
       subgroups,
+      subgroupMaxSize: (a as { subgroupMaxSize?: number }).subgroupMaxSize || 64,
       maxBindingBytes: Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize, options.maxBindingBytes ?? Infinity),
       maxBufferBytes: limits.maxBufferSize,
     };

@@ -1,5 +1,6 @@
-// Y = X · Wᵀ on the device for any weight format (matmul.wgsl with the format's decoder), one
-// dispatch per part of a split weight. With `gather`, row r of Y is slot r of the routed experts:
+// Y = X · Wᵀ on the device for any weight format (matmul.wgsl, or matmul_subgroup.wgsl for plain
+// weights when the device has subgroups, with the format's decoder), one dispatch per part of a
+// split weight. With `gather`, row r of Y is slot r of the routed experts:
 // the expert Sel[r] of the stack, on X row ⌊r / xDiv⌋ (spec §8 dispatch without a host round trip).
 // Also the embedding gather (embed.wgsl), which reads the table through the same decoders.
 
@@ -36,13 +37,17 @@ export function linear(ctx: GpuContext, x: DevAct, w: GpuLinear, options: Linear
   const g = options.gather;
   const rows = g ? g.rows : x.rows;
   const y = newAct(ctx, rows, w.rows);
-  const [key, src] = source(ctx, 'matmul', w);
+  // plain weights: one subgroup per output column when the device has subgroups
+  const subgroup = !g && ctx.gpu.info.subgroups;
+  const perGroup = subgroup ? Math.max(1, 64 / ctx.gpu.info.subgroupMaxSize) : 64; // columns per workgroup
+  const [key, src] = source(ctx, subgroup ? 'matmulSubgroup' : 'matmul', w);
   for (const part of w.parts) {
     const colStart = g ? 0 : part.start;
     const nCols = g ? w.rows : part.end - part.start;
     const params = [rows, w.cols, w.rows, colStart, nCols, part.start, part.end, g ? 1 : 0, g ? g.xDiv : 1, w.rows, options.relu2 ? 1 : 0];
-    const bindings = { 1: x.buf, 2: y.buf, 6: g ? g.sel : ctx.gpu.dummy, ...weightBindings(part) };
-    ctx.gpu.dispatch(key, src, bindings, params, [Math.ceil(nCols / 64), g ? rows : Math.ceil(rows / 4)]);
+    const bindings: Record<number, GPUBuffer> = { 1: x.buf, 2: y.buf, ...weightBindings(part) };
+    if (!subgroup) bindings[6] = g ? g.sel : ctx.gpu.dummy; // expert of each slot
+    ctx.gpu.dispatch(key, src, bindings, params, [Math.ceil(nCols / perGroup), g ? rows : Math.ceil(rows / 4)]);
   }
   return y;
 }

@@ -11,6 +11,7 @@ import conv from './kernels/conv.wgsl';
 import embed from './kernels/embed.wgsl';
 import fp4Codecs from './kernels/fp4_codecs.wgsl';
 import matmul from './kernels/matmul.wgsl';
+import matmulSubgroup from './kernels/matmul_subgroup.wgsl';
 import rmsnorm from './kernels/rmsnorm.wgsl';
 import route from './kernels/route.wgsl';
 import ssdScan from './kernels/ssd_scan.wgsl';
@@ -27,7 +28,7 @@ export const PLAIN_KERNELS = { add, argmax, attention, combine, conv, rmsnorm, r
 export type PlainKernel = keyof typeof PLAIN_KERNELS;
 
 /** Kernels that read a linear weight through weight(r, i, K). */
-export const WEIGHT_KERNELS = { matmul, embed } as const;
+export const WEIGHT_KERNELS = { matmul, matmulSubgroup, embed } as const;
 export type WeightKernel = keyof typeof WEIGHT_KERNELS;
 
 /**
@@ -49,10 +50,15 @@ export function decoderSource(format: LinearFormat, nativeF16: boolean): string 
   }
 }
 
+const DIRECTIVE = /^(enable|diagnostic)\b.*;\s*$/;
+
 /**
- * Full source of a weight-reading kernel for one format (an `enable` directive must come first).
+ * Full source of a weight-reading kernel for one format: decoder + kernel, with the directives
+ * of both (`enable f16;`, `enable subgroups;`, `diagnostic(…);`) moved to the top, where WGSL
+ * requires them.
  * @example weightKernelSource('matmul', 'bf16', false)
  */
 export function weightKernelSource(kernel: WeightKernel, format: LinearFormat, nativeF16: boolean): string {
-  return `${decoderSource(format, nativeF16)}\n${WEIGHT_KERNELS[kernel]}`;
+  const lines = `${decoderSource(format, nativeF16)}\n${WEIGHT_KERNELS[kernel]}`.split('\n');
+  return [...lines.filter((l) => DIRECTIVE.test(l)), ...lines.filter((l) => !DIRECTIVE.test(l))].join('\n');
 }

@@ -4,7 +4,8 @@
 // fused 4-bit decoders; every linear weight quantised from the seeded f32 model, experts with
 // their own weight_scale_2). Tolerances: tests/conformance/harness.ts (the decoded weights are
 // exact, so the f32 bounds hold unchanged). With `maxBindingBytes` 4096 the embedding, the head
-// and the expert stacks are split into parts (whole experts per part).
+// and the expert stacks are split into parts (whole experts per part). Where the adapter has
+// subgroups, plain projections use matmul_subgroup.wgsl; the `no subgroups` rows cover the fallback.
 
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Backend, LoadedModel } from '../../engine/backend.js';
@@ -76,6 +77,8 @@ const VARIANTS: { format: Format; label: string; backend: () => Backend }[] = [
   { format: 'nvfp4', label: 'nvfp4', backend: () => gpuBackend() },
   { format: 'nvfp4', label: 'nvfp4, split at 4096-byte bindings', backend: () => gpuBackend({ maxBindingBytes: 4096 }) },
   { format: 'nvfp4-s24', label: 'nvfp4-s24', backend: () => gpuBackend() },
+  { format: 'f16', label: 'f16, no subgroups (matmul.wgsl for every projection)', backend: () => gpuBackend({ disableSubgroups: true, disableF16: true }) },
+  { format: 'nvfp4-s24', label: 'nvfp4-s24, no subgroups', backend: () => gpuBackend({ disableSubgroups: true }) },
 ];
 
 describeWithGpu.each(VARIANTS)('webgpu $label vs reference', ({ format, backend }) => {
