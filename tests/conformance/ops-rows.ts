@@ -11,10 +11,14 @@ import { parseConfig, type ModelConfig } from '../../engine/config.js';
 import { referenceBackend } from '../../engine/reference/index.js';
 import { presetConfig } from '../../weights-tools/presets.js';
 import { memoryTensors, randomModelTensors } from '../helpers/memory-store.js';
+import { quantizedModelTensors } from '../helpers/quantized-store.js';
 import { expectNormwiseClose, randomRows, runBlock, tolPath, U, uploadRandom, withPrefix } from './harness.js';
 
 type ModelKey = 'tiny' | 'tiny-latent' | 'tiny-grouped';
-type DType = 'f32' | 'bf16';
+type DType = 'f32' | 'bf16' | 'nvfp4' | 'nvfp4-s24';
+const DTYPES: readonly DType[] = ['f32', 'bf16', 'nvfp4', 'nvfp4-s24'];
+/** 4-bit linear weights (DESIGN §3): every linear of the seeded f32 model quantised; decoding is exact. */
+const QUANT = ['nvfp4', 'nvfp4-s24'] as const;
 
 // tiny: d 64, 'ME*M-E*E', Mamba 4×16 G 2 N 16 Q 8, attention 4 q / 2 kv × 16, MoE 8 top-2 I 32 S 64, MLP 128
 // tiny-latent: LatentMoE ℓ 32, 16 experts top-4; tiny-grouped: tiny with n_group 4, topk_group 2
@@ -60,6 +64,44 @@ export const ROWS: Row[] = [
       return [out];
     },
   })),
+  // 4-bit: every op that reads a linear weight (the fused kernels, the embedding gather by decoding)
+  ...QUANT.flatMap<Row>((dtype) => [
+    { op: 'embed (decoded rows)', shapes: '(4) → (4, 64)', model: 'tiny', dtype, tol: 0,
+      run: (m) => {
+        const x = m.embed(new Int32Array([0, 7, 511, 300]));
+        const out = m.download(x);
+        m.free(x);
+        return [out];
+      } },
+    { op: 'matmul in_proj, prefill', shapes: '(5, 64) → (5, 196)', model: 'tiny', dtype, tol: tolPath(D),
+      run: (m) => stateless(m, 5, 5, (x) => m.matmul(x, 'backbone.layers.0.mixer.in_proj.weight')) },
+    { op: 'matmul out_proj, decode', shapes: '(1, 64) → (1, 64)', model: 'tiny', dtype, tol: tolPath(D),
+      run: (m) => stateless(m, 1, 6, (x) => m.matmul(x, 'backbone.layers.0.mixer.out_proj.weight')) },
+    mambaRow('mamba2 prefill T=5', 3, 5, dtype),
+    { op: 'attention prefill + decode (GQA 4/2)', shapes: '(6, 64) then (1, 64), after 3 tokens', model: 'tiny', dtype,
+      tol: tolPath(D + 16 + 10 + 64),
+      run: (m) =>
+        withPrefix(m, 3, 64, (seq) => [
+          runBlock(m, uploadRandom(m, 6, 30), (x) => m.attention(2, x, seq), seq),
+          runBlock(m, uploadRandom(m, 1, 31), (x) => m.attention(2, x, seq), seq),
+        ]) },
+    { op: 'moe prefill (8 experts, top-2)', shapes: '(7, 64) → (7, 64)', model: 'tiny', dtype, tol: tolPath(D + 64 + 2),
+      run: (m) => stateless(m, 7, 40, (x) => m.moe(1, x)) },
+    { op: 'moe decode', shapes: '(1, 64) → (1, 64)', model: 'tiny', dtype, tol: tolPath(D + 64 + 2),
+      run: (m) => stateless(m, 1, 41, (x) => m.moe(5, x)) },
+    { op: 'moe latent (ℓ 32, 16 experts, top-4)', shapes: '(7, 64) → (7, 64)', model: 'tiny-latent', dtype,
+      tol: tolPath(D + 32 + 32 + 4 + 32),
+      run: (m) => stateless(m, 7, 42, (x) => m.moe(1, x)) },
+    { op: 'mlp (relu², I 128)', shapes: '(5, 64) → (5, 64)', model: 'tiny', dtype, tol: tolPath(D + 128),
+      run: (m) => stateless(m, 5, 50, (x) => m.mlp(4, x)) },
+    { op: 'head', shapes: '(3, 64) → (3, 512)', model: 'tiny', dtype, tol: tolPath(D),
+      run: (m) => {
+        const x = m.upload(randomRows(3, D, 60), 3, D);
+        const out = m.head(x);
+        m.free(x);
+        return [out];
+      } },
+  ]),
   { op: 'rmsnorm', shapes: '(5, 64) → (5, 64)', model: 'tiny', dtype: 'f32', tol: (D / 32 + 6) * U, // the rmsnorm kernel's relative bound
     run: (m) => stateless(m, 5, 1, (x) => m.rmsnorm(x, 'backbone.layers.0.norm.weight')) },
   { op: 'addInPlace', shapes: '(5, 64) += (5, 64)', model: 'tiny', dtype: 'f32', tol: U,
@@ -130,10 +172,11 @@ export function describeOpRows(backends: readonly Backend[], rows: readonly Row[
   const key = (backend: string, model: ModelKey, dtype: DType) => `${backend}/${model}/${dtype}`;
   beforeAll(async () => {
     for (const model of Object.keys(CONFIGS) as ModelKey[]) {
-      for (const dtype of ['f32', 'bf16'] as const) {
+      for (const dtype of DTYPES) {
         if (!rows.some((r) => r.model === model && r.dtype === dtype)) continue;
         const config = CONFIGS[model]();
-        const tensors = memoryTensors(config, randomModelTensors(config, 17, { linearDType: dtype }));
+        const raw = dtype === 'f32' || dtype === 'bf16' ? randomModelTensors(config, 17, { linearDType: dtype }) : quantizedModelTensors(config, 17, dtype);
+        const tensors = memoryTensors(config, raw);
         for (const backend of [referenceBackend, ...backends]) {
           models.set(key(backend.name, model, dtype), await backend.load(config, tensors));
         }

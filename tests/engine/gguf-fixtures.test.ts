@@ -41,8 +41,7 @@ describe.skipIf(!existsSync(FIXTURES))('edgetron on the llama.cpp GGUF fixtures'
   const V = fixture.vocab;
 
   for (const [folder, type] of CASES) {
-    // NVFP4 loads as the engine's nvfp4 format, which the wasm backend does not read yet
-    for (const backend of type === 'nvfp4' ? ['reference'] : ['reference', 'wasm']) {
+    for (const backend of ['reference', 'wasm']) {
       it(`logits of ${folder}/model-${type}.gguf on ${backend} match ref64-${type}`, async () => {
         const out = await cli(['logits', '--model', `${FIXTURES}${folder}/model-${type}.gguf`, '--tokens', fixture.tokens.join(','), '--backend', backend]);
         const result = JSON.parse(out) as { backend: string; logits: number[][] };
