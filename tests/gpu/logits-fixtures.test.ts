@@ -1,37 +1,5 @@
-// `edgetron logits --backend webgpu` (in process) on the oracle fixtures
-// (../shared/fixtures/nemotron-h-tiny/README.md): every HF twin must match llama.cpp's logits and
-// the float64 forward pass to max abs ≤ 2e-3 with the same argmax at every position, the bound
-// tests/cli/logits-fixtures.test.ts holds the other backends to.
+// The `moe` oracle fixture through `edgetron logits --backend webgpu` (see fixture-logits.ts).
 
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
-import { compareLogits, readF32 } from '../helpers/fixture-logits.js';
-import { describeWithGpu } from './gpu-available.js';
+import { describeFixtureLogits } from './fixture-logits.js';
 
-const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/nemotron-h-tiny/', import.meta.url));
-const TOLERANCE = 2e-3;
-
-describeWithGpu.skipIf(!existsSync(FIXTURES))('edgetron logits --backend webgpu reproduces the llama.cpp fixtures', () => {
-  const fixture = existsSync(FIXTURES) ? (JSON.parse(readFileSync(`${FIXTURES}fixture.json`, 'utf8')) as { tokens: number[] }) : { tokens: [] };
-
-  for (const name of ['moe', 'dense', 'latent']) {
-    it(`${name}/hf`, async () => {
-      let out = '';
-      let err = '';
-      const io = { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: {} };
-      const code = await main(['logits', '--model', `${FIXTURES}${name}/hf`, '--tokens', fixture.tokens.join(','), '--backend', 'webgpu'], io);
-      expect(err).toBe('');
-      expect(code).toBe(0);
-      const result = JSON.parse(out) as { backend: string; logits: number[][] };
-      expect(result.backend).toBe('webgpu');
-      expect(result.logits).toHaveLength(fixture.tokens.length);
-      for (const oracle of ['llamacpp-f32.f32', 'ref64-f32.f32']) {
-        const { maxAbs, argmaxDiffers } = compareLogits(result.logits, readF32(`${FIXTURES}${name}/${oracle}`));
-        expect(argmaxDiffers, `${oracle}: positions whose argmax differs`).toEqual([]);
-        expect(maxAbs, `max abs error against ${oracle}`).toBeLessThanOrEqual(TOLERANCE);
-      }
-    });
-  }
-});
+describeFixtureLogits(['moe']);
