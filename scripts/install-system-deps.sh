@@ -1,17 +1,40 @@
 #!/usr/bin/env bash
-# System packages the test suites need on a clean Debian machine (CI runs as root):
-# Debian `chromium`, which brings the SwiftShader Vulkan driver
-# (/usr/lib/chromium/vk_swiftshader_icd.json) that Dawn (npm `webgpu`) runs the WebGPU suites
-# on, and the headless browser the browser suite drives. Idempotent: does nothing when present.
+# What the WebGPU test suites need on a clean Debian 12 machine (CI runs this as root before
+# `npm install`; shared/notes/tooling.md §4). Idempotent and quiet: each step is skipped when done.
+#  1. Debian `chromium`: the headless browser of tests/gpu/browser.test.ts, and its SwiftShader
+#     Vulkan driver (/usr/lib/chromium/vk_swiftshader_icd.json), the adapter Dawn (npm `webgpu`)
+#     runs the WebGPU conformance on (no shader-f16).
+#  2. Mesa 25 lavapipe, unpacked from bookworm-backports into .cache/lavapipe (no system change):
+#     a CPU Vulkan driver with shader-f16, for the f16 half of the conformance (tests/gpu/f16.test.ts).
 set -euo pipefail
-if [ -x /usr/bin/chromium ] && [ -f /usr/lib/chromium/vk_swiftshader_icd.json ]; then
-  exit 0
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+
+if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/lib/chromium/vk_swiftshader_icd.json ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-system-deps: chromium is missing and this is not root; run: sudo $0" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends chromium libvulkan1 >/dev/null
+  echo "install-system-deps: installed chromium $(dpkg-query -W -f='${Version}' chromium)"
 fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "install-system-deps: chromium is missing and this is not root; run: sudo $0" >&2
-  exit 1
+
+LVP="$ROOT/.cache/lavapipe"
+if [ ! -f "$LVP/lvp_icd.json" ]; then
+  mkdir -p "$LVP"/{lists/partial,cache/archives/partial,sources,debs,root}
+  cat > "$LVP/sources/backports.sources" <<SRC
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  APT=(-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$LVP/sources" -o Dir::State::Lists="$LVP/lists" -o Dir::Cache="$LVP/cache")
+  apt-get "${APT[@]}" update -qq
+  (cd "$LVP/debs" && apt-get "${APT[@]}" download -qq mesa-vulkan-drivers libdrm2 libdrm-amdgpu1 2>&1 | grep -v unsandboxed || true)
+  for deb in "$LVP"/debs/*.deb; do dpkg -x "$deb" "$LVP/root"; done
+  LIB="$LVP/root/usr/lib/x86_64-linux-gnu"
+  printf '{"file_format_version":"1.0.1","ICD":{"library_path":"%s/libvulkan_lvp.so","api_version":"1.4.305"}}\n' "$LIB" > "$LVP/lvp_icd.json"
+  echo "install-system-deps: unpacked lavapipe into $LVP"
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends chromium libvulkan1 >/dev/null
-echo "install-system-deps: installed chromium $(dpkg-query -W -f='${Version}' chromium)"

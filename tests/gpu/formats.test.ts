@@ -1,76 +1,17 @@
-// The webgpu backend on every linear-weight format (DESIGN §3) and under a small binding limit,
-// against the `reference` backend on the `tiny` preset: f16 (with the shader-f16 decoder where
-// the adapter has the feature, and the unpack2x16float decoder always), nvfp4 and nvfp4-s24 (the
-// fused 4-bit decoders; every linear weight quantised from the seeded f32 model, experts with
-// their own weight_scale_2). Tolerances: tests/conformance/harness.ts (the decoded weights are
-// exact, so the f32 bounds hold unchanged). With `maxBindingBytes` 4096 the embedding, the head
-// and the expert stacks are split into parts (whole experts per part). Where the adapter has
-// subgroups, plain projections use matmul_subgroup.wgsl; the `no subgroups` rows cover the fallback.
+// The webgpu backend on every linear-weight format and under a small binding limit, against the
+// `reference` backend (format-rows.ts): f16 (the shader-f16 decoder where the adapter has the
+// feature, and the unpack2x16float decoder always), nvfp4 and nvfp4-s24. With `maxBindingBytes`
+// 4096 the embedding, the head and the expert stacks are split into parts (whole experts per
+// part). Where the adapter has subgroups, plain projections use matmul_subgroup.wgsl; the
+// `no subgroups` rows cover the fallback.
 
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import type { Backend, LoadedModel } from '../../engine/backend.js';
-import { parseConfig } from '../../engine/config.js';
+import { expect, test } from 'vitest';
 import { OutOfMemoryError } from '../../engine/errors.js';
-import { referenceBackend } from '../../engine/reference/index.js';
-import { expectedTensors, type TensorEntry } from '../../engine/weights.js';
-import { presetConfig } from '../../weights-tools/presets.js';
-import { quantizedDecls, quantizedPartBytes, quantizeLinear, type QuantFormat } from '../../weights-tools/quantize.js';
-import { expectNormwiseClose, runBlock, tolPath, uploadRandom, withPrefix } from '../conformance/harness.js';
-import { memoryTensors, randomModelTensors, type MemoryTensor } from '../helpers/memory-store.js';
+import { memoryTensors, randomModelTensors } from '../helpers/memory-store.js';
+import { config, describeFormatVariants, type Variant } from './format-rows.js';
 import { describeWithGpu, gpuBackend, gpuInfo } from './gpu-available.js';
 
-const config = parseConfig(presetConfig('tiny'));
-const D = 64;
-
-/** The seeded f32 tiny model with every linear weight quantised to `format`. */
-function quantizedTensors(format: QuantFormat): Map<string, TensorEntry> {
-  const f32 = randomModelTensors(config, 17);
-  const out: Record<string, MemoryTensor> = {};
-  const linear = new Set(expectedTensors(config).filter((s) => s.linear).map((s) => s.name));
-  for (const [name, t] of Object.entries(f32)) {
-    if (!linear.has(name)) {
-      out[name] = t;
-      continue;
-    }
-    const [rows, cols] = t.shape;
-    const values = t.data as Float32Array;
-    const q = quantizeLinear({ name, rows, cols, readRow: (r, dst) => dst.set(values.subarray(r * cols, (r + 1) * cols)) }, { format });
-    for (const decl of quantizedDecls(name, rows, cols, format)) out[decl.name] = { dtype: decl.dtype, shape: decl.shape, data: quantizedPartBytes(q, decl.part) };
-  }
-  return memoryTensors(config, out);
-}
-
-type Format = 'f16' | QuantFormat;
-const tensorsOf = (format: Format) => (format === 'f16' ? memoryTensors(config, randomModelTensors(config, 17, { linearDType: 'f16' })) : quantizedTensors(format));
-
-/** Block rows run on each (format, device options) model. */
-const BLOCKS: { name: string; tol: number; run(m: LoadedModel): Float32Array[] }[] = [
-  { name: 'embed (4) → (4, 64)', tol: 0, run: (m) => {
-    const x = m.embed(new Int32Array([0, 7, 511, 300]));
-    const out = m.download(x);
-    m.free(x);
-    return [out];
-  } },
-  { name: 'matmul in_proj (5, 64) → (5, 196)', tol: tolPath(D), run: (m) => [runBlock(m, uploadRandom(m, 5, 5), (x) => m.matmul(x, 'backbone.layers.0.mixer.in_proj.weight'))] },
-  { name: 'head (3, 64) → (3, 512)', tol: tolPath(D), run: (m) => {
-    const x = uploadRandom(m, 3, 60);
-    const out = m.head(x);
-    m.free(x);
-    return [out];
-  } },
-  { name: 'mamba2 prefill T=5 then decode', tol: tolPath(D + 4 + 24 + 32 + 64), run: (m) => withPrefix(m, 3, 16, (seq) => [
-    runBlock(m, uploadRandom(m, 5, 11), (x) => m.mamba2(0, x, seq), seq),
-    runBlock(m, uploadRandom(m, 1, 12), (x) => m.mamba2(0, x, seq), seq),
-  ]) },
-  { name: 'attention prefill T=4 then decode', tol: tolPath(D + 16 + 8 + 64), run: (m) => withPrefix(m, 3, 16, (seq) => [
-    runBlock(m, uploadRandom(m, 4, 30), (x) => m.attention(2, x, seq), seq),
-    runBlock(m, uploadRandom(m, 1, 31), (x) => m.attention(2, x, seq), seq),
-  ]) },
-  { name: 'moe (7, 64), 8 experts top-2', tol: tolPath(D + 64 + 2), run: (m) => [runBlock(m, uploadRandom(m, 7, 40), (x) => m.moe(1, x))] },
-  { name: 'mlp (5, 64)', tol: tolPath(D + 128), run: (m) => [runBlock(m, uploadRandom(m, 5, 50), (x) => m.mlp(4, x))] },
-];
-
-const VARIANTS: { format: Format; label: string; backend: () => Backend }[] = [
+const VARIANTS: Variant[] = [
   { format: 'f16', label: `f16, shader-f16 decoder${gpuInfo?.nativeF16 ? '' : ' (not offered by this adapter: unpack2x16float decoder)'}`, backend: () => gpuBackend() },
   { format: 'f16', label: 'f16, unpack2x16float decoder', backend: () => gpuBackend({ disableF16: true }) },
   { format: 'f16', label: 'f16, split at 4096-byte bindings', backend: () => gpuBackend({ maxBindingBytes: 4096, disableF16: true }) },
@@ -81,20 +22,7 @@ const VARIANTS: { format: Format; label: string; backend: () => Backend }[] = [
   { format: 'nvfp4-s24', label: 'nvfp4-s24, no subgroups', backend: () => gpuBackend({ disableSubgroups: true }) },
 ];
 
-describeWithGpu.each(VARIANTS)('webgpu $label vs reference', ({ format, backend }) => {
-  let gpu: LoadedModel;
-  let ref: LoadedModel;
-  beforeAll(async () => {
-    const tensors = tensorsOf(format);
-    ref = await referenceBackend.load(config, tensors);
-    gpu = await backend().load(config, tensors);
-  });
-  afterAll(() => gpu?.dispose());
-
-  test.each(BLOCKS)('$name', (block) => {
-    expectNormwiseClose(block.run(gpu), block.run(ref), block.tol);
-  });
-});
+describeFormatVariants(describeWithGpu, VARIANTS);
 
 describeWithGpu('webgpu load limits', () => {
   test('a weight row block larger than one binding is refused with OutOfMemoryError', async () => {
