@@ -8,6 +8,7 @@ import type { Command } from './command.js';
 import { convertCommand } from './commands/convert.js';
 import { inspectCommand } from './commands/inspect.js';
 import { logitsCommand } from './commands/logits.js';
+import { metricCommand } from './commands/metric.js';
 import { runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
 import { synthCommand } from './commands/synth.js';
@@ -15,7 +16,7 @@ import { tokenizeCommand } from './commands/tokenize.js';
 import { UsageError } from './errors.js';
 import { processIO, type CliIO } from './io.js';
 
-const COMMANDS: readonly Command[] = [runCommand, logitsCommand, synthCommand, inspectCommand, tokenizeCommand, serveCommand, convertCommand];
+const COMMANDS: readonly Command[] = [runCommand, logitsCommand, synthCommand, inspectCommand, tokenizeCommand, serveCommand, convertCommand, metricCommand];
 
 const EXIT_OK = 0;
 const EXIT_ERROR = 1;
