@@ -26,6 +26,10 @@ export interface KernelExports {
   nvfp4s24_matvec_scalar(x: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4s24_matmul(x: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   nvfp4s24_matmul_scalar(x: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
+  q8_scratch_bytes(K: number): number;
+  f32_quantize_q8(x: Ptr, K: number, scratch: Ptr): void;
+  nvfp4_matvec_q8(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
+  nvfp4s24_matvec_q8(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   f32_add(x: Ptr, y: Ptr, n: number): void;
   f32_add_scalar(x: Ptr, y: Ptr, n: number): void;
   f32_relu2(x: Ptr, n: number): void;

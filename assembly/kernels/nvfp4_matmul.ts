@@ -23,12 +23,12 @@ import { f4, hsum } from './lanes';
 import { rowBlock } from './matmul';
 
 /** Code bytes per 16-element block: 8 (nvfp4, F = u8) or 4 (nvfp4-s24, F = u16). */
-@inline function codeBytes<F>(): usize {
+@inline export function codeBytes<F>(): usize {
   return sizeof<F>() == 1 ? 8 : 4;
 }
 
 /** Block b of a row: codes c, positions p (s24 only; 2 bytes per block). */
-@inline function decodeAt<F>(c: usize, p: usize, b: i32): v128 {
+@inline export function decodeAt<F>(c: usize, p: usize, b: i32): v128 {
   if (sizeof<F>() == 1) return decodeBlock(c + (<usize>b << 3));
   return decodeBlockS24(c + (<usize>b << 2), p + (<usize>b << 1));
 }

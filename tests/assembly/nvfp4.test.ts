@@ -3,7 +3,8 @@
 // random weights that use every E2M1 code, E4M3 scales from subnormal to large, every legal 2:4
 // position code, on every row tail (N mod 4), token tail (T mod 4) and block count, plus the
 // Nano shapes K = 2688 and K = 1856. Both builds and both twins; each output within the kernels'
-// stated bound (K/16 + 24)·u·Σ_k |x_k w_k|.
+// stated bound (K/16 + 24)·u·Σ_k |x_k w_k|. The int8-activation matvecs (fp4_q8_matvec.ts, SIMD
+// build only) within their stated bound Σ_b (max_b|x| / 254)·Σ_{k∈b} |w_k| + the f32 one.
 
 import { beforeAll, describe, expect, test } from 'vitest';
 import { loadKernels, type WasmKernels } from '../../assembly/backend/index.js';
@@ -105,6 +106,40 @@ describe.each([
     test('Nano shapes: K = 2688 and K = 1856, decode and prefill', () => {
       for (const K of [2688, 1856]) for (const T of [1, 5]) check(format, T, K, 6, K + T);
     });
+  });
+
+  test.runIf(simd).each(['nvfp4', 'nvfp4-s24'] as const)('%s int8-activation matvec within its activation-rounding bound', (format) => {
+    for (const [K, N] of [[16, 1], [48, 5], [1856, 6], [2688, 7]]) {
+      const w = randomWeight(format, N, K, K + N);
+      const x = randomX(1, K, K);
+      const want = matmul(new RefAct(x, 1, K), w).data;
+      const f32Bound = bounds(w, x, 1);
+      const e = kr.exports;
+      const [c, s, p, xp, y, sc] = [put(w.bytes), put(w.quant!.scale), put(w.quant!.positions ?? new Uint8Array(1)), put(Float32Array.from(x)), kr.heap.alloc(N * 4), kr.heap.alloc(e.q8_scratch_bytes(K))];
+      if (format === 'nvfp4') e.nvfp4_matvec_q8(xp, sc, c, s, w.quant!.scale2, y, K, N);
+      else e.nvfp4s24_matvec_q8(xp, sc, c, p, s, w.quant!.scale2, y, K, N);
+      const got = kr.heap.f32(y, N);
+      const row = new Float64Array(K);
+      let sawError = false;
+      for (let n = 0; n < N; n++) {
+        decodeWeightRow(w, n, row);
+        let bound = f32Bound[n];
+        for (let b = 0; b < K / 16; b++) {
+          let amax = 0;
+          let wsum = 0;
+          for (let k = 16 * b; k < 16 * b + 16; k++) {
+            amax = Math.max(amax, Math.abs(x[k]));
+            wsum += Math.abs(row[k]);
+          }
+          bound += (amax / 254) * wsum * (1 + 1e-6);
+        }
+        const err = Math.abs(got[n] - want[n]);
+        expect(err).toBeLessThanOrEqual(bound);
+        sawError ||= err > f32Bound[n];
+      }
+      expect(sawError, 'activation rounding shows beyond the f32 bound').toBe(true);
+      for (const ptr of [c, s, p, xp, y, sc]) kr.heap.free(ptr);
+    }
   });
 
   test('NaN scale byte (0x7f) gives NaN for its row only', () => {
