@@ -63,7 +63,7 @@ export class GpuDevice {
     device.onuncapturederror = (e) => {
       this.firstError ??= e.error.message;
     };
-    this.dummy = this.storage(16);
+    this.dummy = this.storage(16, 'unused binding');
   }
 
   /** Request an adapter and a device with the largest storage bindings the adapter allows. */
@@ -92,13 +92,13 @@ export class GpuDevice {
   }
 
   /** A zeroed storage buffer of at least `bytes` bytes. */
-  storage(bytes: number): GPUBuffer {
-    return this.device.createBuffer({ size: padded(bytes), usage: STORAGE });
+  storage(bytes: number, label = 'activation'): GPUBuffer {
+    return this.device.createBuffer({ size: padded(bytes), usage: STORAGE, label });
   }
 
   /** A storage buffer holding `data` (copied now). */
-  upload(data: ArrayBufferView): GPUBuffer {
-    const buf = this.device.createBuffer({ size: padded(data.byteLength), usage: STORAGE, mappedAtCreation: true });
+  upload(data: ArrayBufferView, label = 'upload'): GPUBuffer {
+    const buf = this.device.createBuffer({ size: padded(data.byteLength), usage: STORAGE, mappedAtCreation: true, label });
     new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     buf.unmap();
     return buf;
@@ -108,10 +108,10 @@ export class GpuDevice {
    * A weight buffer of `bytes` bytes filled by `fill`; a device out of memory is a named error
    * (`OutOfMemoryError`), so a model that does not fit is refused at load.
    */
-  async weight(bytes: number, fill: (dst: Uint8Array) => void): Promise<GPUBuffer> {
+  async weight(bytes: number, label: string, fill: (dst: Uint8Array) => void): Promise<GPUBuffer> {
     if (bytes > this.info.maxBufferBytes) throw new OutOfMemoryError('webgpu', bytes, this.info.maxBufferBytes);
     this.device.pushErrorScope('out-of-memory');
-    const buf = this.device.createBuffer({ size: padded(bytes), usage: STORAGE, mappedAtCreation: true });
+    const buf = this.device.createBuffer({ size: padded(bytes), usage: STORAGE, mappedAtCreation: true, label });
     const oom = await this.device.popErrorScope();
     if (oom) throw new OutOfMemoryError('webgpu', bytes, this.info.maxBufferBytes);
     fill(new Uint8Array(buf.getMappedRange(), 0, bytes));
@@ -145,14 +145,14 @@ export class GpuDevice {
    * `bindings` by binding number and `params` as the uniform at binding 0.
    */
   dispatch(key: string, source: string, bindings: Record<number, GPUBuffer>, params: readonly Param[], groups: readonly number[]): void {
-    const uniform = this.device.createBuffer({ size: padded(params.length * 4), usage: 0x40 | 0x8, mappedAtCreation: true }); // UNIFORM | COPY_DST
+    const uniform = this.device.createBuffer({ size: padded(params.length * 4), usage: 0x40 | 0x8, mappedAtCreation: true, label: `${key} params` }); // UNIFORM | COPY_DST
     const view = new DataView(uniform.getMappedRange());
     params.forEach((p, i) => (typeof p === 'number' ? view.setUint32(i * 4, p, true) : view.setFloat32(i * 4, p.f, true)));
     uniform.unmap();
     const pipeline = this.pipeline(key, source);
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform } }];
     for (const [b, buffer] of Object.entries(bindings)) entries.push({ binding: Number(b), resource: { buffer } });
-    const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: key });
     const pass = this.pending().beginComputePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
@@ -183,7 +183,7 @@ export class GpuDevice {
 
   /** Submit everything pending and read `bytes` bytes of `buf` from `offset` back to the host. */
   async read(buf: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
-    const staging = this.device.createBuffer({ size: padded(bytes), usage: 0x1 | 0x8 }); // MAP_READ | COPY_DST
+    const staging = this.device.createBuffer({ size: padded(bytes), usage: 0x1 | 0x8, label: 'read back' }); // MAP_READ | COPY_DST
     this.pending().copyBufferToBuffer(buf, offset, staging, 0, Math.ceil(bytes / 4) * 4);
     this.flush();
     try {

@@ -168,7 +168,7 @@ export class Executor {
       if (m.op === 'head') {
         bytes = await ctx.gpu.read(out.buf, 0, out.rows * out.cols * 4);
       } else {
-        const idx = ctx.gpu.storage(out.rows * 4); // (rows) u32
+        const idx = ctx.gpu.storage(out.rows * 4, 'greedy tokens'); // (rows) u32
         ctx.gpu.dispatch('argmax', PLAIN_KERNELS.argmax, { 1: out.buf, 2: idx }, [out.rows, out.cols], [out.rows]);
         bytes = await ctx.gpu.read(idx, 0, out.rows * 4);
         ctx.gpu.release(idx);

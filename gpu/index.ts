@@ -12,6 +12,7 @@
 
 import type { Act, Backend, LoadedModel, SequenceState, StateSnapshot } from '../engine/backend.js';
 import type { ModelConfig } from '../engine/config.js';
+import * as errors from '../engine/errors.js';
 import {
   ContextWindowExceededError,
   DeviceLostError,
@@ -19,7 +20,6 @@ import {
   MissingTensorError,
   NoGpuAdapterError,
   OpArgumentError,
-  OutOfMemoryError,
   SequenceStateError,
   TokenOutOfRangeError,
 } from '../engine/errors.js';
@@ -59,21 +59,19 @@ async function defaultSpawn(): Promise<DeviceThread> {
   return node.nodeDeviceThread();
 }
 
-/** Rebuild a named error that crossed the thread boundary. */
+/**
+ * Rebuild a named error that crossed the thread boundary (house style H20): the same class from
+ * engine/errors.ts with the same message and fields; an unknown name becomes a GpuDeviceError.
+ */
 function fromWire(w: WireError): Error {
-  const f = w.fields ?? {};
-  switch (w.name) {
-    case 'DeviceLostError':
-      return new DeviceLostError(String(f.reason ?? w.message));
-    case 'NoGpuAdapterError':
-      return new NoGpuAdapterError(String(f.detail ?? w.message));
-    case 'OutOfMemoryError':
-      return new OutOfMemoryError('webgpu', Number(f.requestedBytes), Number(f.limitBytes));
-    case 'MissingTensorError':
-      return new MissingTensorError(String(f.tensor), String(f.source));
-    default:
-      return new GpuDeviceError(`${w.name}: ${w.message}`);
+  const cls = (errors as Record<string, unknown>)[w.name];
+  if (typeof cls === 'function' && cls.prototype instanceof errors.EdgetronError) {
+    const e = Object.create(cls.prototype) as Error;
+    Object.assign(e, w.fields, { name: w.name, message: w.message });
+    Object.defineProperty(e, 'stack', { value: `${w.name}: ${w.message}\n    (on the webgpu device thread)`, configurable: true, writable: true });
+    return e;
   }
+  return new GpuDeviceError(`${w.name}: ${w.message}`);
 }
 
 // Setup answers of `thread`, one at a time, in order.

@@ -31,9 +31,9 @@ export function moe(ctx: GpuContext, il: number, u: DevAct): DevAct {
 
   // 1. router
   const logits = linear(ctx, u, t.linear(`${pre}gate.weight`)); // (T, E)
-  const scratch = ctx.gpu.storage(T * E * 4); // (T, E)
-  const idx = ctx.gpu.storage(T * K * 4); // (T, K) u32
-  const gain = ctx.gpu.storage(T * K * 4); // (T, K) f32
+  const scratch = ctx.gpu.storage(T * E * 4, 'router scores'); // (T, E)
+  const idx = ctx.gpu.storage(T * K * 4, 'routed experts'); // (T, K) u32
+  const gain = ctx.gpu.storage(T * K * 4, 'routed weights'); // (T, K) f32
   ctx.gpu.dispatch('route', PLAIN_KERNELS.route, { 1: logits.buf, 2: t.vector(`${pre}gate.e_score_correction_bias`), 3: scratch, 4: idx, 5: gain },
     [T, E, K, cfg.nGroup, cfg.topkGroup, cfg.normTopK ? 1 : 0, { f: cfg.routedScale }], ctx.gpu.grid(T));
   // 2–3. experts on every (token, k) slot

@@ -49,8 +49,8 @@ export class DevSequence {
     this.ssmBytes = m ? m.nHeads * m.headDim * m.dState * 4 : 0;
     this.kvRowBytes = a ? a.nKvHeads * a.headDim * 4 : 0;
     for (const layer of config.layers) {
-      if (layer.kind === 'M') this.mamba.set(layer.il, { conv: gpu.storage(this.convBytes), ssm: gpu.storage(this.ssmBytes) });
-      if (layer.kind === '*') this.kv.set(layer.il, { k: gpu.storage(maxTokens * this.kvRowBytes), v: gpu.storage(maxTokens * this.kvRowBytes) });
+      if (layer.kind === 'M') this.mamba.set(layer.il, { conv: gpu.storage(this.convBytes, `conv window ${layer.il}`), ssm: gpu.storage(this.ssmBytes, `ssm state ${layer.il}`) });
+      if (layer.kind === '*') this.kv.set(layer.il, { k: gpu.storage(maxTokens * this.kvRowBytes, `k cache ${layer.il}`), v: gpu.storage(maxTokens * this.kvRowBytes, `v cache ${layer.il}`) });
     }
   }
 
@@ -105,7 +105,7 @@ export class DevSequence {
   }
 
   private clone(src: GPUBuffer, bytes: number): GPUBuffer {
-    const dst = this.gpu.storage(bytes);
+    const dst = this.gpu.storage(bytes, `snapshot of ${src.label}`);
     this.gpu.copy(src, 0, dst, 0, bytes);
     return dst;
   }

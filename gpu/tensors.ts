@@ -95,7 +95,7 @@ export class GpuTensors {
       if (t.linears.has(name) || EXPERT.test(name) || SIDECAR.test(name)) continue;
       const values = decodeAll(h.dtype, h.bytes, name);
       t.values.set(name, values);
-      t.vectors.set(name, t.track(gpu.upload(Float32Array.from(values))));
+      t.vectors.set(name, t.track(gpu.upload(Float32Array.from(values), name)));
     }
     t.host = new Map(); // the host copies are no longer needed
     return t;
@@ -131,13 +131,13 @@ export class GpuTensors {
         }
       };
       const n = end - start;
-      const part: GpuPart = { start, end, w: this.track(await this.gpu.weight(n * rb.w, fill((v) => this.bytesOf(v.name), rb.w))) };
+      const part: GpuPart = { start, end, w: this.track(await this.gpu.weight(n * rb.w, `${name} rows [${start}, ${end})`, fill((v) => this.bytesOf(v.name), rb.w))) };
       if (rb.scale > 0) {
         const matrices = views.slice(Math.floor(start / rows), Math.ceil(end / rows));
         const scale2 = Float32Array.from(matrices, (v) => decodeAll('f32', this.bytesOf(sidecarNames(v.name).scale2))[0]);
         Object.assign(part, {
-          scale: this.track(await this.gpu.weight(n * rb.scale, fill((v) => this.bytesOf(sidecarNames(v.name).scale), rb.scale))),
-          scale2: this.track(this.gpu.upload(scale2)),
+          scale: this.track(await this.gpu.weight(n * rb.scale, `${name} scale rows [${start}, ${end})`, fill((v) => this.bytesOf(sidecarNames(v.name).scale), rb.scale))),
+          scale2: this.track(this.gpu.upload(scale2, `${name} weight_scale_2`)),
         });
       }
       if (rb.positions > 0) {
@@ -146,7 +146,7 @@ export class GpuTensors {
           checkPositionCodes(b, sidecarNames(v.name).positions);
           return b;
         };
-        Object.assign(part, { positions: this.track(await this.gpu.weight(n * rb.positions, fill(positions, rb.positions))) });
+        Object.assign(part, { positions: this.track(await this.gpu.weight(n * rb.positions, `${name} positions rows [${start}, ${end})`, fill(positions, rb.positions))) });
       }
       parts.push(part);
     }
@@ -171,7 +171,7 @@ export class GpuTensors {
   cached(key: string, make: () => Float32Array): GPUBuffer {
     let b = this.derived.get(key);
     if (!b) {
-      b = this.track(this.gpu.upload(make()));
+      b = this.track(this.gpu.upload(make(), key));
       this.derived.set(key, b);
     }
     return b;
