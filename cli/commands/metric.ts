@@ -12,6 +12,7 @@ import { DatasetError } from '../../engine/errors.js';
 import { parseLabelledCsv, parseUciCsv, type LabelledData } from '../../engine/metric/dataset.js';
 import { identity, project } from '../../engine/metric/distances.js';
 import { meanPooledEmbedding } from '../../engine/metric/embedding.js';
+import { fitLinearMetric } from '../../engine/metric/classifier.js';
 import { errorRate, knnPredict } from '../../engine/metric/knn.js';
 import { applyMetric, metricFromJson, metricToJson } from '../../engine/metric/linear-metric.js';
 import { METRIC_ENERGIES, fitMonteCarlo, type MetricEnergyName } from '../../engine/metric/monte-carlo.js';
@@ -73,9 +74,8 @@ async function fit(values: OptionValues, io: CliIO): Promise<void> {
   const seed = intOpt('metric', values, 'seed', 0)!;
   const k = intOpt('metric', values, 'k', 3, 1)!;
   const step = numberOpt('metric', values, 'step', 0.1)!;
-  const stats = fitZScore(train.x, train.n, train.d);
   const start = performance.now();
-  const result = fitMonteCarlo(applyZScore(train.x, train.n, stats), train.y, train.d, { energy, k, dim: r, sweeps, seed, step });
+  const { metric, fit: result } = fitLinearMetric(train.x, train.n, train.d, train.y, { energy, k, dim: r, sweeps, seed, step });
   const seconds = (performance.now() - start) / 1000;
   const { run } = result;
   const summary = {
@@ -91,7 +91,7 @@ async function fit(values: OptionValues, io: CliIO): Promise<void> {
     seed,
     seconds: +seconds.toFixed(3),
   };
-  writeFileSync(out, `${JSON.stringify(metricToJson({ energy, d: train.d, r, stats, l: result.l, fit: { train: csv, ...summary } }))}\n`);
+  writeFileSync(out, `${JSON.stringify(metricToJson({ ...metric, fit: { train: csv, ...summary } }))}\n`);
   io.stdout.write(`${JSON.stringify({ out, ...summary })}\n`);
 }
 
