@@ -1,5 +1,6 @@
 // DESIGN §6: the Hono app. Routes: GET /v1/models, POST /v1/chat/completions, POST
-// /v1/completions (SSE or JSON), GET /v1/backend, GET /health, GET / (demo page). The model
+// /v1/completions (SSE or JSON), POST /v1/embeddings, /v1/classifiers and /v1/classify
+// (metric-routes.ts), GET /v1/backend, GET /health, GET / (demo page). The model
 // comes from an injected provider, so tests can serve any model and the Worker entry
 // (index.ts) serves the edge pack. Handlers throw; `toApiError` + the one `onError` map every
 // failure to OpenAI-shaped JSON (house style H19); a stream that fails after it started ends
@@ -22,6 +23,7 @@ import {
   RouteNotFoundError,
 } from './errors.js';
 import { AnswerBuilder, chatChunk, chatDelta, sseData, sseError, textChunk, usageChunk, type ResponseMeta } from './openai.js';
+import { registerMetricRoutes } from './metric-routes.js';
 import { ConcurrencyLimiter } from './queue.js';
 import { prepare, run, type RunEvent, type ServedModel } from './run.js';
 import { MAX_BODY_BYTES, parseChatRequest, parseCompletionRequest, readJsonBody, type ChatRequest, type CompletionRequest } from './validate.js';
@@ -143,6 +145,7 @@ export function createApp(options: AppOptions): Hono {
 
   app.post('/v1/chat/completions', (c) => complete(c, (body, m) => parseChatRequest(body, m.id, m.maxContext, options.testHooks === true)));
   app.post('/v1/completions', (c) => complete(c, (body, m) => parseCompletionRequest(body, m.id, m.maxContext)));
+  registerMetricRoutes(app, options.model, maxBody);
   for (const [path, methods] of [
     ['/v1/chat/completions', ['POST']],
     ['/v1/completions', ['POST']],

@@ -115,3 +115,10 @@ export class ModelTooLargeError extends EdgetronError {
     );
   }
 }
+
+/** A classifier id that the CLASSIFIERS KV namespace does not hold: never created, or expired (404). */
+export class ClassifierNotFoundError extends ApiError {
+  constructor(readonly id: string) {
+    super(404, `The classifier '${id}' does not exist (never created, or expired)`, 'invalid_request_error', 'classifier', 'classifier_not_found');
+  }
+}
