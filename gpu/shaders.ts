@@ -1,7 +1,8 @@
 // The WGSL kernels (gpu/kernels, one file per kernel), bundled as text into the device bundle
 // (build/gpu-device.js, esbuild's text loader: scripts/build-gpu.mjs). A kernel that reads
 // weights is compiled once per weight format: the format's decoder (weights_*.wgsl, which
-// defines weight(r, i, K)) is prepended to the kernel.
+// defines weight(r, i, K)) is prepended to the kernel; the two matmul kernels share their
+// parameters and activation bindings (matmul_params.wgsl).
 
 import add from './kernels/add.wgsl';
 import argmax from './kernels/argmax.wgsl';
@@ -11,6 +12,7 @@ import conv from './kernels/conv.wgsl';
 import embed from './kernels/embed.wgsl';
 import fp4Codecs from './kernels/fp4_codecs.wgsl';
 import matmul from './kernels/matmul.wgsl';
+import matmulParams from './kernels/matmul_params.wgsl';
 import matmulSubgroup from './kernels/matmul_subgroup.wgsl';
 import rmsnorm from './kernels/rmsnorm.wgsl';
 import route from './kernels/route.wgsl';
@@ -28,7 +30,7 @@ export const PLAIN_KERNELS = { add, argmax, attention, combine, conv, rmsnorm, r
 export type PlainKernel = keyof typeof PLAIN_KERNELS;
 
 /** Kernels that read a linear weight through weight(r, i, K). */
-export const WEIGHT_KERNELS = { matmul, matmulSubgroup, embed } as const;
+export const WEIGHT_KERNELS = { matmul: `${matmulParams}\n${matmul}`, matmulSubgroup: `${matmulParams}\n${matmulSubgroup}`, embed } as const;
 export type WeightKernel = keyof typeof WEIGHT_KERNELS;
 
 /**

@@ -5,26 +5,10 @@
 // token of slot r (xDiv = top-K for the up projection, 1 for the down projection).
 // A weight larger than one binding is split by rows: this dispatch sees the stacked rows
 // [partStart, partEnd) only, and skips the others. act = relu² when P.relu2 = 1 (spec §9).
-// W is read through weight(r, i, K), the decoder prepended for the weight's format (weights_*.wgsl).
+// W is read through weight(r, i, K), the decoder prepended for the weight's format (weights_*.wgsl);
+// Params, X and Y come from matmul_params.wgsl.
 // Error: a length-K f32 dot summed in order, ≤ K·u·Σ|x w| (random-walk ≲ √K·u·Σ|x w|).
 
-struct Params {
-  rows: u32, // rows of Y
-  K: u32,
-  nOut: u32, // row stride of Y
-  colStart: u32, // first output column of this dispatch
-  nCols: u32, // output columns in this dispatch
-  partStart: u32,
-  partEnd: u32,
-  gather: u32,
-  xDiv: u32,
-  rowsPerMatrix: u32,
-  relu2: u32,
-}
-
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(6) var<storage, read> Sel: array<u32>; // (rows) expert of each slot
 
 // Plain weights: a thread computes output o for 4 consecutive rows (the weight is decoded once per

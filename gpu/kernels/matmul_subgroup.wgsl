@@ -2,29 +2,11 @@
 // fallback and serves routed experts): one subgroup per output column o and block of 4 rows;
 // lane l sums the columns i ≡ l (mod subgroup size), subgroupAdd combines the lanes:
 //   Y[r, o] = act(Σ_i X[r, i] · W[o, i]),  r ∈ [4·y, 4·y + 4)
-// Same parameters as matmul.wgsl (gather is always 0 here). Invalid subgroups compute on row 0
+// Params, X and Y from matmul_params.wgsl (gather is always 0 here). Invalid subgroups compute on row 0
 // and write nothing, so every lane reaches subgroupAdd. W through weight(r, i, K) (weights_*.wgsl).
 // Error: ≤ (K/s + log₂ s)·u·Σ|x w| for subgroup size s.
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
-
-struct Params {
-  rows: u32,
-  K: u32,
-  nOut: u32,
-  colStart: u32,
-  nCols: u32,
-  partStart: u32,
-  partEnd: u32,
-  gather: u32,
-  xDiv: u32,
-  rowsPerMatrix: u32,
-  relu2: u32,
-}
-
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 
 @compute @workgroup_size(64)
 fn main(

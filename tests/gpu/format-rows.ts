@@ -8,35 +8,18 @@ import { afterAll, beforeAll, test, type describe } from 'vitest';
 import type { Backend, LoadedModel } from '../../engine/backend.js';
 import { parseConfig } from '../../engine/config.js';
 import { referenceBackend } from '../../engine/reference/index.js';
-import { expectedTensors, type TensorEntry } from '../../engine/weights.js';
 import { presetConfig } from '../../weights-tools/presets.js';
-import { quantizedDecls, quantizedPartBytes, quantizeLinear, type QuantFormat } from '../../weights-tools/quantize.js';
+import type { QuantFormat } from '../../weights-tools/quantize.js';
 import { expectNormwiseClose, runBlock, tolPath, uploadRandom, withPrefix } from '../conformance/harness.js';
-import { memoryTensors, randomModelTensors, type MemoryTensor } from '../helpers/memory-store.js';
+import { memoryTensors, randomModelTensors } from '../helpers/memory-store.js';
+import { quantizedModelTensors } from '../helpers/quantized-store.js';
 
 export const config = parseConfig(presetConfig('tiny'));
 const D = 64;
 
-/** The seeded f32 tiny model with every linear weight quantised to `format`. */
-function quantizedTensors(format: QuantFormat): Map<string, TensorEntry> {
-  const f32 = randomModelTensors(config, 17);
-  const out: Record<string, MemoryTensor> = {};
-  const linear = new Set(expectedTensors(config).filter((s) => s.linear).map((s) => s.name));
-  for (const [name, t] of Object.entries(f32)) {
-    if (!linear.has(name)) {
-      out[name] = t;
-      continue;
-    }
-    const [rows, cols] = t.shape;
-    const values = t.data as Float32Array;
-    const q = quantizeLinear({ name, rows, cols, readRow: (r, dst) => dst.set(values.subarray(r * cols, (r + 1) * cols)) }, { format });
-    for (const decl of quantizedDecls(name, rows, cols, format)) out[decl.name] = { dtype: decl.dtype, shape: decl.shape, data: quantizedPartBytes(q, decl.part) };
-  }
-  return memoryTensors(config, out);
-}
-
 export type Format = 'f16' | QuantFormat;
-export const tensorsOf = (format: Format) => (format === 'f16' ? memoryTensors(config, randomModelTensors(config, 17, { linearDType: 'f16' })) : quantizedTensors(format));
+export const tensorsOf = (format: Format) =>
+  memoryTensors(config, format === 'f16' ? randomModelTensors(config, 17, { linearDType: 'f16' }) : quantizedModelTensors(config, 17, format));
 
 /** Block rows run on each (format, device options) model. */
 export const BLOCKS: { name: string; tol: number; run(m: LoadedModel): Float32Array[] }[] = [
