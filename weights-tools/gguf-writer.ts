@@ -511,12 +511,14 @@ function fileRank(name: string): number {
 
 /**
  * Write a planned export to `path`, one tensor at a time (memory: the header plus the largest
- * tensor). `onTensor` reports progress after each tensor.
+ * tensor and its source). `onProgress` reports the tensor bytes written so far after each tensor.
  * @example
- * await writeGgufFile('out.gguf', planGgufExport(ckpt, 'f32'), (i, n) => console.log(`${i}/${n}`));
+ * await writeGgufFile('out.gguf', planGgufExport(ckpt, 'f32'), (done, total) => bar.update(done / total));
  */
-export async function writeGgufFile(path: string, plan: GgufExportPlan, onTensor?: (written: number, total: number) => void): Promise<void> {
+export async function writeGgufFile(path: string, plan: GgufExportPlan, onProgress?: (writtenBytes: number, totalBytes: number) => void): Promise<void> {
   const { header, offsets, alignment } = encodeGgufHeader(plan.metadata, plan.tensors);
+  const total = plan.tensors.reduce((n, t) => n + t.byteLength, 0);
+  let written = 0;
   const fh = await open(path, 'w');
   try {
     await fh.write(header, 0, header.byteLength, 0);
@@ -526,7 +528,8 @@ export async function writeGgufFile(path: string, plan: GgufExportPlan, onTensor
       if (data.byteLength !== t.byteLength) throw new RangeError(`tensor ${t.name}: produced ${data.byteLength} bytes, planned ${t.byteLength}`);
       await fh.write(data, 0, data.byteLength, header.byteLength + offsets[i]);
       end = header.byteLength + offsets[i] + Math.ceil(data.byteLength / alignment) * alignment;
-      onTensor?.(i + 1, plan.tensors.length);
+      written += data.byteLength;
+      onProgress?.(written, total);
     }
     await fh.truncate(end);
   } finally {

@@ -27,7 +27,10 @@ async function exportTo(folder: string, quant: GgufQuant): Promise<string> {
   const ckpt = await openCheckpoint(`${FIXTURES}${folder}/hf`);
   const out = join(tmp, `${folder}-${quant}.gguf`);
   try {
-    await writeGgufFile(out, planGgufExport(ckpt, quant, `oracle-tiny-${folder}`));
+    const progress: number[][] = [];
+    await writeGgufFile(out, planGgufExport(ckpt, quant, `oracle-tiny-${folder}`), (done, total) => progress.push([done, total]));
+    expect(progress.at(-1)![0]).toBe(progress.at(-1)![1]);
+    expect(progress.every(([d], i) => i === 0 || d > progress[i - 1][0])).toBe(true);
   } finally {
     await ckpt.store.close();
   }
