@@ -38,6 +38,14 @@ import { rowBlock } from './matmul';
   return blockDotS24Scalar(xp, c + (<usize>b << 2), p + (<usize>b << 1));
 }
 
+/** y[i·stride] = hsum(a_i) · g for the four accumulators (four rows, or four tokens). */
+@inline export function store4(y: usize, stride: usize, a0: v128, a1: v128, a2: v128, a3: v128, g: f32): void {
+  store<f32>(y, hsum(a0) * g);
+  store<f32>(y + stride, hsum(a1) * g);
+  store<f32>(y + 2 * stride, hsum(a2) * g);
+  store<f32>(y + 3 * stride, hsum(a3) * g);
+}
+
 /** One row (codes c, positions p, scales s) against x: Σ_k x_k · 2·E2M1_k · E4M3 (no scale2). */
 @inline function rowDotSimd<F>(x: usize, c: usize, p: usize, s: usize, K: i32): f32 {
   let acc = f32x4.splat(0);
@@ -69,10 +77,7 @@ import { rowBlock } from './matmul';
     a2 = addScaled(a2, blockDotW8(x0, x1, x2, x3, decodeAt<F>(c + 2 * cr, p + 2 * pr, b)), e4m3At(so + 2 * sr));
     a3 = addScaled(a3, blockDotW8(x0, x1, x2, x3, decodeAt<F>(c + 3 * cr, p + 3 * pr, b)), e4m3At(so + 3 * sr));
   }
-  store<f32>(y, hsum(a0) * g);
-  store<f32>(y, hsum(a1) * g, 4);
-  store<f32>(y, hsum(a2) * g, 8);
-  store<f32>(y, hsum(a3) * g, 12);
+  store4(y, 4, a0, a1, a2, a3, g);
 }
 
 /** 4 tokens (x, x + xs, …) × one row → y[t·ys], times g = scale2 / 2. */
@@ -95,10 +100,7 @@ import { rowBlock } from './matmul';
     a2 = addScaled(a2, blockDotAt(xp + 2 * xs, w0, w1, w2, w3), sc);
     a3 = addScaled(a3, blockDotAt(xp + 3 * xs, w0, w1, w2, w3), sc);
   }
-  store<f32>(y, hsum(a0) * g);
-  store<f32>(y + ys, hsum(a1) * g);
-  store<f32>(y + 2 * ys, hsum(a2) * g);
-  store<f32>(y + 3 * ys, hsum(a3) * g);
+  store4(y, ys, a0, a1, a2, a3, g);
 }
 
 /** y(N) = W(N, K) · x(K) for format F, SIMD (positions p unused for nvfp4). */
