@@ -1,0 +1,20 @@
+// The full comparison of seed-methods C.3 (shared/data/uci/README.md protocol): Monte Carlo
+// NCA must beat Euclidean 3-NN on iris, wine and breast cancer. Minutes of CPU: slow suite.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseUciCsv } from '../../../engine/metric/dataset.js';
+import { reproduce } from '../../../engine/metric/repro.js';
+
+const UCI = new URL('../../../../shared/data/uci/', import.meta.url);
+
+describe.each([
+  ['iris', 'iris.csv', 10, 60],
+  ['wine', 'wine_data.csv', 10, 60],
+  ['breast cancer', 'breast_cancer.csv', 3, 20],
+] as const)('%s', (name, file, splits, sweeps) => {
+  it(`Monte Carlo NCA (${sweeps} sweeps, ${splits} splits) beats Euclidean 3-NN`, () => {
+    const data = parseUciCsv(readFileSync(new URL(file, UCI), 'utf8'), file);
+    const row = reproduce(name, data, { splits, monteCarlo: { sweeps } });
+    expect(row.monteCarloNca.mean).toBeLessThan(row.euclidean.mean);
+  }, 1_800_000);
+});
