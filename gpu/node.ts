@@ -3,8 +3,9 @@
 // machine without a GPU driver, the SwiftShader driver that Debian's chromium ships
 // (VK_ICD_FILENAMES, see shared/notes/tooling.md §4); `swiftShaderIcd` finds it.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { GpuDeviceError } from '../engine/errors.js';
 import type { FromDevice, ToDevice } from './channel.js';
 import type { DeviceThread } from './index.js';
 
@@ -16,19 +17,30 @@ export function swiftShaderIcd(): string | null {
   return existsSync(SWIFTSHADER_ICD) ? SWIFTSHADER_ICD : null;
 }
 
+/** Where the Vulkan loader looks for driver manifests on Linux. */
+const ICD_DIRS = ['/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d', '/usr/share/vulkan/icd.d'];
+
+/** Whether the system has any Vulkan driver manifest (a GPU driver, or Mesa's). */
+function systemIcds(): boolean {
+  return ICD_DIRS.some((d) => existsSync(d) && readdirSync(d).some((f) => f.endsWith('.json')));
+}
+
 /** build/gpu-device.js of the package, from gpu/node.ts or dist/gpu/node.js. */
 function deviceScript(): URL {
   return new URL(import.meta.url.includes('/dist/gpu/') ? '../../build/gpu-device.js' : '../build/gpu-device.js', import.meta.url);
 }
 
 /**
- * Start a device thread. When VK_ICD_FILENAMES is unset and no adapter is found, `fallback`
- * retries once on SwiftShader (the variable is set for this process; Dawn reads it when the new
- * thread creates its instance).
+ * Start a device thread. When VK_ICD_FILENAMES is unset and the system has no Vulkan driver, Dawn
+ * is pointed at SwiftShader at once; when a system driver gives no adapter, `fallback` retries
+ * once on SwiftShader (the variable is set for this process; Dawn reads it when the new thread
+ * creates its instance).
  * @example const thread = nodeDeviceThread();
  */
 export function nodeDeviceThread(): DeviceThread {
-  if (!existsSync(deviceScript())) throw new Error(`${deviceScript().pathname} is missing: run npm run build:gpu`);
+  if (!existsSync(deviceScript())) throw new GpuDeviceError(`${deviceScript().pathname} is missing: run npm run build:gpu`);
+  const icd = swiftShaderIcd();
+  if (!process.env.VK_ICD_FILENAMES && icd && !systemIcds()) process.env.VK_ICD_FILENAMES = icd;
   const worker = new Worker(deviceScript());
   const listeners = new Set<(m: FromDevice) => void>();
   worker.on('message', (m: FromDevice) => listeners.forEach((l) => l(m)));
