@@ -1,7 +1,7 @@
-// Y = X · Wᵀ on the device for any weight format (matmul.wgsl, or matmul_subgroup.wgsl for plain
-// weights when the device has subgroups, with the format's decoder), one dispatch per part of a
-// split weight. With `gather`, row r of Y is slot r of the routed experts:
-// the expert Sel[r] of the stack, on X row ⌊r / xDiv⌋ (spec §8 dispatch without a host round trip).
+// Y = X · Wᵀ on the device for any weight format (matmul_subgroup.wgsl when the device has
+// subgroups, else matmul.wgsl, with the format's decoder), one dispatch per part of a split
+// weight. With `gather`, row r of Y is slot r of the routed experts: the expert Sel[r] of the
+// stack, on X row ⌊r / xDiv⌋ (spec §8 dispatch without a host round trip).
 // Also the embedding gather (embed.wgsl), which reads the table through the same decoders.
 
 import { newAct, type DevAct, type GpuContext } from './act.js';
@@ -41,16 +41,15 @@ export function linear(ctx: GpuContext, x: DevAct, w: GpuLinear, options: Linear
   const g = options.gather;
   const rows = g ? g.rows : x.rows;
   const y = newAct(ctx, rows, w.rows);
-  // plain weights: one subgroup per output column when the device has subgroups
-  const subgroup = !g && ctx.gpu.info.subgroups;
+  // one subgroup per output column when the device has subgroups
+  const subgroup = ctx.gpu.info.subgroups;
   const perGroup = subgroup ? Math.max(1, 64 / ctx.gpu.info.subgroupMaxSize) : 64; // columns per workgroup
   const [key, src] = source(ctx, subgroup ? 'matmulSubgroup' : 'matmul', w);
   for (const part of w.parts) {
     const colStart = g ? 0 : part.start;
     const nCols = g ? w.rows : part.end - part.start;
     const params = [rows, w.cols, w.rows, colStart, nCols, part.start, part.end, g ? 1 : 0, g ? g.xDiv : 1, w.rows, options.relu2 ? 1 : 0];
-    const bindings: Record<number, GPUBuffer> = { 1: x.buf, 2: y.buf, ...weightBindings(part) };
-    if (!subgroup) bindings[6] = g ? g.sel : ctx.gpu.dummy; // expert of each slot
+    const bindings = { 1: x.buf, 2: y.buf, 6: g ? g.sel : ctx.gpu.dummy, ...weightBindings(part) }; // 6: expert of each slot
     ctx.gpu.dispatch(key, src, bindings, params, [Math.ceil(nCols / perGroup), g ? rows : Math.ceil(rows / 4)]);
   }
   return y;
