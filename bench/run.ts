@@ -8,19 +8,30 @@
 // 3. The `small` preset (f32): prefill and decode tokens/s on wasm (SIMD), wasm-scalar and
 //    reference, the wasm/reference ratio, load time, and the decode ceiling
 //    (active weight bytes per token ÷ measured bandwidth).
+// 4. 4-bit weights (DESIGN §3, spec §14.1): nvfp4 and nvfp4-s24 matvec GB/s (weight bytes with
+//    scales and positions) for the kept f32-FMA inner loop and the int8-activation one (…_q8),
+//    matmul GB/s; the `small` preset converted (all-linear policy) to nvfp4 and nvfp4-s24
+//    (magnitude), run on wasm in interleaved rounds: decode / prefill tok/s, bytes per token,
+//    nvfp4/f32 and s24/nvfp4 ratios with the rounds' spread; the KL divergence of each
+//    conversion against f32 (weights-tools/quality.ts); the zero fraction of the experts'
+//    relu² hidden vectors (what block skipping in down_proj could save).
 //
 // Options: --quick (fewer repetitions), --model-dir DIR (where the `small` preset is written).
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { instantiateKernels, wasmBackend, wasmScalarBackend, type WasmKernels } from '../assembly/backend/index.js';
 import { readKernelWasm } from '../assembly/backend/node-wasm.js';
 import type { Backend } from '../engine/backend.js';
 import type { ModelConfig } from '../engine/config.js';
-import { referenceBackend } from '../engine/reference/index.js';
+import { Model } from '../engine/model.js';
+import { referenceBackend, ReferenceModel } from '../engine/reference/index.js';
+import { POSITION_CODES } from '../engine/sparse24.js';
 import { openSession } from '../engine/session.js';
+import { expectedTensors, headTensorName, sidecarNames, validateWeights, type TensorEntry } from '../engine/weights.js';
 import { openCheckpoint, packageRoot } from '../weights-tools/checkpoint.js';
+import { compareQuantizations, type QualityRow } from '../weights-tools/quality.js';
 import { synthesize } from '../weights-tools/synth.js';
 
 const { values: opts } = parseArgs({
@@ -115,21 +126,82 @@ function matmulRow(k: WasmKernels, dtype: 'f32' | 'bf16', T: number, K: number, 
   return { stem: `${dtype}_matmul T=${T}`, shape: `${N}×${K}`, mib: wBytes / 2 ** 20, gbs, pct: (100 * gbs) / ceiling, gflops: (2 * T * K * N) / (ms / 1e3) / GB };
 }
 
-/** Bytes of weights one decoded token reads (embedding row excluded; top-K experts only). */
-function activeWeightBytes(c: ModelConfig, bytesPerWeight: number): number {
-  const d = c.dModel;
-  let n = c.vocabSize * d; // lm_head
-  for (const kind of c.layerKinds) {
-    if (kind === 'M') n += c.mamba!.inProjDim * d + d * c.mamba!.dInner;
-    if (kind === '*') n += 2 * d * c.attention!.nHeads * c.attention!.headDim + 2 * d * c.attention!.nKvHeads * c.attention!.headDim;
-    if (kind === 'E') {
-      const m = c.moe!;
-      const w = m.latentDim ?? d;
-      n += m.nExperts * d + m.topK * 2 * w * m.expertDim + 2 * d * m.sharedDim + (m.latentDim ? 2 * d * m.latentDim : 0);
-    }
-    if (kind === '-') n += 2 * d * c.mlpDim!;
+type Fp4 = 'nvfp4' | 'nvfp4-s24';
+
+/** Random 4-bit weights (N, K) in the heap: codes, E4M3 scales near 1, legal positions. */
+function fp4Weights(k: WasmKernels, format: Fp4, K: number, N: number) {
+  const codes = (N * K) / (format === 'nvfp4' ? 2 : 4);
+  const c = k.heap.alloc(codes);
+  const s = k.heap.alloc((N * K) / 16);
+  const p = k.heap.alloc(format === 'nvfp4' ? 16 : (N * K) / 8);
+  fillRandom(k, c, codes, 3);
+  k.heap.u8(s, (N * K) / 16).forEach((_, i, a) => (a[i] = 0x30 + (i % 16)));
+  if (format === 'nvfp4-s24') k.heap.u8(p, (N * K) / 8).forEach((_, i, a) => (a[i] = POSITION_CODES[i % 6] | (POSITION_CODES[(i >> 3) % 6] << 4)));
+  const bytes = codes + (N * K) / 16 + (format === 'nvfp4' ? 0 : (N * K) / 8);
+  return { c, s, p, bytes, free: () => [c, s, p].forEach((q) => k.heap.free(q)) };
+}
+
+function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8', T: number, K: number, N: number, ceiling: number): KernelRow {
+  const w = fp4Weights(k, format, K, N);
+  const x = k.heap.alloc(T * K * 4);
+  const y = k.heap.alloc(T * N * 4);
+  const scratch = k.heap.alloc(k.exports.q8_scratch_bytes(K));
+  fillRandom(k, x, T * K * 4, 5);
+  const e = k.exports;
+  const fn =
+    path === 'q8'
+      ? format === 'nvfp4'
+        ? () => e.nvfp4_matvec_q8(x, scratch, w.c, w.s, 0.01, y, K, N)
+        : () => e.nvfp4s24_matvec_q8(x, scratch, w.c, w.p, w.s, 0.01, y, K, N)
+      : format === 'nvfp4'
+        ? () => e.nvfp4_matmul(x, w.c, w.s, 0.01, y, T, K, N)
+        : () => e.nvfp4s24_matmul(x, w.c, w.p, w.s, 0.01, y, T, K, N);
+  const reps = T > 1 ? (QUICK ? 3 : 9) : w.bytes > 8 << 20 ? (QUICK ? 5 : 15) : QUICK ? 50 : 300;
+  const ms = timeMs(fn, reps, T > 1 ? 2 : 10);
+  w.free();
+  for (const q of [x, y, scratch]) k.heap.free(q);
+  const gbs = w.bytes / (ms / 1e3) / GB;
+  const stem = `${format === 'nvfp4' ? 'nvfp4' : 'nvfp4s24'}_${T > 1 ? `matmul T=${T}` : path === 'q8' ? 'matvec_q8' : 'matvec'}`;
+  return { stem, shape: `${N}×${K}`, mib: w.bytes / 2 ** 20, gbs, pct: (100 * gbs) / ceiling, gflops: (2 * T * K * N) / (ms / 1e3) / GB };
+}
+
+/**
+ * Bytes of weights one decoded token reads: every linear with its sidecars (scales, positions),
+ * experts weighted by top-K / n_experts; the embedding only as the head when tied.
+ */
+function activeWeightBytes(c: ModelConfig, tensors: ReadonlyMap<string, TensorEntry>): number {
+  const head = headTensorName(c);
+  let n = 0;
+  for (const spec of expectedTensors(c)) {
+    if (!spec.linear || (spec.name === 'backbone.embeddings.weight' && head !== spec.name)) continue;
+    const side = sidecarNames(spec.name);
+    const bytes = [spec.name, side.scale, side.scale2, side.positions].reduce((b, name) => b + (tensors.get(name)?.byteLength ?? 0), 0);
+    n += /\.experts\.\d+\./.test(spec.name) ? (bytes * c.moe!.topK) / c.moe!.nExperts : bytes;
   }
-  return n * bytesPerWeight;
+  return n;
+}
+
+/** Fraction of zero elements, and of all-zero 16-element blocks, in the experts' down_proj inputs (relu² hidden vectors). */
+async function expertZeroFraction(dir: string, tokens: Int32Array): Promise<{ elements: number; blocks: number }> {
+  const ckpt = await openCheckpoint(dir);
+  const loaded = await referenceBackend.load(ckpt.config, validateWeights(ckpt.config, ckpt.store));
+  const counts = { zeros: 0, n: 0, zeroBlocks: 0, blocks: 0 };
+  (loaded as ReferenceModel).tensors.tap = (weight, x) => {
+    if (!/\.experts\.\d+\.down_proj\./.test(weight)) return;
+    for (let b = 0; b < x.data.length; b += 16) {
+      let z = 0;
+      for (let i = b; i < b + 16; i++) z += x.data[i] === 0 ? 1 : 0;
+      counts.zeros += z;
+      counts.n += 16;
+      counts.zeroBlocks += z === 16 ? 1 : 0;
+      counts.blocks++;
+    }
+  };
+  const model = new Model(loaded);
+  model.forward(model.newSequence(tokens.length), tokens, 'last');
+  loaded.dispose();
+  await ckpt.store.close();
+  return { elements: counts.zeros / counts.n, blocks: counts.zeroBlocks / counts.blocks };
 }
 
 interface ModelRow {
@@ -168,6 +240,70 @@ async function benchModel(dir: string, backend: Backend, promptLen: number, deco
   return { backend: backend.name, loadMs: session.loadMs, prefillTokS: promptLen / (prefillMs / 1e3), decodeTokS: decodeSteps / (decodeMs / 1e3) };
 }
 
+interface Fp4Run {
+  label: string;
+  dir: string;
+  bytes: number; // active weight bytes per token
+  runs: ModelRow[];
+}
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
+const spread = (v: number[]) => (Math.max(...v) - Math.min(...v)) / median(v);
+
+/** Section 4's model tables: quality of the conversions, then f32 / nvfp4 / s24 speed, interleaved. */
+async function bench4bit(dir: string, config: ModelConfig, ceiling: number, f32Bytes: number, prompt: number): Promise<void> {
+  // the conversions and their KL are cached beside the packs (a conversion with Wanda calibration takes minutes)
+  const qdir = join(packageRoot(), 'models', 'bench', 'small-4bit');
+  const cache = join(qdir, 'quality.json');
+  let quality: QualityRow[];
+  if (existsSync(cache)) quality = JSON.parse(readFileSync(cache, 'utf8')) as QualityRow[];
+  else {
+    process.stderr.write(`converting the small preset to nvfp4 and nvfp4-s24 in ${qdir} and measuring KL on wasm …\n`);
+    quality = await compareQuantizations(dir, qdir, { policy: 'all-linear' }, 32, wasmBackend);
+    writeFileSync(cache, JSON.stringify(quality));
+  }
+  table(
+    'Quality: small preset, all-linear policy (router, embedding, head stay f32); KL(f32 ‖ quantised) of next-token distributions over QUALITY_PROMPTS',
+    ['format', 'pruning score', 'mean KL (nats)', 'max KL', 'pack MiB'],
+    quality.map((q) => [q.format, q.score ?? '—', q.kl.mean.toExponential(3), q.kl.max.toExponential(3), q.bytes / 2 ** 20]),
+  );
+  const packs: Fp4Run[] = [
+    { label: 'f32', dir, bytes: f32Bytes, runs: [] },
+    { label: 'nvfp4', dir: join(qdir, 'nvfp4'), bytes: 0, runs: [] },
+    { label: 'nvfp4-s24 (magnitude)', dir: join(qdir, 'nvfp4-s24-magnitude'), bytes: 0, runs: [] },
+  ];
+  for (const p of packs.slice(1)) {
+    const ckpt = await openCheckpoint(p.dir);
+    p.bytes = activeWeightBytes(ckpt.config, validateWeights(ckpt.config, ckpt.store));
+    await ckpt.store.close();
+  }
+  const rounds = QUICK ? 2 : 3;
+  for (let r = 0; r < rounds; r++) for (const p of packs) p.runs.push(await benchModel(p.dir, wasmBackend, prompt, QUICK ? 8 : 24));
+  const dec = packs.map((p) => median(p.runs.map((x) => x.decodeTokS)));
+  const pre = packs.map((p) => median(p.runs.map((x) => x.prefillTokS)));
+  table(
+    `small preset on wasm (SIMD, 1 thread), f32 vs 4-bit, prompt ${prompt} tokens; medians of ${rounds} interleaved rounds (spread = (max − min) / median)`,
+    ['weights', 'bytes/token MiB', 'decode tok/s', 'spread', 'prefill tok/s', 'spread', 'decode ×f32', 'prefill ×f32', 'decode ÷ bytes ceiling'],
+    packs.map((p, i) => [
+      p.label,
+      p.bytes / 2 ** 20,
+      dec[i],
+      `${(100 * spread(p.runs.map((x) => x.decodeTokS))).toFixed(0)}%`,
+      pre[i],
+      `${(100 * spread(p.runs.map((x) => x.prefillTokS))).toFixed(0)}%`,
+      dec[i] / dec[0],
+      pre[i] / pre[0],
+      `${((100 * dec[i] * p.bytes) / (ceiling * GB)).toFixed(0)}%`,
+    ]),
+  );
+  console.log(`ratios: nvfp4/f32 decode ${fmt(dec[1] / dec[0])}× (target ≥ 3), s24/nvfp4 decode ${fmt(dec[2] / dec[1])}× (target ≥ 1.25)`);
+  const V = config.vocabSize;
+  const zeros = await expertZeroFraction(dir, Int32Array.from({ length: QUICK ? 8 : 16 }, (_, i) => (i * 7919 + 13) % V));
+  console.log(
+    `experts' relu² hidden (down_proj input), f32 small: ${(100 * zeros.elements).toFixed(1)}% zero elements, ${(100 * zeros.blocks).toFixed(2)}% all-zero 16-blocks (what down_proj block skipping could save)`,
+  );
+}
+
 async function main(): Promise<void> {
   const kernels = await instantiateKernels(await readKernelWasm(true), true);
   const ceiling = bandwidthCeiling(kernels);
@@ -184,6 +320,16 @@ async function main(): Promise<void> {
     for (const dtype of ['f32', 'bf16'] as const) rows.push(matvecRow(kernels, dtype, K, N, ceiling));
   }
   for (const dtype of ['f32', 'bf16'] as const) rows.push(matmulRow(kernels, dtype, 32, 2048, 2048, ceiling));
+  // 4-bit: the Nano expert shapes (up: 1856 × 2688, down: 2688 × 1856) and the large square ones
+  for (const [K, N] of [
+    [2688, 1856],
+    [1856, 2688],
+    [4096, 4096],
+    [4096, 8192],
+  ]) {
+    for (const format of ['nvfp4', 'nvfp4-s24'] as const) for (const path of ['f32', 'q8'] as const) rows.push(fp4Row(kernels, format, path, 1, K, N, ceiling));
+  }
+  for (const format of ['nvfp4', 'nvfp4-s24'] as const) rows.push(fp4Row(kernels, format, 'f32', 32, 2048, 2048, ceiling));
   table(
     'Kernels (wasm SIMD, 1 thread); % = weight-read GB/s ÷ ceiling',
     ['kernel', 'W shape', 'W MiB', 'GB/s', '% ceiling', 'GFLOP/s'],
@@ -204,7 +350,10 @@ async function main(): Promise<void> {
   results.push(await benchModel(dir, wasmScalarBackend, prompt, QUICK ? 4 : 8));
   results.push(await benchModel(dir, referenceBackend, prompt, QUICK ? 2 : 4));
   const ref = results[results.length - 1];
-  const decodeCeiling = (ceiling * GB) / activeWeightBytes(config, 4);
+  const f32Ckpt = await openCheckpoint(dir);
+  const f32Bytes = activeWeightBytes(config, validateWeights(config, f32Ckpt.store));
+  await f32Ckpt.store.close();
+  const decodeCeiling = (ceiling * GB) / f32Bytes;
   table(
     `small preset (f32, d ${config.dModel}, ${config.nTrunkLayers} layers), prompt ${prompt} tokens; decode ceiling = ${fmt(decodeCeiling)} tok/s (active weight bytes ÷ ceiling)`,
     ['backend', 'load ms', 'prefill tok/s', 'decode tok/s', 'prefill ×ref', 'decode ×ref', 'decode % ceiling'],
@@ -218,6 +367,7 @@ async function main(): Promise<void> {
       `${((100 * r.decodeTokS) / decodeCeiling).toFixed(0)}%`,
     ]),
   );
+  await bench4bit(dir, config, ceiling, f32Bytes, prompt);
   console.log(`\npeak RSS ${fmt(process.resourceUsage().maxRSS / 1024)} MiB`);
 }
 
