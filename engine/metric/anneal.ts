@@ -71,7 +71,11 @@ export interface AnnealResult<S> {
   readonly trace: readonly SweepRecord[];
 }
 
-/** The probability of taking a move with energy change `dE` at temperature `t`. */
+/**
+ * The Metropolis probability of taking a move with energy change `dE` at temperature `t`.
+ * @example
+ * acceptanceProbability(2, 4); // e^−0.5 ≈ 0.61
+ */
 export function acceptanceProbability(dE: number, t: number): number {
   if (dE <= 0) return 1;
   return t > 0 ? Math.exp(-dE / t) : 0;

@@ -12,6 +12,7 @@ import { startingMap } from './pca.js';
 
 /** The energies the Monte Carlo fit can minimise. */
 export type MetricEnergyName = 'nca' | 'loo-knn';
+/** The valid `--energy` / `energy` choices. */
 export const METRIC_ENERGIES: readonly MetricEnergyName[] = ['nca', 'loo-knn'];
 
 /** One proposal: L[a,b] += delta. */

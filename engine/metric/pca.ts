@@ -51,7 +51,7 @@ export function startingMap(x: Float64Array, n: number, d: number, r: number): F
   return r === d ? identity(d) : pcaMap(x, n, d, r);
 }
 
-/** Modified Gram–Schmidt on the rows of M (r, d), in place; a vanished row becomes a unit axis. */
+/** Modified Gram–Schmidt on the rows of M (r, d), in place; a row the data cannot fill (r > rank) becomes zero. */
 function orthonormalRows(m: Float64Array, r: number, d: number): void {
   for (let a = 0; a < r; a++) {
     const row = m.subarray(a * d, a * d + d);
@@ -65,9 +65,6 @@ function orthonormalRows(m: Float64Array, r: number, d: number): void {
     for (let b = 0; b < d; b++) norm += row[b] * row[b];
     norm = Math.sqrt(norm);
     if (norm > 1e-12) for (let b = 0; b < d; b++) row[b] /= norm;
-    else {
-      row.fill(0);
-      row[a % d] = 1;
-    }
+    else row.fill(0);
   }
 }
