@@ -109,3 +109,16 @@ describe('metric repro', () => {
     expect(lines[2]).toContain(`${row.monteCarloNca.mean.toFixed(2)} ± ${row.monteCarloNca.std.toFixed(2)}`);
   });
 });
+
+describe('metric tickets', () => {
+  it('embeds the demo tickets with the default model and prints the held-out accuracies (one short sweep)', async () => {
+    const r = await cli('metric', 'tickets', '--sweeps', '1');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ teams: ['network', 'accounts', 'hardware', 'software'], train: 48, test: 48, d: 64, k: 3 });
+    for (const key of ['euclidean_accuracy', 'gradient_nca_accuracy', 'monte_carlo_nca_accuracy']) {
+      expect(out[key] * 48).toBeCloseTo(Math.round(out[key] * 48), 9);
+      expect(out[key]).toBeGreaterThan(0.25); // above chance among 4 teams
+    }
+  });
+});
