@@ -2,7 +2,7 @@
 // Metropolis Monte Carlo, evaluate it, rerun the UCI protocol, and the ticket-routing demo.
 //   fit     --csv TRAIN --out L.json [--energy nca|loo-knn] [--dim r] [--sweeps N] [--seed S]
 //   eval    --csv TEST --train TRAIN --metric L.json [--k 3]      → {"n", "error"}
-//   repro   [--data DIR] [--splits N] [--sweeps N] [--json]       → the comparison table
+//   repro   [--data DIR] [--splits N] [--sweeps N] [--energy E] [--json] → the comparison table
 //   tickets [--model PATH] [--backend B] [--sweeps N] [--seed S]  → held-out routing accuracy
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -126,7 +126,7 @@ async function repro(values: OptionValues, io: CliIO): Promise<void> {
   for (const set of sets) {
     const path = join(dir, set.file);
     const data = parseUciCsv(readText(path), path);
-    const row = reproduce(set.name, data, { splits: splits ?? set.splits, monteCarlo: { sweeps: sweeps ?? set.sweeps } });
+    const row = reproduce(set.name, data, { splits: splits ?? set.splits, monteCarlo: { sweeps: sweeps ?? set.sweeps, energy: energyOpt(values) } });
     rows.push(row);
     if (!values.json) io.stderr.write(`${set.name}: done in ${(row.seconds.gradientNca + row.seconds.monteCarloNca).toFixed(1)} s\n`);
   }
@@ -186,7 +186,7 @@ export const metricCommand: Command = {
   summary: 'learn a k-NN metric by Metropolis Monte Carlo (fit, eval, repro, tickets)',
   help: `usage: edgetron metric fit --csv TRAIN --out L.json [--energy nca|loo-knn] [--dim r] [--sweeps N] [--seed S] [--k K] [--step X]
        edgetron metric eval --csv TEST --train TRAIN --metric L.json [--k 3]
-       edgetron metric repro [--data DIR] [--splits N] [--sweeps N] [--only iris,wine,breast cancer] [--json]
+       edgetron metric repro [--data DIR] [--splits N] [--sweeps N] [--energy E] [--only iris,wine,breast cancer] [--json]
        edgetron metric tickets [--model PATH] [--backend B] [--sweeps N] [--seed S] [--k 3]
 
 CSV rows are numeric features, then an integer label, with no header.

@@ -20,7 +20,7 @@ describe('formatReproTable', () => {
   it('prints mean ± population std with two decimals', () => {
     const m = (errors: number[]) => ({ errors, mean: errors.reduce((a, b) => a + b) / errors.length, std: 1 });
     const table = formatReproTable([
-      { data: 'x', n: 10, d: 2, splits: 2, euclidean: { errors: [2, 4], mean: 3, std: 1 }, gradientNca: m([1, 1]), monteCarloNca: m([0, 2]), seconds: { gradientNca: 0.25, monteCarloNca: 1.5 } },
+      { data: 'x', n: 10, d: 2, splits: 2, euclidean: { errors: [2, 4], mean: 3, std: 1 }, gradientNca: m([1, 1]), monteCarloNca: m([0, 2]), energy: 'nca' as const, seconds: { gradientNca: 0.25, monteCarloNca: 1.5 } },
     ]);
     expect(table.split('\n')[2]).toBe('| x | 10 | 2 | 2 | 3.00 ± 1.00 | 1.00 ± 1.00 | 1.00 ± 1.00 | 0.3 | 1.5 |');
   });
