@@ -14,14 +14,14 @@ import { ClassifierNotFoundError, InvalidRequestError, ModelNotFoundError, Model
 import type { ServedModel } from './run.js';
 import { readJsonBody } from './validate.js';
 
-export const MAX_EMBEDDING_INPUTS = 64;
-export const MAX_INPUT_CHARS = 4000;
-export const MAX_EXAMPLES = 128;
+export const MAX_EMBEDDING_INPUTS = 64; // texts per /v1/embeddings or /v1/classify request
+export const MAX_INPUT_CHARS = 4000; // characters per text
+export const MAX_EXAMPLES = 128; // a fit costs O(n²) per proposal, d² proposals per sweep
 export const MIN_EXAMPLES = 4;
 export const MAX_LABEL_CHARS = 64;
 export const MAX_SWEEPS = 40;
 export const DEFAULT_SWEEPS = 8;
-export const MAX_K = 15;
+export const MAX_K = 15; // neighbours
 /** Classifiers expire from KV after 30 days. */
 const CLASSIFIER_TTL_S = 30 * 24 * 3600;
 const KEY_PREFIX = 'classifier:';
