@@ -135,8 +135,9 @@ describe('openai client against wrangler dev', () => {
     expect(stream.controller.signal.aborted).toBe(true);
     expect(finish).toBeNull();
     expect(chunks).toBeLessThan(3000);
+    // the worker notices the disconnect between tokens; allow a loaded CI machine up to 20 s
     let running = 1;
-    for (let i = 0; i < 50 && running !== 0; i++) {
+    for (let i = 0; i < 200 && running !== 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
       running = (await health()).running;
     }
