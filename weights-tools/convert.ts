@@ -46,6 +46,10 @@ export interface QuantSettings {
   readonly sparse?: boolean;
   readonly score?: PruneScore;
   readonly policy?: QuantPolicyName;
+  /** Quantise lm_head too (default false: it stays high precision, spec §14.2). */
+  readonly quantizeHead?: boolean;
+  /** Quantise the token embedding too (default false). */
+  readonly quantizeEmbedding?: boolean;
   readonly mse?: boolean;
 }
 
@@ -128,7 +132,7 @@ export function planTensors(
   kept: (name: string, specShape: readonly number[]) => { dtype: DType; shape: readonly number[] },
 ): TensorPlan {
   const format = quantFormat(settings);
-  const quantized = format ? quantizedLinears(config, { name: settings.policy ?? 'nano' }) : new Set<string>();
+  const quantized = format ? quantizedLinears(config, { name: settings.policy ?? 'nano', head: settings.quantizeHead, embedding: settings.quantizeEmbedding }) : new Set<string>();
   const decls: TensorDecl[] = [];
   const parts = new Map<string, readonly [string, QuantPart]>();
   for (const spec of expectedTensors(config, withMtp)) {

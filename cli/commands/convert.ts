@@ -39,7 +39,8 @@ export const convertCommand: Command = {
   name: 'convert',
   summary: 'convert a checkpoint into an edge pack (f32, bf16, nvfp4, nvfp4 2:4)',
   help: `usage: edgetron convert IN OUT [--quant f32|bf16|nvfp4] [--sparse 2:4] [--score magnitude|wanda]
-                        [--calib FILE] [--policy nano|all-linear] [--mse] [--shard-mb 24]
+                        [--calib FILE] [--policy nano|all-linear] [--quant-head] [--quant-embedding]
+                        [--mse] [--shard-mb 24]
 
 Reads IN (an HF folder or \`default\`) and writes the edge pack OUT: config.json with a
 quantization_config block, the tokenizer files, safetensors shards and an index with sha256s.
@@ -49,6 +50,8 @@ quantization_config block, the tokenizer files, safetensors shards and an index 
   --score S      ${PRUNE_SCORES.join(' or ')} (default magnitude): what 2:4 keeps
   --calib FILE   calibration text for Wanda (default: a built-in text)
   --policy P     ${QUANT_POLICIES.join(' or ')} (default nano): which linears are quantised
+  --quant-head   quantise lm_head too (by default it stays high precision, as in NVIDIA's Nano)
+  --quant-embedding  quantise the token embedding too
   --mse          search each block scale for the least squared error
   --shard-mb N   largest shard in MiB (default 24)`,
   options: {
@@ -57,6 +60,8 @@ quantization_config block, the tokenizer files, safetensors shards and an index 
     score: { type: 'string' },
     calib: { type: 'string' },
     policy: { type: 'string' },
+    'quant-head': { type: 'boolean' },
+    'quant-embedding': { type: 'boolean' },
     mse: { type: 'boolean' },
     'shard-mb': { type: 'string' },
   },
@@ -79,6 +84,8 @@ quantization_config block, the tokenizer files, safetensors shards and an index 
       sparse,
       score,
       policy,
+      quantizeHead: values['quant-head'] === true,
+      quantizeEmbedding: values['quant-embedding'] === true,
       mse: values.mse === true,
       calibText,
       shardMb,
