@@ -6,7 +6,7 @@
 // one); ties at the cut are kept lowest id first. The PRNG is the project's one xoshiro128**
 // (weights-tools/prng.ts, integer arithmetic only), on its own stream labelled 'sampler'.
 
-import { Prng } from '../weights-tools/prng.js';
+import { Prng } from './prng.js';
 import { InvalidOptionError } from './errors.js';
 
 export interface SamplerOptions {

@@ -26,7 +26,7 @@ import { SPECIAL_TOKENS, TRAINING_TEXT, tokenizerJson, trainBpe } from './bpe.js
 import { detExpm1, detExp, detLn } from './detmath.js';
 import { UnknownPresetError } from './errors.js';
 import { PRESET_NAMES, isPresetName, presetConfig } from './presets.js';
-import { Prng } from './prng.js';
+import { Prng } from '../engine/prng.js';
 import { planTensors, quantizationConfig, quantizingFiller } from './convert.js';
 import { quantizeLinear } from './quantize.js';
 import { writeSafetensorsFile, type TensorFiller, type TensorLayout } from './safetensors-writer.js';

@@ -3,7 +3,7 @@
 // openers and closers shared by all teams (the noise), chosen by a seeded generator, so the
 // same seed gives the same tickets on every machine.
 
-import { Prng } from './prng.js';
+import { Prng } from '../engine/prng.js';
 
 /** The teams a ticket can be routed to; a ticket's label is its index here. */
 export const TICKET_TEAMS = ['network', 'accounts', 'hardware', 'software'] as const;

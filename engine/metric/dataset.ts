@@ -3,7 +3,7 @@
 // Text form: one row per line, the d features then the label, comma-separated; the UCI files
 // add one header line `n_samples,n_features,class names...`. Splits are stratified and seeded.
 
-import { Prng } from '../../weights-tools/prng.js';
+import { Prng } from '../prng.js';
 import { DatasetError } from '../errors.js';
 
 /** n labelled rows: X (n, d) row-major, y (n). */

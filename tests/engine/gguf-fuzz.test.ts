@@ -15,7 +15,7 @@ import { openSafetensorsStore } from '../../engine/safetensors.js';
 import { TextCodec } from '../../engine/text.js';
 import { validateWeights, type WeightStore } from '../../engine/weights.js';
 import { encodeGguf, kv } from '../../weights-tools/gguf-writer.js';
-import { Prng } from '../../weights-tools/prng.js';
+import { Prng } from '../../engine/prng.js';
 import { serializeSafetensors } from '../../weights-tools/safetensors-writer.js';
 
 const N = 1200;

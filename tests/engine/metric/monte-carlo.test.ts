@@ -6,7 +6,7 @@ import { identity, pairwiseSquared, project } from '../../../engine/metric/dista
 import { looKnnEnergy, ncaEnergy, type DistanceEnergy } from '../../../engine/metric/energies.js';
 import { MetricSearch, fitMonteCarlo } from '../../../engine/metric/monte-carlo.js';
 import { applyZScore, fitZScore } from '../../../engine/metric/zscore.js';
-import { Prng } from '../../../weights-tools/prng.js';
+import { Prng } from '../../../engine/prng.js';
 
 const iris = parseUciCsv(readFileSync(new URL('../../../../shared/data/uci/iris.csv', import.meta.url), 'utf8'), 'iris.csv');
 const { train, test } = stratifiedSplit(iris.y, 0.3, 0);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { identity, pairwiseSquared, project } from '../../../engine/metric/distances.js';
 import { ncaEnergy } from '../../../engine/metric/energies.js';
 import { fitGradientNca, ncaObjective } from '../../../engine/metric/nca-gradient.js';
-import { Prng } from '../../../weights-tools/prng.js';
+import { Prng } from '../../../engine/prng.js';
 
 const n = 14;
 const d = 4;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Prng } from '../../weights-tools/prng.js';
+import { Prng } from '../../engine/prng.js';
 
 describe('Prng (xoshiro128**)', () => {
   it('matches the algorithm by hand from state [1, 2, 3, 4]', () => {
