@@ -9,7 +9,8 @@
 //    reference, the wasm/reference ratio, load time, and the decode ceiling
 //    (active weight bytes per token ÷ measured bandwidth).
 // 4. 4-bit weights (DESIGN §3, spec §14.1): nvfp4 and nvfp4-s24 matvec GB/s (weight bytes with
-//    scales and positions) for the kept f32-FMA inner loop and the int8-activation one (…_q8),
+//    scales and positions) for the f32-FMA inner loop, the int8-activation one (…_q8) and, for
+//    nvfp4, the int16-activation one the backend decodes with (…_q16),
 //    matmul GB/s; the `small` preset converted (all-linear policy) to nvfp4 and nvfp4-s24
 //    (magnitude), run on wasm in interleaved rounds: decode / prefill tok/s, bytes per token,
 //    nvfp4/f32 and s24/nvfp4 ratios with the rounds' spread; the KL divergence of each
@@ -141,27 +142,29 @@ function fp4Weights(k: WasmKernels, format: Fp4, K: number, N: number) {
   return { c, s, p, bytes, free: () => [c, s, p].forEach((q) => k.heap.free(q)) };
 }
 
-function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8', T: number, K: number, N: number, ceiling: number): KernelRow {
+function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8' | 'q16', T: number, K: number, N: number, ceiling: number): KernelRow {
   const w = fp4Weights(k, format, K, N);
   const x = k.heap.alloc(T * K * 4);
   const y = k.heap.alloc(T * N * 4);
-  const scratch = k.heap.alloc(k.exports.q8_scratch_bytes(K));
+  const scratch = k.heap.alloc(Math.max(k.exports.q8_scratch_bytes(K), k.exports.q16_scratch_bytes(K)));
   fillRandom(k, x, T * K * 4, 5);
   const e = k.exports;
   const fn =
-    path === 'q8'
-      ? format === 'nvfp4'
-        ? () => e.nvfp4_matvec_q8(x, scratch, w.c, w.s, 0.01, y, K, N)
-        : () => e.nvfp4s24_matvec_q8(x, scratch, w.c, w.p, w.s, 0.01, y, K, N)
-      : format === 'nvfp4'
-        ? () => e.nvfp4_matmul(x, w.c, w.s, 0.01, y, T, K, N)
-        : () => e.nvfp4s24_matmul(x, w.c, w.p, w.s, 0.01, y, T, K, N);
+    path === 'q16'
+      ? () => e.nvfp4_matvec_q16(x, scratch, w.c, w.s, 0.01, y, K, N)
+      : path === 'q8'
+        ? format === 'nvfp4'
+          ? () => e.nvfp4_matvec_q8(x, scratch, w.c, w.s, 0.01, y, K, N)
+          : () => e.nvfp4s24_matvec_q8(x, scratch, w.c, w.p, w.s, 0.01, y, K, N)
+        : format === 'nvfp4'
+          ? () => e.nvfp4_matmul(x, w.c, w.s, 0.01, y, T, K, N)
+          : () => e.nvfp4s24_matmul(x, w.c, w.p, w.s, 0.01, y, T, K, N);
   const reps = T > 1 ? (QUICK ? 3 : 9) : w.bytes > 8 << 20 ? (QUICK ? 5 : 15) : QUICK ? 50 : 300;
   const ms = timeMs(fn, reps, T > 1 ? 2 : 10);
   w.free();
   for (const q of [x, y, scratch]) k.heap.free(q);
   const gbs = w.bytes / (ms / 1e3) / GB;
-  const stem = `${format === 'nvfp4' ? 'nvfp4' : 'nvfp4s24'}_${T > 1 ? `matmul T=${T}` : path === 'q8' ? 'matvec_q8' : 'matvec'}`;
+  const stem = `${format === 'nvfp4' ? 'nvfp4' : 'nvfp4s24'}_${T > 1 ? `matmul T=${T}` : path === 'f32' ? 'matvec' : `matvec_${path}`}`;
   return { stem, shape: `${N}×${K}`, mib: w.bytes / 2 ** 20, gbs, pct: (100 * gbs) / ceiling, gflops: (2 * T * K * N) / (ms / 1e3) / GB };
 }
 
@@ -328,6 +331,7 @@ async function main(): Promise<void> {
     [4096, 8192],
   ]) {
     for (const format of ['nvfp4', 'nvfp4-s24'] as const) for (const path of ['f32', 'q8'] as const) rows.push(fp4Row(kernels, format, path, 1, K, N, ceiling));
+    rows.push(fp4Row(kernels, 'nvfp4', 'q16', 1, K, N, ceiling));
   }
   for (const format of ['nvfp4', 'nvfp4-s24'] as const) rows.push(fp4Row(kernels, format, 'f32', 32, 2048, 2048, ceiling));
   table(

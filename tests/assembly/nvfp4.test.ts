@@ -4,7 +4,9 @@
 // position code, on every row tail (N mod 4), token tail (T mod 4) and block count, plus the
 // Nano shapes K = 2688 and K = 1856. Both builds and both twins; each output within the kernels'
 // stated bound (K/16 + 24)·u·Σ_k |x_k w_k|. The int8-activation matvecs (fp4_q8_matvec.ts, SIMD
-// build only) within their stated bound Σ_b (max_b|x| / 254)·Σ_{k∈b} |w_k| + the f32 one.
+// build only) within their stated bound Σ_b (max_b|x| / 254)·Σ_{k∈b} |w_k| + the f32 one; the
+// int16-activation nvfp4 matvec (fp4_q16_matvec.ts, both builds and twins) within
+// Σ_b (0.504·max_b|x| / 32767)·Σ_{k∈b} |w_k| + the f32 one.
 
 import { beforeAll, describe, expect, test } from 'vitest';
 import { loadKernels, type WasmKernels } from '../../assembly/backend/index.js';
@@ -108,37 +110,68 @@ describe.each([
     });
   });
 
+  /** Per output: the f32 bound plus Σ_b c · max_b|x| · Σ_{k∈b} |w_k| (activation rounding, c per σ_b unit). */
+  function roundingBounds(w: RawTensor, x: Float64Array, c: number): Float64Array {
+    const [N, K] = [w.rows, w.cols];
+    const out = bounds(w, x, 1);
+    const row = new Float64Array(K);
+    for (let n = 0; n < N; n++) {
+      decodeWeightRow(w, n, row);
+      for (let b = 0; b < K / 16; b++) {
+        let amax = 0;
+        let wsum = 0;
+        for (let k = 16 * b; k < 16 * b + 16; k++) {
+          amax = Math.max(amax, Math.abs(x[k]));
+          wsum += Math.abs(row[k]);
+        }
+        out[n] += c * amax * wsum * (1 + 1e-6);
+      }
+    }
+    return out;
+  }
+
   test.runIf(simd).each(['nvfp4', 'nvfp4-s24'] as const)('%s int8-activation matvec within its activation-rounding bound', (format) => {
     for (const [K, N] of [[16, 1], [48, 5], [1856, 6], [2688, 7]]) {
       const w = randomWeight(format, N, K, K + N);
       const x = randomX(1, K, K);
       const want = matmul(new RefAct(x, 1, K), w).data;
       const f32Bound = bounds(w, x, 1);
+      const bound = roundingBounds(w, x, 1 / 254);
       const e = kr.exports;
       const [c, s, p, xp, y, sc] = [put(w.bytes), put(w.quant!.scale), put(w.quant!.positions ?? new Uint8Array(1)), put(Float32Array.from(x)), kr.heap.alloc(N * 4), kr.heap.alloc(e.q8_scratch_bytes(K))];
       if (format === 'nvfp4') e.nvfp4_matvec_q8(xp, sc, c, s, w.quant!.scale2, y, K, N);
       else e.nvfp4s24_matvec_q8(xp, sc, c, p, s, w.quant!.scale2, y, K, N);
       const got = kr.heap.f32(y, N);
-      const row = new Float64Array(K);
       let sawError = false;
       for (let n = 0; n < N; n++) {
-        decodeWeightRow(w, n, row);
-        let bound = f32Bound[n];
-        for (let b = 0; b < K / 16; b++) {
-          let amax = 0;
-          let wsum = 0;
-          for (let k = 16 * b; k < 16 * b + 16; k++) {
-            amax = Math.max(amax, Math.abs(x[k]));
-            wsum += Math.abs(row[k]);
-          }
-          bound += (amax / 254) * wsum * (1 + 1e-6);
-        }
         const err = Math.abs(got[n] - want[n]);
-        expect(err).toBeLessThanOrEqual(bound);
+        expect(err).toBeLessThanOrEqual(bound[n]);
         sawError ||= err > f32Bound[n];
       }
       expect(sawError, 'activation rounding shows beyond the f32 bound').toBe(true);
       for (const ptr of [c, s, p, xp, y, sc]) kr.heap.free(ptr);
+    }
+  });
+
+  // int16 activations (fp4_q16_matvec.ts): |x − σ_b q| ≤ 0.504·σ_b, σ_b = max_b|x| / 32767.
+  test.each(['nvfp4_matvec_q16', 'nvfp4_matvec_q16_scalar'] as const)('%s within its activation-rounding bound on every row tail, K tail and Nano K', (stem) => {
+    const shapes = [[2688, 7], [1856, 6], [4096, 4]];
+    for (let K = 16; K <= 80; K += 16) for (let N = 1; N <= 9; N++) shapes.push([K, N]);
+    const e = kr.exports;
+    for (const [K, N] of shapes) {
+      const w = randomWeight('nvfp4', N, K, 3 * K + N);
+      const x = randomX(1, K, K + 7);
+      const want = matmul(new RefAct(x, 1, K), w).data;
+      const bound = roundingBounds(w, x, 0.504 / 32767);
+      const [c, s, xp, y, sc] = [put(w.bytes), put(w.quant!.scale), put(Float32Array.from(x)), kr.heap.alloc(N * 4), kr.heap.alloc(e.q16_scratch_bytes(K))];
+      kr.heap.f32(y, N).fill(NaN);
+      e[stem](xp, sc, c, s, w.quant!.scale2, y, K, N);
+      const got = kr.heap.f32(y, N);
+      for (let n = 0; n < N; n++) {
+        const err = Math.abs(got[n] - want[n]);
+        if (!(err <= bound[n])) expect.fail(`${stem} K=${K} N=${N} output ${n}: ${got[n]} vs ${want[n]} (bound ${bound[n]})`);
+      }
+      for (const ptr of [c, s, xp, y, sc]) kr.heap.free(ptr);
     }
   });
 
