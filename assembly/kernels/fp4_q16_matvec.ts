@@ -19,7 +19,7 @@
 //   |ŷ − y| ≤ Σ_b 0.504·σ_b · Σ_{k∈b} |w_k| + (K/16 + 24)·u·Σ_k |x̂_k w_k|   (u = 2⁻²⁴).
 
 import { e4m3At } from './fp4_decode';
-import { f4, hsum } from './lanes';
+import { absMax16, f4, hsum } from './lanes';
 import { store4 } from './nvfp4_matmul';
 
 /** 2·E2M1 of a 4-bit code as int8 (code 8, −0, is 0). */
@@ -45,9 +45,7 @@ export function q16_scratch_bytes(K: i32): i32 {
   const v1 = v128.load(xp, 16);
   const v2 = v128.load(xp, 32);
   const v3 = v128.load(xp, 48);
-  const m = f32x4.max(f32x4.max(f32x4.abs(v0), f32x4.abs(v1)), f32x4.max(f32x4.abs(v2), f32x4.abs(v3)));
-  const amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
-  const sigma: f32 = amax / 32767;
+  const sigma: f32 = absMax16(v0, v1, v2, v3) / 32767;
   const inv = f32x4.splat(sigma > 0 ? 1 / sigma : 0);
   const a = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v0, inv))), i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v1, inv))));
   const b = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v2, inv))), i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v3, inv))));

@@ -14,7 +14,7 @@
 // the backend: the activation rounding fails the fixture tolerance (see the bench and report).
 
 import { e4m3At } from './fp4_decode';
-import { f4, hsum } from './lanes';
+import { absMax16, f4, hsum } from './lanes';
 import { codeBytes, decodeAt, store4 } from './nvfp4_matmul';
 
 /** Bytes of scratch f32_quantize_q8 needs for K: K i16 values then K/16 f32 scales. */
@@ -37,9 +37,7 @@ function quantizeSimd(x: usize, K: i32, scratch: usize): void {
     const v1 = v128.load(xp, 16);
     const v2 = v128.load(xp, 32);
     const v3 = v128.load(xp, 48);
-    const m = f32x4.max(f32x4.max(f32x4.abs(v0), f32x4.abs(v1)), f32x4.max(f32x4.abs(v2), f32x4.abs(v3)));
-    const amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
-    const sigma: f32 = amax / 127;
+    const sigma: f32 = absMax16(v0, v1, v2, v3) / 127;
     store<f32>(sig + f4(b), sigma);
     const inv = f32x4.splat(sigma > 0 ? 1 / sigma : 0);
     const q0 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v0, inv)));

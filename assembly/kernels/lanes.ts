@@ -6,6 +6,12 @@
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
+/** max |v| over the 16 f32 lanes of v0..v3. */
+@inline export function absMax16(v0: v128, v1: v128, v2: v128, v3: v128): f32 {
+  const m = f32x4.max(f32x4.max(f32x4.abs(v0), f32x4.abs(v1)), f32x4.max(f32x4.abs(v2), f32x4.abs(v3)));
+  return max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+}
+
 /** Four weights at p as f32x4; W is f32 (4 bytes) or u16 (bf16 bits). */
 @inline export function loadW4<W>(p: usize): v128 {
   if (sizeof<W>() == 4) return v128.load(p);
