@@ -41,13 +41,17 @@ describe('openai client against wrangler dev', () => {
   });
 
   it('streams a chat completion incrementally: the first chunks arrive while the worker is still generating', async () => {
+    // A random model may sample a stop token at any step, and on an idle machine the tiny model
+    // finishes 400 tokens before the client reads its first chunk; forcing a long text (no stop
+    // token can win) keeps the worker generating for well over a second.
     const stream = await client.chat.completions.create({
       model: MODEL,
       messages: [{ role: 'user', content: 'Tell me a story' }],
-      max_tokens: 400,
+      max_tokens: 2000,
       stream: true,
       stream_options: { include_usage: true },
-    });
+      x_force_output: 'Once upon a time there was a small model that ran at the edge. '.repeat(40),
+    } as OpenAI.ChatCompletionCreateParamsStreaming);
     const arrivals: number[] = [];
     let runningAtFirst = -1;
     let text = '';
