@@ -38,3 +38,17 @@ SRC
   printf '{"file_format_version":"1.0.1","ICD":{"library_path":"%s/libvulkan_lvp.so","api_version":"1.4.305"}}\n' "$LIB" > "$LVP/lvp_icd.json"
   echo "install-system-deps: unpacked lavapipe into $LVP"
 fi
+
+# lavapipe 25's shared-library dependencies (libLLVM 15, xcb, wayland, …) come with Debian's own
+# mesa-vulkan-drivers; a clean machine may lack them.
+LVP_SO="$LVP/root/usr/lib/x86_64-linux-gnu/libvulkan_lvp.so"
+if LD_LIBRARY_PATH="$LVP/root/usr/lib/x86_64-linux-gnu" ldd "$LVP_SO" | grep -q 'not found'; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-system-deps: lavapipe's libraries are missing and this is not root; run: sudo $0" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends mesa-vulkan-drivers >/dev/null
+  echo "install-system-deps: installed mesa-vulkan-drivers for lavapipe's libraries"
+fi
