@@ -10,7 +10,7 @@
 //    (active weight bytes per token ÷ measured bandwidth).
 // 4. 4-bit weights (DESIGN §3, spec §14.1): nvfp4 and nvfp4-s24 matvec GB/s (weight bytes with
 //    scales and positions) for the f32-FMA inner loop, the int8-activation one (…_q8) and, for
-//    nvfp4, the int16-activation one the backend decodes with (…_q16),
+//    nvfp4, the int16-activation one (…_q16),
 //    matmul GB/s; the `small` preset converted (all-linear policy) to nvfp4 and nvfp4-s24
 //    (magnitude), run on wasm in interleaved rounds: decode / prefill tok/s, bytes per token,
 //    nvfp4/f32 and s24/nvfp4 ratios with the rounds' spread; the KL divergence of each

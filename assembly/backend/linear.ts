@@ -1,8 +1,6 @@
 // Y(T, N) = X(T, K) · W(N, K)ᵀ for a linear weight in WASM memory: picks the kernel by the
 // weight's format (f32_matmul, bf16_matmul, or the fused 4-bit nvfp4_matmul / nvfp4s24_matmul;
-// all take the matvec path when T = 1, except nvfp4 decode, which takes the int16-activation
-// nvfp4_matvec_q16 with a scratch of q16_scratch_bytes(K)), and row gathers (the embedding) for
-// every format.
+// all take the matvec path when T = 1), and row gathers (the embedding) for every format.
 
 import { OpArgumentError } from '../../engine/errors.js';
 import { decodeNvfp4Row, decodeNvfp4S24Row } from '../../engine/nvfp4.js';
@@ -21,18 +19,9 @@ export function linear(ctx: WasmContext, x: WasmAct, name: string): WasmAct {
   const [T, K, N] = [x.rows, w.cols, w.rows];
   if (w.format === 'f32') k.f32_matmul(x.ptr, w.ptr, y.ptr, T, K, N);
   else if (w.format === 'bf16') k.bf16_matmul(x.ptr, w.ptr, y.ptr, T, K, N);
-  else if (w.format === 'nvfp4' && T === 1) matvecQ16(ctx, x.ptr, w, y.ptr);
   else if (w.format === 'nvfp4') k.nvfp4_matmul(x.ptr, w.ptr, w.scales, w.scale2, y.ptr, T, K, N);
   else k.nvfp4s24_matmul(x.ptr, w.ptr, w.positions, w.scales, w.scale2, y.ptr, T, K, N);
   return y;
-}
-
-/** y = W · x for one token of an nvfp4 weight, int16 activations (assembly/kernels/fp4_q16_matvec.ts). */
-function matvecQ16(ctx: WasmContext, x: number, w: WasmLinear, y: number): void {
-  const k = ctx.kernels;
-  const scratch = ctx.heap.alloc(k.q16_scratch_bytes(w.cols));
-  k.nvfp4_matvec_q16(x, scratch, w.ptr, w.scales, w.scale2, y, w.cols, w.rows);
-  ctx.heap.free(scratch);
 }
 
 /**

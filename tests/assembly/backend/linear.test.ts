@@ -1,8 +1,8 @@
-// assembly/backend/linear.ts on nvfp4 decode (T = 1 takes the int16-activation
-// nvfp4_matvec_q16): the nvfp4 GGUF oracle fixture (../shared/fixtures/nemotron-h-tiny/moe)
-// decoded one token at a time on wasm (SIMD and scalar builds) must match the float64 forward
-// pass over its exactly dequantised weights (ref64-nvfp4) to max abs ≤ 2e-3 with the same argmax
-// at every position, as the prefill does in tests/engine/gguf-fixtures.test.ts.
+// assembly/backend/linear.ts on nvfp4 decode (T = 1, the nvfp4_matvec path): the nvfp4 GGUF
+// oracle fixture (../shared/fixtures/nemotron-h-tiny/moe) decoded one token at a time on wasm
+// (SIMD and scalar builds) must match the float64 forward pass over its exactly dequantised
+// weights (ref64-nvfp4) to max abs ≤ 2e-3 with the same argmax at every position, as the prefill
+// does in tests/engine/gguf-fixtures.test.ts.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
