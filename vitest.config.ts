@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Default `npm test`: every backend, fast suites. Slow suites (full Nano-dimension layers on
-// the reference backend, big allocations) are tagged by file name `*.slow.test.ts` and run by
-// `npm run test:slow`; CI runs both.
+// Default `npm test` (and CI): every backend, fast suites. Slow suites (the full 128-expert Nano
+// MoE layer and the 131072-row embedding/head, > 1 GiB tensors, KL quality on `small`, the full
+// UCI repro) are tagged by file name `*.slow.test.ts` and run by `npm run test:slow`.
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
