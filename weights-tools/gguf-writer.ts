@@ -20,6 +20,7 @@ import { GGML_SUPPORTED, GGML_TYPE, e4m3ScalesPackable, packNvfp4, quantQ4_0, qu
 import { decodeWeightRow } from '../engine/reference/matmul.js';
 import { expectedTensors, linearWeight, validateWeights, type TensorEntry, type WeightStore } from '../engine/weights.js';
 import { CheckpointError } from './errors.js';
+import { ConfigError } from '../engine/errors.js';
 import { quantizeLinear } from './quantize.js';
 
 /** A tensor to write: ggml type id, GGUF dims (innermost first), and its raw ggml bytes. */
@@ -419,6 +420,11 @@ async function nvfp4Of(tensors: ReadonlyMap<string, TensorEntry>, name: string):
  */
 export function planGgufExport(source: GgufExportSource, quant: GgufQuant, name = 'edgetron export'): GgufExportPlan {
   const { config, store } = source;
+  if (config.layerKinds.includes('E') && config.layerKinds.includes('-')) {
+    // llama.cpp reads a layer's kind from feed_forward_length: in nemotron_h_moe every layer
+    // with a width is MoE, so a dense '-' layer would come back as 'E'
+    throw new ConfigError('hybrid_override_pattern', "mixes dense '-' and MoE 'E' layers, which a nemotron_h_moe GGUF cannot represent");
+  }
   const tensors = validateWeights(config, store);
   const arch = config.layerKinds.includes('E') ? 'nemotron_h_moe' : 'nemotron_h';
   const metadata = new Map<string, GgufKV>([['general.architecture', kv.str(arch)], ['general.name', kv.str(name)], ...modelMetadata(config, arch)]);

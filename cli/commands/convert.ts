@@ -1,10 +1,14 @@
 // `edgetron convert IN OUT [--quant f32|bf16|nvfp4] [--sparse 2:4] [--score magnitude|wanda]
 // [--calib FILE] [--policy nano|all-linear] [--mse] [--shard-mb 24]`: write an edge pack
 // (DESIGN §3, §5; weights-tools/convert.ts) with a progress line on stderr (bytes and ETA) and,
-// for 4-bit output, the per-layer error report on stderr at the end.
+// for 4-bit output, the per-layer error report on stderr at the end. With `OUT.gguf` it writes a
+// GGUF that llama.cpp loads instead (weights-tools/gguf-writer.ts; `--quant
+// f32|f16|bf16|q8_0|q4_0|nvfp4`).
 
 import { readFile } from 'node:fs/promises';
+import { openCheckpoint, resolveModelPath } from '../../weights-tools/checkpoint.js';
 import { CONVERT_QUANTS, convertCheckpoint, type ConvertQuant, type LayerReport } from '../../weights-tools/convert.js';
+import { GGUF_QUANTS, planGgufExport, writeGgufFile, type GgufQuant } from '../../weights-tools/gguf-writer.js';
 import { PRUNE_SCORES, type PruneScore } from '../../weights-tools/prune.js';
 import { QUANT_POLICIES, type QuantPolicyName } from '../../weights-tools/quant-policy.js';
 import { intOpt, stringOpt } from '../args.js';
@@ -12,6 +16,24 @@ import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** A progress writer for stderr: percent, bytes and ETA on one rewritten line. */
+function progressLine(io: { stderr: { write(s: string): unknown } }, label: string): { update(done: number, total: number): void; end(): void } {
+  const start = performance.now();
+  let shown = false;
+  return {
+    update(done, total) {
+      const seconds = (performance.now() - start) / 1000;
+      const eta = done > 0 ? (seconds * (total - done)) / done : 0;
+      const percent = Math.floor((100 * done) / Math.max(1, total));
+      io.stderr.write(`\r${label}: ${percent}% (${mib(done)} of ${mib(total)}, ETA ${eta.toFixed(0)} s)`);
+      shown = true;
+    },
+    end() {
+      if (shown) io.stderr.write('\n');
+    },
+  };
+}
 
 /** `value` if it is one of `choices`, else a UsageError naming the option and the choices. */
 function choice<T extends string>(option: string, value: string | undefined, choices: readonly T[], fallback: T | undefined): T | undefined {
@@ -42,8 +64,10 @@ export const convertCommand: Command = {
                         [--calib FILE] [--policy nano|all-linear] [--quant-head] [--quant-embedding]
                         [--mse] [--shard-mb 24]
 
-Reads IN (an HF folder or \`default\`) and writes the edge pack OUT: config.json with a
-quantization_config block, the tokenizer files, safetensors shards and an index with sha256s.
+Reads IN (an HF folder, a .gguf file, an edge pack or \`default\`) and writes the edge pack OUT:
+config.json with a quantization_config block, the tokenizer files, safetensors shards and an
+index with sha256s. With OUT ending in .gguf it writes a GGUF that llama.cpp loads instead,
+with --quant one of ${GGUF_QUANTS.join(', ')} (default f32).
 
   --quant Q      ${CONVERT_QUANTS.join(', ')} (default nvfp4); f32/bf16 convert every float tensor
   --sparse 2:4   prune the quantised linears to 2:4 (nvfp4-s24)
@@ -69,6 +93,22 @@ quantization_config block, the tokenizer files, safetensors shards and an index 
   async run({ values, positionals }, io) {
     if (positionals.length !== 2) throw new UsageError('IN and OUT are required', 'convert');
     const [input, out] = positionals;
+    if (out.toLowerCase().endsWith('.gguf')) {
+      const quant = choice<GgufQuant>('quant', stringOpt(values, 'quant'), GGUF_QUANTS, 'f32')!;
+      for (const only of ['sparse', 'score', 'calib', 'policy', 'quant-head', 'quant-embedding', 'mse', 'shard-mb']) {
+        if (values[only] !== undefined) throw new UsageError(`--${only} applies to edge packs, not to a GGUF output`, 'convert');
+      }
+      const ckpt = await openCheckpoint(resolveModelPath(input));
+      const progress = progressLine(io, 'convert');
+      try {
+        await writeGgufFile(out, planGgufExport(ckpt, quant), (done, total) => progress.update(done, total));
+      } finally {
+        progress.end();
+        await ckpt.store.close();
+      }
+      io.stderr.write(`convert: wrote ${out} (${quant})\n`);
+      return;
+    }
     const quant = choice<ConvertQuant>('quant', stringOpt(values, 'quant'), CONVERT_QUANTS, 'nvfp4')!;
     const sparse = choice('sparse', stringOpt(values, 'sparse'), ['2:4'], undefined) !== undefined;
     if (sparse && quant !== 'nvfp4') throw new UsageError('--sparse 2:4 needs --quant nvfp4', 'convert');
@@ -77,8 +117,7 @@ quantization_config block, the tokenizer files, safetensors shards and an index 
     const shardMb = intOpt('convert', values, 'shard-mb', 24, 1, 4096)!;
     const calibFile = stringOpt(values, 'calib');
     const calibText = calibFile === undefined ? undefined : await readFile(calibFile, 'utf8');
-    const start = performance.now();
-    let shown = false;
+    const progress = progressLine(io, 'convert');
     const result = await convertCheckpoint(input, out, {
       quant,
       sparse,
@@ -89,15 +128,9 @@ quantization_config block, the tokenizer files, safetensors shards and an index 
       mse: values.mse === true,
       calibText,
       shardMb,
-      onProgress: ({ bytesDone, bytesTotal }) => {
-        const seconds = (performance.now() - start) / 1000;
-        const eta = bytesDone > 0 ? (seconds * (bytesTotal - bytesDone)) / bytesDone : 0;
-        const percent = Math.floor((100 * bytesDone) / Math.max(1, bytesTotal));
-        io.stderr.write(`\rconvert: ${percent}% (${mib(bytesDone)} of ${mib(bytesTotal)}, ETA ${eta.toFixed(0)} s)`);
-        shown = true;
-      },
+      onProgress: ({ bytesDone, bytesTotal }) => progress.update(bytesDone, bytesTotal),
     });
-    if (shown) io.stderr.write('\n');
+    progress.end();
     io.stderr.write(formatReport(result.report));
     io.stderr.write(`convert: wrote ${out} (${result.files.length} shards, ${mib(result.bytes)})\n`);
   },

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIO } from '../../../cli/io.js';
 import { main } from '../../../cli/main.js';
@@ -75,5 +76,41 @@ describe('edgetron convert', () => {
     const r = await cli('convert', join(tmp, 'nope'), join(tmp, 'out'));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^edgetron: .*nope: no such file or folder\n$/);
+  });
+});
+
+describe('edgetron convert to GGUF', () => {
+  const HF = fileURLToPath(new URL('../../../../shared/fixtures/nemotron-h-tiny/moe/hf', import.meta.url));
+  const logitsOf = async (model: string): Promise<number[][]> => {
+    const r = await cli('logits', '--model', model, '--tokens', '1,40,300,7,99', '--backend', 'reference');
+    expect(r.code).toBe(0);
+    return JSON.parse(r.stdout).logits;
+  };
+
+  it.skipIf(!existsSync(HF))('writes an f32 GGUF (OUT.gguf) whose logits equal the source checkpoint', async () => {
+    const out = join(tmp, 'moe.gguf');
+    const r = await cli('convert', HF, out);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/convert: 100% .*\nconvert: wrote .*moe\.gguf \(f32\)\n$/);
+    expect(readFileSync(out).subarray(0, 4).toString('latin1')).toBe('GGUF');
+    const [a, b] = [await logitsOf(HF), await logitsOf(out)];
+    let maxAbs = 0;
+    for (let t = 0; t < a.length; t++) for (let v = 0; v < a[t].length; v++) maxAbs = Math.max(maxAbs, Math.abs(a[t][v] - b[t][v]));
+    // the same f32 weights; only A_log takes a round trip through ssm_a = −exp(A_log) (≤ 1 ulp)
+    expect(maxAbs).toBeLessThanOrEqual(1e-5);
+    expect((await cli('convert', HF, join(tmp, 'moe-q8.gguf'), '--quant', 'q8_0')).code).toBe(0);
+  });
+
+  it('refuses what a GGUF cannot hold, edge-pack options and unknown GGUF types', async () => {
+    // the tiny preset mixes dense '-' and MoE 'E' layers; llama.cpp would read '-' back as 'E'
+    const mixed = await cli('convert', join(tmp, 'f32'), join(tmp, 'tiny.gguf'));
+    expect(mixed.code).toBe(1);
+    expect(mixed.stderr).toMatch(/hybrid_override_pattern: mixes dense '-' and MoE 'E' layers/);
+    const sparse = await cli('convert', join(tmp, 'f32'), join(tmp, 'x.gguf'), '--quant', 'nvfp4', '--sparse', '2:4');
+    expect(sparse.code).toBe(2);
+    expect(sparse.stderr).toMatch(/--sparse applies to edge packs, not to a GGUF output/);
+    const bad = await cli('convert', join(tmp, 'f32'), join(tmp, 'x.gguf'), '--quant', 'q3_k');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--quant must be one of f32, f16, bf16, q8_0, q4_0, nvfp4, got "q3_k"/);
   });
 });
