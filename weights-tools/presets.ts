@@ -2,6 +2,8 @@
 // layout so every loader, converter and backend sees them exactly as it would a released
 // checkpoint. `nano` is the Nemotron 3 Nano 30B-A3B config of spec §2, key for key.
 
+import { InvalidOptionError } from '../engine/errors.js';
+
 /** Names accepted by `synthesize({ preset })` and `edgetron synth --preset`. */
 export const PRESET_NAMES = ['tiny', 'tiny-latent', 'small', 'medium', 'nano'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
@@ -113,6 +115,20 @@ function build(s: Sizes): HfConfig {
  */
 export function presetConfig(name: PresetName): Record<string, unknown> {
   return structuredClone(build(SIZES[name])) as Record<string, unknown>;
+}
+
+/**
+ * The first `n` layers of a config.json object (spec §2): `hybrid_override_pattern` cut to its
+ * first `n` characters and `num_hidden_layers` = n; every other key, MTP included, unchanged.
+ * Returns a fresh copy.
+ * @example
+ * truncateLayers(presetConfig('nano'), 6).hybrid_override_pattern; // 'MEMEM*'
+ */
+export function truncateLayers(config: Readonly<Record<string, unknown>>, n: number): Record<string, unknown> {
+  const pattern = config.hybrid_override_pattern;
+  if (typeof pattern !== 'string') throw new InvalidOptionError('hybrid_override_pattern', pattern, 'a layer pattern string');
+  if (!(Number.isInteger(n) && n >= 1 && n <= pattern.length)) throw new InvalidOptionError('layers', n, `an integer in 1..${pattern.length}`);
+  return { ...structuredClone(config), hybrid_override_pattern: pattern.slice(0, n), num_hidden_layers: n };
 }
 
 /**

@@ -25,7 +25,7 @@ import { DTYPE_BYTES, expectedTensors, type DType } from '../engine/weights.js';
 import { SPECIAL_TOKENS, TRAINING_TEXT, tokenizerJson, trainBpe } from './bpe.js';
 import { detExpm1, detExp, detLn } from './detmath.js';
 import { UnknownPresetError } from './errors.js';
-import { PRESET_NAMES, isPresetName, presetConfig } from './presets.js';
+import { PRESET_NAMES, isPresetName, presetConfig, truncateLayers } from './presets.js';
 import { Prng } from '../engine/prng.js';
 import { planTensors, quantizationConfig, quantizingFiller } from './convert.js';
 import { quantizeLinear } from './quantize.js';
@@ -59,6 +59,8 @@ export interface SynthOptions {
   readonly out: string;
   /** Storage type of the weights (the router correction bias stays f32). */
   readonly dtype: SynthDType;
+  /** Keep only the first N layers of the preset (`truncateLayers`); default all. */
+  readonly layers?: number;
   /** Quantise the linear weights the `nano` policy picks to nvfp4 (weights-tools/convert.ts). */
   readonly quant?: 'nvfp4';
   /** Do nothing when `out` already holds config.json and model.safetensors. */
@@ -192,7 +194,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   }
   if (dtype !== 'f32' && dtype !== 'bf16') throw new InvalidOptionError('dtype', dtype, 'f32 or bf16');
   if (options.quant !== undefined && options.quant !== 'nvfp4') throw new InvalidOptionError('quant', options.quant, 'nvfp4');
-  const raw = presetConfig(preset);
+  const raw = options.layers === undefined ? presetConfig(preset) : truncateLayers(presetConfig(preset), options.layers);
   raw.torch_dtype = dtype === 'bf16' ? 'bfloat16' : 'float32';
   const config = parseConfig(raw, [SPECIAL_TOKENS.indexOf('<|im_end|>')]);
   const configFile = join(out, 'config.json');

@@ -1,4 +1,4 @@
-// `edgetron synth --preset P --seed S --out DIR [--dtype f32|bf16] [--quant nvfp4] [--if-missing]`: write a
+// `edgetron synth --preset P --seed S --out DIR [--dtype f32|bf16] [--quant nvfp4] [--layers N] [--if-missing]`: write a
 // seeded random checkpoint in the HF layout (DESIGN §4), with a progress line on stderr.
 
 import { PRESET_NAMES } from '../../weights-tools/presets.js';
@@ -17,7 +17,7 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 export const synthCommand: Command = {
   name: 'synth',
   summary: 'write a seeded random model of a preset shape',
-  help: `usage: edgetron synth --preset P --seed S --out DIR [--dtype f32|bf16] [--quant nvfp4] [--if-missing]
+  help: `usage: edgetron synth --preset P --seed S --out DIR [--dtype f32|bf16] [--quant nvfp4] [--layers N] [--if-missing]
 
 Writes a checkpoint folder (config.json, model.safetensors, tokenizer.json,
 tokenizer_config.json) with seeded random weights; the same seed gives the same bytes.
@@ -28,6 +28,8 @@ tokenizer_config.json) with seeded random weights; the same seed gives the same 
   --dtype D      f32 (default) or bf16
   --quant nvfp4  store the linears of the nano policy as nvfp4: exactly what
                  \`convert --quant nvfp4\` makes of the same synth without it
+  --layers N     keep only the first N layers of the preset's pattern
+                 (e.g. --preset nano --layers 6: NVIDIA's names and shapes, 6 layers)
   --if-missing   do nothing when DIR already holds a model`,
   options: {
     preset: { type: 'string' },
@@ -35,6 +37,7 @@ tokenizer_config.json) with seeded random weights; the same seed gives the same 
     out: { type: 'string' },
     dtype: { type: 'string' },
     quant: { type: 'string' },
+    layers: { type: 'string' },
     'if-missing': { type: 'boolean' },
   },
   async run({ values }, io) {
@@ -53,6 +56,7 @@ tokenizer_config.json) with seeded random weights; the same seed gives the same 
       out,
       dtype: dtype as SynthDType,
       quant,
+      layers: intOpt('synth', values, 'layers', undefined, 1),
       ifMissing: values['if-missing'] === true,
       onProgress: (p) => {
         const percent = Math.floor((100 * p.bytesDone) / Math.max(1, p.bytesTotal));

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../engine/config.js';
-import { PRESET_NAMES, isPresetName, presetConfig } from '../../weights-tools/presets.js';
+import { InvalidOptionError } from '../../engine/errors.js';
+import { expectedTensors } from '../../engine/weights.js';
+import { PRESET_NAMES, isPresetName, presetConfig, truncateLayers } from '../../weights-tools/presets.js';
+import { quantizedLinears } from '../../weights-tools/quant-policy.js';
+import { NANO_PATTERN, nanoQuantized, nanoTable } from './nano-table.js';
 
 describe('presets', () => {
   it.each(PRESET_NAMES)('%s parses as a NemotronH config', (name) => {
@@ -72,5 +76,40 @@ describe('presets', () => {
     expect(presetConfig('tiny').hidden_size).toBe(64);
     expect(isPresetName('tiny-latent')).toBe(true);
     expect(isPresetName('huge')).toBe(false);
+  });
+});
+
+describe('truncateLayers', () => {
+  it('nano cut to 6 layers: pattern MEMEM*, the spec §12 names and shapes of those layers', () => {
+    const raw = truncateLayers(presetConfig('nano'), 6);
+    expect([raw.hybrid_override_pattern, raw.num_hidden_layers]).toEqual(['MEMEM*', 6]);
+    const c = parseConfig(raw);
+    expect(c.layerKinds).toEqual(['M', 'E', 'M', 'E', 'M', '*']);
+    expect([c.dModel, c.vocabSize]).toEqual([2688, 131072]);
+    const specs = expectedTensors(c, true)
+      .map((s) => ({ name: s.name, shape: s.shape }))
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
+    expect(specs).toEqual(nanoTable(6));
+    // spec §14.2 exclusions, applied to the 6-layer pattern: layer 4 precedes the attention layer 5
+    const quantized = quantizedLinears(c, { name: 'nano' });
+    const linears = specs.filter((s) => s.shape.length === 2).map((s) => s.name);
+    expect(linears.filter((n) => quantized.has(n))).toEqual(linears.filter((n) => nanoQuantized(n, 6)));
+    expect(quantized.has('backbone.layers.4.mixer.in_proj.weight')).toBe(false);
+    expect(quantized.has('backbone.layers.2.mixer.in_proj.weight')).toBe(true);
+  });
+
+  it('nano cut to 2 layers keeps everything else and leaves the preset untouched', () => {
+    const full = presetConfig('nano');
+    const raw = truncateLayers(full, 2);
+    expect(raw).toEqual({ ...full, hybrid_override_pattern: 'ME', num_hidden_layers: 2 });
+    expect(full.hybrid_override_pattern).toBe(NANO_PATTERN);
+    expect(expectedTensors(parseConfig(raw), true).length).toBe(nanoTable(2).length);
+  });
+
+  it('rejects a layer count outside 1..pattern length', () => {
+    expect(() => truncateLayers(presetConfig('tiny'), 0)).toThrow(InvalidOptionError);
+    expect(() => truncateLayers(presetConfig('tiny'), 9)).toThrow(/1\.\.8/);
+    expect(() => truncateLayers(presetConfig('tiny'), 2.5)).toThrow(InvalidOptionError);
+    expect(truncateLayers(presetConfig('tiny'), 8).hybrid_override_pattern).toBe('ME*M-E*E');
   });
 });
