@@ -2,17 +2,8 @@
 // so the driver runs in a Worker or a browser with a module passed in instead.
 
 import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The package root: the first folder above this file that holds package.json (else the cwd). */
-function packageRoot(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) return process.cwd();
-  }
-}
+import { join } from 'node:path';
+import { packageRoot } from '../../weights-tools/checkpoint.js';
 
 /**
  * Bytes of build/edgetron-simd.wasm (simd) or build/edgetron-scalar.wasm.
