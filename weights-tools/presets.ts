@@ -5,7 +5,7 @@
 import { InvalidOptionError } from '../engine/errors.js';
 
 /** Names accepted by `synthesize({ preset })` and `edgetron synth --preset`. */
-export const PRESET_NAMES = ['tiny', 'tiny-latent', 'small', 'medium', 'nano'] as const;
+export const PRESET_NAMES = ['tiny', 'tiny-latent', 'demo', 'small', 'medium', 'nano'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 type HfConfig = Readonly<Record<string, unknown>>;
@@ -69,6 +69,13 @@ const SIZES: Readonly<Record<PresetName, Sizes>> = {
     d: 64, pattern: 'ME*ME*E', mamba: [4, 16, 2, 16, 8], attn: [4, 2, 16], moe: [16, 4, 32, 64, 5.0],
     mlpDim: 32, vocab: 512, maxPositions: 4096, dtype: 'float32',
     extra: { moe_latent_size: 32, num_nextn_predict_layers: 1, mtp_hybrid_override_pattern: '*E' },
+  },
+  // The trained embedded default (`edgetron train`): every layer kind and an MTP block `*E`, ~1.2M
+  // parameters per token, small enough to train in well under an hour on 2 cores.
+  demo: {
+    d: 128, pattern: 'MEM*EME', mamba: [8, 32, 1, 32, 64], attn: [4, 2, 32], moe: [8, 2, 128, 128, 2.5],
+    mlpDim: 256, vocab: 4096, maxPositions: 4096, dtype: 'float32',
+    extra: { num_nextn_predict_layers: 1, mtp_hybrid_override_pattern: '*E' },
   },
   // Worker-sized bench: ~132M parameters, ~75M active.
   small: { d: 768, pattern: 'MEMEM*EMEMEM*EMEM', mamba: [24, 64, 2, 64, 128], attn: [12, 2, 64], moe: [16, 2, 384, 768, 2.5], mlpDim: 384, vocab: 16384, maxPositions: 32768, dtype: 'float32' },
