@@ -29,9 +29,9 @@ let kernel: Kernel | null | undefined;
 function getKernel(): Kernel | null {
   if (kernel !== undefined) return kernel;
   const simd = simdSupported();
-  let bytes: Uint8Array;
+  let bytes: Uint8Array<ArrayBuffer>;
   try {
-    bytes = readFileSync(join(packageRoot(), 'build', simd ? 'edgetron-simd.wasm' : 'edgetron-scalar.wasm'));
+    bytes = new Uint8Array(readFileSync(join(packageRoot(), 'build', simd ? 'edgetron-simd.wasm' : 'edgetron-scalar.wasm')));
   } catch {
     return (kernel = null);
   }
