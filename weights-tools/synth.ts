@@ -162,8 +162,13 @@ export const CHAT_TEMPLATE = [
   String.raw`{%- endif -%}`,
 ].join('');
 
-/** tokenizer_config.json of a synthetic model. */
-function tokenizerConfig(maxLength: number): Record<string, unknown> {
+/**
+ * tokenizer_config.json of a synthetic model (also of the demo corpus's tokenizer): the
+ * specials and the ChatML chat template.
+ * @example
+ * await writeFile('tokenizer_config.json', JSON.stringify(tokenizerConfig(4096)));
+ */
+export function tokenizerConfig(maxLength: number): Record<string, unknown> {
   return {
     bos_token: '<s>',
     eos_token: '<|im_end|>',
