@@ -46,6 +46,8 @@ export interface SafetensorsTensor extends TensorEntry {
   readonly offset: number;
   /** Synchronous `readInto`, present when the file's `ByteSource` has `readIntoSync`. */
   readIntoSync?(dst: Uint8Array): void;
+  /** Read `dst.byteLength` bytes of the tensor from its byte `begin` (converters stream big tensors in pieces). */
+  readRangeInto(dst: Uint8Array, begin: number): Promise<void>;
 }
 
 /** A `WeightStore` over one or more safetensors files. */
@@ -127,6 +129,12 @@ function parseEntry(file: string, name: string, raw: unknown, dataStart: number,
     async readInto(dst: Uint8Array): Promise<void> {
       checkDst(dst);
       await source.readInto(dst, offset);
+    },
+    async readRangeInto(dst: Uint8Array, begin: number): Promise<void> {
+      if (!(Number.isSafeInteger(begin) && begin >= 0 && begin + dst.byteLength <= byteLength)) {
+        throw new RangeError(`tensor ${name}: range [${begin}, ${begin + dst.byteLength}) is outside its ${byteLength} bytes`);
+      }
+      await source.readInto(dst, offset + begin);
     },
     ...(readSync && {
       readIntoSync(dst: Uint8Array): void {
