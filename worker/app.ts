@@ -1,6 +1,8 @@
 // DESIGN §6: the Hono app. Routes: GET /v1/models, POST /v1/chat/completions, POST
 // /v1/completions (SSE or JSON), POST /v1/embeddings, /v1/classifiers and /v1/classify
-// (metric-routes.ts), GET /v1/backend, GET /health, GET / (demo page). The model
+// (metric-routes.ts), GET /v1/backend, GET /v1/pack/:file (the served pack's files, for the
+// embed script's local mode), GET /embed.js and /embed/* (the embed bundle, from the static
+// assets with CORS), GET /health, GET / (demo page, cross-origin isolated). The model
 // comes from an injected provider, so tests can serve any model and the Worker entry
 // (index.ts) serves the edge pack. Handlers throw; `toApiError` + the one `onError` map every
 // failure to OpenAI-shaped JSON (house style H19); a stream that fails after it started ends
@@ -24,6 +26,7 @@ import {
 } from './errors.js';
 import { AnswerBuilder, chatChunk, chatDelta, sseData, sseError, textChunk, usageChunk, type ResponseMeta } from './openai.js';
 import { registerMetricRoutes } from './metric-routes.js';
+import type { AssetsBinding, PackFiles } from './pack.js';
 import { ConcurrencyLimiter } from './queue.js';
 import { prepare, run, type RunEvent, type ServedModel } from './run.js';
 import { MAX_BODY_BYTES, parseChatRequest, parseCompletionRequest, readJsonBody, type ChatRequest, type CompletionRequest } from './validate.js';
@@ -31,6 +34,8 @@ import { MAX_BODY_BYTES, parseChatRequest, parseCompletionRequest, readJsonBody,
 export interface AppOptions {
   /** The served model; called per request, so it must cache (index.ts loads once per isolate). */
   readonly model: () => Promise<ServedModel>;
+  /** The served pack's files (GET /v1/pack/:file); none when absent. */
+  readonly pack?: () => PackFiles;
   /** Bearer key required on /v1/* (EDGETRON_API_KEY); none when empty. */
   readonly apiKey?: string | null;
   /** Allowed CORS origins: '*' or a comma-separated list; no CORS headers when empty. */
@@ -60,6 +65,11 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof EdgetronError) return new ModelUnavailableError(err.message);
   return new InternalError(err);
 }
+
+/** A pack file name: config and tokenizer JSON, the index, shards (no path separators). */
+const PACK_FILE = /^[\w-]+(\.[\w-]+)*\.(json|safetensors)$/;
+/** Lets a cross-origin-isolated page (COEP require-corp) load the embed bundle and the pack. */
+const CORP = { 'cross-origin-resource-policy': 'cross-origin' };
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' };
 
@@ -107,7 +117,22 @@ export function createApp(options: AppOptions): Hono {
     });
   }
 
-  app.get('/', (c) => c.html(DEMO_HTML));
+  // cross-origin isolated: the webgpu backend of the embed script needs SharedArrayBuffer
+  app.get('/', (c) => c.html(DEMO_HTML, 200, { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' }));
+  const embedAsset = async (c: Context) => {
+    const assets = (c.env as { ASSETS?: AssetsBinding } | undefined)?.ASSETS;
+    const res = assets ? await assets.fetch(new Request(c.req.url)) : null;
+    if (!res?.ok) throw new RouteNotFoundError(c.req.method, c.req.path);
+    return new Response(res.body, { headers: { 'content-type': res.headers.get('content-type') ?? 'application/octet-stream', 'cache-control': 'no-cache', ...CORP } });
+  };
+  app.get('/embed.js', embedAsset);
+  app.get('/embed/:file', embedAsset);
+  app.get('/v1/pack/:file', async (c) => {
+    const file = c.req.param('file');
+    const bytes = options.pack && PACK_FILE.test(file) ? await options.pack().read(file) : null;
+    if (bytes === null) throw new RouteNotFoundError(c.req.method, c.req.path);
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { 'content-type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream', 'cache-control': 'no-cache', ...CORP });
+  });
   app.get('/health', async (c) => {
     const model = await options.model();
     return c.json({ status: 'ok', model: model.id, backend: model.session.model.ops.backend, running: limiter.running, queued: limiter.queued });

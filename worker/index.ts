@@ -12,7 +12,7 @@ import { createApp } from './app.js';
 import { serverBackend } from './backend-choice.js';
 import { ModelTooLargeError, ModelUnavailableError } from './errors.js';
 import { ISOLATE_LIMIT_BYTES } from './fit.js';
-import { assetsPack, loadPack, r2Pack, type AssetsBinding, type R2BucketBinding } from './pack.js';
+import { assetsPack, loadPack, r2Pack, type AssetsBinding, type PackFiles, type R2BucketBinding } from './pack.js';
 import type { ServedModel } from './run.js';
 
 /** Bindings and variables (wrangler.toml; EDGETRON_API_KEY is a secret). */
@@ -42,6 +42,21 @@ function intVar(env: Env, key: keyof Env, fallback: number): number {
   return n;
 }
 
+/** The configured pack's files: static assets (default) or the R2 bucket bound as MODELS. */
+function packFiles(env: Env): PackFiles {
+  const source = env.EDGETRON_MODEL_SOURCE ?? 'assets';
+  const path = env.EDGETRON_MODEL_PATH ?? DEFAULTS.path;
+  if (source === 'r2') {
+    if (!env.MODELS) throw new ModelUnavailableError('EDGETRON_MODEL_SOURCE is "r2" but no R2 bucket is bound as MODELS in wrangler.toml');
+    return r2Pack(env.MODELS, path.replace(/^\//, ''));
+  }
+  if (source === 'assets') {
+    if (!env.ASSETS) throw new ModelUnavailableError('no ASSETS binding: wrangler.toml needs [assets] with binding = "ASSETS"');
+    return assetsPack(env.ASSETS, path);
+  }
+  throw new ModelUnavailableError(`wrangler var EDGETRON_MODEL_SOURCE must be "assets" or "r2", got '${source}'`);
+}
+
 let served: Promise<ServedModel> | null = null;
 let app: Hono | null = null;
 
@@ -49,21 +64,9 @@ let app: Hono | null = null;
 function servedModel(env: Env): Promise<ServedModel> {
   served ??= (async () => {
     const maxContextVar = intVar(env, 'EDGETRON_MAX_CONTEXT', DEFAULTS.maxContext);
-    const source = env.EDGETRON_MODEL_SOURCE ?? 'assets';
-    const path = env.EDGETRON_MODEL_PATH ?? DEFAULTS.path;
-    let files;
-    if (source === 'r2') {
-      if (!env.MODELS) throw new ModelUnavailableError('EDGETRON_MODEL_SOURCE is "r2" but no R2 bucket is bound as MODELS in wrangler.toml');
-      files = r2Pack(env.MODELS, path.replace(/^\//, ''));
-    } else if (source === 'assets') {
-      if (!env.ASSETS) throw new ModelUnavailableError('no ASSETS binding: wrangler.toml needs [assets] with binding = "ASSETS"');
-      files = assetsPack(env.ASSETS, path);
-    } else {
-      throw new ModelUnavailableError(`wrangler var EDGETRON_MODEL_SOURCE must be "assets" or "r2", got '${source}'`);
-    }
     const simd = serverBackend().backend === 'wasm';
     const backend = createWasmBackend({ module: simd ? simdKernels : scalarKernels, simd }, simd ? 'wasm' : 'wasm-scalar');
-    const session = await loadPack(files, {
+    const session = await loadPack(packFiles(env), {
       backend,
       maxContext: maxContextVar,
       concurrency: intVar(env, 'EDGETRON_CONCURRENCY', DEFAULTS.concurrency),
@@ -82,6 +85,7 @@ export default {
   fetch(request: Request, env: Env, ctx: unknown): Response | Promise<Response> {
     app ??= createApp({
       model: () => servedModel(env),
+      pack: () => packFiles(env),
       apiKey: env.EDGETRON_API_KEY || null,
       corsOrigin: env.EDGETRON_CORS_ORIGIN || null,
       concurrency: intVar(env, 'EDGETRON_CONCURRENCY', DEFAULTS.concurrency),
