@@ -22,3 +22,13 @@ export class UnknownPresetError extends EdgetronError {
     super(`unknown preset "${preset}"; choose one of: ${choices.join(', ')}`);
   }
 }
+
+/** `--max-memory` is too small for what a conversion must hold (one row of a tensor, a whole-tensor read, calibration). */
+export class MemoryCapError extends EdgetronError {
+  constructor(
+    readonly capMib: number,
+    detail: string,
+  ) {
+    super(`--max-memory ${capMib} MiB: ${detail}`);
+  }
+}
