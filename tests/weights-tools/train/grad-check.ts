@@ -21,14 +21,15 @@ export function randomArray(n: number, rng: Prng, scale: number): Float32Array {
 
 /**
  * Check `block` at (params, x). `samples` coordinates per tensor; `h` is the step;
- * `floor` keeps tiny gradients from dominating the relative error.
+ * `floor` keeps tiny gradients from dominating the relative error; `skip` names parameters
+ * without a gradient (e.g. the router's selection-only correction bias).
  */
 export function gradCheck(
   block: BlockPass,
   params: TensorMap,
   x: Float32Array,
   shape: BatchShape,
-  opts: { samples?: number; h?: number; floor?: number; seed?: number } = {},
+  opts: { samples?: number; h?: number; floor?: number; seed?: number; skip?: (name: string) => boolean } = {},
 ): GradCheckResult {
   const { samples = 12, h = 1e-2, floor = 1e-3, seed = 7 } = opts;
   const rng = new Prng(seed, 'grad-check');
@@ -66,6 +67,6 @@ export function gradCheck(
     }
   };
   probe('x', x, dx);
-  for (const [name, p] of params) probe(name, p, grads.get(name)!);
+  for (const [name, p] of params) if (!opts.skip?.(name)) probe(name, p, grads.get(name)!);
   return { worst, where, checked };
 }
