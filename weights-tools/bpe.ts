@@ -46,6 +46,23 @@ export interface BpeModel {
 }
 
 /**
+ * Pre-tokenize `text` with the GPT-2 split and add each word's count to `counts` (keyed by the
+ * word's UTF-8 bytes as byte characters). Call it once per document to count a corpus.
+ * @example
+ * const counts = new Map<string, number>();
+ * for (const doc of docs) countWords(doc, counts);
+ */
+export function countWords(text: string, counts: Map<string, number> = new Map()): Map<string, number> {
+  const utf8 = new TextEncoder();
+  for (const word of text.match(PRE_TOKENIZE) ?? []) {
+    let chars = '';
+    for (const b of utf8.encode(word)) chars += BYTE_TO_CHAR[b];
+    counts.set(chars, (counts.get(chars) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/**
  * Learn merges from `text` until the vocabulary has `vocabSize` tokens or no pair occurs twice.
  * Ties go to the pair whose joined string sorts first, so training is deterministic.
  * @example
@@ -53,53 +70,131 @@ export interface BpeModel {
  * bpe.tokens.length; // ≤ 512
  */
 export function trainBpe(text: string, vocabSize: number): BpeModel {
+  return trainBpeOnCounts(countWords(text), vocabSize);
+}
+
+/** Pair key of two symbol ids (ids < 2^21, so the key is an exact integer). */
+const pairKey = (a: number, b: number) => a * 0x200000 + b;
+
+/** A candidate merge in the heap: its count when pushed, and `"a b"` for the tie-break. */
+interface HeapEntry {
+  key: number;
+  n: number;
+  label: string;
+}
+
+/** Max-heap order: higher count first, then the smaller `"a b"` string. */
+const before = (x: HeapEntry, y: HeapEntry) => x.n > y.n || (x.n === y.n && x.label < y.label);
+
+/**
+ * {@link trainBpe} on pre-counted words (from {@link countWords}). Pair counts are kept
+ * incrementally: a merge only revisits the words that contain its pair, and the best pair comes
+ * from a max-heap whose stale entries are dropped when popped. The result is the same as
+ * recounting every pair after every merge.
+ * @example
+ * const bpe = trainBpeOnCounts(countWords(corpusText), 4096);
+ */
+export function trainBpeOnCounts(counts: ReadonlyMap<string, number>, vocabSize: number): BpeModel {
   const base = SPECIAL_TOKENS.length + BYTE_TO_CHAR.length;
   if (!(Number.isInteger(vocabSize) && vocabSize >= base)) {
     throw new RangeError(`vocab size must be an integer ≥ ${base} (specials + bytes), got ${vocabSize}`);
   }
-  // 1. pre-tokenize and count words, each as a list of byte characters
-  const utf8 = new TextEncoder();
-  const counts = new Map<string, number>();
-  for (const word of text.match(PRE_TOKENIZE) ?? []) {
-    const chars = [...utf8.encode(word)].map((b) => BYTE_TO_CHAR[b]).join('\u0000');
-    counts.set(chars, (counts.get(chars) ?? 0) + 1);
-  }
-  const words = [...counts].map(([w, n]) => ({ symbols: w.split('\u0000'), n }));
+  // symbols are ids into `symbolNames`; token strings double as symbol names
+  const symbolNames: string[] = [...BYTE_TO_CHAR];
+  const symbolOf = new Map(symbolNames.map((s, i) => [s, i]));
+  const words = [...counts].map(([w, n]) => ({ symbols: [...w].map((c) => symbolOf.get(c)!), n }));
+  const pairCount = new Map<number, number>();
+  const pairWords = new Map<number, Set<number>>();
+  const addPairs = (wi: number, sign: 1 | -1, changed: Set<number>) => {
+    const { symbols, n } = words[wi];
+    for (let i = 0; i + 1 < symbols.length; i++) {
+      const key = pairKey(symbols[i], symbols[i + 1]);
+      pairCount.set(key, (pairCount.get(key) ?? 0) + sign * n);
+      changed.add(key);
+      if (sign > 0) {
+        let set = pairWords.get(key);
+        if (!set) pairWords.set(key, (set = new Set()));
+        set.add(wi);
+      }
+    }
+  };
+  const heap: HeapEntry[] = [];
+  const push = (key: number) => {
+    const n = pairCount.get(key) ?? 0;
+    if (n <= 0) return;
+    const a = Math.floor(key / 0x200000);
+    const entry = { key, n, label: `${symbolNames[a]} ${symbolNames[key - a * 0x200000]}` };
+    let i = heap.push(entry) - 1;
+    while (i > 0 && before(entry, heap[(i - 1) >> 1])) {
+      heap[i] = heap[(i - 1) >> 1];
+      i = (i - 1) >> 1;
+    }
+    heap[i] = entry;
+  };
+  const pop = (): HeapEntry => {
+    const top = heap[0];
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= heap.length) break;
+        const c = l + 1 < heap.length && before(heap[l + 1], heap[l]) ? l + 1 : l;
+        if (!before(heap[c], last)) break;
+        heap[i] = heap[c];
+        i = c;
+      }
+      heap[i] = last;
+    }
+    return top;
+  };
+
+  const initial = new Set<number>();
+  for (let wi = 0; wi < words.length; wi++) addPairs(wi, 1, initial);
+  for (const key of initial) push(key);
   const merges: [string, string][] = [];
   const tokens: string[] = [...SPECIAL_TOKENS, ...BYTE_TO_CHAR];
-  const known = new Set(tokens);
-  // 2. repeatedly merge the most frequent adjacent pair
   while (tokens.length < vocabSize) {
-    const pairs = new Map<string, { a: string; b: string; n: number }>();
-    for (const { symbols, n } of words) {
-      for (let i = 0; i + 1 < symbols.length; i++) {
-        const key = `${symbols[i]} ${symbols[i + 1]}`;
-        const p = pairs.get(key);
-        if (p) p.n += n;
-        else pairs.set(key, { a: symbols[i], b: symbols[i + 1], n });
+    // 1. the most frequent pair (skipping heap entries whose count has changed since)
+    let best: HeapEntry | undefined;
+    while (heap.length > 0) {
+      const top = pop();
+      if (pairCount.get(top.key) === top.n) {
+        best = top;
+        break;
       }
-    }
-    let best: { a: string; b: string; n: number; key: string } | null = null;
-    for (const [key, p] of pairs) {
-      if (!best || p.n > best.n || (p.n === best.n && key < best.key)) best = { ...p, key };
     }
     if (!best || best.n < 2) break;
-    merges.push([best.a, best.b]);
-    const joined = best.a + best.b;
-    if (!known.has(joined)) {
-      known.add(joined);
+    const a = Math.floor(best.key / 0x200000);
+    const b = best.key - a * 0x200000;
+    merges.push([symbolNames[a], symbolNames[b]]);
+    const joined = symbolNames[a] + symbolNames[b];
+    let c = symbolOf.get(joined);
+    if (c === undefined) {
+      c = symbolNames.push(joined) - 1;
+      symbolOf.set(joined, c);
       tokens.push(joined);
     }
-    for (const w of words) {
-      const out: string[] = [];
-      for (let i = 0; i < w.symbols.length; i++) {
-        if (i + 1 < w.symbols.length && w.symbols[i] === best.a && w.symbols[i + 1] === best.b) {
-          out.push(joined);
+    // 2. rewrite the words that contain the pair, left to right, and update the pair counts
+    const changed = new Set<number>();
+    for (const wi of pairWords.get(best.key) ?? []) {
+      const { symbols } = words[wi];
+      let has = false;
+      for (let i = 0; i + 1 < symbols.length && !has; i++) has = symbols[i] === a && symbols[i + 1] === b;
+      if (!has) continue;
+      addPairs(wi, -1, changed);
+      const out: number[] = [];
+      for (let i = 0; i < symbols.length; i++) {
+        if (i + 1 < symbols.length && symbols[i] === a && symbols[i + 1] === b) {
+          out.push(c);
           i++;
-        } else out.push(w.symbols[i]);
+        } else out.push(symbols[i]);
       }
-      w.symbols = out;
+      words[wi].symbols = out;
+      addPairs(wi, 1, changed);
     }
+    pairWords.delete(best.key);
+    for (const key of changed) push(key);
   }
   return { tokens, merges };
 }
