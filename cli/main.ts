@@ -6,6 +6,7 @@ import { EdgetronError } from '../engine/errors.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
 import { convertCommand } from './commands/convert.js';
+import { corpusCommand } from './commands/corpus.js';
 import { inspectCommand } from './commands/inspect.js';
 import { logitsCommand } from './commands/logits.js';
 import { metricCommand } from './commands/metric.js';
@@ -16,7 +17,7 @@ import { tokenizeCommand } from './commands/tokenize.js';
 import { UsageError } from './errors.js';
 import { processIO, type CliIO } from './io.js';
 
-const COMMANDS: readonly Command[] = [runCommand, logitsCommand, synthCommand, inspectCommand, tokenizeCommand, serveCommand, convertCommand, metricCommand];
+const COMMANDS: readonly Command[] = [runCommand, logitsCommand, synthCommand, inspectCommand, tokenizeCommand, serveCommand, convertCommand, metricCommand, corpusCommand];
 
 const EXIT_OK = 0;
 const EXIT_ERROR = 1;
