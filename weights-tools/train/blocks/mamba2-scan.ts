@@ -1,0 +1,170 @@
+// spec §6.5: the Mamba-2 selective scan for training, forward and backward, run sequentially.
+// Per sequence b, head h (group g = ⌊h / (H/G)⌋) and token t, from S = 0:
+//   α_t = exp(Δ_t·A_h);  S_t[p,n] = α_t·S_{t−1}[p,n] + Δ_t·B_t[g,n]·x_t[h·P+p]
+//   y_t[h·P+p] = Σ_n C_t[g,n]·S_t[p,n] + D_h·x_t[h·P+p]
+// Backward runs the recurrence in reverse with G_t = ∂L/∂S_t (P×N), G_T = 0:
+//   G_t += dy_t ⊗ C_t;  dC_t[n] += Σ_p dy_t[p]·S_t[p,n]
+//   dα_t = Σ G_t ⊙ S_{t−1};  dΔ_t = Σ_n B_t[n]·(Σ_p G_t[p,n]·x_t[p]) + dα_t·α_t·A
+//   dx_t[p] += Δ_t·Σ_n G_t[p,n]·B_t[n] + D·dy_t[p];  dB_t[n] += Δ_t·Σ_p G_t[p,n]·x_t[p]
+//   dA += dα_t·α_t·Δ_t;  dD += Σ_p dy_t[p]·x_t[p];  G_{t−1} = α_t·G_t
+// Memory: the forward keeps S only at the start of every Q-token segment; the backward recomputes
+// the Q states of one segment from it (the whole history would be B·T·H·P·N values).
+// Error budget: f64 state and sums over f32 inputs; equals engine/reference/ssd.ts to ~1e-6 relative.
+// Layout: v is the conv output (B·T, convDim) = x' (H·P) | B (G·N) | C (G·N) per row (spec §6.2).
+
+/** Sizes of one scan: B sequences of T tokens, H heads of P channels, G groups of N states, segment Q. */
+export interface ScanDims {
+  readonly B: number;
+  readonly T: number;
+  readonly H: number;
+  readonly P: number;
+  readonly G: number;
+  readonly N: number;
+  readonly Q: number;
+}
+
+/** Number of Q-token segments of a sequence (each has one saved state). */
+export const segments = (s: ScanDims): number => Math.ceil(s.T / s.Q);
+
+/** Offsets of head h's x' block and of its group's B and C blocks within a row of v. */
+function headOffsets(s: ScanDims, h: number): { xo: number; bo: number; co: number; stride: number } {
+  const g = Math.floor(h / (s.H / s.G));
+  const dInner = s.H * s.P;
+  return { xo: h * s.P, bo: dInner + g * s.N, co: dInner + s.G * s.N + g * s.N, stride: dInner + 2 * s.G * s.N };
+}
+
+/**
+ * Forward scan. v (B·T, convDim), dt = Δ (B·T, H), A and D (H). Writes y (B·T, H·P) and the
+ * state at the start of every segment into `starts` (B, ⌈T/Q⌉, H, P, N).
+ * @example scanForward(dims, v, delta, A, D, y, starts);
+ */
+export function scanForward(s: ScanDims, v: Float32Array, dt: Float32Array, A: Float64Array, D: Float32Array, y: Float32Array, starts: Float64Array): void {
+  const { B, T, H, P, N, Q } = s;
+  const PN = P * N;
+  const nSeg = segments(s);
+  const S = new Float64Array(PN); // (P, N)
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const { xo, bo, co, stride } = headOffsets(s, h);
+      S.fill(0);
+      for (let t = 0; t < T; t++) {
+        if (t % Q === 0) starts.set(S, ((b * nSeg + t / Q) * H + h) * PN);
+        const row = b * T + t;
+        const delta = dt[row * H + h];
+        const alpha = Math.exp(delta * A[h]);
+        const vr = row * stride;
+        const yr = row * H * P + h * P;
+        for (let p = 0; p < P; p++) {
+          const xv = v[vr + xo + p];
+          const dx = delta * xv;
+          const so = p * N;
+          let acc = 0;
+          for (let n = 0; n < N; n++) {
+            const st = alpha * S[so + n] + dx * v[vr + bo + n];
+            S[so + n] = st;
+            acc += v[vr + co + n] * st;
+          }
+          y[yr + p] = acc + D[h] * xv;
+        }
+      }
+    }
+  }
+}
+
+/** Gradients of the scan's inputs, all accumulated into. */
+export interface ScanGrads {
+  readonly dv: Float32Array; // (B·T, convDim), accumulated
+  readonly dDelta: Float32Array; // (B·T, H), accumulated
+  readonly dA: Float64Array; // (H), accumulated
+  readonly dD: Float64Array; // (H), accumulated
+}
+
+/**
+ * Backward scan: adds ∂L/∂v, ∂L/∂Δ, ∂L/∂A and ∂L/∂D for dy = ∂L/∂y (B·T, H·P) into `g`,
+ * recomputing each segment's states from `starts` (scanForward's).
+ * @example scanBackward(dims, v, delta, A, D, starts, dy, grads);
+ */
+export function scanBackward(
+  s: ScanDims,
+  v: Float32Array,
+  dt: Float32Array,
+  A: Float64Array,
+  D: Float32Array,
+  starts: Float64Array,
+  dy: Float32Array,
+  g: ScanGrads,
+): void {
+  const { B, T, H, P, N, Q } = s;
+  const PN = P * N;
+  const nSeg = segments(s);
+  const states = new Float64Array((Q + 1) * PN); // (Q+1, P, N): S before the segment, then after each token
+  const G = new Float64Array(PN); // (P, N) ∂L/∂S_t
+  const dBx = new Float64Array(N); // (N) Σ_p G[p,n]·x[p]
+  const dC = new Float64Array(N); // (N) Σ_p dy[p]·S_t[p,n]
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const { xo, bo, co, stride } = headOffsets(s, h);
+      const Ah = A[h];
+      const Dh = D[h];
+      let dA = 0;
+      let dD = 0;
+      G.fill(0);
+      for (let seg = nSeg - 1; seg >= 0; seg--) {
+        const t0 = seg * Q;
+        const len = Math.min(Q, T - t0);
+        states.set(starts.subarray(((b * nSeg + seg) * H + h) * PN, ((b * nSeg + seg) * H + h + 1) * PN));
+        for (let i = 0; i < len; i++) {
+          const row = b * T + t0 + i;
+          const delta = dt[row * H + h];
+          const alpha = Math.exp(delta * Ah);
+          const vr = row * stride;
+          const prev = i * PN;
+          const cur = prev + PN;
+          for (let p = 0; p < P; p++) {
+            const dx = delta * v[vr + xo + p];
+            for (let n = 0; n < N; n++) states[cur + p * N + n] = alpha * states[prev + p * N + n] + dx * v[vr + bo + n];
+          }
+        }
+        for (let i = len - 1; i >= 0; i--) {
+          const row = b * T + t0 + i;
+          const delta = dt[row * H + h];
+          const alpha = Math.exp(delta * Ah);
+          const vr = row * stride;
+          const yr = row * H * P + h * P;
+          const prev = i * PN;
+          const cur = prev + PN;
+          let dAlpha = 0;
+          dBx.fill(0);
+          dC.fill(0);
+          for (let p = 0; p < P; p++) {
+            const dyp = dy[yr + p];
+            const xp = v[vr + xo + p];
+            dD += dyp * xp;
+            let dxAcc = 0;
+            const so = p * N;
+            for (let n = 0; n < N; n++) {
+              const k = so + n;
+              const gs = G[k] + dyp * v[vr + co + n];
+              dC[n] += dyp * states[cur + k];
+              dAlpha += gs * states[prev + k];
+              dBx[n] += gs * xp;
+              dxAcc += gs * v[vr + bo + n];
+              G[k] = alpha * gs;
+            }
+            g.dv[vr + xo + p] += delta * dxAcc + Dh * dyp;
+          }
+          let dDelta = dAlpha * alpha * Ah;
+          for (let n = 0; n < N; n++) {
+            g.dv[vr + bo + n] += delta * dBx[n];
+            g.dv[vr + co + n] += dC[n];
+            dDelta += v[vr + bo + n] * dBx[n];
+          }
+          g.dDelta[row * H + h] += dDelta;
+          dA += dAlpha * alpha * delta;
+        }
+      }
+      g.dA[h] += dA;
+      g.dD[h] += dD;
+    }
+  }
+}
