@@ -47,14 +47,29 @@ describe('GET routes', () => {
     expect(await json(await app().request('/health'))).toEqual({ status: 'ok', model: MODEL_ID, backend: 'wasm', running: 0, queued: 0 });
   });
 
-  it('/ serves a self-contained demo page that streams from the API', async () => {
+  it('/ serves the demo page: the <edgetron-chat> embed from /embed.js, cross-origin isolated for WebGPU', async () => {
     const res = await app().request('/');
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(res.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect(res.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
     const html = await res.text();
-    expect(html).toContain('/v1/chat/completions');
-    expect(html).toContain('stream: true');
-    expect(html).toContain('reasoning_content');
-    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/);
+    expect(html).toContain('<script type="module" src="/embed.js"></script>');
+    expect(html).toMatch(/<edgetron-chat [^>]*mode="auto"/);
+  });
+
+  it('/v1/pack/:file serves the files of the served pack (the embed script\'s local mode); nothing else', async () => {
+    const files: Record<string, Uint8Array> = { 'config.json': new TextEncoder().encode('{"a":1}'), 'model-00001-of-00001.safetensors': new Uint8Array([1, 2, 3]) };
+    const a = app({ pack: () => ({ name: 'test:', read: async (f) => files[f] ?? null }), corsOrigin: '*' });
+    const config = await a.request('/v1/pack/config.json', { headers: { origin: 'https://other.example' } });
+    expect(config.status).toBe(200);
+    expect(config.headers.get('content-type')).toBe('application/json');
+    expect(config.headers.get('access-control-allow-origin')).toBe('*');
+    expect(config.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
+    expect(await config.text()).toBe('{"a":1}');
+    const shard = await a.request('/v1/pack/model-00001-of-00001.safetensors');
+    expect(new Uint8Array(await shard.arrayBuffer())).toEqual(new Uint8Array([1, 2, 3]));
+    for (const bad of ['missing.json', '..%2Fsecret.json', 'notes.txt', '.json']) expect((await a.request(`/v1/pack/${bad}`)).status).toBe(404);
+    expect((await app().request('/v1/pack/config.json')).status).toBe(404);
   });
 
   it('/v1/backend advises the client from reported capabilities and client hints', async () => {
