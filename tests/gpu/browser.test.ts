@@ -5,21 +5,20 @@
 // (build/gpu-device.js) and returns the logits of one forward pass. They must match the
 // reference backend's within the whole-trunk tolerance of model.test.ts.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { parseConfig } from '../../engine/config.js';
 import { Model } from '../../engine/model.js';
 import { referenceBackend } from '../../engine/reference/index.js';
 import { presetConfig } from '../../weights-tools/presets.js';
 import { expectNormwiseClose, tolPath } from '../conformance/harness.js';
+import { describeWithChromium, launchChromium } from '../helpers/chromium.js';
 import { memoryTensors, randomModelTensors } from '../helpers/memory-store.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const DEVICE_BUNDLE = fileURLToPath(new URL('../../build/gpu-device.js', import.meta.url));
 const TOKENS = [1, 48, 396, 336, 226, 223, 440, 46];
 const SEED = 23;
@@ -32,9 +31,7 @@ w.onerror = (e) => { window.result = { error: 'model thread: ' + e.message }; };
 w.postMessage({ tokens: ${JSON.stringify(TOKENS)}, seed: ${SEED} });
 </script>`;
 
-if (!existsSync(CHROMIUM)) console.warn(`browser test skipped: ${CHROMIUM} is missing; run scripts/install-system-deps.sh`);
-
-describe.skipIf(!existsSync(CHROMIUM))('webgpu in headless Chromium', () => {
+describeWithChromium('webgpu in headless Chromium', () => {
   let server: Server;
   let origin: string;
 
@@ -66,7 +63,7 @@ describe.skipIf(!existsSync(CHROMIUM))('webgpu in headless Chromium', () => {
   afterAll(() => server?.close());
 
   test('the tiny model logits match the reference backend', async () => {
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--enable-unsafe-webgpu'] });
+    const browser = await launchChromium();
     let result: { logits?: number[]; adapter?: string; error?: string };
     try {
       const page = await browser.newPage();
