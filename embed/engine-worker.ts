@@ -1,0 +1,121 @@
+// The engine worker (DESIGN §2): the model runs here, never on the page's main thread. Built
+// by scripts/build-embed.mjs into embed/engine.js, which the page fetches only when local mode
+// starts and runs as a module Worker from a blob URL (so it works when the page is on another
+// origin). It downloads the pack (download.ts), loads it on the chosen backend (webgpu: the
+// device thread is a nested Worker running gpu-device.js; wasm: the SIMD or scalar kernels),
+// and answers chat requests with the worker's own request parser and generation loop
+// (worker/validate.ts, worker/run.ts), so local and remote answers are the same stream.
+
+import { createWasmBackend } from '../assembly/backend/index.js';
+import type { Backend } from '../engine/backend.js';
+import { NoGpuAdapterError } from '../engine/errors.js';
+import { browserDeviceThread } from '../gpu/browser.js';
+import { createWebGpuBackend } from '../gpu/index.js';
+import { ModelTooLargeError } from '../worker/errors.js';
+import { loadPack } from '../worker/pack.js';
+import { prepare, run, type ServedModel } from '../worker/run.js';
+import { parseChatRequest } from '../worker/validate.js';
+import type { ClientBackend } from '../worker/backend-choice.js';
+import { openPackDownload } from './download.js';
+import { DownloadError, LocalMemoryError } from './errors.js';
+import { LOCAL_MODEL_ID, toWire, type FromEngine, type LoadOptions, type ToEngine } from './protocol.js';
+
+/** Largest context a local model gets (prompt + completion). */
+const LOCAL_MAX_CONTEXT = 4096;
+/** The kernel build of each wasm backend. */
+const KERNELS = { wasm: 'edgetron-simd.wasm', 'wasm-scalar': 'edgetron-scalar.wasm' } as const;
+
+const post = (m: FromEngine) => (self as unknown as { postMessage(m: FromEngine): void }).postMessage(m);
+
+async function fetchBytes(url: string): Promise<ArrayBuffer> {
+  const res = await fetch(url).catch((e: Error) => {
+    throw new DownloadError(url, e.message);
+  });
+  if (!res.ok) throw new DownloadError(url, `HTTP ${res.status}`);
+  return res.arrayBuffer();
+}
+
+async function wasmBackend(options: LoadOptions, backend: 'wasm' | 'wasm-scalar'): Promise<Backend> {
+  const module = await WebAssembly.compile(await fetchBytes(new URL(KERNELS[backend], options.assetBase).href));
+  return createWasmBackend({ module, simd: backend === 'wasm' }, backend);
+}
+
+async function gpuBackend(options: LoadOptions): Promise<Backend> {
+  const code = await fetchBytes(new URL('gpu-device.js', options.assetBase).href);
+  const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
+  return createWebGpuBackend({ spawn: () => browserDeviceThread(url) });
+}
+
+async function load(options: LoadOptions): Promise<ServedModel> {
+  const files = await openPackDownload(options.packBase, {
+    headers: options.headers,
+    onProgress: (progress) => post({ kind: 'progress', id: 0, progress }),
+    onNotice: (e) => post({ kind: 'notice', id: 0, error: toWire(e) }),
+  });
+  const open = async (backend: Backend) => {
+    try {
+      return await loadPack(files, { backend, maxContext: LOCAL_MAX_CONTEXT, concurrency: 1, limitBytes: options.memoryBudget });
+    } catch (e) {
+      if (e instanceof ModelTooLargeError) throw new LocalMemoryError(e.estimatedBytes, e.limitBytes, options.memorySource);
+      throw e;
+    }
+  };
+  let backend: ClientBackend = options.backend;
+  let reason = 'chosen by the page';
+  let session;
+  try {
+    session = await open(backend === 'webgpu' ? await gpuBackend(options) : await wasmBackend(options, backend));
+  } catch (e) {
+    if (backend !== 'webgpu' || !(e instanceof NoGpuAdapterError)) throw e;
+    post({ kind: 'notice', id: 0, error: toWire(e) });
+    backend = 'wasm';
+    reason = `webgpu failed (${e.message}); WASM SIMD instead`;
+    session = await open(await wasmBackend(options, backend));
+  } finally {
+    files.release();
+  }
+  post({ kind: 'ready', id: 0, backend, reason });
+  const maxContext = Math.min(LOCAL_MAX_CONTEXT, session.model.ops.config.maxPositionEmbeddings);
+  return { id: LOCAL_MODEL_ID, session, maxContext, created: Math.floor(Date.now() / 1000) };
+}
+
+async function generate(model: ServedModel, id: number, body: Record<string, unknown>, signal: AbortSignal): Promise<void> {
+  const prepared = prepare(model, parseChatRequest(body, model.id, model.maxContext, false));
+  for await (const ev of run(model, prepared, signal)) {
+    if (ev.kind === 'done') return post({ kind: 'done', id, finishReason: signal.aborted ? 'abort' : ev.finishReason });
+    if (ev.delta.reasoning) post({ kind: 'token', id, token: 'reasoning', text: ev.delta.reasoning });
+    if (ev.delta.content) post({ kind: 'token', id, token: 'content', text: ev.delta.content });
+  }
+  post({ kind: 'done', id, finishReason: 'abort' });
+}
+
+let model: Promise<ServedModel> | null = null;
+const running = new Map<number, AbortController>();
+
+self.onmessage = (e: MessageEvent<ToEngine>) => {
+  const m = e.data;
+  switch (m.kind) {
+    case 'load':
+      model = load(m.options);
+      model.catch((err) => post({ kind: 'failed', id: 0, error: toWire(err) }));
+      return;
+    case 'generate': {
+      const abort = new AbortController();
+      running.set(m.id, abort);
+      void (async () => {
+        try {
+          if (!model) throw new Error('the engine worker has no model: send load first');
+          await generate(await model, m.id, m.body, abort.signal);
+        } catch (err) {
+          post({ kind: 'failed', id: m.id, error: toWire(err) });
+        } finally {
+          running.delete(m.id);
+        }
+      })();
+      return;
+    }
+    case 'stop':
+      running.get(m.id)?.abort();
+      return;
+  }
+};

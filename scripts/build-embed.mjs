@@ -1,0 +1,17 @@
+// Build the embed script (embed/, issue 7) into the worker's static assets:
+//   assets/embed.js            the page-side bundle: <edgetron-chat> (embed/index.ts)
+//   assets/embed/engine.js     the engine worker (embed/engine-worker.ts), fetched when local mode starts
+//   assets/embed/gpu-device.js the webgpu device thread (build/gpu-device.js, scripts/build-gpu.mjs)
+//   assets/embed/edgetron-simd.wasm, edgetron-scalar.wasm  the kernels (npm run build:wasm)
+// The worker serves them with CORS (worker/app.ts; run_worker_first in wrangler.toml).
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { build } from 'esbuild';
+
+const common = { bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, legalComments: 'none', logLevel: 'warning' };
+mkdirSync('assets/embed', { recursive: true });
+await build({ ...common, entryPoints: ['embed/index.ts'], outfile: 'assets/embed.js' });
+// the wasm driver's Node-only reader and the webgpu backend's Node spawner are imported by
+// computed specifiers that a browser never reaches
+await build({ ...common, entryPoints: ['embed/engine-worker.ts'], outfile: 'assets/embed/engine.js', external: ['node:*'] });
+copyFileSync('build/gpu-device.js', 'assets/embed/gpu-device.js');
+for (const file of ['edgetron-simd.wasm', 'edgetron-scalar.wasm']) copyFileSync(`build/${file}`, `assets/embed/${file}`);
