@@ -22,7 +22,9 @@ import {
   ModelTooLargeError,
   ModelUnavailableError,
   RateLimitError,
+  RequestTimeoutError,
   RouteNotFoundError,
+  StreamStalledError,
 } from './errors.js';
 import { AnswerBuilder, chatChunk, chatDelta, sseData, sseError, textChunk, usageChunk, type ResponseMeta } from './openai.js';
 import { registerMetricRoutes } from './metric-routes.js';
@@ -46,6 +48,10 @@ export interface AppOptions {
   readonly maxQueue?: number;
   /** Retry-After of a 429, in seconds (default 2). */
   readonly retryAfterS?: number;
+  /** A stream whose client has not read for this long is cancelled and its slot freed (default 30 s). */
+  readonly stallTimeoutMs?: number;
+  /** Longest a generation may run; then it stops with a 504 `request_timeout` error (default 300 s). */
+  readonly requestTimeoutMs?: number;
   /** Accept the `x_force_output` test field (EDGETRON_TEST_HOOKS=1). */
   readonly testHooks?: boolean;
   readonly maxBodyBytes?: number;
@@ -150,6 +156,7 @@ export function createApp(options: AppOptions): Hono {
     const prepared = prepare(model, request);
     const release = await limiter.acquire(c.req.raw.signal);
     const abort = new AbortController();
+    const deadline = new Deadline(abort, options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
     const events = run(model, prepared, abort.signal);
     const meta: ResponseMeta = { id: `${request.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${crypto.randomUUID().replace(/-/g, '')}`, created: Math.floor(Date.now() / 1000), model: model.id };
     if (!request.stream) {
@@ -158,14 +165,17 @@ export function createApp(options: AppOptions): Hono {
         const answer = new AnswerBuilder();
         for await (const ev of events) {
           if (ev.kind === 'delta') answer.add(ev.delta);
+          else if (deadline.expired) throw deadline.error();
           else return c.json(request.kind === 'chat' ? answer.chat(meta, ev.finishReason, ev.usage) : answer.text(meta, ev.finishReason, ev.usage));
         }
         throw new InternalError('generation ended without a result');
       } finally {
+        deadline.clear();
         release();
       }
     }
-    return new Response(sseStream(request, meta, events, release, abort, c.req.raw.signal), { headers: SSE_HEADERS });
+    const stallMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    return new Response(sseStream(request, meta, events, { release, abort, deadline, stallMs }, c.req.raw.signal), { headers: SSE_HEADERS });
   };
 
   app.post('/v1/chat/completions', (c) => complete(c, (body, m) => parseChatRequest(body, m.id, m.maxContext, options.testHooks === true)));
@@ -185,56 +195,117 @@ export function createApp(options: AppOptions): Hono {
   return app;
 }
 
+/** Default stall timeout of a stream (EDGETRON_STALL_TIMEOUT_S). */
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+/** Default per-request deadline (EDGETRON_REQUEST_TIMEOUT_S). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
+
+/** The per-request deadline: when it passes, the generation is aborted and reported as a timeout. */
+class Deadline {
+  expired = false;
+  private readonly timer: ReturnType<typeof setTimeout>;
+
+  constructor(
+    abort: AbortController,
+    private readonly ms: number,
+  ) {
+    this.timer = setTimeout(() => {
+      this.expired = true;
+      abort.abort();
+    }, ms);
+  }
+
+  error(): RequestTimeoutError {
+    return new RequestTimeoutError(this.ms / 1000);
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+/** What a stream needs to end its generation: the slot, the abort, the deadline, the stall limit. */
+interface StreamControl {
+  readonly release: () => void;
+  readonly abort: AbortController;
+  readonly deadline: Deadline;
+  /** Cancel when the client has not pulled for this long. */
+  readonly stallMs: number;
+}
+
 /**
  * The SSE body: a role chunk (chat), one chunk per delta, the finish chunk, the usage chunk
  * when asked, then `data: [DONE]`. Generation runs as the client reads (pull); a cancelled
- * body or an aborted request (the client went away) stops it and frees its sequence and slot;
- * an error mid-stream is sent as one final error chunk.
+ * body, an aborted request (the client went away) or a client that stops reading for
+ * `stallMs` (a paused reader that never disconnects) stops it and frees its sequence and slot;
+ * an error mid-stream, or the request deadline, is sent as one final error chunk.
  */
 function sseStream(
   request: ChatRequest | CompletionRequest,
   meta: ResponseMeta,
   events: AsyncGenerator<RunEvent, void, undefined>,
-  release: () => void,
-  abort: AbortController,
+  control: StreamControl,
   clientSignal: AbortSignal | undefined,
 ): ReadableStream<Uint8Array> {
+  const { release, abort, deadline, stallMs } = control;
   const chat = request.kind === 'chat';
   let started = false;
   let cancelled = false;
-  const finish = (ctl: ReadableStreamDefaultController<Uint8Array>) => {
+  let stall: ReturnType<typeof setTimeout> | undefined;
+  const end = () => {
+    clearTimeout(stall);
+    deadline.clear();
     release();
+  };
+  const finish = async (ctl: ReadableStreamDefaultController<Uint8Array>) => {
+    end();
     if (!cancelled) ctl.close();
+    await events.return(undefined); // the generator waits after its last event: let it free the sequence
   };
   const stop = async () => {
     cancelled = true;
     abort.abort();
-    release();
+    end();
     await events.return(undefined);
   };
   clientSignal?.addEventListener('abort', () => void stop());
   return new ReadableStream<Uint8Array>({
     async pull(ctl) {
+      clearTimeout(stall);
+      // the client must pull again within stallMs, or the generation is cancelled
+      const armStall = () => {
+        stall = setTimeout(() => {
+          if (cancelled) return;
+          void stop();
+          ctl.error(new StreamStalledError(stallMs / 1000));
+        }, stallMs);
+      };
       try {
         if (!started) {
           started = true;
-          if (chat) return ctl.enqueue(sseData(chatChunk(meta, { role: 'assistant', content: '' }, null)));
+          if (chat) {
+            ctl.enqueue(sseData(chatChunk(meta, { role: 'assistant', content: '' }, null)));
+            return armStall();
+          }
         }
         const { value: ev, done } = await events.next();
-        if (done || cancelled) return finish(ctl);
+        if (done || cancelled) return await finish(ctl);
         if (ev.kind === 'delta') {
           ctl.enqueue(sseData(chat ? chatChunk(meta, chatDelta(ev.delta), null) : textChunk(meta, ev.delta.content ?? '', null)));
-          return;
+          return armStall();
         }
-        ctl.enqueue(sseData(chat ? chatChunk(meta, {}, ev.finishReason) : textChunk(meta, '', ev.finishReason)));
-        if (request.includeUsage) ctl.enqueue(sseData(usageChunk(meta, chat ? 'chat.completion.chunk' : 'text_completion', ev.usage)));
-        ctl.enqueue(sseData('[DONE]'));
-        finish(ctl);
+        if (deadline.expired) ctl.enqueue(sseError(deadline.error()));
+        else {
+          ctl.enqueue(sseData(chat ? chatChunk(meta, {}, ev.finishReason) : textChunk(meta, '', ev.finishReason)));
+          if (request.includeUsage) ctl.enqueue(sseData(usageChunk(meta, chat ? 'chat.completion.chunk' : 'text_completion', ev.usage)));
+          ctl.enqueue(sseData('[DONE]'));
+        }
+        await finish(ctl);
       } catch (err) {
         const api = toApiError(err);
         if (api.status >= 500) console.error(err);
         if (!cancelled) ctl.enqueue(sseError(api));
-        finish(ctl);
+        await finish(ctl);
       }
     },
     cancel: stop,

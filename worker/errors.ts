@@ -7,7 +7,7 @@ import { EdgetronError } from '../engine/errors.js';
 /** Base class: an HTTP status plus the OpenAI error fields. */
 export class ApiError extends EdgetronError {
   constructor(
-    readonly status: 400 | 401 | 404 | 405 | 413 | 415 | 429 | 500 | 503,
+    readonly status: 400 | 401 | 404 | 405 | 413 | 415 | 429 | 500 | 503 | 504,
     message: string,
     readonly type: string,
     readonly param: string | null = null,
@@ -92,6 +92,20 @@ export class RateLimitError extends ApiError {
 export class ModelUnavailableError extends ApiError {
   constructor(detail: string) {
     super(503, detail, 'server_error', null, 'model_unavailable');
+  }
+}
+
+/** The generation ran past the per-request deadline (EDGETRON_REQUEST_TIMEOUT_S) and was stopped (504). */
+export class RequestTimeoutError extends ApiError {
+  constructor(seconds: number) {
+    super(504, `the generation ran past the ${seconds} s request deadline and was stopped`, 'server_error', null, 'request_timeout');
+  }
+}
+
+/** The reason a stream is errored when its client stopped reading (EDGETRON_STALL_TIMEOUT_S). */
+export class StreamStalledError extends EdgetronError {
+  constructor(seconds: number) {
+    super(`the client did not read the stream for ${seconds} s; the generation was cancelled and its slot freed`);
   }
 }
 

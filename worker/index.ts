@@ -8,7 +8,7 @@ import type { Hono } from 'hono';
 import { createWasmBackend } from '../assembly/backend/index.js';
 import scalarKernels from '../build/edgetron-scalar.wasm';
 import simdKernels from '../build/edgetron-simd.wasm';
-import { createApp } from './app.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STALL_TIMEOUT_MS, createApp } from './app.js';
 import { serverBackend } from './backend-choice.js';
 import { ModelTooLargeError, ModelUnavailableError } from './errors.js';
 import { ISOLATE_LIMIT_BYTES } from './fit.js';
@@ -25,6 +25,10 @@ export interface Env {
   readonly EDGETRON_MAX_CONTEXT?: string;
   readonly EDGETRON_CONCURRENCY?: string;
   readonly EDGETRON_QUEUE?: string;
+  /** Seconds a stream's client may stop reading before its generation is cancelled (default 30). */
+  readonly EDGETRON_STALL_TIMEOUT_S?: string;
+  /** Seconds a generation may run in all (default 300). */
+  readonly EDGETRON_REQUEST_TIMEOUT_S?: string;
   readonly EDGETRON_API_KEY?: string;
   readonly EDGETRON_CORS_ORIGIN?: string;
   readonly EDGETRON_TEST_HOOKS?: string;
@@ -33,6 +37,15 @@ export interface Env {
 }
 
 const DEFAULTS = { modelId: 'edgetron-default', path: '/packs/default/', maxContext: 4096, concurrency: 4, queue: 16 };
+
+/** A positive number of seconds from a wrangler var, in milliseconds. */
+function secondsVar(env: Env, key: keyof Env, fallbackMs: number): number {
+  const text = env[key] as string | undefined;
+  if (text === undefined || text === '') return fallbackMs;
+  const s = Number(text);
+  if (!(Number.isFinite(s) && s > 0)) throw new ModelUnavailableError(`wrangler var ${key} must be a positive number of seconds, got '${text}'`);
+  return s * 1000;
+}
 
 function intVar(env: Env, key: keyof Env, fallback: number): number {
   const text = env[key] as string | undefined;
@@ -90,6 +103,8 @@ export default {
       corsOrigin: env.EDGETRON_CORS_ORIGIN || null,
       concurrency: intVar(env, 'EDGETRON_CONCURRENCY', DEFAULTS.concurrency),
       maxQueue: intVar(env, 'EDGETRON_QUEUE', DEFAULTS.queue),
+      stallTimeoutMs: secondsVar(env, 'EDGETRON_STALL_TIMEOUT_S', DEFAULT_STALL_TIMEOUT_MS),
+      requestTimeoutMs: secondsVar(env, 'EDGETRON_REQUEST_TIMEOUT_S', DEFAULT_REQUEST_TIMEOUT_MS),
       testHooks: env.EDGETRON_TEST_HOOKS === '1',
     });
     return app.fetch(request, env, ctx as never);
