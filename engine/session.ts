@@ -7,7 +7,7 @@ import type { ModelConfig } from './config.js';
 import { MissingTokenizerError } from './errors.js';
 import { Model } from './model.js';
 import { TextCodec } from './text.js';
-import { validateWeights, type WeightStore } from './weights.js';
+import { expectedTensors, findTensor, validateWeights, type WeightStore } from './weights.js';
 
 /** What a checkpoint loader hands over (weights-tools `openCheckpoint` returns a superset). */
 export interface CheckpointLike {
@@ -33,6 +33,8 @@ export interface Session {
   readonly stopIds: readonly number[];
   /** Where the weights came from (a path or URL), for messages. */
   readonly source: string;
+  /** Whether the MTP block's weights (spec §11) were loaded, for speculative decoding. */
+  readonly mtpLoaded?: boolean;
   /** Release the backend's weights and memory. */
   dispose(): void;
 }
@@ -46,13 +48,15 @@ export interface Session {
 export async function openSession(checkpoint: CheckpointLike, backend: Backend, options: SessionOptions = {}): Promise<Session> {
   const start = performance.now();
   const { config, store } = checkpoint;
-  const tensors = validateWeights(config, store);
+  // spec §11: the MTP block loads when the checkpoint carries it (HF exports often drop mtp.*)
+  const mtpLoaded = config.mtp !== null && expectedTensors(config, true).every((t) => findTensor(store, t.name) !== undefined);
+  const tensors = validateWeights(config, store, mtpLoaded);
   const text = checkpoint.tokenizerJson == null ? null : TextCodec.fromJson(checkpoint.tokenizerJson, checkpoint.tokenizerConfig, store.source);
   const loaded = await backend.load(config, tensors, options.onProgress);
   const imEnd = text?.special.imEnd;
   const stopIds = [...new Set([...config.eosTokenIds, ...(imEnd == null ? [] : [imEnd])])];
   const loadMs = performance.now() - start;
-  return { model: new Model(loaded), text, loadMs, stopIds, source: store.source, dispose: () => loaded.dispose() };
+  return { model: new Model(loaded), text, loadMs, stopIds, source: store.source, mtpLoaded, dispose: () => loaded.dispose() };
 }
 
 /**
