@@ -2,7 +2,7 @@
 // a backend keeps a whole block (Mamba-2 mixer, attention, MoE, MLP) in its own memory, and the
 // model graph (engine/model.ts) is written once against this file.
 
-import type { ModelConfig } from './config.js';
+import type { LayerSpec, ModelConfig } from './config.js';
 import type { TensorEntry } from './weights.js';
 
 /**
@@ -40,13 +40,28 @@ export interface SequenceState {
   free(): void;
 }
 
+/**
+ * Which layers a sequence holds state for: the trunk's (`il < nTrunkLayers`), or the MTP block's
+ * (spec §11: its attention sub-layer has its own KV cache, one entry per trunk position, filled
+ * one token behind the trunk, so it keeps its own position).
+ */
+export type StatePart = 'trunk' | 'mtp';
+
+/**
+ * The layers whose state a sequence of `part` holds.
+ * @example stateLayers(config, 'mtp').map((l) => l.kind); // ['*', 'E']
+ */
+export function stateLayers(config: ModelConfig, part: StatePart): readonly LayerSpec[] {
+  return part === 'trunk' ? config.layers.slice(0, config.nTrunkLayers) : config.layers.slice(config.nTrunkLayers);
+}
+
 /** The ops of a model loaded on one backend. Layer `il` indexes `config.layers`. */
 export interface LoadedModel {
   readonly backend: string;
   readonly config: ModelConfig;
 
-  /** Fresh state for one sequence; attention caches hold up to `maxTokens`. */
-  newSequence(maxTokens: number): SequenceState;
+  /** Fresh state for one sequence (the layers of `part`, default 'trunk'); attention caches hold up to `maxTokens`. */
+  newSequence(maxTokens: number, part?: StatePart): SequenceState;
 
   /** Copy host data (rows × cols, row-major) into an activation. */
   upload(data: Float32Array, rows: number, cols: number): Act;
@@ -55,6 +70,8 @@ export interface LoadedModel {
   free(x: Act): void;
   /** Copy rows [start, start+count) of x into a new activation. */
   sliceRows(x: Act, start: number, count: number): Act;
+  /** Y[t] = [A[t], B[t]]: (T, n) and (T, m) → (T, n + m), e.g. spec §11's [enorm(e), hnorm(h)]. */
+  concatCols(a: Act, b: Act): Act;
 
   /** spec §4.1: X[t] = Emb[tokens[t]]; (T) → (T, d). */
   embed(tokens: Int32Array): Act;

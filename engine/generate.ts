@@ -1,12 +1,14 @@
 // DESIGN §1: the generation loop. The prompt goes through the model in ONE forward call of
 // T tokens (prefill), then one token per forward call (decode); each step samples from the
 // last row of logits (engine/sample.ts) and streams a UTF-8-safe text delta
-// (engine/text.ts). Options are checked before any compute (house style H18); the loop
+// (engine/text.ts). With `mtp: k` a decode round drafts k tokens with the MTP block and
+// verifies them in one forward call instead (spec §11, engine/speculative.ts). Options are checked before any compute (house style H18); the loop
 // itself never throws on a stop, a length limit or an abort: it reports them in `done`.
 
 import { ContextWindowExceededError, InvalidOptionError, TokenOutOfRangeError } from './errors.js';
 import { Sampler, type SamplerOptions } from './sample.js';
 import { requireText, type Session } from './session.js';
+import { SpeculativeDecoder, type SpeculativeStats } from './speculative.js';
 import type { IncrementalDetokenizer } from './text.js';
 
 /**
@@ -29,7 +31,15 @@ export interface GenerateOptions extends SamplerOptions {
   readonly maxContext?: number;
   /** Applied to every row of logits before sampling. */
   readonly logitsProcessor?: LogitsProcessor;
+  /**
+   * Speculative decoding with the model's MTP block (spec §11): draft this many tokens per
+   * round, 0 = off (default). Needs a session loaded with the `mtp.*` weights.
+   */
+  readonly mtp?: number;
 }
+
+/** Largest draft depth `mtp` accepts. */
+export const MAX_MTP = 16;
 
 export type FinishReason = 'stop' | 'length' | 'abort';
 
@@ -63,6 +73,8 @@ export interface DoneEvent {
   readonly timings: Timings;
   /** Text the detokenizer still held when generation ended (usually ''). */
   readonly text: string;
+  /** With `mtp` > 0: rounds, drafts, acceptance length. */
+  readonly speculative?: SpeculativeStats;
 }
 
 export type GenerateEvent = TokenEvent | DoneEvent;
@@ -102,33 +114,60 @@ export function generate(
   const maxTokens = options.maxTokens ?? Math.max(0, Math.min(DEFAULT_MAX_TOKENS, maxContext - promptIds.length));
   if (!(Number.isInteger(maxTokens) && maxTokens >= 0)) throw new InvalidOptionError('maxTokens', maxTokens, 'an integer ≥ 0');
   if (promptIds.length + maxTokens > maxContext) throw new ContextWindowExceededError(promptIds.length + maxTokens, maxContext);
+  const mtp = options.mtp ?? 0;
+  if (!(Number.isInteger(mtp) && mtp >= 0 && mtp <= MAX_MTP)) throw new InvalidOptionError('mtp', mtp, `an integer in [0, ${MAX_MTP}]`);
+  if (mtp > 0 && !session.mtpLoaded) throw new InvalidOptionError('mtp', mtp, `0: ${session.source} has no MTP block (mtp.* weights)`);
   const stopIds = new Set(options.stopIds ?? session.stopIds);
   const text = requireText(session);
   const prompt = Int32Array.from(promptIds); // (T)
-  return run(session, prompt, maxTokens, sampler, stopIds, text.detokenizer(), signal, options.logitsProcessor);
+  return run(session, prompt, maxTokens, stopIds, text.detokenizer(), signal, decoderFor(session, options, sampler, mtp, prompt.length + maxTokens));
 }
 
-async function* run(
-  session: Session,
-  prompt: Int32Array,
-  maxTokens: number,
-  sampler: Sampler,
-  stopIds: ReadonlySet<number>,
-  detok: IncrementalDetokenizer,
-  signal: AbortSignal | undefined,
-  processor: LogitsProcessor | undefined,
-): AsyncGenerator<GenerateEvent, void, undefined> {
+/** Produces the tokens: `first` after the prompt's prefill, then 1 … limit tokens per `next`. */
+interface Decoder {
+  first(prompt: Int32Array): number;
+  next(limit: number): number[];
+  readonly stats?: SpeculativeStats;
+  free(): void;
+}
+
+function decoderFor(session: Session, options: GenerateOptions, sampler: Sampler, mtp: number, capacity: number): () => Decoder {
   const { model } = session;
+  if (mtp > 0) return () => new SpeculativeDecoder(model, { ...options, k: mtp }, capacity);
+  const processor = options.logitsProcessor;
   const pick = (logits: Float32Array) => {
     processor?.process(logits);
     const id = sampler.sample(logits);
     processor?.accept(id);
     return id;
   };
+  return () => {
+    const seq = model.newSequence(capacity);
+    let last = -1;
+    return {
+      // prefill: all T prompt tokens in one forward call → logits of the last row (V)
+      first: (prompt) => (last = pick(model.forward(seq, prompt, 'last'))),
+      // decode: one token in, next-token logits out
+      next: () => [(last = pick(model.forward(seq, Int32Array.of(last), 'last')))],
+      free: () => seq.free(),
+    };
+  };
+}
+
+async function* run(
+  session: Session,
+  prompt: Int32Array,
+  maxTokens: number,
+  stopIds: ReadonlySet<number>,
+  detok: IncrementalDetokenizer,
+  signal: AbortSignal | undefined,
+  newDecoder: () => Decoder,
+): AsyncGenerator<GenerateEvent, void, undefined> {
   let prefillMs = 0;
   let decodeMs = 0;
   let completionTokens = 0;
-  let decodeSteps = 0;
+  let decodeTokens = 0;
+  let decoder: Decoder | undefined;
   const done = (finishReason: FinishReason): DoneEvent => ({
     kind: 'done',
     finishReason,
@@ -137,33 +176,34 @@ async function* run(
       prefillMs,
       decodeMs,
       prefillTokPerS: perSecond(prompt.length, prefillMs),
-      decodeTokPerS: perSecond(decodeSteps, decodeMs),
+      decodeTokPerS: perSecond(decodeTokens, decodeMs),
     },
     text: detok.flush(),
+    ...(decoder?.stats ? { speculative: decoder.stats } : {}),
   });
 
   if (maxTokens === 0) return yield done('length');
   if (signal?.aborted) return yield done('abort');
-  const seq = model.newSequence(prompt.length + maxTokens);
+  decoder = newDecoder();
   try {
-    // 1. prefill: all T prompt tokens in one forward call → logits of the last row (V)
     let t0 = performance.now();
-    let id = pick(model.forward(seq, prompt, 'last'));
+    let ids = [decoder.first(prompt)];
     prefillMs = performance.now() - t0;
     for (;;) {
-      completionTokens++;
-      if (stopIds.has(id)) return yield done('stop');
-      yield { kind: 'token', id, text: detok.push(id) };
-      if (completionTokens >= maxTokens) return yield done('length');
+      for (const id of ids) {
+        completionTokens++;
+        if (stopIds.has(id)) return yield done('stop');
+        yield { kind: 'token', id, text: detok.push(id) };
+        if (completionTokens >= maxTokens) return yield done('length');
+      }
       await yieldToEventLoop();
       if (signal?.aborted) return yield done('abort');
-      // 2. decode: one token in, next-token logits out
       t0 = performance.now();
-      id = pick(model.forward(seq, Int32Array.of(id), 'last'));
+      ids = decoder.next(maxTokens - completionTokens);
       decodeMs += performance.now() - t0;
-      decodeSteps++;
+      decodeTokens += ids.length;
     }
   } finally {
-    seq.free();
+    decoder.free();
   }
 }

@@ -2,7 +2,7 @@
 // For each layer: u = RMSNorm(x); x = x + Mixer_kind(u). Then norm_f and the head.
 // This file does no arithmetic itself (house style H2).
 
-import type { LoadedModel, SequenceState } from './backend.js';
+import type { Act, LoadedModel, SequenceState } from './backend.js';
 import { ContextWindowExceededError, TokenOutOfRangeError } from './errors.js';
 import { headTensorName } from './weights.js';
 
@@ -47,19 +47,75 @@ export class Model {
   }
 
   /**
+   * `forward`, keeping the final-normed hidden states h = RMSNorm_f(x) of all T rows on the
+   * backend, (T, d), for the caller to free: the MTP block's h_t input (spec §11, as vLLM passes it).
+   * @example
+   * const { logits, hidden } = model.forwardHidden(seq, Int32Array.of(1, 42, 7), 'all'); // (3, V), (3, d)
+   */
+  forwardHidden(seq: SequenceState, tokens: Int32Array, rows: LogitRows = 'last', maxTokens?: number): { logits: Float32Array; hidden: Act } {
+    const { ops } = this;
+    const hidden = this.normed(seq, tokens, maxTokens);
+    const kept = rows === 'last' && hidden.rows > 1 ? ops.sliceRows(hidden, hidden.rows - 1, 1) : hidden;
+    const logits = ops.head(kept);
+    if (kept !== hidden) ops.free(kept);
+    return { logits, hidden };
+  }
+
+  /**
    * The final-normed hidden states h = RMSNorm_f(x) of T tokens, advancing `seq` as `forward`
    * does: (T × d) host floats, row-major. The head is not applied (embeddings, probes).
    * @example
    * const h = model.hidden(model.newSequence(8), Int32Array.of(1, 42, 7)); // (3, d)
    */
   hidden(seq: SequenceState, tokens: Int32Array, maxTokens?: number): Float32Array {
-    const { ops } = this;
-    const x = this.trunk(seq, tokens, maxTokens);
-    const h = ops.rmsnorm(x, 'backbone.norm_f.weight');
-    ops.free(x);
-    const rows = ops.download(h);
-    ops.free(h);
+    const h = this.normed(seq, tokens, maxTokens);
+    const rows = this.ops.download(h);
+    this.ops.free(h);
     return rows;
+  }
+
+  /**
+   * Run T tokens through the trunk only for their effect on `seq` (no norm_f, no head): the
+   * recompute after a speculative rollback.
+   */
+  consume(seq: SequenceState, tokens: Int32Array): void {
+    this.ops.free(this.trunk(seq, tokens, undefined));
+  }
+
+  /**
+   * One block with its residual (spec §4 step 2): x ← x + Mixer_kind(RMSNorm_il(x)), in place;
+   * `seq` holds layer il's state (the trunk's, or the MTP block's for its sub-layers).
+   */
+  block(il: number, x: Act, seq: SequenceState): void {
+    const { ops } = this;
+    const layer = this.config.layers[il];
+    const u = ops.rmsnorm(x, `${layer.prefix}norm.weight`);
+    let y;
+    switch (layer.kind) {
+      case 'M':
+        y = ops.mamba2(il, u, seq);
+        break;
+      case '*':
+        y = ops.attention(il, u, seq);
+        break;
+      case 'E':
+        y = ops.moe(il, u);
+        break;
+      case '-':
+        y = ops.mlp(il, u);
+        break;
+    }
+    ops.free(u);
+    ops.addInPlace(x, y);
+    ops.free(y);
+  }
+
+  /** Steps 1–3 of spec §4: h = RMSNorm_f(trunk(tokens)), (T, d), `seq` advanced. */
+  private normed(seq: SequenceState, tokens: Int32Array, maxTokens: number | undefined): Act {
+    const x = this.trunk(seq, tokens, maxTokens);
+    const h = this.ops.rmsnorm(x, 'backbone.norm_f.weight');
+    this.ops.free(x);
+    return h;
   }
 
   /** Steps 1–2 of spec §4 (embedding, then every layer with its residual): x (T, d), `seq` advanced. */
@@ -72,28 +128,7 @@ export class Model {
     // 1. x = Emb[t]   (T, d)
     const x = ops.embed(tokens);
     // 2. each layer: u = RMSNorm_il(x); x += Mixer_kind(u)
-    for (let il = 0; il < config.nTrunkLayers; il++) {
-      const layer = config.layers[il];
-      const u = ops.rmsnorm(x, `${layer.prefix}norm.weight`);
-      let y;
-      switch (layer.kind) {
-        case 'M':
-          y = ops.mamba2(il, u, seq);
-          break;
-        case '*':
-          y = ops.attention(il, u, seq);
-          break;
-        case 'E':
-          y = ops.moe(il, u);
-          break;
-        case '-':
-          y = ops.mlp(il, u);
-          break;
-      }
-      ops.free(u);
-      ops.addInPlace(x, y);
-      ops.free(y);
-    }
+    for (let il = 0; il < config.nTrunkLayers; il++) this.block(il, x, seq);
     seq.advance(tokens.length);
     return x;
   }

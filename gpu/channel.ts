@@ -8,6 +8,7 @@
 // the device thread and returned by the next read. In a browser the model's thread must be a
 // Worker (Atomics.wait is refused on the main thread) and the page cross-origin isolated.
 
+import type { StatePart } from '../engine/backend.js';
 import type { ModelConfig } from '../engine/config.js';
 import type { DType } from '../engine/weights.js';
 import type { GpuInfo, GpuOptions } from './device.js';
@@ -26,13 +27,14 @@ export type OpMessage =
   | { op: 'rmsnorm'; id: number; x: number; weight: string }
   | { op: 'add'; x: number; y: number }
   | { op: 'slice'; id: number; x: number; start: number; count: number }
+  | { op: 'concat'; id: number; a: number; b: number }
   | { op: 'mamba2'; id: number; il: number; u: number; seq: number }
   | { op: 'attention'; id: number; il: number; u: number; seq: number; position: number }
   | { op: 'moe'; id: number; il: number; u: number }
   | { op: 'mlp'; id: number; il: number; u: number }
   | { op: 'matmul'; id: number; x: number; weight: string }
   | { op: 'free'; id: number }
-  | { op: 'newSeq'; seq: number; maxTokens: number }
+  | { op: 'newSeq'; seq: number; maxTokens: number; part: StatePart }
   | { op: 'freeSeq'; seq: number }
   | { op: 'snapshot'; seq: number; snap: number; position: number }
   | { op: 'restore'; seq: number; snap: number }

@@ -13,7 +13,7 @@ import { embed, linear } from './linear.js';
 import { mamba2 } from './mamba2.js';
 import { mlp } from './mlp.js';
 import { moe } from './moe.js';
-import { addInPlace, rmsnorm } from './norm.js';
+import { addInPlace, concatCols, rmsnorm } from './norm.js';
 import { PLAIN_KERNELS } from './shaders.js';
 import { DevSequence, type DevSnapshot } from './state.js';
 import { GpuTensors, type HostTensor } from './tensors.js';
@@ -113,6 +113,8 @@ export class Executor {
         ctx.gpu.copy(x.buf, m.start * x.cols * 4, y.buf, 0, m.count * x.cols * 4);
         return put(m.id, y);
       }
+      case 'concat':
+        return put(m.id, concatCols(ctx, this.act(m.a), this.act(m.b)));
       case 'mamba2':
         return put(m.id, mamba2(ctx, m.il, this.act(m.u), this.seq(m.seq).mambaLayer(m.il)));
       case 'attention':
@@ -130,7 +132,7 @@ export class Executor {
         return;
       }
       case 'newSeq':
-        return void this.seqs.set(m.seq, new DevSequence(ctx.gpu, ctx.config, m.maxTokens));
+        return void this.seqs.set(m.seq, new DevSequence(ctx.gpu, ctx.config, m.maxTokens, m.part));
       case 'freeSeq': {
         this.seqs.get(m.seq)?.free();
         this.seqs.delete(m.seq);

@@ -10,7 +10,7 @@
 // Device loss: every later read throws DeviceLostError; `reload()` starts a new device thread and
 // uploads the weights again (activations and sequences of the lost device are gone).
 
-import type { Act, Backend, LoadedModel, SequenceState, StateSnapshot } from '../engine/backend.js';
+import type { Act, Backend, LoadedModel, SequenceState, StatePart, StateSnapshot } from '../engine/backend.js';
 import type { ModelConfig } from '../engine/config.js';
 import * as errors from '../engine/errors.js';
 import {
@@ -282,9 +282,9 @@ export class WebGpuModel implements LoadedModel {
     return new GpuAct(this, this.generation, this.nextId(), rows, cols);
   }
 
-  newSequence(maxTokens: number): SequenceState {
+  newSequence(maxTokens: number, part: StatePart = 'trunk'): SequenceState {
     const s = new GpuSequenceState(this, this.generation, this.nextId(), maxTokens);
-    this.post({ op: 'newSeq', seq: s.id, maxTokens });
+    this.post({ op: 'newSeq', seq: s.id, maxTokens, part });
     return s;
   }
 
@@ -311,6 +311,15 @@ export class WebGpuModel implements LoadedModel {
     const y = this.newAct(count, a.cols);
     this.post({ op: 'slice', id: y.id, x: a.id, start, count });
     return y;
+  }
+
+  concatCols(a: Act, b: Act): Act {
+    const x = this.act(a, 'concatCols');
+    const y = this.act(b, 'concatCols');
+    if (x.rows !== y.rows) throw new OpArgumentError('concatCols', `(${x.rows}, ${x.cols}) beside (${y.rows}, ${y.cols})`);
+    const out = this.newAct(x.rows, x.cols + y.cols);
+    this.post({ op: 'concat', id: out.id, a: x.id, b: y.id });
+    return out;
   }
 
   embed(tokens: Int32Array): Act {

@@ -1,5 +1,5 @@
-// spec §5 RMSNorm, spec §6.7 gated group RMSNorm (rmsnorm.wgsl) and the residual add (add.wgsl)
-// on the device.
+// spec §5 RMSNorm, spec §6.7 gated group RMSNorm (rmsnorm.wgsl), the residual add (add.wgsl)
+// and the column concatenation of spec §11 (concat_cols.wgsl) on the device.
 
 import { newAct, type DevAct, type GpuContext } from './act.js';
 import { PLAIN_KERNELS } from './shaders.js';
@@ -29,4 +29,15 @@ export function rmsnorm(ctx: GpuContext, x: DevAct, w: GPUBuffer, groups = 1, ga
 export function addInPlace(ctx: GpuContext, x: DevAct, y: DevAct): void {
   const n = x.rows * x.cols;
   ctx.gpu.dispatch('add', PLAIN_KERNELS.add, { 1: x.buf, 2: y.buf }, [n], ctx.gpu.grid(n));
+}
+
+/**
+ * Y[t] = [A[t], B[t]]: (T, n) and (T, m) → (T, n + m).
+ * @example const eh = concatCols(ctx, enormed, hnormed); // (T, 2d)
+ */
+export function concatCols(ctx: GpuContext, a: DevAct, b: DevAct): DevAct {
+  const y = newAct(ctx, a.rows, a.cols + b.cols);
+  const n = y.rows * y.cols;
+  ctx.gpu.dispatch('concatCols', PLAIN_KERNELS.concatCols, { 1: a.buf, 2: b.buf, 3: y.buf }, [a.rows, a.cols, b.cols], ctx.gpu.grid(n));
+  return y;
 }

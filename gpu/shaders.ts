@@ -8,6 +8,7 @@ import add from './kernels/add.wgsl';
 import argmax from './kernels/argmax.wgsl';
 import attention from './kernels/attention.wgsl';
 import combine from './kernels/combine.wgsl';
+import concatCols from './kernels/concat_cols.wgsl';
 import conv from './kernels/conv.wgsl';
 import embed from './kernels/embed.wgsl';
 import fp4Codecs from './kernels/fp4_codecs.wgsl';
@@ -26,7 +27,7 @@ import wNvfp4S24 from './kernels/weights_nvfp4_s24.wgsl';
 import type { LinearFormat } from '../engine/weights.js';
 
 /** Kernels that need no weight decoder. */
-export const PLAIN_KERNELS = { add, argmax, attention, combine, conv, rmsnorm, route, ssdScan } as const;
+export const PLAIN_KERNELS = { add, argmax, attention, combine, concatCols, conv, rmsnorm, route, ssdScan } as const;
 export type PlainKernel = keyof typeof PLAIN_KERNELS;
 
 /** Kernels that read a linear weight through weight(r, i, K). */

@@ -4,6 +4,7 @@
 // A snapshot copies the conv windows, the SSM states and the filled KV rows [0, position) on the
 // device (buffer copies in the pending command buffer); restore copies them back.
 
+import { stateLayers, type StatePart } from '../engine/backend.js';
 import type { ModelConfig } from '../engine/config.js';
 import { SequenceStateError } from '../engine/errors.js';
 import type { GpuDevice } from './device.js';
@@ -28,7 +29,7 @@ export interface DevSnapshot {
 }
 
 /**
- * The buffers of one sequence; every 'M' and '*' layer of `config.layers` gets them up front.
+ * The buffers of one sequence; every 'M' and '*' layer of `part` (trunk or MTP) gets them up front.
  * @example const seq = new DevSequence(gpu, config, 4096);
  */
 export class DevSequence {
@@ -42,13 +43,14 @@ export class DevSequence {
     private readonly gpu: GpuDevice,
     config: ModelConfig,
     readonly maxTokens: number,
+    part: StatePart = 'trunk',
   ) {
     const m = config.mamba;
     const a = config.attention;
     this.convBytes = m ? (m.convKernel - 1) * m.convDim * 4 : 0;
     this.ssmBytes = m ? m.nHeads * m.headDim * m.dState * 4 : 0;
     this.kvRowBytes = a ? a.nKvHeads * a.headDim * 4 : 0;
-    for (const layer of config.layers) {
+    for (const layer of stateLayers(config, part)) {
       if (layer.kind === 'M') this.mamba.set(layer.il, { conv: gpu.storage(this.convBytes, `conv window ${layer.il}`), ssm: gpu.storage(this.ssmBytes, `ssm state ${layer.il}`) });
       if (layer.kind === '*') this.kv.set(layer.il, { k: gpu.storage(maxTokens * this.kvRowBytes, `k cache ${layer.il}`), v: gpu.storage(maxTokens * this.kvRowBytes, `v cache ${layer.il}`) });
     }

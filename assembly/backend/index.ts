@@ -8,7 +8,7 @@
 // `exports.f32_matvec(x, W, y, K, N)` (or bf16_matvec); for the bandwidth ceiling call
 // `exports.f32_sum_probe(p, n)` over a buffer larger than the caches (4·n bytes read per call).
 
-import type { Act, Backend, LoadedModel, SequenceState } from '../../engine/backend.js';
+import type { Act, Backend, LoadedModel, SequenceState, StatePart } from '../../engine/backend.js';
 import type { ModelConfig } from '../../engine/config.js';
 import { OpArgumentError, SequenceStateError, TokenOutOfRangeError } from '../../engine/errors.js';
 import { headTensorName, type TensorEntry } from '../../engine/weights.js';
@@ -77,8 +77,8 @@ export class WasmModel implements LoadedModel {
     return this.ctx.config;
   }
 
-  newSequence(maxTokens: number): WasmSequenceState {
-    return new WasmSequenceState(this.ctx.heap, this.ctx.config, maxTokens);
+  newSequence(maxTokens: number, part: StatePart = 'trunk'): WasmSequenceState {
+    return new WasmSequenceState(this.ctx.heap, this.ctx.config, maxTokens, part);
   }
 
   upload(data: Float32Array, rows: number, cols: number): WasmAct {
@@ -103,6 +103,19 @@ export class WasmModel implements LoadedModel {
     const y = newAct(this.ctx, count, a.cols);
     this.ctx.heap.copy(y.ptr, a.row(start), count * a.cols * 4);
     return y;
+  }
+
+  concatCols(a: Act, b: Act): WasmAct {
+    const x = wasmAct(a, 'concatCols', this.ctx);
+    const y = wasmAct(b, 'concatCols', this.ctx);
+    if (x.rows !== y.rows) throw new OpArgumentError('concatCols', `(${x.rows}, ${x.cols}) beside (${y.rows}, ${y.cols})`);
+    // (T, n) ‖ (T, m) → (T, n + m): two row copies per row
+    const out = newAct(this.ctx, x.rows, x.cols + y.cols);
+    for (let t = 0; t < x.rows; t++) {
+      this.ctx.heap.copy(out.row(t), x.row(t), x.cols * 4);
+      this.ctx.heap.copy(out.row(t) + x.cols * 4, y.row(t), y.cols * 4);
+    }
+    return out;
   }
 
   embed(tokens: Int32Array): WasmAct {

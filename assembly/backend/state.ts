@@ -7,7 +7,7 @@
 // live snapshot with position > from, the rows [from, position) it does not hold yet
 // (copy-on-write), and restore writes them back.
 
-import type { SequenceState, StateSnapshot } from '../../engine/backend.js';
+import { stateLayers, type SequenceState, type StatePart, type StateSnapshot } from '../../engine/backend.js';
 import type { ModelConfig } from '../../engine/config.js';
 import { ContextWindowExceededError, SequenceStateError } from '../../engine/errors.js';
 import type { Heap } from './heap.js';
@@ -49,7 +49,7 @@ class WasmSnapshot implements StateSnapshot {
 }
 
 /**
- * The WASM backend's SequenceState; every layer of `config.layers` gets its buffers up front.
+ * The WASM backend's SequenceState; every layer of `part` (trunk or MTP) gets its buffers up front.
  * @example const seq = new WasmSequenceState(heap, config, 4096);
  */
 export class WasmSequenceState implements SequenceState {
@@ -66,13 +66,14 @@ export class WasmSequenceState implements SequenceState {
     private readonly heap: Heap,
     readonly config: ModelConfig,
     readonly maxTokens: number,
+    part: StatePart = 'trunk',
   ) {
     const m = config.mamba;
     const a = config.attention;
     this.convBytes = m ? (m.convKernel - 1) * m.convDim * 4 : 0;
     this.ssmBytes = m ? m.nHeads * m.headDim * m.dState * 4 : 0;
     this.kvRowBytes = a ? a.nKvHeads * a.headDim * 4 : 0;
-    for (const layer of config.layers) {
+    for (const layer of stateLayers(config, part)) {
       if (layer.kind === 'M') {
         this.mamba.set(layer.il, { conv: heap.allocZeroed(this.convBytes), ssm: heap.allocZeroed(this.ssmBytes) });
       } else if (layer.kind === '*') {

@@ -5,7 +5,7 @@
 // moe.ts (§8), mlp.ts (§9), state.ts (the per-sequence state). Weights are read lazily on first
 // use where the store can read synchronously (tensors.ts), and never copied twice.
 
-import type { Act, Backend, LoadedModel, SequenceState } from '../backend.js';
+import type { Act, Backend, LoadedModel, SequenceState, StatePart } from '../backend.js';
 import type { ModelConfig } from '../config.js';
 import { OpArgumentError, SequenceStateError, TokenOutOfRangeError } from '../errors.js';
 import { headTensorName, type TensorEntry } from '../weights.js';
@@ -41,8 +41,8 @@ export class ReferenceModel implements LoadedModel {
     readonly tensors: TensorCache,
   ) {}
 
-  newSequence(maxTokens: number): RefSequenceState {
-    return new RefSequenceState(this.config, maxTokens);
+  newSequence(maxTokens: number, part: StatePart = 'trunk'): RefSequenceState {
+    return new RefSequenceState(this.config, maxTokens, part);
   }
 
   upload(data: Float32Array, rows: number, cols: number): RefAct {
@@ -62,6 +62,19 @@ export class ReferenceModel implements LoadedModel {
     const a = refAct(x, 'sliceRows');
     if (start < 0 || count < 0 || start + count > a.rows) throw new OpArgumentError('sliceRows', `rows [${start}, ${start + count}) of ${a.rows}`);
     return new RefAct(a.data.slice(start * a.cols, (start + count) * a.cols), count, a.cols);
+  }
+
+  concatCols(a: Act, b: Act): RefAct {
+    const x = refAct(a, 'concatCols');
+    const y = refAct(b, 'concatCols');
+    if (x.rows !== y.rows) throw new OpArgumentError('concatCols', `(${x.rows}, ${x.cols}) beside (${y.rows}, ${y.cols})`);
+    // (T, n) ‖ (T, m) → (T, n + m), row by row
+    const out = RefAct.zeros(x.rows, x.cols + y.cols);
+    for (let t = 0; t < x.rows; t++) {
+      out.data.set(x.data.subarray(t * x.cols, (t + 1) * x.cols), t * out.cols);
+      out.data.set(y.data.subarray(t * y.cols, (t + 1) * y.cols), t * out.cols + x.cols);
+    }
+    return out;
   }
 
   embed(tokens: Int32Array): RefAct {

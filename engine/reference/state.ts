@@ -6,7 +6,7 @@
 // it stays valid whatever runs after it (including a restore to an earlier snapshot that then
 // overwrites those rows).
 
-import type { SequenceState, StateSnapshot } from '../backend.js';
+import { stateLayers, type SequenceState, type StatePart, type StateSnapshot } from '../backend.js';
 import type { ModelConfig } from '../config.js';
 import { ContextWindowExceededError, SequenceStateError } from '../errors.js';
 
@@ -41,8 +41,8 @@ class RefSnapshot implements StateSnapshot {
 }
 
 /**
- * The reference backend's `SequenceState`: every layer of `config.layers` (trunk and MTP) gets
- * its state up front.
+ * The reference backend's `SequenceState`: every layer of `part` (the trunk's or the MTP block's)
+ * gets its state up front.
  * @example const seq = new RefSequenceState(config, 4096);
  */
 export class RefSequenceState implements SequenceState {
@@ -53,8 +53,9 @@ export class RefSequenceState implements SequenceState {
   constructor(
     readonly config: ModelConfig,
     readonly maxTokens: number, // KV capacity in tokens
+    part: StatePart = 'trunk',
   ) {
-    for (const layer of config.layers) {
+    for (const layer of stateLayers(config, part)) {
       if (layer.kind === 'M') {
         const m = config.mamba!;
         this.mamba.set(layer.il, {
