@@ -1,6 +1,6 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { describe, expect, it } from 'vitest';
-import { BYTE_TO_CHAR, SPECIAL_TOKENS, TRAINING_TEXT, tokenizerJson, trainBpe } from '../../weights-tools/bpe.js';
+import { BYTE_TO_CHAR, SPECIAL_TOKENS, TRAINING_TEXT, countWords, tokenizerJson, trainBpe, trainBpeOnCounts } from '../../weights-tools/bpe.js';
 
 const load = (vocab: number) => new Tokenizer(tokenizerJson(trainBpe(TRAINING_TEXT, vocab)) as never, {});
 
@@ -42,6 +42,60 @@ describe('trainBpe', () => {
 
   it('rejects a vocab too small for specials and bytes', () => {
     expect(() => trainBpe(TRAINING_TEXT, 262)).toThrow(/≥ 263/);
+  });
+});
+
+/** The plain twin of the incremental trainer: recount every pair after every merge. */
+function naiveBpe(counts: Map<string, number>, vocabSize: number) {
+  const words = [...counts].map(([w, n]) => ({ symbols: [...w], n }));
+  const merges: [string, string][] = [];
+  const tokens: string[] = [...SPECIAL_TOKENS, ...BYTE_TO_CHAR];
+  while (tokens.length < vocabSize) {
+    const pairs = new Map<string, number>();
+    for (const { symbols, n } of words) {
+      for (let i = 0; i + 1 < symbols.length; i++) {
+        const key = `${symbols[i]} ${symbols[i + 1]}`;
+        pairs.set(key, (pairs.get(key) ?? 0) + n);
+      }
+    }
+    const [key, n] = [...pairs].reduce((best, p) => (p[1] > best[1] || (p[1] === best[1] && p[0] < best[0]) ? p : best), ['', 0]);
+    if (n < 2) break;
+    const [a, b] = key.split(' ');
+    merges.push([a, b]);
+    if (!tokens.includes(a + b)) tokens.push(a + b);
+    for (const w of words) {
+      const out: string[] = [];
+      for (let i = 0; i < w.symbols.length; i++) {
+        if (w.symbols[i] === a && w.symbols[i + 1] === b) {
+          out.push(a + b);
+          i++;
+        } else out.push(w.symbols[i]);
+      }
+      w.symbols = out;
+    }
+  }
+  return { tokens, merges };
+}
+
+describe('countWords and trainBpeOnCounts', () => {
+  it('counts GPT-2 pre-tokens as byte characters, adding to a shared map', () => {
+    const counts = countWords('the cat the\n');
+    countWords('the dog', counts);
+    expect([...counts]).toEqual([
+      ['the', 2],
+      ['Ġcat', 1],
+      ['Ġthe', 1],
+      ['Ċ', 1],
+      ['Ġdog', 1],
+    ]);
+    expect([...countWords('é')]).toEqual([['Ã©', 1]]);
+  });
+
+  it('learns exactly the merges of the plain recount-everything trainer', () => {
+    const text = `${TRAINING_TEXT} aaaa aaa aaaaa abab abab bbb bbbb 1999 2000 2001 ...`;
+    for (const vocab of [270, 400, 100_000]) {
+      expect(trainBpeOnCounts(countWords(text), vocab)).toEqual(naiveBpe(countWords(text), vocab));
+    }
   });
 });
 
