@@ -7,7 +7,7 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { build } from 'esbuild';
 
-const common = { bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, legalComments: 'none', logLevel: 'warning' };
+const common = { keepNames: true, bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, legalComments: 'none', logLevel: 'warning' };
 mkdirSync('assets/embed', { recursive: true });
 await build({ ...common, entryPoints: ['embed/index.ts'], outfile: 'assets/embed.js' });
 // the wasm driver's Node-only reader and the webgpu backend's Node spawner are imported by
