@@ -32,3 +32,13 @@ export class MemoryCapError extends EdgetronError {
     super(`--max-memory ${capMib} MiB: ${detail}`);
   }
 }
+
+/** A text to evaluate or to build a baseline from cannot be read, or has nothing to score. */
+export class EvalTextError extends EdgetronError {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
+    super(`${file}: ${detail}`);
+  }
+}
