@@ -34,6 +34,7 @@ import { expectedTensors, headTensorName, sidecarNames, validateWeights, type Te
 import { openCheckpoint, packageRoot } from '../weights-tools/checkpoint.js';
 import { compareQuantizations, type QualityRow } from '../weights-tools/quality.js';
 import { synthesize } from '../weights-tools/synth.js';
+import { benchEmbed } from './embed.js';
 
 const { values: opts } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, 'model-dir': { type: 'string' } },
@@ -312,6 +313,7 @@ async function main(): Promise<void> {
   const ceiling = bandwidthCeiling(kernels);
   console.log(`edgetron bench — Node ${process.version}, ${QUICK ? 'quick' : 'full'} run`);
   console.log(`in-WASM read-bandwidth ceiling (f32_sum_probe over 256 MiB, SIMD): ${fmt(ceiling)} GB/s`);
+  benchEmbed(table);
 
   const rows: KernelRow[] = [];
   for (const [K, N] of [
