@@ -1,9 +1,10 @@
 // `edgetron run`: stream generated text to stdout (DESIGN §5). The prompt is encoded as is
 // (a BOS only where tokenizer_config.json asks for one) or, with --chat, wrapped in the chat
 // template as one user message (spec §15.2). With --stats the last stderr line is one JSON
-// object of backend, token counts, load time, prefill/decode rates and peak RSS.
+// object of backend, token counts, load time, prefill/decode rates and peak RSS (and, with
+// --mtp K, the acceptance length of speculative decoding, spec §11).
 
-import { generate, type DoneEvent } from '../../engine/generate.js';
+import { generate, MAX_MTP, type DoneEvent } from '../../engine/generate.js';
 import { requireText } from '../../engine/session.js';
 import { intOpt, numberOpt, stringOpt } from '../args.js';
 import { BACKEND_NAMES } from '../backends.js';
@@ -22,7 +23,7 @@ export const runCommand: Command = {
   name: 'run',
   summary: 'generate text from a prompt, streamed to stdout',
   help: `usage: edgetron run [--model PATH] --prompt TEXT [--chat] [--no-think] [--max-tokens N]
-                    [--temperature T] [--top-k K] [--top-p P] [--seed S] [--backend B] [--stats]
+                    [--temperature T] [--top-k K] [--top-p P] [--seed S] [--backend B] [--mtp K] [--stats]
 
 Streams the continuation of TEXT to stdout.
 
@@ -36,8 +37,11 @@ Streams the continuation of TEXT to stdout.
   --top-p P          nucleus mass in (0, 1] (default 1 = off)
   --seed S           sampling seed (default 0)
   --backend B        one of: ${BACKEND_NAMES.join(', ')} (default auto)
+  --mtp K            speculative decoding: draft K tokens per step with the model's MTP block
+                     and verify them in one pass (default 0 = off; same output distribution)
   --stats            end stderr with one JSON line: backend, prompt_tokens, completion_tokens,
-                     load_ms, prefill_tok_s, decode_tok_s, peak_rss_mb`,
+                     load_ms, prefill_tok_s, decode_tok_s, peak_rss_mb (with --mtp: accept_len,
+                     tokens per verification pass)`,
   options: {
     model: { type: 'string' },
     prompt: { type: 'string' },
@@ -49,6 +53,7 @@ Streams the continuation of TEXT to stdout.
     'top-p': { type: 'string' },
     seed: { type: 'string' },
     backend: { type: 'string' },
+    mtp: { type: 'string' },
     stats: { type: 'boolean' },
   },
   async run({ values }, io) {
@@ -61,9 +66,11 @@ Streams the continuation of TEXT to stdout.
       topK: intOpt('run', values, 'top-k', 0, 0),
       topP: numberOpt('run', values, 'top-p', 1),
       seed: intOpt('run', values, 'seed', 0),
+      mtp: intOpt('run', values, 'mtp', 0, 0, MAX_MTP) ?? 0,
     };
     const { session, choice, close } = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'));
     try {
+      if (options.mtp > 0 && !session.mtpLoaded) throw new UsageError(`--mtp ${options.mtp}: the model has no MTP block (mtp.* weights)`, 'run');
       const text = requireText(session);
       const bos = session.model.config.bosTokenId;
       const ids = values.chat
@@ -85,6 +92,7 @@ Streams the continuation of TEXT to stdout.
           prefill_tok_s: round(done.timings.prefillTokPerS, 2),
           decode_tok_s: round(done.timings.decodeTokPerS, 2),
           peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
+          ...(done.speculative ? { accept_len: round(done.speculative.acceptLen, 3) } : {}),
         };
         io.stderr.write(`backend: ${choice.name} (${choice.reason}); finish: ${done.finishReason}\n`);
         io.stderr.write(`${JSON.stringify(stats)}\n`);
