@@ -4,30 +4,34 @@
 // nvfp4 or nvfp4-s24 (quantize.ts, prune.ts); every other tensor keeps its float dtype, or
 // becomes f32 / bf16 with --quant f32|bf16 (4-bit inputs are decoded exactly first).
 //
-// Memory: tensors stream one at a time. A kept tensor is read whole, then written a chunk of rows
-// at a time; a quantised one costs its raw bytes plus its packed output. Wanda calibration loads
-// the model once on the reference backend, which keeps every weight it touches as stored: about
-// the checkpoint's size in bytes (all of it on a calibration set that reaches every expert).
+// Memory (row-chunks.ts): under `maxMemoryMb` whatever the checkpoint's size. Tensors stream one
+// at a time and each a chunk of whole rows at a time, read by byte ranges: read → decode →
+// quantise → encode → write. A quantised linear takes two passes over its rows (amax, then the
+// codes; blocks and 2:4 groups lie inside a row, so chunking does not change a byte) and holds its
+// scale and position parts for the parts written after the codes when they take at most a quarter
+// of the budget, else recomputes them in a pass of their own. Wanda calibration (and --calib)
+// loads the model once on the reference backend, which keeps every weight it touches as stored:
+// about the checkpoint's size in bytes, outside the cap; with a cap smaller than the checkpoint it
+// is refused.
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelConfig } from '../engine/config.js';
-import { decodeInto, f32ToBf16Bits } from '../engine/dtype.js';
+import { f32ToBf16Bits } from '../engine/dtype.js';
 import { openGguf } from '../engine/gguf.js';
 import { ggufConfigJson } from '../engine/gguf-names.js';
 import { InvalidOptionError, MissingTensorError } from '../engine/errors.js';
 import { referenceBackend } from '../engine/reference/index.js';
-import { decodeWeightRow } from '../engine/reference/matmul.js';
-import { TensorCache } from '../engine/reference/tensors.js';
 import { TextCodec } from '../engine/text.js';
-import { DTYPE_BYTES, expectedTensors, linearWeight, sidecarNames, validateWeights, type DType, type TensorEntry } from '../engine/weights.js';
+import { DTYPE_BYTES, expectedTensors, validateWeights, type DType, type TensorEntry } from '../engine/weights.js';
 import { TRAINING_TEXT } from './bpe.js';
 import { openCheckpoint, resolveModelPath, type Checkpoint } from './checkpoint.js';
 import { openFileSource } from './fs-source.js';
-import { CheckpointError } from './errors.js';
+import { CheckpointError, MemoryCapError } from './errors.js';
 import { collectInputNorms, type PruneScore } from './prune.js';
 import { quantizedLinears, type QuantPolicyName } from './quant-policy.js';
-import { quantizedDecls, quantizedPartBytes, quantizeLinear, type QuantFormat, type QuantizedLinear, type QuantPart, type RowSource } from './quantize.js';
+import { LinearQuantizer, quantizedDecls, quantizedPartBytes, type QuantFormat, type QuantizedLinear, type QuantPart } from './quantize.js';
+import { DEFAULT_MAX_MEMORY_MIB, MemoryBudget, rowChunks, rowReader } from './row-chunks.js';
 import { writeShardedSafetensors, type TensorDecl, type TensorFiller } from './safetensors-writer.js';
 
 export type ConvertQuant = 'f32' | 'bf16' | 'nvfp4';
@@ -36,8 +40,6 @@ export const CONVERT_QUANTS: readonly ConvertQuant[] = ['f32', 'bf16', 'nvfp4'];
 /** Tokens per calibration prompt, and prompts at most, for Wanda. */
 const CALIB_PROMPT_TOKENS = 64;
 const CALIB_MAX_PROMPTS = 4;
-/** Rows per chunk when writing a kept tensor. */
-const CHUNK_BYTES = 4 << 20;
 
 /** What to quantise and how (the options of `edgetron convert`, and `synth --quant`). */
 export interface QuantSettings {
@@ -57,6 +59,11 @@ export interface ConvertOptions extends QuantSettings {
   /** Calibration text for Wanda (default: the built-in training text). */
   readonly calibText?: string;
   readonly shardMb?: number;
+  /**
+   * Memory cap in MiB (row-chunks.ts; default 512): sizes the chunks of rows. When given, a
+   * calibration (Wanda, calibText) on a checkpoint larger than the cap is refused.
+   */
+  readonly maxMemoryMb?: number;
   readonly onProgress?: (p: { bytesDone: number; bytesTotal: number; tensor: string }) => void;
 }
 
@@ -148,40 +155,51 @@ export function planTensors(
   return { decls, quantized: format ? quantized : new Set(), parts, format };
 }
 
+/** Writes one stored part of a quantised linear, chunk by chunk. */
+export type PartWriter = (part: QuantPart, write: (chunk: Uint8Array) => Promise<void>) => Promise<void>;
+
 /**
- * A TensorFiller that writes the parts of quantised linears from `quantize(name)` (computed once
- * per linear, when its first part is written; parts of one linear are adjacent in the plan) and
- * every other tensor with `keep`.
- * @example const fill = quantizingFiller(plan, (name) => quantizeLinear(rows(name), opts), keepFill);
+ * A TensorFiller that writes the parts of quantised linears with the PartWriter `open(name)`
+ * gives (called once per linear, when its first part is written; parts of one linear are adjacent
+ * in the plan) and every other tensor with `keep`.
+ * @example const fill = partsFiller(plan, (name) => streamLinear(name), keepFill);
  */
-export function quantizingFiller(plan: TensorPlan, quantize: (name: string) => Promise<QuantizedLinear>, keep: TensorFiller): TensorFiller {
-  let current: QuantizedLinear | null = null;
+export function partsFiller(plan: TensorPlan, open: (name: string) => Promise<PartWriter>, keep: TensorFiller): TensorFiller {
+  let current: { name: string; write: PartWriter } | null = null;
   return async (t, write) => {
     const part = plan.parts.get(t.name);
     if (!part) return keep(t, write);
     const [linear, which] = part;
-    if (current?.name !== linear) current = await quantize(linear);
-    await write(quantizedPartBytes(current, which));
+    if (current?.name !== linear) current = { name: linear, write: await open(linear) };
+    await current.write(which, write);
   };
 }
 
-/** Rows of a linear weight in any format, read with its sidecars into a throwaway cache. */
-async function linearRows(tensors: ReadonlyMap<string, TensorEntry>, name: string): Promise<RowSource> {
-  const view = linearWeight(tensors, name);
-  const side = sidecarNames(name);
-  const subset = new Map([name, side.scale, side.scale2, side.positions].filter((n) => tensors.has(n)).map((n) => [n, tensors.get(n)!]));
-  const cache = new TensorCache(subset);
-  await cache.readUnsyncable();
-  const w = cache.linear(name);
-  return { name, rows: view.rows, cols: view.cols, readRow: (r, dst) => decodeWeightRow(w, r, dst) };
+/**
+ * A TensorFiller that writes the parts of quantised linears from `quantize(name)`, each linear
+ * quantised whole in memory (`partsFiller`), and every other tensor with `keep`.
+ * @example const fill = quantizingFiller(plan, (name) => quantizeLinear(rows(name), opts), keepFill);
+ */
+export function quantizingFiller(plan: TensorPlan, quantize: (name: string) => Promise<QuantizedLinear>, keep: TensorFiller): TensorFiller {
+  return partsFiller(
+    plan,
+    async (name) => {
+      const q = await quantize(name);
+      return (part, write) => write(quantizedPartBytes(q, part));
+    },
+    keep,
+  );
 }
 
-/** Encode f64 values into `dtype` (f32 or bf16) bytes. */
-function encodeFloats(values: Float64Array, dtype: DType): Uint8Array {
-  if (dtype === 'f32') return new Uint8Array(Float32Array.from(values).buffer);
-  const bits = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) bits[i] = f32ToBf16Bits(values[i]);
-  return new Uint8Array(bits.buffer);
+/** Encode f64 values into `dtype` (f32 or bf16) bytes in `out`; the encoded bytes. */
+function encodeFloatsInto(values: Float64Array, dtype: DType, out: Uint8Array): Uint8Array {
+  const n = values.length;
+  if (dtype === 'f32') new Float32Array(out.buffer, out.byteOffset, n).set(values);
+  else {
+    const bits = new Uint16Array(out.buffer, out.byteOffset, n);
+    for (let i = 0; i < n; i++) bits[i] = f32ToBf16Bits(values[i]);
+  }
+  return out.subarray(0, n * DTYPE_BYTES[dtype]);
 }
 
 /** Output dtype of a kept tensor. */
@@ -230,7 +248,15 @@ export async function convertCheckpoint(input: string, out: string, options: Con
     // Wanda's score, and the output error of the report (with --calib, for any 4-bit format)
     let norms = new Map<string, Float64Array>();
     const wanda = plan.format === 'nvfp4-s24' && options.score === 'wanda';
+    const budget = new MemoryBudget(options.maxMemoryMb ?? DEFAULT_MAX_MEMORY_MIB);
     if (wanda || (plan.format && options.calibText !== undefined)) {
+      const checkpointBytes = [...tensors.values()].reduce((n, t) => n + t.byteLength, 0);
+      if (options.maxMemoryMb !== undefined && checkpointBytes > options.maxMemoryMb * 2 ** 20) {
+        throw new MemoryCapError(
+          options.maxMemoryMb,
+          `calibration (--score wanda, --calib) loads the whole checkpoint (${(checkpointBytes / 2 ** 20).toFixed(0)} MiB) into memory, which the cap does not bound; raise --max-memory above the checkpoint's size, or use --score magnitude without --calib`,
+        );
+      }
       if (ckpt.tokenizerJson == null) throw new CheckpointError(inPath, 'Wanda calibration needs tokenizer.json');
       const text = TextCodec.fromJson(ckpt.tokenizerJson, ckpt.tokenizerConfig, inPath);
       const loaded = await referenceBackend.load(config, tensors);
@@ -239,30 +265,58 @@ export async function convertCheckpoint(input: string, out: string, options: Con
     }
 
     const report: LayerReport[] = [];
-    const quantize = async (name: string) => {
-      const q = quantizeLinear(await linearRows(tensors, name), { format: plan.format!, mse: options.mse, score: options.score, inputNorms: norms.get(name) ?? null });
-      report.push({ name, format: q.format, relError: q.relError, relOutputError: q.relOutputError });
-      return q;
+    const arena = budget.arena(Math.max(...expectedTensors(config, hasMtp).map((t) => t.shape.reduce((a, b) => a * b, 1))));
+    const streamLinear = async (name: string): Promise<PartWriter> => {
+      arena.reset();
+      const rows = await rowReader(tensors, name, budget);
+      const q = new LinearQuantizer(name, rows.cols, { format: plan.format!, mse: options.mse, score: options.score, inputNorms: norms.get(name) ?? null });
+      const bytes = q.rowBytes;
+      // the scale and position parts come after the codes: held whole when small, else recomputed
+      const sideBytes = rows.rows * (bytes.scale + bytes.positions);
+      const held = sideBytes <= budget.bytes / 4 ? { scale: arena.u8(rows.rows * bytes.scale), positions: arena.u8(rows.rows * bytes.positions) } : null;
+      const pass = rowChunks(rows, budget, arena, bytes.weight + bytes.scale + bytes.positions);
+      const out = { weight: arena.u8(pass.chunkRows * bytes.weight), scale: arena.u8(pass.chunkRows * bytes.scale), positions: arena.u8(pass.chunkRows * bytes.positions) };
+      const quantizeChunk = (values: Float64Array, count: number, measure: boolean) => {
+        for (let r = 0; r < count; r++) q.quantizeRow(values.subarray(r * rows.cols, (r + 1) * rows.cols), out, r, measure);
+      };
+      await pass.each((chunk, values) => {
+        for (let r = 0; r < chunk.rows; r++) q.scan(values.subarray(r * rows.cols, (r + 1) * rows.cols));
+      });
+      const scale2 = q.finishScan();
+      return async (part, write) => {
+        if (part === 'scale2') return write(new Uint8Array(Float32Array.of(scale2).buffer));
+        if (part === 'weight') {
+          await pass.each(async (chunk, values, first) => {
+            quantizeChunk(values, chunk.rows, true);
+            await write(out.weight.subarray(0, chunk.rows * bytes.weight));
+            held?.scale.set(out.scale.subarray(0, chunk.rows * bytes.scale), first * bytes.scale);
+            held?.positions.set(out.positions.subarray(0, chunk.rows * bytes.positions), first * bytes.positions);
+          });
+          report.push({ name, format: plan.format!, relError: q.relError(), relOutputError: q.relOutputError() });
+          return;
+        }
+        if (held) return write(held[part]);
+        await pass.each(async (chunk, values) => {
+          quantizeChunk(values, chunk.rows, false);
+          await write(out[part].subarray(0, chunk.rows * bytes[part]));
+        });
+      };
     };
     const keep: TensorFiller = async (t, write) => {
-      const source = tensors.get(t.name)!;
-      if (source.dtype === t.dtype) {
-        const raw = new Uint8Array(source.byteLength);
-        await source.readInto(raw);
-        for (let off = 0; off < raw.length; off += CHUNK_BYTES) await write(raw.subarray(off, off + CHUNK_BYTES));
+      arena.reset();
+      const rows = await rowReader(tensors, t.name, budget);
+      if (tensors.get(t.name)!.dtype === t.dtype) {
+        await rowChunks(rows, budget, arena, 0, true).each((chunk) => write(chunk.bytes));
         return;
       }
-      const rows = await linearOrVectorRows(tensors, t.name, source);
-      const row = new Float64Array(rows.cols);
-      for (let r = 0; r < rows.rows; r++) {
-        rows.readRow(r, row);
-        await write(encodeFloats(row, t.dtype));
-      }
+      const pass = rowChunks(rows, budget, arena, rows.cols * DTYPE_BYTES[t.dtype]);
+      const out = arena.u8(pass.chunkRows * rows.cols * DTYPE_BYTES[t.dtype]);
+      await pass.each((_chunk, values) => write(encodeFloatsInto(values, t.dtype, out)));
     };
     const bytesTotal = plan.decls.reduce((n, d) => n + d.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[d.dtype], 0);
     let bytesDone = 0;
     await mkdir(out, { recursive: true });
-    const written = await writeShardedSafetensors(out, plan.decls, quantizingFiller(plan, quantize, keep), {
+    const written = await writeShardedSafetensors(out, plan.decls, partsFiller(plan, streamLinear, keep), {
       maxShardBytes: (options.shardMb ?? 24) * 2 ** 20,
       alignment: 16,
       metadata: { format: 'pt', generator: 'edgetron convert' },
@@ -277,15 +331,6 @@ export async function convertCheckpoint(input: string, out: string, options: Con
   } finally {
     await ckpt.store.close();
   }
-}
-
-/** Rows of a float tensor of any rank (a vector is one row). */
-async function linearOrVectorRows(tensors: ReadonlyMap<string, TensorEntry>, name: string, source: TensorEntry): Promise<RowSource> {
-  if (source.shape.length === 2) return linearRows(tensors, name);
-  const raw = new Uint8Array(source.byteLength);
-  await source.readInto(raw);
-  const n = source.shape.reduce((a, b) => a * b, 1);
-  return { name, rows: 1, cols: n, readRow: (_r, dst) => decodeInto(source.dtype, raw, 0, n, dst, 0, name) };
 }
 
 /** The input's config.json as JSON: the folder's file, or a GGUF file's metadata mapped to HF keys. */

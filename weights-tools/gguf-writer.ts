@@ -1,7 +1,9 @@
 // spec §13: writing GGUF files (the layout engine/gguf.ts reads), and exporting a NemotronH
 // checkpoint as the GGUF llama.cpp's `nemotron_h` / `nemotron_h_moe` loader reads. The header is
-// built in memory (metadata and tensor infos: small); tensor data follows, one tensor at a time,
-// each at a multiple of the alignment, zero-padded.
+// built in memory from the planned names, types and dims alone (metadata and tensor infos: small);
+// tensor data follows, one tensor at a time, each at a multiple of the alignment, zero-padded.
+// An export streams each tensor a chunk of whole rows at a time under a memory cap
+// (row-chunks.ts): ggml blocks (32 or 64 values) lie inside a row, so chunks do not change a byte.
 //
 //   u32 "GGUF" | u32 version 3 | u64 n_tensors | u64 n_kv | kv… | tensor infos… | pad | data
 //
@@ -12,16 +14,16 @@
 
 import { open } from 'node:fs/promises';
 import type { ModelConfig } from '../engine/config.js';
-import { decodeAll, f32ToBf16Bits, f32ToF16Bits } from '../engine/dtype.js';
+import { f32ToBf16Bits, f32ToF16Bits } from '../engine/dtype.js';
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VALUE, type GgufKV, type GgufScalar } from '../engine/gguf.js';
 import { ggufTensorName } from '../engine/gguf-names.js';
 import { TOKEN_TYPE } from '../engine/gguf-tokenizer.js';
 import { GGML_SUPPORTED, GGML_TYPE, e4m3ScalesPackable, packNvfp4, quantQ4_0, quantQ8_0 } from '../engine/ggml-types.js';
-import { decodeWeightRow } from '../engine/reference/matmul.js';
 import { expectedTensors, linearWeight, validateWeights, type TensorEntry, type WeightStore } from '../engine/weights.js';
 import { CheckpointError } from './errors.js';
 import { ConfigError } from '../engine/errors.js';
-import { quantizeLinear } from './quantize.js';
+import { LinearQuantizer } from './quantize.js';
+import { DEFAULT_MAX_MEMORY_MIB, MemoryBudget, rowChunks, rowReader, type Arena } from './row-chunks.js';
 
 /** A tensor to write: ggml type id, GGUF dims (innermost first), and its raw ggml bytes. */
 export interface GgufTensorInput {
@@ -227,9 +229,9 @@ export interface GgufExportSource {
   readonly tokenizerConfig: Record<string, unknown> | null;
 }
 
-/** One tensor of an export: its header entry, and a producer of its bytes (called once, when written). */
+/** One tensor of an export: its header entry, and a producer that hands its bytes to `write` in order, chunk by chunk (each awaited before the next). */
 export interface GgufExportTensor extends GgufTensorDecl {
-  produce(): Promise<Uint8Array>;
+  produce(write: (chunk: Uint8Array) => Promise<void>): Promise<void>;
 }
 
 /** An export ready to write: metadata and tensors in file order. */
@@ -342,83 +344,114 @@ function modelMetadata(config: ModelConfig, arch: string): [string, GgufKV][] {
   });
 }
 
-/** Every value of tensor `name` as f32 (float dtypes exactly; nvfp4 formats decoded exactly, then rounded once). */
-async function valuesOf(tensors: ReadonlyMap<string, TensorEntry>, name: string): Promise<Float32Array> {
-  const read = async (t: TensorEntry) => {
-    const b = new Uint8Array(t.byteLength);
-    await t.readInto(b);
-    return b;
-  };
-  const entry = tensors.get(name)!;
-  if (entry.dtype !== 'u8') return Float32Array.from(decodeAll(entry.dtype, await read(entry), name));
-  const w = linearWeight(tensors, name);
-  const scale2 = new Float32Array((await read(w.scale2!)).slice().buffer)[0];
-  const quant = { format: w.format as 'nvfp4' | 'nvfp4-s24', scale: await read(w.scale!), scale2, positions: w.positions && (await read(w.positions)) };
-  const raw = { name, dtype: entry.dtype, rows: w.rows, cols: w.cols, bytes: await read(entry), quant };
-  const out = new Float32Array(w.rows * w.cols);
-  const row = new Float64Array(w.cols);
-  for (let o = 0; o < w.rows; o++) {
-    decodeWeightRow(raw, o, row);
-    out.set(row, o * w.cols);
-  }
-  return out;
-}
-
-/** f32 values → the bytes of ggml type `type`. */
-function encodeValues(x: Float32Array, type: number): Uint8Array {
-  switch (type) {
-    case GGML_TYPE.F32:
-      return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
-    case GGML_TYPE.F16:
-      return new Uint8Array(Uint16Array.from(x, f32ToF16Bits).buffer);
-    case GGML_TYPE.BF16:
-      return new Uint8Array(Uint16Array.from(x, f32ToBf16Bits).buffer);
-    default: {
-      const info = GGML_SUPPORTED.get(type)!;
-      const out = new Uint8Array((x.length / info.blockValues) * info.blockBytes);
-      (type === GGML_TYPE.Q8_0 ? quantQ8_0 : quantQ4_0)(x, out, x.length);
-      return out;
-    }
-  }
+/** f32 values → the bytes of ggml type `type` in `out` (large enough); the encoded bytes. */
+function encodeValuesInto(x: Float32Array, type: number, out: Uint8Array): Uint8Array {
+  const info = GGML_SUPPORTED.get(type)!;
+  const bytes = out.subarray(0, (x.length / info.blockValues) * info.blockBytes);
+  if (type === GGML_TYPE.F32) new Float32Array(bytes.buffer, bytes.byteOffset, x.length).set(x);
+  else if (type === GGML_TYPE.F16 || type === GGML_TYPE.BF16) {
+    const bits = new Uint16Array(bytes.buffer, bytes.byteOffset, x.length);
+    const encode = type === GGML_TYPE.F16 ? f32ToF16Bits : f32ToBf16Bits;
+    for (let i = 0; i < x.length; i++) bits[i] = encode(x[i]);
+  } else (type === GGML_TYPE.Q8_0 ? quantQ8_0 : quantQ4_0)(x, bytes, x.length);
+  return bytes;
 }
 
 /**
- * Linear `name` as ggml NVFP4 blocks and its weight_scale_2: a ModelOpt nvfp4 source is repacked
- * losslessly; anything else (float, nvfp4-s24, scales ggml cannot hold) is quantised from its
- * values with the edge pack's quantiser (weights-tools/quantize.ts).
+ * Stream tensor `name` as ggml type `type` (not NVFP4) to `write`: float dtypes exactly and nvfp4
+ * formats decoded exactly, rounded once to f32, then `transform`ed in place.
  */
-async function nvfp4Of(tensors: ReadonlyMap<string, TensorEntry>, name: string): Promise<{ blocks: Uint8Array; scale2: number }> {
-  const read = async (t: TensorEntry) => {
-    const b = new Uint8Array(t.byteLength);
-    await t.readInto(b);
-    return b;
-  };
-  const entry = tensors.get(name)!;
-  let q: { rows: number; cols: number; weight: Uint8Array; scale: Uint8Array; scale2: number } | null = null;
-  if (entry.dtype === 'u8' && linearWeight(tensors, name).format === 'nvfp4') {
-    const w = linearWeight(tensors, name);
-    const scale = await read(w.scale!);
-    if (e4m3ScalesPackable(scale)) q = { rows: w.rows, cols: w.cols, weight: await read(entry), scale, scale2: new Float32Array((await read(w.scale2!)).slice().buffer)[0] };
+async function streamValues(
+  tensors: ReadonlyMap<string, TensorEntry>,
+  name: string,
+  type: number,
+  transform: ((x: Float32Array) => void) | null,
+  memory: { budget: MemoryBudget; arena: Arena },
+  write: (chunk: Uint8Array) => Promise<void>,
+): Promise<void> {
+  const { budget, arena } = memory;
+  const info = GGML_SUPPORTED.get(type)!;
+  const rows = await rowReader(tensors, name, budget);
+  const outPerRow = (rows.cols / info.blockValues) * info.blockBytes;
+  const pass = rowChunks(rows, budget, arena, 4 * rows.cols + outPerRow);
+  const x = arena.f32(pass.chunkRows * rows.cols);
+  const out = arena.u8(pass.chunkRows * outPerRow);
+  await pass.each(async (_chunk, values) => {
+    const xs = x.subarray(0, values.length);
+    xs.set(values);
+    transform?.(xs);
+    await write(encodeValuesInto(xs, type, out));
+  });
+}
+
+/** ggml NVFP4 bytes per row of `cols` values (36-byte blocks of 64). */
+const nvfp4BlockBytes = (cols: number) => (cols * 36) / 64;
+
+/**
+ * Stream linear `name` as ggml NVFP4 blocks to `write`, returning its weight_scale_2: a ModelOpt
+ * nvfp4 source is repacked losslessly; anything else (float, nvfp4-s24, scales ggml cannot hold)
+ * is quantised from its values, rounded once to f32, with the edge pack's quantiser
+ * (weights-tools/quantize.ts).
+ */
+async function streamNvfp4(
+  tensors: ReadonlyMap<string, TensorEntry>,
+  name: string,
+  memory: { budget: MemoryBudget; arena: Arena },
+  write: (chunk: Uint8Array) => Promise<void>,
+): Promise<number> {
+  const { budget, arena } = memory;
+  const rows = await rowReader(tensors, name, budget);
+  const blockBytes = nvfp4BlockBytes(rows.cols);
+  if (tensors.get(name)!.dtype === 'u8' && linearWeight(tensors, name).format === 'nvfp4') {
+    const pass = rowChunks(rows, budget, arena, blockBytes, true);
+    let packable = true;
+    await pass.each((chunk) => {
+      packable &&= e4m3ScalesPackable(chunk.quant!.scale);
+    });
+    if (packable) {
+      const blocks = arena.u8(pass.chunkRows * blockBytes);
+      let scale2 = 0;
+      await pass.each(async (chunk) => {
+        const out = blocks.subarray(0, chunk.rows * blockBytes);
+        packNvfp4(chunk.bytes, chunk.quant!.scale, out, chunk.rows * rows.cols);
+        scale2 = chunk.quant!.scale2;
+        await write(out);
+      });
+      return scale2;
+    }
+    arena.reset();
   }
-  if (!q) {
-    const values = await valuesOf(tensors, name);
-    const [rows, cols] = entry.dtype === 'u8' ? [linearWeight(tensors, name).rows, linearWeight(tensors, name).cols] : entry.shape;
-    q = quantizeLinear({ name, rows, cols, readRow: (r, dst) => dst.set(values.subarray(r * cols, (r + 1) * cols)) }, { format: 'nvfp4' });
-  }
-  const blocks = new Uint8Array((q.rows * q.cols * 36) / 64);
-  packNvfp4(q.weight, q.scale, blocks, q.rows * q.cols);
-  return { blocks, scale2: q.scale2 };
+  const q = new LinearQuantizer(name, rows.cols, { format: 'nvfp4' });
+  const { weight, scale } = q.rowBytes;
+  const pass = rowChunks(rows, budget, arena, weight + scale + blockBytes);
+  const out = { weight: arena.u8(pass.chunkRows * weight), scale: arena.u8(pass.chunkRows * scale) };
+  const blocks = arena.u8(pass.chunkRows * blockBytes);
+  const rowOf = (values: Float64Array, r: number) => values.subarray(r * rows.cols, (r + 1) * rows.cols);
+  await pass.each((chunk, values) => {
+    for (let i = 0; i < values.length; i++) values[i] = Math.fround(values[i]);
+    for (let r = 0; r < chunk.rows; r++) q.scan(rowOf(values, r));
+  });
+  const scale2 = q.finishScan();
+  await pass.each(async (chunk, values) => {
+    for (let i = 0; i < values.length; i++) values[i] = Math.fround(values[i]);
+    for (let r = 0; r < chunk.rows; r++) q.quantizeRow(rowOf(values, r), out, r, false);
+    const bytes = blocks.subarray(0, chunk.rows * blockBytes);
+    packNvfp4(out.weight, out.scale, bytes, chunk.rows * rows.cols);
+    await write(bytes);
+  });
+  return scale2;
 }
 
 /**
  * Plan the GGUF export of a checkpoint: metadata (llama.cpp keys, the tokenizer) and tensors
  * under GGUF names with their layouts. Tensor bytes are produced one tensor at a time when
- * written. Throws the checkpoint's own validation errors (missing tensor, wrong shape).
+ * written, a chunk of rows at a time within `maxMemoryMb` (row-chunks.ts). Throws the
+ * checkpoint's own validation errors (missing tensor, wrong shape).
  * @example
  * const plan = planGgufExport(await openCheckpoint('model-dir'), 'q8_0');
  * await writeGgufFile('model-q8_0.gguf', plan);
  */
-export function planGgufExport(source: GgufExportSource, quant: GgufQuant, name = 'edgetron export'): GgufExportPlan {
+export function planGgufExport(source: GgufExportSource, quant: GgufQuant, name = 'edgetron export', maxMemoryMb = DEFAULT_MAX_MEMORY_MIB): GgufExportPlan {
   const { config, store } = source;
   if (config.layerKinds.includes('E') && config.layerKinds.includes('-')) {
     // llama.cpp reads a layer's kind from feed_forward_length: in nemotron_h_moe every layer
@@ -426,6 +459,8 @@ export function planGgufExport(source: GgufExportSource, quant: GgufQuant, name 
     throw new ConfigError('hybrid_override_pattern', "mixes dense '-' and MoE 'E' layers, which a nemotron_h_moe GGUF cannot represent");
   }
   const tensors = validateWeights(config, store);
+  const budget = new MemoryBudget(maxMemoryMb);
+  const memory = { budget, arena: budget.arena(Math.max(...expectedTensors(config).map((t) => t.shape.reduce((a, b) => a * b, 1)))) };
   const arch = config.layerKinds.includes('E') ? 'nemotron_h_moe' : 'nemotron_h';
   const metadata = new Map<string, GgufKV>([['general.architecture', kv.str(arch)], ['general.name', kv.str(name)], ...modelMetadata(config, arch)]);
   if (source.tokenizerJson) for (const [k, v] of tokenizerMetadata(source.tokenizerJson, source.tokenizerConfig, config, store.source)) metadata.set(k, v);
@@ -443,14 +478,14 @@ export function planGgufExport(source: GgufExportSource, quant: GgufQuant, name 
     const shape = spec.name.endsWith('conv1d.weight') ? [spec.shape[0], spec.shape[2]] : [...spec.shape];
     let dims = [...shape].reverse();
     let sources = [spec.name];
-    let transform: ((x: Float32Array) => Float32Array) | null = null;
+    let transform: ((x: Float32Array) => void) | null = null;
     if (experts) {
       const n = config.moe!.nExperts;
       dims = [...dims, n];
       sources = Array.from({ length: n }, (_, e) => experts.replace('{e}', String(e)));
     } else if (spec.name.endsWith('.A_log')) {
       dims = [1, shape[0]];
-      transform = (x) => x.map((v) => -Math.exp(v)); // ssm_a = −exp(A_log), rounded once to f32
+      transform = (x) => x.forEach((v, i) => (x[i] = -Math.exp(v))); // ssm_a = −exp(A_log), rounded once to f32
     } else if (spec.name.endsWith('.D')) {
       dims = [1, shape[0]];
     } else if (spec.name.endsWith('mixer.norm.weight')) {
@@ -462,23 +497,13 @@ export function planGgufExport(source: GgufExportSource, quant: GgufQuant, name 
     const info = GGML_SUPPORTED.get(type)!;
     const byteLength = (dims.reduce((a, b) => a * b, 1) / info.blockValues) * info.blockBytes;
     let scale2s: number[] = [];
-    const produce = async () => {
-      const parts: Uint8Array[] = [];
+    const produce = async (write: (chunk: Uint8Array) => Promise<void>) => {
       scale2s = [];
       for (const s of sources) {
-        if (type === GGML_TYPE.NVFP4) {
-          const { blocks, scale2 } = await nvfp4Of(tensors, s);
-          parts.push(blocks);
-          scale2s.push(scale2);
-          continue;
-        }
-        const values = await valuesOf(tensors, s);
-        parts.push(encodeValues(transform ? transform(values) : values, type));
+        memory.arena.reset();
+        if (type === GGML_TYPE.NVFP4) scale2s.push(await streamNvfp4(tensors, s, memory, write));
+        else await streamValues(tensors, s, type, transform, memory, write);
       }
-      if (parts.length === 1) return parts[0];
-      const all = new Uint8Array(byteLength);
-      parts.reduce((at, p) => (all.set(p, at), at + p.byteLength), 0);
-      return all;
     };
     out.push({ name: gguf, type, dims, byteLength, produce });
     if (type === GGML_TYPE.NVFP4) {
@@ -489,9 +514,9 @@ export function planGgufExport(source: GgufExportSource, quant: GgufQuant, name 
         type: GGML_TYPE.F32,
         dims: [n],
         byteLength: 4 * n,
-        async produce() {
-          if (scale2s.length !== n) await produce();
-          return new Uint8Array(Float32Array.from(scale2s).buffer);
+        async produce(write) {
+          if (scale2s.length !== n) await produce(async () => {});
+          await write(new Uint8Array(Float32Array.from(scale2s).buffer));
         },
       });
     }
@@ -516,8 +541,9 @@ function fileRank(name: string): number {
 }
 
 /**
- * Write a planned export to `path`, one tensor at a time (memory: the header plus the largest
- * tensor and its source). `onProgress` reports the tensor bytes written so far after each tensor.
+ * Write a planned export to `path`, one tensor at a time and each chunk by chunk as its producer
+ * hands them over (memory: the header plus the producer's chunks). `onProgress` reports the
+ * tensor bytes written so far after each tensor.
  * @example
  * await writeGgufFile('out.gguf', planGgufExport(ckpt, 'f32'), (done, total) => bar.update(done / total));
  */
@@ -530,11 +556,19 @@ export async function writeGgufFile(path: string, plan: GgufExportPlan, onProgre
     await fh.write(header, 0, header.byteLength, 0);
     let end = header.byteLength;
     for (const [i, t] of plan.tensors.entries()) {
-      const data = await t.produce();
-      if (data.byteLength !== t.byteLength) throw new RangeError(`tensor ${t.name}: produced ${data.byteLength} bytes, planned ${t.byteLength}`);
-      await fh.write(data, 0, data.byteLength, header.byteLength + offsets[i]);
-      end = header.byteLength + offsets[i] + Math.ceil(data.byteLength / alignment) * alignment;
-      written += data.byteLength;
+      const start = header.byteLength + offsets[i];
+      let produced = 0;
+      await t.produce(async (chunk) => {
+        if (produced + chunk.byteLength > t.byteLength) throw new RangeError(`tensor ${t.name}: produced more than the planned ${t.byteLength} bytes`);
+        for (let done = 0; done < chunk.byteLength; ) {
+          const { bytesWritten } = await fh.write(chunk, done, chunk.byteLength - done, start + produced + done);
+          done += bytesWritten;
+        }
+        produced += chunk.byteLength;
+      });
+      if (produced !== t.byteLength) throw new RangeError(`tensor ${t.name}: produced ${produced} bytes, planned ${t.byteLength}`);
+      end = start + Math.ceil(produced / alignment) * alignment;
+      written += produced;
       onProgress?.(written, total);
     }
     await fh.truncate(end);

@@ -7,7 +7,8 @@
 // values only, so a block holds the 8 values kept out of its 16 (the grid is spent on survivors).
 // Optional MSE search: per block, try the E4M3 scales from 8 steps below to 2 above the amax one
 // and keep the one with the least squared error (ties keep the amax scale, then the smaller).
-// Streams by rows: one pass for the amax, one to quantise; memory is the output plus one row.
+// Streams by rows (`LinearQuantizer`): one pass for the amax, one to quantise; memory is one row
+// plus wherever the caller puts the output rows.
 // Reports the relative Frobenius error ‖Ŵ − W‖ / ‖W‖ against the unpruned W.
 
 import { InvalidOptionError } from '../engine/errors.js';
@@ -114,67 +115,158 @@ function packNibbles(nibbles: Uint8Array, dst: Uint8Array, off: number): void {
   for (let j = 0; j < nibbles.length / 2; j++) dst[off + j] = nibbles[2 * j] | (nibbles[2 * j + 1] << 4);
 }
 
+/** One row's (or many rows') share of each stored part: bytes of codes, scales and position codes. */
+export interface QuantRowBytes {
+  readonly weight: number;
+  readonly scale: number;
+  readonly positions: number;
+}
+
 /**
- * Quantise a linear weight to nvfp4 or nvfp4-s24 (magnitude or Wanda 2:4 pruning first).
+ * Bytes one row of a [rows, cols] linear takes in each stored part of `format`.
+ * @example quantizedRowBytes(64, 'nvfp4-s24') // { weight: 16, scale: 4, positions: 8 }
+ */
+export function quantizedRowBytes(cols: number, format: QuantFormat): QuantRowBytes {
+  const sparse = format === 'nvfp4-s24';
+  return { weight: sparse ? cols / 4 : cols / 2, scale: cols / NVFP4_BLOCK, positions: sparse ? cols / 8 : 0 };
+}
+
+/** Where quantised rows go: the parts of a run of rows, row `at` at byte `at · rowBytes` of each. */
+export interface QuantRowsOut {
+  readonly weight: Uint8Array;
+  readonly scale: Uint8Array;
+  readonly positions?: Uint8Array;
+}
+
+/**
+ * The quantiser of one linear weight [rows, cols], fed rows in order in two passes, so a caller
+ * can hold any number of rows at a time (weights-tools/convert.ts streams chunks of rows): pass 1
+ * `scan`s every row for amax(|W|) (of the kept values for nvfp4-s24) and `finishScan` fixes
+ * weight_scale_2; pass 2 `quantizeRow`s each row into its parts. Blocks (16 along K) and 2:4
+ * groups lie inside a row, so the output does not depend on how rows are grouped.
+ * @example
+ * const q = new LinearQuantizer('w', cols, { format: 'nvfp4' });
+ * for (const row of rows) q.scan(row);
+ * q.finishScan();
+ * rows.forEach((row, r) => q.quantizeRow(row, out, r, true));
+ */
+export class LinearQuantizer {
+  readonly sparse: boolean;
+  readonly rowBytes: QuantRowBytes;
+  private readonly importance: Float64Array | null;
+  private readonly norms: Float64Array | null;
+  private readonly kept: Float64Array; // (cols) W[r, :] after 2:4 pruning
+  private readonly nibbles: Uint8Array; // (n) E2M1 codes of one row
+  private readonly dequant: Float64Array; // (n) decoded stored values of one row
+  private amax = 0;
+  private scale2: number | null = null;
+  private errSq = 0;
+  private normSq = 0;
+  private outErrSq = 0;
+  private outNormSq = 0;
+
+  constructor(
+    readonly name: string,
+    readonly cols: number,
+    readonly options: QuantizeOptions,
+  ) {
+    this.sparse = options.format === 'nvfp4-s24';
+    if (options.format !== 'nvfp4' && !this.sparse) throw new InvalidOptionError('format', options.format, 'nvfp4 or nvfp4-s24');
+    if (cols % NVFP4_BLOCK !== 0) throw new InvalidOptionError(`${name} K`, cols, `a multiple of ${NVFP4_BLOCK}`);
+    this.norms = options.inputNorms ?? null;
+    this.importance = this.sparse && options.score === 'wanda' ? this.norms : null;
+    this.rowBytes = quantizedRowBytes(cols, options.format);
+    const n = this.sparse ? cols / 2 : cols; // stored values per row
+    this.kept = new Float64Array(cols);
+    this.nibbles = new Uint8Array(n);
+    this.dequant = new Float64Array(n);
+  }
+
+  /** `row` (cols), pruned to 2:4 for nvfp4-s24, into `kept`. */
+  private keep(row: Float64Array): void {
+    this.kept.set(row);
+    if (this.sparse) prune24Row(this.kept, this.importance);
+  }
+
+  /** Pass 1: take one row (cols) into amax. */
+  scan(row: Float64Array): void {
+    this.keep(row);
+    for (let j = 0; j < this.cols; j++) this.amax = Math.max(this.amax, Math.abs(this.kept[j]));
+  }
+
+  /** End pass 1: weight_scale_2 = fp32(amax / (6 · 448)) (1 for an all-zero W). */
+  finishScan(): number {
+    this.scale2 = this.amax === 0 ? 1 : Math.fround(this.amax / (E2M1_MAX * E4M3_MAX));
+    return this.scale2;
+  }
+
+  /**
+   * Pass 2: quantise `row` (cols) into row `at` of `out`; with `measure`, add its error against
+   * the unpruned row to the totals of `relError` / `relOutputError` (once per row of W).
+   */
+  quantizeRow(row: Float64Array, out: QuantRowsOut, at: number, measure: boolean): void {
+    if (this.scale2 === null) throw new RangeError(`${this.name}: quantizeRow before finishScan`);
+    const { cols, kept, nibbles, dequant, norms } = this;
+    this.keep(row);
+    let values: Float64Array = kept;
+    let codes: Uint8Array | null = null;
+    if (this.sparse) ({ values, codes } = compress24(kept, 1, cols, this.name));
+    const block = this.sparse ? NVFP4_BLOCK / 2 : NVFP4_BLOCK;
+    quantizeBlocks(values, block, this.scale2, this.options.mse ?? false, nibbles, out.scale, at * this.rowBytes.scale, dequant);
+    packNibbles(nibbles, out.weight, at * this.rowBytes.weight);
+    if (codes) out.positions!.set(packPositions(codes), at * this.rowBytes.positions);
+    if (!measure) return;
+    // error against the unpruned row (pruned elements decode to 0)
+    const approx = codes ? decompress24({ values: dequant, codes }) : dequant; // (cols) Ŵ[r, :]
+    for (let j = 0; j < cols; j++) {
+      const e = (approx[j] - row[j]) ** 2;
+      this.normSq += row[j] * row[j];
+      this.errSq += e;
+      if (norms) {
+        this.outNormSq += row[j] * row[j] * norms[j] * norms[j];
+        this.outErrSq += e * norms[j] * norms[j];
+      }
+    }
+  }
+
+  /** ‖Ŵ − W‖_F / ‖W‖_F over the measured rows (0 for an all-zero W). */
+  relError(): number {
+    return ratio(this.errSq, this.normSq);
+  }
+
+  /** The relative output error over the measured rows (`QuantizedLinear.relOutputError`), null without input norms. */
+  relOutputError(): number | null {
+    return this.norms ? ratio(this.outErrSq, this.outNormSq) : null;
+  }
+}
+
+const ratio = (err: number, norm: number) => (norm === 0 ? 0 : Math.sqrt(err / norm));
+
+/**
+ * Quantise a linear weight to nvfp4 or nvfp4-s24 (magnitude or Wanda 2:4 pruning first), all of
+ * its rows in memory at once (`LinearQuantizer` streams them).
  * @example
  * const q = quantizeLinear({ name: 'w', rows, cols, readRow: (r, dst) => dst.set(W.subarray(r * cols, (r + 1) * cols)) }, { format: 'nvfp4' });
  */
 export function quantizeLinear(src: RowSource, options: QuantizeOptions): QuantizedLinear {
   const { name, rows, cols } = src;
-  const sparse = options.format === 'nvfp4-s24';
-  if (options.format !== 'nvfp4' && !sparse) throw new InvalidOptionError('format', options.format, 'nvfp4 or nvfp4-s24');
-  if (cols % NVFP4_BLOCK !== 0) throw new InvalidOptionError(`${name} K`, cols, `a multiple of ${NVFP4_BLOCK}`);
-  const norms = options.inputNorms ?? null;
-  const importance = sparse && options.score === 'wanda' ? norms : null;
+  const q = new LinearQuantizer(name, cols, options);
   const row = new Float64Array(cols); // (cols) W[r, :]
-  const kept = new Float64Array(cols); // (cols) W[r, :] after 2:4 pruning
-  const readKept = (r: number) => {
+  for (let r = 0; r < rows; r++) {
     src.readRow(r, row);
-    kept.set(row);
-    if (sparse) prune24Row(kept, importance);
+    q.scan(row);
+  }
+  const scale2 = q.finishScan();
+  const out = {
+    weight: new Uint8Array(rows * q.rowBytes.weight),
+    scale: new Uint8Array(rows * q.rowBytes.scale),
+    positions: q.sparse ? new Uint8Array(rows * q.rowBytes.positions) : undefined,
   };
-  // 1. weight_scale_2 from the amax over the (kept) values, rounded to f32
-  let amax = 0;
   for (let r = 0; r < rows; r++) {
-    readKept(r);
-    for (let j = 0; j < cols; j++) amax = Math.max(amax, Math.abs(kept[j]));
+    src.readRow(r, row);
+    q.quantizeRow(row, out, r, true);
   }
-  const scale2 = amax === 0 ? 1 : Math.fround(amax / (E2M1_MAX * E4M3_MAX));
-  // 2. rows: dense blocks of 16, or the kept values in blocks of 8
-  const n = sparse ? cols / 2 : cols; // stored values per row
-  const block = sparse ? NVFP4_BLOCK / 2 : NVFP4_BLOCK;
-  const weight = new Uint8Array((rows * n) / 2);
-  const scale = new Uint8Array((rows * cols) / NVFP4_BLOCK);
-  const positions = sparse ? new Uint8Array((rows * cols) / 8) : undefined;
-  const nibbles = new Uint8Array(n);
-  const dequant = new Float64Array(n);
-  let errSq = 0;
-  let normSq = 0;
-  let outErrSq = 0;
-  let outNormSq = 0;
-  for (let r = 0; r < rows; r++) {
-    readKept(r);
-    let values: Float64Array = kept;
-    let codes: Uint8Array | null = null;
-    if (sparse) ({ values, codes } = compress24(kept, 1, cols, name));
-    quantizeBlocks(values, block, scale2, options.mse ?? false, nibbles, scale, (r * cols) / NVFP4_BLOCK, dequant);
-    packNibbles(nibbles, weight, (r * n) / 2);
-    if (codes) positions!.set(packPositions(codes), (r * cols) / 8);
-    // error against the unpruned row (pruned elements decode to 0)
-    const approx = codes ? decompress24({ values: dequant, codes }) : dequant; // (cols) Ŵ[r, :]
-    for (let j = 0; j < cols; j++) {
-      const e = (approx[j] - row[j]) ** 2;
-      normSq += row[j] * row[j];
-      errSq += e;
-      if (norms) {
-        outNormSq += row[j] * row[j] * norms[j] * norms[j];
-        outErrSq += e * norms[j] * norms[j];
-      }
-    }
-  }
-  const ratio = (err: number, norm: number) => (norm === 0 ? 0 : Math.sqrt(err / norm));
-  const relOutputError = norms ? ratio(outErrSq, outNormSq) : null;
-  return { name, format: options.format, rows, cols, weight, scale, scale2, positions, relError: ratio(errSq, normSq), relOutputError };
+  return { name, format: options.format, rows, cols, ...out, scale2, relError: q.relError(), relOutputError: q.relOutputError() };
 }
 
 /** Which stored tensor of a quantised linear (DESIGN §3 names). */
