@@ -6,6 +6,7 @@
 
 import type { Hono } from 'hono';
 import { createWasmBackend } from '../assembly/backend/index.js';
+import { MAX_MTP } from '../engine/generate.js';
 import scalarKernels from '../build/edgetron-scalar.wasm';
 import simdKernels from '../build/edgetron-simd.wasm';
 import { DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STALL_TIMEOUT_MS, createApp } from './app.js';
@@ -25,6 +26,8 @@ export interface Env {
   readonly EDGETRON_MAX_CONTEXT?: string;
   readonly EDGETRON_CONCURRENCY?: string;
   readonly EDGETRON_QUEUE?: string;
+  /** Speculative decoding (spec §11): tokens the MTP block drafts per step, 0 = off (default). */
+  readonly EDGETRON_MTP?: string;
   /** Seconds a stream's client may stop reading before its generation is cancelled (default 30). */
   readonly EDGETRON_STALL_TIMEOUT_S?: string;
   /** Seconds a generation may run in all (default 300). */
@@ -86,7 +89,12 @@ function servedModel(env: Env): Promise<ServedModel> {
       limitBytes: intVar(env, 'EDGETRON_ISOLATE_LIMIT_MB', ISOLATE_LIMIT_BYTES / 2 ** 20) * 2 ** 20,
     });
     const maxContext = Math.min(maxContextVar, session.model.ops.config.maxPositionEmbeddings);
-    return { id: env.EDGETRON_MODEL_ID ?? DEFAULTS.modelId, session, maxContext, created: Math.floor(Date.now() / 1000) };
+    const mtpVar = Number(env.EDGETRON_MTP ?? '0');
+    if (!(Number.isInteger(mtpVar) && mtpVar >= 0 && mtpVar <= MAX_MTP)) {
+      throw new ModelUnavailableError(`wrangler var EDGETRON_MTP must be an integer in [0, ${MAX_MTP}], got '${env.EDGETRON_MTP}'`);
+    }
+    const mtp = session.mtpLoaded ? mtpVar : 0; // a pack without an MTP block decodes plainly
+    return { id: env.EDGETRON_MODEL_ID ?? DEFAULTS.modelId, session, maxContext, mtp, created: Math.floor(Date.now() / 1000) };
   })().catch((err) => {
     if (!(err instanceof ModelTooLargeError)) served = null; // a transient failure is retried
     throw err;

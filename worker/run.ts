@@ -19,6 +19,8 @@ export interface ServedModel {
   readonly session: Session;
   /** Largest prompt + completion per request. */
   readonly maxContext: number;
+  /** Draft depth of speculative decoding with the MTP block (EDGETRON_MTP), 0 or absent = off. */
+  readonly mtp?: number;
   /** Unix seconds when it was loaded. */
   readonly created: number;
 }
@@ -143,6 +145,7 @@ export async function* run(model: ServedModel, prepared: Prepared, signal?: Abor
       topP: request.topP,
       seed: request.seed ?? Math.floor(Math.random() * 2 ** 31),
       logitsProcessor: processor,
+      mtp: model.mtp ?? 0,
     },
     signal,
   );
