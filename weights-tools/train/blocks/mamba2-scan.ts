@@ -43,9 +43,12 @@ export function scanForward(s: ScanDims, v: Float32Array, dt: Float32Array, A: F
   const PN = P * N;
   const nSeg = segments(s);
   const S = new Float64Array(PN); // (P, N)
+  const bt = new Float64Array(N); // (N) B_t of the head's group
+  const ct = new Float64Array(N); // (N) C_t of the head's group
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       const { xo, bo, co, stride } = headOffsets(s, h);
+      const Dh = D[h];
       S.fill(0);
       for (let t = 0; t < T; t++) {
         if (t % Q === 0) starts.set(S, ((b * nSeg + t / Q) * H + h) * PN);
@@ -53,6 +56,10 @@ export function scanForward(s: ScanDims, v: Float32Array, dt: Float32Array, A: F
         const delta = dt[row * H + h];
         const alpha = Math.exp(delta * A[h]);
         const vr = row * stride;
+        for (let n = 0; n < N; n++) {
+          bt[n] = v[vr + bo + n];
+          ct[n] = v[vr + co + n];
+        }
         const yr = row * H * P + h * P;
         for (let p = 0; p < P; p++) {
           const xv = v[vr + xo + p];
@@ -60,11 +67,11 @@ export function scanForward(s: ScanDims, v: Float32Array, dt: Float32Array, A: F
           const so = p * N;
           let acc = 0;
           for (let n = 0; n < N; n++) {
-            const st = alpha * S[so + n] + dx * v[vr + bo + n];
+            const st = alpha * S[so + n] + dx * bt[n];
             S[so + n] = st;
-            acc += v[vr + co + n] * st;
+            acc += ct[n] * st;
           }
-          y[yr + p] = acc + D[h] * xv;
+          y[yr + p] = acc + Dh * xv;
         }
       }
     }
@@ -96,9 +103,13 @@ export function scanBackward(
 ): void {
   const { B, T, H, P, N, Q } = s;
   const PN = P * N;
+  const PN2 = (P + (P % 2)) * N; // P rounded up to even, for the row pairs below
   const nSeg = segments(s);
-  const states = new Float64Array((Q + 1) * PN); // (Q+1, P, N): S before the segment, then after each token
-  const G = new Float64Array(PN); // (P, N) ∂L/∂S_t
+  const { dv, dDelta } = g;
+  const states = new Float64Array((Q + 1) * PN2); // (Q+1, P, N) with P even: S before the segment, then after each token
+  const G = new Float64Array(PN2); // (P, N) ∂L/∂S_t, P even
+  const bt = new Float64Array(N); // (N) B_t of the head's group
+  const ct = new Float64Array(N); // (N) C_t of the head's group
   const dBx = new Float64Array(N); // (N) Σ_p G[p,n]·x[p]
   const dC = new Float64Array(N); // (N) Σ_p dy[p]·S_t[p,n]
   for (let b = 0; b < B; b++) {
@@ -112,17 +123,20 @@ export function scanBackward(
       for (let seg = nSeg - 1; seg >= 0; seg--) {
         const t0 = seg * Q;
         const len = Math.min(Q, T - t0);
-        states.set(starts.subarray(((b * nSeg + seg) * H + h) * PN, ((b * nSeg + seg) * H + h + 1) * PN));
+        const start = ((b * nSeg + seg) * H + h) * PN;
+        states.set(starts.subarray(start, start + PN));
         for (let i = 0; i < len; i++) {
           const row = b * T + t0 + i;
           const delta = dt[row * H + h];
           const alpha = Math.exp(delta * Ah);
           const vr = row * stride;
-          const prev = i * PN;
-          const cur = prev + PN;
+          for (let n = 0; n < N; n++) bt[n] = v[vr + bo + n];
+          const prev = i * PN2;
+          const cur = prev + PN2;
           for (let p = 0; p < P; p++) {
             const dx = delta * v[vr + xo + p];
-            for (let n = 0; n < N; n++) states[cur + p * N + n] = alpha * states[prev + p * N + n] + dx * v[vr + bo + n];
+            const so = p * N;
+            for (let n = 0; n < N; n++) states[cur + so + n] = alpha * states[prev + so + n] + dx * bt[n];
           }
         }
         for (let i = len - 1; i >= 0; i--) {
@@ -131,35 +145,51 @@ export function scanBackward(
           const alpha = Math.exp(delta * Ah);
           const vr = row * stride;
           const yr = row * H * P + h * P;
-          const prev = i * PN;
-          const cur = prev + PN;
+          for (let n = 0; n < N; n++) {
+            bt[n] = v[vr + bo + n];
+            ct[n] = v[vr + co + n];
+          }
+          const prev = i * PN2;
+          const cur = prev + PN2;
           let dAlpha = 0;
           dBx.fill(0);
           dC.fill(0);
-          for (let p = 0; p < P; p++) {
-            const dyp = dy[yr + p];
-            const xp = v[vr + xo + p];
-            dD += dyp * xp;
-            let dxAcc = 0;
-            const so = p * N;
+          // two rows of the state at a time (halves the dC/dBx updates); an odd P's last pair
+          // has a zero row (dy = x = 0 keeps its G and its state at 0)
+          for (let p = 0; p < P; p += 2) {
+            const odd = p + 1 < P;
+            const dy0 = dy[yr + p];
+            const dy1 = odd ? dy[yr + p + 1] : 0;
+            const x0 = v[vr + xo + p];
+            const x1 = odd ? v[vr + xo + p + 1] : 0;
+            dD += dy0 * x0 + dy1 * x1;
+            let dx0 = 0;
+            let dx1 = 0;
+            const k0 = p * N;
+            const k1 = k0 + N;
             for (let n = 0; n < N; n++) {
-              const k = so + n;
-              const gs = G[k] + dyp * v[vr + co + n];
-              dC[n] += dyp * states[cur + k];
-              dAlpha += gs * states[prev + k];
-              dBx[n] += gs * xp;
-              dxAcc += gs * v[vr + bo + n];
-              G[k] = alpha * gs;
+              const cn = ct[n];
+              const bn = bt[n];
+              const g0 = G[k0 + n] + dy0 * cn;
+              const g1 = G[k1 + n] + dy1 * cn;
+              dC[n] += dy0 * states[cur + k0 + n] + dy1 * states[cur + k1 + n];
+              dAlpha += g0 * states[prev + k0 + n] + g1 * states[prev + k1 + n];
+              dBx[n] += g0 * x0 + g1 * x1;
+              dx0 += g0 * bn;
+              dx1 += g1 * bn;
+              G[k0 + n] = alpha * g0;
+              G[k1 + n] = alpha * g1;
             }
-            g.dv[vr + xo + p] += delta * dxAcc + Dh * dyp;
+            dv[vr + xo + p] += delta * dx0 + Dh * dy0;
+            if (odd) dv[vr + xo + p + 1] += delta * dx1 + Dh * dy1;
           }
-          let dDelta = dAlpha * alpha * Ah;
+          let dDt = dAlpha * alpha * Ah;
           for (let n = 0; n < N; n++) {
-            g.dv[vr + bo + n] += delta * dBx[n];
-            g.dv[vr + co + n] += dC[n];
-            dDelta += v[vr + bo + n] * dBx[n];
+            dv[vr + bo + n] += delta * dBx[n];
+            dv[vr + co + n] += dC[n];
+            dDt += bt[n] * dBx[n];
           }
-          g.dDelta[row * H + h] += dDelta;
+          dDelta[row * H + h] += dDt;
           dA += dAlpha * alpha * delta;
         }
       }
