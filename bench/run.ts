@@ -152,7 +152,9 @@ function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8' | 'q16', T: numb
   const e = k.exports;
   const fn =
     path === 'q16'
-      ? () => e.nvfp4_matvec_q16(x, scratch, w.c, w.s, 0.01, y, K, N)
+      ? format === 'nvfp4'
+        ? () => e.nvfp4_matvec_q16(x, scratch, w.c, w.s, 0.01, y, K, N)
+        : () => e.nvfp4s24_matvec_q16(x, scratch, w.c, w.p, w.s, 0.01, y, K, N)
       : path === 'q8'
         ? format === 'nvfp4'
           ? () => e.nvfp4_matvec_q8(x, scratch, w.c, w.s, 0.01, y, K, N)
@@ -332,8 +334,7 @@ async function main(): Promise<void> {
     [4096, 4096],
     [4096, 8192],
   ]) {
-    for (const format of ['nvfp4', 'nvfp4-s24'] as const) for (const path of ['f32', 'q8'] as const) rows.push(fp4Row(kernels, format, path, 1, K, N, ceiling));
-    rows.push(fp4Row(kernels, 'nvfp4', 'q16', 1, K, N, ceiling));
+    for (const format of ['nvfp4', 'nvfp4-s24'] as const) for (const path of ['f32', 'q8', 'q16'] as const) rows.push(fp4Row(kernels, format, path, 1, K, N, ceiling));
   }
   for (const format of ['nvfp4', 'nvfp4-s24'] as const) rows.push(fp4Row(kernels, format, 'f32', 32, 2048, 2048, ceiling));
   table(

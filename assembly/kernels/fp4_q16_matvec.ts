@@ -1,49 +1,55 @@
-// spec §14.1, DESIGN §3: the int16-activation decode path for nvfp4 weights (T = 1):
-//   1. x (K, f32) is quantised once per call, per block b of 16, to
-//      σ_b = max_{k∈b} |x_k| / 32767,  q_k = round(x_k / σ_b) (ties to even),  |q_k| ≤ 32767
-//      (σ_b = 0 gives q = 0), stored de-interleaved per 32 elements (two blocks A, B) as
-//      q[even k of A], q[even k of B], q[odd k of A], q[odd k of B] (8 i16 each; a lone last
-//      block of 16: even then odd), then σ (K/16, f32). A code byte's low nibble (even k) and
-//      high nibble (odd k) then meet their activations lane by lane, no shuffle.
-//   2. Per 16 code bytes (32 weights, blocks A and B): lo = v & 0x0F, hi = v >>> 4, each looked
-//      up (i8x16.swizzle) as 2·E2M1 in int8 (0, 1, 2, 3, 4, 6, 8, 12 and negatives); low halves
-//      (block A) and high halves (block B) widen to i16 and i32x4.dot_i16x8_s with the even and
-//      odd activations: d_b = Σ_{k∈b} q_k · 2·E2M1_k exactly in i32 (|d_b| ≤ 16·32767·12 < 2²⁴,
-//      so its f32 conversion is exact); acc += f32(d_b) · (E4M3(s_b) · σ_b) in f32x4;
-//      y = hsum(acc) · scale2 / 2. Four rows at a time share the activation loads.
+// spec §14.1, DESIGN §3: the int16-activation decode path (T = 1) for 4-bit weights, the one the
+// backend uses for decode (assembly/backend/linear.ts). Generic over the format F as in
+// nvfp4_matmul.ts: u8 = nvfp4, u16 = nvfp4-s24.
+//   1. x (K, f32) is quantised once per call, per block b of 16:
+//      σ_b = max_{k∈b} |x_k| / 32767,  q_k = round(x_k · fl(1/σ_b)) (ties to even), |q_k| ≤ 32767
+//      (σ_b = 0 gives q = 0). Scratch: q (K rounded up to 32, i16) then σ (K/16 f32).
+//      nvfp4 lays q out per pair of blocks (32 elements, 4 × 8 i16): vector r holds the elements
+//      k ≡ r (mod 4), lane j = element 4j + r (j < 4 block A, j ≥ 4 block B); then the low and high
+//      nibbles of the 16 code bytes, looked up and split into even / odd bytes of i16 lanes, meet
+//      their activations lane by lane. nvfp4-s24 keeps element order (its decoder spreads the
+//      kept weights to their positions, fp4_decode.ts).
+//   2. Per pair of blocks and row: the 32 weights ×2 as int8 (i8x16.swizzle, exact), widened to
+//      i16, i32x4.dot_i16x8_s with q: d = [A, A, B, B] lane partials of the exact integer block
+//      dots d_b = Σ_{k∈b} q_k · 2·E2M1_k (|d_b| ≤ 16·32767·12 < 2²⁴, exact in f32).
+//   3. Four rows share each pair's activation loads; their d's are transposed into
+//      [A₀, B₀, A₁, B₁] and [A₂, B₂, A₃, B₃] (shuffles and adds), converted to f32 and multiplied
+//      by the matching f32 block scales E4M3(s_b) · σ_b — the 8 E4M3 bytes are widened in SIMD:
+//      bits = sign << 31 | (s & 0x7F) << 20, value = bits · 2¹²⁰ (exact, subnormals included;
+//      0x7F / 0xFF → NaN) — and accumulated; y = (acc lane pair sum) · scale2 / 2. The last N mod 4
+//      rows take the one-row dot.
 // Scalar twin (…_scalar): the same quantisation and layout, d_b summed in i32, acc += f32(d_b) ·
 //   (E4M3(s_b) · σ_b), y = acc · scale2 / 2 — the same result up to f32 summation order.
-// Error: activation rounding |x_k − σ_b q_k| ≤ σ_b · (1/2 + 2¹⁶·u) (x/σ_b is formed as
-//   x · fl(1/σ_b)), i.e. ≤ 2⁻¹⁶ · max_b|x| (1 + 2⁻⁷) relative to the block max; then the f32
-//   scale product, accumulation and lane sum as in nvfp4_matmul.ts:
+// Error: activation rounding |x_k − σ_b q_k| ≤ σ_b · (1/2 + 2¹⁶·u) ≤ 0.504·σ_b, then the f32
+//   scale product, accumulation and lane sums as in nvfp4_matmul.ts:
 //   |ŷ − y| ≤ Σ_b 0.504·σ_b · Σ_{k∈b} |w_k| + (K/16 + 24)·u·Σ_k |x̂_k w_k|   (u = 2⁻²⁴).
-// Not yet called by the backend (assembly/backend/linear.ts): the activation term, ~2⁻¹⁶ of the
-//   output scale, is above the f32-rounding tolerances of tests/conformance (ops-rows.ts), while
-//   the GGUF fixture's 2e-3 holds; measured in the bench against nvfp4_matmul.ts's matvec.
 
 import { e4m3At } from './fp4_decode';
-import { absMax16, f4, hsum } from './lanes';
-import { store4 } from './nvfp4_matmul';
+import { absMax16, f4 } from './lanes';
+import { codeBytes, decodeAt } from './nvfp4_matmul';
 
 /** 2·E2M1 of a 4-bit code as int8 (code 8, −0, is 0). */
 const E2M1X2: usize = memory.data<i8>([0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12]);
 
-/** Bytes of scratch the q16 matvec needs for K: K i16 values then K/16 f32 scales. */
+/** Bytes of the quantised x: K rounded up to a pair of blocks (32), as i16. */
+@inline function qBytes(K: i32): usize {
+  return <usize>((K + 31) & ~31) << 1;
+}
+
+/** Bytes of scratch the q16 matvecs need for K: q (qBytes) then K/16 f32 scales. */
 export function q16_scratch_bytes(K: i32): i32 {
-  return 2 * K + 4 * (K >> 4);
+  return <i32>qBytes(K) + 4 * (K >> 4);
 }
 
-/** Byte offsets of block b's even and odd activations in q (nb blocks in all). */
-@inline function evenOff(b: i32, nb: i32): usize {
-  return (<usize>(b >> 1) << 6) + (b == nb - 1 && nb & 1 ? 0 : <usize>(b & 1) << 4);
+/** i16 index of element k in the quantised x: nvfp4 (F = u8) per-pair mod-4 layout, s24 element order. */
+@inline function qIndex<F>(k: i32): i32 {
+  if (sizeof<F>() == 2) return k;
+  const i = k & 15;
+  return (k & ~31) + ((i & 3) << 3) + ((k >> 4) & 1) * 4 + (i >> 2);
 }
 
-@inline function oddOff(b: i32, nb: i32): usize {
-  return (<usize>(b >> 1) << 6) + (b == nb - 1 && nb & 1 ? 16 : 32 + (<usize>(b & 1) << 4));
-}
-
-/** Block b of x → σ_b (returned) and q at q + evenOff / oddOff, SIMD. */
-@inline function quantizeBlockSimd(xp: usize, qe: usize, qo: usize): f32 {
+/** Block b of x (16 f32 at xp) → σ_b (returned) and q, SIMD. */
+@inline function quantizeBlockSimd<F>(xp: usize, q: usize, b: i32): f32 {
   const v0 = v128.load(xp);
   const v1 = v128.load(xp, 16);
   const v2 = v128.load(xp, 32);
@@ -51,151 +57,190 @@ export function q16_scratch_bytes(K: i32): i32 {
   const sigma: f32 = absMax16(v0, v1, v2, v3) / 32767;
   const inv = f32x4.splat(sigma > 0 ? 1 / sigma : 0);
   const a = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v0, inv))), i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v1, inv))));
-  const b = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v2, inv))), i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v3, inv))));
-  v128.store(qe, i8x16.shuffle(a, b, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29));
-  v128.store(qo, i8x16.shuffle(a, b, 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31));
+  const c = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v2, inv))), i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v3, inv))));
+  if (sizeof<F>() == 2) {
+    v128.store(q + (<usize>b << 5), a);
+    v128.store(q + (<usize>b << 5), c, 16);
+    return sigma;
+  }
+  // a = elements 0..7, c = 8..15 → lanes r·8 + j (j = element >> 2, + 4 for block B) of the pair
+  const r0 = i16x8.shuffle(a, c, 0, 4, 8, 12, 0, 0, 0, 0);
+  const r1 = i16x8.shuffle(a, c, 1, 5, 9, 13, 0, 0, 0, 0);
+  const r2 = i16x8.shuffle(a, c, 2, 6, 10, 14, 0, 0, 0, 0);
+  const r3 = i16x8.shuffle(a, c, 3, 7, 11, 15, 0, 0, 0, 0);
+  const qp = q + (<usize>(b >> 1) << 6) + (<usize>(b & 1) << 3);
+  v128.store64_lane(qp, r0, 0);
+  v128.store64_lane(qp, r1, 0, 16);
+  v128.store64_lane(qp, r2, 0, 32);
+  v128.store64_lane(qp, r3, 0, 48);
   return sigma;
 }
 
 /** Block b of x → σ_b (returned) and q, scalar (the same values as the SIMD quantisation). */
-@inline function quantizeBlockScalar(xp: usize, qe: usize, qo: usize): f32 {
+@inline function quantizeBlockScalar<F>(xp: usize, q: usize, b: i32): f32 {
   let amax: f32 = 0;
   for (let k = 0; k < 16; k++) amax = max(amax, abs(load<f32>(xp + f4(k))));
   const sigma: f32 = amax / 32767;
   const inv: f32 = sigma > 0 ? 1 / sigma : 0;
-  for (let j = 0; j < 8; j++) {
-    store<i16>(qe + (<usize>j << 1), <i16>(<i32>nearest(load<f32>(xp + f4(2 * j)) * inv)));
-    store<i16>(qo + (<usize>j << 1), <i16>(<i32>nearest(load<f32>(xp + f4(2 * j + 1)) * inv)));
+  for (let k = 0; k < 16; k++) {
+    const v = min<f32>(32767, max<f32>(-32768, nearest(load<f32>(xp + f4(k)) * inv)));
+    store<i16>(q + (<usize>qIndex<F>(16 * b + k) << 1), <i16>(<i32>v));
   }
   return sigma;
 }
 
-/** x (K) → scratch: q (K i16, de-interleaved per 32) then σ (K/16 f32); S = u8 SIMD, u16 scalar. */
-@inline function quantize<S>(x: usize, K: i32, q: usize): void {
-  const sig = q + (<usize>K << 1);
+/** x (K) → scratch: q (F's layout; a lone last nvfp4 block's B lanes 0) then σ (K/16 f32); S = u8 SIMD, u16 scalar. */
+@inline function quantize<F, S>(x: usize, K: i32, q: usize): void {
   const nb = K >> 4;
+  const sig = q + qBytes(K);
+  if (sizeof<F>() == 1 && nb & 1) memory.fill(q + (<usize>(nb >> 1) << 6), 0, 64); // a lone block's pair: B lanes stay 0
   for (let b = 0; b < nb; b++) {
     const xp = x + f4(b << 4);
-    const qe = q + evenOff(b, nb);
-    const qo = q + oddOff(b, nb);
-    if (sizeof<S>() == 1) store<f32>(sig + f4(b), quantizeBlockSimd(xp, qe, qo));
-    else store<f32>(sig + f4(b), quantizeBlockScalar(xp, qe, qo));
+    if (sizeof<S>() == 1) store<f32>(sig + f4(b), quantizeBlockSimd<F>(xp, q, b));
+    else store<f32>(sig + f4(b), quantizeBlockScalar<F>(xp, q, b));
   }
 }
 
-/** The 2·E2M1 table (int8 lanes) looked up by 16 4-bit codes. */
-@inline function lookup(codes: v128): v128 {
-  return i8x16.swizzle(v128.load(E2M1X2), codes);
+/** The weights of pair P (blocks 2P, 2P + 1) of one row against q → [A, A, B, B] (i32 lane partials); a lone last block: its 4 lanes. */
+@inline function pairDot<F>(c: usize, p: usize, P: i32, qp: usize, lone: bool): v128 {
+  if (sizeof<F>() == 1) {
+    const v = lone ? v128.load64_zero(c + (<usize>P << 4)) : v128.load(c + (<usize>P << 4));
+    const m = i8x16.splat(0x0f);
+    const lo = i8x16.swizzle(v128.load(E2M1X2), v128.and(v, m)); // bytes 2j, 2j + 1: elements 4j, 4j + 2
+    const hi = i8x16.swizzle(v128.load(E2M1X2), v128.and(i16x8.shr_u(v, 4), m)); // elements 4j + 1, 4j + 3
+    let d = i32x4.dot_i16x8_s(i16x8.shr_s(i16x8.shl(lo, 8), 8), v128.load(qp));
+    d = i32x4.add(d, i32x4.dot_i16x8_s(i16x8.shr_s(i16x8.shl(hi, 8), 8), v128.load(qp, 16)));
+    d = i32x4.add(d, i32x4.dot_i16x8_s(i16x8.shr_s(lo, 8), v128.load(qp, 32)));
+    return i32x4.add(d, i32x4.dot_i16x8_s(i16x8.shr_s(hi, 8), v128.load(qp, 48)));
+  }
+  const wA = decodeAt<F>(c, p, 2 * P);
+  const dA = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(wA), v128.load(qp)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(wA), v128.load(qp, 16)));
+  if (lone) return dA;
+  const wB = decodeAt<F>(c, p, 2 * P + 1);
+  const dB = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(wB), v128.load(qp, 32)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(wB), v128.load(qp, 48)));
+  return i32x4.add(v128.shuffle<i32>(dA, dB, 0, 1, 4, 5), v128.shuffle<i32>(dA, dB, 2, 3, 6, 7));
 }
 
-/** acc + f32(d) · scale. */
-@inline function addQ(acc: v128, d: v128, scale: f32): v128 {
-  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(d), f32x4.splat(scale)));
+/** A lone last block (pair P) of one row: f32(d_b) · E4M3(s_b) · σ_b (no scale2). */
+@inline function loneDot<F>(c: usize, p: usize, s: usize, P: i32, qp: usize, sig: usize): f32 {
+  const d = pairDot<F>(c, p, P, qp, true);
+  const sum = (i32x4.extract_lane(d, 0) + i32x4.extract_lane(d, 1)) + (i32x4.extract_lane(d, 2) + i32x4.extract_lane(d, 3));
+  return <f32>sum * (e4m3At(s + <usize>(2 * P)) * load<f32>(sig + f4(2 * P)));
 }
 
-/** acc after blocks A and B of one row (16 code bytes at c) against even/odd activations eA, eB, oA, oB. */
-@inline function pairQ(acc: v128, c: usize, eA: v128, eB: v128, oA: v128, oB: v128, scA: f32, scB: f32): v128 {
-  const v = v128.load(c);
-  const lo = lookup(v128.and(v, i8x16.splat(0x0f)));
-  const hi = lookup(i8x16.shr_u(v, 4));
-  const dA = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(lo), eA), i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(hi), oA));
-  const dB = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(lo), eB), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(hi), oB));
-  return addQ(addQ(acc, dA, scA), dB, scB);
+/** The 8 E4M3 bytes of blocks A, B of rows 0..3 (at s + r·sr) as the high halves of their f32 bits, times 2⁻¹²⁰, in i16 lanes. */
+@inline function scaleBits8(s: usize, sr: usize): v128 {
+  let v = v128.load16_splat(s);
+  v = v128.load16_lane(s + sr, v, 1);
+  v = v128.load16_lane(s + 2 * sr, v, 2);
+  v = v128.load16_lane(s + 3 * sr, v, 3);
+  const b = i16x8.extend_low_i8x16_u(v);
+  const mag = v128.and(b, i16x8.splat(0x7f));
+  const h = v128.or(i16x8.shl(mag, 4), i16x8.shl(v128.and(b, i16x8.splat(0x80)), 8));
+  return v128.or(h, i16x8.eq(mag, i16x8.splat(0x7f))); // 0x7F / 0xFF → 0xFFFF, a NaN
 }
 
-/** acc after a lone block (8 code bytes at c) against its even/odd activations e, o. */
-@inline function singleQ(acc: v128, c: usize, e: v128, o: v128, sc: f32): v128 {
-  const v = v128.load64_zero(c);
-  const lo = i16x8.extend_low_i8x16_s(lookup(v128.and(v, i8x16.splat(0x0f))));
-  const hi = i16x8.extend_low_i8x16_s(lookup(i8x16.shr_u(v, 4)));
-  return addQ(acc, i32x4.add(i32x4.dot_i16x8_s(lo, e), i32x4.dot_i16x8_s(hi, o)), sc);
+/** Rows 2h, 2h + 1 of scaleBits8 as f32 [E(A), E(B), E(A′), E(B′)] times σ = [σA, σB, σA, σB]. */
+@inline function scaleHalf(bits: v128, h: i32, sigma: v128): v128 {
+  const z = v128.splat<i32>(0);
+  const w = h == 0 ? i16x8.shuffle(z, bits, 0, 8, 0, 9, 0, 10, 0, 11) : i16x8.shuffle(z, bits, 0, 12, 0, 13, 0, 14, 0, 15);
+  return f32x4.mul(f32x4.mul(w, f32x4.splat(1.329227995784916e36)), sigma); // · 2¹²⁰
 }
 
-/** Four rows (codes c, scales s; row strides cr, sr) against the quantised x → y[0..3], times g. */
-@inline function rowDot4Q(q: usize, sig: usize, c: usize, cr: usize, s: usize, sr: usize, K: i32, y: usize, g: f32): void {
-  let a0 = f32x4.splat(0);
-  let a1 = a0;
-  let a2 = a0;
-  let a3 = a0;
+/** acc + f32([A, B, A′, B′]) · scales, from two rows' [A, A, B, B] partials d, d′. */
+@inline function addRows(acc: v128, d0: v128, d1: v128, scales: v128): v128 {
+  const t = i32x4.add(v128.shuffle<i32>(d0, d1, 0, 2, 4, 6), v128.shuffle<i32>(d0, d1, 1, 3, 5, 7));
+  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(t), scales));
+}
+
+/** Four rows (codes c, positions p, scales s; row strides cr, pr, sr) against q, σ → y[0..3], times g. */
+@inline function rowDot4Q<F>(q: usize, sig: usize, c: usize, cr: usize, p: usize, pr: usize, s: usize, sr: usize, K: i32, y: usize, g: f32): void {
+  let a01 = f32x4.splat(0);
+  let a23 = a01;
   const nb = K >> 4;
   const np = nb >> 1;
-  for (let p = 0; p < np; p++) {
-    const qp = q + (<usize>p << 6);
-    const eA = v128.load(qp);
-    const eB = v128.load(qp, 16);
-    const oA = v128.load(qp, 32);
-    const oB = v128.load(qp, 48);
-    const sA = load<f32>(sig + f4(2 * p));
-    const sB = load<f32>(sig + f4(2 * p + 1));
-    const cp = c + (<usize>p << 4);
-    const so = s + (<usize>p << 1);
-    a0 = pairQ(a0, cp, eA, eB, oA, oB, e4m3At(so) * sA, e4m3At(so + 1) * sB);
-    a1 = pairQ(a1, cp + cr, eA, eB, oA, oB, e4m3At(so + sr) * sA, e4m3At(so + sr + 1) * sB);
-    a2 = pairQ(a2, cp + 2 * cr, eA, eB, oA, oB, e4m3At(so + 2 * sr) * sA, e4m3At(so + 2 * sr + 1) * sB);
-    a3 = pairQ(a3, cp + 3 * cr, eA, eB, oA, oB, e4m3At(so + 3 * sr) * sA, e4m3At(so + 3 * sr + 1) * sB);
+  for (let P = 0; P < np; P++) {
+    const qp = q + (<usize>P << 6);
+    const d0 = pairDot<F>(c, p, P, qp, false);
+    const d1 = pairDot<F>(c + cr, p + pr, P, qp, false);
+    const d2 = pairDot<F>(c + 2 * cr, p + 2 * pr, P, qp, false);
+    const d3 = pairDot<F>(c + 3 * cr, p + 3 * pr, P, qp, false);
+    const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
+    const bits = scaleBits8(s + <usize>(2 * P), sr);
+    a01 = addRows(a01, d0, d1, scaleHalf(bits, 0, sigma));
+    a23 = addRows(a23, d2, d3, scaleHalf(bits, 1, sigma));
   }
+  let y0 = f32x4.extract_lane(a01, 0) + f32x4.extract_lane(a01, 1);
+  let y1 = f32x4.extract_lane(a01, 2) + f32x4.extract_lane(a01, 3);
+  let y2 = f32x4.extract_lane(a23, 0) + f32x4.extract_lane(a23, 1);
+  let y3 = f32x4.extract_lane(a23, 2) + f32x4.extract_lane(a23, 3);
   if (nb & 1) {
     const qp = q + (<usize>np << 6);
-    const e = v128.load(qp);
-    const o = v128.load(qp, 16);
-    const sb = load<f32>(sig + f4(nb - 1));
-    const cp = c + (<usize>np << 4);
-    const so = s + <usize>(nb - 1);
-    a0 = singleQ(a0, cp, e, o, e4m3At(so) * sb);
-    a1 = singleQ(a1, cp + cr, e, o, e4m3At(so + sr) * sb);
-    a2 = singleQ(a2, cp + 2 * cr, e, o, e4m3At(so + 2 * sr) * sb);
-    a3 = singleQ(a3, cp + 3 * cr, e, o, e4m3At(so + 3 * sr) * sb);
+    y0 += loneDot<F>(c, p, s, np, qp, sig);
+    y1 += loneDot<F>(c + cr, p + pr, s + sr, np, qp, sig);
+    y2 += loneDot<F>(c + 2 * cr, p + 2 * pr, s + 2 * sr, np, qp, sig);
+    y3 += loneDot<F>(c + 3 * cr, p + 3 * pr, s + 3 * sr, np, qp, sig);
   }
-  store4(y, 4, a0, a1, a2, a3, g);
+  store<f32>(y, y0 * g);
+  store<f32>(y, y1 * g, 4);
+  store<f32>(y, y2 * g, 8);
+  store<f32>(y, y3 * g, 12);
 }
 
-/** One row against the quantised x (no scale2). */
-@inline function rowDotQ(q: usize, sig: usize, c: usize, s: usize, K: i32): f32 {
+/** One row against q, σ (no scale2). */
+@inline function rowDotQ<F>(q: usize, sig: usize, c: usize, p: usize, s: usize, K: i32): f32 {
   let acc = f32x4.splat(0);
   const nb = K >> 4;
   const np = nb >> 1;
-  for (let p = 0; p < np; p++) {
-    const qp = q + (<usize>p << 6);
-    const sc = s + (<usize>p << 1);
-    acc = pairQ(acc, c + (<usize>p << 4), v128.load(qp), v128.load(qp, 16), v128.load(qp, 32), v128.load(qp, 48), e4m3At(sc) * load<f32>(sig + f4(2 * p)), e4m3At(sc + 1) * load<f32>(sig + f4(2 * p + 1)));
+  for (let P = 0; P < np; P++) {
+    const d = pairDot<F>(c, p, P, q + (<usize>P << 6), false);
+    const sA = e4m3At(s + <usize>(2 * P)) * load<f32>(sig + f4(2 * P));
+    const sB = e4m3At(s + <usize>(2 * P + 1)) * load<f32>(sig + f4(2 * P + 1));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(d), f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(sA), 2, sB), 3, sB)));
   }
-  if (nb & 1) {
-    const qp = q + (<usize>np << 6);
-    acc = singleQ(acc, c + (<usize>np << 4), v128.load(qp), v128.load(qp, 16), e4m3At(s + <usize>(nb - 1)) * load<f32>(sig + f4(nb - 1)));
-  }
-  return hsum(acc);
+  const sum = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  return nb & 1 ? sum + loneDot<F>(c, p, s, np, q + (<usize>np << 6), sig) : sum;
 }
 
-function matvecQ16Simd(x: usize, q: usize, c: usize, s: usize, scale2: f32, y: usize, K: i32, N: i32): void {
-  quantize<u8>(x, K, q);
-  const sig = q + (<usize>K << 1);
-  const cr = <usize>(K >> 1);
+function matvecQ16Simd<F>(x: usize, q: usize, c: usize, p: usize, s: usize, scale2: f32, y: usize, K: i32, N: i32): void {
+  quantize<F, u8>(x, K, q);
+  const sig = q + qBytes(K);
+  const cr = <usize>(K >> 4) * codeBytes<F>();
+  const pr = sizeof<F>() == 1 ? 0 : <usize>(K >> 3);
   const sr = <usize>(K >> 4);
   const g = scale2 * 0.5;
   let n = 0;
-  for (; n + 4 <= N; n += 4) rowDot4Q(q, sig, c + <usize>n * cr, cr, s + <usize>n * sr, sr, K, y + f4(n), g);
-  for (; n < N; n++) store<f32>(y + f4(n), rowDotQ(q, sig, c + <usize>n * cr, s + <usize>n * sr, K) * g);
+  for (; n + 4 <= N; n += 4) rowDot4Q<F>(q, sig, c + <usize>n * cr, cr, p + <usize>n * pr, pr, s + <usize>n * sr, sr, K, y + f4(n), g);
+  for (; n < N; n++) store<f32>(y + f4(n), rowDotQ<F>(q, sig, c + <usize>n * cr, p + <usize>n * pr, s + <usize>n * sr, K) * g);
 }
 
-function matvecQ16Scalar(x: usize, q: usize, c: usize, s: usize, scale2: f32, y: usize, K: i32, N: i32): void {
-  quantize<u16>(x, K, q);
-  const sig = q + (<usize>K << 1);
+/** 2·E2M1 of element i of block b of a row (codes c, positions p; 0 where s24 pruned it). */
+@inline function weightX2<F>(c: usize, p: usize, b: i32, i: i32): i32 {
+  if (sizeof<F>() == 1) {
+    const byte = <i32>load<u8>(c + (<usize>b << 3) + <usize>(i >> 1));
+    return <i32>load<i8>(E2M1X2 + <usize>((byte >> (4 * (i & 1))) & 15));
+  }
+  const g = i >> 2;
+  const pos = (<i32>load<u8>(p + (<usize>b << 1) + <usize>(g >> 1)) >> (4 * (g & 1))) & 15;
+  const byte = <i32>load<u8>(c + (<usize>b << 2) + <usize>g);
+  const j = i & 3;
+  if (j == (pos & 3)) return <i32>load<i8>(E2M1X2 + <usize>(byte & 15));
+  return j == pos >> 2 ? <i32>load<i8>(E2M1X2 + <usize>(byte >> 4)) : 0;
+}
+
+function matvecQ16Scalar<F>(x: usize, q: usize, c: usize, p: usize, s: usize, scale2: f32, y: usize, K: i32, N: i32): void {
+  quantize<F, u16>(x, K, q);
+  const sig = q + qBytes(K);
   const nb = K >> 4;
   const g = scale2 * 0.5;
   for (let n = 0; n < N; n++) {
-    const cn = c + <usize>n * <usize>(K >> 1);
+    const cn = c + <usize>n * <usize>(K >> 4) * codeBytes<F>();
+    const pn = p + (sizeof<F>() == 1 ? 0 : <usize>n * <usize>(K >> 3));
     const sn = s + <usize>n * <usize>nb;
     let acc: f32 = 0;
     for (let b = 0; b < nb; b++) {
-      const qe = q + evenOff(b, nb);
-      const qo = q + oddOff(b, nb);
-      const cb = cn + (<usize>b << 3);
       let d: i32 = 0;
-      for (let j = 0; j < 8; j++) {
-        const byte = <usize>load<u8>(cb + j);
-        d += <i32>load<i16>(qe + (<usize>j << 1)) * <i32>load<i8>(E2M1X2 + (byte & 15));
-        d += <i32>load<i16>(qo + (<usize>j << 1)) * <i32>load<i8>(E2M1X2 + (byte >> 4));
-      }
+      for (let i = 0; i < 16; i++) d += <i32>load<i16>(q + (<usize>qIndex<F>(16 * b + i) << 1)) * weightX2<F>(cn, pn, b, i);
       acc += <f32>d * (e4m3At(sn + b) * load<f32>(sig + f4(b)));
     }
     store<f32>(y + f4(n), acc * g);
@@ -204,10 +249,20 @@ function matvecQ16Scalar(x: usize, q: usize, c: usize, s: usize, scale2: f32, y:
 
 /** y(N) = W(N, K) · x(K), nvfp4 weights, int16 activations (scratch: q16_scratch_bytes(K)). */
 export function nvfp4_matvec_q16(x: usize, scratch: usize, codes: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {
-  if (ASC_FEATURE_SIMD) matvecQ16Simd(x, scratch, codes, scales, scale2, y, K, N);
-  else matvecQ16Scalar(x, scratch, codes, scales, scale2, y, K, N);
+  if (ASC_FEATURE_SIMD) matvecQ16Simd<u8>(x, scratch, codes, 0, scales, scale2, y, K, N);
+  else matvecQ16Scalar<u8>(x, scratch, codes, 0, scales, scale2, y, K, N);
 }
 
 export function nvfp4_matvec_q16_scalar(x: usize, scratch: usize, codes: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {
-  matvecQ16Scalar(x, scratch, codes, scales, scale2, y, K, N);
+  matvecQ16Scalar<u8>(x, scratch, codes, 0, scales, scale2, y, K, N);
+}
+
+/** y(N) = W(N, K) · x(K), nvfp4-s24 weights, int16 activations (scratch: q16_scratch_bytes(K)). */
+export function nvfp4s24_matvec_q16(x: usize, scratch: usize, codes: usize, positions: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {
+  if (ASC_FEATURE_SIMD) matvecQ16Simd<u16>(x, scratch, codes, positions, scales, scale2, y, K, N);
+  else matvecQ16Scalar<u16>(x, scratch, codes, positions, scales, scale2, y, K, N);
+}
+
+export function nvfp4s24_matvec_q16_scalar(x: usize, scratch: usize, codes: usize, positions: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {
+  matvecQ16Scalar<u16>(x, scratch, codes, positions, scales, scale2, y, K, N);
 }

@@ -5,7 +5,7 @@
 // Nano shapes K = 2688 and K = 1856. Both builds and both twins; each output within the kernels'
 // stated bound (K/16 + 24)·u·Σ_k |x_k w_k|. The int8-activation matvecs (fp4_q8_matvec.ts, SIMD
 // build only) within their stated bound Σ_b (max_b|x| / 254)·Σ_{k∈b} |w_k| + the f32 one; the
-// int16-activation nvfp4 matvec (fp4_q16_matvec.ts, both builds and twins) within
+// int16-activation matvecs (fp4_q16_matvec.ts, nvfp4 and nvfp4-s24, both builds and twins) within
 // Σ_b (0.504·max_b|x| / 32767)·Σ_{k∈b} |w_k| + the f32 one.
 
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -154,25 +154,46 @@ describe.each([
   });
 
   // int16 activations (fp4_q16_matvec.ts): |x − σ_b q| ≤ 0.504·σ_b, σ_b = max_b|x| / 32767.
-  test.each(['nvfp4_matvec_q16', 'nvfp4_matvec_q16_scalar'] as const)('%s within its activation-rounding bound on every row tail, K tail and Nano K', (stem) => {
-    const shapes = [[2688, 7], [1856, 6], [4096, 4]];
+  test.each([
+    ['nvfp4', 'nvfp4_matvec_q16'],
+    ['nvfp4', 'nvfp4_matvec_q16_scalar'],
+    ['nvfp4-s24', 'nvfp4s24_matvec_q16'],
+    ['nvfp4-s24', 'nvfp4s24_matvec_q16_scalar'],
+  ] as const)('%s %s within its activation-rounding bound on every row tail, K tail and Nano K', (format, stem) => {
+    const shapes = [[2688, 7], [1856, 6], [4096, 4], [48, 12]];
     for (let K = 16; K <= 80; K += 16) for (let N = 1; N <= 9; N++) shapes.push([K, N]);
     const e = kr.exports;
     for (const [K, N] of shapes) {
-      const w = randomWeight('nvfp4', N, K, 3 * K + N);
+      const w = randomWeight(format, N, K, 3 * K + N);
       const x = randomX(1, K, K + 7);
       const want = matmul(new RefAct(x, 1, K), w).data;
       const bound = roundingBounds(w, x, 0.504 / 32767);
-      const [c, s, xp, y, sc] = [put(w.bytes), put(w.quant!.scale), put(Float32Array.from(x)), kr.heap.alloc(N * 4), kr.heap.alloc(e.q16_scratch_bytes(K))];
+      const [c, s, p, xp, y, sc] = [put(w.bytes), put(w.quant!.scale), put(w.quant!.positions ?? new Uint8Array(1)), put(Float32Array.from(x)), kr.heap.alloc(N * 4), kr.heap.alloc(e.q16_scratch_bytes(K))];
       kr.heap.f32(y, N).fill(NaN);
-      e[stem](xp, sc, c, s, w.quant!.scale2, y, K, N);
+      if (stem === 'nvfp4_matvec_q16' || stem === 'nvfp4_matvec_q16_scalar') e[stem](xp, sc, c, s, w.quant!.scale2, y, K, N);
+      else e[stem](xp, sc, c, p, s, w.quant!.scale2, y, K, N);
       const got = kr.heap.f32(y, N);
       for (let n = 0; n < N; n++) {
         const err = Math.abs(got[n] - want[n]);
         if (!(err <= bound[n])) expect.fail(`${stem} K=${K} N=${N} output ${n}: ${got[n]} vs ${want[n]} (bound ${bound[n]})`);
       }
-      for (const ptr of [c, s, xp, y, sc]) kr.heap.free(ptr);
+      for (const ptr of [c, s, p, xp, y, sc]) kr.heap.free(ptr);
     }
+  });
+
+  test.each(['nvfp4_matvec_q16', 'nvfp4_matvec_q16_scalar'] as const)('%s: a NaN scale byte (0x7f, 0xff) gives NaN for its row only, in the 4-row and the tail paths', (stem) => {
+    const [K, N] = [32, 5];
+    const w = randomWeight('nvfp4', N, K, 9);
+    w.quant!.scale.fill(0x38); // 1
+    w.quant!.scale[1] = 0x7f; // row 0, block B
+    w.quant!.scale[2 * 4] = 0xff; // row 4 (the tail), block A
+    const x = randomX(1, K, 10);
+    const want = matmul(new RefAct(x, 1, K), w).data;
+    const [c, s, xp, y, sc] = [put(w.bytes), put(w.quant!.scale), put(Float32Array.from(x)), kr.heap.alloc(N * 4), kr.heap.alloc(kr.exports.q16_scratch_bytes(K))];
+    kr.exports[stem](xp, sc, c, s, w.quant!.scale2, y, K, N);
+    const got = Array.from(kr.heap.f32(y, N));
+    expect(got.map(Number.isNaN)).toEqual([true, false, false, false, true]);
+    for (const n of [1, 2, 3]) expect(got[n]).toBeCloseTo(want[n], 3);
   });
 
   test('NaN scale byte (0x7f) gives NaN for its row only', () => {

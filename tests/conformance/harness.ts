@@ -10,6 +10,14 @@
 // tol = GAMMA·√K_path·u with GAMMA = 16 = 4 (Σ|x w| ≤ 4·max|y| for these uniform inputs) × 2 (gain
 // of the stages: norms, SiLU, softmax, relu²) × 2 (margin). Exact ops (embedding gather, row
 // slices) have tol = 0 and one-rounding ops (the residual add) tol = u.
+//
+// 4-bit decode (T = 1) rounds each linear's input to int16 per block of 16 (assembly/kernels/
+// fp4_q16_matvec.ts): |Δx_k| ≤ U_Q16·max_b|x|, U_Q16 = 0.504/32767 ≈ 2⁻¹⁶. Its effect on one
+// output is at most U_Q16·Σ_k |w_k|·max_b|x| (worst case, not a random walk). For these uniform
+// inputs max_b|x| ≤ 2·mean|x|, so that is ≤ 2·U_Q16·Σ|x w| ≤ 8·U_Q16·max|y|; with the stage gain 2
+// and margin 2 of GAMMA, each int16-rounded linear on a row's chain adds ACT_GAMMA·U_Q16,
+// ACT_GAMMA = 32, to the row's tolerance (tolPathQ16). It is ~2⁻¹¹ per linear: ~50× the observed
+// error, and a kernel that rounded to int8 or dropped a block exceeds it (q16-tolerance.test.ts).
 
 import { expect } from 'vitest';
 import type { Act, LoadedModel, SequenceState } from '../../engine/backend.js';
@@ -23,6 +31,16 @@ export const GAMMA = 16;
 /** tol = GAMMA·√K_path·u for a chain of reductions of total length kPath. */
 export function tolPath(kPath: number): number {
   return GAMMA * Math.sqrt(kPath) * U;
+}
+
+/** The int16 activation step of the 4-bit decode kernels, relative to the block max: 0.504/32767. */
+export const U_Q16 = 0.504 / 32767;
+/** See the header: Σ|w|·max_b|x| ≤ 2·Σ|x w| ≤ 8·max|y|, stage gain ≤ 2, margin 2. */
+export const ACT_GAMMA = 32;
+
+/** tolPath(kPath) plus ACT_GAMMA·U_Q16 for each of the nQ int16-rounded (4-bit decode) linears on the chain. */
+export function tolPathQ16(kPath: number, nQ: number): number {
+  return tolPath(kPath) + ACT_GAMMA * nQ * U_Q16;
 }
 
 /** Seeded uniform [−1, 1) values, (rows × cols) row-major. */
