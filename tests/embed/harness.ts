@@ -1,0 +1,102 @@
+// Shared by the embed browser tests: a host site on its own origin (a plain Node server on
+// another port than `wrangler dev`) whose page loads <api>/embed.js and holds one
+// <edgetron-chat endpoint=<api> …attributes of the query string>. The page is cross-origin
+// isolated (COOP/COEP), as the webgpu backend needs, and records edgetron-notice events from
+// the start in window.notices. Requests are logged per page (Playwright also sees the engine
+// worker's fetches).
+
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { BrowserContext, Page } from 'playwright-core';
+
+/** A request for one of the pack's shards (GET /v1/pack/model-0000K-of-0000N.safetensors). */
+export const SHARD = /\/v1\/pack\/model-\d+-of-\d+\.safetensors$/;
+
+/** The element's status line. */
+export const statusText = (page: Page) => page.locator('edgetron-chat').locator('#status').textContent();
+
+/** What a scripted send returns: el.send's result plus the token events seen. */
+export interface Sent {
+  readonly text: string;
+  readonly reasoning: string;
+  readonly backend: string;
+  readonly finishReason: string;
+  readonly tokens: number;
+  readonly contentTokens: string;
+}
+
+/** The host site. */
+export class HostSite {
+  /** The worker's base URL the page embeds from (set once wrangler dev is ready). */
+  api = '';
+
+  private constructor(
+    private readonly server: Server,
+    readonly origin: string,
+  ) {}
+
+  /**
+   * Listen on a free port of 127.0.0.1.
+   * @example const site = await HostSite.start(); site.api = await dev.ready;
+   */
+  static async start(): Promise<HostSite> {
+    let site: HostSite | null = null;
+    const server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname !== '/' || !site) return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'text/html', 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
+      res.end(site.page(url.searchParams));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    site = new HostSite(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    return site;
+  }
+
+  private page(query: URLSearchParams): string {
+    const attrs = [...query].map(([k, v]) => `${k}="${v.replace(/"/g, '&quot;')}"`).join(' ');
+    return `<!doctype html><meta charset="utf-8"><title>host</title>
+<script>window.notices = []; document.addEventListener('edgetron-notice', (e) => notices.push(e.detail));</script>
+<script type="module" src="${this.api}/embed.js"></script>
+<edgetron-chat id="chat" endpoint="${this.api}" ${attrs}></edgetron-chat>`;
+  }
+
+  /**
+   * A page of the site with those element attributes, and its request log.
+   * @example const { page, requests } = await site.open(context, { mode: 'remote' });
+   */
+  async open(context: BrowserContext, attrs: Record<string, string>): Promise<{ page: Page; requests: string[] }> {
+    const page = await context.newPage();
+    const requests: string[] = [];
+    page.on('request', (r) => void requests.push(r.url()));
+    await page.goto(`${this.origin}/?${new URLSearchParams(attrs)}`);
+    return { page, requests };
+  }
+
+  close(): void {
+    this.server.close();
+  }
+}
+
+/**
+ * el.ready(), then el.send(text, options), counting the token events.
+ * @example const r = await send(page, 'Hi', { maxTokens: 8, thinking: false });
+ */
+export function send(page: Page, text: string, options: Record<string, unknown>): Promise<Sent> {
+  return page.evaluate(
+    async ([text, options]) => {
+      await customElements.whenDefined('edgetron-chat');
+      const el = document.getElementById('chat') as HTMLElement & { ready(): Promise<unknown>; send(t: string, o: unknown): Promise<Omit<Sent, 'tokens' | 'contentTokens'>> };
+      await el.ready();
+      let tokens = 0;
+      let contentTokens = '';
+      el.addEventListener('edgetron-token', (e) => {
+        const d = (e as CustomEvent<{ kind: string; text: string }>).detail;
+        tokens++;
+        if (d.kind === 'content') contentTokens += d.text;
+      });
+      const r = await el.send(text, options);
+      return { ...r, tokens, contentTokens };
+    },
+    [text, options] as const,
+  );
+}
