@@ -3,23 +3,15 @@
 // by itself, so the tool-call round trip forces one: with EDGETRON_TEST_HOOKS=1 the request
 // field `x_force_output` masks every logit but the next token of the given text (worker/run.ts),
 // so the call goes through the real model loop, detokenizer, parser and SSE.
-import { createServer } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnWranglerDev, type WranglerDev } from '../../cli/commands/serve.js';
+import { freePort } from '../helpers/free-port.js';
 
 const MODEL = 'edgetron-default';
 let dev: WranglerDev;
 let base: string;
 let client: OpenAI;
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 
 const health = async () => (await (await fetch(`${base}/health`)).json()) as { running: number };
 
