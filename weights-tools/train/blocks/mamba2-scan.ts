@@ -42,7 +42,7 @@ export function scanForward(s: ScanDims, v: Float32Array, dt: Float32Array, A: F
   const { B, T, H, P, N, Q } = s;
   const PN = P * N;
   const nSeg = segments(s);
-  const S = new Float64Array(PN); // (P, N)
+  const S = new Float64Array((P + (P % 2)) * N); // (P, N) with P rounded up to even, for the row pairs below
   const bt = new Float64Array(N); // (N) B_t of the head's group
   const ct = new Float64Array(N); // (N) C_t of the head's group
   for (let b = 0; b < B; b++) {
@@ -51,7 +51,7 @@ export function scanForward(s: ScanDims, v: Float32Array, dt: Float32Array, A: F
       const Dh = D[h];
       S.fill(0);
       for (let t = 0; t < T; t++) {
-        if (t % Q === 0) starts.set(S, ((b * nSeg + t / Q) * H + h) * PN);
+        if (t % Q === 0) starts.set(S.subarray(0, PN), ((b * nSeg + t / Q) * H + h) * PN);
         const row = b * T + t;
         const delta = dt[row * H + h];
         const alpha = Math.exp(delta * A[h]);
@@ -61,17 +61,27 @@ export function scanForward(s: ScanDims, v: Float32Array, dt: Float32Array, A: F
           ct[n] = v[vr + co + n];
         }
         const yr = row * H * P + h * P;
-        for (let p = 0; p < P; p++) {
-          const xv = v[vr + xo + p];
-          const dx = delta * xv;
-          const so = p * N;
-          let acc = 0;
+        // two rows at a time; an odd P's last pair has a zero row (x = 0 keeps its state at 0)
+        for (let p = 0; p < P; p += 2) {
+          const odd = p + 1 < P;
+          const x0 = v[vr + xo + p];
+          const x1 = odd ? v[vr + xo + p + 1] : 0;
+          const dx0 = delta * x0;
+          const dx1 = delta * x1;
+          const k0 = p * N;
+          const k1 = k0 + N;
+          let acc0 = 0;
+          let acc1 = 0;
           for (let n = 0; n < N; n++) {
-            const st = alpha * S[so + n] + dx * bt[n];
-            S[so + n] = st;
-            acc += ct[n] * st;
+            const s0 = alpha * S[k0 + n] + dx0 * bt[n];
+            const s1 = alpha * S[k1 + n] + dx1 * bt[n];
+            S[k0 + n] = s0;
+            S[k1 + n] = s1;
+            acc0 += ct[n] * s0;
+            acc1 += ct[n] * s1;
           }
-          y[yr + p] = acc + Dh * xv;
+          y[yr + p] = acc0 + Dh * x0;
+          if (odd) y[yr + p + 1] = acc1 + Dh * x1;
         }
       }
     }
