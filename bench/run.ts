@@ -35,6 +35,7 @@ import { openCheckpoint, packageRoot } from '../weights-tools/checkpoint.js';
 import { compareQuantizations, type QualityRow } from '../weights-tools/quality.js';
 import { synthesize } from '../weights-tools/synth.js';
 import { benchEmbed } from './embed.js';
+import { benchTrainMamba2 } from './train-mamba2.js';
 
 const { values: opts } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, 'model-dir': { type: 'string' } },
@@ -316,6 +317,7 @@ async function main(): Promise<void> {
   console.log(`edgetron bench — Node ${process.version}, ${QUICK ? 'quick' : 'full'} run`);
   console.log(`in-WASM read-bandwidth ceiling (f32_sum_probe over 256 MiB, SIMD): ${fmt(ceiling)} GB/s`);
   benchEmbed(table);
+  benchTrainMamba2(table, QUICK);
 
   const rows: KernelRow[] = [];
   for (const [K, N] of [
