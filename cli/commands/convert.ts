@@ -1,15 +1,17 @@
 // `edgetron convert IN OUT [--quant f32|bf16|nvfp4] [--sparse 2:4] [--score magnitude|wanda]
-// [--calib FILE] [--policy nano|all-linear] [--mse] [--shard-mb 24]`: write an edge pack
+// [--calib FILE] [--policy nano|all-linear] [--mse] [--shard-mb 24] [--max-memory 512]`: write an edge pack
 // (DESIGN §3, §5; weights-tools/convert.ts) with a progress line on stderr (bytes and ETA) and,
 // for 4-bit output, the per-layer error report on stderr at the end. With `OUT.gguf` it writes a
 // GGUF that llama.cpp loads instead (weights-tools/gguf-writer.ts; `--quant
-// f32|f16|bf16|q8_0|q4_0|nvfp4`).
+// f32|f16|bf16|q8_0|q4_0|nvfp4`). Both stream a chunk of rows at a time within --max-memory MiB
+// (weights-tools/row-chunks.ts).
 
 import { readFile } from 'node:fs/promises';
 import { openCheckpoint, resolveModelPath } from '../../weights-tools/checkpoint.js';
 import { CONVERT_QUANTS, convertCheckpoint, type ConvertQuant, type LayerReport } from '../../weights-tools/convert.js';
 import { GGUF_QUANTS, planGgufExport, writeGgufFile, type GgufQuant } from '../../weights-tools/gguf-writer.js';
 import { PRUNE_SCORES, type PruneScore } from '../../weights-tools/prune.js';
+import { DEFAULT_MAX_MEMORY_MIB, RUNTIME_MIB } from '../../weights-tools/row-chunks.js';
 import { QUANT_POLICIES, type QuantPolicyName } from '../../weights-tools/quant-policy.js';
 import { intOpt, stringOpt } from '../args.js';
 import type { Command } from '../command.js';
@@ -62,7 +64,7 @@ export const convertCommand: Command = {
   summary: 'convert a checkpoint into an edge pack (f32, bf16, nvfp4, nvfp4 2:4)',
   help: `usage: edgetron convert IN OUT [--quant f32|bf16|nvfp4] [--sparse 2:4] [--score magnitude|wanda]
                         [--calib FILE] [--policy nano|all-linear] [--quant-head] [--quant-embedding]
-                        [--mse] [--shard-mb 24]
+                        [--mse] [--shard-mb 24] [--max-memory ${DEFAULT_MAX_MEMORY_MIB}]
 
 Reads IN (an HF folder, a .gguf file, an edge pack or \`default\`) and writes the edge pack OUT:
 config.json with a quantization_config block, the tokenizer files, safetensors shards and an
@@ -77,7 +79,12 @@ with --quant one of ${GGUF_QUANTS.join(', ')} (default f32).
   --quant-head   quantise lm_head too (by default it stays high precision, as in NVIDIA's Nano)
   --quant-embedding  quantise the token embedding too
   --mse          search each block scale for the least squared error
-  --shard-mb N   largest shard in MiB (default 24)`,
+  --shard-mb N   largest shard in MiB (default 24)
+  --max-memory MB  memory cap in MiB (default ${DEFAULT_MAX_MEMORY_MIB}, more than ${RUNTIME_MIB}): tensors stream in chunks of
+                 rows sized to fit, so a checkpoint many times larger than the cap converts;
+                 too small for one row of a tensor is an error naming the cap needed. Not
+                 covered: Wanda calibration (--score wanda) and --calib load the whole model,
+                 and are refused when the checkpoint is larger than the cap`,
   options: {
     quant: { type: 'string' },
     sparse: { type: 'string' },
@@ -88,11 +95,13 @@ with --quant one of ${GGUF_QUANTS.join(', ')} (default f32).
     'quant-embedding': { type: 'boolean' },
     mse: { type: 'boolean' },
     'shard-mb': { type: 'string' },
+    'max-memory': { type: 'string' },
   },
   maxPositionals: 2,
   async run({ values, positionals }, io) {
     if (positionals.length !== 2) throw new UsageError('IN and OUT are required', 'convert');
     const [input, out] = positionals;
+    const maxMemoryMb = intOpt('convert', values, 'max-memory', DEFAULT_MAX_MEMORY_MIB, RUNTIME_MIB + 1, 2 ** 24)!;
     if (out.toLowerCase().endsWith('.gguf')) {
       const quant = choice<GgufQuant>('quant', stringOpt(values, 'quant'), GGUF_QUANTS, 'f32')!;
       for (const only of ['sparse', 'score', 'calib', 'policy', 'quant-head', 'quant-embedding', 'mse', 'shard-mb']) {
@@ -101,7 +110,7 @@ with --quant one of ${GGUF_QUANTS.join(', ')} (default f32).
       const ckpt = await openCheckpoint(resolveModelPath(input));
       const progress = progressLine(io, 'convert');
       try {
-        await writeGgufFile(out, planGgufExport(ckpt, quant), (done, total) => progress.update(done, total));
+        await writeGgufFile(out, planGgufExport(ckpt, quant, undefined, maxMemoryMb), (done, total) => progress.update(done, total));
       } finally {
         progress.end();
         await ckpt.store.close();
@@ -128,6 +137,7 @@ with --quant one of ${GGUF_QUANTS.join(', ')} (default f32).
       mse: values.mse === true,
       calibText,
       shardMb,
+      maxMemoryMb,
       onProgress: ({ bytesDone, bytesTotal }) => progress.update(bytesDone, bytesTotal),
     });
     progress.end();
