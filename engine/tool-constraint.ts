@@ -127,6 +127,10 @@ const enum NumPart {
   ExpDigits,
 }
 
+/** Longest integer part and exponent of a JSON number: 10^100 · 10^99 is still finite in f64. */
+const MAX_INT_DIGITS = 100;
+const MAX_EXP_DIGITS = 2;
+
 const isDigit = (c: string) => c >= '0' && c <= '9';
 const isHex = (c: string) => isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 /** A number part that may end the number. */
@@ -141,6 +145,8 @@ class JsonValue {
   esc = 0;
   isKey = false;
   num = NumPart.Int;
+  /** Digits in the current number part. */
+  digits = 0;
   lit = '';
 
   constructor(
@@ -155,6 +161,7 @@ class JsonValue {
     j.esc = this.esc;
     j.isKey = this.isKey;
     j.num = this.num;
+    j.digits = this.digits;
     j.lit = this.lit;
     return j;
   }
@@ -245,6 +252,7 @@ class JsonValue {
       if (top === 'object' || top === 'array') return false;
       this.mode = Mode.Num;
       this.num = c === '-' ? NumPart.Minus : c === '0' ? NumPart.Zero : NumPart.Int;
+      this.digits = 1;
       return true;
     }
     if (top !== 'any') return false;
@@ -289,8 +297,11 @@ class JsonValue {
     const p = this.num;
     const intOnly = this.stack === '' && this.top === 'integer';
     if (isDigit(c)) {
-      if (p === NumPart.Zero) return false;
-      this.num = p === NumPart.Minus ? (c === '0' ? NumPart.Zero : NumPart.Int) : p === NumPart.Dot ? NumPart.Frac : p === NumPart.Exp || p === NumPart.ExpSign ? NumPart.ExpDigits : p;
+      // a number stays finite in f64: at most MAX_INT_DIGITS before the point, MAX_EXP_DIGITS after 'e'
+      if (p === NumPart.Zero || (p === NumPart.Int && this.digits >= MAX_INT_DIGITS) || (p === NumPart.ExpDigits && this.digits >= MAX_EXP_DIGITS)) return false;
+      const next = p === NumPart.Minus ? (c === '0' ? NumPart.Zero : NumPart.Int) : p === NumPart.Dot ? NumPart.Frac : p === NumPart.Exp || p === NumPart.ExpSign ? NumPart.ExpDigits : p;
+      this.digits = next === p ? this.digits + 1 : 1;
+      this.num = next;
       return true;
     }
     if (c === '.' && !intOnly && (p === NumPart.Zero || p === NumPart.Int)) this.num = NumPart.Dot;

@@ -3,11 +3,14 @@
 // starts); `run` drives engine/generate and turns its token events into answer deltas:
 //   token ids ──► ReasoningSplitter (`</think>` id) ──► reasoning_content | content
 //   content   ──► StopFilter (stop sequences) ──► ToolCallParser (spec §15.3) ──► content | tool_calls
-// The thinking budget (spec §15.4) is a logits processor inside generate.
+// Logits processors inside generate: the thinking budget (spec §15.4); a forced tool call for
+// tool_choice "required" or a named function, and no `<tool_call>` for "none"
+// (engine/tool-constraint.ts).
 
 import { generate, type LogitsProcessor } from '../engine/generate.js';
 import { ReasoningSplitter, thinkingBudgetFor } from '../engine/reasoning.js';
 import { requireText, type Session } from '../engine/session.js';
+import { BannedText, TOOL_CALL_TAG, ToolCallConstraint } from '../engine/tool-constraint.js';
 import { ToolCallParser, type ToolCallEvent } from '../engine/tool-calls.js';
 import { ContextLengthError } from './errors.js';
 import { StopFilter } from './stop.js';
@@ -102,6 +105,26 @@ export function prepare(model: ServedModel, request: ChatRequest | CompletionReq
   return { ids, maxTokens, request, thinking };
 }
 
+/** The request's logits processors, in order: thinking budget, then the tool-choice constraint. */
+function logitsProcessor(model: ServedModel, prepared: Prepared): LogitsProcessor | undefined {
+  const { session } = model;
+  const text = requireText(session);
+  const { request, thinking } = prepared;
+  if (request.kind !== 'chat') return undefined;
+  const vocabSize = session.model.config.vocabSize;
+  const parts: LogitsProcessor[] = [];
+  if (thinking && request.reasoningBudget != null) parts.push(thinkingBudgetFor(text, vocabSize, request.reasoningBudget));
+  const choice = request.toolChoice;
+  if (choice === 'none') parts.push(new BannedText(TOOL_CALL_TAG, text, vocabSize));
+  else if (choice !== 'auto') {
+    const tools = typeof choice === 'object' ? request.tools.filter((t) => t.name === choice.name) : request.tools;
+    const thinkEndId = thinking ? text.special.thinkEnd : null;
+    parts.push(new ToolCallConstraint({ tools, decoder: text, vocabSize, stopIds: session.stopIds, maxTokens: prepared.maxTokens, thinkEndId }));
+  }
+  if (parts.length <= 1) return parts[0];
+  return { process: (logits) => parts.forEach((p) => p.process(logits)), accept: (id) => parts.forEach((p) => p.accept(id)) };
+}
+
 /** Tool-call parser events → one delta. */
 function toDelta(events: readonly ToolCallEvent[]): Delta | null {
   let content = '';
@@ -127,9 +150,7 @@ export async function* run(model: ServedModel, prepared: Prepared, signal?: Abor
   const text = requireText(session);
   const { request, thinking } = prepared;
   const chat = request.kind === 'chat' ? request : null;
-  let processor: LogitsProcessor | undefined;
-  if (chat?.forcedOutput != null) processor = new ForcedTokens([...text.encode(chat.forcedOutput), session.stopIds[0]]);
-  else if (thinking && chat?.reasoningBudget != null) processor = thinkingBudgetFor(text, session.model.config.vocabSize, chat.reasoningBudget);
+  const processor = chat?.forcedOutput != null ? new ForcedTokens([...text.encode(chat.forcedOutput), session.stopIds[0]]) : logitsProcessor(model, prepared);
   const splitter = new ReasoningSplitter(thinking, text.special.thinkEnd);
   const stop = new StopFilter(request.stop);
   const tools = chat && chat.toolChoice !== 'none' && chat.tools.length > 0 ? new ToolCallParser(chat.tools, (i) => `call_${crypto.randomUUID().replace(/-/g, '').slice(0, 24)}_${i}`) : null;

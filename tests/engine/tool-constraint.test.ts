@@ -81,6 +81,8 @@ describe('ToolCallGrammar', () => {
       call('get_weather', [['city', 'a'], ['days', '1'], ['where', '{"a": 1,}']]),
       call('get_weather', [['city', 'a'], ['days', '1'], ['where', "{'a': 1}"]]),
       call('get_weather', [['city', 'a'], ['days', '1'], ['scale', '1.']]),
+      call('get_weather', [['city', 'a'], ['days', '1'], ['scale', '1e999']]), // not finite
+      call('get_weather', [['city', 'a'], ['days', '1'.repeat(101)]]),
     ];
     for (const text of bad) expect(ToolCallGrammar.start([WEATHER, PING]).feedText(text + '\n'), text).toBe(false);
   });

@@ -44,6 +44,19 @@ export async function trackedModel(failAfter = Infinity): Promise<ServedModel & 
   return { ...base, session: { ...base.session, model }, live: () => live };
 }
 
+/** The default model with its logits edited after every forward call (`step` counts the calls). */
+export async function biasedModel(edit: (logits: Float32Array, step: number) => void): Promise<ServedModel> {
+  const base = await defaultModel();
+  const model = Object.create(base.session.model) as Model;
+  let step = 0;
+  model.forward = (seq, tokens, rows, maxTokens) => {
+    const logits = base.session.model.forward(seq, tokens, rows, maxTokens);
+    edit(logits, step++);
+    return logits;
+  };
+  return { ...base, session: { ...base.session, model } };
+}
+
 /** The app over the default model (or `model`), test hooks on unless overridden. */
 export function app(options: Partial<AppOptions> = {}, model?: ServedModel) {
   return createApp({ model: () => (model ? Promise.resolve(model) : defaultModel()), testHooks: true, ...options });
