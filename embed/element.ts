@@ -3,7 +3,7 @@
 // (the worker's API) or a LocalEngine (a Web Worker in this tab). The UI streams tokens into
 // the log, shows reasoning in a collapsible "thinking" section, and has stop and regenerate;
 // a host page can drive it without the UI:
-//   el.send(text, { maxTokens, thinking, temperature }) → Promise<{ text, reasoning, backend, finishReason }>
+//   el.send(text, { maxTokens, thinking, temperature, seed }) → Promise<{ text, reasoning, backend, finishReason }>
 //   events: edgetron-token { kind, text }, edgetron-done { text, reasoning, backend, finishReason },
 //           edgetron-progress { loaded, total, cached }, edgetron-ready { backend, reason },
 //           edgetron-notice { message }, edgetron-error { message }
@@ -25,6 +25,8 @@ export interface SendOptions {
   readonly thinking?: boolean | number;
   /** 0 = greedy; default: the engine's (1). */
   readonly temperature?: number;
+  /** Sampling seed (same seed, same answer); default: a random one. */
+  readonly seed?: number;
 }
 
 export interface SendResult {
@@ -43,7 +45,13 @@ const folder = (url: string, base: string) => {
   return u.href;
 };
 
-/** The chat element. */
+/**
+ * The chat element (defined as <edgetron-chat> by index.ts).
+ * @example
+ * const el = document.querySelector('edgetron-chat');
+ * el.addEventListener('edgetron-token', (e) => console.log(e.detail.kind, e.detail.text));
+ * const { text, backend } = await el.send('Hello', { maxTokens: 64, thinking: false });
+ */
 export class EdgetronChat extends HTMLElement {
   static readonly observedAttributes = ['endpoint', 'model', 'mode', 'backend', 'api-key', 'memory-budget-mb'];
 
@@ -244,7 +252,7 @@ export class EdgetronChat extends HTMLElement {
         this.fire('edgetron-token', { kind, text: piece });
       };
       const maxTokens = options.maxTokens ?? Number(this.getAttribute('max-tokens') ?? DEFAULT_MAX_TOKENS);
-      const finishReason = await engine.generate({ messages: [...this.history], maxTokens, thinking, thinkingBudget, temperature: options.temperature }, onToken, abort.signal);
+      const finishReason = await engine.generate({ messages: [...this.history], maxTokens, thinking, thinkingBudget, temperature: options.temperature, seed: options.seed }, onToken, abort.signal);
       this.history.push({ role: 'assistant', content: text });
       const result = { text, reasoning, backend: engine.backend, finishReason };
       this.fire('edgetron-done', result);

@@ -30,6 +30,8 @@ export interface GenerateRequest {
   readonly thinkingBudget: number | null;
   /** 0 = greedy; default: the server's (1). */
   readonly temperature?: number;
+  /** Sampling seed (same seed, same answer); default: a random one. */
+  readonly seed?: number;
 }
 
 export type TokenKind = 'content' | 'reasoning';
@@ -101,6 +103,7 @@ export function chatBody(model: string, request: GenerateRequest, stream: boolea
     chat_template_kwargs: { enable_thinking: request.thinking },
     ...(request.thinking && request.thinkingBudget !== null && { max_reasoning_tokens: request.thinkingBudget }),
     ...(request.temperature !== undefined && { temperature: request.temperature }),
+    ...(request.seed !== undefined && { seed: request.seed }),
   };
 }
 

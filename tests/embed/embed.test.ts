@@ -16,6 +16,8 @@ import { freePort } from '../helpers/free-port.js';
 import { HostSite, SHARD, send, statusText } from './harness.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+/** Fixed sampling seeds make the answers repeatable (only "text arrives" is asserted of them). */
+const SEED = 1;
 const LAZY = /\/embed\/(engine\.js|gpu-device\.js|edgetron-(simd|scalar)\.wasm)$/;
 
 let dev: WranglerDev;
@@ -41,7 +43,7 @@ describeWithChromium('the embed script in headless Chromium against wrangler dev
     const context = await browser.newContext();
     try {
       const first = await site.open(context, { mode: 'local', backend: 'wasm' });
-      const r = await send(first.page, 'Hello', { maxTokens: 24, thinking: false });
+      const r = await send(first.page, 'Hello', { maxTokens: 24, thinking: false, seed: SEED });
       expect(r.backend).toBe('wasm');
       expect(r.tokens).toBeGreaterThan(0);
       expect(r.text).toBe(r.contentTokens);
@@ -68,7 +70,7 @@ describeWithChromium('the embed script in headless Chromium against wrangler dev
     const context = await browser.newContext();
     try {
       const { page, requests } = await site.open(context, { mode: 'local', backend: 'webgpu' });
-      const r = await send(page, 'Hello', { maxTokens: 12, thinking: false });
+      const r = await send(page, 'Hello', { maxTokens: 12, thinking: false, seed: SEED });
       expect(r.backend).toBe('webgpu');
       expect(r.tokens).toBeGreaterThan(0);
       expect(requests.some((u) => u.endsWith('/embed/gpu-device.js'))).toBe(true);
@@ -78,16 +80,29 @@ describeWithChromium('the embed script in headless Chromium against wrangler dev
     }
   });
 
-  test('remote mode streams tokens from the worker over SSE; nothing of the engine is loaded', async () => {
+  test('remote mode streams tokens from the worker over SSE; nothing of the engine is loaded; the thinking budget control; regenerate', async () => {
     const context = await browser.newContext();
     try {
       const { page, requests } = await site.open(context, { mode: 'remote' });
-      const r = await send(page, 'Tell me a story', { maxTokens: 48, thinking: true, temperature: 1 });
+      const r = await send(page, 'Tell me a story', { maxTokens: 48, thinking: true, temperature: 1, seed: SEED });
       expect(r.backend).toBe('remote');
-      expect(r.tokens).toBeGreaterThan(1);
+      expect(r.tokens, JSON.stringify(r)).toBeGreaterThan(1);
       expect(r.text).toBe(r.contentTokens);
+      expect(r.done).toEqual({ text: r.text, reasoning: r.reasoning, backend: 'remote', finishReason: r.finishReason });
       expect(requests.some((u) => u === `${api}/v1/chat/completions`)).toBe(true);
       expect(requests.filter((u) => LAZY.test(u) || SHARD.test(u))).toEqual([]);
+
+      // the UI's budget of 4 reasoning tokens (spec §15.4: then at most 16 more to a line end, and `</think>`)
+      await page.locator('edgetron-chat').locator('#budget').fill('4');
+      const budgeted = await send(page, 'Think hard', { maxTokens: 200 });
+      expect(budgeted.reasoningTokens).toBeLessThanOrEqual(4 + 16 + 1);
+
+      const again = await page.evaluate(async () => {
+        const el = document.getElementById('chat') as HTMLElement & { regenerate(): Promise<{ backend: string }> };
+        const r = await el.regenerate();
+        return { backend: r.backend, turns: [...el.shadowRoot!.querySelectorAll('.turn')].map((t) => t.className) };
+      });
+      expect(again).toEqual({ backend: 'remote', turns: ['turn user', 'turn assistant', 'turn user', 'turn assistant'] });
     } finally {
       await context.close();
     }
@@ -98,7 +113,7 @@ describeWithChromium('the embed script in headless Chromium against wrangler dev
     try {
       for (const attrs of [{ mode: 'local', backend: 'wasm' }, { mode: 'remote' }] as Record<string, string>[]) {
         const { page } = await site.open(context, attrs);
-        const r = await page.evaluate(async () => {
+        const r = await page.evaluate(async (seed) => {
           await customElements.whenDefined('edgetron-chat');
           const el = document.getElementById('chat') as HTMLElement & { ready(): Promise<unknown>; send(t: string, o: unknown): Promise<{ finishReason: string; text: string; reasoning: string }>; stop(): void; busy: boolean };
           await el.ready();
@@ -113,13 +128,14 @@ describeWithChromium('the embed script in headless Chromium against wrangler dev
               }
             };
             el.addEventListener('edgetron-token', onToken);
-            const result = await el.send('Go on and on', { maxTokens: 3000, thinking: true });
+            const result = await el.send('Go on and on', { maxTokens: 3000, thinking: true, seed });
             const late = tokens;
             await new Promise((r) => setTimeout(r, 300));
             el.removeEventListener('edgetron-token', onToken);
             if (result.finishReason === 'abort' || attempt === 3) return { finishReason: result.finishReason, attempt, tokens, late, after, busy: el.busy };
+            seed++;
           }
-        });
+        }, SEED);
         expect(r, JSON.stringify(r)).toMatchObject({ finishReason: 'abort' });
         expect(r.after).toBe(3);
         expect(r.tokens).toBeLessThan(40); // a few in flight at most, not 3000

@@ -22,7 +22,10 @@ export interface Sent {
   readonly backend: string;
   readonly finishReason: string;
   readonly tokens: number;
+  readonly reasoningTokens: number;
   readonly contentTokens: string;
+  /** The detail of the edgetron-done event. */
+  readonly done: unknown;
 }
 
 /** The host site. */
@@ -85,17 +88,28 @@ export function send(page: Page, text: string, options: Record<string, unknown>)
   return page.evaluate(
     async ([text, options]) => {
       await customElements.whenDefined('edgetron-chat');
-      const el = document.getElementById('chat') as HTMLElement & { ready(): Promise<unknown>; send(t: string, o: unknown): Promise<Omit<Sent, 'tokens' | 'contentTokens'>> };
+      const el = document.getElementById('chat') as HTMLElement & { ready(): Promise<unknown>; send(t: string, o: unknown): Promise<Omit<Sent, 'tokens' | 'reasoningTokens' | 'contentTokens' | 'done'>> };
       await el.ready();
       let tokens = 0;
+      let reasoningTokens = 0;
       let contentTokens = '';
-      el.addEventListener('edgetron-token', (e) => {
+      let done: unknown = null;
+      const onToken = (e: Event) => {
         const d = (e as CustomEvent<{ kind: string; text: string }>).detail;
         tokens++;
         if (d.kind === 'content') contentTokens += d.text;
-      });
-      const r = await el.send(text, options);
-      return { ...r, tokens, contentTokens };
+        else reasoningTokens++;
+      };
+      const onDone = (e: Event) => (done = (e as CustomEvent).detail);
+      el.addEventListener('edgetron-token', onToken);
+      document.addEventListener('edgetron-done', onDone); // bubbles out of the element
+      try {
+        const r = await el.send(text, options);
+        return { ...r, tokens, reasoningTokens, contentTokens, done };
+      } finally {
+        el.removeEventListener('edgetron-token', onToken);
+        document.removeEventListener('edgetron-done', onDone);
+      }
     },
     [text, options] as const,
   );

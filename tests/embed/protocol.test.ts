@@ -8,7 +8,7 @@ describe('chatBody', () => {
   const messages = [{ role: 'user' as const, content: 'Hi' }];
 
   it('maps a generation to the OpenAI request the worker validates', () => {
-    expect(chatBody('m', { messages, maxTokens: 64, thinking: true, thinkingBudget: 32, temperature: 0 }, true)).toEqual({
+    expect(chatBody('m', { messages, maxTokens: 64, thinking: true, thinkingBudget: 32, temperature: 0, seed: 7 }, true)).toEqual({
       model: 'm',
       messages,
       stream: true,
@@ -16,6 +16,7 @@ describe('chatBody', () => {
       chat_template_kwargs: { enable_thinking: true },
       max_reasoning_tokens: 32,
       temperature: 0,
+      seed: 7,
     });
   });
 
