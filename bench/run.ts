@@ -9,10 +9,10 @@
 //    reference, the wasm/reference ratio, load time, and the decode ceiling
 //    (active weight bytes per token ÷ measured bandwidth).
 // 4. 4-bit weights (DESIGN §3, spec §14.1): nvfp4 and nvfp4-s24 matvec GB/s (weight bytes with
-//    scales and positions) for the f32-FMA inner loop, the int8-activation one (…_q8) and, for
-//    nvfp4, the int16-activation one (…_q16),
-//    matmul GB/s; the `small` preset converted (all-linear policy) to nvfp4 and nvfp4-s24
-//    (magnitude), run on wasm in interleaved rounds: decode / prefill tok/s, bytes per token,
+//    scales and positions) for the f32-FMA inner loop, the int8-activation one (…_q8) and the
+//    int16-activation one (…_q16, the backend's decode path), matmul GB/s; the `small` preset converted (all-linear policy) to nvfp4 and nvfp4-s24
+//    (magnitude), each also with lm_head in 4-bit (--quant-head; the Nano policy keeps it BF16),
+//    run on wasm in interleaved rounds: decode / prefill tok/s, bytes per token,
 //    nvfp4/f32 and s24/nvfp4 ratios with the rounds' spread; the KL divergence of each
 //    conversion against f32 (weights-tools/quality.ts); the zero fraction of the experts'
 //    relu² hidden vectors (what block skipping in down_proj could save).
@@ -26,14 +26,19 @@ import { instantiateKernels, wasmBackend, wasmScalarBackend, type WasmKernels } 
 import { readKernelWasm } from '../assembly/backend/node-wasm.js';
 import type { Backend } from '../engine/backend.js';
 import type { ModelConfig } from '../engine/config.js';
+import type { TextCodec } from '../engine/text.js';
 import { Model } from '../engine/model.js';
 import { referenceBackend, ReferenceModel } from '../engine/reference/index.js';
 import { POSITION_CODES } from '../engine/sparse24.js';
-import { openSession } from '../engine/session.js';
+import { openSession, requireText } from '../engine/session.js';
 import { expectedTensors, headTensorName, sidecarNames, validateWeights, type TensorEntry } from '../engine/weights.js';
 import { openCheckpoint, packageRoot } from '../weights-tools/checkpoint.js';
-import { compareQuantizations, type QualityRow } from '../weights-tools/quality.js';
+import { convertCheckpoint } from '../weights-tools/convert.js';
+import { compareQuantizations, klOfLogits, promptLogits, QUALITY_PROMPTS, type QualityRow } from '../weights-tools/quality.js';
 import { synthesize } from '../weights-tools/synth.js';
+import { benchLlamaCpp } from './llamacpp.js';
+import { benchModel, type ModelRow } from './model-speed.js';
+import { fmt, table } from './table.js';
 import { benchEmbed } from './embed.js';
 import { benchTrainMamba2 } from './train-mamba2.js';
 
@@ -42,20 +47,6 @@ const { values: opts } = parseArgs({
 });
 const QUICK = opts.quick === true;
 const GB = 1e9;
-
-function table(title: string, header: string[], rows: (string | number)[][]): void {
-  const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
-  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  console.log(`\n${title}\n${line(cells[0])}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const r of cells.slice(1)) console.log(line(r));
-}
-
-function fmt(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
-  const a = Math.abs(x);
-  return a >= 100 ? x.toFixed(0) : a >= 10 ? x.toFixed(1) : a >= 1 ? x.toFixed(2) : x.toFixed(3);
-}
 
 /** Median of `reps` timed calls after `warm` untimed ones, in ms. */
 function timeMs(fn: () => void, reps: number, warm: number): number {
@@ -211,42 +202,6 @@ async function expertZeroFraction(dir: string, tokens: Int32Array): Promise<{ el
   return { elements: counts.zeros / counts.n, blocks: counts.zeroBlocks / counts.blocks };
 }
 
-interface ModelRow {
-  backend: string;
-  loadMs: number;
-  prefillTokS: number;
-  decodeTokS: number;
-}
-
-async function benchModel(dir: string, backend: Backend, promptLen: number, decodeSteps: number): Promise<ModelRow> {
-  const ckpt = await openCheckpoint(dir);
-  const session = await openSession(ckpt, backend);
-  const { model } = session;
-  const V = model.config.vocabSize;
-  const prompt = Int32Array.from({ length: promptLen }, (_, i) => (i * 7919 + 13) % V);
-  // warm-up: one short prefill and decode step on a throwaway sequence (JIT tier-up)
-  const warm = model.newSequence(8);
-  model.forward(warm, prompt.subarray(0, 2));
-  model.forward(warm, prompt.subarray(2, 3));
-  warm.free();
-
-  const seq = model.newSequence(promptLen + decodeSteps + 1);
-  let t0 = performance.now();
-  let logits = model.forward(seq, prompt);
-  const prefillMs = performance.now() - t0;
-  t0 = performance.now();
-  for (let i = 0; i < decodeSteps; i++) {
-    let best = 0;
-    for (let v = 1; v < V; v++) if (logits[v] > logits[best]) best = v;
-    logits = model.forward(seq, Int32Array.of(best));
-  }
-  const decodeMs = performance.now() - t0;
-  seq.free();
-  session.dispose();
-  await ckpt.store.close();
-  return { backend: backend.name, loadMs: session.loadMs, prefillTokS: promptLen / (prefillMs / 1e3), decodeTokS: decodeSteps / (decodeMs / 1e3) };
-}
-
 interface Fp4Run {
   label: string;
   dir: string;
@@ -256,6 +211,42 @@ interface Fp4Run {
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
 const spread = (v: number[]) => (Math.max(...v) - Math.min(...v)) / median(v);
+
+/** The bench's packs with lm_head quantised too (all-linear policy + quantizeHead), beside the policy's own. */
+const HEAD_PACKS = [
+  { name: 'nvfp4-head4', format: 'nvfp4', score: null },
+  { name: 'nvfp4-s24-magnitude-head4', format: 'nvfp4-s24', score: 'magnitude' },
+] as const;
+
+/** Logits at every position of `prompts` for the model at `path` on wasm, and its vocabulary size. */
+async function wasmPromptLogits(path: string, prompts: (text: TextCodec) => Int32Array[]): Promise<{ logits: Float32Array[]; prompts: Int32Array[]; V: number }> {
+  const ckpt = await openCheckpoint(path);
+  const session = await openSession(ckpt, wasmBackend);
+  try {
+    const tokens = prompts(requireText(session));
+    return { logits: promptLogits(session.model, tokens), prompts: tokens, V: session.model.config.vocabSize };
+  } finally {
+    session.dispose();
+    await ckpt.store.close();
+  }
+}
+
+/** Convert `dir` into HEAD_PACKS under qdir and measure their KL against f32 on wasm (cached in head-quality.json). */
+async function headPacks(dir: string, qdir: string): Promise<QualityRow[]> {
+  const cache = join(qdir, 'head-quality.json');
+  if (existsSync(cache)) return JSON.parse(readFileSync(cache, 'utf8')) as QualityRow[];
+  process.stderr.write(`converting the small preset with a 4-bit lm_head in ${qdir} …\n`);
+  const want = await wasmPromptLogits(dir, (text) => QUALITY_PROMPTS.map((p) => Int32Array.from(text.encode(p).slice(0, 32))));
+  const rows: QualityRow[] = [];
+  for (const p of HEAD_PACKS) {
+    const out = join(qdir, p.name);
+    const converted = await convertCheckpoint(dir, out, { quant: 'nvfp4', policy: 'all-linear', quantizeHead: true, sparse: p.score !== null, score: p.score ?? undefined });
+    const got = await wasmPromptLogits(out, () => want.prompts);
+    rows.push({ format: p.format, score: p.score, kl: klOfLogits(want.logits, got.logits, want.V), bytes: converted.bytes });
+  }
+  writeFileSync(cache, JSON.stringify(rows));
+  return rows;
+}
 
 /** Section 4's model tables: quality of the conversions, then f32 / nvfp4 / s24 speed, interleaved. */
 async function bench4bit(dir: string, config: ModelConfig, ceiling: number, f32Bytes: number, prompt: number): Promise<void> {
@@ -274,10 +265,18 @@ async function bench4bit(dir: string, config: ModelConfig, ceiling: number, f32B
     ['format', 'pruning score', 'mean KL (nats)', 'max KL', 'pack MiB'],
     quality.map((q) => [q.format, q.score ?? '—', q.kl.mean.toExponential(3), q.kl.max.toExponential(3), q.bytes / 2 ** 20]),
   );
+  const headQuality = await headPacks(dir, qdir);
+  table(
+    'Quality with lm_head in 4-bit too (all-linear policy + --quant-head; for the speed rows below — NVIDIA\'s Nano policy keeps lm_head BF16)',
+    ['format', 'pruning score', 'mean KL (nats)', 'max KL'],
+    headQuality.map((q) => [q.format, q.score ?? '—', q.kl.mean.toExponential(3), q.kl.max.toExponential(3)]),
+  );
   const packs: Fp4Run[] = [
     { label: 'f32', dir, bytes: f32Bytes, runs: [] },
-    { label: 'nvfp4', dir: join(qdir, 'nvfp4'), bytes: 0, runs: [] },
-    { label: 'nvfp4-s24 (magnitude)', dir: join(qdir, 'nvfp4-s24-magnitude'), bytes: 0, runs: [] },
+    { label: 'nvfp4, head f32 (policy)', dir: join(qdir, 'nvfp4'), bytes: 0, runs: [] },
+    { label: 'nvfp4-s24 (magnitude), head f32 (policy)', dir: join(qdir, 'nvfp4-s24-magnitude'), bytes: 0, runs: [] },
+    { label: 'nvfp4, 4-bit head', dir: join(qdir, HEAD_PACKS[0].name), bytes: 0, runs: [] },
+    { label: 'nvfp4-s24 (magnitude), 4-bit head', dir: join(qdir, HEAD_PACKS[1].name), bytes: 0, runs: [] },
   ];
   for (const p of packs.slice(1)) {
     const ckpt = await openCheckpoint(p.dir);
@@ -289,7 +288,7 @@ async function bench4bit(dir: string, config: ModelConfig, ceiling: number, f32B
   const dec = packs.map((p) => median(p.runs.map((x) => x.decodeTokS)));
   const pre = packs.map((p) => median(p.runs.map((x) => x.prefillTokS)));
   table(
-    `small preset on wasm (SIMD, 1 thread), f32 vs 4-bit, prompt ${prompt} tokens; medians of ${rounds} interleaved rounds (spread = (max − min) / median)`,
+    `small preset on wasm (SIMD, 1 thread), f32 vs 4-bit (decode: int16-activation matvecs), prompt ${prompt} tokens; medians of ${rounds} interleaved rounds (spread = (max − min) / median)`,
     ['weights', 'bytes/token MiB', 'decode tok/s', 'spread', 'prefill tok/s', 'spread', 'decode ×f32', 'prefill ×f32', 'decode ÷ bytes ceiling'],
     packs.map((p, i) => [
       p.label,
@@ -303,7 +302,9 @@ async function bench4bit(dir: string, config: ModelConfig, ceiling: number, f32B
       `${((100 * dec[i] * p.bytes) / (ceiling * GB)).toFixed(0)}%`,
     ]),
   );
-  console.log(`ratios: nvfp4/f32 decode ${fmt(dec[1] / dec[0])}× (target ≥ 3), s24/nvfp4 decode ${fmt(dec[2] / dec[1])}× (target ≥ 1.25)`);
+  console.log(
+    `ratios (4-bit head): nvfp4/f32 decode ${fmt(dec[3] / dec[0])}× (target ≥ 3), s24/nvfp4 decode ${fmt(dec[4] / dec[3])}× (target ≥ 1.25); head f32: ${fmt(dec[1] / dec[0])}×, ${fmt(dec[2] / dec[1])}×`,
+  );
   const V = config.vocabSize;
   const zeros = await expertZeroFraction(dir, Int32Array.from({ length: QUICK ? 8 : 16 }, (_, i) => (i * 7919 + 13) % V));
   console.log(
@@ -377,6 +378,7 @@ async function main(): Promise<void> {
     ]),
   );
   await bench4bit(dir, config, ceiling, f32Bytes, prompt);
+  await benchLlamaCpp({ quick: QUICK, prompt });
   console.log(`\npeak RSS ${fmt(process.resourceUsage().maxRSS / 1024)} MiB`);
 }
 
