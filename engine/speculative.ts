@@ -89,6 +89,32 @@ export type AcceptRule = (pd: number, qd: number, u: number) => boolean;
 /** The standard rule: accept when u · q(d) < p(d). */
 export const standardAccept: AcceptRule = (pd, qd, u) => u * qd < pd;
 
+/**
+ * Step 3 of a round: the tokens a verification emits. `drafts[i]` was drawn from `qs[i]`;
+ * `target(i)` is the trunk's distribution p_i after the tokens before it (called in order, after
+ * `emit` of each of them); `uniform` gives u ∈ [0, 1). Returns d_1 … d_j and one more token.
+ * @example verifyDrafts(Int32Array.of(3), [q], (i) => p[i], () => {}, () => rng.uniform(), standardAccept)
+ */
+export function verifyDrafts(
+  drafts: Int32Array,
+  qs: readonly Distribution[],
+  target: (i: number) => Distribution,
+  emit: (id: number) => void,
+  uniform: () => number,
+  accept: AcceptRule = standardAccept,
+): number[] {
+  const out: number[] = [];
+  for (let j = 0; ; j++) {
+    const p = target(j);
+    const d = drafts[j];
+    const accepted = j < drafts.length && accept(probability(p, d), probability(qs[j], d), uniform());
+    const id = accepted ? d : draw(j < drafts.length ? residual(p, qs[j]) : p, uniform());
+    emit(id);
+    out.push(id);
+    if (!accepted) return out;
+  }
+}
+
 export interface SpeculativeOptions extends SamplerOptions {
   /** Draft depth k ≥ 1. */
   readonly k: number;
@@ -153,20 +179,17 @@ export class SpeculativeDecoder {
     const before = this.seq.snapshot();
     const verify = Int32Array.of(this.last, ...drafts);
     const { logits, hidden } = this.model.forwardHidden(this.seq, verify, 'all');
-    // 3. accept drafts while the rule says so; then one token from the residual or from p_k
-    const out: number[] = [];
-    let j = 0;
-    for (;;) {
+    // 3. accept drafts while the rule says so; then one token from the residual or from p_j
+    const processor = this.options.logitsProcessor;
+    const out = verifyDrafts(drafts, qs, (j) => {
       const row = logits.subarray(j * V, (j + 1) * V);
-      this.options.logitsProcessor?.process(row);
-      const p = distribution(row, this.options);
-      if (j < k && this.accept(probability(p, drafts[j]), probability(qs[j], drafts[j]), this.rng.uniform())) {
-        this.emit(out, drafts[j++]);
-        continue;
-      }
-      this.emit(out, draw(j < k ? residual(p, qs[j]) : p, this.rng.uniform()));
-      break;
-    }
+      processor?.process(row);
+      return distribution(row, this.options);
+    }, (id) => {
+      processor?.accept(id);
+      this.last = id;
+    }, () => this.rng.uniform(), this.accept);
+    const j = out.length - 1; // drafts accepted
     // 4. roll back to P + j + 1 tokens: restore, recompute the accepted prefix; rewind the MTP cache
     if (j < k) {
       const t0 = performance.now();
@@ -187,6 +210,11 @@ export class SpeculativeDecoder {
     if (accepted !== hidden) this.model.ops.free(hidden);
     this.setPending(accepted, Int32Array.from(out));
     return out;
+  }
+
+  /** The trunk's state: P tokens consumed, the last emitted token not yet (tests compare it with plain decoding). */
+  get trunkState(): SequenceState {
+    return this.seq;
   }
 
   /** The counts so far. */
@@ -217,12 +245,6 @@ export class SpeculativeDecoder {
     this.options.logitsProcessor?.accept(id);
     this.last = id;
     return id;
-  }
-
-  private emit(out: number[], id: number): void {
-    this.options.logitsProcessor?.accept(id);
-    this.last = id;
-    out.push(id);
   }
 
   private setPending(h: Act, next: Int32Array): void {

@@ -13,9 +13,13 @@ import { memoryStore, randomModelTensors, type MemoryTensor } from '../helpers/m
 const FIXTURES = new URL('../../../shared/fixtures/nemotron-h-tiny/moe/hf/', import.meta.url);
 const readJson = (name: string) => JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8'));
 
-/** tiny-latent, or tiny-latent with `vocab_size` = vocab. */
-export function tinyLatentConfig(vocab?: number): ModelConfig {
-  return parseConfig({ ...presetConfig('tiny-latent'), ...(vocab ? { vocab_size: vocab } : {}) });
+/** tiny-latent, optionally with `vocab_size` = vocab and a shorter trunk `pattern` (e.g. 'M*E'). */
+export function tinyLatentConfig(vocab?: number, pattern?: string): ModelConfig {
+  return parseConfig({
+    ...presetConfig('tiny-latent'),
+    ...(vocab ? { vocab_size: vocab } : {}),
+    ...(pattern ? { hybrid_override_pattern: pattern, num_hidden_layers: pattern.length } : {}),
+  });
 }
 
 /** Seeded random tensors of `config`, MTP included; `edit` may replace some. */
