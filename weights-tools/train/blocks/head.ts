@@ -33,13 +33,14 @@ export function headLoss(
       const row = logits.subarray(i * V, (i + 1) * V);
       let max = -Infinity;
       for (let v = 0; v < V; v++) if (row[v] > max) max = row[v];
-      let sum = 0;
-      for (let v = 0; v < V; v++) sum += Math.exp(row[v] - max);
       const y = targets[r0 + i];
-      loss += max + Math.log(sum) - row[y];
-      const g = scale / R;
-      for (let v = 0; v < V; v++) row[v] = (Math.exp(row[v] - max) / sum) * g;
-      row[y] -= g;
+      const target = row[y];
+      let sum = 0;
+      for (let v = 0; v < V; v++) sum += row[v] = Math.exp(row[v] - max);
+      loss += max + Math.log(sum) - target;
+      const g = scale / R / sum;
+      for (let v = 0; v < V; v++) row[v] *= g;
+      row[y] -= scale / R;
     }
     dh.set(matmulAB(logits, W, n, V, d), r0 * d);
     if (dW) addMatmulAtB(dW, logits, hc, n, V, d);
