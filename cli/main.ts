@@ -8,6 +8,7 @@ import type { Command } from './command.js';
 import { convertCommand } from './commands/convert.js';
 import { corpusCommand } from './commands/corpus.js';
 import { evalCommand } from './commands/eval.js';
+import { trainCommand } from './commands/train.js';
 import { inspectCommand } from './commands/inspect.js';
 import { logitsCommand } from './commands/logits.js';
 import { metricCommand } from './commands/metric.js';
@@ -18,7 +19,7 @@ import { tokenizeCommand } from './commands/tokenize.js';
 import { UsageError } from './errors.js';
 import { processIO, type CliIO } from './io.js';
 
-const COMMANDS: readonly Command[] = [runCommand, logitsCommand, synthCommand, inspectCommand, tokenizeCommand, serveCommand, convertCommand, metricCommand, corpusCommand, evalCommand];
+const COMMANDS: readonly Command[] = [runCommand, logitsCommand, synthCommand, inspectCommand, tokenizeCommand, serveCommand, convertCommand, metricCommand, corpusCommand, trainCommand, evalCommand];
 
 const EXIT_OK = 0;
 const EXIT_ERROR = 1;
