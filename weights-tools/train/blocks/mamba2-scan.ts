@@ -4,7 +4,8 @@
 //   y_t[h·P+p] = Σ_n C_t[g,n]·S_t[p,n] + D_h·x_t[h·P+p]
 // Backward runs the recurrence in reverse with G_t = ∂L/∂S_t (P×N), G_T = 0:
 //   G_t += dy_t ⊗ C_t;  dC_t[n] += Σ_p dy_t[p]·S_t[p,n]
-//   dα_t = Σ G_t ⊙ S_{t−1};  dΔ_t = Σ_n B_t[n]·(Σ_p G_t[p,n]·x_t[p]) + dα_t·α_t·A
+//   dα_t·α_t = Σ G_t ⊙ α_t·S_{t−1} = Σ G_t ⊙ S_t − Δ_t·Σ_p x_t[p]·(G_t·B_t)[p]   (S_t alone, no ÷α)
+//   dΔ_t = Σ_n B_t[n]·(Σ_p G_t[p,n]·x_t[p]) + dα_t·α_t·A
 //   dx_t[p] += Δ_t·Σ_n G_t[p,n]·B_t[n] + D·dy_t[p];  dB_t[n] += Δ_t·Σ_p G_t[p,n]·x_t[p]
 //   dA += dα_t·α_t·Δ_t;  dD += Σ_p dy_t[p]·x_t[p];  G_{t−1} = α_t·G_t
 // Memory: the forward keeps S only at the start of every Q-token segment; the backward recomputes
@@ -159,9 +160,9 @@ export function scanBackward(
             bt[n] = v[vr + bo + n];
             ct[n] = v[vr + co + n];
           }
-          const prev = i * PN2;
-          const cur = prev + PN2;
-          let dAlpha = 0;
+          const cur = (i + 1) * PN2;
+          let gS = 0; // ⟨G_t, S_t⟩
+          let xGB = 0; // Σ_p x_t[p]·(G_t·B_t)[p]
           dBx.fill(0);
           dC.fill(0);
           // two rows of the state at a time (halves the dC/dBx updates); an odd P's last pair
@@ -182,25 +183,29 @@ export function scanBackward(
               const bn = bt[n];
               const g0 = G[k0 + n] + dy0 * cn;
               const g1 = G[k1 + n] + dy1 * cn;
-              dC[n] += dy0 * states[cur + k0 + n] + dy1 * states[cur + k1 + n];
-              dAlpha += g0 * states[prev + k0 + n] + g1 * states[prev + k1 + n];
+              const s0 = states[cur + k0 + n];
+              const s1 = states[cur + k1 + n];
+              dC[n] += dy0 * s0 + dy1 * s1;
+              gS += g0 * s0 + g1 * s1;
               dBx[n] += g0 * x0 + g1 * x1;
               dx0 += g0 * bn;
               dx1 += g1 * bn;
               G[k0 + n] = alpha * g0;
               G[k1 + n] = alpha * g1;
             }
+            xGB += x0 * dx0 + x1 * dx1;
             dv[vr + xo + p] += delta * dx0 + Dh * dy0;
             if (odd) dv[vr + xo + p + 1] += delta * dx1 + Dh * dy1;
           }
-          let dDt = dAlpha * alpha * Ah;
+          const dAlphaA = gS - delta * xGB; // dα_t·α_t = ⟨G_t, α_t·S_{t−1}⟩
+          let dDt = dAlphaA * Ah;
           for (let n = 0; n < N; n++) {
             dv[vr + bo + n] += delta * dBx[n];
             dv[vr + co + n] += dC[n];
             dDt += bt[n] * dBx[n];
           }
           dDelta[row * H + h] += dDt;
-          dA += dAlpha * alpha * delta;
+          dA += dAlphaA * delta;
         }
       }
       g.dA[h] += dA;
