@@ -25,7 +25,7 @@ export const trainCommand: Command = {
   help: `usage: edgetron train --preset P --data DIR --out DIR [--steps N] [--batch B] [--seq T]
                       [--lr X] [--warmup W] [--seed S] [--resume] [--threads N] [--checkpoint-every N]
 
-Trains from a seeded init (or --resume from OUT/train-state.safetensors) on DIR/train.u16
+Trains from a seeded init (or --resume from OUT/checkpoint/train-state.safetensors) on DIR/train.u16
 with AdamW, warm-up + cosine schedule, gradient clipping and, for MTP presets, the MTP loss
 (weight 0.3). Prints one progress line per step on stderr; at the end OUT holds config.json,
 model.safetensors and DIR's tokenizer files (an HF folder for \`edgetron run --model OUT\`).
@@ -39,7 +39,7 @@ model.safetensors and DIR's tokenizer files (an HF folder for \`edgetron run --m
   --lr X                peak learning rate (default 0.003)
   --warmup W            warm-up steps (default 50)
   --seed S              init and data-order seed (default 1)
-  --resume              continue from OUT/train-state.safetensors (same options)
+  --resume              continue from OUT/checkpoint/train-state.safetensors (same options)
   --threads N           data-parallel threads (default: the CPU count, at most 2)
   --checkpoint-every N  steps between checkpoints (default 50)`,
   options: {

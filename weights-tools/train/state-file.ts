@@ -3,13 +3,15 @@
 // the metadata the step, the data cursor and the options the run started with. Written to a
 // temporary file and renamed, so an interrupted write never leaves a broken checkpoint.
 
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { serializeSafetensors } from '../safetensors-writer.js';
 import type { ParamLayout } from './params.js';
 
-/** The file name inside the run's output folder. */
-export const STATE_FILE = 'train-state.safetensors';
+/** Where the checkpoint lives inside the run's output folder (a subfolder: the output folder is
+ * also the HF export, whose loader reads every *.safetensors beside config.json). */
+export const STATE_FILE = join('checkpoint', 'train-state.safetensors');
 
 /** What a checkpoint restores. */
 export interface TrainState {
@@ -36,6 +38,7 @@ export async function writeTrainState(path: string, layout: ParamLayout, s: Trai
     }
   }
   const bytes = serializeSafetensors(tensors, { step: String(s.step), cursor: String(s.cursor), options: JSON.stringify(s.options) });
+  await mkdir(dirname(path), { recursive: true });
   await writeFile(`${path}.tmp`, bytes);
   await rename(`${path}.tmp`, path);
 }
