@@ -2,12 +2,12 @@
 // Per sequence b, head h (group g = ⌊h / (H/G)⌋) and token t, from S = 0:
 //   α_t = exp(Δ_t·A_h);  S_t[p,n] = α_t·S_{t−1}[p,n] + Δ_t·B_t[g,n]·x_t[h·P+p]
 //   y_t[h·P+p] = Σ_n C_t[g,n]·S_t[p,n] + D_h·x_t[h·P+p]
-// Backward runs the recurrence in reverse with G_t = ∂L/∂S_t (P×N), G_T = 0:
-//   G_t += dy_t ⊗ C_t;  dC_t[n] += Σ_p dy_t[p]·S_t[p,n]
-//   dα_t·α_t = Σ G_t ⊙ α_t·S_{t−1} = Σ G_t ⊙ S_t − Δ_t·Σ_p x_t[p]·(G_t·B_t)[p]   (S_t alone, no ÷α)
-//   dΔ_t = Σ_n B_t[n]·(Σ_p G_t[p,n]·x_t[p]) + dα_t·α_t·A
-//   dx_t[p] += Δ_t·Σ_n G_t[p,n]·B_t[n] + D·dy_t[p];  dB_t[n] += Δ_t·Σ_p G_t[p,n]·x_t[p]
-//   dA += dα_t·α_t·Δ_t;  dD += Σ_p dy_t[p]·x_t[p];  G_{t−1} = α_t·G_t
+// Backward runs the recurrence in reverse with dS_t = ∂L/∂S_t (P×N), dS_T = 0:
+//   dS_t += dy_t ⊗ C_t;  dC_t[n] += Σ_p dy_t[p]·S_t[p,n]
+//   dα_t·α_t = Σ dS_t ⊙ α_t·S_{t−1} = Σ dS_t ⊙ S_t − Δ_t·Σ_p x_t[p]·(dS_t·B_t)[p]   (S_t alone, no ÷α)
+//   dΔ_t = Σ_n B_t[n]·(Σ_p dS_t[p,n]·x_t[p]) + dα_t·α_t·A
+//   dx_t[p] += Δ_t·Σ_n dS_t[p,n]·B_t[n] + D·dy_t[p];  dB_t[n] += Δ_t·Σ_p dS_t[p,n]·x_t[p]
+//   dA += dα_t·α_t·Δ_t;  dD += Σ_p dy_t[p]·x_t[p];  dS_{t−1} = α_t·dS_t
 // Memory: the forward keeps S only at the start of every Q-token segment; the backward recomputes
 // the Q states of one segment from it (the whole history would be B·T·H·P·N values).
 // Error budget: f64 state and sums over f32 inputs; equals engine/reference/ssd.ts to ~1e-6 relative.
@@ -118,10 +118,10 @@ export function scanBackward(
   const nSeg = segments(s);
   const { dv, dDelta } = g;
   const states = new Float64Array((Q + 1) * PN2); // (Q+1, P, N) with P even: S before the segment, then after each token
-  const G = new Float64Array(PN2); // (P, N) ∂L/∂S_t, P even
+  const dS = new Float64Array(PN2); // (P, N) ∂L/∂S_t, P even
   const bt = new Float64Array(N); // (N) B_t of the head's group
   const ct = new Float64Array(N); // (N) C_t of the head's group
-  const dBx = new Float64Array(N); // (N) Σ_p G[p,n]·x[p]
+  const dBx = new Float64Array(N); // (N) Σ_p dS[p,n]·x[p]
   const dC = new Float64Array(N); // (N) Σ_p dy[p]·S_t[p,n]
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
@@ -130,7 +130,7 @@ export function scanBackward(
       const Dh = D[h];
       let dA = 0;
       let dD = 0;
-      G.fill(0);
+      dS.fill(0);
       for (let seg = nSeg - 1; seg >= 0; seg--) {
         const t0 = seg * Q;
         const len = Math.min(Q, T - t0);
@@ -161,12 +161,12 @@ export function scanBackward(
             ct[n] = v[vr + co + n];
           }
           const cur = (i + 1) * PN2;
-          let gS = 0; // ⟨G_t, S_t⟩
-          let xGB = 0; // Σ_p x_t[p]·(G_t·B_t)[p]
+          let gS = 0; // ⟨dS_t, S_t⟩
+          let xGB = 0; // Σ_p x_t[p]·(dS_t·B_t)[p]
           dBx.fill(0);
           dC.fill(0);
           // two rows of the state at a time (halves the dC/dBx updates); an odd P's last pair
-          // has a zero row (dy = x = 0 keeps its G and its state at 0)
+          // has a zero row (dy = x = 0 keeps its dS and its state at 0)
           for (let p = 0; p < P; p += 2) {
             const odd = p + 1 < P;
             const dy0 = dy[yr + p];
@@ -181,8 +181,8 @@ export function scanBackward(
             for (let n = 0; n < N; n++) {
               const cn = ct[n];
               const bn = bt[n];
-              const g0 = G[k0 + n] + dy0 * cn;
-              const g1 = G[k1 + n] + dy1 * cn;
+              const g0 = dS[k0 + n] + dy0 * cn;
+              const g1 = dS[k1 + n] + dy1 * cn;
               const s0 = states[cur + k0 + n];
               const s1 = states[cur + k1 + n];
               dC[n] += dy0 * s0 + dy1 * s1;
@@ -190,14 +190,14 @@ export function scanBackward(
               dBx[n] += g0 * x0 + g1 * x1;
               dx0 += g0 * bn;
               dx1 += g1 * bn;
-              G[k0 + n] = alpha * g0;
-              G[k1 + n] = alpha * g1;
+              dS[k0 + n] = alpha * g0;
+              dS[k1 + n] = alpha * g1;
             }
             xGB += x0 * dx0 + x1 * dx1;
             dv[vr + xo + p] += delta * dx0 + Dh * dy0;
             if (odd) dv[vr + xo + p + 1] += delta * dx1 + Dh * dy1;
           }
-          const dAlphaA = gS - delta * xGB; // dα_t·α_t = ⟨G_t, α_t·S_{t−1}⟩
+          const dAlphaA = gS - delta * xGB; // dα_t·α_t = ⟨dS_t, α_t·S_{t−1}⟩
           let dDt = dAlphaA * Ah;
           for (let n = 0; n < N; n++) {
             dv[vr + bo + n] += delta * dBx[n];
