@@ -7,31 +7,22 @@
 
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { spawnWranglerDev, type WranglerDev } from '../../cli/commands/serve.js';
-import { describeWithChromium, launchChromium } from '../helpers/chromium.js';
-import { freePort } from '../helpers/free-port.js';
-import { HostSite, SHARD, send, statusText } from './harness.js';
+import { describeWithChromium } from '../helpers/chromium.js';
+import { SHARD, send, startRig, statusText, type EmbedRig, type HostSite } from './harness.js';
 
-let dev: WranglerDev;
+let rig: EmbedRig;
 let allowed: HostSite;
 let other: HostSite;
 let browser: Browser;
 
 describeWithChromium('the embed script\'s guards: CORS allow-list, corrupt cache, memory', () => {
   beforeAll(async () => {
-    [allowed, other] = await Promise.all([HostSite.start(), HostSite.start()]);
-    dev = spawnWranglerDev({ port: await freePort(), vars: { EDGETRON_CORS_ORIGIN: `https://elsewhere.example, ${allowed.origin}` } });
-    let api: string;
-    [api, browser] = await Promise.all([dev.ready, launchChromium()]);
-    allowed.api = other.api = api;
+    rig = await startRig(2, ([first]) => ({ EDGETRON_CORS_ORIGIN: `https://elsewhere.example, ${first}` }));
+    ({ browser } = rig);
+    [allowed, other] = rig.sites;
   }, 120_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    allowed?.close();
-    other?.close();
-    await dev?.stop();
-  }, 30_000);
+  afterAll(() => rig?.stop(), 30_000);
 
   test('an allowed origin embeds and streams; another origin is refused', async () => {
     const context = await browser.newContext();

@@ -7,7 +7,41 @@
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { spawnWranglerDev } from '../../cli/commands/serve.js';
+import { launchChromium } from '../helpers/chromium.js';
+import { freePort } from '../helpers/free-port.js';
+
+/** One wrangler dev, one browser and the host sites of a test file. */
+export interface EmbedRig {
+  /** The worker's base URL. */
+  readonly api: string;
+  readonly browser: Browser;
+  readonly sites: readonly HostSite[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Start `sites` host sites, then wrangler dev (with the [vars] `vars` gives for the sites'
+ * origins) and chromium.
+ * @example const rig = await startRig(1); … await rig.stop();
+ */
+export async function startRig(sites: number, vars: (origins: string[]) => Record<string, string> = () => ({})): Promise<EmbedRig> {
+  const hosts = await Promise.all(Array.from({ length: sites }, () => HostSite.start()));
+  const dev = spawnWranglerDev({ port: await freePort(), vars: vars(hosts.map((h) => h.origin)) });
+  const [api, browser] = await Promise.all([dev.ready, launchChromium()]);
+  for (const h of hosts) h.api = api;
+  return {
+    api,
+    browser,
+    sites: hosts,
+    async stop() {
+      await browser.close();
+      for (const h of hosts) h.close();
+      await dev.stop();
+    },
+  };
+}
 
 /** A request for one of the pack's shards (GET /v1/pack/model-0000K-of-0000N.safetensors). */
 export const SHARD = /\/v1\/pack\/model-\d+-of-\d+\.safetensors$/;
