@@ -1,6 +1,7 @@
 // DESIGN §3, §6: will a model fit a Worker isolate? Cloudflare caps an isolate at 128 MB.
-// While loading, the shards are held in JS memory and copied into WASM memory, so the peak is
-//   shards + weights in WASM (the heap grows ≥ 1/8 ahead: ×1.125)
+// Shards stream straight into WASM memory (shard-stream.ts), so no copy of them is held in JS;
+// the peak is
+//   weights in WASM (the heap grows ≥ 1/8 ahead: ×1.125) + STREAM_BYTES (chunks in flight)
 //   + per-sequence state × concurrency (KV rows for the context of every '*' layer, conv
 //     window and SSM state of every 'M' layer) + RUNTIME_BYTES (code, tokenizer, JS heap).
 // The estimate is checked before any shard is fetched.
@@ -12,6 +13,8 @@ import { ModelTooLargeError } from './errors.js';
 export const ISOLATE_LIMIT_BYTES = 128 * 2 ** 20;
 /** Code, tokenizer, template and JS heap besides the model. */
 export const RUNTIME_BYTES = 16 * 2 ** 20;
+/** Network chunks held while the shards stream (a few per open pass). */
+export const STREAM_BYTES = 2 ** 20;
 /** WASM heap headroom: it grows at least 1/8 ahead of what is asked. */
 const HEAP_GROWTH = 1.125;
 
@@ -49,14 +52,14 @@ export function assertFitsIsolate(input: FitInput): number {
   const { config, weightBytes, maxContext, concurrency, limitBytes = ISOLATE_LIMIT_BYTES } = input;
   const state = sequenceStateBytes(config, maxContext) * concurrency;
   const wasm = weightBytes * HEAP_GROWTH;
-  const total = weightBytes + wasm + state + RUNTIME_BYTES;
+  const total = wasm + STREAM_BYTES + state + RUNTIME_BYTES;
   if (total > limitBytes) {
     const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
     throw new ModelTooLargeError(
       input.source,
       total,
       limitBytes,
-      `shards ${mib(weightBytes)} + WASM weights ${mib(wasm)} + state ${mib(state)} for ${concurrency} × ${maxContext} tokens + runtime ${mib(RUNTIME_BYTES)}`,
+      `WASM weights ${mib(wasm)} + streaming ${mib(STREAM_BYTES)} + state ${mib(state)} for ${concurrency} × ${maxContext} tokens + runtime ${mib(RUNTIME_BYTES)}`,
     );
   }
   return total;

@@ -1,15 +1,16 @@
 // DESIGN §3, §6: loading an edge pack inside the Worker. The pack's files come from static
 // assets (the `ASSETS` binding) or an R2 bucket; the index is read first and the model's
-// resident size is checked against the isolate limit (fit.ts) before any shard is fetched;
-// every shard is verified by sha256 (engine/safetensors.ts) and the session is built once.
+// resident size is checked against the isolate limit (fit.ts) before any shard is fetched.
+// Shards are streamed front to back straight into WASM memory and verified by sha256 on the
+// way (shard-stream.ts); the session is built once and refused if any shard fails its check.
 
-import { memorySource } from '../engine/bytes.js';
 import { parseConfig } from '../engine/config.js';
 import type { Backend } from '../engine/backend.js';
 import { SAFETENSORS_INDEX_FILE, openShardedSafetensors, parseSafetensorsIndex } from '../engine/safetensors.js';
 import { openSession, type Session } from '../engine/session.js';
 import { ModelUnavailableError } from './errors.js';
 import { assertFitsIsolate } from './fit.js';
+import { ShardStreams, StreamedShard, type OpenedFile } from './shard-stream.js';
 
 /** Read access to the files of one pack. */
 export interface PackFiles {
@@ -17,6 +18,8 @@ export interface PackFiles {
   readonly name: string;
   /** The file's bytes, or null when it does not exist. */
   read(file: string): Promise<Uint8Array | null>;
+  /** The file as a stream, or null when it does not exist (default: `read`'s bytes as one chunk). */
+  open?(file: string): Promise<OpenedFile | null>;
 }
 
 /** Minimal shapes of the bindings (no @cloudflare/workers-types here). */
@@ -24,7 +27,7 @@ export interface AssetsBinding {
   fetch(request: Request): Promise<Response>;
 }
 export interface R2BucketBinding {
-  get(key: string): Promise<{ arrayBuffer(): Promise<ArrayBuffer> } | null>;
+  get(key: string): Promise<{ readonly size: number; readonly body: ReadableStream<Uint8Array>; arrayBuffer(): Promise<ArrayBuffer> } | null>;
 }
 
 /**
@@ -32,13 +35,21 @@ export interface R2BucketBinding {
  * @example const files = assetsPack(env.ASSETS, '/packs/default/');
  */
 export function assetsPack(assets: AssetsBinding, prefix: string): PackFiles {
+  const fetchFile = async (file: string) => {
+    const res = await assets.fetch(new Request(new URL(prefix + file, 'https://assets.local')));
+    if (res.status === 404) return null;
+    if (!res.ok || !res.body) throw new ModelUnavailableError(`assets:${prefix}${file}: HTTP ${res.status}`);
+    return res;
+  };
   return {
     name: `assets:${prefix}`,
     async read(file) {
-      const res = await assets.fetch(new Request(new URL(prefix + file, 'https://assets.local')));
-      if (res.status === 404) return null;
-      if (!res.ok) throw new ModelUnavailableError(`assets:${prefix}${file}: HTTP ${res.status}`);
-      return new Uint8Array(await res.arrayBuffer());
+      const res = await fetchFile(file);
+      return res && new Uint8Array(await res.arrayBuffer());
+    },
+    async open(file) {
+      const res = await fetchFile(file);
+      return res && { size: Number(res.headers.get('content-length') ?? NaN), body: res.body! };
     },
   };
 }
@@ -54,7 +65,17 @@ export function r2Pack(bucket: R2BucketBinding, prefix: string): PackFiles {
       const obj = await bucket.get(prefix + file);
       return obj ? new Uint8Array(await obj.arrayBuffer()) : null;
     },
+    async open(file) {
+      const obj = await bucket.get(prefix + file);
+      return obj && { size: obj.size, body: obj.body };
+    },
   };
+}
+
+/** A file's bytes as a stream of one chunk (packs that only `read`). */
+async function openByReading(files: PackFiles, file: string): Promise<OpenedFile | null> {
+  const bytes = await files.read(file);
+  return bytes && { size: bytes.byteLength, body: new Blob([bytes as Uint8Array<ArrayBuffer>]).stream() };
 }
 
 export interface LoadPackOptions {
@@ -99,19 +120,35 @@ export async function loadPack(files: PackFiles, options: LoadPackOptions): Prom
   const index = parseSafetensorsIndex(indexJson, indexName);
   const weightBytes = Number((index.metadata as { total_size?: unknown }).total_size ?? 0);
   assertFitsIsolate({ source: files.name, config, weightBytes, maxContext: options.maxContext, concurrency: options.concurrency, limitBytes: options.limitBytes });
+  const streams = new ShardStreams();
+  const shards: StreamedShard[] = [];
+  const open = async (file: string) => {
+    const opened = await (files.open ? files.open(file) : openByReading(files, file));
+    if (opened === null) throw new Error('not found');
+    const listed = index.shards.get(file)?.size;
+    if (listed !== undefined && Number.isFinite(opened.size) && opened.size !== listed) throw new Error(`it is ${opened.size} bytes but ${indexName} says ${listed}`);
+    return { size: listed ?? opened.size, body: opened.body };
+  };
   const store = await openShardedSafetensors(indexName, indexJson, {
+    // size and sha256 are checked as the shards stream (shard-stream.ts), not by reading them first
+    verify: false,
     openShard: async (file) => {
-      const bytes = await files.read(file);
-      if (bytes === null) throw new Error('not found');
-      return memorySource(`${files.name}${file}`, bytes);
+      const first = await open(file);
+      if (!Number.isFinite(first.size)) throw new Error(`its size is unknown: ${indexName} has no shards.${file}.size and the response no Content-Length`);
+      const shard = new StreamedShard(`${files.name}${file}`, first, () => open(file), { sha256: index.shards.get(file)?.sha256, index: indexName }, streams);
+      shards.push(shard);
+      return shard;
     },
   });
+  let session: Session | null = null;
   try {
     const isObject = tokenizerConfig !== null && typeof tokenizerConfig === 'object' && !Array.isArray(tokenizerConfig);
-    return await openSession(
-      { config, store, tokenizerJson, tokenizerConfig: isObject ? (tokenizerConfig as Record<string, unknown>) : null },
-      options.backend,
-    );
+    session = await openSession({ config, store, tokenizerJson, tokenizerConfig: isObject ? (tokenizerConfig as Record<string, unknown>) : null }, options.backend);
+    for (const shard of shards) await shard.verify();
+    return session;
+  } catch (e) {
+    session?.dispose();
+    throw e;
   } finally {
     await store.close();
   }

@@ -31,6 +31,14 @@ export interface WasmLinear {
   readonly scale2: number; // weight_scale_2 (1 for float formats)
 }
 
+/** Order of two tensors in their checkpoint (file, then byte offset) where the store says; else 0. */
+function storedBefore(a: TensorEntry, b: TensorEntry): number {
+  const x = a as { file?: string; offset?: number };
+  const y = b as { file?: string; offset?: number };
+  if (x.file !== y.file) return (x.file ?? '') < (y.file ?? '') ? -1 : 1;
+  return (x.offset ?? 0) - (y.offset ?? 0);
+}
+
 const isConvWeight = (name: string) => name.endsWith('conv1d.weight');
 const isALog = (name: string) => name.endsWith('mixer.A_log');
 
@@ -87,18 +95,34 @@ export class WasmTensors {
     return ptr;
   }
 
-  /** Copy a 4-bit linear weight and its sidecars in; returns the sidecars' source bytes. */
+  /**
+   * Copy a 4-bit linear weight and its sidecars in, in the order they are stored (so a shard
+   * streamed front to back is never read backwards); returns the sidecars' source bytes.
+   */
   private async loadQuantized(tensors: ReadonlyMap<string, TensorEntry>, name: string): Promise<number> {
     const view = linearWeight(tensors, name);
     const side = sidecarNames(name);
-    const scale2 = (await this.decode(side.scale2, view.scale2!))[0];
+    let scale2 = 1;
     let positions = 0;
+    let scales = 0;
+    let ptr = 0;
+    const parts: [TensorEntry, () => Promise<void>][] = [
+      [view.scale2!, async () => void (scale2 = (await this.decode(side.scale2, view.scale2!))[0])],
+      [view.scale!, async () => void (scales = await this.copyIn(view.scale!))],
+      [view.weight, async () => void (ptr = await this.copyIn(view.weight))],
+    ];
     if (view.positions) {
-      positions = await this.copyIn(view.positions);
-      checkPositionCodes(this.heap.u8(positions, view.positions.byteLength), side.positions);
+      const entry = view.positions;
+      parts.push([
+        entry,
+        async () => {
+          positions = await this.copyIn(entry);
+          checkPositionCodes(this.heap.u8(positions, entry.byteLength), side.positions);
+        },
+      ]);
     }
-    const scales = await this.copyIn(view.scale!);
-    const ptr = await this.copyIn(view.weight);
+    parts.sort(([a], [b]) => storedBefore(a, b));
+    for (const [, read] of parts) await read();
     const { rows, cols, format } = view;
     this.linears.set(name, { name, format: format as 'nvfp4' | 'nvfp4-s24', rows, cols, ptr, scales, positions, scale2 });
     return view.scale!.byteLength + view.scale2!.byteLength + (view.positions?.byteLength ?? 0);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../engine/config.js';
 import { presetConfig } from '../../weights-tools/presets.js';
 import { ModelTooLargeError } from '../../worker/errors.js';
-import { ISOLATE_LIMIT_BYTES, RUNTIME_BYTES, assertFitsIsolate, sequenceStateBytes } from '../../worker/fit.js';
+import { ISOLATE_LIMIT_BYTES, RUNTIME_BYTES, STREAM_BYTES, assertFitsIsolate, sequenceStateBytes } from '../../worker/fit.js';
 
 const tiny = parseConfig(presetConfig('tiny'));
 const small = parseConfig(presetConfig('small'));
@@ -14,10 +14,10 @@ describe('isolate fit check', () => {
     expect(sequenceStateBytes(tiny, 100)).toBe(2 * mamba + 2 * (2 * 100 * 2 * 16 * 4));
   });
 
-  it('tiny fits: shards + 1.125 × weights in WASM + state × concurrency + runtime', () => {
+  it('tiny fits: 1.125 × weights in WASM + chunks in flight + state × concurrency + runtime (no shard copies)', () => {
     const weightBytes = 1_064_896;
     const total = assertFitsIsolate({ source: 'default', config: tiny, weightBytes, maxContext: 4096, concurrency: 4 });
-    expect(total).toBe(weightBytes + weightBytes * 1.125 + 4 * sequenceStateBytes(tiny, 4096) + RUNTIME_BYTES);
+    expect(total).toBe(weightBytes * 1.125 + STREAM_BYTES + 4 * sequenceStateBytes(tiny, 4096) + RUNTIME_BYTES);
     expect(total).toBeLessThan(ISOLATE_LIMIT_BYTES);
   });
 
@@ -31,7 +31,18 @@ describe('isolate fit check', () => {
       }
     })();
     expect(err).toBeInstanceOf(ModelTooLargeError);
-    expect((err as Error).message).toMatch(/^packs\/small: the model needs about 1\d{3}\.\d MiB \(shards 503\.5 MiB \+ WASM weights 566\.5 MiB \+ state .* for 4 × 4096 tokens \+ runtime 16\.0 MiB\) but a Worker isolate has 128 MiB/);
+    expect((err as Error).message).toMatch(/^packs\/small: the model needs about \d{3}\.\d MiB \(WASM weights 566\.5 MiB \+ streaming 1\.0 MiB \+ state .* for 4 × 4096 tokens \+ runtime 16\.0 MiB\) but a Worker isolate has 128 MiB/);
+  });
+
+  it('the small preset as a 4-bit pack (nvfp4, all linears, head and embedding: 75 139 808 bytes) fits 4 × 2048 tokens, not 4 × 4096', () => {
+    const weightBytes = 75_139_808;
+    // by hand: SSM 8 layers × 24·64·64 f32 + conv 8 × 3 × 1792 f32 + KV 2 layers × 2 × T × 2 heads × 64 f32
+    const perSequence = (T: number) => 8 * 24 * 64 * 64 * 4 + 8 * 3 * 1792 * 4 + 2 * 2 * T * 2 * 64 * 4;
+    expect(sequenceStateBytes(small, 2048)).toBe(perSequence(2048));
+    const total = assertFitsIsolate({ source: 'small-q4', config: small, weightBytes, maxContext: 2048, concurrency: 4 });
+    expect(total / 2 ** 20).toBeCloseTo((weightBytes * 1.125 + STREAM_BYTES + 4 * perSequence(2048) + RUNTIME_BYTES) / 2 ** 20, 6);
+    expect(total).toBeLessThan(ISOLATE_LIMIT_BYTES);
+    expect(() => assertFitsIsolate({ source: 'small-q4', config: small, weightBytes, maxContext: 4096, concurrency: 4 })).toThrow(ModelTooLargeError);
   });
 
   it('a big context × concurrency alone can exceed the limit', () => {
