@@ -62,8 +62,12 @@ export class GradPool {
     const replies = this.workers.map(
       (w, j) =>
         new Promise<WorkerReply>((resolve, reject) => {
-          w.once('message', resolve);
-          w.once('error', reject);
+          const fail = (e: Error) => reject(e);
+          w.once('error', fail);
+          w.once('message', (reply: WorkerReply) => {
+            w.off('error', fail);
+            resolve(reply);
+          });
           const k = j + 1;
           w.postMessage({ windows: windows.slice(starts[k] * W, (starts[k] + shares[k]) * W), B: shares[k], T });
         }),
