@@ -28,7 +28,8 @@ export const DEFAULT_MAX_MEMORY_MIB = 512;
 const MAX_BYTES_PER_ELEMENT = 32;
 const MIB = 2 ** 20;
 
-const mib = (bytes: number) => (bytes / MIB).toFixed(1);
+/** A size for messages: MiB, or KiB below one MiB. */
+const size = (bytes: number) => (bytes < MIB ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / MIB).toFixed(1)} MiB`);
 
 /** A bump allocator over one buffer: `reset` at the start of each tensor, then take its buffers. */
 export class Arena {
@@ -104,7 +105,7 @@ export class MemoryBudget {
     const need = Math.ceil((taken + rowBytes) / MIB) + RUNTIME_MIB + 1;
     throw new MemoryCapError(
       this.capMib,
-      `one row of ${name} needs ${mib(rowBytes)} MiB of working memory${taken > 0 ? ` beside ${mib(taken)} MiB held` : ''}, more than the ${mib(this.bytes)} MiB left after the ${RUNTIME_MIB} MiB runtime; use --max-memory ${need} or more`,
+      `one row of ${name} needs ${size(rowBytes)} of working memory${taken > 0 ? ` beside ${size(taken)} held` : ''}, more than the ${size(this.bytes)} left after the ${RUNTIME_MIB} MiB runtime; use --max-memory ${need} or more`,
     );
   }
 
@@ -113,7 +114,7 @@ export class MemoryBudget {
     if (bytes <= this.bytes / 2) return;
     throw new MemoryCapError(
       this.capMib,
-      `${name} (${mib(bytes)} MiB) must be read whole (${why}), and that needs --max-memory ${Math.ceil((2 * bytes) / MIB) + RUNTIME_MIB + 1} or more`,
+      `${name} (${size(bytes)}) must be read whole (${why}), and that needs --max-memory ${Math.ceil((2 * bytes) / MIB) + RUNTIME_MIB + 1} or more`,
     );
   }
 }

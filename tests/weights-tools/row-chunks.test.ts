@@ -48,13 +48,13 @@ describe('MemoryBudget', () => {
       /--max-memory 97 MiB: one row of lm_head\.weight needs 2\.0 MiB of working memory, more than the 1\.0 MiB left after the 96 MiB runtime; use --max-memory 99 or more/,
     );
     arena.u8(MIB / 2);
-    expect(() => budget.rowsPerChunk(arena, 'x', 10, MIB)).toThrow(/beside 0\.5 MiB held.*use --max-memory 99 or more/);
+    expect(() => budget.rowsPerChunk(arena, 'x', 10, MIB)).toThrow(/beside 512\.0 KiB held.*use --max-memory 99 or more/);
   });
 
   it('refuses a whole-tensor read larger than half the budget', () => {
     const budget = new MemoryBudget(RUNTIME_MIB + 1);
     expect(() => budget.checkWhole('a', MIB / 2, 'why')).not.toThrow();
-    expect(() => budget.checkWhole('big', MIB / 2 + 1, 'its store has no ranged reads')).toThrow(/big \(0\.5 MiB\) must be read whole \(its store has no ranged reads\), and that needs --max-memory 99 or more/); // ⌈2 · (2^19 + 1) / 2^20⌉ + 96 + 1
+    expect(() => budget.checkWhole('big', MIB / 2 + 1, 'its store has no ranged reads')).toThrow(/big \(512\.0 KiB\) must be read whole \(its store has no ranged reads\), and that needs --max-memory 99 or more/); // ⌈2 · (2^19 + 1) / 2^20⌉ + 96 + 1
   });
 });
 
