@@ -6,6 +6,9 @@ import type { Act, LoadedModel, SequenceState } from './backend.js';
 import { ContextWindowExceededError, TokenOutOfRangeError } from './errors.js';
 import { headTensorName } from './weights.js';
 
+/** The normed inputs u (T, d) of the Mamba-2 layers of one pass, by layer index il. */
+export type MambaInputs = Map<number, Act>;
+
 /** Which rows of logits a forward pass returns. */
 export type LogitRows = 'last' | 'all';
 
@@ -47,14 +50,38 @@ export class Model {
   }
 
   /**
+   * Re-run only the Mamba-2 layers on the first `n` rows of their inputs kept by `forwardHidden`,
+   * then advance `seq` by n: after `restore` to the state before that pass, this reaches the
+   * state after its first n tokens (attention KV rows are only appended, so the pass's rows stay
+   * valid; MoE and MLP hold no state). A speculative rollback (engine/speculative.ts).
+   */
+  replayMamba(seq: SequenceState, mambaInputs: MambaInputs, n: number): void {
+    const { ops } = this;
+    for (const [il, u] of mambaInputs) {
+      const head = n < u.rows ? ops.sliceRows(u, 0, n) : u;
+      ops.free(ops.mamba2(il, head, seq));
+      if (head !== u) ops.free(head);
+    }
+    seq.advance(n);
+  }
+
+  /** Free the inputs kept by `forwardHidden` and empty the map. */
+  freeMambaInputs(mambaInputs: MambaInputs): void {
+    for (const u of mambaInputs.values()) this.ops.free(u);
+    mambaInputs.clear();
+  }
+
+  /**
    * `forward`, keeping the final-normed hidden states h = RMSNorm_f(x) of all T rows on the
    * backend, (T, d), for the caller to free: the MTP block's h_t input (spec §11, as vLLM passes it).
+   * With `mambaInputs`, the normed input u (T, d) of every Mamba-2 layer is kept there by layer
+   * index (for `replayMamba`; free with `freeMambaInputs`).
    * @example
    * const { logits, hidden } = model.forwardHidden(seq, Int32Array.of(1, 42, 7), 'all'); // (3, V), (3, d)
    */
-  forwardHidden(seq: SequenceState, tokens: Int32Array, rows: LogitRows = 'last', maxTokens?: number): { logits: Float32Array; hidden: Act } {
+  forwardHidden(seq: SequenceState, tokens: Int32Array, rows: LogitRows = 'last', maxTokens?: number, mambaInputs?: MambaInputs): { logits: Float32Array; hidden: Act } {
     const { ops } = this;
-    const hidden = this.normed(seq, tokens, maxTokens);
+    const hidden = this.normed(seq, tokens, maxTokens, mambaInputs);
     const kept = rows === 'last' && hidden.rows > 1 ? ops.sliceRows(hidden, hidden.rows - 1, 1) : hidden;
     const logits = ops.head(kept);
     if (kept !== hidden) ops.free(kept);
@@ -86,7 +113,7 @@ export class Model {
    * One block with its residual (spec §4 step 2): x ← x + Mixer_kind(RMSNorm_il(x)), in place;
    * `seq` holds layer il's state (the trunk's, or the MTP block's for its sub-layers).
    */
-  block(il: number, x: Act, seq: SequenceState): void {
+  block(il: number, x: Act, seq: SequenceState, mambaInputs?: MambaInputs): void {
     const { ops } = this;
     const layer = this.config.layers[il];
     const u = ops.rmsnorm(x, `${layer.prefix}norm.weight`);
@@ -105,21 +132,22 @@ export class Model {
         y = ops.mlp(il, u);
         break;
     }
-    ops.free(u);
+    if (layer.kind === 'M' && mambaInputs) mambaInputs.set(il, u);
+    else ops.free(u);
     ops.addInPlace(x, y);
     ops.free(y);
   }
 
   /** Steps 1–3 of spec §4: h = RMSNorm_f(trunk(tokens)), (T, d), `seq` advanced. */
-  private normed(seq: SequenceState, tokens: Int32Array, maxTokens: number | undefined): Act {
-    const x = this.trunk(seq, tokens, maxTokens);
+  private normed(seq: SequenceState, tokens: Int32Array, maxTokens: number | undefined, mambaInputs?: MambaInputs): Act {
+    const x = this.trunk(seq, tokens, maxTokens, mambaInputs);
     const h = this.ops.rmsnorm(x, 'backbone.norm_f.weight');
     this.ops.free(x);
     return h;
   }
 
   /** Steps 1–2 of spec §4 (embedding, then every layer with its residual): x (T, d), `seq` advanced. */
-  private trunk(seq: SequenceState, tokens: Int32Array, maxTokens: number | undefined) {
+  private trunk(seq: SequenceState, tokens: Int32Array, maxTokens: number | undefined, mambaInputs?: MambaInputs) {
     const { ops, config } = this;
     for (const t of tokens) if (!(t >= 0 && t < config.vocabSize)) throw new TokenOutOfRangeError(t, config.vocabSize);
     if (maxTokens !== undefined && seq.position + tokens.length > maxTokens) {
@@ -128,7 +156,7 @@ export class Model {
     // 1. x = Emb[t]   (T, d)
     const x = ops.embed(tokens);
     // 2. each layer: u = RMSNorm_il(x); x += Mixer_kind(u)
-    for (let il = 0; il < config.nTrunkLayers; il++) this.block(il, x, seq);
+    for (let il = 0; il < config.nTrunkLayers; il++) this.block(il, x, seq, mambaInputs);
     seq.advance(tokens.length);
     return x;
   }

@@ -11,15 +11,18 @@
 //      A LogitsProcessor (reasoning budget) edits each p_i after the tokens before it were
 //      accepted, as in plain decoding; drafts are drawn from the unedited q (still exact).
 //   4. rollback: the trunk state is snapshotted before the verify pass; after a rejection at j
-//      it is restored and [x_P, d_1 … d_j] recomputed (Mamba conv/SSM states cannot be cut back
-//      to a position inside a pass). The MTP block's KV cache is rewound to just after its first
-//      draft step (the only entry built from a true trunk state).
+//      it is restored (Mamba conv/SSM states cannot be cut back to a position inside a pass) and
+//      brought to P + j + 1 tokens by one of two strategies (bench/mtp.ts measures both):
+//      'replay' (default) re-runs only the Mamba-2 layers on their inputs kept from the verify
+//      pass, rows 0 … j (attention KV rows are only appended, MoE/MLP hold no state);
+//      'recompute' re-runs the whole trunk on [x_P, d_1 … d_j]. The MTP block's KV cache is
+//      rewound to just after its first draft step (the only entry built from a true trunk state).
 // The MTP block then catches up on the j + 1 accepted positions (true h from the verify pass)
 // in the first step of the next round's draft.
 
 import type { Act, SequenceState } from './backend.js';
 import type { LogitsProcessor } from './generate.js';
-import type { Model } from './model.js';
+import type { MambaInputs, Model } from './model.js';
 import { Mtp } from './mtp.js';
 import { Prng } from './prng.js';
 import { distribution, type Distribution, type SamplerOptions } from './sample.js';
@@ -115,9 +118,14 @@ export function verifyDrafts(
   }
 }
 
+/** How the trunk returns to the last accepted token after a rejection (see the header, step 4). */
+export type RollbackStrategy = 'replay' | 'recompute';
+
 export interface SpeculativeOptions extends SamplerOptions {
   /** Draft depth k ≥ 1. */
   readonly k: number;
+  /** Default 'replay'. */
+  readonly rollback?: RollbackStrategy;
   readonly logitsProcessor?: LogitsProcessor;
   /** Replaces the acceptance rule (tests only). */
   readonly accept?: AcceptRule;
@@ -178,7 +186,9 @@ export class SpeculativeDecoder {
     // 2. verify [x_P, d_1 … d_k] in one pass: rows p_0 … p_k
     const before = this.seq.snapshot();
     const verify = Int32Array.of(this.last, ...drafts);
-    const { logits, hidden } = this.model.forwardHidden(this.seq, verify, 'all');
+    const replay = this.options.rollback !== 'recompute';
+    const mambaInputs: MambaInputs = new Map();
+    const { logits, hidden } = this.model.forwardHidden(this.seq, verify, 'all', undefined, replay ? mambaInputs : undefined);
     // 3. accept drafts while the rule says so; then one token from the residual or from p_j
     const processor = this.options.logitsProcessor;
     const out = verifyDrafts(drafts, qs, (j) => {
@@ -190,14 +200,16 @@ export class SpeculativeDecoder {
       this.last = id;
     }, () => this.rng.uniform(), this.accept);
     const j = out.length - 1; // drafts accepted
-    // 4. roll back to P + j + 1 tokens: restore, recompute the accepted prefix; rewind the MTP cache
+    // 4. roll back to P + j + 1 tokens: restore, then replay or recompute the accepted prefix; rewind the MTP cache
     if (j < k) {
       const t0 = performance.now();
       this.seq.restore(before);
-      this.model.consume(this.seq, verify.subarray(0, j + 1));
+      if (replay) this.model.replayMamba(this.seq, mambaInputs, j + 1);
+      else this.model.consume(this.seq, verify.subarray(0, j + 1));
       this.counts.rollbacks++;
       this.counts.rollbackMs += performance.now() - t0;
     }
+    this.model.freeMambaInputs(mambaInputs);
     before.free();
     if (rewind) {
       this.mtpSeq.restore(rewind);
