@@ -41,6 +41,7 @@ import { benchModel, type ModelRow } from './model-speed.js';
 import { fmt, table } from './table.js';
 import { benchEmbed } from './embed.js';
 import { benchTrainMamba2 } from './train-mamba2.js';
+import { benchMtp } from './mtp.js';
 
 const { values: opts } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, 'model-dir': { type: 'string' } },
@@ -378,6 +379,7 @@ async function main(): Promise<void> {
     ]),
   );
   await bench4bit(dir, config, ceiling, f32Bytes, prompt);
+  await benchMtp(table, { quick: QUICK, backends: [wasmBackend] });
   await benchLlamaCpp({ quick: QUICK, prompt });
   console.log(`\npeak RSS ${fmt(process.resourceUsage().maxRSS / 1024)} MiB`);
 }
