@@ -8,11 +8,8 @@
 
 import { sigmoid, silu } from '../../../engine/reference/activations.js';
 
-/**
- * SiLU'(a) = σ(a)·(1 + a·(1 − σ(a))), the derivative of a·σ(a).
- * @example siluGrad(0); // 0.5
- */
-export function siluGrad(a: number): number {
+/** SiLU'(a) = σ(a)·(1 + a·(1 − σ(a))), the derivative of a·σ(a). */
+function siluGrad(a: number): number {
   const sg = sigmoid(a);
   return sg * (1 + a * (1 - sg));
 }

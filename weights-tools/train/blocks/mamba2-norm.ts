@@ -6,7 +6,6 @@
 // Error budget: f32 storage, f64 sums over a group.
 
 import { sigmoid, silu } from '../../../engine/reference/activations.js';
-import { siluGrad } from './mamba2-conv.js';
 
 /**
  * Forward over `rows` rows of y, z (rows, dInner): returns ŷ (rows, dInner) and r (rows, G).
@@ -53,23 +52,25 @@ export function gatedNormBackward(
   const dy = new Float32Array(y.length); // (rows, dInner)
   const dz = new Float32Array(y.length); // (rows, dInner)
   const dwAcc = new Float64Array(dInner); // (dInner)
+  const sg = new Float64Array(gs); // (gs) σ(z) over one group
   for (let row = 0; row < rows; row++) {
     for (let grp = 0; grp < G; grp++) {
       const o = row * dInner + grp * gs;
       const inv = r[row * G + grp];
       let ug = 0;
       for (let c = 0; c < gs; c++) {
-        const gv = y[o + c] * silu(z[o + c]);
+        sg[c] = sigmoid(z[o + c]);
+        const gv = y[o + c] * z[o + c] * sg[c];
         dwAcc[grp * gs + c] += dOut[o + c] * gv * inv;
         ug += dOut[o + c] * w[grp * gs + c] * gv;
       }
       const k = (inv * inv * inv * ug) / gs;
       for (let c = 0; c < gs; c++) {
         const zv = z[o + c];
-        const sg = sigmoid(zv);
-        const dg = inv * dOut[o + c] * w[grp * gs + c] - y[o + c] * zv * sg * k;
-        dy[o + c] = dg * zv * sg;
-        dz[o + c] = dg * y[o + c] * siluGrad(zv);
+        const s = sg[c];
+        const dg = inv * dOut[o + c] * w[grp * gs + c] - y[o + c] * zv * s * k;
+        dy[o + c] = dg * zv * s;
+        dz[o + c] = dg * y[o + c] * s * (1 + zv * (1 - s));
       }
     }
   }
