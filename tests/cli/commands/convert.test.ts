@@ -62,6 +62,7 @@ describe('edgetron convert', () => {
       [['--quant', 'bf16', '--sparse', '2:4'], /--sparse 2:4 needs --quant nvfp4/],
       [['--policy', 'most'], /--policy must be one of nano, all-linear/],
       [['--score', 'random'], /--score must be one of magnitude, wanda/],
+      [['--max-memory', '64'], /--max-memory must be an integer in \[97, 16777216\], got "64"/],
     ] as const) {
       const r = await cli('convert', join(tmp, 'f32'), join(tmp, 'never'), ...args);
       expect(r.code).toBe(2);
@@ -70,6 +71,12 @@ describe('edgetron convert', () => {
     }
     expect((await cli('convert', join(tmp, 'f32'))).stderr).toMatch(/IN and OUT are required/);
     expect(existsSync(join(tmp, 'never'))).toBe(false);
+  });
+
+  it('converts within a --max-memory cap that leaves 1 MiB for tensor data', async () => {
+    const r = await cli('convert', join(tmp, 'f32'), join(tmp, 'capped'), '--quant', 'bf16', '--max-memory', '97');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(tmp, 'capped', 'config.json'), 'utf8')).torch_dtype).toBe('bfloat16');
   });
 
   it('fails with one line naming a missing input', async () => {
@@ -98,7 +105,7 @@ describe('edgetron convert to GGUF', () => {
     for (let t = 0; t < a.length; t++) for (let v = 0; v < a[t].length; v++) maxAbs = Math.max(maxAbs, Math.abs(a[t][v] - b[t][v]));
     // the same f32 weights; only A_log takes a round trip through ssm_a = −exp(A_log) (≤ 1 ulp)
     expect(maxAbs).toBeLessThanOrEqual(1e-5);
-    expect((await cli('convert', HF, join(tmp, 'moe-q8.gguf'), '--quant', 'q8_0')).code).toBe(0);
+    expect((await cli('convert', HF, join(tmp, 'moe-q8.gguf'), '--quant', 'q8_0', '--max-memory', '97')).code).toBe(0);
   });
 
   it('refuses what a GGUF cannot hold, edge-pack options and unknown GGUF types', async () => {
