@@ -15,7 +15,7 @@ import { Model } from '../../engine/model.js';
 import { referenceBackend } from '../../engine/reference/index.js';
 import type { RefSequenceState } from '../../engine/reference/state.js';
 import { distribution, type Distribution, type SamplerOptions } from '../../engine/sample.js';
-import { draw, residual, SpeculativeDecoder, standardAccept, verifyDrafts, type AcceptRule } from '../../engine/speculative.js';
+import { draw, residual, SpeculativeDecoder, standardAccept, verifyDrafts, type AcceptRule, type RollbackStrategy } from '../../engine/speculative.js';
 import { Prng } from '../../engine/prng.js';
 import { expectNormwiseClose } from '../conformance/harness.js';
 import { mtpPrompt, mtpSession, mtpTensors, tinyLatentConfig } from './mtp-models.js';
@@ -171,22 +171,29 @@ describe('sampling exactness through the model (vocabulary 8, wasm)', () => {
 });
 
 describe('rollback', () => {
-  it.each(['replay', 'recompute'] as const)('%s: after rejected drafts the trunk state equals plain decoding’s (reference: conv, SSM, KV rows; next logits)', async (rollback) => {
+  /**
+   * Four speculative rounds (greedy, random drafts: rejections) after a 19-token prompt, and plain
+   * decoding of the same tokens (the prompt, then each emitted token but the last).
+   */
+  async function decodeBoth(backend: Backend, k: number, rollback: RollbackStrategy) {
     const config = tinyLatentConfig();
-    const session = await mtpSession(config, mtpTensors(config, 3), referenceBackend);
-    const model = session.model;
+    const { model } = await mtpSession(config, mtpTensors(config, 3), backend);
     const prompt = Int32Array.from(mtpPrompt(19, 5, config.vocabSize));
-    const dec = new SpeculativeDecoder(model, { temperature: 0, k: 3, rollback }, 64);
+    const dec = new SpeculativeDecoder(model, { temperature: 0, k, rollback }, 64);
     const ids = [dec.first(prompt)];
     for (let r = 0; r < 4; r++) ids.push(...dec.next(16));
     expect(dec.stats.rollbacks).toBeGreaterThan(0);
-    // plain decoding of the same tokens: the prompt, then each emitted token but the last
     const plain = model.newSequence(64);
     model.forward(plain, prompt);
     for (const id of ids.slice(0, -1)) model.forward(plain, Int32Array.of(id));
+    expect(dec.trunkState.position).toBe(plain.position);
+    return { config, model, dec, plain, last: Int32Array.of(ids[ids.length - 1]) };
+  }
+
+  it.each(['replay', 'recompute'] as const)('%s: after rejected drafts the trunk state equals plain decoding’s (reference: conv, SSM, KV rows; next logits)', async (rollback) => {
+    const { config, model, dec, plain, last } = await decodeBoth(referenceBackend, 3, rollback);
     const spec = dec.trunkState as RefSequenceState;
     const ref = plain as RefSequenceState;
-    expect(spec.position).toBe(ref.position);
     const close = (a: Float64Array, b: Float64Array) => {
       const scale = Math.max(...b.map(Math.abs));
       expect(Math.max(...a.map((x, i) => Math.abs(x - b[i])))).toBeLessThanOrEqual(1e-12 * scale);
@@ -201,25 +208,12 @@ describe('rollback', () => {
         close(spec.kvLayer(layer.il).v.subarray(0, rows), ref.kvLayer(layer.il).v.subarray(0, rows));
       }
     }
-    const last = Int32Array.of(ids[ids.length - 1]);
     expectNormwiseClose([model.forward(spec, last)], [model.forward(ref, last)], 1e-12);
     dec.free();
   });
 
   it.each(['replay', 'recompute'] as const)('%s on wasm: the next logits after rejected rounds equal plain decoding’s', async (rollback) => {
-    const config = tinyLatentConfig();
-    const session = await mtpSession(config, mtpTensors(config, 3), wasmBackend as Backend);
-    const model = session.model;
-    const prompt = Int32Array.from(mtpPrompt(19, 5, config.vocabSize));
-    const dec = new SpeculativeDecoder(model, { temperature: 0, k: 4, rollback }, 64);
-    const ids = [dec.first(prompt)];
-    for (let r = 0; r < 4; r++) ids.push(...dec.next(16));
-    expect(dec.stats.rollbacks).toBeGreaterThan(0);
-    const plain = model.newSequence(64);
-    model.forward(plain, prompt);
-    for (const id of ids.slice(0, -1)) model.forward(plain, Int32Array.of(id));
-    expect(dec.trunkState.position).toBe(plain.position);
-    const last = Int32Array.of(ids[ids.length - 1]);
+    const { model, dec, plain, last } = await decodeBoth(wasmBackend, 4, rollback);
     expectNormwiseClose([model.forward(dec.trunkState, last)], [model.forward(plain, last)], 1e-4);
     dec.free();
   });
