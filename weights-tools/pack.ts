@@ -4,8 +4,10 @@
 // 25 MiB) with model.safetensors.index.json listing each shard's sha256 and size. Tensors are
 // 16-byte aligned so a loader can view them without copying.
 //
-// The embedded default model (`buildDefaultPack`) is the `tiny` preset, seed 1, f32, with the
-// tool-calling chat template below (spec §15.2–15.3), so the API's tools path has a template.
+// The embedded default model (`buildDefaultPack`) is the trained `demo` model (`npm run
+// train:demo` writes it to models/demo-train) quantised to NVFP4 (weights-tools/convert.ts),
+// with the tool-calling chat template below (spec §15.2–15.3), so the API's tools path has a
+// template.
 
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +17,8 @@ import { ShardLimitError } from '../engine/errors.js';
 import { DTYPE_BYTES } from '../engine/weights.js';
 import { openCheckpoint, packageRoot, type Checkpoint } from './checkpoint.js';
 import { writeShardedSafetensors, type TensorDecl, type WrittenShards } from './safetensors-writer.js';
-import { CHAT_TEMPLATE, synthesize } from './synth.js';
+import { convertCheckpoint } from './convert.js';
+import { CHAT_TEMPLATE } from './synth.js';
 
 /** Largest shard: 24 MiB, under the 25 MiB Workers static-asset limit (DESIGN §3). */
 export const EDGE_SHARD_BYTES = 24 * 2 ** 20;
@@ -126,15 +129,19 @@ export async function packCheckpoint(path: string, out: string, options: EdgePac
   }
 }
 
+/** Where `npm run train:demo` leaves the trained demo model, relative to the package root. */
+export const DEMO_TRAIN_DIR = join('models', 'demo-train');
+
 /**
- * Build the embedded default model: `tiny`, seed 1, f32, tool-calling chat template, written
- * to `<package root>/assets/packs/default` (or `out`).
- * @example await buildDefaultPack(); // npm run build:default-model
+ * Build the embedded default model: the trained checkpoint `trained` (default models/demo-train)
+ * converted to NVFP4 with the tool-calling chat template, written to
+ * `<package root>/assets/packs/default` (or `out`).
+ * @example await buildDefaultPack(); // npm run build:default-model, after npm run train:demo
  */
-export async function buildDefaultPack(out = join(packageRoot(), DEFAULT_PACK_DIR)): Promise<WrittenShards> {
+export async function buildDefaultPack(out = join(packageRoot(), DEFAULT_PACK_DIR), trained = join(packageRoot(), DEMO_TRAIN_DIR)): Promise<WrittenShards> {
   const tmp = await mkdtemp(join(tmpdir(), 'edgetron-default-'));
   try {
-    await synthesize({ preset: 'tiny', seed: 1, out: tmp, dtype: 'f32' });
+    await convertCheckpoint(trained, tmp, { quant: 'nvfp4' });
     await rm(out, { recursive: true, force: true });
     return await packCheckpoint(tmp, out, { chatTemplate: TOOL_CHAT_TEMPLATE });
   } finally {
@@ -143,6 +150,6 @@ export async function buildDefaultPack(out = join(packageRoot(), DEFAULT_PACK_DI
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const written = await buildDefaultPack(process.argv[2]);
+  const written = await buildDefaultPack(process.argv[2], process.argv[3]);
   process.stdout.write(`default model: ${written.files.length} shard(s), ${written.index.metadata.total_size} bytes of tensors\n`);
 }
