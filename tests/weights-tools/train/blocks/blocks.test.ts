@@ -1,14 +1,19 @@
 // Every non-Mamba block pass (attention, MoE plain and LatentMoE, relu² MLP): its forward equals
 // the reference backend's mixer on the same weights within 1e-4 relative, and its backward passes
-// the finite-difference check (worst relative error < 2e-2) on x and on every parameter.
+// the finite-difference check (worst relative error < 2e-2) on x and on every parameter. Then
+// RMSNorm (the same two checks), the embedding (hand-worked) and the head's cross-entropy.
 
 import { describe, expect, it } from 'vitest';
 import { attentionBlock } from '../../../../weights-tools/train/blocks/attention.js';
 import { mlpBlock } from '../../../../weights-tools/train/blocks/mlp.js';
 import { moeBlock } from '../../../../weights-tools/train/blocks/moe.js';
-import type { BlockFactory } from '../../../../weights-tools/train/block.js';
+import type { BlockFactory, BlockPass } from '../../../../weights-tools/train/block.js';
+import { embedBackward, embedForward } from '../../../../weights-tools/train/blocks/embedding.js';
+import { headLoss } from '../../../../weights-tools/train/blocks/head.js';
+import { rmsnormBackward, rmsnormForward, type RmsnormCache } from '../../../../weights-tools/train/blocks/rmsnorm.js';
+import { Prng } from '../../../../engine/prng.js';
 import type { PresetName } from '../../../../weights-tools/presets.js';
-import { gradCheck } from '../grad-check.js';
+import { gradCheck, randomArray } from '../grad-check.js';
 import { blockParams, randomInput, referenceMixer, tinyModel, worstRelative } from '../tiny-model.js';
 
 const CASES: [string, PresetName, number, BlockFactory][] = [
@@ -39,4 +44,56 @@ describe('train blocks', () => {
       expect(check.worst, check.where).toBeLessThan(2e-2);
     });
   }
+});
+
+describe('train norms, embedding and head', () => {
+  it('RMSNorm equals the reference backend and passes the gradient check', async () => {
+    const m = await tinyModel('tiny', 5);
+    const d = m.config.dModel;
+    const name = 'backbone.layers.2.norm.weight';
+    const x = randomInput(6, d, 1);
+    const { y } = rmsnormForward(x, m.params.get(name)!, m.config.normEps);
+    const ref = m.reference.download(m.reference.rmsnorm(m.reference.upload(x, 6, d), name));
+    expect(worstRelative(y, ref, 1e-2)).toBeLessThan(1e-4);
+    const pass: BlockPass<RmsnormCache> = {
+      forward: (params, xin) => rmsnormForward(xin, params.get(name)!, m.config.normEps),
+      backward: (params, grads, cache, dy) => rmsnormBackward(params.get(name)!, grads.get(name)!, cache, dy),
+    };
+    const check = gradCheck(pass as BlockPass, new Map([[name, m.params.get(name)!]]), x, { B: 1, T: 6 }, { floor: 1e-2 });
+    expect(check.worst, check.where).toBeLessThan(2e-2);
+  });
+
+  it('the embedding gathers rows and scatters gradients back, repeated tokens accumulating', () => {
+    const emb = Float32Array.of(1, 2, 3, 4, 5, 6); // V 3, d 2
+    expect([...embedForward(emb, Int32Array.of(2, 0, 2), 2)]).toEqual([5, 6, 1, 2, 5, 6]);
+    const dEmb = new Float32Array(6);
+    embedBackward(dEmb, Int32Array.of(2, 0, 2), Float32Array.of(1, 1, 2, 2, 3, 3), 2);
+    expect([...dEmb]).toEqual([2, 2, 0, 0, 4, 4]);
+  });
+
+  it('the head cross-entropy: ln V for zero weights, and gradients matching central differences', () => {
+    const [R, d, V] = [5, 4, 7];
+    const rng = new Prng(8, 'head');
+    const h = randomArray(R * d, rng, 1);
+    const targets = Int32Array.from({ length: R }, () => rng.nextU32() % V);
+    expect(headLoss(new Float32Array(V * d), h, targets, d, null, 1).loss).toBeCloseTo(Math.log(V), 6);
+    const W = randomArray(V * d, rng, 1);
+    const dW = new Float32Array(V * d);
+    const { dh } = headLoss(W, h, targets, d, dW, 0.5);
+    const eps = 1e-2;
+    for (const [target, analytic] of [
+      [W, dW],
+      [h, dh],
+    ]) {
+      for (let i = 0; i < target.length; i += 3) {
+        const saved = target[i];
+        target[i] = saved + eps;
+        const up = headLoss(W, h, targets, d, null, 1).loss;
+        target[i] = saved - eps;
+        const down = headLoss(W, h, targets, d, null, 1).loss;
+        target[i] = saved;
+        expect(analytic[i]).toBeCloseTo((0.5 * (up - down)) / (2 * eps), 3);
+      }
+    }
+  });
 });
