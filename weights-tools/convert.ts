@@ -30,8 +30,8 @@ import { openFileSource } from './fs-source.js';
 import { CheckpointError, MemoryCapError } from './errors.js';
 import { collectInputNorms, type PruneScore } from './prune.js';
 import { quantizedLinears, type QuantPolicyName } from './quant-policy.js';
-import { LinearQuantizer, quantizedDecls, quantizedPartBytes, type QuantFormat, type QuantizedLinear, type QuantPart } from './quantize.js';
-import { DEFAULT_MAX_MEMORY_MIB, MemoryBudget, rowChunks, rowReader } from './row-chunks.js';
+import { LinearQuantizer, quantizedDecls, quantizedPartBytes, type QuantFormat, type QuantizedLinear, type QuantizeOptions, type QuantPart } from './quantize.js';
+import { chunkMemory, DEFAULT_MAX_MEMORY_MIB, MemoryBudget, rowChunks, rowReader, type ChunkMemory } from './row-chunks.js';
 import { writeShardedSafetensors, type TensorDecl, type TensorFiller } from './safetensors-writer.js';
 
 export type ConvertQuant = 'f32' | 'bf16' | 'nvfp4';
@@ -202,6 +202,71 @@ function encodeFloatsInto(values: Float64Array, dtype: DType, out: Uint8Array): 
   return out.subarray(0, n * DTYPE_BYTES[dtype]);
 }
 
+/**
+ * The PartWriter of quantised linear `name`, streamed a chunk of rows at a time within `memory`:
+ * pass 1 (amax) runs now; the codes are pass 2, after which `measured(q)` gets the quantiser (its
+ * errors); the scale and position parts are held from pass 2 when they take at most a quarter of
+ * the budget, else recomputed by a pass each.
+ */
+async function streamLinear(
+  tensors: ReadonlyMap<string, TensorEntry>,
+  name: string,
+  memory: ChunkMemory,
+  options: QuantizeOptions,
+  measured: (q: LinearQuantizer) => void,
+): Promise<PartWriter> {
+  const { budget, arena } = memory;
+  arena.reset();
+  const rows = await rowReader(tensors, name, budget);
+  const q = new LinearQuantizer(name, rows.cols, options);
+  const bytes = q.rowBytes;
+  const sideBytes = rows.rows * (bytes.scale + bytes.positions);
+  const held = sideBytes <= budget.bytes / 4 ? { scale: arena.u8(rows.rows * bytes.scale), positions: arena.u8(rows.rows * bytes.positions) } : null;
+  const pass = rowChunks(rows, budget, arena, bytes.weight + bytes.scale + bytes.positions);
+  const out = { weight: arena.u8(pass.chunkRows * bytes.weight), scale: arena.u8(pass.chunkRows * bytes.scale), positions: arena.u8(pass.chunkRows * bytes.positions) };
+  const rowOf = (values: Float64Array, r: number) => values.subarray(r * rows.cols, (r + 1) * rows.cols);
+  const quantizeChunk = (values: Float64Array, count: number, measure: boolean) => {
+    for (let r = 0; r < count; r++) q.quantizeRow(rowOf(values, r), out, r, measure);
+  };
+  await pass.each((chunk, values) => {
+    for (let r = 0; r < chunk.rows; r++) q.scan(rowOf(values, r));
+  });
+  const scale2 = q.finishScan();
+  return async (part, write) => {
+    if (part === 'scale2') return write(new Uint8Array(Float32Array.of(scale2).buffer));
+    if (part === 'weight') {
+      await pass.each(async (chunk, values, first) => {
+        quantizeChunk(values, chunk.rows, true);
+        await write(out.weight.subarray(0, chunk.rows * bytes.weight));
+        held?.scale.set(out.scale.subarray(0, chunk.rows * bytes.scale), first * bytes.scale);
+        held?.positions.set(out.positions.subarray(0, chunk.rows * bytes.positions), first * bytes.positions);
+      });
+      return measured(q);
+    }
+    if (held) return write(held[part]);
+    await pass.each(async (chunk, values) => {
+      quantizeChunk(values, chunk.rows, false);
+      await write(out[part].subarray(0, chunk.rows * bytes[part]));
+    });
+  };
+}
+
+/**
+ * The TensorFiller of kept tensors within `memory`, a chunk of rows at a time: the stored bytes
+ * copied when the dtype stays, else decoded exactly and encoded as the planned dtype.
+ */
+function keepFiller(tensors: ReadonlyMap<string, TensorEntry>, memory: ChunkMemory): TensorFiller {
+  const { budget, arena } = memory;
+  return async (t, write) => {
+    arena.reset();
+    const rows = await rowReader(tensors, t.name, budget);
+    if (tensors.get(t.name)!.dtype === t.dtype) return rowChunks(rows, budget, arena, 0, true).each((chunk) => write(chunk.bytes));
+    const pass = rowChunks(rows, budget, arena, rows.cols * DTYPE_BYTES[t.dtype]);
+    const out = arena.u8(pass.chunkRows * rows.cols * DTYPE_BYTES[t.dtype]);
+    await pass.each((_chunk, values) => write(encodeFloatsInto(values, t.dtype, out)));
+  };
+}
+
 /** Output dtype of a kept tensor. */
 function keptDType(name: string, source: TensorEntry, quant: ConvertQuant): DType {
   const float = source.dtype === 'u8' ? 'f32' : source.dtype;
@@ -265,58 +330,14 @@ export async function convertCheckpoint(input: string, out: string, options: Con
     }
 
     const report: LayerReport[] = [];
-    const arena = budget.arena(Math.max(...expectedTensors(config, hasMtp).map((t) => t.shape.reduce((a, b) => a * b, 1))));
-    const streamLinear = async (name: string): Promise<PartWriter> => {
-      arena.reset();
-      const rows = await rowReader(tensors, name, budget);
-      const q = new LinearQuantizer(name, rows.cols, { format: plan.format!, mse: options.mse, score: options.score, inputNorms: norms.get(name) ?? null });
-      const bytes = q.rowBytes;
-      // the scale and position parts come after the codes: held whole when small, else recomputed
-      const sideBytes = rows.rows * (bytes.scale + bytes.positions);
-      const held = sideBytes <= budget.bytes / 4 ? { scale: arena.u8(rows.rows * bytes.scale), positions: arena.u8(rows.rows * bytes.positions) } : null;
-      const pass = rowChunks(rows, budget, arena, bytes.weight + bytes.scale + bytes.positions);
-      const out = { weight: arena.u8(pass.chunkRows * bytes.weight), scale: arena.u8(pass.chunkRows * bytes.scale), positions: arena.u8(pass.chunkRows * bytes.positions) };
-      const quantizeChunk = (values: Float64Array, count: number, measure: boolean) => {
-        for (let r = 0; r < count; r++) q.quantizeRow(values.subarray(r * rows.cols, (r + 1) * rows.cols), out, r, measure);
-      };
-      await pass.each((chunk, values) => {
-        for (let r = 0; r < chunk.rows; r++) q.scan(values.subarray(r * rows.cols, (r + 1) * rows.cols));
-      });
-      const scale2 = q.finishScan();
-      return async (part, write) => {
-        if (part === 'scale2') return write(new Uint8Array(Float32Array.of(scale2).buffer));
-        if (part === 'weight') {
-          await pass.each(async (chunk, values, first) => {
-            quantizeChunk(values, chunk.rows, true);
-            await write(out.weight.subarray(0, chunk.rows * bytes.weight));
-            held?.scale.set(out.scale.subarray(0, chunk.rows * bytes.scale), first * bytes.scale);
-            held?.positions.set(out.positions.subarray(0, chunk.rows * bytes.positions), first * bytes.positions);
-          });
-          report.push({ name, format: plan.format!, relError: q.relError(), relOutputError: q.relOutputError() });
-          return;
-        }
-        if (held) return write(held[part]);
-        await pass.each(async (chunk, values) => {
-          quantizeChunk(values, chunk.rows, false);
-          await write(out[part].subarray(0, chunk.rows * bytes[part]));
-        });
-      };
-    };
-    const keep: TensorFiller = async (t, write) => {
-      arena.reset();
-      const rows = await rowReader(tensors, t.name, budget);
-      if (tensors.get(t.name)!.dtype === t.dtype) {
-        await rowChunks(rows, budget, arena, 0, true).each((chunk) => write(chunk.bytes));
-        return;
-      }
-      const pass = rowChunks(rows, budget, arena, rows.cols * DTYPE_BYTES[t.dtype]);
-      const out = arena.u8(pass.chunkRows * rows.cols * DTYPE_BYTES[t.dtype]);
-      await pass.each((_chunk, values) => write(encodeFloatsInto(values, t.dtype, out)));
-    };
+    const memory = chunkMemory(budget, expectedTensors(config, hasMtp).map((t) => t.shape));
+    const quantOptions = (name: string): QuantizeOptions => ({ format: plan.format!, mse: options.mse, score: options.score, inputNorms: norms.get(name) ?? null });
+    const linear = (name: string) =>
+      streamLinear(tensors, name, memory, quantOptions(name), (q) => report.push({ name, format: plan.format!, relError: q.relError(), relOutputError: q.relOutputError() }));
     const bytesTotal = plan.decls.reduce((n, d) => n + d.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[d.dtype], 0);
     let bytesDone = 0;
     await mkdir(out, { recursive: true });
-    const written = await writeShardedSafetensors(out, plan.decls, partsFiller(plan, streamLinear, keep), {
+    const written = await writeShardedSafetensors(out, plan.decls, partsFiller(plan, linear, keepFiller(tensors, memory)), {
       maxShardBytes: (options.shardMb ?? 24) * 2 ** 20,
       alignment: 16,
       metadata: { format: 'pt', generator: 'edgetron convert' },

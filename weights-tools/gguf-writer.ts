@@ -23,7 +23,7 @@ import { expectedTensors, linearWeight, validateWeights, type TensorEntry, type 
 import { CheckpointError } from './errors.js';
 import { ConfigError } from '../engine/errors.js';
 import { LinearQuantizer } from './quantize.js';
-import { DEFAULT_MAX_MEMORY_MIB, MemoryBudget, rowChunks, rowReader, type Arena } from './row-chunks.js';
+import { chunkMemory, DEFAULT_MAX_MEMORY_MIB, MemoryBudget, rowChunks, rowReader, type ChunkMemory } from './row-chunks.js';
 
 /** A tensor to write: ggml type id, GGUF dims (innermost first), and its raw ggml bytes. */
 export interface GgufTensorInput {
@@ -366,7 +366,7 @@ async function streamValues(
   name: string,
   type: number,
   transform: ((x: Float32Array) => void) | null,
-  memory: { budget: MemoryBudget; arena: Arena },
+  memory: ChunkMemory,
   write: (chunk: Uint8Array) => Promise<void>,
 ): Promise<void> {
   const { budget, arena } = memory;
@@ -396,7 +396,7 @@ const nvfp4BlockBytes = (cols: number) => (cols * 36) / 64;
 async function streamNvfp4(
   tensors: ReadonlyMap<string, TensorEntry>,
   name: string,
-  memory: { budget: MemoryBudget; arena: Arena },
+  memory: ChunkMemory,
   write: (chunk: Uint8Array) => Promise<void>,
 ): Promise<number> {
   const { budget, arena } = memory;
@@ -459,8 +459,7 @@ export function planGgufExport(source: GgufExportSource, quant: GgufQuant, name 
     throw new ConfigError('hybrid_override_pattern', "mixes dense '-' and MoE 'E' layers, which a nemotron_h_moe GGUF cannot represent");
   }
   const tensors = validateWeights(config, store);
-  const budget = new MemoryBudget(maxMemoryMb);
-  const memory = { budget, arena: budget.arena(Math.max(...expectedTensors(config).map((t) => t.shape.reduce((a, b) => a * b, 1)))) };
+  const memory = chunkMemory(new MemoryBudget(maxMemoryMb), expectedTensors(config).map((t) => t.shape));
   const arch = config.layerKinds.includes('E') ? 'nemotron_h_moe' : 'nemotron_h';
   const metadata = new Map<string, GgufKV>([['general.architecture', kv.str(arch)], ['general.name', kv.str(name)], ...modelMetadata(config, arch)]);
   if (source.tokenizerJson) for (const [k, v] of tokenizerMetadata(source.tokenizerJson, source.tokenizerConfig, config, store.source)) metadata.set(k, v);

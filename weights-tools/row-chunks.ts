@@ -119,6 +119,20 @@ export class MemoryBudget {
   }
 }
 
+/** The memory of one conversion: its budget and its one arena. */
+export interface ChunkMemory {
+  readonly budget: MemoryBudget;
+  readonly arena: Arena;
+}
+
+/**
+ * The budget and the arena for a conversion whose tensors have these (logical) shapes.
+ * @example const memory = chunkMemory(new MemoryBudget(256), expectedTensors(config).map((t) => t.shape));
+ */
+export function chunkMemory(budget: MemoryBudget, shapes: readonly (readonly number[])[]): ChunkMemory {
+  return { budget, arena: budget.arena(shapes.reduce((m, s) => Math.max(m, s.reduce((a, b) => a * b, 1)), 0)) };
+}
+
 /**
  * A tensor seen as rows of raw bytes, read a chunk at a time: a linear weight in any format
  * [rows, cols] (codes with their scale and position rows for nvfp4 formats), any other tensor
