@@ -35,6 +35,10 @@ export interface KernelExports {
   nvfp4_matvec_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4s24_matvec_q16(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4s24_matvec_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
+  nvfp4_matmul_q16(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
+  nvfp4_matmul_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
+  nvfp4s24_matmul_q16(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
+  nvfp4s24_matmul_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   f32_add(x: Ptr, y: Ptr, n: number): void;
   f32_add_scalar(x: Ptr, y: Ptr, n: number): void;
   f32_relu2(x: Ptr, n: number): void;
