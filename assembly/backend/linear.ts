@@ -1,9 +1,9 @@
 // Y(T, N) = X(T, K) · W(N, K)ᵀ for a linear weight in WASM memory: picks the kernel by the
-// weight's format (f32_matmul, bf16_matmul, or the fused 4-bit nvfp4_matmul / nvfp4s24_matmul;
-// all take the matvec path when T = 1), and row gathers (the embedding) for every format.
-// Decode (T = 1) with 4-bit weights takes the int16-activation matvecs (fp4_q16_matvec.ts): x is
-// rounded to int16 per block of 16 (|Δx| ≤ 0.504·max_b|x| / 32767, the tolerance of the 4-bit
-// rows in tests/conformance/ops-rows.ts), which is ~2× faster than the f32-FMA matvec.
+// weight's format (f32_matmul, bf16_matmul, or the fused 4-bit int16-activation nvfp4_matmul_q16 /
+// nvfp4s24_matmul_q16; all take the matvec path when T = 1), and row gathers (the embedding) for
+// every format. The 4-bit kernels round x to int16 per block of 16 (fp4_q16_matvec.ts:
+// |Δx| ≤ 0.504·max_b|x| / 32767, the tolerance of the 4-bit rows in tests/conformance/
+// ops-rows.ts); they are several times faster than the f32-FMA ones (nvfp4_matmul.ts, bench).
 
 import { OpArgumentError } from '../../engine/errors.js';
 import { decodeNvfp4Row, decodeNvfp4S24Row } from '../../engine/nvfp4.js';
@@ -22,19 +22,13 @@ export function linear(ctx: WasmContext, x: WasmAct, name: string): WasmAct {
   const [T, K, N] = [x.rows, w.cols, w.rows];
   if (w.format === 'f32') k.f32_matmul(x.ptr, w.ptr, y.ptr, T, K, N);
   else if (w.format === 'bf16') k.bf16_matmul(x.ptr, w.ptr, y.ptr, T, K, N);
-  else if (T === 1) matvecQ16(ctx, x, w, y);
-  else if (w.format === 'nvfp4') k.nvfp4_matmul(x.ptr, w.ptr, w.scales, w.scale2, y.ptr, T, K, N);
-  else k.nvfp4s24_matmul(x.ptr, w.ptr, w.positions, w.scales, w.scale2, y.ptr, T, K, N);
+  else {
+    const scratch = ctx.heap.alloc(T * k.q16_scratch_bytes(K)); // the int16 x
+    if (w.format === 'nvfp4') k.nvfp4_matmul_q16(x.ptr, scratch, w.ptr, w.scales, w.scale2, y.ptr, T, K, N);
+    else k.nvfp4s24_matmul_q16(x.ptr, scratch, w.ptr, w.positions, w.scales, w.scale2, y.ptr, T, K, N);
+    ctx.heap.free(scratch);
+  }
   return y;
-}
-
-/** y(1, N) = x(1, K) · Wᵀ for a 4-bit W, int16 activations (a scratch block for the quantised x). */
-function matvecQ16(ctx: WasmContext, x: WasmAct, w: WasmLinear, y: WasmAct): void {
-  const k = ctx.kernels;
-  const scratch = ctx.heap.alloc(k.q16_scratch_bytes(w.cols));
-  if (w.format === 'nvfp4') k.nvfp4_matvec_q16(x.ptr, scratch, w.ptr, w.scales, w.scale2, y.ptr, w.cols, w.rows);
-  else k.nvfp4s24_matvec_q16(x.ptr, scratch, w.ptr, w.positions, w.scales, w.scale2, y.ptr, w.cols, w.rows);
-  ctx.heap.free(scratch);
 }
 
 /**

@@ -26,6 +26,7 @@
 
 import { e4m3At } from './fp4_decode';
 import { absMax16, f4 } from './lanes';
+import { rowBlock } from './matmul';
 import { codeBytes, decodeAt } from './nvfp4_matmul';
 
 /** 2·E2M1 of a 4-bit code as int8 (code 8, −0, is 0). */
@@ -101,29 +102,46 @@ export function q16_scratch_bytes(K: i32): i32 {
   }
 }
 
-/** The weights of pair P (blocks 2P, 2P + 1) of one row against q → [A, A, B, B] (i32 lane partials); a lone last block: its 4 lanes. */
-@inline function pairDot<F>(c: usize, p: usize, P: i32, qp: usize, lone: bool): v128 {
+/** 2·E2M1 (int8) of the low nibbles of v: bytes 2j, 2j + 1 = elements 4j, 4j + 2 of the pair. */
+@inline function lookupLo(v: v128, tbl: v128): v128 {
+  return i8x16.swizzle(tbl, v128.and(v, i8x16.splat(0x0f)));
+}
+
+/** 2·E2M1 (int8) of the high nibbles of v: elements 4j + 1, 4j + 3. */
+@inline function lookupHi(v: v128, tbl: v128): v128 {
+  return i8x16.swizzle(tbl, v128.and(i16x8.shr_u(v, 4), i8x16.splat(0x0f)));
+}
+
+/** Even bytes of the i16 lanes, sign-extended. */
+@inline function evenBytes(v: v128): v128 {
+  return i16x8.shr_s(i16x8.shl(v, 8), 8);
+}
+
+/** [A, A, B, B] lane partials of a pair from its 4 widened weight vectors w and activation vectors q (F's layouts). */
+@inline function dots4<F>(w0: v128, w1: v128, w2: v128, w3: v128, q0: v128, q1: v128, q2: v128, q3: v128): v128 {
+  const d01 = i32x4.add(i32x4.dot_i16x8_s(w0, q0), i32x4.dot_i16x8_s(w1, q1));
+  const d23 = i32x4.add(i32x4.dot_i16x8_s(w2, q2), i32x4.dot_i16x8_s(w3, q3));
+  if (sizeof<F>() == 1) return i32x4.add(d01, d23); // lanes j < 4 are block A
+  return i32x4.add(v128.shuffle<i32>(d01, d23, 0, 1, 4, 5), v128.shuffle<i32>(d01, d23, 2, 3, 6, 7)); // d01 = A, d23 = B
+}
+
+/** The weights of pair P (blocks 2P, 2P + 1) of one row against its activations q0..q3 (the pair's 4 vectors) → [A, A, B, B] (i32 lane partials); a lone last block: its 4 lanes. tbl = the 2·E2M1 table. */
+@inline function pairDot<F>(c: usize, p: usize, P: i32, q0: v128, q1: v128, q2: v128, q3: v128, tbl: v128, lone: bool): v128 {
   if (sizeof<F>() == 1) {
     const v = lone ? v128.load64_zero(c + (<usize>P << 4)) : v128.load(c + (<usize>P << 4));
-    const m = i8x16.splat(0x0f);
-    const lo = i8x16.swizzle(v128.load(E2M1X2), v128.and(v, m)); // bytes 2j, 2j + 1: elements 4j, 4j + 2
-    const hi = i8x16.swizzle(v128.load(E2M1X2), v128.and(i16x8.shr_u(v, 4), m)); // elements 4j + 1, 4j + 3
-    let d = i32x4.dot_i16x8_s(i16x8.shr_s(i16x8.shl(lo, 8), 8), v128.load(qp));
-    d = i32x4.add(d, i32x4.dot_i16x8_s(i16x8.shr_s(i16x8.shl(hi, 8), 8), v128.load(qp, 16)));
-    d = i32x4.add(d, i32x4.dot_i16x8_s(i16x8.shr_s(lo, 8), v128.load(qp, 32)));
-    return i32x4.add(d, i32x4.dot_i16x8_s(i16x8.shr_s(hi, 8), v128.load(qp, 48)));
+    const lo = lookupLo(v, tbl);
+    const hi = lookupHi(v, tbl);
+    return dots4<F>(evenBytes(lo), evenBytes(hi), i16x8.shr_s(lo, 8), i16x8.shr_s(hi, 8), q0, q1, q2, q3);
   }
   const wA = decodeAt<F>(c, p, 2 * P);
-  const dA = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(wA), v128.load(qp)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(wA), v128.load(qp, 16)));
-  if (lone) return dA;
+  if (lone) return i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(wA), q0), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(wA), q1));
   const wB = decodeAt<F>(c, p, 2 * P + 1);
-  const dB = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(wB), v128.load(qp, 32)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(wB), v128.load(qp, 48)));
-  return i32x4.add(v128.shuffle<i32>(dA, dB, 0, 1, 4, 5), v128.shuffle<i32>(dA, dB, 2, 3, 6, 7));
+  return dots4<F>(i16x8.extend_low_i8x16_s(wA), i16x8.extend_high_i8x16_s(wA), i16x8.extend_low_i8x16_s(wB), i16x8.extend_high_i8x16_s(wB), q0, q1, q2, q3);
 }
 
 /** A lone last block (pair P) of one row: f32(d_b) · E4M3(s_b) · σ_b (no scale2). */
 @inline function loneDot<F>(c: usize, p: usize, s: usize, P: i32, qp: usize, sig: usize): f32 {
-  const d = pairDot<F>(c, p, P, qp, true);
+  const d = pairDot<F>(c, p, P, v128.load(qp), v128.load(qp, 16), v128.load(qp, 32), v128.load(qp, 48), v128.load(E2M1X2), true);
   const sum = (i32x4.extract_lane(d, 0) + i32x4.extract_lane(d, 1)) + (i32x4.extract_lane(d, 2) + i32x4.extract_lane(d, 3));
   return <f32>sum * (e4m3At(s + <usize>(2 * P)) * load<f32>(sig + f4(2 * P)));
 }
@@ -159,12 +177,17 @@ export function q16_scratch_bytes(K: i32): i32 {
   let a23 = a01;
   const nb = K >> 4;
   const np = nb >> 1;
+  const tbl = v128.load(E2M1X2);
   for (let P = 0; P < np; P++) {
     const qp = q + (<usize>P << 6);
-    const d0 = pairDot<F>(c, p, P, qp, false);
-    const d1 = pairDot<F>(c + cr, p + pr, P, qp, false);
-    const d2 = pairDot<F>(c + 2 * cr, p + 2 * pr, P, qp, false);
-    const d3 = pairDot<F>(c + 3 * cr, p + 3 * pr, P, qp, false);
+    const q0 = v128.load(qp);
+    const q1 = v128.load(qp, 16);
+    const q2 = v128.load(qp, 32);
+    const q3 = v128.load(qp, 48);
+    const d0 = pairDot<F>(c, p, P, q0, q1, q2, q3, tbl, false);
+    const d1 = pairDot<F>(c + cr, p + pr, P, q0, q1, q2, q3, tbl, false);
+    const d2 = pairDot<F>(c + 2 * cr, p + 2 * pr, P, q0, q1, q2, q3, tbl, false);
+    const d3 = pairDot<F>(c + 3 * cr, p + 3 * pr, P, q0, q1, q2, q3, tbl, false);
     const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
     const bits = scaleBits8(s + <usize>(2 * P), sr);
     a01 = addRows(a01, d0, d1, scaleHalf(bits, 0, sigma));
@@ -192,8 +215,10 @@ export function q16_scratch_bytes(K: i32): i32 {
   let acc = f32x4.splat(0);
   const nb = K >> 4;
   const np = nb >> 1;
+  const tbl = v128.load(E2M1X2);
   for (let P = 0; P < np; P++) {
-    const d = pairDot<F>(c, p, P, q + (<usize>P << 6), false);
+    const qp = q + (<usize>P << 6);
+    const d = pairDot<F>(c, p, P, v128.load(qp), v128.load(qp, 16), v128.load(qp, 32), v128.load(qp, 48), tbl, false);
     const sA = e4m3At(s + <usize>(2 * P)) * load<f32>(sig + f4(2 * P));
     const sB = e4m3At(s + <usize>(2 * P + 1)) * load<f32>(sig + f4(2 * P + 1));
     acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(d), f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(sA), 2, sB), 3, sB)));
@@ -202,16 +227,85 @@ export function q16_scratch_bytes(K: i32): i32 {
   return nb & 1 ? sum + loneDot<F>(c, p, s, np, q + (<usize>np << 6), sig) : sum;
 }
 
-function matvecQ16Simd<F>(x: usize, q: usize, c: usize, p: usize, s: usize, scale2: f32, y: usize, K: i32, N: i32): void {
-  quantize<F, u8>(x, K, q);
-  const sig = q + qBytes(K);
+/** Rows n0..n1 of y = W · x for one quantised token (q, σ at sig), times g. */
+@inline function rowsQ<F>(q: usize, sig: usize, c: usize, p: usize, s: usize, K: i32, y: usize, g: f32, n0: i32, n1: i32): void {
   const cr = <usize>(K >> 4) * codeBytes<F>();
   const pr = sizeof<F>() == 1 ? 0 : <usize>(K >> 3);
   const sr = <usize>(K >> 4);
+  let n = n0;
+  for (; n + 4 <= n1; n += 4) rowDot4Q<F>(q, sig, c + <usize>n * cr, cr, p + <usize>n * pr, pr, s + <usize>n * sr, sr, K, y + f4(n), g);
+  for (; n < n1; n++) store<f32>(y + f4(n), rowDotQ<F>(q, sig, c + <usize>n * cr, p + <usize>n * pr, s + <usize>n * sr, K) * g);
+}
+
+/** acc + f32([A_t, B_t, A_t′, B_t′]) · ([eA, eB, eA, eB] · [σA_t, σB_t, σA_t′, σB_t′]) for two tokens' [A, A, B, B] partials. */
+@inline function addTokens(acc: v128, d0: v128, d1: v128, e: v128, sig0: usize, sig1: usize): v128 {
+  const t = i32x4.add(v128.shuffle<i32>(d0, d1, 0, 2, 4, 6), v128.shuffle<i32>(d0, d1, 1, 3, 5, 7));
+  const sigma = v128.load64_lane(sig1, v128.load64_zero(sig0), 1);
+  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(t), f32x4.mul(e, sigma)));
+}
+
+/** One row (codes c, positions p, scales s) against 4 quantised tokens (q, q + qs, …; σ at + sg) → y[t·ys], times g; K/16 even. */
+@inline function micro4Q<F>(q: usize, qs: usize, sg: usize, c: usize, p: usize, s: usize, K: i32, y: usize, ys: usize, g: f32): void {
+  let a01 = f32x4.splat(0);
+  let a23 = a01;
+  const np = K >> 5;
+  const tbl = v128.load(E2M1X2);
+  for (let P = 0; P < np; P++) {
+    let w0: v128, w1: v128, w2: v128, w3: v128;
+    if (sizeof<F>() == 1) {
+      const v = v128.load(c + (<usize>P << 4));
+      const lo = lookupLo(v, tbl);
+      const hi = lookupHi(v, tbl);
+      w0 = evenBytes(lo);
+      w1 = evenBytes(hi);
+      w2 = i16x8.shr_s(lo, 8);
+      w3 = i16x8.shr_s(hi, 8);
+    } else {
+      const wA = decodeAt<F>(c, p, 2 * P);
+      const wB = decodeAt<F>(c, p, 2 * P + 1);
+      w0 = i16x8.extend_low_i8x16_s(wA);
+      w1 = i16x8.extend_high_i8x16_s(wA);
+      w2 = i16x8.extend_low_i8x16_s(wB);
+      w3 = i16x8.extend_high_i8x16_s(wB);
+    }
+    const so = s + <usize>(2 * P);
+    const eB = e4m3At(so + 1);
+    const e = f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(e4m3At(so)), 1, eB), 3, eB); // [eA, eB, eA, eB]
+    const qp = q + (<usize>P << 6);
+    const d0 = dots4<F>(w0, w1, w2, w3, v128.load(qp), v128.load(qp, 16), v128.load(qp, 32), v128.load(qp, 48));
+    const d1 = dots4<F>(w0, w1, w2, w3, v128.load(qp + qs), v128.load(qp + qs, 16), v128.load(qp + qs, 32), v128.load(qp + qs, 48));
+    const d2 = dots4<F>(w0, w1, w2, w3, v128.load(qp + 2 * qs), v128.load(qp + 2 * qs, 16), v128.load(qp + 2 * qs, 32), v128.load(qp + 2 * qs, 48));
+    const d3 = dots4<F>(w0, w1, w2, w3, v128.load(qp + 3 * qs), v128.load(qp + 3 * qs, 16), v128.load(qp + 3 * qs, 32), v128.load(qp + 3 * qs, 48));
+    const sp = q + sg + f4(2 * P);
+    a01 = addTokens(a01, d0, d1, e, sp, sp + qs);
+    a23 = addTokens(a23, d2, d3, e, sp + 2 * qs, sp + 3 * qs);
+  }
+  store<f32>(y, (f32x4.extract_lane(a01, 0) + f32x4.extract_lane(a01, 1)) * g);
+  store<f32>(y + ys, (f32x4.extract_lane(a01, 2) + f32x4.extract_lane(a01, 3)) * g);
+  store<f32>(y + 2 * ys, (f32x4.extract_lane(a23, 0) + f32x4.extract_lane(a23, 1)) * g);
+  store<f32>(y + 3 * ys, (f32x4.extract_lane(a23, 2) + f32x4.extract_lane(a23, 3)) * g);
+}
+
+/** Y(T, N) = X(T, K) · W(N, K)ᵀ, SIMD: every token quantised (scratch: T · q16_scratch_bytes(K)), then row blocks that stay in L2, 4 tokens per decoded pair (K/16 even; else, and for the last T mod 4 tokens, per token). */
+function matmulQ16Simd<F>(x: usize, q: usize, c: usize, p: usize, s: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+  const qs = <usize>q16_scratch_bytes(K);
+  const sg = qBytes(K);
+  for (let t = 0; t < T; t++) quantize<F, u8>(x + <usize>t * f4(K), K, q + <usize>t * qs);
+  const cr = <usize>(K >> 4) * codeBytes<F>();
+  const pr = sizeof<F>() == 1 ? 0 : <usize>(K >> 3);
+  const sr = <usize>(K >> 4);
+  const ys = f4(N);
   const g = scale2 * 0.5;
-  let n = 0;
-  for (; n + 4 <= N; n += 4) rowDot4Q<F>(q, sig, c + <usize>n * cr, cr, p + <usize>n * pr, pr, s + <usize>n * sr, sr, K, y + f4(n), g);
-  for (; n < N; n++) store<f32>(y + f4(n), rowDotQ<F>(q, sig, c + <usize>n * cr, p + <usize>n * pr, s + <usize>n * sr, K) * g);
+  const T4 = (K >> 4) & 1 ? 0 : T & ~3;
+  const block = rowBlock(cr + pr + sr);
+  for (let n0 = 0; n0 < N; n0 += block) {
+    const n1 = min(N, n0 + block);
+    for (let t = 0; t < T4; t += 4) {
+      const qt = q + <usize>t * qs;
+      for (let n = n0; n < n1; n++) micro4Q<F>(qt, qs, sg, c + <usize>n * cr, p + <usize>n * pr, s + <usize>n * sr, K, y + <usize>t * ys + f4(n), ys, g);
+    }
+    for (let t = T4; t < T; t++) rowsQ<F>(q + <usize>t * qs, q + <usize>t * qs + sg, c, p, s, K, y + <usize>t * ys, g, n0, n1);
+  }
 }
 
 /** 2·E2M1 of element i of block b of a row (codes c, positions p; 0 where s24 pruned it). */
@@ -247,10 +341,35 @@ function matvecQ16Scalar<F>(x: usize, q: usize, c: usize, p: usize, s: usize, sc
   }
 }
 
+/** Y(T, N) = X(T, K) · W(N, K)ᵀ, scalar: each token as matvecQ16Scalar (its own scratch). */
+function matmulQ16Scalar<F>(x: usize, q: usize, c: usize, p: usize, s: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+  const qs = <usize>q16_scratch_bytes(K);
+  for (let t = 0; t < T; t++) matvecQ16Scalar<F>(x + <usize>t * f4(K), q + <usize>t * qs, c, p, s, scale2, y + <usize>t * f4(N), K, N);
+}
+
+/** Y(T, N) = X(T, K) · W(N, K)ᵀ, nvfp4 weights, int16 activations (scratch: T · q16_scratch_bytes(K)). */
+export function nvfp4_matmul_q16(x: usize, scratch: usize, codes: usize, scales: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+  if (ASC_FEATURE_SIMD) matmulQ16Simd<u8>(x, scratch, codes, 0, scales, scale2, y, T, K, N);
+  else matmulQ16Scalar<u8>(x, scratch, codes, 0, scales, scale2, y, T, K, N);
+}
+
+export function nvfp4_matmul_q16_scalar(x: usize, scratch: usize, codes: usize, scales: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+  matmulQ16Scalar<u8>(x, scratch, codes, 0, scales, scale2, y, T, K, N);
+}
+
+/** Y(T, N) = X(T, K) · W(N, K)ᵀ, nvfp4-s24 weights, int16 activations (scratch: T · q16_scratch_bytes(K)). */
+export function nvfp4s24_matmul_q16(x: usize, scratch: usize, codes: usize, positions: usize, scales: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+  if (ASC_FEATURE_SIMD) matmulQ16Simd<u16>(x, scratch, codes, positions, scales, scale2, y, T, K, N);
+  else matmulQ16Scalar<u16>(x, scratch, codes, positions, scales, scale2, y, T, K, N);
+}
+
+export function nvfp4s24_matmul_q16_scalar(x: usize, scratch: usize, codes: usize, positions: usize, scales: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+  matmulQ16Scalar<u16>(x, scratch, codes, positions, scales, scale2, y, T, K, N);
+}
+
 /** y(N) = W(N, K) · x(K), nvfp4 weights, int16 activations (scratch: q16_scratch_bytes(K)). */
 export function nvfp4_matvec_q16(x: usize, scratch: usize, codes: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {
-  if (ASC_FEATURE_SIMD) matvecQ16Simd<u8>(x, scratch, codes, 0, scales, scale2, y, K, N);
-  else matvecQ16Scalar<u8>(x, scratch, codes, 0, scales, scale2, y, K, N);
+  nvfp4_matmul_q16(x, scratch, codes, scales, scale2, y, 1, K, N);
 }
 
 export function nvfp4_matvec_q16_scalar(x: usize, scratch: usize, codes: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {
@@ -259,8 +378,7 @@ export function nvfp4_matvec_q16_scalar(x: usize, scratch: usize, codes: usize, 
 
 /** y(N) = W(N, K) · x(K), nvfp4-s24 weights, int16 activations (scratch: q16_scratch_bytes(K)). */
 export function nvfp4s24_matvec_q16(x: usize, scratch: usize, codes: usize, positions: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {
-  if (ASC_FEATURE_SIMD) matvecQ16Simd<u16>(x, scratch, codes, positions, scales, scale2, y, K, N);
-  else matvecQ16Scalar<u16>(x, scratch, codes, positions, scales, scale2, y, K, N);
+  nvfp4s24_matmul_q16(x, scratch, codes, positions, scales, scale2, y, 1, K, N);
 }
 
 export function nvfp4s24_matvec_q16_scalar(x: usize, scratch: usize, codes: usize, positions: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {

@@ -5,7 +5,7 @@
 // Nano shapes K = 2688 and K = 1856. Both builds and both twins; each output within the kernels'
 // stated bound (K/16 + 24)·u·Σ_k |x_k w_k|. The int8-activation matvecs (fp4_q8_matvec.ts, SIMD
 // build only) within their stated bound Σ_b (max_b|x| / 254)·Σ_{k∈b} |w_k| + the f32 one; the
-// int16-activation matvecs (fp4_q16_matvec.ts, nvfp4 and nvfp4-s24, both builds and twins) within
+// int16-activation matvecs and matmuls (fp4_q16_matvec.ts, nvfp4 and nvfp4-s24, both builds and twins) within
 // Σ_b (0.504·max_b|x| / 32767)·Σ_{k∈b} |w_k| + the f32 one.
 
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -110,21 +110,23 @@ describe.each([
     });
   });
 
-  /** Per output: the f32 bound plus Σ_b c · max_b|x| · Σ_{k∈b} |w_k| (activation rounding, c per σ_b unit). */
-  function roundingBounds(w: RawTensor, x: Float64Array, c: number): Float64Array {
+  /** Per output (T rows of N): the f32 bound plus Σ_b c · max_b|x| · Σ_{k∈b} |w_k| (activation rounding, c per σ_b unit). */
+  function roundingBounds(w: RawTensor, x: Float64Array, c: number, T = 1): Float64Array {
     const [N, K] = [w.rows, w.cols];
-    const out = bounds(w, x, 1);
+    const out = bounds(w, x, T);
     const row = new Float64Array(K);
     for (let n = 0; n < N; n++) {
       decodeWeightRow(w, n, row);
-      for (let b = 0; b < K / 16; b++) {
-        let amax = 0;
-        let wsum = 0;
-        for (let k = 16 * b; k < 16 * b + 16; k++) {
-          amax = Math.max(amax, Math.abs(x[k]));
-          wsum += Math.abs(row[k]);
+      for (let t = 0; t < T; t++) {
+        for (let b = 0; b < K / 16; b++) {
+          let amax = 0;
+          let wsum = 0;
+          for (let k = 16 * b; k < 16 * b + 16; k++) {
+            amax = Math.max(amax, Math.abs(x[t * K + k]));
+            wsum += Math.abs(row[k]);
+          }
+          out[t * N + n] += c * amax * wsum * (1 + 1e-6);
         }
-        out[n] += c * amax * wsum * (1 + 1e-6);
       }
     }
     return out;
@@ -176,6 +178,33 @@ describe.each([
       for (let n = 0; n < N; n++) {
         const err = Math.abs(got[n] - want[n]);
         if (!(err <= bound[n])) expect.fail(`${stem} K=${K} N=${N} output ${n}: ${got[n]} vs ${want[n]} (bound ${bound[n]})`);
+      }
+      for (const ptr of [c, s, p, xp, y, sc]) kr.heap.free(ptr);
+    }
+  });
+
+  test.each([
+    ['nvfp4', 'nvfp4_matmul_q16'],
+    ['nvfp4', 'nvfp4_matmul_q16_scalar'],
+    ['nvfp4-s24', 'nvfp4s24_matmul_q16'],
+    ['nvfp4-s24', 'nvfp4s24_matmul_q16_scalar'],
+  ] as const)('%s %s (prefill) within its activation-rounding bound on every token tail, odd and even K/16, Nano K', (format, stem) => {
+    const shapes: number[][] = [[2688, 5, 6], [1856, 6, 5]];
+    for (const K of [16, 32, 48, 64]) for (let T = 2; T <= 9; T++) for (const N of [1, 4, 7]) shapes.push([K, N, T]);
+    const e = kr.exports;
+    for (const [K, N, T] of shapes) {
+      const w = randomWeight(format, N, K, 5 * K + N + T);
+      const x = randomX(T, K, K + T);
+      const want = matmul(new RefAct(x, T, K), w).data;
+      const bound = roundingBounds(w, x, 0.504 / 32767, T);
+      const [c, s, p, xp, y, sc] = [put(w.bytes), put(w.quant!.scale), put(w.quant!.positions ?? new Uint8Array(1)), put(Float32Array.from(x)), kr.heap.alloc(T * N * 4), kr.heap.alloc(T * e.q16_scratch_bytes(K))];
+      kr.heap.f32(y, T * N).fill(NaN);
+      if (stem === 'nvfp4_matmul_q16' || stem === 'nvfp4_matmul_q16_scalar') e[stem](xp, sc, c, s, w.quant!.scale2, y, T, K, N);
+      else e[stem](xp, sc, c, p, s, w.quant!.scale2, y, T, K, N);
+      const got = kr.heap.f32(y, T * N);
+      for (let i = 0; i < T * N; i++) {
+        const err = Math.abs(got[i] - want[i]);
+        if (!(err <= bound[i])) expect.fail(`${stem} K=${K} N=${N} T=${T} output ${i}: ${got[i]} vs ${want[i]} (bound ${bound[i]})`);
       }
       for (const ptr of [c, s, p, xp, y, sc]) kr.heap.free(ptr);
     }

@@ -11,8 +11,8 @@
 // of the stages: norms, SiLU, softmax, relu²) × 2 (margin). Exact ops (embedding gather, row
 // slices) have tol = 0 and one-rounding ops (the residual add) tol = u.
 //
-// 4-bit decode (T = 1) rounds each linear's input to int16 per block of 16 (assembly/kernels/
-// fp4_q16_matvec.ts): |Δx_k| ≤ U_Q16·max_b|x|, U_Q16 = 0.504/32767 ≈ 2⁻¹⁶. Its effect on one
+// 4-bit linears (the wasm backend's nvfp4 / nvfp4-s24 kernels) round their input to int16 per
+// block of 16 (assembly/kernels/fp4_q16_matvec.ts): |Δx_k| ≤ U_Q16·max_b|x|, U_Q16 = 0.504/32767 ≈ 2⁻¹⁶. Its effect on one
 // output is at most U_Q16·Σ_k |w_k|·max_b|x| (worst case, not a random walk). For these uniform
 // inputs max_b|x| ≤ 2·mean|x|, so that is ≤ 2·U_Q16·Σ|x w| ≤ 8·U_Q16·max|y|; with the stage gain 2
 // and margin 2 of GAMMA, each int16-rounded linear on a row's chain adds ACT_GAMMA·U_Q16,
@@ -33,12 +33,12 @@ export function tolPath(kPath: number): number {
   return GAMMA * Math.sqrt(kPath) * U;
 }
 
-/** The int16 activation step of the 4-bit decode kernels, relative to the block max: 0.504/32767. */
+/** The int16 activation step of the 4-bit kernels, relative to the block max: 0.504/32767. */
 export const U_Q16 = 0.504 / 32767;
 /** See the header: Σ|w|·max_b|x| ≤ 2·Σ|x w| ≤ 8·max|y|, stage gain ≤ 2, margin 2. */
 export const ACT_GAMMA = 32;
 
-/** tolPath(kPath) plus ACT_GAMMA·U_Q16 for each of the nQ int16-rounded (4-bit decode) linears on the chain. */
+/** tolPath(kPath) plus ACT_GAMMA·U_Q16 for each of the nQ int16-rounded (4-bit) linears on the chain. */
 export function tolPathQ16(kPath: number, nQ: number): number {
   return tolPath(kPath) + ACT_GAMMA * nQ * U_Q16;
 }

@@ -1,4 +1,4 @@
-// The 4-bit decode tolerance (harness.ts tolPathQ16) is tight enough to catch kernel bugs: on the
+// The 4-bit tolerance (harness.ts tolPathQ16) is tight enough to catch kernel bugs: on the
 // 'matmul out_proj, decode' row (nvfp4, K = 64), the wasm backend's int16-activation matvec passes
 // it, while outputs with a realistic bug each exceed it — activations rounded to int8 instead of
 // int16 (per block of 16, σ = max_b|x| / 127), the last block of 16 dropped (a K-tail bug), and one
@@ -54,7 +54,7 @@ function roundPerBlock(x: Float32Array, levels: number): Float32Array {
 
 const x = randomRows(1, D, 6);
 
-test('the int16-activation decode matvec is within the 4-bit decode tolerance', () => {
+test('the int16-activation decode matvec is within the 4-bit tolerance', () => {
   expectNormwiseClose([matvec(wasm, x)], [matvec(ref, x)], TOL);
 });
 
