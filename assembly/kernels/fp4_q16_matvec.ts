@@ -1,6 +1,6 @@
-// spec §14.1, DESIGN §3: the int16-activation decode path (T = 1) for 4-bit weights, the one the
-// backend uses for decode (assembly/backend/linear.ts). Generic over the format F as in
-// nvfp4_matmul.ts: u8 = nvfp4, u16 = nvfp4-s24.
+// spec §14.1, DESIGN §3: the int16-activation linear kernels for 4-bit weights, the ones the
+// backend uses (assembly/backend/linear.ts): matvec (decode, T = 1) and matmul (prefill). Generic
+// over the format F as in nvfp4_matmul.ts: u8 = nvfp4, u16 = nvfp4-s24.
 //   1. x (K, f32) is quantised once per call, per block b of 16:
 //      σ_b = max_{k∈b} |x_k| / 32767,  q_k = round(x_k · fl(1/σ_b)) (ties to even), |q_k| ≤ 32767
 //      (σ_b = 0 gives q = 0). Scratch: q (K rounded up to 32, i16) then σ (K/16 f32).
@@ -16,10 +16,15 @@
 //      [A₀, B₀, A₁, B₁] and [A₂, B₂, A₃, B₃] (shuffles and adds), converted to f32 and multiplied
 //      by the matching f32 block scales E4M3(s_b) · σ_b — the 8 E4M3 bytes are widened in SIMD:
 //      bits = sign << 31 | (s & 0x7F) << 20, value = bits · 2¹²⁰ (exact, subnormals included;
-//      0x7F / 0xFF → NaN) — and accumulated; y = (acc lane pair sum) · scale2 / 2. The last N mod 4
-//      rows take the one-row dot.
-// Scalar twin (…_scalar): the same quantisation and layout, d_b summed in i32, acc += f32(d_b) ·
-//   (E4M3(s_b) · σ_b), y = acc · scale2 / 2 — the same result up to f32 summation order.
+//      0x7F / 0xFF → NaN) — and accumulated; y = (acc lane pair sum) · scale2 / 2. A lone last
+//      block (K/16 odd) is added per row in scalar; the last N mod 4 rows take the one-row dot.
+//   4. Prefill (…_matmul_q16): every token is quantised (T scratch blocks), rows are walked in row
+//      blocks that stay in L2 (matmul.ts's rowBlock), and each pair's widened weights serve 4
+//      tokens (two [A, B, A′, B′] transposes per 4 tokens, scales [eA, eB, eA, eB] · σ of the
+//      tokens); the last T mod 4 tokens (all of them when K/16 is odd) take the matvec rows.
+// Scalar twins (…_scalar): the same quantisation and layout, d_b summed in i32, acc += f32(d_b) ·
+//   (E4M3(s_b) · σ_b), y = acc · scale2 / 2, token by token — the same result up to f32
+//   summation order.
 // Error: activation rounding |x_k − σ_b q_k| ≤ σ_b · (1/2 + 2¹⁶·u) ≤ 0.504·σ_b, then the f32
 //   scale product, accumulation and lane sums as in nvfp4_matmul.ts:
 //   |ŷ − y| ≤ Σ_b 0.504·σ_b · Σ_{k∈b} |w_k| + (K/16 + 24)·u·Σ_k |x̂_k w_k|   (u = 2⁻²⁴).
@@ -37,7 +42,7 @@ const E2M1X2: usize = memory.data<i8>([0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -
   return <usize>((K + 31) & ~31) << 1;
 }
 
-/** Bytes of scratch the q16 matvecs need for K: q (qBytes) then K/16 f32 scales. */
+/** Bytes of scratch the q16 kernels need per token for K: q (qBytes) then K/16 f32 scales. */
 export function q16_scratch_bytes(K: i32): i32 {
   return <i32>qBytes(K) + 4 * (K >> 4);
 }
