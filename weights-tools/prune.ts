@@ -3,12 +3,15 @@
 //   magnitude:  s_ij = |W_ij|
 //   Wanda:      s_ij = |W_ij| · ‖X_j‖₂   (X the layer's calibration inputs, column j over all tokens)
 // Ties go to the lower index (apex `m4n2_1d` picks the first pattern in enumeration order).
-// The calibration norms come from one instrumented pass of the reference backend: its
-// `TensorCache.tap` sees the input of every projection (routed experts see only their tokens).
+// The calibration statistics come from one instrumented pass of the reference backend: its
+// `TensorCache.tap` sees the input X (T, K) of every projection (routed experts see only their
+// tokens). Wanda needs the column norms ‖X_j‖₂; per-layer recovery (recover.ts, seed-methods
+// B.4) needs the Gram matrix H = XᵀX (K, K), H_ij = Σ_t X[t, i] X[t, j], whose diagonal is ‖X_j‖².
 
 import type { LoadedModel } from '../engine/backend.js';
 import { InvalidOptionError } from '../engine/errors.js';
 import { Model } from '../engine/model.js';
+import type { RefAct } from '../engine/reference/act.js';
 import { ReferenceModel } from '../engine/reference/index.js';
 
 export type PruneScore = 'magnitude' | 'wanda';
@@ -36,22 +39,11 @@ export function prune24Row(row: Float64Array, importance: Float64Array | null): 
   }
 }
 
-/**
- * Wanda calibration: run `prompts` through the model on the reference backend and return, for
- * every linear weight in `names`, ‖X_j‖₂ over all the rows its projection saw (cols). Weights
- * that saw no rows (an expert no token was routed to) are absent: prune those by magnitude.
- * The model must be loaded on the reference backend (it keeps its weights as stored).
- * @example
- * const norms = collectInputNorms(loaded, [Int32Array.of(1, 2, 3)], new Set(['backbone.layers.0.mixer.in_proj.weight']));
- */
-export function collectInputNorms(loaded: LoadedModel, prompts: readonly Int32Array[], names: ReadonlySet<string>): Map<string, Float64Array> {
-  if (!(loaded instanceof ReferenceModel)) throw new InvalidOptionError('backend', loaded.backend, 'reference (Wanda calibration taps its projections)');
-  const sums = new Map<string, Float64Array>(); // Σ_t X[t, j]² per weight, (cols)
+/** Run `prompts` through the model on the reference backend; `onInput` sees the input of every projection in `names`. */
+function tapInputs(loaded: LoadedModel, prompts: readonly Int32Array[], names: ReadonlySet<string>, onInput: (weight: string, x: RefAct) => void): void {
+  if (!(loaded instanceof ReferenceModel)) throw new InvalidOptionError('backend', loaded.backend, 'reference (calibration taps its projections)');
   loaded.tensors.tap = (weight, x) => {
-    if (!names.has(weight)) return;
-    let acc = sums.get(weight);
-    if (!acc) sums.set(weight, (acc = new Float64Array(x.cols)));
-    for (let i = 0; i < x.data.length; i++) acc[i % x.cols] += x.data[i] * x.data[i];
+    if (names.has(weight)) onInput(weight, x);
   };
   try {
     const model = new Model(loaded);
@@ -63,6 +55,59 @@ export function collectInputNorms(loaded: LoadedModel, prompts: readonly Int32Ar
   } finally {
     loaded.tensors.tap = null;
   }
+}
+
+/**
+ * Wanda calibration: run `prompts` through the model on the reference backend and return, for
+ * every linear weight in `names`, ‖X_j‖₂ over all the rows its projection saw (cols). Weights
+ * that saw no rows (an expert no token was routed to) are absent: prune those by magnitude.
+ * The model must be loaded on the reference backend (it keeps its weights as stored).
+ * @example
+ * const norms = collectInputNorms(loaded, [Int32Array.of(1, 2, 3)], new Set(['backbone.layers.0.mixer.in_proj.weight']));
+ */
+export function collectInputNorms(loaded: LoadedModel, prompts: readonly Int32Array[], names: ReadonlySet<string>): Map<string, Float64Array> {
+  const sums = new Map<string, Float64Array>(); // Σ_t X[t, j]² per weight, (cols)
+  tapInputs(loaded, prompts, names, (weight, x) => {
+    let acc = sums.get(weight);
+    if (!acc) sums.set(weight, (acc = new Float64Array(x.cols)));
+    for (let i = 0; i < x.data.length; i++) acc[i % x.cols] += x.data[i] * x.data[i];
+  });
   for (const acc of sums.values()) for (let j = 0; j < acc.length; j++) acc[j] = Math.sqrt(acc[j]);
   return sums;
+}
+
+/** The calibration inputs of one linear map, as their Gram matrix. */
+export interface InputGram {
+  readonly gram: Float64Array; // (K, K) H = XᵀX, symmetric
+  readonly cols: number; // K
+  /** Rows of X (tokens) accumulated. */
+  readonly tokens: number;
+}
+
+/**
+ * Per-layer recovery calibration: like `collectInputNorms`, but the whole Gram matrix H = XᵀX
+ * (K, K) of every weight in `names` over all the rows its projection saw; absent for a weight
+ * that saw none. sqrt(diag H) is Wanda's ‖X_j‖₂.
+ * @example
+ * const { gram, tokens } = collectInputGrams(loaded, prompts, names).get('backbone.layers.1.mixer.experts.0.up_proj.weight')!;
+ */
+export function collectInputGrams(loaded: LoadedModel, prompts: readonly Int32Array[], names: ReadonlySet<string>): Map<string, InputGram> {
+  const grams = new Map<string, { gram: Float64Array; cols: number; tokens: number }>();
+  tapInputs(loaded, prompts, names, (weight, x) => {
+    const K = x.cols;
+    let acc = grams.get(weight);
+    if (!acc) grams.set(weight, (acc = { gram: new Float64Array(K * K), cols: K, tokens: 0 }));
+    const H = acc.gram;
+    for (let t = 0; t < x.rows; t++) {
+      const row = x.data.subarray(t * K, (t + 1) * K); // (K) X[t, :]
+      for (let i = 0; i < K; i++) {
+        const xi = row[i];
+        if (xi === 0) continue;
+        for (let j = i; j < K; j++) H[i * K + j] += xi * row[j]; // upper triangle
+      }
+    }
+    acc.tokens += x.rows;
+  });
+  for (const { gram: H, cols: K } of grams.values()) for (let i = 0; i < K; i++) for (let j = 0; j < i; j++) H[i * K + j] = H[j * K + i];
+  return grams;
 }
