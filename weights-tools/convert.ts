@@ -29,6 +29,7 @@ import { openCheckpoint, resolveModelPath, type Checkpoint } from './checkpoint.
 import { openFileSource } from './fs-source.js';
 import { CheckpointError, MemoryCapError } from './errors.js';
 import { collectInputNorms, type PruneScore } from './prune.js';
+import { quantizeRecovered, recoverLinears, type RecoveredLinear, type RecoverOptions } from './recover.js';
 import { quantizedLinears, type QuantPolicyName } from './quant-policy.js';
 import { LinearQuantizer, quantizedDecls, quantizedPartBytes, type QuantFormat, type QuantizedLinear, type QuantizeOptions, type QuantPart } from './quantize.js';
 import { chunkMemory, DEFAULT_MAX_MEMORY_MIB, MemoryBudget, rowChunks, rowReader, type ChunkMemory } from './row-chunks.js';
@@ -40,6 +41,8 @@ export const CONVERT_QUANTS: readonly ConvertQuant[] = ['f32', 'bf16', 'nvfp4'];
 /** Tokens per calibration prompt, and prompts at most, for Wanda. */
 const CALIB_PROMPT_TOKENS = 64;
 const CALIB_MAX_PROMPTS = 4;
+/** Prompts at most for per-layer recovery, which fits H = XᵀX (K, K) and needs more tokens. */
+const RECOVER_MAX_PROMPTS = 32;
 
 /** What to quantise and how (the options of `edgetron convert`, and `synth --quant`). */
 export interface QuantSettings {
@@ -64,6 +67,10 @@ export interface ConvertOptions extends QuantSettings {
    * calibration (Wanda, calibText) on a checkpoint larger than the cap is refused.
    */
   readonly maxMemoryMb?: number;
+  /** nvfp4-s24 only: per-layer recovery (recover.ts) of every pruned linear that saw calibration tokens. */
+  readonly recover?: Partial<RecoverOptions>;
+  /** Called as each linear is recovered (its flip rates and explored fraction). */
+  readonly onRecovered?: (r: RecoveredLinear) => void;
   readonly onProgress?: (p: { bytesDone: number; bytesTotal: number; tensor: string }) => void;
 }
 
@@ -275,10 +282,10 @@ function keptDType(name: string, source: TensorEntry, quant: ConvertQuant): DTyp
 }
 
 /** Calibration prompts: the text's tokens in pieces of CALIB_PROMPT_TOKENS. */
-function calibrationPrompts(text: TextCodec, calib: string): Int32Array[] {
+function calibrationPrompts(text: TextCodec, calib: string, maxPrompts: number): Int32Array[] {
   const ids = text.encode(calib);
   const prompts: Int32Array[] = [];
-  for (let i = 0; i + 2 <= ids.length && prompts.length < CALIB_MAX_PROMPTS; i += CALIB_PROMPT_TOKENS) {
+  for (let i = 0; i + 2 <= ids.length && prompts.length < maxPrompts; i += CALIB_PROMPT_TOKENS) {
     prompts.push(Int32Array.from(ids.slice(i, i + CALIB_PROMPT_TOKENS)));
   }
   return prompts;
@@ -313,8 +320,10 @@ export async function convertCheckpoint(input: string, out: string, options: Con
     // Wanda's score, and the output error of the report (with --calib, for any 4-bit format)
     let norms = new Map<string, Float64Array>();
     const wanda = plan.format === 'nvfp4-s24' && options.score === 'wanda';
+    if (options.recover && plan.format !== 'nvfp4-s24') throw new InvalidOptionError('recover', 'on', 'only with --quant nvfp4 --sparse 2:4');
+    let recovered = new Map<string, RecoveredLinear>();
     const budget = new MemoryBudget(options.maxMemoryMb ?? DEFAULT_MAX_MEMORY_MIB);
-    if (wanda || (plan.format && options.calibText !== undefined)) {
+    if (wanda || options.recover || (plan.format && options.calibText !== undefined)) {
       const checkpointBytes = [...tensors.values()].reduce((n, t) => n + t.byteLength, 0);
       if (options.maxMemoryMb !== undefined && checkpointBytes > options.maxMemoryMb * 2 ** 20) {
         throw new MemoryCapError(
@@ -325,15 +334,22 @@ export async function convertCheckpoint(input: string, out: string, options: Con
       if (ckpt.tokenizerJson == null) throw new CheckpointError(inPath, 'Wanda calibration needs tokenizer.json');
       const text = TextCodec.fromJson(ckpt.tokenizerJson, ckpt.tokenizerConfig, inPath);
       const loaded = await referenceBackend.load(config, tensors);
-      norms = collectInputNorms(loaded, calibrationPrompts(text, options.calibText ?? TRAINING_TEXT), plan.quantized);
+      const calib = options.calibText ?? TRAINING_TEXT;
+      norms = collectInputNorms(loaded, calibrationPrompts(text, calib, CALIB_MAX_PROMPTS), plan.quantized);
+      if (options.recover) recovered = recoverLinears(loaded, calibrationPrompts(text, calib, RECOVER_MAX_PROMPTS), plan.quantized, options.recover, options.onRecovered);
       loaded.dispose();
     }
 
     const report: LayerReport[] = [];
     const memory = chunkMemory(budget, expectedTensors(config, hasMtp).map((t) => t.shape));
     const quantOptions = (name: string): QuantizeOptions => ({ format: plan.format!, mse: options.mse, score: options.score, inputNorms: norms.get(name) ?? null });
-    const linear = (name: string) =>
-      streamLinear(tensors, name, memory, quantOptions(name), (q) => report.push({ name, format: plan.format!, relError: q.relError(), relOutputError: q.relOutputError() }));
+    const linear = async (name: string): Promise<PartWriter> => {
+      const r = recovered.get(name);
+      if (!r) return streamLinear(tensors, name, memory, quantOptions(name), (q) => report.push({ name, format: plan.format!, relError: q.relError(), relOutputError: q.relOutputError() }));
+      const { q, relError, relOutputError } = quantizeRecovered(r, options.mse ?? false);
+      report.push({ name, format: plan.format!, relError, relOutputError });
+      return (part, write) => write(quantizedPartBytes(q, part));
+    };
     const bytesTotal = plan.decls.reduce((n, d) => n + d.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[d.dtype], 0);
     let bytesDone = 0;
     await mkdir(out, { recursive: true });

@@ -1,5 +1,5 @@
 // `edgetron convert IN OUT [--quant f32|bf16|nvfp4] [--sparse 2:4] [--score magnitude|wanda]
-// [--calib FILE] [--policy nano|all-linear] [--mse] [--shard-mb 24] [--max-memory 512]`: write an edge pack
+// [--recover] [--calib FILE] [--policy nano|all-linear] [--mse] [--shard-mb 24] [--max-memory 512]`: write an edge pack
 // (DESIGN §3, §5; weights-tools/convert.ts) with a progress line on stderr (bytes and ETA) and,
 // for 4-bit output, the per-layer error report on stderr at the end. With `OUT.gguf` it writes a
 // GGUF that llama.cpp loads instead (weights-tools/gguf-writer.ts; `--quant
@@ -63,7 +63,7 @@ export const convertCommand: Command = {
   name: 'convert',
   summary: 'convert a checkpoint into an edge pack (f32, bf16, nvfp4, nvfp4 2:4)',
   help: `usage: edgetron convert IN OUT [--quant f32|bf16|nvfp4] [--sparse 2:4] [--score magnitude|wanda]
-                        [--calib FILE] [--policy nano|all-linear] [--quant-head] [--quant-embedding]
+                        [--recover] [--calib FILE] [--policy nano|all-linear] [--quant-head] [--quant-embedding]
                         [--mse] [--shard-mb 24] [--max-memory ${DEFAULT_MAX_MEMORY_MIB}]
 
 Reads IN (an HF folder, a .gguf file, an edge pack or \`default\`) and writes the edge pack OUT:
@@ -74,7 +74,10 @@ with --quant one of ${GGUF_QUANTS.join(', ')} (default f32).
   --quant Q      ${CONVERT_QUANTS.join(', ')} (default nvfp4); f32/bf16 convert every float tensor
   --sparse 2:4   prune the quantised linears to 2:4 (nvfp4-s24)
   --score S      ${PRUNE_SCORES.join(' or ')} (default magnitude): what 2:4 keeps
-  --calib FILE   calibration text for Wanda (default: a built-in text)
+  --recover      with --sparse 2:4: per-layer recovery of each pruned linear on the calibration
+                 inputs (dense shadow, recomputed 2:4 mask, then fixed-mask steps); prints the
+                 flip rates and the explored fraction per layer
+  --calib FILE   calibration text for Wanda and --recover (default: a built-in text)
   --policy P     ${QUANT_POLICIES.join(' or ')} (default nano): which linears are quantised
   --quant-head   quantise lm_head too (by default it stays high precision, as in NVIDIA's Nano)
   --quant-embedding  quantise the token embedding too
@@ -89,6 +92,7 @@ with --quant one of ${GGUF_QUANTS.join(', ')} (default f32).
     quant: { type: 'string' },
     sparse: { type: 'string' },
     score: { type: 'string' },
+    recover: { type: 'boolean' },
     calib: { type: 'string' },
     policy: { type: 'string' },
     'quant-head': { type: 'boolean' },
@@ -104,7 +108,7 @@ with --quant one of ${GGUF_QUANTS.join(', ')} (default f32).
     const maxMemoryMb = intOpt('convert', values, 'max-memory', DEFAULT_MAX_MEMORY_MIB, RUNTIME_MIB + 1, 2 ** 24)!;
     if (out.toLowerCase().endsWith('.gguf')) {
       const quant = choice<GgufQuant>('quant', stringOpt(values, 'quant'), GGUF_QUANTS, 'f32')!;
-      for (const only of ['sparse', 'score', 'calib', 'policy', 'quant-head', 'quant-embedding', 'mse', 'shard-mb']) {
+      for (const only of ['sparse', 'score', 'recover', 'calib', 'policy', 'quant-head', 'quant-embedding', 'mse', 'shard-mb']) {
         if (values[only] !== undefined) throw new UsageError(`--${only} applies to edge packs, not to a GGUF output`, 'convert');
       }
       const ckpt = await openCheckpoint(resolveModelPath(input));
@@ -121,6 +125,7 @@ with --quant one of ${GGUF_QUANTS.join(', ')} (default f32).
     const quant = choice<ConvertQuant>('quant', stringOpt(values, 'quant'), CONVERT_QUANTS, 'nvfp4')!;
     const sparse = choice('sparse', stringOpt(values, 'sparse'), ['2:4'], undefined) !== undefined;
     if (sparse && quant !== 'nvfp4') throw new UsageError('--sparse 2:4 needs --quant nvfp4', 'convert');
+    if (values.recover === true && !sparse) throw new UsageError('--recover needs --sparse 2:4', 'convert');
     const score = choice<PruneScore>('score', stringOpt(values, 'score'), PRUNE_SCORES, 'magnitude');
     const policy = choice<QuantPolicyName>('policy', stringOpt(values, 'policy'), QUANT_POLICIES, 'nano');
     const shardMb = intOpt('convert', values, 'shard-mb', 24, 1, 4096)!;
@@ -136,6 +141,9 @@ with --quant one of ${GGUF_QUANTS.join(', ')} (default f32).
       quantizeEmbedding: values['quant-embedding'] === true,
       mse: values.mse === true,
       calibText,
+      recover: values.recover === true ? {} : undefined,
+      onRecovered: (r) =>
+        io.stderr.write(`recover ${r.name}: flip rate ${r.log.recomputes.map((m) => (100 * m.flipRate).toFixed(1)).join(' ')} %, explored ${(100 * r.log.explored).toFixed(1)}%\n`),
       shardMb,
       maxMemoryMb,
       onProgress: ({ bytesDone, bytesTotal }) => progress.update(bytesDone, bytesTotal),
