@@ -173,27 +173,31 @@ async function rangeReader(entry: TensorEntry, budget: MemoryBudget, held: { byt
  * const chunk = await rows.readRaw(0, 64, arena.u8(64 * rows.rowBytes));
  */
 export async function rowReader(tensors: ReadonlyMap<string, TensorEntry>, name: string, budget: MemoryBudget): Promise<RowReader> {
-  const entry = tensors.get(name)!;
   const held = { bytes: 0 };
-  if (entry.dtype !== 'u8') {
-    const n = entry.shape.reduce((a, b) => a * b, 1);
-    const rows = entry.shape.length >= 2 ? entry.shape[0] : 1;
-    const cols = rows === 0 ? 0 : n / rows;
-    const rowBytes = cols * DTYPE_BYTES[entry.dtype];
-    const read = await rangeReader(entry, budget, held);
-    return {
-      name,
-      rows,
-      cols,
-      rowBytes,
-      heldBytes: held.bytes,
-      async readRaw(first, count, raw) {
-        const bytes = raw.subarray(0, count * rowBytes);
-        await read(bytes, first * rowBytes);
-        return { name, dtype: entry.dtype, rows: count, cols, bytes };
-      },
-    };
+  const entry = tensors.get(name)!;
+  const rows = entry.dtype === 'u8' ? await quantizedRows(tensors, name, budget, held) : await floatRows(entry, budget, held);
+  return { name, heldBytes: held.bytes, ...rows };
+}
+
+type RowsOf = Pick<RowReader, 'rows' | 'cols' | 'rowBytes' | 'readRaw'>;
+
+/** A float tensor's rows (shape[0] of them; a vector or a scalar is one row). */
+async function floatRows(entry: TensorEntry, budget: MemoryBudget, held: { bytes: number }): Promise<RowsOf> {
+  const n = entry.shape.reduce((a, b) => a * b, 1);
+  const rows = entry.shape.length >= 2 ? entry.shape[0] : 1;
+  const cols = rows === 0 ? 0 : n / rows;
+  const rowBytes = cols * DTYPE_BYTES[entry.dtype];
+  const read = await rangeReader(entry, budget, held);
+  async function readRaw(first: number, count: number, raw: Uint8Array): Promise<RawTensor> {
+    const bytes = raw.subarray(0, count * rowBytes);
+    await read(bytes, first * rowBytes);
+    return { name: entry.name, dtype: entry.dtype, rows: count, cols, bytes };
   }
+  return { rows, cols, rowBytes, readRaw };
+}
+
+/** A 4-bit linear's rows: codes, scale rows and (nvfp4-s24) position rows, with weight_scale_2. */
+async function quantizedRows(tensors: ReadonlyMap<string, TensorEntry>, name: string, budget: MemoryBudget, held: { bytes: number }): Promise<RowsOf> {
   const w = linearWeight(tensors, name);
   const format = w.format as 'nvfp4' | 'nvfp4-s24';
   const { rows, cols } = w;
@@ -205,26 +209,20 @@ export async function rowReader(tensors: ReadonlyMap<string, TensorEntry>, name:
   await w.scale2!.readInto(scale2Bytes);
   const scale2 = new Float32Array(scale2Bytes.buffer)[0];
   const rowBytes = part.weight + part.scale + part.positions;
-  return {
-    name,
-    rows,
-    cols,
-    rowBytes,
-    heldBytes: held.bytes,
-    async readRaw(first, count, raw) {
-      const bytes = raw.subarray(0, count * part.weight);
-      const scale = raw.subarray(bytes.byteLength, bytes.byteLength + count * part.scale);
-      await readWeight(bytes, first * part.weight);
-      await readScale(scale, first * part.scale);
-      let positions: Uint8Array | undefined;
-      if (readPositions) {
-        positions = raw.subarray(bytes.byteLength + scale.byteLength, count * rowBytes);
-        await readPositions(positions, first * part.positions);
-        checkPositionCodes(positions, `${name.replace(/\.weight$/, '')}.weight_pos`);
-      }
-      return { name, dtype: 'u8', rows: count, cols, bytes, quant: { format, scale, scale2, positions } };
-    },
-  };
+  async function readRaw(first: number, count: number, raw: Uint8Array): Promise<RawTensor> {
+    const bytes = raw.subarray(0, count * part.weight);
+    const scale = raw.subarray(bytes.byteLength, bytes.byteLength + count * part.scale);
+    await readWeight(bytes, first * part.weight);
+    await readScale(scale, first * part.scale);
+    let positions: Uint8Array | undefined;
+    if (readPositions) {
+      positions = raw.subarray(bytes.byteLength + scale.byteLength, count * rowBytes);
+      await readPositions(positions, first * part.positions);
+      checkPositionCodes(positions, `${name.replace(/\.weight$/, '')}.weight_pos`);
+    }
+    return { name, dtype: 'u8', rows: count, cols, bytes, quant: { format, scale, scale2, positions } };
+  }
+  return { rows, cols, rowBytes, readRaw };
 }
 
 /** A pass over a reader's rows in chunks: the chunk buffers, and a visit of every chunk. */
