@@ -8,7 +8,8 @@
 //   16-entry table of 2·E2M1 as int8 (0, 1, 2, 3, 4, 6, 8, 12 and negatives; code 8, −0, is 0),
 //   exact. For s24 the 8 kept weights are then spread to their 16 positions by a second swizzle
 //   whose indices come from a 256-entry table (one 8-byte pattern per position byte: lane j of a
-//   group takes kept slot 0 or 1, or 0x80 = zero); pruned lanes become 0. Lanes widen to i32 and
+//   group takes kept slot 0 or 1, or 0x80 = zero); pruned lanes become 0. Two blocks can share
+//   one lookup of their 8 code bytes (keptS24, then spreadS24 per block). Lanes widen to i32 and
 //   convert to f32 (exact).
 // Scalar: E2M1 from a 16-entry f32 table (×1). E4M3 scales from a 256-entry f32 table (exact).
 // All tables are built once, at module start.
@@ -69,13 +70,26 @@ for (let c = 0; c < 16; c++) {
   return pairs(v128.load64_zero(c));
 }
 
-/** nvfp4-s24: the 16 weights ×2 (int8, pruned = 0) of the block with 4 code bytes at c, 2 position bytes at p. */
-@inline export function decodeBlockS24(c: usize, p: usize): v128 {
-  const kept = pairs(v128.load32_zero(c)); // lanes 0..7: (i0, i1) of groups 0..3
-  const pos = <usize>load<u16>(p);
+/** nvfp4-s24: the kept weights ×2 (int8) of the code bytes in v's low lanes: lanes 2g, 2g + 1 = (i0, i1) of group g. */
+@inline export function keptS24(v: v128): v128 {
+  return pairs(v);
+}
+
+/**
+ * nvfp4-s24: block `half` (0 or 1) of the kept weights (keptS24 of up to two blocks' 8 code bytes)
+ * spread to its 16 positions (int8, pruned = 0), by its 2 position bytes at p + 2·half.
+ */
+@inline export function spreadS24(kept: v128, p: usize, half: i32): v128 {
+  const pos = <usize>load<u16>(p + <usize>(half << 1));
   let idx = v128.load64_zero(SPREAD_TABLE + ((pos & 0xff) << 3));
   idx = v128.load64_lane(SPREAD_TABLE + ((pos >> 8) << 3), idx, 1);
-  return i8x16.swizzle(kept, i8x16.add(idx, i8x16(0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4)));
+  const offset = half ? i8x16(8, 8, 8, 8, 8, 8, 8, 8, 12, 12, 12, 12, 12, 12, 12, 12) : i8x16(0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4);
+  return i8x16.swizzle(kept, i8x16.add(idx, offset));
+}
+
+/** nvfp4-s24: the 16 weights ×2 (int8, pruned = 0) of the block with 4 code bytes at c, 2 position bytes at p. */
+@inline export function decodeBlockS24(c: usize, p: usize): v128 {
+  return spreadS24(keptS24(v128.load32_zero(c)), p, 0);
 }
 
 /** Lanes 4q..4q+3 of 16 int8 weights as f32x4. */

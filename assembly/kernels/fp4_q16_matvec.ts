@@ -29,10 +29,10 @@
 //   scale product, accumulation and lane sums as in nvfp4_matmul.ts:
 //   |ŷ − y| ≤ Σ_b 0.504·σ_b · Σ_{k∈b} |w_k| + (K/16 + 24)·u·Σ_k |x̂_k w_k|   (u = 2⁻²⁴).
 
-import { e4m3At } from './fp4_decode';
+import { e4m3At, keptS24, spreadS24 } from './fp4_decode';
 import { absMax16, f4 } from './lanes';
 import { rowBlock } from './matmul';
-import { codeBytes, decodeAt } from './nvfp4_matmul';
+import { codeBytes } from './nvfp4_matmul';
 
 /** 2·E2M1 of a 4-bit code as int8 (code 8, −0, is 0). */
 const E2M1X2: usize = memory.data<i8>([0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12]);
@@ -138,9 +138,10 @@ export function q16_scratch_bytes(K: i32): i32 {
     const hi = lookupHi(v, tbl);
     return dots4<F>(evenBytes(lo), evenBytes(hi), i16x8.shr_s(lo, 8), i16x8.shr_s(hi, 8), q0, q1, q2, q3);
   }
-  const wA = decodeAt<F>(c, p, 2 * P);
+  const kept = keptS24(lone ? v128.load32_zero(c + (<usize>P << 3)) : v128.load64_zero(c + (<usize>P << 3)));
+  const wA = spreadS24(kept, p + (<usize>P << 2), 0);
   if (lone) return i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(wA), q0), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(wA), q1));
-  const wB = decodeAt<F>(c, p, 2 * P + 1);
+  const wB = spreadS24(kept, p + (<usize>P << 2), 1);
   return dots4<F>(i16x8.extend_low_i8x16_s(wA), i16x8.extend_high_i8x16_s(wA), i16x8.extend_low_i8x16_s(wB), i16x8.extend_high_i8x16_s(wB), q0, q1, q2, q3);
 }
 
@@ -266,8 +267,9 @@ export function q16_scratch_bytes(K: i32): i32 {
       w2 = i16x8.shr_s(lo, 8);
       w3 = i16x8.shr_s(hi, 8);
     } else {
-      const wA = decodeAt<F>(c, p, 2 * P);
-      const wB = decodeAt<F>(c, p, 2 * P + 1);
+      const kept = keptS24(v128.load64_zero(c + (<usize>P << 3)));
+      const wA = spreadS24(kept, p + (<usize>P << 2), 0);
+      const wB = spreadS24(kept, p + (<usize>P << 2), 1);
       w0 = i16x8.extend_low_i8x16_s(wA);
       w1 = i16x8.extend_high_i8x16_s(wA);
       w2 = i16x8.extend_low_i8x16_s(wB);
