@@ -1,25 +1,32 @@
 // `npm run bench:worker` (DESIGN §8): the Worker under `wrangler dev` on 127.0.0.1.
 //   - time to first token from a cold isolate: the first request after wrangler is ready, which
-//     also loads the pack (assets fetch, sha256, WASM instantiate, weights copy), then warm TTFT;
-//   - decode throughput with 1, 4 and 16 concurrent streams (aggregate completion tokens per
-//     second of wall time, and the mean per stream).
-// Models: the isolate fit check (worker/fit.ts) is printed for the `small` preset in f32; it
-// does not fit 128 MB (nor can its 48 MiB embedding be one ≤ 25 MiB static asset), so the
-// default model is benched. `--model PATH` benches any checkpoint that packs into ≤ 24 MiB
-// shards; `--isolate-limit-mb N` lifts the fit check locally (wrangler dev does not enforce
-// the limit, Cloudflare does).
-// Usage: node dist/bench/worker.js [--tokens N] [--model PATH] [--isolate-limit-mb N]
+//     also loads the pack (shards streamed from the assets binding into WASM memory, sha256,
+//     WASM instantiate), then warm TTFT;
+//   - decode throughput with 1, 4 and 16 concurrent client streams (aggregate completion tokens
+//     per second of wall time, and the mean per stream); the Worker runs `--concurrency` of them
+//     at once (EDGETRON_CONCURRENCY) and queues the rest;
+//   - memory: the workerd process's resident set (VmRSS when ready, VmHWM = its peak at the end;
+//     wrangler does not report isolate memory) beside the Worker's own fit estimate (worker/fit.ts).
+// Model: by default the `small` preset (seed 1) as a 4-bit pack, nvfp4 on every linear, the
+// embedding and lm_head included (~72 MiB, 3 shards ≤ 24 MiB), built once into the temp folder;
+// `--model PATH` benches any checkpoint (packed first when it is not an edge pack).
+// Usage: node dist/bench/worker.js [--tokens N] [--concurrency N] [--model PATH] [--isolate-limit-mb N]
 
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { servablePack, spawnWranglerDev } from '../cli/commands/serve.js';
 import { parseConfig } from '../engine/config.js';
-import { expectedTensors } from '../engine/weights.js';
+import { convertCheckpoint } from '../weights-tools/convert.js';
 import { resolveModelPath } from '../weights-tools/checkpoint.js';
-import { presetConfig } from '../weights-tools/presets.js';
-import { assertFitsIsolate } from '../worker/fit.js';
+import { synthesize } from '../weights-tools/synth.js';
+import { ISOLATE_LIMIT_BYTES, assertFitsIsolate } from '../worker/fit.js';
 
-const CONCURRENCY = [1, 4, 16] as const;
+const STREAMS = [1, 4, 16] as const;
 const PORT = 8790;
+const MAX_CONTEXT = 2048;
 
 interface StreamResult {
   readonly ttftMs: number;
@@ -70,31 +77,75 @@ async function stream(url: string, maxTokens: number, seed: number): Promise<Str
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x: number, d = 1) => x.toFixed(d);
+const mib = (bytes: number) => `${fmt(bytes / 2 ** 20)} MiB`;
 
-async function benchModel(label: string, modelDir: string, maxTokens: number, limitMb: number | null): Promise<void> {
+/** The workerd process of a wrangler dev process group (Linux /proc), or null. */
+function workerdPid(group: number): number | null {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // state ppid pgrp …
+      if (Number(fields[2]) === group && stat.includes('(workerd)')) return Number(entry);
+    } catch {
+      // the process went away
+    }
+  }
+  return null;
+}
+
+/** VmRSS and VmHWM (peak) of a process, in bytes. */
+function residentBytes(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+/** The default model: the small preset as a 4-bit edge pack, built once. */
+async function smallNvfp4Pack(): Promise<string> {
+  const root = join(tmpdir(), 'edgetron-bench-worker');
+  const pack = join(root, 'small-nvfp4-all');
+  if (existsSync(join(pack, 'model.safetensors.index.json'))) return pack;
+  process.stderr.write(`building ${pack} (synth small, convert --quant nvfp4 --policy all-linear --quant-head --quant-embedding)\n`);
+  await synthesize({ preset: 'small', seed: 1, out: join(root, 'small-f32'), dtype: 'f32' });
+  await convertCheckpoint(join(root, 'small-f32'), pack, { quant: 'nvfp4', policy: 'all-linear', quantizeHead: true, quantizeEmbedding: true });
+  await rm(join(root, 'small-f32'), { recursive: true, force: true });
+  return pack;
+}
+
+async function benchModel(label: string, modelDir: string, maxTokens: number, concurrency: number, limitMb: number | null): Promise<void> {
   const { packDir, cleanup } = await servablePack(modelDir, (m) => process.stderr.write(m));
+  const config = parseConfig(JSON.parse(readFileSync(join(packDir, 'config.json'), 'utf8')));
+  const index = JSON.parse(readFileSync(join(packDir, 'model.safetensors.index.json'), 'utf8'));
+  const weightBytes = Number(index.metadata.total_size);
+  const need = assertFitsIsolate({ source: label, config, weightBytes, maxContext: MAX_CONTEXT, concurrency, limitBytes: Infinity });
+  const estimate = `${mib(need)} (${need <= ISOLATE_LIMIT_BYTES ? 'fits' : 'does not fit'} the ${mib(ISOLATE_LIMIT_BYTES)} isolate)`;
   const dev = spawnWranglerDev({
     port: PORT,
     assetsDir: packDir,
     vars: {
       EDGETRON_MODEL_PATH: '/',
-      EDGETRON_CONCURRENCY: '16',
+      EDGETRON_CONCURRENCY: String(concurrency),
       EDGETRON_QUEUE: '16',
-      EDGETRON_MAX_CONTEXT: '2048',
+      EDGETRON_MAX_CONTEXT: String(MAX_CONTEXT),
       ...(limitMb !== null && { EDGETRON_ISOLATE_LIMIT_MB: String(limitMb) }),
     },
   });
   try {
     const url = await dev.ready;
+    const pid = workerdPid(dev.child.pid!);
+    const idle = pid === null ? null : residentBytes(pid);
     const cold = await stream(url, 8, 1);
+    const loaded = pid === null ? null : residentBytes(pid);
     const warm = [];
     for (let i = 0; i < 3; i++) warm.push((await stream(url, 8, i + 2)).ttftMs);
-    console.log(`\n${label} — wrangler dev, WASM SIMD, ${maxTokens} tokens per stream`);
+    console.log(`\n${label} — wrangler dev, WASM SIMD, ${maxTokens} tokens per stream, ${concurrency} generations at once (the rest queue)`);
+    console.log(`  weights ${mib(weightBytes)}; the Worker's fit estimate for ${concurrency} × ${MAX_CONTEXT} tokens: ${estimate}`);
     console.log(`  time to first token: cold isolate ${fmt(cold.ttftMs)} ms (includes loading the pack), warm ${fmt(median(warm))} ms (median of 3)`);
     console.log('  | streams | aggregate tok/s | per-stream tok/s | wall s |');
     console.log('  |---|---|---|---|');
     const rows: Record<string, number>[] = [];
-    for (const n of CONCURRENCY) {
+    for (const n of STREAMS) {
       const t0 = performance.now();
       const results = await Promise.all(Array.from({ length: n }, (_, i) => stream(url, maxTokens, 100 + i)));
       const wallS = (performance.now() - t0) / 1000;
@@ -103,7 +154,13 @@ async function benchModel(label: string, modelDir: string, maxTokens: number, li
       rows.push({ streams: n, aggregate_tok_s: total / wallS, per_stream_tok_s: perStream, wall_s: wallS });
       console.log(`  | ${n} | ${fmt(total / wallS)} | ${fmt(perStream)} | ${fmt(wallS, 2)} |`);
     }
-    console.log(JSON.stringify({ model: label, cold_ttft_ms: cold.ttftMs, warm_ttft_ms: median(warm), rows }));
+    const end = pid === null ? null : residentBytes(pid);
+    if (idle && loaded && end) {
+      console.log(`  workerd resident set: ${mib(idle.rss)} ready (no model), ${mib(loaded.rss)} after loading, peak ${mib(end.peak)}; peak − ready = ${mib(end.peak - idle.rss)}`);
+    }
+    console.log(
+      JSON.stringify({ model: label, weight_bytes: weightBytes, cold_ttft_ms: cold.ttftMs, warm_ttft_ms: median(warm), rows, workerd_rss_ready: idle?.rss, workerd_rss_loaded: loaded?.rss, workerd_rss_peak: end?.peak }),
+    );
   } finally {
     await dev.stop();
     await cleanup();
@@ -111,19 +168,12 @@ async function benchModel(label: string, modelDir: string, maxTokens: number, li
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { tokens: { type: 'string', default: '128' }, model: { type: 'string' }, 'isolate-limit-mb': { type: 'string' } } });
-  const maxTokens = Number(values.tokens);
-  try {
-    // the small preset in f32: ~132M parameters (DESIGN §4), 4 bytes each
-    const small = parseConfig(presetConfig('small'));
-    const weightBytes = expectedTensors(small, true).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1) * 4, 0);
-    assertFitsIsolate({ source: 'small (f32)', config: small, weightBytes, maxContext: 2048, concurrency: 16 });
-  } catch (e) {
-    console.log(`fit check: ${(e as Error).message}`);
-  }
-  const dir = resolveModelPath(values.model);
+  const { values } = parseArgs({
+    options: { tokens: { type: 'string', default: '128' }, concurrency: { type: 'string', default: '4' }, model: { type: 'string' }, 'isolate-limit-mb': { type: 'string' } },
+  });
+  const dir = values.model ? resolveModelPath(values.model) : await smallNvfp4Pack();
   const limit = values['isolate-limit-mb'];
-  await benchModel(values.model ?? 'default (tiny, f32)', dir, maxTokens, limit === undefined ? null : Number(limit));
+  await benchModel(values.model ?? 'small (nvfp4: all linears, embedding, head)', dir, Number(values.tokens), Number(values.concurrency), limit === undefined ? null : Number(limit));
 }
 
 await main();

@@ -1,11 +1,27 @@
 // DESIGN §6: behaviour under load. At most `limit` generations run at once in an isolate;
 // up to `maxQueue` more wait in order; beyond that a request gets 429 with Retry-After.
 // A waiter whose client goes away leaves the queue.
+//
+// A queued request waits by polling (a timer of its own every POLL_MS), not on a promise that
+// another request resolves: workerd cancels a request whose I/O context has nothing pending as
+// hung ("The Workers runtime canceled this request…"), so a waiter must keep its own timer
+// alive. The head of the queue takes the next free slot; a waiter that has not polled for
+// STALE_MS (its request was torn down without an abort) is dropped.
 
 import { RateLimitError } from './errors.js';
 
 /** Frees a slot; calling it twice is harmless. */
 export type Release = () => void;
+
+/** How often a queued request looks for a free slot. */
+export const POLL_MS = 5;
+/** A waiter silent this long is gone. */
+const STALE_MS = 2000;
+
+interface Waiter {
+  /** Date.now() of its last poll. */
+  seen: number;
+}
 
 /**
  * A counting semaphore with a bounded FIFO queue.
@@ -16,7 +32,7 @@ export type Release = () => void;
  */
 export class ConcurrencyLimiter {
   private active = 0;
-  private readonly waiting: { resolve: (r: Release) => void; reject: (e: unknown) => void }[] = [];
+  private waiting: Waiter[] = [];
 
   constructor(
     readonly limit: number,
@@ -36,19 +52,35 @@ export class ConcurrencyLimiter {
 
   /** A slot, now or after the requests ahead; RateLimitError when the queue is full. */
   acquire(signal?: AbortSignal): Promise<Release> {
-    if (this.active < this.limit) {
+    if (this.active < this.limit && this.waiting.length === 0) {
       this.active++;
       return Promise.resolve(this.releaser());
     }
     if (this.waiting.length >= this.maxQueue) return Promise.reject(new RateLimitError(this.retryAfterS, this.limit, this.maxQueue));
+    const entry: Waiter = { seen: Date.now() };
+    this.waiting.push(entry);
     return new Promise<Release>((resolve, reject) => {
-      const entry = { resolve, reject };
-      this.waiting.push(entry);
-      signal?.addEventListener('abort', () => {
-        const i = this.waiting.indexOf(entry);
-        if (i >= 0) this.waiting.splice(i, 1);
-        reject(signal.reason);
-      });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const leave = () => {
+        clearTimeout(timer);
+        this.waiting = this.waiting.filter((w) => w !== entry);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = () => {
+        leave();
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort);
+      const poll = () => {
+        const now = (entry.seen = Date.now());
+        this.waiting = this.waiting.filter((w) => w === entry || now - w.seen < STALE_MS);
+        if (this.waiting[0] === entry && this.active < this.limit) {
+          leave();
+          this.active++;
+          resolve(this.releaser());
+        } else timer = setTimeout(poll, POLL_MS);
+      };
+      timer = setTimeout(poll, POLL_MS);
     });
   }
 
@@ -57,9 +89,7 @@ export class ConcurrencyLimiter {
     return () => {
       if (done) return;
       done = true;
-      const next = this.waiting.shift();
-      if (next) next.resolve(this.releaser());
-      else this.active--;
+      this.active--;
     };
   }
 }

@@ -16,7 +16,7 @@ let client: OpenAI;
 const health = async () => (await (await fetch(`${base}/health`)).json()) as { running: number };
 
 beforeAll(async () => {
-  dev = spawnWranglerDev({ port: await freePort(), vars: { EDGETRON_TEST_HOOKS: '1' } });
+  dev = spawnWranglerDev({ port: await freePort(), vars: { EDGETRON_TEST_HOOKS: '1', EDGETRON_STALL_TIMEOUT_S: '8' } });
   base = await dev.ready;
   client = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'unused', maxRetries: 0 });
 }, 120_000);
@@ -132,12 +132,32 @@ describe('openai client against wrangler dev', () => {
     expect(stream.controller.signal.aborted).toBe(true);
     expect(finish).toBeNull();
     expect(chunks).toBeLessThan(3000);
-    // The worker itself frees the slot when workerd reports the disconnect (request signal or a
-    // cancelled body; tests/worker/app.test.ts asserts that through app.request). Under
-    // `wrangler dev` a paused pull stream does not always hear of the disconnect, so here we
-    // assert only what the client sees: the stream ended, and the worker keeps serving.
+    // Under `wrangler dev` a paused pull stream does not always hear of the disconnect; then the
+    // stall timeout (EDGETRON_STALL_TIMEOUT_S, 8 s here) cancels the generation and frees the slot.
+    let running = 1;
+    for (let waited = 0; waited < 20_000 && running > 0; waited += 250) {
+      await new Promise((r) => setTimeout(r, 250));
+      running = (await health()).running;
+    }
+    expect(running).toBe(0);
     const after = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
     expect(after.usage!.completion_tokens).toBe(2);
+  });
+
+  it('more streams than generation slots: the extra requests queue in workerd and all complete', async () => {
+    // wrangler.toml allows 4 generations at once and 16 waiting
+    const streams = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 24, seed: i, stream: true })),
+    );
+    const finishes = await Promise.all(
+      streams.map(async (stream) => {
+        let finish: string | null = null;
+        for await (const chunk of stream) finish = chunk.choices[0]?.finish_reason ?? finish;
+        return finish;
+      }),
+    );
+    expect(finishes.every((f) => f === 'stop' || f === 'length')).toBe(true);
+    expect((await health()).running).toBe(0);
   });
 
   it('errors come back as the openai client error classes', async () => {
