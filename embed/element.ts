@@ -11,6 +11,7 @@
 
 import { SAFETENSORS_INDEX_FILE } from '../engine/safetensors.js';
 import { adviseBackend, autoChoice, forcedBackend, memoryBudget, parseMode, probeCapabilities } from './choose.js';
+import { InvalidOptionError } from '../engine/errors.js';
 import { BusyError } from './errors.js';
 import { LocalEngine } from './local.js';
 import type { EmbedBackend, Engine, FinishReason, Progress, TokenKind, Turn } from './protocol.js';
@@ -135,21 +136,24 @@ export class EdgetronChat extends HTMLElement {
    * @example await el.ready(); el.backend; // 'wasm'
    */
   ready(): Promise<Engine> {
-    this.engine ??= this.start().then(
+    if (this.engine) return this.engine;
+    const started: Promise<Engine> = this.start().then(
       (engine) => {
+        if (this.engine !== started) return engine; // reset meanwhile: reset() disposes it
         this.current = engine;
         this.status(`Running on ${LABELS[engine.backend]} (${this.reason})`);
         this.fire('edgetron-ready', { backend: engine.backend, reason: this.reason });
         return engine;
       },
       (e: Error) => {
-        this.engine = null;
+        if (this.engine === started) this.engine = null;
         this.status(e.message, true);
         this.fire('edgetron-error', { name: e.name, message: e.message });
         throw e;
       },
     );
-    return this.engine;
+    this.engine = started;
+    return started;
   }
 
   private async start(): Promise<Engine> {
@@ -167,7 +171,7 @@ export class EdgetronChat extends HTMLElement {
     const caps = await probeCapabilities();
     const advice = forcedBackend(this.getAttribute('backend')) ?? (await adviseBackend(endpoint, caps, headers));
     const override = this.getAttribute('memory-budget-mb');
-    const budget = memoryBudget(caps, advice.backend, override === null ? null : Number(override));
+    const budget = memoryBudget(caps, advice.backend, override === null ? null : parseMemoryBudget(override));
     let backend: EmbedBackend = advice.backend;
     this.reason = advice.reason;
     if (mode === 'auto') {
@@ -313,6 +317,13 @@ export class EdgetronChat extends HTMLElement {
   private fire(type: string, detail: unknown): void {
     this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
   }
+}
+
+/** The memory-budget-mb attribute, checked. */
+function parseMemoryBudget(text: string): number {
+  const mb = Number(text);
+  if (!(Number.isFinite(mb) && mb > 0)) throw new InvalidOptionError('memory-budget-mb', text, 'a positive number of MiB');
+  return mb;
 }
 
 /** Bytes of the pack's shards (from its index), or null when it cannot be read. */
