@@ -140,14 +140,14 @@ function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8' | 'q16', T: numb
   const w = fp4Weights(k, format, K, N);
   const x = k.heap.alloc(T * K * 4);
   const y = k.heap.alloc(T * N * 4);
-  const scratch = k.heap.alloc(Math.max(k.exports.q8_scratch_bytes(K), k.exports.q16_scratch_bytes(K)));
+  const scratch = k.heap.alloc(T * Math.max(k.exports.q8_scratch_bytes(K), k.exports.q16_scratch_bytes(K)));
   fillRandom(k, x, T * K * 4, 5);
   const e = k.exports;
   const fn =
     path === 'q16'
       ? format === 'nvfp4'
-        ? () => e.nvfp4_matvec_q16(x, scratch, w.c, w.s, 0.01, y, K, N)
-        : () => e.nvfp4s24_matvec_q16(x, scratch, w.c, w.p, w.s, 0.01, y, K, N)
+        ? () => e.nvfp4_matmul_q16(x, scratch, w.c, w.s, 0.01, y, T, K, N)
+        : () => e.nvfp4s24_matmul_q16(x, scratch, w.c, w.p, w.s, 0.01, y, T, K, N)
       : path === 'q8'
         ? format === 'nvfp4'
           ? () => e.nvfp4_matvec_q8(x, scratch, w.c, w.s, 0.01, y, K, N)
@@ -160,7 +160,8 @@ function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8' | 'q16', T: numb
   w.free();
   for (const q of [x, y, scratch]) k.heap.free(q);
   const gbs = w.bytes / (ms / 1e3) / GB;
-  const stem = `${format === 'nvfp4' ? 'nvfp4' : 'nvfp4s24'}_${T > 1 ? `matmul T=${T}` : path === 'f32' ? 'matvec' : `matvec_${path}`}`;
+  const suffix = path === 'f32' ? '' : `_${path}`;
+  const stem = `${format === 'nvfp4' ? 'nvfp4' : 'nvfp4s24'}_${T > 1 ? `matmul${suffix} T=${T}` : `matvec${suffix}`}`;
   return { stem, shape: `${N}×${K}`, mib: w.bytes / 2 ** 20, gbs, pct: (100 * gbs) / ceiling, gflops: (2 * T * K * N) / (ms / 1e3) / GB };
 }
 
@@ -340,7 +341,7 @@ async function main(): Promise<void> {
   ]) {
     for (const format of ['nvfp4', 'nvfp4-s24'] as const) for (const path of ['f32', 'q8', 'q16'] as const) rows.push(fp4Row(kernels, format, path, 1, K, N, ceiling));
   }
-  for (const format of ['nvfp4', 'nvfp4-s24'] as const) rows.push(fp4Row(kernels, format, 'f32', 32, 2048, 2048, ceiling));
+  for (const format of ['nvfp4', 'nvfp4-s24'] as const) for (const path of ['f32', 'q16'] as const) rows.push(fp4Row(kernels, format, path, 32, 2048, 2048, ceiling));
   table(
     'Kernels (wasm SIMD, 1 thread); % = weight-read GB/s ÷ ceiling',
     ['kernel', 'W shape', 'W MiB', 'GB/s', '% ceiling', 'GFLOP/s'],
