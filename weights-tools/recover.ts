@@ -105,12 +105,12 @@ function largestEigenvalue(A: Float64Array, K: number): number {
 function timesGram(A: Float64Array, H: Float64Array, rows: number, K: number, Y: Float64Array): void {
   Y.fill(0);
   for (let r = 0; r < rows; r++) {
-    const y = Y.subarray(r * K, (r + 1) * K);
+    const y = r * K;
     for (let i = 0; i < K; i++) {
-      const a = A[r * K + i];
+      const a = A[y + i];
       if (a === 0) continue;
-      const h = H.subarray(i * K, (i + 1) * K);
-      for (let j = 0; j < K; j++) y[j] += a * h[j];
+      const h = i * K;
+      for (let j = 0; j < K; j++) Y[y + j] += a * H[h + j];
     }
   }
 }

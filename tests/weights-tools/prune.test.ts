@@ -3,7 +3,7 @@ import { parseConfig } from '../../engine/config.js';
 import { InvalidOptionError } from '../../engine/errors.js';
 import { referenceBackend, type ReferenceModel } from '../../engine/reference/index.js';
 import type { LoadedModel } from '../../engine/backend.js';
-import { collectInputNorms, prune24Row } from '../../weights-tools/prune.js';
+import { collectInputGrams, collectInputNorms, prune24Row } from '../../weights-tools/prune.js';
 import { presetConfig } from '../../weights-tools/presets.js';
 import { memoryTensors, randomModelTensors } from '../helpers/memory-store.js';
 
@@ -39,6 +39,21 @@ describe('collectInputNorms (Wanda calibration)', () => {
     for (let j = 0; j < d; j++) expect(got[j]).toBeCloseTo(want[j], 5);
     // lm_head sees only the last row
     expect(norms.get('lm_head.weight')!.length).toBe(d);
+    expect(loaded.tensors.tap).toBeNull();
+  });
+
+  it('collectInputGrams gives H = XᵀX of the same inputs; its diagonal is the squared norms', async () => {
+    const loaded = (await referenceBackend.load(config, memoryTensors(config, randomModelTensors(config, 3)))) as ReferenceModel;
+    const inProj = 'backbone.layers.0.mixer.in_proj.weight';
+    const { gram, cols, tokens: n } = collectInputGrams(loaded, [tokens, tokens.subarray(0, 2)], new Set([inProj])).get(inProj)!;
+    const norms = collectInputNorms(loaded, [tokens, tokens.subarray(0, 2)], new Set([inProj])).get(inProj)!;
+    const d = config.dModel;
+    expect([cols, n]).toEqual([d, tokens.length + 2]);
+    const u = loaded.download(loaded.rmsnorm(loaded.embed(tokens), 'backbone.layers.0.norm.weight')); // (T, d)
+    // the second prompt is the first two tokens again: rows 0 and 1 of u count twice
+    const h = (i: number, j: number) => tokens.reduce((s, _t, t) => s + (t < 2 ? 2 : 1) * u[t * d + i] * u[t * d + j], 0);
+    for (const [i, j] of [[0, 0], [3, 7], [7, 3], [d - 1, 1]]) expect(gram[i * d + j]).toBeCloseTo(h(i, j), 5);
+    for (let j = 0; j < d; j++) expect(gram[j * d + j]).toBeCloseTo(norms[j] ** 2, 8);
     expect(loaded.tensors.tap).toBeNull();
   });
 
