@@ -1,6 +1,6 @@
 // `npm run bench`: one training step of a Mamba-2 block (weights-tools/train/blocks/mamba2.ts)
 // on the `demo` preset's layer 0 (d 128, H 8, P 32, G 1, N 32, conv 4) at B = 8, T = 256:
-// forward and backward wall time, and the share of the six dense products (linalg.ts) in it.
+// forward and backward time (wall and CPU), and the share of the six dense products (linalg.ts).
 // The rest is the conv, the scan (spec §6.5, reversed with per-segment recompute) and the norm.
 
 import { parseConfig } from '../engine/config.js';
@@ -11,15 +11,20 @@ import type { TensorMap } from '../weights-tools/train/block.js';
 import { mamba2Block } from '../weights-tools/train/blocks/mamba2.js';
 import { addMatmulAtB, matmulAB, matmulABt } from '../weights-tools/train/linalg.js';
 
-/** Median of `reps` timed calls, in ms. */
-function medianMs(fn: () => void, reps: number): number {
-  const times: number[] = [];
+/** Medians of `reps` timed calls, in ms: wall clock, and this process's CPU time (steadier on a busy machine). */
+function medianMs(fn: () => void, reps: number): { wall: number; cpu: number } {
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < reps; i++) {
+    const c = process.cpuUsage();
     const t = performance.now();
     fn();
-    times.push(performance.now() - t);
+    wall.push(performance.now() - t);
+    const used = process.cpuUsage(c);
+    cpu.push((used.user + used.system) / 1e3);
   }
-  return times.sort((a, b) => a - b)[Math.floor(reps / 2)];
+  const median = (v: number[]) => v.sort((a, b) => a - b)[Math.floor(reps / 2)];
+  return { wall: median(wall), cpu: median(cpu) };
 }
 
 /**
@@ -44,7 +49,7 @@ export function benchTrainMamba2(table: (title: string, header: string[], rows: 
   const u = rand(rows * d, 1); // (B·T, d)
   const dy = rand(rows * d, 1); // (B·T, d)
   const block = mamba2Block(config, layer);
-  const reps = quick ? 1 : 3;
+  const reps = quick ? 1 : 5;
   block.backward(params, grads, block.forward(params, u, { B, T }).cache, dy); // warm-up
   const forward = medianMs(() => block.forward(params, u, { B, T }), reps);
   const { cache } = block.forward(params, u, { B, T });
@@ -62,10 +67,13 @@ export function benchTrainMamba2(table: (title: string, header: string[], rows: 
     addMatmulAtB(new Float32Array(m.inProjDim * d), p, u, rows, m.inProjDim, d);
     matmulAB(p, wIn, rows, m.inProjDim, d);
   }, reps);
-  const total = forward + backward;
+  const row = (clock: 'wall' | 'cpu') => {
+    const total = forward[clock] + backward[clock];
+    return [clock, forward[clock], backward[clock], total, dense[clock], total - dense[clock]];
+  };
   table(
-    `Mamba-2 training step (demo layer ${layer.il}, B ${B}, T ${T}): ms`,
-    ['forward', 'backward', 'total', 'dense products', 'rest (conv, scan, norm)'],
-    [[forward, backward, total, dense, total - dense]],
+    `Mamba-2 training step (demo layer ${layer.il}, B ${B}, T ${T}): ms, medians of ${reps}`,
+    ['clock', 'forward', 'backward', 'total', 'dense products', 'rest (conv, scan, norm)'],
+    [row('wall'), row('cpu')],
   );
 }
