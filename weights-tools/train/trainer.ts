@@ -2,7 +2,8 @@
 // step: B windows from the deterministic sampler (data.ts), loss and gradient (grad-pool.ts over
 // model.ts), global-norm clipping, AdamW at the scheduled learning rate (optim.ts), the MoE
 // router-bias update from the step's expert loads (blocks/moe.ts), a checkpoint every
-// `checkpointEvery` steps and at the end; finally the HF folder (config.json, model.safetensors,
+// `checkpointEvery` steps and at the end; optional 2:4 sparse training (sparse.ts hooks around
+// each step) from a dense start checkpoint (`initFrom`); finally the HF folder (config.json, model.safetensors,
 // the tokenizer files of the data folder) that openCheckpoint loads.
 
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
@@ -17,6 +18,7 @@ import { initParams } from './init.js';
 import { windowLength } from './model.js';
 import { adamwStep, clipGradNorm, learningRate } from './optim.js';
 import { flatBuffer, paramLayout, tensorViews, type ParamLayout } from './params.js';
+import { loadStartWeights, type SparseHooks } from './sparse.js';
 import { readTrainState, STATE_FILE, writeTrainState } from './state-file.js';
 
 /** Global gradient-norm limit. */
@@ -43,6 +45,10 @@ export interface TrainOptions {
   readonly checkpointEvery: number;
   /** Stop after this many steps (checkpointed) without finishing the schedule; default steps. */
   readonly stopAfter?: number;
+  /** Start from this dense checkpoint's weights instead of the seeded init. */
+  readonly initFrom?: string;
+  /** 2:4 sparse training (sparse.ts). */
+  readonly sparse?: SparseHooks;
   readonly onProgress?: (p: TrainProgress) => void;
 }
 
@@ -94,9 +100,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     }
     params.set(s.params);
     ({ m, v, step, cursor } = s);
+  } else if (o.initFrom !== undefined) {
+    await loadStartWeights(o.initFrom, layout, config, params);
   } else {
     initParams(config, layout, params, o.seed);
   }
+  o.sparse?.start(params);
 
   const views = tensorViews(layout, params);
   const sampler = new WindowSampler(o.tokens, windowLength(config, o.seq), o.seq, o.seed);
@@ -109,12 +118,15 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let last = { loss: NaN, mtpLoss: null as number | null };
   try {
     while (step < stopAt) {
+      o.sparse?.beforeStep(step, params);
       const r = await pool.step(sampler.batch(cursor, o.batch), o.batch, o.seq);
       cursor += o.batch;
       const gradNorm = clipGradNorm(r.grads, CLIP_NORM);
+      o.sparse?.beforeUpdate(params, r.grads);
       const lr = learningRate(step, schedule);
       step++;
       adamwStep(layout, params, r.grads, m, v, step, lr);
+      o.sparse?.afterUpdate(params);
       let loadMax = 0;
       let loadMin = Infinity;
       for (const [prefix, load] of r.loads) {
@@ -134,6 +146,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   } finally {
     await pool.close();
   }
+  o.sparse?.finish(params);
   const seconds = (performance.now() - t0) / 1000;
   return { step, ...last, layout, params, tokensPerSecond: ((step - firstStep) * o.batch * o.seq) / seconds };
 }
