@@ -1,14 +1,20 @@
 // `edgetron train --preset P --data DIR --out DIR --steps N --batch B --seq T --lr X --warmup W
-// --seed S [--resume] [--threads N] [--checkpoint-every N]`: train a preset-shaped model on a
-// corpus folder's train.u16 (weights-tools/train/trainer.ts), printing a progress line, and
-// export it as an HF folder that openCheckpoint loads.
+// --seed S [--resume] [--threads N] [--checkpoint-every N] [--init MODEL] [--sparse 2:4
+// --search-space|--fixed-mask]`: train a preset-shaped model on a corpus folder's train.u16
+// (weights-tools/train/trainer.ts), printing a progress line, and export it as an HF folder that
+// openCheckpoint loads. 2:4 sparse training: weights-tools/train/sparse.ts (its mask log goes to
+// OUT/sparse-log.json).
 
+import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { parseConfig } from '../../engine/config.js';
 import { readTokenFile } from '../../weights-tools/train/data.js';
+import { SparseTraining, sparseLinears, type SparseMode } from '../../weights-tools/train/sparse.js';
 import { exportHf, train } from '../../weights-tools/train/trainer.js';
+import { paramLayout } from '../../weights-tools/train/params.js';
 import { PRESET_NAMES, isPresetName, presetConfig } from '../../weights-tools/presets.js';
-import { intOpt, numberOpt, requiredOpt } from '../args.js';
+import { intOpt, numberOpt, requiredOpt, stringOpt } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 
@@ -24,6 +30,7 @@ export const trainCommand: Command = {
   summary: 'train a preset-shaped model on a corpus folder (see `edgetron corpus`)',
   help: `usage: edgetron train --preset P --data DIR --out DIR [--steps N] [--batch B] [--seq T]
                       [--lr X] [--warmup W] [--seed S] [--resume] [--threads N] [--checkpoint-every N]
+                      [--init MODEL] [--sparse 2:4 --search-space|--fixed-mask]
 
 Trains from a seeded init (or --resume from OUT/checkpoint/train-state.safetensors) on DIR/train.u16
 with AdamW, warm-up + cosine schedule, gradient clipping and, for MTP presets, the MTP loss
@@ -41,7 +48,14 @@ model.safetensors and DIR's tokenizer files (an HF folder for \`edgetron run --m
   --seed S              init and data-order seed (default 1)
   --resume              continue from OUT/checkpoint/train-state.safetensors (same options)
   --threads N           data-parallel threads (default: the CPU count, at most 2)
-  --checkpoint-every N  steps between checkpoints (default 50)`,
+  --checkpoint-every N  steps between checkpoints (default 50)
+  --init MODEL          start from this dense checkpoint (same preset) instead of the seeded init
+  --sparse 2:4          train 2:4-sparse linears (those \`convert --sparse 2:4\` prunes), with one of:
+    --search-space      a dense shadow, the forward pass with a 2:4 mask recomputed from |W| on a
+                        shrinking schedule (frozen for the last 20% of steps), straight-through
+                        updates with decay on the pruned entries
+    --fixed-mask        prune once by magnitude, then retrain with the mask frozen
+                        Either writes the flip rate per recompute to OUT/sparse-log.json.`,
   options: {
     preset: { type: 'string' },
     data: { type: 'string' },
@@ -55,6 +69,10 @@ model.safetensors and DIR's tokenizer files (an HF folder for \`edgetron run --m
     resume: { type: 'boolean' },
     threads: { type: 'string' },
     'checkpoint-every': { type: 'string' },
+    init: { type: 'string' },
+    sparse: { type: 'string' },
+    'search-space': { type: 'boolean' },
+    'fixed-mask': { type: 'boolean' },
   },
   async run({ values }, io) {
     const preset = requiredOpt('train', values, 'preset');
@@ -78,8 +96,12 @@ model.safetensors and DIR's tokenizer files (an HF folder for \`edgetron run --m
       resume: values.resume === true,
       checkpointEvery: intOpt('train', values, 'checkpoint-every', 50, 1)!,
     };
+    const sparse = sparseOptions(values, options.steps, options.resume);
+    const sparseTraining = sparse && new SparseTraining(paramLayout(parseConfig(rawConfig)), sparseLinears(parseConfig(rawConfig)), sparse);
     const result = await train({
       ...options,
+      initFrom: stringOpt(values, 'init'),
+      sparse: sparseTraining || undefined,
       onProgress: (p) =>
         io.stderr.write(
           `train ${preset}: step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)}` +
@@ -89,6 +111,11 @@ model.safetensors and DIR's tokenizer files (an HF folder for \`edgetron run --m
         ),
     });
     await exportHf(out, rawConfig, result.layout, result.params, data);
+    if (sparseTraining) {
+      await writeFile(join(out, 'sparse-log.json'), `${JSON.stringify({ mode: sparse.mode, steps: options.steps, recomputes: sparseTraining.log }, null, 2)}\n`);
+      const last = sparseTraining.log.at(-1)!;
+      io.stderr.write(`train ${preset}: 2:4 ${sparse.mode}, ${sparseTraining.log.length - 1} mask recomputes, explored ${(100 * last.explored).toFixed(1)}% of the dense space\n`);
+    }
     io.stderr.write(
       `train ${preset}: wrote ${out} after ${result.step} steps (loss ${result.loss.toFixed(4)}` +
         (result.mtpLoss === null ? '' : `, mtp ${result.mtpLoss.toFixed(4)}`) +
@@ -96,3 +123,17 @@ model.safetensors and DIR's tokenizer files (an HF folder for \`edgetron run --m
     );
   },
 };
+
+/** The 2:4 options of a run, or null without --sparse; one-line errors for bad combinations. */
+function sparseOptions(values: Record<string, unknown>, steps: number, resume: boolean): { mode: SparseMode; steps: number } | null {
+  const search = values['search-space'] === true;
+  const fixed = values['fixed-mask'] === true;
+  if (values.sparse === undefined) {
+    if (search || fixed) throw new UsageError(`--${search ? 'search-space' : 'fixed-mask'} needs --sparse 2:4`, 'train');
+    return null;
+  }
+  if (values.sparse !== '2:4') throw new UsageError(`--sparse must be 2:4, got "${String(values.sparse)}"`, 'train');
+  if (search === fixed) throw new UsageError('--sparse 2:4 needs exactly one of --search-space and --fixed-mask', 'train');
+  if (resume) throw new UsageError('--resume does not apply to --sparse runs (the mask is not checkpointed)', 'train');
+  return { mode: search ? 'search-space' : 'fixed-mask', steps };
+}
