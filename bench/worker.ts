@@ -13,8 +13,9 @@
 // Usage: node dist/bench/worker.js [--tokens N] [--concurrency N] [--model PATH] [--isolate-limit-mb N]
 
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { request, type IncomingMessage } from 'node:http';
 import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { servablePack, spawnWranglerDev } from '../cli/commands/serve.js';
@@ -34,32 +35,39 @@ interface StreamResult {
   readonly tokens: number;
 }
 
-/** One streamed chat completion; time to the first delta and completion tokens from usage. */
+/** POST a JSON body and yield the response body as text (node:http: no client-side timeouts while a request queues). */
+async function* postStream(url: string, body: unknown): AsyncGenerator<string> {
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, resolve);
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+  res.setEncoding('utf8');
+  if (res.statusCode !== 200) {
+    let text = '';
+    for await (const piece of res) text += piece;
+    throw new Error(`HTTP ${res.statusCode}: ${text}`);
+  }
+  for await (const piece of res) yield piece as string;
+}
+
+/** One streamed chat completion; time to the first token and completion tokens from usage. */
 async function stream(url: string, maxTokens: number, seed: number): Promise<StreamResult> {
   const t0 = performance.now();
-  const res = await fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      model: 'edgetron-default',
-      messages: [{ role: 'user', content: 'Tell me a long story about the sea.' }],
-      max_tokens: maxTokens,
-      seed,
-      stream: true,
-      stream_options: { include_usage: true },
-      stop: [],
-    }),
-  });
-  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
-  const decoder = new TextDecoder();
+  const body = {
+    model: 'edgetron-default',
+    messages: [{ role: 'user', content: 'Tell me a long story about the sea.' }],
+    max_tokens: maxTokens,
+    seed,
+    stream: true,
+    stream_options: { include_usage: true },
+    stop: [],
+  };
   let ttftMs = -1;
   let buf = '';
   let tokens = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    buf += decoder.decode(value, { stream: true });
+  for await (const piece of postStream(`${url}/v1/chat/completions`, body)) {
+    buf += piece;
     let at;
     while ((at = buf.indexOf('\n\n')) >= 0) {
       const event = buf.slice(6, at);
@@ -67,8 +75,9 @@ async function stream(url: string, maxTokens: number, seed: number): Promise<Str
       if (event === '[DONE]') continue;
       const chunk = JSON.parse(event);
       if (chunk.error) throw new Error(chunk.error.message);
-      const delta = chunk.choices[0]?.delta;
-      if (ttftMs < 0 && (delta?.content || delta?.reasoning_content)) ttftMs = performance.now() - t0;
+      // the first event after the role chunk: a token's text, or the finish chunk when the
+      // detokenizer still holds it (random weights write many partial UTF-8 characters)
+      if (ttftMs < 0 && !chunk.choices[0]?.delta?.role) ttftMs = performance.now() - t0;
       if (chunk.usage) tokens = chunk.usage.completion_tokens;
     }
   }
@@ -92,6 +101,14 @@ function workerdPid(group: number): number | null {
     }
   }
   return null;
+}
+
+/** CPU seconds (user + system) a process has used: wall time means little on a shared machine. */
+function cpuSeconds(pid: number | null): number {
+  if (pid === null) return NaN;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
 /** VmRSS and VmHWM (peak) of a process, in bytes. */
@@ -135,31 +152,36 @@ async function benchModel(label: string, modelDir: string, maxTokens: number, co
     const url = await dev.ready;
     const pid = workerdPid(dev.child.pid!);
     const idle = pid === null ? null : residentBytes(pid);
-    const cold = await stream(url, 8, 1);
+    const cpu0 = cpuSeconds(pid);
+    const cold = await stream(url, 1, 1);
+    const coldCpu = cpuSeconds(pid) - cpu0;
     const loaded = pid === null ? null : residentBytes(pid);
     const warm = [];
-    for (let i = 0; i < 3; i++) warm.push((await stream(url, 8, i + 2)).ttftMs);
+    for (let i = 0; i < 3; i++) warm.push((await stream(url, 1, i + 2)).ttftMs);
     console.log(`\n${label} — wrangler dev, WASM SIMD, ${maxTokens} tokens per stream, ${concurrency} generations at once (the rest queue)`);
     console.log(`  weights ${mib(weightBytes)}; the Worker's fit estimate for ${concurrency} × ${MAX_CONTEXT} tokens: ${estimate}`);
-    console.log(`  time to first token: cold isolate ${fmt(cold.ttftMs)} ms (includes loading the pack), warm ${fmt(median(warm))} ms (median of 3)`);
-    console.log('  | streams | aggregate tok/s | per-stream tok/s | wall s |');
-    console.log('  |---|---|---|---|');
+    console.log(`  time to first token: cold isolate ${fmt(cold.ttftMs)} ms (includes loading the pack; workerd CPU ${fmt(coldCpu, 2)} s), warm ${fmt(median(warm))} ms (median of 3)`);
+    console.log(`  machine load average when done: ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores (wall times stretch with it; tok per workerd CPU-s does not)`);
+    console.log('  | streams | aggregate tok/s | per-stream tok/s | wall s | workerd CPU s | tok per CPU-s |');
+    console.log('  |---|---|---|---|---|---|');
     const rows: Record<string, number>[] = [];
     for (const n of STREAMS) {
       const t0 = performance.now();
+      const c0 = cpuSeconds(pid);
       const results = await Promise.all(Array.from({ length: n }, (_, i) => stream(url, maxTokens, 100 + i)));
       const wallS = (performance.now() - t0) / 1000;
+      const cpuS = cpuSeconds(pid) - c0;
       const total = results.reduce((s, r) => s + r.tokens, 0);
       const perStream = results.reduce((s, r) => s + r.tokens / (r.totalMs / 1000), 0) / n;
-      rows.push({ streams: n, aggregate_tok_s: total / wallS, per_stream_tok_s: perStream, wall_s: wallS });
-      console.log(`  | ${n} | ${fmt(total / wallS)} | ${fmt(perStream)} | ${fmt(wallS, 2)} |`);
+      rows.push({ streams: n, aggregate_tok_s: total / wallS, per_stream_tok_s: perStream, wall_s: wallS, cpu_s: cpuS, tok_per_cpu_s: total / cpuS });
+      console.log(`  | ${n} | ${fmt(total / wallS)} | ${fmt(perStream)} | ${fmt(wallS, 2)} | ${fmt(cpuS, 2)} | ${fmt(total / cpuS)} |`);
     }
     const end = pid === null ? null : residentBytes(pid);
     if (idle && loaded && end) {
       console.log(`  workerd resident set: ${mib(idle.rss)} ready (no model), ${mib(loaded.rss)} after loading, peak ${mib(end.peak)}; peak − ready = ${mib(end.peak - idle.rss)}`);
     }
     console.log(
-      JSON.stringify({ model: label, weight_bytes: weightBytes, cold_ttft_ms: cold.ttftMs, warm_ttft_ms: median(warm), rows, workerd_rss_ready: idle?.rss, workerd_rss_loaded: loaded?.rss, workerd_rss_peak: end?.peak }),
+      JSON.stringify({ model: label, weight_bytes: weightBytes, cold_ttft_ms: cold.ttftMs, cold_cpu_s: coldCpu, warm_ttft_ms: median(warm), rows, workerd_rss_ready: idle?.rss, workerd_rss_loaded: loaded?.rss, workerd_rss_peak: end?.peak }),
     );
   } finally {
     await dev.stop();

@@ -4,7 +4,7 @@
 //   token ids ──► ReasoningSplitter (`</think>` id) ──► reasoning_content | content
 //   content   ──► StopFilter (stop sequences) ──► ToolCallParser (spec §15.3) ──► content | tool_calls
 // Logits processors inside generate: the thinking budget (spec §15.4); a forced tool call for
-// tool_choice "required" or a named function, and no `<tool_call>` for "none"
+// tool_choice "required" or a named function, and no `<tool_call>` for "none" with tools
 // (engine/tool-constraint.ts).
 
 import { generate, type LogitsProcessor } from '../engine/generate.js';
@@ -115,7 +115,7 @@ function logitsProcessor(model: ServedModel, prepared: Prepared): LogitsProcesso
   const parts: LogitsProcessor[] = [];
   if (thinking && request.reasoningBudget != null) parts.push(thinkingBudgetFor(text, vocabSize, request.reasoningBudget));
   const choice = request.toolChoice;
-  if (choice === 'none') parts.push(new BannedText(TOOL_CALL_TAG, text, vocabSize));
+  if (choice === 'none' && request.tools.length > 0) parts.push(new BannedText(TOOL_CALL_TAG, text, vocabSize));
   else if (choice !== 'auto') {
     const tools = typeof choice === 'object' ? request.tools.filter((t) => t.name === choice.name) : request.tools;
     const thinkEndId = thinking ? text.special.thinkEnd : null;
