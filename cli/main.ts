@@ -14,12 +14,13 @@ import { logitsCommand } from './commands/logits.js';
 import { metricCommand } from './commands/metric.js';
 import { runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
+import { sparsityReportCommand } from './commands/sparsity-report.js';
 import { synthCommand } from './commands/synth.js';
 import { tokenizeCommand } from './commands/tokenize.js';
 import { UsageError } from './errors.js';
 import { processIO, type CliIO } from './io.js';
 
-const COMMANDS: readonly Command[] = [runCommand, logitsCommand, synthCommand, inspectCommand, tokenizeCommand, serveCommand, convertCommand, metricCommand, corpusCommand, trainCommand, evalCommand];
+const COMMANDS: readonly Command[] = [runCommand, logitsCommand, synthCommand, inspectCommand, tokenizeCommand, serveCommand, convertCommand, metricCommand, corpusCommand, trainCommand, evalCommand, sparsityReportCommand];
 
 const EXIT_OK = 0;
 const EXIT_ERROR = 1;
