@@ -6,7 +6,7 @@ import { CorruptWeightsError } from '../../engine/errors.js';
 import { MAX_OPEN_PASSES, ShardStreams, StreamedShard } from '../../worker/shard-stream.js';
 
 const bytes = Uint8Array.from({ length: 10_000 }, (_, i) => (i * 7 + 3) & 255);
-const sha = async (b: Uint8Array) => [...new Uint8Array(await crypto.subtle.digest('SHA-256', b))].map((x) => x.toString(16).padStart(2, '0')).join('');
+const sha = async (b: Uint8Array) => [...new Uint8Array(await crypto.subtle.digest('SHA-256', b as Uint8Array<ArrayBuffer>))].map((x) => x.toString(16).padStart(2, '0')).join('');
 const SHA = await sha(bytes);
 
 /** A shard over `data` whose opens are counted; streams of 999-byte chunks. */
