@@ -1,7 +1,7 @@
 // The engine worker (DESIGN §2): the model runs here, never on the page's main thread. Built
 // by scripts/build-embed.mjs into embed/engine.js, which the page fetches only when local mode
 // starts and runs as a module Worker from a blob URL (so it works when the page is on another
-// origin). It downloads the pack (download.ts), loads it on the chosen backend (webgpu: the
+// origin). It downloads the pack (download.ts), loads it (load.ts) on the chosen backend (webgpu: the
 // device thread is a nested Worker running gpu-device.js; wasm: the SIMD or scalar kernels),
 // and answers chat requests with the worker's own request parser and generation loop
 // (worker/validate.ts, worker/run.ts), so local and remote answers are the same stream.
@@ -11,13 +11,12 @@ import type { Backend } from '../engine/backend.js';
 import { NoGpuAdapterError } from '../engine/errors.js';
 import { browserDeviceThread } from '../gpu/browser.js';
 import { createWebGpuBackend } from '../gpu/index.js';
-import { ModelTooLargeError } from '../worker/errors.js';
-import { loadPack } from '../worker/pack.js';
 import { prepare, run, type ServedModel } from '../worker/run.js';
 import { parseChatRequest } from '../worker/validate.js';
 import type { ClientBackend } from '../worker/backend-choice.js';
 import { openPackDownload } from './download.js';
-import { DownloadError, LocalMemoryError } from './errors.js';
+import { DownloadError } from './errors.js';
+import { loadDownloadedPack } from './load.js';
 import { LOCAL_MODEL_ID, toWire, type FromEngine, type LoadOptions, type ToEngine } from './protocol.js';
 
 /** Largest context a local model gets (prompt + completion). */
@@ -52,14 +51,8 @@ async function load(options: LoadOptions): Promise<ServedModel> {
     onProgress: (progress) => post({ kind: 'progress', id: 0, progress }),
     onNotice: (e) => post({ kind: 'notice', id: 0, error: toWire(e) }),
   });
-  const open = async (backend: Backend) => {
-    try {
-      return await loadPack(files, { backend, maxContext: LOCAL_MAX_CONTEXT, concurrency: 1, limitBytes: options.memoryBudget });
-    } catch (e) {
-      if (e instanceof ModelTooLargeError) throw new LocalMemoryError(e.estimatedBytes, e.limitBytes, options.memorySource);
-      throw e;
-    }
-  };
+  const budget = { bytes: options.memoryBudget, source: options.memorySource };
+  const open = (backend: Backend) => loadDownloadedPack(files, { backend, maxContext: LOCAL_MAX_CONTEXT, budget });
   let backend: ClientBackend = options.backend;
   let reason = 'chosen by the page';
   let session;

@@ -1,0 +1,77 @@
+// DESIGN §3: an edge pack, downloaded into the tab (download.ts: every shard already checked
+// against its sha256), loaded on a backend in the engine worker. The JSON files come first;
+// the memory estimate (worker/fit.ts, for one sequence) is checked against the tab's budget
+// before any shard is read, so a model that cannot fit is refused before its download.
+
+import { memorySource } from '../engine/bytes.js';
+import type { Backend } from '../engine/backend.js';
+import { parseConfig } from '../engine/config.js';
+import { CorruptWeightsError } from '../engine/errors.js';
+import { SAFETENSORS_INDEX_FILE, openShardedSafetensors, parseSafetensorsIndex } from '../engine/safetensors.js';
+import { openSession, type Session } from '../engine/session.js';
+import { IM_END } from '../engine/text.js';
+import { ModelTooLargeError } from '../worker/errors.js';
+import { assertFitsIsolate } from '../worker/fit.js';
+import type { PackFiles } from '../worker/pack.js';
+import { DownloadError, LocalMemoryError } from './errors.js';
+
+export interface PackLoadOptions {
+  readonly backend: Backend;
+  readonly maxContext: number;
+  /** Most bytes the model may use in this tab, and where that number comes from. */
+  readonly budget: { readonly bytes: number; readonly source: string };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+async function readJson(files: PackFiles, file: string, required: boolean): Promise<unknown> {
+  const bytes = await files.read(file);
+  if (bytes === null) {
+    if (required) throw new DownloadError(`${files.name}${file}`, 'HTTP 404: the pack has no such file');
+    return null;
+  }
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new CorruptWeightsError(`${files.name}${file}`, `malformed JSON: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Load a downloaded pack on `backend`: LocalMemoryError before any shard is read when the
+ * estimate exceeds the budget.
+ * @example const session = await loadDownloadedPack(files, { backend, maxContext: 4096, budget: { bytes: 2 ** 31, source: '…' } });
+ */
+export async function loadDownloadedPack(files: PackFiles, options: PackLoadOptions): Promise<Session> {
+  const [rawConfig, tokenizerJson, tokenizerConfig, indexJson] = await Promise.all([
+    readJson(files, 'config.json', true),
+    readJson(files, 'tokenizer.json', true),
+    readJson(files, 'tokenizer_config.json', false),
+    readJson(files, SAFETENSORS_INDEX_FILE, true),
+  ]);
+  const added = isObject(tokenizerJson) && Array.isArray(tokenizerJson.added_tokens) ? (tokenizerJson.added_tokens as { content?: unknown; id?: unknown }[]) : [];
+  const imEnd = added.find((t) => t?.content === IM_END && Number.isInteger(t?.id))?.id as number | undefined;
+  const config = parseConfig(rawConfig, imEnd === undefined ? [] : [imEnd]);
+  const indexName = `${files.name}${SAFETENSORS_INDEX_FILE}`;
+  const index = parseSafetensorsIndex(indexJson, indexName);
+  const weightBytes = Number(index.metadata.total_size ?? 0);
+  try {
+    assertFitsIsolate({ source: files.name, config, weightBytes, maxContext: options.maxContext, concurrency: 1, limitBytes: options.budget.bytes });
+  } catch (e) {
+    if (e instanceof ModelTooLargeError) throw new LocalMemoryError(e.estimatedBytes, e.limitBytes, options.budget.source);
+    throw e;
+  }
+  const store = await openShardedSafetensors(indexName, indexJson, {
+    verify: false, // download.ts checked every shard's sha256 (and a fresh download's size)
+    openShard: async (file) => {
+      const bytes = await files.read(file);
+      if (bytes === null) throw new Error('not found');
+      return memorySource(`${files.name}${file}`, bytes);
+    },
+  });
+  try {
+    return await openSession({ config, store, tokenizerJson, tokenizerConfig: isObject(tokenizerConfig) ? tokenizerConfig : null }, options.backend);
+  } finally {
+    await store.close();
+  }
+}
