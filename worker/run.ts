@@ -116,7 +116,7 @@ function logitsProcessor(model: ServedModel, prepared: Prepared): LogitsProcesso
   if (thinking && request.reasoningBudget != null) parts.push(thinkingBudgetFor(text, vocabSize, request.reasoningBudget));
   const choice = request.toolChoice;
   if (choice === 'none' && request.tools.length > 0) parts.push(new BannedText(TOOL_CALL_TAG, text, vocabSize));
-  else if (choice !== 'auto') {
+  else if (choice === 'required' || typeof choice === 'object') {
     const tools = typeof choice === 'object' ? request.tools.filter((t) => t.name === choice.name) : request.tools;
     const thinkEndId = thinking ? text.special.thinkEnd : null;
     parts.push(new ToolCallConstraint({ tools, decoder: text, vocabSize, stopIds: session.stopIds, maxTokens: prepared.maxTokens, thinkEndId }));
