@@ -1,5 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../../engine/errors.js';
 import { generate, type GenerateEvent } from '../../engine/generate.js';
 import { referenceBackend } from '../../engine/reference/index.js';
@@ -7,8 +10,16 @@ import { ReasoningSplitter, ThinkingBudget, lineEndingIds, thinkingBudgetFor } f
 import { openSession } from '../../engine/session.js';
 import { TextCodec } from '../../engine/text.js';
 import { openCheckpoint } from '../../weights-tools/checkpoint.js';
+import { TOOL_CHAT_TEMPLATE, packCheckpoint } from '../../weights-tools/pack.js';
+import { synthesize } from '../../weights-tools/synth.js';
 
-const PACK = new URL('../../assets/packs/default/', import.meta.url);
+// the random `tiny` model (seed 1) packed with the tool template: the embedded default before the
+// trained demo replaced it, whose greedy thinking length the budget test below was measured on
+const TMP = mkdtempSync(join(tmpdir(), 'edgetron-reasoning-'));
+await synthesize({ preset: 'tiny', seed: 1, out: join(TMP, 'hf'), dtype: 'f32' });
+await packCheckpoint(join(TMP, 'hf'), join(TMP, 'pack'), { chatTemplate: TOOL_CHAT_TEMPLATE });
+const PACK = pathToFileURL(join(TMP, 'pack') + '/');
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 const readJson = (name: string) => JSON.parse(readFileSync(new URL(name, PACK), 'utf8'));
 
 const NL = 10;
@@ -87,7 +98,7 @@ describe('ReasoningSplitter', () => {
   });
 });
 
-describe('reasoning budget inside generate, on the default model', () => {
+describe('reasoning budget inside generate, on the random tiny model', () => {
   const text = TextCodec.fromJson(readJson('tokenizer.json'), readJson('tokenizer_config.json'));
 
   it('lineEndingIds holds exactly the ids whose text ends with a line feed', () => {
