@@ -115,7 +115,7 @@ describe('metric tickets', () => {
     const r = await cli('metric', 'tickets', '--sweeps', '1');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out).toMatchObject({ teams: ['network', 'accounts', 'hardware', 'software'], train: 48, test: 48, d: 64, k: 3 });
+    expect(out).toMatchObject({ teams: ['network', 'accounts', 'hardware', 'software'], train: 48, test: 48, d: 128, k: 3 }); // d: the default (demo) model's hidden size
     for (const key of ['euclidean_accuracy', 'gradient_nca_accuracy', 'monte_carlo_nca_accuracy']) {
       expect(out[key] * 48).toBeCloseTo(Math.round(out[key] * 48), 9);
       expect(out[key]).toBeGreaterThan(0.25); // above chance among 4 teams
