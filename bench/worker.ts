@@ -13,7 +13,6 @@
 // Usage: node dist/bench/worker.js [--tokens N] [--concurrency N] [--model PATH] [--isolate-limit-mb N]
 
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { request, type IncomingMessage } from 'node:http';
 import { rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,22 +34,6 @@ interface StreamResult {
   readonly tokens: number;
 }
 
-/** POST a JSON body and yield the response body as text (node:http: no client-side timeouts while a request queues). */
-async function* postStream(url: string, body: unknown): AsyncGenerator<string> {
-  const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, resolve);
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-  res.setEncoding('utf8');
-  if (res.statusCode !== 200) {
-    let text = '';
-    for await (const piece of res) text += piece;
-    throw new Error(`HTTP ${res.statusCode}: ${text}`);
-  }
-  for await (const piece of res) yield piece as string;
-}
-
 /** One streamed chat completion; time to the first token and completion tokens from usage. */
 async function stream(url: string, maxTokens: number, seed: number): Promise<StreamResult> {
   const t0 = performance.now();
@@ -66,8 +49,15 @@ async function stream(url: string, maxTokens: number, seed: number): Promise<Str
   let ttftMs = -1;
   let buf = '';
   let tokens = 0;
-  for await (const piece of postStream(`${url}/v1/chat/completions`, body)) {
-    buf += piece;
+  // (fetch waits at most 300 s for headers: a queued request gets them when its slot frees)
+  const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+  const decoder = new TextDecoder();
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buf += decoder.decode(value, { stream: true });
     let at;
     while ((at = buf.indexOf('\n\n')) >= 0) {
       const event = buf.slice(6, at);
