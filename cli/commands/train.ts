@@ -82,6 +82,7 @@ model.safetensors and DIR's tokenizer files (an HF folder for \`edgetron run --m
     const lr = numberOpt('train', values, 'lr', 3e-3)!;
     if (!(lr > 0)) throw new UsageError(`--lr must be positive, got ${lr}`, 'train');
     const rawConfig = presetConfig(preset);
+    const sparse = sparseOptions(values, intOpt('train', values, 'steps', 1000, 1)!, values.resume === true);
     const options = {
       rawConfig,
       tokens: readTokenFile(join(data, 'train.u16')),
@@ -96,7 +97,6 @@ model.safetensors and DIR's tokenizer files (an HF folder for \`edgetron run --m
       resume: values.resume === true,
       checkpointEvery: intOpt('train', values, 'checkpoint-every', 50, 1)!,
     };
-    const sparse = sparseOptions(values, options.steps, options.resume);
     const sparseTraining = sparse && new SparseTraining(paramLayout(parseConfig(rawConfig)), sparseLinears(parseConfig(rawConfig)), sparse);
     const result = await train({
       ...options,
