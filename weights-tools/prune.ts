@@ -39,6 +39,17 @@ export function prune24Row(row: Float64Array, importance: Float64Array | null): 
   }
 }
 
+/**
+ * The 2:4 mask `prune24Row` keeps for `row` (cols) into mask[at, at + cols): 1 kept, 0 pruned
+ * (a kept zero counts as kept, so every group keeps exactly 2). `scratch` (cols) is overwritten.
+ * @example mask24Row(Float64Array.of(0.1, -3, 2, 0.5), null, mask, 0, scratch); // mask [0, 1, 1, 0]
+ */
+export function mask24Row(row: ArrayLike<number>, importance: Float64Array | null, mask: Uint8Array, at: number, scratch: Float64Array): void {
+  for (let j = 0; j < scratch.length; j++) scratch[j] = row[j] === 0 ? Number.MIN_VALUE : row[j];
+  prune24Row(scratch, importance);
+  for (let j = 0; j < scratch.length; j++) mask[at + j] = scratch[j] === 0 ? 0 : 1;
+}
+
 /** Run `prompts` through the model on the reference backend; `onInput` sees the input of every projection in `names`. */
 function tapInputs(loaded: LoadedModel, prompts: readonly Int32Array[], names: ReadonlySet<string>, onInput: (weight: string, x: RefAct) => void): void {
   if (!(loaded instanceof ReferenceModel)) throw new InvalidOptionError('backend', loaded.backend, 'reference (calibration taps its projections)');

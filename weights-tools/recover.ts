@@ -24,7 +24,7 @@ import type { LoadedModel } from '../engine/backend.js';
 import { InvalidOptionError } from '../engine/errors.js';
 import { decodeWeightRow } from '../engine/reference/matmul.js';
 import { ReferenceModel } from '../engine/reference/index.js';
-import { collectInputGrams, prune24Row, type InputGram } from './prune.js';
+import { collectInputGrams, mask24Row, type InputGram } from './prune.js';
 import { quantizeLinear, type QuantizedLinear } from './quantize.js';
 
 /** Knobs of `recoverLinear` (defaults in RECOVER_DEFAULTS). */
@@ -117,13 +117,8 @@ function timesGram(A: Float64Array, H: Float64Array, rows: number, K: number, Y:
 
 /** Wanda's 2:4 mask of `W` (rows, K) with importances `norms` (K) into `mask` (1 kept, 0 pruned). */
 function wandaMask(W: Float64Array, rows: number, K: number, norms: Float64Array, mask: Uint8Array): void {
-  const row = new Float64Array(K);
-  for (let r = 0; r < rows; r++) {
-    row.set(W.subarray(r * K, (r + 1) * K));
-    for (let j = 0; j < K; j++) if (row[j] === 0) row[j] = Number.MIN_VALUE; // a kept zero still marks its slot
-    prune24Row(row, norms);
-    for (let j = 0; j < K; j++) mask[r * K + j] = row[j] === 0 ? 0 : 1;
-  }
+  const scratch = new Float64Array(K);
+  for (let r = 0; r < rows; r++) mask24Row(W.subarray(r * K, (r + 1) * K), norms, mask, r * K, scratch);
 }
 
 /**

@@ -3,7 +3,7 @@ import { parseConfig } from '../../engine/config.js';
 import { InvalidOptionError } from '../../engine/errors.js';
 import { referenceBackend, type ReferenceModel } from '../../engine/reference/index.js';
 import type { LoadedModel } from '../../engine/backend.js';
-import { collectInputGrams, collectInputNorms, prune24Row } from '../../weights-tools/prune.js';
+import { collectInputGrams, collectInputNorms, mask24Row, prune24Row } from '../../weights-tools/prune.js';
 import { presetConfig } from '../../weights-tools/presets.js';
 import { memoryTensors, randomModelTensors } from '../helpers/memory-store.js';
 
@@ -19,6 +19,14 @@ describe('prune24Row', () => {
     prune24Row(row, Float64Array.of(0.1, 1, 1, 10));
     // scores 0.4, 3, 2, 10 → keep indices 3 and 1
     expect([...row]).toEqual([0, 3, 0, 1]);
+  });
+});
+
+describe('mask24Row', () => {
+  it('marks what prune24Row keeps, 2 per group even where the kept values are 0', () => {
+    const mask = new Uint8Array(10).fill(7);
+    mask24Row(Float32Array.of(0.1, -3, 2, 0.5, 0, 0, 0, 1), null, mask, 1, new Float64Array(8));
+    expect([...mask]).toEqual([7, 0, 1, 1, 0, 1, 0, 0, 1, 7]);
   });
 });
 

@@ -20,7 +20,7 @@ import { decodeInto } from '../../engine/dtype.js';
 import { InvalidOptionError } from '../../engine/errors.js';
 import { validateWeights } from '../../engine/weights.js';
 import { openCheckpoint, resolveModelPath } from '../checkpoint.js';
-import { prune24Row } from '../prune.js';
+import { mask24Row } from '../prune.js';
 import { quantizedLinears } from '../quant-policy.js';
 import { recomputeSteps } from '../recover.js';
 import type { ParamLayout } from './params.js';
@@ -117,19 +117,16 @@ export class SparseTraining implements SparseHooks {
   private remask(params: Float32Array): number {
     let flips = 0;
     let k = 0;
+    const next = new Uint8Array(this.size);
     for (const r of this.regions) {
-      const row = new Float64Array(r.cols);
-      for (let at = r.start; at < r.end; at += r.cols) {
-        for (let j = 0; j < r.cols; j++) row[j] = params[at + j] === 0 ? Number.MIN_VALUE : params[at + j]; // a kept 0 still marks its slot
-        prune24Row(row, null);
-        for (let j = 0; j < r.cols; j++, k++) {
-          const m = row[j] === 0 ? 0 : 1;
-          flips += m ^ this.mask[k];
-          this.mask[k] = m;
-          this.explored[k] |= m;
-        }
-      }
+      const scratch = new Float64Array(r.cols);
+      for (let at = r.start; at < r.end; at += r.cols, k += r.cols) mask24Row(params.subarray(at, at + r.cols), null, next, k, scratch);
     }
+    for (k = 0; k < this.size; k++) {
+      flips += next[k] ^ this.mask[k];
+      this.explored[k] |= next[k];
+    }
+    this.mask.set(next);
     return flips / Math.max(1, this.size);
   }
 
