@@ -5,8 +5,10 @@
 //   - decode throughput with 1, 4 and 16 concurrent client streams (aggregate completion tokens
 //     per second of wall time, and the mean per stream); the Worker runs `--concurrency` of them
 //     at once (EDGETRON_CONCURRENCY) and queues the rest;
-//   - memory: the workerd process's resident set (VmRSS when ready, VmHWM = its peak at the end;
-//     wrangler does not report isolate memory) beside the Worker's own fit estimate (worker/fit.ts).
+//   - CPU seconds of the workerd processes (wall times stretch with the machine's load);
+//   - memory: each workerd process's resident set (VmRSS when ready and after the cold load,
+//     VmHWM = its peak at the end; wrangler does not report isolate memory) beside the Worker's
+//     own fit estimate (worker/fit.ts).
 // Model: by default the `small` preset (seed 1) as a 4-bit pack, nvfp4 on every linear, the
 // embedding and lm_head included (~72 MiB, 3 shards ≤ 24 MiB), built once into the temp folder;
 // `--model PATH` benches any checkpoint (packed first when it is not an edge pack).
@@ -78,24 +80,24 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fmt = (x: number, d = 1) => x.toFixed(d);
 const mib = (bytes: number) => `${fmt(bytes / 2 ** 20)} MiB`;
 
-/** The workerd process of a wrangler dev process group (Linux /proc), or null. */
-function workerdPid(group: number): number | null {
+/** The workerd processes of a wrangler dev process group (Linux /proc). */
+function workerdPids(group: number): number[] {
+  const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // state ppid pgrp …
-      if (Number(fields[2]) === group && stat.includes('(workerd)')) return Number(entry);
+      if (Number(fields[2]) === group && stat.includes('(workerd)')) pids.push(Number(entry));
     } catch {
       // the process went away
     }
   }
-  return null;
+  return pids;
 }
 
 /** CPU seconds (user + system) a process has used: wall time means little on a shared machine. */
-function cpuSeconds(pid: number | null): number {
-  if (pid === null) return NaN;
+function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
@@ -140,39 +142,47 @@ async function benchModel(label: string, modelDir: string, maxTokens: number, co
   });
   try {
     const url = await dev.ready;
-    const pid = workerdPid(dev.child.pid!);
-    const idle = pid === null ? null : residentBytes(pid);
-    const cpu0 = cpuSeconds(pid);
+    // wrangler dev runs two workerd processes (the Worker's isolate, and miniflare's services
+    // with the static assets); the Worker's is the one that works while tokens are generated
+    const pids = workerdPids(dev.child.pid!);
+    const cpuAll = () => new Map(pids.map((p) => [p, cpuSeconds(p)]));
+    const idle = new Map(pids.map((p) => [p, residentBytes(p)]));
+    const cpu0 = cpuAll();
     const cold = await stream(url, 1, 1);
-    const coldCpu = cpuSeconds(pid) - cpu0;
-    const loaded = pid === null ? null : residentBytes(pid);
+    const cpu1 = cpuAll();
+    const loaded = new Map(pids.map((p) => [p, residentBytes(p)]));
     const warm = [];
     for (let i = 0; i < 3; i++) warm.push((await stream(url, 1, i + 2)).ttftMs);
     console.log(`\n${label} — wrangler dev, WASM SIMD, ${maxTokens} tokens per stream, ${concurrency} generations at once (the rest queue)`);
     console.log(`  weights ${mib(weightBytes)}; the Worker's fit estimate for ${concurrency} × ${MAX_CONTEXT} tokens: ${estimate}`);
-    console.log(`  time to first token: cold isolate ${fmt(cold.ttftMs)} ms (includes loading the pack; workerd CPU ${fmt(coldCpu, 2)} s), warm ${fmt(median(warm))} ms (median of 3)`);
+    console.log(`  time to first token: cold isolate ${fmt(cold.ttftMs)} ms (includes loading the pack), warm ${fmt(median(warm))} ms (median of 3)`);
     console.log(`  machine load average when done: ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores (wall times stretch with it; tok per workerd CPU-s does not)`);
     console.log('  | streams | aggregate tok/s | per-stream tok/s | wall s | workerd CPU s | tok per CPU-s |');
     console.log('  |---|---|---|---|---|---|');
     const rows: Record<string, number>[] = [];
+    const generationCpu = new Map<number, number>();
     for (const n of STREAMS) {
       const t0 = performance.now();
-      const c0 = cpuSeconds(pid);
+      const c0 = cpuAll();
       const results = await Promise.all(Array.from({ length: n }, (_, i) => stream(url, maxTokens, 100 + i)));
       const wallS = (performance.now() - t0) / 1000;
-      const cpuS = cpuSeconds(pid) - c0;
+      const c1 = cpuAll();
+      const cpuS = pids.reduce((sum, p) => sum + c1.get(p)! - c0.get(p)!, 0);
+      for (const p of pids) generationCpu.set(p, (generationCpu.get(p) ?? 0) + c1.get(p)! - c0.get(p)!);
       const total = results.reduce((s, r) => s + r.tokens, 0);
       const perStream = results.reduce((s, r) => s + r.tokens / (r.totalMs / 1000), 0) / n;
       rows.push({ streams: n, aggregate_tok_s: total / wallS, per_stream_tok_s: perStream, wall_s: wallS, cpu_s: cpuS, tok_per_cpu_s: total / cpuS });
       console.log(`  | ${n} | ${fmt(total / wallS)} | ${fmt(perStream)} | ${fmt(wallS, 2)} | ${fmt(cpuS, 2)} | ${fmt(total / cpuS)} |`);
     }
-    const end = pid === null ? null : residentBytes(pid);
-    if (idle && loaded && end) {
-      console.log(`  workerd resident set: ${mib(idle.rss)} ready (no model), ${mib(loaded.rss)} after loading, peak ${mib(end.peak)}; peak − ready = ${mib(end.peak - idle.rss)}`);
+    const worker = [...generationCpu].sort((a, b) => b[1] - a[1])[0]?.[0];
+    const memory: Record<string, number> = {};
+    for (const p of pids) {
+      const role = p === worker ? 'worker isolate' : 'miniflare services';
+      const end = residentBytes(p);
+      console.log(`  workerd (${role}) resident set: ${mib(idle.get(p)!.rss)} ready, ${mib(loaded.get(p)!.rss)} after the cold load, peak ${mib(end.peak)}; CPU ${fmt(cpu1.get(p)! - cpu0.get(p)!, 2)} s for the cold request`);
+      if (p === worker) Object.assign(memory, { worker_rss_ready: idle.get(p)!.rss, worker_rss_loaded: loaded.get(p)!.rss, worker_rss_peak: end.peak, cold_cpu_s: cpu1.get(p)! - cpu0.get(p)! });
     }
-    console.log(
-      JSON.stringify({ model: label, weight_bytes: weightBytes, cold_ttft_ms: cold.ttftMs, cold_cpu_s: coldCpu, warm_ttft_ms: median(warm), rows, workerd_rss_ready: idle?.rss, workerd_rss_loaded: loaded?.rss, workerd_rss_peak: end?.peak }),
-    );
+    console.log(JSON.stringify({ model: label, weight_bytes: weightBytes, cold_ttft_ms: cold.ttftMs, warm_ttft_ms: median(warm), rows, ...memory }));
   } finally {
     await dev.stop();
     await cleanup();
