@@ -1,7 +1,9 @@
 // seed-methods B.3–B.4: per-layer sparse recovery of a 2:4-pruned linear map W₀ (rows, K) by
 // search-space augmentation. With calibration inputs X (n, K) and their Gram matrix H = XᵀX
-// (prune.ts `collectInputGrams`), damped to H_λ = H + λ·mean(diag H)·I, the output error of the
-// effective weights M⊙W is
+// (prune.ts `collectInputGrams`), damped to H_λ = H + λ·mean(diag H)·I with λ = damping +
+// shrinkage·K/n (n calibration tokens: few tokens make H a noisy estimate of the inputs to come,
+// so it is shrunk toward isotropic inputs, which favours staying near W₀), the output error of
+// the effective weights M⊙W is
 //   L(W) = ‖X(M⊙W)ᵀ − XW₀ᵀ‖² = tr((M⊙W − W₀) H_λ (M⊙W − W₀)ᵀ)
 // with gradient G = 2(M⊙W − W₀)H_λ with respect to the effective weights. The dense shadow W
 // (initially W₀) takes that gradient straight through: every entry moves, masked or not, plus a
@@ -37,15 +39,16 @@ export interface RecoverOptions {
   readonly growth: number;
   /** The mask is recomputed only within this fraction of the steps, then frozen. */
   readonly searchFraction: number;
-  /** λ: H + λ·mean(diag H)·I. */
+  /** λ = damping + shrinkage·K/n: H + λ·mean(diag H)·I. */
   readonly damping: number;
+  readonly shrinkage: number;
   /** δ_j / (H_λ)_jj: decay of the pruned shadow entries. */
   readonly decay: number;
   /** β of the heavy-ball momentum. */
   readonly momentum: number;
 }
 
-export const RECOVER_DEFAULTS: RecoverOptions = { steps: 200, every: 4, growth: 1.5, searchFraction: 0.6, damping: 0.01, decay: 1, momentum: 0.9 };
+export const RECOVER_DEFAULTS: RecoverOptions = { steps: 200, every: 4, growth: 1.5, searchFraction: 0.6, damping: 0.01, shrinkage: 1, decay: 1, momentum: 0.9 };
 
 /** One mask recompute: the step it ran before and the fraction of entries that changed. */
 export interface MaskRecompute {
@@ -67,9 +70,9 @@ export interface Recovered {
 /**
  * The steps before which the mask is recomputed: gaps every, every·growth, … (rounded, ≥ 1)
  * while the step is below searchFraction·steps.
- * @example recomputeSteps({ ...RECOVER_DEFAULTS, steps: 40, every: 4, growth: 2, searchFraction: 0.75 }) // [4, 12, 28]
+ * @example recomputeSteps({ steps: 40, every: 4, growth: 2, searchFraction: 0.75 }) // [4, 12, 28]
  */
-export function recomputeSteps(o: RecoverOptions): number[] {
+export function recomputeSteps(o: Pick<RecoverOptions, 'steps' | 'every' | 'growth' | 'searchFraction'>): number[] {
   const out: number[] = [];
   const end = o.searchFraction * o.steps;
   let gap = o.every;
@@ -127,19 +130,20 @@ function wandaMask(W: Float64Array, rows: number, K: number, norms: Float64Array
  * @example
  * const { weights, log } = recoverLinear(W0, 64, 128, collectInputGrams(loaded, prompts, names).get(name)!);
  */
-export function recoverLinear(W0: Float64Array, rows: number, K: number, gram: Pick<InputGram, 'gram'>, options: Partial<RecoverOptions> = {}): Recovered {
+export function recoverLinear(W0: Float64Array, rows: number, K: number, gram: Pick<InputGram, 'gram' | 'tokens'>, options: Partial<RecoverOptions> = {}): Recovered {
   const o = { ...RECOVER_DEFAULTS, ...options };
   if (K % 4 !== 0) throw new InvalidOptionError('K', K, 'a multiple of 4 (2:4 groups)');
   if (!(Number.isInteger(o.steps) && o.steps >= 0)) throw new InvalidOptionError('recover steps', o.steps, 'a non-negative integer');
   const n = rows * K;
   let meanDiag = 0;
   for (let j = 0; j < K; j++) meanDiag += gram.gram[j * K + j] / K;
+  const lambda = o.damping + (o.shrinkage * K) / Math.max(1, gram.tokens);
   const H = Float64Array.from(gram.gram); // (K, K) H_λ
   const D = new Float64Array(K); // (K) diag H_λ
   const norms = new Float64Array(K); // (K) √H_jj: Wanda's ‖X_j‖₂
   for (let j = 0; j < K; j++) {
     norms[j] = Math.sqrt(Math.max(0, gram.gram[j * K + j]));
-    H[j * K + j] += o.damping * meanDiag;
+    H[j * K + j] += lambda * meanDiag;
     D[j] = H[j * K + j] || 1;
   }
   const scaled = new Float64Array(K * K); // D^-½ H_λ D^-½

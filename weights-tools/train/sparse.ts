@@ -103,7 +103,7 @@ export class SparseTraining implements SparseHooks {
     this.explored = new Uint8Array(this.size);
     this.shadow = new Float32Array(options.mode === 'search-space' ? this.size : 0);
     const { steps, every = 1, growth = 1.1, searchFraction = 0.8 } = options;
-    this.schedule = new Set(options.mode === 'search-space' ? recomputeSteps({ steps, every, growth, searchFraction, damping: 0, decay: 0, momentum: 0 }) : []);
+    this.schedule = new Set(options.mode === 'search-space' ? recomputeSteps({ steps, every, growth, searchFraction }) : []);
     this.decay = options.decay ?? 5e-3;
   }
 
