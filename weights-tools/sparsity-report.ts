@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import type { Backend } from '../engine/backend.js';
 import { referenceBackend } from '../engine/reference/index.js';
 import { openSession, requireText } from '../engine/session.js';
+import { compress24 } from '../engine/sparse24.js';
 import { validateWeights } from '../engine/weights.js';
 import { openCheckpoint, resolveModelPath } from './checkpoint.js';
 import { convertCheckpoint, type ConvertOptions } from './convert.js';
@@ -92,15 +93,21 @@ function heldoutPrompts(ids: readonly number[]): Int32Array[] {
   return out;
 }
 
-/** The per-layer held-out errors of the checkpoint at `path` against the dense weights. */
-async function layerErrors(path: string, dense: ReadonlyMap<string, { W: Float64Array; rows: number; cols: number }>, grams: ReadonlyMap<string, InputGram>): Promise<Record<string, number>> {
+/**
+ * The per-layer held-out errors of the checkpoint at `path` against the dense weights. With
+ * `sparse`, every linear of `grams` must hold ≤ 2 non-zeros per group of 4 (SparsityPatternError
+ * otherwise), so a trained model that was not 2:4 is not hidden by the conversion's pruning.
+ */
+async function layerErrors(path: string, dense: ReadonlyMap<string, { W: Float64Array; rows: number; cols: number }>, grams: ReadonlyMap<string, InputGram>, sparse: boolean): Promise<Record<string, number>> {
   const ckpt = await openCheckpoint(path);
   try {
     const loaded = await referenceBackend.load(ckpt.config, validateWeights(ckpt.config, ckpt.store, false));
     const out: Record<string, number> = {};
     for (const [name, gram] of grams) {
       const d = dense.get(name)!;
-      out[name] = relOutputError(linearMatrix(loaded, name).W, d.W, d.rows, d.cols, gram);
+      const W = linearMatrix(loaded, name).W;
+      if (sparse) compress24(W, d.rows, d.cols, name);
+      out[name] = relOutputError(W, d.W, d.rows, d.cols, gram);
     }
     loaded.dispose();
     return out;
@@ -176,7 +183,9 @@ export async function sparsityReport(o: SparsityReportOptions): Promise<Sparsity
       say(`${v.key}: converting`);
       await convertCheckpoint(v.convert.from, path, v.convert.options);
     }
-    const errors = v.convert ? await layerErrors(path, dense, grams) : Object.fromEntries([...grams.keys()].map((n) => [n, 0]));
+    const sparse = v.convert?.options.sparse === true;
+    if (v.convert && v.convert.from !== model) await layerErrors(v.convert.from, dense, grams, true); // trained: already 2:4
+    const errors = v.convert ? await layerErrors(path, dense, grams, sparse) : Object.fromEntries([...grams.keys()].map((n) => [n, 0]));
     say(`${v.key}: evaluating on ${o.backend.name}`);
     const result = await evaluatePath(path, o.backend, text, o.context);
     say(`${v.key}: ${result.bits_per_byte.toFixed(4)} bits/byte`);
