@@ -107,9 +107,24 @@ export class WasmTensors {
     let scales = 0;
     let ptr = 0;
     const parts: [TensorEntry, () => Promise<void>][] = [
-      [view.scale2!, async () => void (scale2 = (await this.decode(side.scale2, view.scale2!))[0])],
-      [view.scale!, async () => void (scales = await this.copyIn(view.scale!))],
-      [view.weight, async () => void (ptr = await this.copyIn(view.weight))],
+      [
+        view.scale2!,
+        async () => {
+          scale2 = (await this.decode(side.scale2, view.scale2!))[0];
+        },
+      ],
+      [
+        view.scale!,
+        async () => {
+          scales = await this.copyIn(view.scale!);
+        },
+      ],
+      [
+        view.weight,
+        async () => {
+          ptr = await this.copyIn(view.weight);
+        },
+      ],
     ];
     if (view.positions) {
       const entry = view.positions;
