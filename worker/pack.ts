@@ -100,9 +100,9 @@ async function readJson(files: PackFiles, file: string, required: boolean): Prom
 }
 
 /**
- * Load an edge pack: config, tokenizer, index; the fit check; shards verified by sha256;
- * then the backend session. Throws ModelTooLargeError before fetching shards when the model
- * cannot fit.
+ * Load an edge pack: config, tokenizer, index; the fit check; then the backend session, its
+ * shards streamed into WASM memory, and every shard's sha256 checked before the session is
+ * returned. Throws ModelTooLargeError before fetching shards when the model cannot fit.
  * @example
  * const session = await loadPack(assetsPack(env.ASSETS, '/packs/default/'), { backend, maxContext: 4096, concurrency: 4 });
  */
