@@ -31,6 +31,10 @@ export interface KernelExports {
   nvfp4_matvec_q8(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4s24_matvec_q8(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   q16_scratch_bytes(K: number): number;
+  i8_scratch_bytes(K: number): number;
+  relaxed_simd(): number;
+  nvfp4_matvec_i8(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
+  nvfp4_matvec_i8_scalar(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4_matvec_q16(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4_matvec_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4s24_matvec_q16(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
@@ -88,8 +92,10 @@ export interface KernelExports {
 
 /** An instantiated kernel module with the heap that owns its memory. */
 export interface WasmKernels {
-  /** Whether this is the SIMD build. */
+  /** Whether this is a SIMD build (the SIMD or the relaxed-SIMD one). */
   readonly simd: boolean;
+  /** Whether this is the relaxed-SIMD build (build/edgetron-relaxed.wasm): int8-activation nvfp4 decode. */
+  readonly relaxed: boolean;
   readonly heap: Heap;
   readonly exports: KernelExports;
 }
@@ -111,8 +117,27 @@ export function simdSupported(): boolean {
   return WebAssembly.validate(SIMD_PROBE);
 }
 
+// (module (func (result v128) i32.const 0 i8x16.splat i32.const 0 i8x16.splat i8x16.relaxed_swizzle)):
+// validates only where relaxed SIMD is supported (Chromium ≥ 114, Node ≥ 22; Node 20 behind
+// --experimental-wasm-relaxed-simd).
+const RELAXED_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () → v128
+  0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+  0x0a, 0x0f, 0x01, 0x0d, 0x00, 0x41, 0x00, 0xfd, 0x0f, 0x41, 0x00, 0xfd, 0x0f, 0xfd, 0x80, 0x02, 0x0b, // code: …; i8x16.relaxed_swizzle
+]);
+
 /**
- * Instantiate a kernel build over a new memory (grows on demand up to 4 GiB).
+ * Whether this engine runs WebAssembly relaxed SIMD.
+ * @example const file = relaxedSimdSupported() ? 'edgetron-relaxed.wasm' : 'edgetron-simd.wasm';
+ */
+export function relaxedSimdSupported(): boolean {
+  return WebAssembly.validate(RELAXED_PROBE);
+}
+
+/**
+ * Instantiate a kernel build over a new memory (grows on demand up to 4 GiB); `relaxed` comes
+ * from the build itself (its relaxed_simd export).
  * @example
  * const kernels = await instantiateKernels(await readKernelWasm(true), true);
  * const p = kernels.heap.alloc(64);
@@ -121,5 +146,6 @@ export async function instantiateKernels(source: BufferSource | WebAssembly.Modu
   const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES });
   const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
-  return { simd, heap: new Heap(memory), exports: instance.exports as unknown as KernelExports };
+  const exports = instance.exports as unknown as KernelExports;
+  return { simd, relaxed: exports.relaxed_simd() !== 0, heap: new Heap(memory), exports };
 }

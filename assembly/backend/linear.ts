@@ -4,6 +4,8 @@
 // every format. The 4-bit kernels round x to int16 per block of 16 (fp4_q16_matvec.ts:
 // |Δx| ≤ 0.504·max_b|x| / 32767, the tolerance of the 4-bit rows in tests/conformance/
 // ops-rows.ts); they are several times faster than the f32-FMA ones (nvfp4_matmul.ts, bench).
+// In the relaxed-SIMD build an nvfp4 decode (T = 1) takes nvfp4_matvec_i8 instead (int8 per block
+// of 16, relaxed dot, fp4_i8_relaxed.ts: |Δx| ≤ 0.504·max_b|x| / 127).
 
 import { OpArgumentError } from '../../engine/errors.js';
 import { decodeNvfp4Row, decodeNvfp4S24Row } from '../../engine/nvfp4.js';
@@ -22,7 +24,11 @@ export function linear(ctx: WasmContext, x: WasmAct, name: string): WasmAct {
   const [T, K, N] = [x.rows, w.cols, w.rows];
   if (w.format === 'f32') k.f32_matmul(x.ptr, w.ptr, y.ptr, T, K, N);
   else if (w.format === 'bf16') k.bf16_matmul(x.ptr, w.ptr, y.ptr, T, K, N);
-  else {
+  else if (w.format === 'nvfp4' && T === 1 && k.relaxed_simd()) {
+    const scratch = ctx.heap.alloc(k.i8_scratch_bytes(K)); // the int8 x
+    k.nvfp4_matvec_i8(x.ptr, scratch, w.ptr, w.scales, w.scale2, y.ptr, K, N);
+    ctx.heap.free(scratch);
+  } else {
     const scratch = ctx.heap.alloc(T * k.q16_scratch_bytes(K)); // the int16 x
     if (w.format === 'nvfp4') k.nvfp4_matmul_q16(x.ptr, scratch, w.ptr, w.scales, w.scale2, y.ptr, T, K, N);
     else k.nvfp4s24_matmul_q16(x.ptr, scratch, w.ptr, w.positions, w.scales, w.scale2, y.ptr, T, K, N);

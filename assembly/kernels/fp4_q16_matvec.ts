@@ -153,7 +153,7 @@ export function q16_scratch_bytes(K: i32): i32 {
 }
 
 /** The 8 E4M3 bytes of blocks A, B of rows 0..3 (at s + r·sr) as the high halves of their f32 bits, times 2⁻¹²⁰, in i16 lanes. */
-@inline function scaleBits8(s: usize, sr: usize): v128 {
+@inline export function scaleBits8(s: usize, sr: usize): v128 {
   let v = v128.load16_splat(s);
   v = v128.load16_lane(s + sr, v, 1);
   v = v128.load16_lane(s + 2 * sr, v, 2);
@@ -165,14 +165,14 @@ export function q16_scratch_bytes(K: i32): i32 {
 }
 
 /** Rows 2h, 2h + 1 of scaleBits8 as f32 [E(A), E(B), E(A′), E(B′)] times σ = [σA, σB, σA, σB]. */
-@inline function scaleHalf(bits: v128, h: i32, sigma: v128): v128 {
+@inline export function scaleHalf(bits: v128, h: i32, sigma: v128): v128 {
   const z = v128.splat<i32>(0);
   const w = h == 0 ? i16x8.shuffle(z, bits, 0, 8, 0, 9, 0, 10, 0, 11) : i16x8.shuffle(z, bits, 0, 12, 0, 13, 0, 14, 0, 15);
   return f32x4.mul(f32x4.mul(w, f32x4.splat(1.329227995784916e36)), sigma); // · 2¹²⁰
 }
 
 /** acc + f32([A, B, A′, B′]) · scales, from two rows' [A, A, B, B] partials d, d′. */
-@inline function addRows(acc: v128, d0: v128, d1: v128, scales: v128): v128 {
+@inline export function addRows(acc: v128, d0: v128, d1: v128, scales: v128): v128 {
   const t = i32x4.add(v128.shuffle<i32>(d0, d1, 0, 2, 4, 6), v128.shuffle<i32>(d0, d1, 1, 3, 5, 7));
   return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(t), scales));
 }

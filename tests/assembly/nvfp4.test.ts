@@ -10,49 +10,9 @@
 
 import { beforeAll, describe, expect, test } from 'vitest';
 import { loadKernels, type WasmKernels } from '../../assembly/backend/index.js';
-import { NVFP4_BLOCK } from '../../engine/nvfp4.js';
 import { RefAct } from '../../engine/reference/act.js';
-import { decodeWeightRow, matmul } from '../../engine/reference/matmul.js';
-import type { RawTensor } from '../../engine/reference/tensors.js';
-import { POSITION_CODES } from '../../engine/sparse24.js';
-import { mulberry32 } from '../helpers/memory-store.js';
-
-const U = 2 ** -24;
-type Format = 'nvfp4' | 'nvfp4-s24';
-
-/** A random 4-bit weight (N, K) as the reference backend holds it. */
-function randomWeight(format: Format, N: number, K: number, seed: number): RawTensor {
-  const r = mulberry32(seed);
-  const byte = () => Math.floor(r() * 256);
-  const per = format === 'nvfp4' ? 2 : 4;
-  const bytes = Uint8Array.from({ length: (N * K) / per }, byte);
-  // E4M3 bytes 0x00..0x7e without NaN, either sign: subnormals, 1, up to 448
-  const scale = Uint8Array.from({ length: (N * K) / NVFP4_BLOCK }, () => (Math.floor(r() * 0x7f) | (r() < 0.3 ? 0x80 : 0)) & 0xff);
-  const code = () => POSITION_CODES[Math.floor(r() * POSITION_CODES.length)];
-  const positions = format === 'nvfp4' ? undefined : Uint8Array.from({ length: (N * K) / 8 }, () => code() | (code() << 4));
-  return { name: 'w', dtype: 'u8', rows: N, cols: K, bytes, quant: { format, scale, scale2: 0.25 + r(), positions } };
-}
-
-function randomX(T: number, K: number, seed: number): Float64Array {
-  const r = mulberry32(seed);
-  return Float64Array.from({ length: T * K }, () => Math.fround(r() * 2 - 1));
-}
-
-/** The stated bound per output: (K/16 + 24)·u·Σ_k |x_k w_k|. */
-function bounds(w: RawTensor, x: Float64Array, T: number): Float64Array {
-  const K = w.cols;
-  const out = new Float64Array(T * w.rows);
-  const row = new Float64Array(K);
-  for (let n = 0; n < w.rows; n++) {
-    decodeWeightRow(w, n, row);
-    for (let t = 0; t < T; t++) {
-      let abs = 0;
-      for (let k = 0; k < K; k++) abs += Math.abs(x[t * K + k] * row[k]);
-      out[t * w.rows + n] = (K / 16 + 24) * U * abs + 1e-30;
-    }
-  }
-  return out;
-}
+import { matmul } from '../../engine/reference/matmul.js';
+import { bounds, randomWeight, randomX, roundingBounds, type Format } from './fp4-fixtures.js';
 
 describe.each([
   ['simd', true],
@@ -111,27 +71,6 @@ describe.each([
   });
 
   /** Per output (T rows of N): the f32 bound plus Σ_b c · max_b|x| · Σ_{k∈b} |w_k| (activation rounding, c per σ_b unit). */
-  function roundingBounds(w: RawTensor, x: Float64Array, c: number, T = 1): Float64Array {
-    const [N, K] = [w.rows, w.cols];
-    const out = bounds(w, x, T);
-    const row = new Float64Array(K);
-    for (let n = 0; n < N; n++) {
-      decodeWeightRow(w, n, row);
-      for (let t = 0; t < T; t++) {
-        for (let b = 0; b < K / 16; b++) {
-          let amax = 0;
-          let wsum = 0;
-          for (let k = 16 * b; k < 16 * b + 16; k++) {
-            amax = Math.max(amax, Math.abs(x[t * K + k]));
-            wsum += Math.abs(row[k]);
-          }
-          out[t * N + n] += c * amax * wsum * (1 + 1e-6);
-        }
-      }
-    }
-    return out;
-  }
-
   test.runIf(simd).each(['nvfp4', 'nvfp4-s24'] as const)('%s int8-activation matvec within its activation-rounding bound', (format) => {
     for (const [K, N] of [[16, 1], [48, 5], [1856, 6], [2688, 7]]) {
       const w = randomWeight(format, N, K, K + N);

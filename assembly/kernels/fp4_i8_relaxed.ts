@@ -1,0 +1,210 @@
+// spec §14.1, DESIGN §3: the int8-activation nvfp4 matvec (decode) of the relaxed-SIMD build
+// (build/edgetron-relaxed.wasm, --enable relaxed-simd), used by assembly/backend/linear.ts there.
+//   1. x (K, f32) is quantised per block b of 16:
+//      σ_b = max_{k∈b} |x_k| / 127,  q_k = round(x_k · fl(1/σ_b)) (ties to even), |q_k| ≤ 127
+//      (σ_b = 0 gives q = 0). Scratch (i8_scratch_bytes): per pair P of blocks (32 elements)
+//      16 bytes qlo (byte i = element 2i) then 16 bytes qhi (element 2i + 1) — the order of the
+//      low and high nibbles of the pair's 16 code bytes; then per pair an i32x4 −12·Σ of the 8
+//      elements of each lane (lane j = elements 8j … 8j + 7: [A, A, B, B]); then σ (K/16 f32).
+//      A lone last block leaves its pair's B half 0.
+//   2. Weights: 2·E2M1 + 12 ∈ [0, 24] (i8x16.relaxed_swizzle of the 16-entry table, indices < 16),
+//      so the second operand of i16x8.relaxed_dot_i8x16_i7x16_s stays in [0, 127], where the
+//      relaxed dot is deterministic on every engine (no i16 saturation: 2·127·24 < 2¹⁵). Per pair
+//      and row d = widen(dot(qlo, wlo) + dot(qhi, whi)) − 12·Σq (the i16 sum ≤ 4·127·24) =
+//      [A, A, B, B] lane partials of the exact block dots d_b = Σ_{k∈b} q_k · 2·E2M1_k
+//      (|d_b| ≤ 16·127·12, exact in f32). Not i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's V8
+//      (11.3, behind its flag) ignores the accumulator and doubles the dot.
+//   3. As fp4_q16_matvec.ts: four rows share each pair's loads; f32(d_b) · (E4M3(s_b) · σ_b)
+//      accumulated in f32, y = acc · scale2 / 2; a lone last block per row in its own step; the
+//      last N mod 4 rows one at a time.
+// Scalar twin (nvfp4_matvec_i8_scalar, and nvfp4_matvec_i8 in builds without relaxed SIMD): the
+//   same quantisation, d_b summed in i32, acc += f32(d_b) · (E4M3(s_b) · σ_b), y = acc · scale2 / 2.
+// Error: |x_k − σ_b q_k| ≤ σ_b · (1/2 + 2⁸·u) ≤ 0.504·σ_b, then the f32 products and sums:
+//   |ŷ − y| ≤ Σ_b 0.504·σ_b · Σ_{k∈b} |w_k| + (K/16 + 24)·u·Σ_k |x̂_k w_k|   (u = 2⁻²⁴).
+
+import { e4m3At } from './fp4_decode';
+import { addRows, scaleBits8, scaleHalf } from './fp4_q16_matvec';
+import { absMax16, f4 } from './lanes';
+
+/** 2·E2M1 + 12 of a 4-bit code (code 8, −0, is 12). */
+const E2M1X2P12: usize = memory.data<u8>([12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0]);
+/** 2·E2M1 of a 4-bit code. */
+const E2M1X2: usize = memory.data<i8>([0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12]);
+
+/** Bytes of the quantised x: K rounded up to a pair of blocks (32), as i8. */
+@inline function qBytes(K: i32): usize {
+  return <usize>((K + 31) & ~31);
+}
+
+/** Bytes of scratch the i8 matvec needs for K: q (qBytes), −12·Σq per pair (i32x4), σ (K/16 f32). */
+export function i8_scratch_bytes(K: i32): i32 {
+  return <i32>(qBytes(K) + (qBytes(K) >> 1)) + 4 * (K >> 4);
+}
+
+/** Whether this is the relaxed-SIMD build (its nvfp4_matvec_i8 is the fast one). */
+export function relaxed_simd(): bool {
+  return ASC_FEATURE_RELAXED_SIMD;
+}
+
+/** Byte offset of element k (< K) in q: pair, then lo / hi by parity, then element / 2. */
+@inline function qOffset(k: i32): usize {
+  return <usize>((k & ~31) + ((k & 1) << 4) + ((k & 31) >> 1));
+}
+
+/** x → q, σ, scalar; returns the σ address. */
+function quantizeScalar(x: usize, K: i32, q: usize): usize {
+  const nb = K >> 4;
+  const sig = q + qBytes(K) + (qBytes(K) >> 1);
+  memory.fill(q, 0, qBytes(K));
+  for (let b = 0; b < nb; b++) {
+    let amax: f32 = 0;
+    for (let i = 0; i < 16; i++) amax = max(amax, abs(load<f32>(x + f4(16 * b + i))));
+    const sigma: f32 = amax / 127;
+    const inv: f32 = sigma > 0 ? 1 / sigma : 0;
+    store<f32>(sig + f4(b), sigma);
+    for (let i = 0; i < 16; i++) store<i8>(q + qOffset(16 * b + i), <i8>(<i32>nearest(load<f32>(x + f4(16 * b + i)) * inv)));
+  }
+  return sig;
+}
+
+/** x → q, −12·Σq, σ with SIMD (the same q and σ as quantizeScalar); returns the σ address. */
+function quantizeSimd(x: usize, K: i32, q: usize): usize {
+  const nb = K >> 4;
+  const np = (nb + 1) >> 1;
+  const corr = q + qBytes(K);
+  const sig = corr + (qBytes(K) >> 1);
+  if (nb & 1) memory.fill(q + (<usize>(nb >> 1) << 5), 0, 32); // a lone block's pair: B half stays 0
+  for (let b = 0; b < nb; b++) {
+    const xp = x + f4(b << 4);
+    const v0 = v128.load(xp);
+    const v1 = v128.load(xp, 16);
+    const v2 = v128.load(xp, 32);
+    const v3 = v128.load(xp, 48);
+    const sigma: f32 = absMax16(v0, v1, v2, v3) / 127;
+    store<f32>(sig + f4(b), sigma);
+    const inv = f32x4.splat(sigma > 0 ? 1 / sigma : 0);
+    const a = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v0, inv))), i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v1, inv))));
+    const c = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v2, inv))), i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v3, inv))));
+    const e = i8x16.narrow_i16x8_s(a, c); // elements 0..15 of the block
+    const qp = q + (<usize>(b >> 1) << 5) + (<usize>(b & 1) << 3);
+    v128.store64_lane(qp, i8x16.shuffle(e, e, 0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0), 0);
+    v128.store64_lane(qp, i8x16.shuffle(e, e, 1, 3, 5, 7, 9, 11, 13, 15, 0, 0, 0, 0, 0, 0, 0, 0), 0, 16);
+  }
+  for (let P = 0; P < np; P++) {
+    const qp = q + (<usize>P << 5);
+    const t = i16x8.add(i16x8.extadd_pairwise_i8x16_s(v128.load(qp)), i16x8.extadd_pairwise_i8x16_s(v128.load(qp, 16)));
+    v128.store(corr + (<usize>P << 4), i32x4.mul(i32x4.extadd_pairwise_i16x8_s(t), i32x4.splat(-12))); // Σq per lane, |·| ≤ 8·127
+  }
+  return sig;
+}
+
+/** [A, A, B, B] partials of pair P of one row (codes c): the 16 code bytes v against qlo, qhi, from −12·Σq. */
+@inline function pairDotR(v: v128, ql: v128, qh: v128, nc: v128, tbl: v128): v128 {
+  const lo = i8x16.relaxed_swizzle(tbl, v128.and(v, i8x16.splat(0x0f)));
+  const hi = i8x16.relaxed_swizzle(tbl, i8x16.shr_u(v, 4));
+  const d16 = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(ql, lo), i16x8.relaxed_dot_i8x16_i7x16_s(qh, hi)); // |·| ≤ 4·127·24
+  return i32x4.add(i32x4.extadd_pairwise_i16x8_s(d16), nc);
+}
+
+/** A lone last block (pair P) of one row: f32(d_b) · E4M3(s_b) · σ_b (no scale2). */
+@inline function loneDotR(c: usize, s: usize, P: i32, q: usize, nc: usize, sig: usize, tbl: v128): f32 {
+  const qp = q + (<usize>P << 5);
+  const d = pairDotR(v128.load64_zero(c + (<usize>P << 4)), v128.load(qp), v128.load(qp, 16), v128.load(nc + (<usize>P << 4)), tbl);
+  return <f32>(i32x4.extract_lane(d, 0) + i32x4.extract_lane(d, 1)) * (e4m3At(s + <usize>(2 * P)) * load<f32>(sig + f4(2 * P)));
+}
+
+/** Four rows (codes c, scales s; row strides cr, sr) against q (−12·Σq at nc, σ at sig) → y[0..3], times g. */
+@inline function rowDot4R(q: usize, nc: usize, sig: usize, c: usize, cr: usize, s: usize, sr: usize, K: i32, y: usize, g: f32): void {
+  let a01 = f32x4.splat(0);
+  let a23 = a01;
+  const nb = K >> 4;
+  const np = nb >> 1;
+  const tbl = v128.load(E2M1X2P12);
+  for (let P = 0; P < np; P++) {
+    const qp = q + (<usize>P << 5);
+    const ql = v128.load(qp);
+    const qh = v128.load(qp, 16);
+    const n = v128.load(nc + (<usize>P << 4));
+    const co = c + (<usize>P << 4);
+    const d0 = pairDotR(v128.load(co), ql, qh, n, tbl);
+    const d1 = pairDotR(v128.load(co + cr), ql, qh, n, tbl);
+    const d2 = pairDotR(v128.load(co + 2 * cr), ql, qh, n, tbl);
+    const d3 = pairDotR(v128.load(co + 3 * cr), ql, qh, n, tbl);
+    const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
+    const bits = scaleBits8(s + <usize>(2 * P), sr);
+    a01 = addRows(a01, d0, d1, scaleHalf(bits, 0, sigma));
+    a23 = addRows(a23, d2, d3, scaleHalf(bits, 1, sigma));
+  }
+  let y0 = f32x4.extract_lane(a01, 0) + f32x4.extract_lane(a01, 1);
+  let y1 = f32x4.extract_lane(a01, 2) + f32x4.extract_lane(a01, 3);
+  let y2 = f32x4.extract_lane(a23, 0) + f32x4.extract_lane(a23, 1);
+  let y3 = f32x4.extract_lane(a23, 2) + f32x4.extract_lane(a23, 3);
+  if (nb & 1) {
+    y0 += loneDotR(c, s, np, q, nc, sig, tbl);
+    y1 += loneDotR(c + cr, s + sr, np, q, nc, sig, tbl);
+    y2 += loneDotR(c + 2 * cr, s + 2 * sr, np, q, nc, sig, tbl);
+    y3 += loneDotR(c + 3 * cr, s + 3 * sr, np, q, nc, sig, tbl);
+  }
+  store<f32>(y, y0 * g);
+  store<f32>(y, y1 * g, 4);
+  store<f32>(y, y2 * g, 8);
+  store<f32>(y, y3 * g, 12);
+}
+
+/** One row against q (no scale2). */
+@inline function rowDotR(q: usize, nc: usize, sig: usize, c: usize, s: usize, K: i32): f32 {
+  let acc = f32x4.splat(0);
+  const nb = K >> 4;
+  const np = nb >> 1;
+  const tbl = v128.load(E2M1X2P12);
+  for (let P = 0; P < np; P++) {
+    const qp = q + (<usize>P << 5);
+    const d = pairDotR(v128.load(c + (<usize>P << 4)), v128.load(qp), v128.load(qp, 16), v128.load(nc + (<usize>P << 4)), tbl);
+    const sA = e4m3At(s + <usize>(2 * P)) * load<f32>(sig + f4(2 * P));
+    const sB = e4m3At(s + <usize>(2 * P + 1)) * load<f32>(sig + f4(2 * P + 1));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(d), f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(sA), 2, sB), 3, sB)));
+  }
+  const sum = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  return nb & 1 ? sum + loneDotR(c, s, np, q, nc, sig, tbl) : sum;
+}
+
+function matvecI8Relaxed(x: usize, q: usize, c: usize, s: usize, scale2: f32, y: usize, K: i32, N: i32): void {
+  const sig = quantizeSimd(x, K, q);
+  const nc = q + qBytes(K);
+  const cr = <usize>(K >> 1);
+  const sr = <usize>(K >> 4);
+  const g = scale2 * 0.5;
+  let n = 0;
+  for (; n + 4 <= N; n += 4) rowDot4R(q, nc, sig, c + <usize>n * cr, cr, s + <usize>n * sr, sr, K, y + f4(n), g);
+  for (; n < N; n++) store<f32>(y + f4(n), rowDotR(q, nc, sig, c + <usize>n * cr, s + <usize>n * sr, K) * g);
+}
+
+function matvecI8Scalar(x: usize, q: usize, c: usize, s: usize, scale2: f32, y: usize, K: i32, N: i32): void {
+  const sig = quantizeScalar(x, K, q);
+  const nb = K >> 4;
+  const g = scale2 * 0.5;
+  for (let n = 0; n < N; n++) {
+    const cn = c + <usize>n * <usize>(K >> 1);
+    const sn = s + <usize>n * <usize>nb;
+    let acc: f32 = 0;
+    for (let b = 0; b < nb; b++) {
+      let d: i32 = 0;
+      for (let i = 0; i < 16; i++) {
+        const byte = <i32>load<u8>(cn + <usize>((16 * b + i) >> 1));
+        d += <i32>load<i8>(q + qOffset(16 * b + i)) * <i32>load<i8>(E2M1X2 + <usize>((byte >> (4 * (i & 1))) & 15));
+      }
+      acc += <f32>d * (e4m3At(sn + b) * load<f32>(sig + f4(b)));
+    }
+    store<f32>(y + f4(n), acc * g);
+  }
+}
+
+/** y(N) = W(N, K) · x(K), nvfp4 weights, int8 activations (scratch: i8_scratch_bytes(K)); relaxed SIMD in that build, else the scalar twin. */
+export function nvfp4_matvec_i8(x: usize, scratch: usize, codes: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) matvecI8Relaxed(x, scratch, codes, scales, scale2, y, K, N);
+  else matvecI8Scalar(x, scratch, codes, scales, scale2, y, K, N);
+}
+
+export function nvfp4_matvec_i8_scalar(x: usize, scratch: usize, codes: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {
+  matvecI8Scalar(x, scratch, codes, scales, scale2, y, K, N);
+}
