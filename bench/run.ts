@@ -17,13 +17,18 @@
 //    conversion against f32 (weights-tools/quality.ts); the zero fraction of the experts'
 //    relu² hidden vectors (what block skipping in down_proj could save).
 //
-// Options: --quick (fewer repetitions), --model-dir DIR (where the `small` preset is written).
+// 5. The relaxed-SIMD build (build/edgetron-relaxed.wasm; Node 20 needs a V8 flag, set here): its
+//    int8-activation nvfp4 matvec (…_i8) beside the kernel rows, and its `small` 4-bit-head
+//    decode beside the SIMD build's.
+//
+// Options: --quick (fewer repetitions), --only-4bit (only the 4-bit kernel rows and section 4),
+// --model-dir DIR (where the `small` preset is written).
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { instantiateKernels, wasmBackend, wasmScalarBackend, type WasmKernels } from '../assembly/backend/index.js';
-import { readKernelWasm } from '../assembly/backend/node-wasm.js';
+import { createWasmBackend, instantiateKernels, wasmBackend, wasmScalarBackend, type WasmKernels } from '../assembly/backend/index.js';
+import { enableRelaxedSimd, readKernelBuild } from '../assembly/backend/node-wasm.js';
 import type { Backend } from '../engine/backend.js';
 import type { ModelConfig } from '../engine/config.js';
 import type { TextCodec } from '../engine/text.js';
@@ -44,9 +49,14 @@ import { benchTrainMamba2 } from './train-mamba2.js';
 import { benchMtp } from './mtp.js';
 
 const { values: opts } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, 'model-dir': { type: 'string' } },
+  options: { quick: { type: 'boolean', default: false }, 'only-4bit': { type: 'boolean', default: false }, 'model-dir': { type: 'string' } },
 });
 const QUICK = opts.quick === true;
+const ONLY_4BIT = opts['only-4bit'] === true;
+// the relaxed-SIMD build (Node 20: behind a V8 flag, turned on here) beside the SIMD one
+const RELAXED = enableRelaxedSimd();
+const simdBackend = createWasmBackend({ simd: true, module: await readKernelBuild('simd') });
+const relaxedBackend = RELAXED ? createWasmBackend({ simd: true, module: await readKernelBuild('relaxed') }, 'wasm-relaxed') : null;
 const GB = 1e9;
 
 /** Median of `reps` timed calls after `warm` untimed ones, in ms. */
@@ -136,15 +146,17 @@ function fp4Weights(k: WasmKernels, format: Fp4, K: number, N: number) {
   return { c, s, p, bytes, free: () => [c, s, p].forEach((q) => k.heap.free(q)) };
 }
 
-function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8' | 'q16', T: number, K: number, N: number, ceiling: number): KernelRow {
+function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8' | 'q16' | 'i8', T: number, K: number, N: number, ceiling: number): KernelRow {
   const w = fp4Weights(k, format, K, N);
   const x = k.heap.alloc(T * K * 4);
   const y = k.heap.alloc(T * N * 4);
-  const scratch = k.heap.alloc(T * Math.max(k.exports.q8_scratch_bytes(K), k.exports.q16_scratch_bytes(K)));
+  const scratch = k.heap.alloc(T * Math.max(k.exports.q8_scratch_bytes(K), k.exports.q16_scratch_bytes(K), k.exports.i8_scratch_bytes(K)));
   fillRandom(k, x, T * K * 4, 5);
   const e = k.exports;
   const fn =
-    path === 'q16'
+    path === 'i8'
+      ? () => e.nvfp4_matvec_i8(x, scratch, w.c, w.s, 0.01, y, K, N)
+      : path === 'q16'
       ? format === 'nvfp4'
         ? () => e.nvfp4_matmul_q16(x, scratch, w.c, w.s, 0.01, y, T, K, N)
         : () => e.nvfp4s24_matmul_q16(x, scratch, w.c, w.p, w.s, 0.01, y, T, K, N)
@@ -160,7 +172,7 @@ function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8' | 'q16', T: numb
   w.free();
   for (const q of [x, y, scratch]) k.heap.free(q);
   const gbs = w.bytes / (ms / 1e3) / GB;
-  const suffix = path === 'f32' ? '' : `_${path}`;
+  const suffix = path === 'f32' ? '' : path === 'i8' && k.relaxed ? '_i8 (relaxed)' : `_${path}`;
   const stem = `${format === 'nvfp4' ? 'nvfp4' : 'nvfp4s24'}_${T > 1 ? `matmul${suffix} T=${T}` : `matvec${suffix}`}`;
   return { stem, shape: `${N}×${K}`, mib: w.bytes / 2 ** 20, gbs, pct: (100 * gbs) / ceiling, gflops: (2 * T * K * N) / (ms / 1e3) / GB };
 }
@@ -206,6 +218,7 @@ async function expertZeroFraction(dir: string, tokens: Int32Array): Promise<{ el
 
 interface Fp4Run {
   label: string;
+  backend: Backend;
   dir: string;
   bytes: number; // active weight bytes per token
   runs: ModelRow[];
@@ -274,23 +287,24 @@ async function bench4bit(dir: string, config: ModelConfig, ceiling: number, f32B
     headQuality.map((q) => [q.format, q.score ?? '—', q.kl.mean.toExponential(3), q.kl.max.toExponential(3)]),
   );
   const packs: Fp4Run[] = [
-    { label: 'f32', dir, bytes: f32Bytes, runs: [] },
-    { label: 'nvfp4, head f32 (policy)', dir: join(qdir, 'nvfp4'), bytes: 0, runs: [] },
-    { label: 'nvfp4-s24 (magnitude), head f32 (policy)', dir: join(qdir, 'nvfp4-s24-magnitude'), bytes: 0, runs: [] },
-    { label: 'nvfp4, 4-bit head', dir: join(qdir, HEAD_PACKS[0].name), bytes: 0, runs: [] },
-    { label: 'nvfp4-s24 (magnitude), 4-bit head', dir: join(qdir, HEAD_PACKS[1].name), bytes: 0, runs: [] },
+    { label: 'f32', backend: simdBackend, dir, bytes: f32Bytes, runs: [] },
+    { label: 'nvfp4, head f32 (policy)', backend: simdBackend, dir: join(qdir, 'nvfp4'), bytes: 0, runs: [] },
+    { label: 'nvfp4-s24 (magnitude), head f32 (policy)', backend: simdBackend, dir: join(qdir, 'nvfp4-s24-magnitude'), bytes: 0, runs: [] },
+    { label: 'nvfp4, 4-bit head', backend: simdBackend, dir: join(qdir, HEAD_PACKS[0].name), bytes: 0, runs: [] },
+    { label: 'nvfp4-s24 (magnitude), 4-bit head', backend: simdBackend, dir: join(qdir, HEAD_PACKS[1].name), bytes: 0, runs: [] },
   ];
+  if (relaxedBackend) packs.push({ label: 'nvfp4, 4-bit head, relaxed SIMD (int8 decode)', backend: relaxedBackend, dir: join(qdir, HEAD_PACKS[0].name), bytes: 0, runs: [] });
   for (const p of packs.slice(1)) {
     const ckpt = await openCheckpoint(p.dir);
     p.bytes = activeWeightBytes(ckpt.config, validateWeights(ckpt.config, ckpt.store));
     await ckpt.store.close();
   }
   const rounds = QUICK ? 2 : 3;
-  for (let r = 0; r < rounds; r++) for (const p of packs) p.runs.push(await benchModel(p.dir, wasmBackend, prompt, QUICK ? 8 : 24));
+  for (let r = 0; r < rounds; r++) for (const p of packs) p.runs.push(await benchModel(p.dir, p.backend, prompt, QUICK ? 8 : 24));
   const dec = packs.map((p) => median(p.runs.map((x) => x.decodeTokS)));
   const pre = packs.map((p) => median(p.runs.map((x) => x.prefillTokS)));
   table(
-    `small preset on wasm (SIMD, 1 thread), f32 vs 4-bit (decode: int16-activation matvecs), prompt ${prompt} tokens; medians of ${rounds} interleaved rounds (spread = (max − min) / median)`,
+    `small preset on wasm (SIMD build unless named, 1 thread), f32 vs 4-bit (decode: int16-activation matvecs; relaxed build: int8 nvfp4 decode), prompt ${prompt} tokens; medians of ${rounds} interleaved rounds (spread = (max − min) / median)`,
     ['weights', 'bytes/token MiB', 'decode tok/s', 'spread', 'prefill tok/s', 'spread', 'decode ×f32', 'prefill ×f32', 'decode ÷ bytes ceiling'],
     packs.map((p, i) => [
       p.label,
@@ -307,6 +321,7 @@ async function bench4bit(dir: string, config: ModelConfig, ceiling: number, f32B
   console.log(
     `ratios (4-bit head): nvfp4/f32 decode ${fmt(dec[3] / dec[0])}× (target ≥ 3), s24/nvfp4 decode ${fmt(dec[4] / dec[3])}× (target ≥ 1.25); head f32: ${fmt(dec[1] / dec[0])}×, ${fmt(dec[2] / dec[1])}×`,
   );
+  if (relaxedBackend) console.log(`relaxed SIMD: nvfp4 (4-bit head)/f32 decode ${fmt(dec[5] / dec[0])}×, ${fmt(dec[5] / dec[3])}× the SIMD build's nvfp4`);
   const V = config.vocabSize;
   const zeros = await expertZeroFraction(dir, Int32Array.from({ length: QUICK ? 8 : 16 }, (_, i) => (i * 7919 + 13) % V));
   console.log(
@@ -315,12 +330,15 @@ async function bench4bit(dir: string, config: ModelConfig, ceiling: number, f32B
 }
 
 async function main(): Promise<void> {
-  const kernels = await instantiateKernels(await readKernelWasm(true), true);
+  const kernels = await instantiateKernels(await readKernelBuild('simd'), true);
+  const relaxedKernels = RELAXED ? await instantiateKernels(await readKernelBuild('relaxed'), true) : null;
   const ceiling = bandwidthCeiling(kernels);
   console.log(`edgetron bench — Node ${process.version}, ${QUICK ? 'quick' : 'full'} run`);
   console.log(`in-WASM read-bandwidth ceiling (f32_sum_probe over 256 MiB, SIMD): ${fmt(ceiling)} GB/s`);
-  benchEmbed(table);
-  benchTrainMamba2(table, QUICK);
+  if (!ONLY_4BIT) {
+    benchEmbed(table);
+    benchTrainMamba2(table, QUICK);
+  }
 
   const rows: KernelRow[] = [];
   for (const [K, N] of [
@@ -329,9 +347,9 @@ async function main(): Promise<void> {
     [4096, 4096],
     [4096, 8192],
   ]) {
-    for (const dtype of ['f32', 'bf16'] as const) rows.push(matvecRow(kernels, dtype, K, N, ceiling));
+    if (!ONLY_4BIT) for (const dtype of ['f32', 'bf16'] as const) rows.push(matvecRow(kernels, dtype, K, N, ceiling));
   }
-  for (const dtype of ['f32', 'bf16'] as const) rows.push(matmulRow(kernels, dtype, 32, 2048, 2048, ceiling));
+  if (!ONLY_4BIT) for (const dtype of ['f32', 'bf16'] as const) rows.push(matmulRow(kernels, dtype, 32, 2048, 2048, ceiling));
   // 4-bit: the Nano expert shapes (up: 1856 × 2688, down: 2688 × 1856) and the large square ones
   for (const [K, N] of [
     [2688, 1856],
@@ -340,6 +358,7 @@ async function main(): Promise<void> {
     [4096, 8192],
   ]) {
     for (const format of ['nvfp4', 'nvfp4-s24'] as const) for (const path of ['f32', 'q8', 'q16'] as const) rows.push(fp4Row(kernels, format, path, 1, K, N, ceiling));
+    if (relaxedKernels) rows.push(fp4Row(relaxedKernels, 'nvfp4', 'i8', 1, K, N, ceiling));
   }
   for (const format of ['nvfp4', 'nvfp4-s24'] as const) for (const path of ['f32', 'q16'] as const) rows.push(fp4Row(kernels, format, path, 32, 2048, 2048, ceiling));
   table(
@@ -357,29 +376,32 @@ async function main(): Promise<void> {
   const config = probe.config;
   await probe.store.close();
   const prompt = QUICK ? 16 : 32;
-  const results: ModelRow[] = [];
-  results.push(await benchModel(dir, wasmBackend, prompt, QUICK ? 8 : 32));
-  results.push(await benchModel(dir, wasmScalarBackend, prompt, QUICK ? 4 : 8));
-  results.push(await benchModel(dir, referenceBackend, prompt, QUICK ? 2 : 4));
-  const ref = results[results.length - 1];
   const f32Ckpt = await openCheckpoint(dir);
   const f32Bytes = activeWeightBytes(config, validateWeights(config, f32Ckpt.store));
   await f32Ckpt.store.close();
-  const decodeCeiling = (ceiling * GB) / f32Bytes;
-  table(
-    `small preset (f32, d ${config.dModel}, ${config.nTrunkLayers} layers), prompt ${prompt} tokens; decode ceiling = ${fmt(decodeCeiling)} tok/s (active weight bytes ÷ ceiling)`,
-    ['backend', 'load ms', 'prefill tok/s', 'decode tok/s', 'prefill ×ref', 'decode ×ref', 'decode % ceiling'],
-    results.map((r) => [
-      r.backend,
-      r.loadMs,
-      r.prefillTokS,
-      r.decodeTokS,
-      r.prefillTokS / ref.prefillTokS,
-      r.decodeTokS / ref.decodeTokS,
-      `${((100 * r.decodeTokS) / decodeCeiling).toFixed(0)}%`,
-    ]),
-  );
+  if (!ONLY_4BIT) {
+    const results: ModelRow[] = [];
+    results.push(await benchModel(dir, wasmBackend, prompt, QUICK ? 8 : 32));
+    results.push(await benchModel(dir, wasmScalarBackend, prompt, QUICK ? 4 : 8));
+    results.push(await benchModel(dir, referenceBackend, prompt, QUICK ? 2 : 4));
+    const ref = results[results.length - 1];
+    const decodeCeiling = (ceiling * GB) / f32Bytes;
+    table(
+      `small preset (f32, d ${config.dModel}, ${config.nTrunkLayers} layers), prompt ${prompt} tokens; decode ceiling = ${fmt(decodeCeiling)} tok/s (active weight bytes ÷ ceiling)`,
+      ['backend', 'load ms', 'prefill tok/s', 'decode tok/s', 'prefill ×ref', 'decode ×ref', 'decode % ceiling'],
+      results.map((r) => [
+        r.backend,
+        r.loadMs,
+        r.prefillTokS,
+        r.decodeTokS,
+        r.prefillTokS / ref.prefillTokS,
+        r.decodeTokS / ref.decodeTokS,
+        `${((100 * r.decodeTokS) / decodeCeiling).toFixed(0)}%`,
+      ]),
+    );
+  }
   await bench4bit(dir, config, ceiling, f32Bytes, prompt);
+  if (ONLY_4BIT) return;
   await benchMtp(table, { quick: QUICK, backends: [wasmBackend] });
   await benchLlamaCpp({ quick: QUICK, prompt });
   console.log(`\npeak RSS ${fmt(process.resourceUsage().maxRSS / 1024)} MiB`);

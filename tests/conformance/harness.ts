@@ -18,6 +18,9 @@
 // and margin 2 of GAMMA, each int16-rounded linear on a row's chain adds ACT_GAMMA·U_Q16,
 // ACT_GAMMA = 32, to the row's tolerance (tolPathQ16). It is ~2⁻¹¹ per linear: ~50× the observed
 // error, and a kernel that rounded to int8 or dropped a block exceeds it (q16-tolerance.test.ts).
+// The relaxed-SIMD build's nvfp4 decode (fp4_i8_relaxed.ts) rounds to int8 instead: the same
+// derivation with U_I8 = 0.504/127 gives tolPathI8 (~2⁻³ per linear, for that path only); a
+// kernel that dropped the last block, or forgot its weight-offset correction, exceeds it.
 
 import { expect } from 'vitest';
 import type { Act, LoadedModel, SequenceState } from '../../engine/backend.js';
@@ -41,6 +44,14 @@ export const ACT_GAMMA = 32;
 /** tolPath(kPath) plus ACT_GAMMA·U_Q16 for each of the nQ int16-rounded (4-bit) linears on the chain. */
 export function tolPathQ16(kPath: number, nQ: number): number {
   return tolPath(kPath) + ACT_GAMMA * nQ * U_Q16;
+}
+
+/** The int8 activation step of the relaxed-SIMD build's nvfp4 decode (fp4_i8_relaxed.ts): 0.504/127. */
+export const U_I8 = 0.504 / 127;
+
+/** tolPath(kPath) plus ACT_GAMMA·U_I8 for each of the nQ int8-rounded (relaxed-build nvfp4 decode) linears on the chain. */
+export function tolPathI8(kPath: number, nQ: number): number {
+  return tolPath(kPath) + ACT_GAMMA * nQ * U_I8;
 }
 
 /** Seeded uniform [−1, 1) values, (rows × cols) row-major. */

@@ -3,32 +3,43 @@
 // it, while outputs with a realistic bug each exceed it — activations rounded to int8 instead of
 // int16 (per block of 16, σ = max_b|x| / 127), the last block of 16 dropped (a K-tail bug), and one
 // row's first block dropped (a row-tail bug). The buggy outputs are computed exactly by the
-// reference backend on the correspondingly altered input.
+// reference backend on the correspondingly altered input. The same for the relaxed-SIMD build's
+// int8-activation decode (fp4_i8_relaxed.ts) and its tolerance tolPathI8: its output passes, while
+// the last block dropped, or the −12·Σq weight-offset correction forgotten, exceed it.
 
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { wasmBackend } from '../../assembly/backend/index.js';
+import { createWasmBackend, wasmBackend } from '../../assembly/backend/index.js';
+import { enableRelaxedSimd, readKernelBuild } from '../../assembly/backend/node-wasm.js';
 import type { LoadedModel } from '../../engine/backend.js';
 import { parseConfig } from '../../engine/config.js';
+import { e4m3ToNumber } from '../../engine/nvfp4.js';
 import { referenceBackend } from '../../engine/reference/index.js';
 import { presetConfig } from '../../weights-tools/presets.js';
 import { memoryTensors } from '../helpers/memory-store.js';
 import { quantizedModelTensors } from '../helpers/quantized-store.js';
-import { expectNormwiseClose, randomRows, tolPathQ16 } from './harness.js';
+import { expectNormwiseClose, randomRows, tolPathI8, tolPathQ16 } from './harness.js';
 
 const D = 64;
 const WEIGHT = 'backbone.layers.0.mixer.out_proj.weight';
 const TOL = tolPathQ16(D, 1); // ops-rows.ts's tolerance for this row
+const TOL_I8 = tolPathI8(D, 1);
+const CONFIG = parseConfig(presetConfig('tiny'));
+const RAW = quantizedModelTensors(CONFIG, 17, 'nvfp4');
 let wasm: LoadedModel;
+let relaxed: LoadedModel;
 let ref: LoadedModel;
 
 beforeAll(async () => {
-  const config = parseConfig(presetConfig('tiny'));
-  const tensors = memoryTensors(config, quantizedModelTensors(config, 17, 'nvfp4'));
-  wasm = await wasmBackend.load(config, tensors);
+  const config = CONFIG;
+  const tensors = memoryTensors(config, RAW);
+  wasm = await createWasmBackend({ simd: true, module: await readKernelBuild('simd') }).load(config, tensors);
+  expect(enableRelaxedSimd()).toBe(true);
+  relaxed = await createWasmBackend({ simd: true, module: await readKernelBuild('relaxed') }).load(config, tensors);
   ref = await referenceBackend.load(config, tensors);
 });
 afterAll(() => {
   wasm.dispose();
+  relaxed.dispose();
   ref.dispose();
 });
 
@@ -70,4 +81,28 @@ test.each([
   const want = matvec(ref, x);
   const bad = corrupt(want);
   expect(() => expectNormwiseClose([bad], [want], TOL)).toThrow();
+});
+
+test('the relaxed build\'s int8-activation decode matvec is within tolPathI8, and not within the int16 tolerance', () => {
+  const got = matvec(relaxed, x);
+  const want = matvec(ref, x);
+  expectNormwiseClose([got], [want], TOL_I8);
+  expect(() => expectNormwiseClose([got], [want], TOL)).toThrow();
+});
+
+test.each([
+  ['the last block of 16 dropped', () => matvec(ref, x.map((v, k) => (k >= D - 16 ? 0 : v)))],
+  ['the weight-offset correction forgotten (y + 6·E4M3(s_b)·scale2·Σ_{k∈b} x_k)', (want: Float32Array) => {
+    const scale = RAW['backbone.layers.0.mixer.out_proj.weight_scale'].data as Uint8Array; // E4M3 (64, 4)
+    const s2 = RAW['backbone.layers.0.mixer.out_proj.weight_scale_2'].data; // f32 bytes
+    const scale2 = new DataView(s2.buffer, s2.byteOffset, 4).getFloat32(0, true);
+    return want.map((v, n) => {
+      let extra = 0;
+      for (let b = 0; b < D / 16; b++) extra += 6 * e4m3ToNumber(scale[n * (D / 16) + b]) * scale2 * x.subarray(16 * b, 16 * b + 16).reduce((a, c) => a + c, 0);
+      return v + extra;
+    });
+  }],
+] as const)('a relaxed-build output with a kernel bug (%s) exceeds tolPathI8', (_bug, corrupt: (want: Float32Array) => Float32Array) => {
+  const want = matvec(ref, x);
+  expect(() => expectNormwiseClose([corrupt(want)], [want], TOL_I8)).toThrow();
 });
