@@ -1,10 +1,10 @@
-// Kernel instantiation: the SIMD probe, both builds, and a compiled module passed in (the path a
-// Worker or browser takes).
+// Kernel instantiation: the SIMD and relaxed-SIMD probes, the three builds, and a compiled module
+// passed in (the path a Worker or browser takes).
 
 import { expect, test } from 'vitest';
-import { instantiateKernels, simdSupported } from '../../../assembly/backend/instantiate.js';
+import { instantiateKernels, relaxedSimdSupported, simdSupported } from '../../../assembly/backend/instantiate.js';
 import { loadKernels } from '../../../assembly/backend/index.js';
-import { readKernelWasm } from '../../../assembly/backend/node-wasm.js';
+import { enableRelaxedSimd, readKernelWasm } from '../../../assembly/backend/node-wasm.js';
 
 test('Node 20 validates the SIMD probe', () => {
   expect(simdSupported()).toBe(true);
@@ -25,4 +25,19 @@ test('a compiled WebAssembly.Module can be passed in', async () => {
   const k = await instantiateKernels(module, true);
   expect(k.simd).toBe(true);
   expect(typeof k.exports.f32_matvec).toBe('function');
+});
+
+test('relaxed SIMD: off in Node 20 by default (the SIMD build is read), on after enableRelaxedSimd (the relaxed build is read)', async () => {
+  expect(relaxedSimdSupported()).toBe(false);
+  const plain = await loadKernels();
+  expect([plain.simd, plain.relaxed]).toEqual([true, false]);
+  expect(enableRelaxedSimd()).toBe(true);
+  expect(relaxedSimdSupported()).toBe(true);
+  const relaxed = await loadKernels();
+  expect([relaxed.simd, relaxed.relaxed]).toEqual([true, true]);
+  const scalar = await loadKernels({ simd: false });
+  expect([scalar.simd, scalar.relaxed]).toEqual([false, false]);
+  const p = relaxed.heap.alloc(40 * 4);
+  relaxed.heap.f32(p, 40).set(Float32Array.from({ length: 40 }, (_, i) => i));
+  expect(relaxed.exports.f32_sum_probe(p, 40)).toBe(780);
 });
