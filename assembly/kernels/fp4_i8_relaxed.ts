@@ -23,8 +23,8 @@
 //   |ŷ − y| ≤ Σ_b 0.504·σ_b · Σ_{k∈b} |w_k| + (K/16 + 24)·u·Σ_k |x̂_k w_k|   (u = 2⁻²⁴).
 
 import { e4m3At } from './fp4_decode';
-import { addRows, scaleBits8, scaleHalf } from './fp4_q16_matvec';
-import { absMax16, f4 } from './lanes';
+import { addRows, blockSigma, roundedHalf, scaleBits8, scaleHalf, storeRows4 } from './fp4_q16_matvec';
+import { f4 } from './lanes';
 
 /** 2·E2M1 + 12 of a 4-bit code (code 8, −0, is 12). */
 const E2M1X2P12: usize = memory.data<u8>([12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0]);
@@ -76,16 +76,10 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
   if (nb & 1) memory.fill(q + (<usize>(nb >> 1) << 5), 0, 32); // a lone block's pair: B half stays 0
   for (let b = 0; b < nb; b++) {
     const xp = x + f4(b << 4);
-    const v0 = v128.load(xp);
-    const v1 = v128.load(xp, 16);
-    const v2 = v128.load(xp, 32);
-    const v3 = v128.load(xp, 48);
-    const sigma: f32 = absMax16(v0, v1, v2, v3) / 127;
+    const sigma = blockSigma(xp, 127);
     store<f32>(sig + f4(b), sigma);
     const inv = f32x4.splat(sigma > 0 ? 1 / sigma : 0);
-    const a = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v0, inv))), i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v1, inv))));
-    const c = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v2, inv))), i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v3, inv))));
-    const e = i8x16.narrow_i16x8_s(a, c); // elements 0..15 of the block
+    const e = i8x16.narrow_i16x8_s(roundedHalf(xp, inv, 0), roundedHalf(xp, inv, 1)); // elements 0..15 of the block
     const qp = q + (<usize>(b >> 1) << 5) + (<usize>(b & 1) << 3);
     v128.store64_lane(qp, i8x16.shuffle(e, e, 0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0), 0);
     v128.store64_lane(qp, i8x16.shuffle(e, e, 1, 3, 5, 7, 9, 11, 13, 15, 0, 0, 0, 0, 0, 0, 0, 0), 0, 16);
@@ -135,20 +129,11 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
     a01 = addRows(a01, d0, d1, scaleHalf(bits, 0, sigma));
     a23 = addRows(a23, d2, d3, scaleHalf(bits, 1, sigma));
   }
-  let y0 = f32x4.extract_lane(a01, 0) + f32x4.extract_lane(a01, 1);
-  let y1 = f32x4.extract_lane(a01, 2) + f32x4.extract_lane(a01, 3);
-  let y2 = f32x4.extract_lane(a23, 0) + f32x4.extract_lane(a23, 1);
-  let y3 = f32x4.extract_lane(a23, 2) + f32x4.extract_lane(a23, 3);
   if (nb & 1) {
-    y0 += loneDotR(c, s, np, q, nc, sig, tbl);
-    y1 += loneDotR(c + cr, s + sr, np, q, nc, sig, tbl);
-    y2 += loneDotR(c + 2 * cr, s + 2 * sr, np, q, nc, sig, tbl);
-    y3 += loneDotR(c + 3 * cr, s + 3 * sr, np, q, nc, sig, tbl);
-  }
-  store<f32>(y, y0 * g);
-  store<f32>(y, y1 * g, 4);
-  store<f32>(y, y2 * g, 8);
-  store<f32>(y, y3 * g, 12);
+    const l01 = f32x4.replace_lane(f32x4.splat(loneDotR(c, s, np, q, nc, sig, tbl)), 2, loneDotR(c + cr, s + sr, np, q, nc, sig, tbl));
+    const l23 = f32x4.replace_lane(f32x4.splat(loneDotR(c + 2 * cr, s + 2 * sr, np, q, nc, sig, tbl)), 2, loneDotR(c + 3 * cr, s + 3 * sr, np, q, nc, sig, tbl));
+    storeRows4(y, a01, a23, l01, l23, g);
+  } else storeRows4(y, a01, a23, f32x4.splat(0), f32x4.splat(0), g);
 }
 
 /** One row against q (no scale2). */

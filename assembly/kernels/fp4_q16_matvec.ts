@@ -54,16 +54,23 @@ export function q16_scratch_bytes(K: i32): i32 {
   return (k & ~31) + ((i & 3) << 3) + ((k >> 4) & 1) * 4 + (i >> 2);
 }
 
+/** σ = max |x| / levels of the 16 f32 at xp. */
+@inline export function blockSigma(xp: usize, levels: f32): f32 {
+  return absMax16(v128.load(xp), v128.load(xp, 16), v128.load(xp, 32), v128.load(xp, 48)) / levels;
+}
+
+/** Elements 8h … 8h + 7 of the 16 f32 at xp times inv, rounded (ties to even), as saturated i16 lanes. */
+@inline export function roundedHalf(xp: usize, inv: v128, h: i32): v128 {
+  const lo = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xp + <usize>(32 * h)), inv)));
+  return i16x8.narrow_i32x4_s(lo, i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xp + <usize>(32 * h), 16), inv))));
+}
+
 /** Block b of x (16 f32 at xp) → σ_b (returned) and q, SIMD. */
 @inline function quantizeBlockSimd<F>(xp: usize, q: usize, b: i32): f32 {
-  const v0 = v128.load(xp);
-  const v1 = v128.load(xp, 16);
-  const v2 = v128.load(xp, 32);
-  const v3 = v128.load(xp, 48);
-  const sigma: f32 = absMax16(v0, v1, v2, v3) / 32767;
+  const sigma = blockSigma(xp, 32767);
   const inv = f32x4.splat(sigma > 0 ? 1 / sigma : 0);
-  const a = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v0, inv))), i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v1, inv))));
-  const c = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v2, inv))), i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v3, inv))));
+  const a = roundedHalf(xp, inv, 0);
+  const c = roundedHalf(xp, inv, 1);
   if (sizeof<F>() == 2) {
     v128.store(q + (<usize>b << 5), a);
     v128.store(q + (<usize>b << 5), c, 16);
@@ -199,21 +206,20 @@ export function q16_scratch_bytes(K: i32): i32 {
     a01 = addRows(a01, d0, d1, scaleHalf(bits, 0, sigma));
     a23 = addRows(a23, d2, d3, scaleHalf(bits, 1, sigma));
   }
-  let y0 = f32x4.extract_lane(a01, 0) + f32x4.extract_lane(a01, 1);
-  let y1 = f32x4.extract_lane(a01, 2) + f32x4.extract_lane(a01, 3);
-  let y2 = f32x4.extract_lane(a23, 0) + f32x4.extract_lane(a23, 1);
-  let y3 = f32x4.extract_lane(a23, 2) + f32x4.extract_lane(a23, 3);
   if (nb & 1) {
     const qp = q + (<usize>np << 6);
-    y0 += loneDot<F>(c, p, s, np, qp, sig);
-    y1 += loneDot<F>(c + cr, p + pr, s + sr, np, qp, sig);
-    y2 += loneDot<F>(c + 2 * cr, p + 2 * pr, s + 2 * sr, np, qp, sig);
-    y3 += loneDot<F>(c + 3 * cr, p + 3 * pr, s + 3 * sr, np, qp, sig);
-  }
-  store<f32>(y, y0 * g);
-  store<f32>(y, y1 * g, 4);
-  store<f32>(y, y2 * g, 8);
-  store<f32>(y, y3 * g, 12);
+    const l01 = f32x4.replace_lane(f32x4.splat(loneDot<F>(c, p, s, np, qp, sig)), 2, loneDot<F>(c + cr, p + pr, s + sr, np, qp, sig));
+    const l23 = f32x4.replace_lane(f32x4.splat(loneDot<F>(c + 2 * cr, p + 2 * pr, s + 2 * sr, np, qp, sig)), 2, loneDot<F>(c + 3 * cr, p + 3 * pr, s + 3 * sr, np, qp, sig));
+    storeRows4(y, a01, a23, l01, l23, g);
+  } else storeRows4(y, a01, a23, f32x4.splat(0), f32x4.splat(0), g);
+}
+
+/** y[0..3] = ([A₀, B₀, A₁, B₁] pair sums of a01, a23 + the lone blocks in lanes 0 and 2 of l01, l23) · g. */
+@inline export function storeRows4(y: usize, a01: v128, a23: v128, l01: v128, l23: v128, g: f32): void {
+  store<f32>(y, (f32x4.extract_lane(a01, 0) + f32x4.extract_lane(a01, 1) + f32x4.extract_lane(l01, 0)) * g);
+  store<f32>(y, (f32x4.extract_lane(a01, 2) + f32x4.extract_lane(a01, 3) + f32x4.extract_lane(l01, 2)) * g, 4);
+  store<f32>(y, (f32x4.extract_lane(a23, 0) + f32x4.extract_lane(a23, 1) + f32x4.extract_lane(l23, 0)) * g, 8);
+  store<f32>(y, (f32x4.extract_lane(a23, 2) + f32x4.extract_lane(a23, 3) + f32x4.extract_lane(l23, 2)) * g, 12);
 }
 
 /** One row against q, σ (no scale2). */

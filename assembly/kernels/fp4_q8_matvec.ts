@@ -14,7 +14,8 @@
 // the backend: the activation rounding fails the fixture tolerance (see the bench and report).
 
 import { e4m3At } from './fp4_decode';
-import { absMax16, f4, hsum } from './lanes';
+import { blockSigma, roundedHalf } from './fp4_q16_matvec';
+import { f4, hsum } from './lanes';
 import { codeBytes, decodeAt, store4 } from './nvfp4_matmul';
 
 /** Bytes of scratch f32_quantize_q8 needs for K: K i16 values then K/16 f32 scales. */
@@ -33,20 +34,12 @@ function quantizeSimd(x: usize, K: i32, scratch: usize): void {
   const nb = K >> 4;
   for (let b = 0; b < nb; b++) {
     const xp = x + f4(b << 4);
-    const v0 = v128.load(xp);
-    const v1 = v128.load(xp, 16);
-    const v2 = v128.load(xp, 32);
-    const v3 = v128.load(xp, 48);
-    const sigma: f32 = absMax16(v0, v1, v2, v3) / 127;
+    const sigma = blockSigma(xp, 127);
     store<f32>(sig + f4(b), sigma);
     const inv = f32x4.splat(sigma > 0 ? 1 / sigma : 0);
-    const q0 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v0, inv)));
-    const q1 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v1, inv)));
-    const q2 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v2, inv)));
-    const q3 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v3, inv)));
     const qp = scratch + (<usize>b << 5);
-    v128.store(qp, i16x8.narrow_i32x4_s(q0, q1));
-    v128.store(qp, i16x8.narrow_i32x4_s(q2, q3), 16);
+    v128.store(qp, roundedHalf(xp, inv, 0));
+    v128.store(qp, roundedHalf(xp, inv, 1), 16);
   }
 }
 
