@@ -4,16 +4,18 @@
 // tests/gpu/ops.test.ts (webgpu).
 //
 // Metric and tolerance rule: tests/conformance/harness.ts (tol = GAMMA·√K_path·u, normwise; the
-// 4-bit rows add the int16 activation term of each 4-bit linear on their chain, tolPathQ16).
+// 4-bit rows add the int16 activation term of each 4-bit linear on their chain, tolPathQ16, or for
+// nvfp4 on an engine with relaxed SIMD the int8 one, tolPathI8).
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { relaxedSimdSupported } from '../../assembly/backend/instantiate.js';
 import type { Act, Backend, LoadedModel } from '../../engine/backend.js';
 import { parseConfig, type ModelConfig } from '../../engine/config.js';
 import { referenceBackend } from '../../engine/reference/index.js';
 import { presetConfig } from '../../weights-tools/presets.js';
 import { memoryTensors, randomModelTensors } from '../helpers/memory-store.js';
 import { quantizedModelTensors } from '../helpers/quantized-store.js';
-import { expectNormwiseClose, randomRows, runBlock, tolPath, tolPathQ16, U, uploadRandom, withPrefix } from './harness.js';
+import { expectNormwiseClose, randomRows, runBlock, tolPath, tolPathI8, tolPathQ16, U, uploadRandom, withPrefix } from './harness.js';
 
 type ModelKey = 'tiny' | 'tiny-latent' | 'tiny-grouped';
 type DType = 'f32' | 'bf16' | 'nvfp4' | 'nvfp4-s24';
@@ -42,8 +44,13 @@ const D = 64;
 const Q = 8;
 const stateless = (m: LoadedModel, rows: number, seed: number, f: (x: Act) => Act) => [runBlock(m, uploadRandom(m, rows, seed), f)];
 
-/** 4-bit linears round their input to int16: nQ such linears on the chain (harness.ts). */
-const tolFor = (dtype: DType, kPath: number, nQ: number) => (dtype === 'nvfp4' || dtype === 'nvfp4-s24' ? tolPathQ16(kPath, nQ) : tolPath(kPath));
+/**
+ * 4-bit linears round their input to int16: nQ such linears on the chain (harness.ts); where this
+ * engine runs relaxed SIMD (Node ≥ 22, or the flag), the wasm backend loads the relaxed build,
+ * whose nvfp4 decode rounds to int8 (tolPathI8).
+ */
+const tolFor = (dtype: DType, kPath: number, nQ: number) =>
+  dtype === 'nvfp4' && relaxedSimdSupported() ? tolPathI8(kPath, nQ) : dtype === 'nvfp4' || dtype === 'nvfp4-s24' ? tolPathQ16(kPath, nQ) : tolPath(kPath);
 
 const mambaRow = (op: string, prefix: number, T: number, dtype: DType): Row => ({
   op,
@@ -77,28 +84,28 @@ export const ROWS: Row[] = [
         m.free(x);
         return [out];
       } },
-    { op: 'matmul in_proj, prefill', shapes: '(5, 64) → (5, 196)', model: 'tiny', dtype, tol: tolPathQ16(D, 1),
+    { op: 'matmul in_proj, prefill', shapes: '(5, 64) → (5, 196)', model: 'tiny', dtype, tol: tolFor(dtype, D, 1),
       run: (m) => stateless(m, 5, 5, (x) => m.matmul(x, 'backbone.layers.0.mixer.in_proj.weight')) },
-    { op: 'matmul out_proj, decode', shapes: '(1, 64) → (1, 64)', model: 'tiny', dtype, tol: tolPathQ16(D, 1),
+    { op: 'matmul out_proj, decode', shapes: '(1, 64) → (1, 64)', model: 'tiny', dtype, tol: tolFor(dtype, D, 1),
       run: (m) => stateless(m, 1, 6, (x) => m.matmul(x, 'backbone.layers.0.mixer.out_proj.weight')) },
     mambaRow('mamba2 prefill T=5', 3, 5, dtype),
     { op: 'attention prefill + decode (GQA 4/2)', shapes: '(6, 64) then (1, 64), after 3 tokens', model: 'tiny', dtype,
-      tol: tolPathQ16(D + 16 + 10 + 64, 2), // q/k/v, o_proj
+      tol: tolFor(dtype, D + 16 + 10 + 64, 2), // q/k/v, o_proj
       run: (m) =>
         withPrefix(m, 3, 64, (seq) => [
           runBlock(m, uploadRandom(m, 6, 30), (x) => m.attention(2, x, seq), seq),
           runBlock(m, uploadRandom(m, 1, 31), (x) => m.attention(2, x, seq), seq),
         ]) },
-    { op: 'moe prefill (8 experts, top-2)', shapes: '(7, 64) → (7, 64)', model: 'tiny', dtype, tol: tolPathQ16(D + 64 + 2, 2),
+    { op: 'moe prefill (8 experts, top-2)', shapes: '(7, 64) → (7, 64)', model: 'tiny', dtype, tol: tolFor(dtype, D + 64 + 2, 2),
       run: (m) => stateless(m, 7, 40, (x) => m.moe(1, x)) },
-    { op: 'moe decode', shapes: '(1, 64) → (1, 64)', model: 'tiny', dtype, tol: tolPathQ16(D + 64 + 2, 2), // up, down
+    { op: 'moe decode', shapes: '(1, 64) → (1, 64)', model: 'tiny', dtype, tol: tolFor(dtype, D + 64 + 2, 2), // up, down
       run: (m) => stateless(m, 1, 41, (x) => m.moe(5, x)) },
     { op: 'moe latent (ℓ 32, 16 experts, top-4)', shapes: '(7, 64) → (7, 64)', model: 'tiny-latent', dtype,
-      tol: tolPathQ16(D + 32 + 32 + 4 + 32, 4), // fc1, up, down, fc2
+      tol: tolFor(dtype, D + 32 + 32 + 4 + 32, 4), // fc1, up, down, fc2
       run: (m) => stateless(m, 7, 42, (x) => m.moe(1, x)) },
-    { op: 'mlp (relu², I 128)', shapes: '(5, 64) → (5, 64)', model: 'tiny', dtype, tol: tolPathQ16(D + 128, 2),
+    { op: 'mlp (relu², I 128)', shapes: '(5, 64) → (5, 64)', model: 'tiny', dtype, tol: tolFor(dtype, D + 128, 2),
       run: (m) => stateless(m, 5, 50, (x) => m.mlp(4, x)) },
-    { op: 'head', shapes: '(3, 64) → (3, 512)', model: 'tiny', dtype, tol: tolPathQ16(D, 1),
+    { op: 'head', shapes: '(3, 64) → (3, 512)', model: 'tiny', dtype, tol: tolFor(dtype, D, 1),
       run: (m) => {
         const x = m.upload(randomRows(3, D, 60), 3, D);
         const out = m.head(x);
