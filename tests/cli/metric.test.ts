@@ -7,21 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CliIO } from '../../cli/io.js';
-import { main } from '../../cli/main.js';
 import { parseUciCsv, stratifiedSplit, subset, type LabelledData } from '../../engine/metric/dataset.js';
+import { runCli } from '../helpers/cli.js';
 
 const UCI = fileURLToPath(new URL('../../../shared/data/uci/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'edgetron-metric-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s), isTTY: false }, env: {} };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runCli(argv);
 
 function writeCsv(name: string, data: LabelledData): string {
   const lines = Array.from({ length: data.n }, (_, i) => [...data.x.subarray(i * data.d, (i + 1) * data.d), data.y[i]].join(','));

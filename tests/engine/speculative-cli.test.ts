@@ -5,16 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { CliIO } from '../../cli/io.js';
-import { main } from '../../cli/main.js';
+import { runCli } from '../helpers/cli.js';
 
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s), isTTY: false }, env: {} };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runCli(argv);
 
 const stats = (stderr: string) => JSON.parse(stderr.trimEnd().split('\n').at(-1)!) as Record<string, unknown>;
 

@@ -3,19 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIO } from '../../../cli/io.js';
-import { main } from '../../../cli/main.js';
+import { runCli } from '../../helpers/cli.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../../shared/fixtures/nemotron-h-tiny/moe/hf/', import.meta.url));
 const TEXT = 'The whale, the whale!\n';
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s), isTTY: false }, env: {} };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runCli(argv);
 
 /** A failure: the exit status and one stderr line `edgetron: …` matching `pattern`. */
 async function expectError(argv: string[], code: number, pattern: RegExp) {

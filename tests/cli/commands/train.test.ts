@@ -8,20 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIO } from '../../../cli/io.js';
-import { main } from '../../../cli/main.js';
 import { Prng } from '../../../engine/prng.js';
 import { synthesize } from '../../../weights-tools/synth.js';
+import { runCli } from '../../helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s), isTTY: false }, env: {} };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runCli(argv);
 
 let dir: string;
 let data: string;
