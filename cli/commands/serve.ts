@@ -6,7 +6,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseConfig } from '../../engine/config.js';
@@ -133,6 +133,22 @@ export async function servablePack(model: string, log: (message: string) => void
 }
 
 /**
+ * The static-assets folder wrangler serves: the pack's files at its root (EDGETRON_MODEL_PATH
+ * '/') and the embed bundle (`embed.js`, `embed/`, built by `npm run build`) beside them, as
+ * symbolic links in a temporary folder, so the demo page's element loads whatever the model.
+ * @example const site = await siteFolder('assets/packs/default'); // site.dir/config.json, site.dir/embed.js
+ */
+export async function siteFolder(packDir: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'edgetron-site-'));
+  for (const file of await readdir(packDir)) await symlink(join(packDir, file), join(dir, file));
+  const assets = join(packageRoot(), 'assets');
+  for (const entry of ['embed.js', 'embed']) {
+    if (existsSync(join(assets, entry))) await symlink(join(assets, entry), join(dir, entry));
+  }
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
  * The `serve` command (dispatched by cli/main.ts).
  * @example
  * main(['serve', '--model', 'models/bench/small', '--port', '8788'], io);
@@ -163,6 +179,7 @@ Runs the Worker (worker/) under \`wrangler dev\` on http://127.0.0.1:PORT: the O
     if (!existsSync(join(root, 'build', 'edgetron-simd.wasm'))) throw new UsageError('the WASM kernels are not built; run `npm run build` first', 'serve');
     const model = resolve(resolveModelPath(stringOpt(values, 'model')));
     const { packDir, cleanup } = await servablePack(model, (m) => io.stderr.write(m));
+    const site = await siteFolder(packDir);
     try {
       const config = parseConfig(JSON.parse(await readFile(join(packDir, 'config.json'), 'utf8')));
       const index = parseSafetensorsIndex(JSON.parse(await readFile(join(packDir, SAFETENSORS_INDEX_FILE), 'utf8')), SAFETENSORS_INDEX_FILE);
@@ -170,7 +187,7 @@ Runs the Worker (worker/) under \`wrangler dev\` on http://127.0.0.1:PORT: the O
       assertFitsIsolate({ source: model, config, weightBytes, maxContext, concurrency });
       const dev = spawnWranglerDev({
         port,
-        assetsDir: packDir,
+        assetsDir: site.dir,
         vars: { EDGETRON_MODEL_PATH: '/', EDGETRON_MAX_CONTEXT: String(maxContext), EDGETRON_CONCURRENCY: String(concurrency) },
         log: (chunk) => io.stderr.write(chunk),
       });
@@ -181,6 +198,7 @@ Runs the Worker (worker/) under \`wrangler dev\` on http://127.0.0.1:PORT: the O
       io.stdout.write(`edgetron: serving ${model} at ${url} (API ${url}/v1, demo ${url}/)\n`);
       await new Promise<void>((r) => dev.child.once('exit', () => r()));
     } finally {
+      await site.cleanup();
       await cleanup();
     }
   },
