@@ -1,4 +1,4 @@
-// `<edgetron-chat endpoint model mode="auto|local|remote" backend api-key max-tokens memory-budget-mb>`: a chat web component. Where the
+// `<edgetron-chat endpoint model mode="auto|local|remote" backend api-key max-tokens memory-budget-mb thinking="off">`: a chat web component. Where the
 // model runs is decided once, when the element first needs it (choose.ts): a RemoteEngine
 // (the worker's API) or a LocalEngine (a Web Worker in this tab). The UI streams tokens into
 // the log, shows reasoning in a collapsible "thinking" section, and has stop and regenerate;
@@ -108,6 +108,11 @@ export class EdgetronChat extends HTMLElement {
   }
 
   connectedCallback(): void {
+    // thinking="off": the Thinking control starts unchecked (for models not trained to reason)
+    if (this.getAttribute('thinking') === 'off') {
+      this.$<HTMLInputElement>('think').checked = false;
+      this.$<HTMLInputElement>('budget').disabled = true;
+    }
     void this.ready().catch(() => undefined); // shown in the status line and as edgetron-error
   }
 

@@ -36,7 +36,7 @@ Embed it anywhere: <code>&lt;script type="module" src="https://YOUR-WORKER/embed
   <option value="local">in this tab</option>
   <option value="remote">on the worker</option>
 </select></p>
-<edgetron-chat id="chat" mode="auto" max-tokens="128"></edgetron-chat>
+<edgetron-chat id="chat" mode="auto" max-tokens="128" thinking="off"></edgetron-chat>
 </body>
 </html>
 `;

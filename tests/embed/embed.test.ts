@@ -166,9 +166,11 @@ describeWithChromium('the embed script in headless Chromium against wrangler dev
       const state = await page.evaluate(() => {
         const el = document.getElementById('chat') as HTMLElement & { backend: string };
         const root = el.shadowRoot!;
-        return { backend: el.backend, turns: root.querySelectorAll('.turn').length, focused: root.activeElement?.id, regenerate: (root.getElementById('regenerate') as HTMLButtonElement).disabled };
+        const think = root.getElementById('think') as HTMLInputElement;
+        return { backend: el.backend, turns: root.querySelectorAll('.turn').length, focused: root.activeElement?.id, regenerate: (root.getElementById('regenerate') as HTMLButtonElement).disabled, thinking: think.checked };
       });
-      expect(state).toEqual({ backend: expect.stringMatching(/^(webgpu|wasm|wasm-scalar|remote)$/), turns: 2, focused: 'input', regenerate: false });
+      // the demo page sets thinking="off": the default model was not trained to reason
+      expect(state).toEqual({ backend: expect.stringMatching(/^(webgpu|wasm|wasm-scalar|remote)$/), turns: 2, focused: 'input', regenerate: false, thinking: false });
     } finally {
       await context.close();
     }
