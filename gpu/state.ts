@@ -4,9 +4,9 @@
 // A snapshot copies the conv windows, the SSM states and the filled KV rows [0, position) on the
 // device (buffer copies in the pending command buffer); restore copies them back.
 
+import { LayerStates } from '../engine/layer-states.js';
 import { stateLayers, type StatePart } from '../engine/backend.js';
 import type { ModelConfig } from '../engine/config.js';
-import { SequenceStateError } from '../engine/errors.js';
 import type { GpuDevice } from './device.js';
 
 /** Conv window and SSM state of one Mamba-2 layer. */
@@ -32,9 +32,7 @@ export interface DevSnapshot {
  * The buffers of one sequence; every 'M' and '*' layer of `part` (trunk or MTP) gets them up front.
  * @example const seq = new DevSequence(gpu, config, 4096);
  */
-export class DevSequence {
-  readonly mamba = new Map<number, MambaBuffers>();
-  readonly kv = new Map<number, KvBuffers>();
+export class DevSequence extends LayerStates<MambaBuffers, KvBuffers> {
   readonly convBytes: number;
   readonly ssmBytes: number;
   readonly kvRowBytes: number;
@@ -45,6 +43,7 @@ export class DevSequence {
     readonly maxTokens: number,
     part: StatePart = 'trunk',
   ) {
+    super();
     const m = config.mamba;
     const a = config.attention;
     this.convBytes = m ? (m.convKernel - 1) * m.convDim * 4 : 0;
@@ -54,20 +53,6 @@ export class DevSequence {
       if (layer.kind === 'M') this.mamba.set(layer.il, { conv: gpu.storage(this.convBytes, `conv window ${layer.il}`), ssm: gpu.storage(this.ssmBytes, `ssm state ${layer.il}`) });
       if (layer.kind === '*') this.kv.set(layer.il, { k: gpu.storage(maxTokens * this.kvRowBytes, `k cache ${layer.il}`), v: gpu.storage(maxTokens * this.kvRowBytes, `v cache ${layer.il}`) });
     }
-  }
-
-  /** Conv window and SSM state of Mamba layer il. */
-  mambaLayer(il: number): MambaBuffers {
-    const s = this.mamba.get(il);
-    if (!s) throw new SequenceStateError(`layer ${il} has no Mamba state (freed, or not an 'M' layer)`);
-    return s;
-  }
-
-  /** KV cache of attention layer il. */
-  kvLayer(il: number): KvBuffers {
-    const s = this.kv.get(il);
-    if (!s) throw new SequenceStateError(`layer ${il} has no KV cache (freed, or not a '*' layer)`);
-    return s;
   }
 
   snapshot(position: number): DevSnapshot {

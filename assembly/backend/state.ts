@@ -7,6 +7,7 @@
 // live snapshot with position > from, the rows [from, position) it does not hold yet
 // (copy-on-write), and restore writes them back.
 
+import { LayerStates } from '../../engine/layer-states.js';
 import { stateLayers, type SequenceState, type StatePart, type StateSnapshot } from '../../engine/backend.js';
 import type { ModelConfig } from '../../engine/config.js';
 import { ContextWindowExceededError, SequenceStateError } from '../../engine/errors.js';
@@ -52,11 +53,9 @@ class WasmSnapshot implements StateSnapshot {
  * The WASM backend's SequenceState; every layer of `part` (trunk or MTP) gets its buffers up front.
  * @example const seq = new WasmSequenceState(heap, config, 4096);
  */
-export class WasmSequenceState implements SequenceState {
+export class WasmSequenceState extends LayerStates<MambaBuffers, KvBuffers> implements SequenceState {
   private pos = 0;
   private freed = false;
-  private readonly mamba = new Map<number, MambaBuffers>();
-  private readonly kv = new Map<number, KvBuffers>();
   private readonly snapshots = new Set<WasmSnapshot>();
   private readonly convBytes: number;
   private readonly ssmBytes: number;
@@ -68,6 +67,7 @@ export class WasmSequenceState implements SequenceState {
     readonly maxTokens: number,
     part: StatePart = 'trunk',
   ) {
+    super();
     const m = config.mamba;
     const a = config.attention;
     this.convBytes = m ? (m.convKernel - 1) * m.convDim * 4 : 0;
@@ -89,20 +89,6 @@ export class WasmSequenceState implements SequenceState {
   advance(n: number): void {
     if (this.pos + n > this.maxTokens) throw new ContextWindowExceededError(this.pos + n, this.maxTokens);
     this.pos += n;
-  }
-
-  /** Conv window and SSM state of Mamba layer il. */
-  mambaLayer(il: number): MambaBuffers {
-    const s = this.mamba.get(il);
-    if (!s) throw new SequenceStateError(`layer ${il} has no Mamba state (freed, or not an 'M' layer)`);
-    return s;
-  }
-
-  /** KV cache of attention layer il. */
-  kvLayer(il: number): KvBuffers {
-    const s = this.kv.get(il);
-    if (!s) throw new SequenceStateError(`layer ${il} has no KV cache (freed, or not a '*' layer)`);
-    return s;
   }
 
   /** Call before writing KV rows from `from` on: live snapshots save the rows they still need. */

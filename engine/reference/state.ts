@@ -6,6 +6,7 @@
 // it stays valid whatever runs after it (including a restore to an earlier snapshot that then
 // overwrites those rows).
 
+import { LayerStates } from '../layer-states.js';
 import { stateLayers, type SequenceState, type StatePart, type StateSnapshot } from '../backend.js';
 import type { ModelConfig } from '../config.js';
 import { ContextWindowExceededError, SequenceStateError } from '../errors.js';
@@ -45,16 +46,15 @@ class RefSnapshot implements StateSnapshot {
  * gets its state up front.
  * @example const seq = new RefSequenceState(config, 4096);
  */
-export class RefSequenceState implements SequenceState {
+export class RefSequenceState extends LayerStates<MambaLayerState, KvLayerState> implements SequenceState {
   private pos = 0;
-  private readonly mamba = new Map<number, MambaLayerState>(); // by layer il
-  private readonly kv = new Map<number, KvLayerState>(); // by layer il
 
   constructor(
     readonly config: ModelConfig,
     readonly maxTokens: number, // KV capacity in tokens
     part: StatePart = 'trunk',
   ) {
+    super();
     for (const layer of stateLayers(config, part)) {
       if (layer.kind === 'M') {
         const m = config.mamba!;
@@ -77,20 +77,6 @@ export class RefSequenceState implements SequenceState {
   advance(n: number): void {
     if (this.pos + n > this.maxTokens) throw new ContextWindowExceededError(this.pos + n, this.maxTokens);
     this.pos += n;
-  }
-
-  /** Conv window and SSM state of Mamba layer il. */
-  mambaLayer(il: number): MambaLayerState {
-    const s = this.mamba.get(il);
-    if (!s) throw new SequenceStateError(`layer ${il} has no Mamba state (freed, or not an 'M' layer)`);
-    return s;
-  }
-
-  /** KV cache of attention layer il. */
-  kvLayer(il: number): KvLayerState {
-    const s = this.kv.get(il);
-    if (!s) throw new SequenceStateError(`layer ${il} has no KV cache (freed, or not a '*' layer)`);
-    return s;
   }
 
   snapshot(): StateSnapshot {
