@@ -19,12 +19,14 @@ export async function readKernelBuild(build: KernelBuild): Promise<Uint8Array<Ar
 }
 
 /**
- * Bytes of the SIMD build (simd) — the relaxed-SIMD one where this Node validates relaxed SIMD —
- * or of the scalar build.
+ * Bytes of the SIMD build (simd) or of the scalar build. The relaxed-SIMD build is opt-in
+ * (readKernelBuild('relaxed')): its int8 nvfp4 decode rounds activations differently from the
+ * int16 prefill, so a token decoded alone and the same token in a multi-token pass (speculative
+ * verification) would not get the same logits.
  * @example const bytes = await readKernelWasm(simdSupported());
  */
 export async function readKernelWasm(simd: boolean): Promise<Uint8Array<ArrayBuffer>> {
-  return readKernelBuild(simd ? (relaxedSimdSupported() ? 'relaxed' : 'simd') : 'scalar');
+  return readKernelBuild(simd ? 'simd' : 'scalar');
 }
 
 /**
