@@ -52,7 +52,19 @@ export type SetupMessage =
   | { op: 'tensor'; name: string; dtype: DType; shape: readonly number[]; bytes: Uint8Array }
   | { op: 'build'; config: ModelConfig };
 
-export type ToDevice = OpMessage | ReadMessage | SetupMessage;
+/**
+ * End of a Node device thread: it exits after the messages posted before this one. Terminating
+ * the thread from outside while a Dawn call runs aborts the whole process (Dawn's napi_throw
+ * during termination), so a Node thread is closed by message, not by Worker.terminate().
+ */
+export interface CloseMessage {
+  op: 'close';
+}
+
+/** What the executor runs (gpu/executor.ts). */
+export type DeviceMessage = OpMessage | ReadMessage | SetupMessage;
+
+export type ToDevice = DeviceMessage | CloseMessage;
 
 /** Answers to setup messages. */
 export type FromDevice = { op: 'ready'; info: GpuInfo } | { op: 'built'; bytes: number } | { op: 'failed'; error: WireError };

@@ -7,7 +7,7 @@ import { DeviceLostError, GpuDeviceError, OpArgumentError, SequenceStateError } 
 import { headTensorName } from '../engine/weights.js';
 import { releaseAct, type DevAct, type GpuContext } from './act.js';
 import { attention } from './attention.js';
-import { answer, toWire, type FromDevice, type OpMessage, type ReadMessage, type ToDevice, type WireError } from './channel.js';
+import { answer, toWire, type FromDevice, type OpMessage, type ReadMessage, type DeviceMessage, type WireError } from './channel.js';
 import { GpuDevice } from './device.js';
 import { embed, linear } from './linear.js';
 import { mamba2 } from './mamba2.js';
@@ -38,11 +38,16 @@ export class Executor {
   ) {}
 
   /** Queue a message; messages run one after another, in order. */
-  receive(m: ToDevice): void {
+  receive(m: DeviceMessage): void {
     this.queue = this.queue.then(() => this.run(m));
   }
 
-  private async run(m: ToDevice): Promise<void> {
+  /** Resolves once every message received so far has run. */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  private async run(m: DeviceMessage): Promise<void> {
     try {
       if (m.op === 'init') {
         this.gpu = await GpuDevice.create(this.navigatorGpu, m.options);

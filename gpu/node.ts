@@ -25,6 +25,9 @@ function systemIcds(): boolean {
   return ICD_DIRS.some((d) => existsSync(d) && readdirSync(d).some((f) => f.endsWith('.json')));
 }
 
+/** How long a device thread may take to exit after its close message before it is terminated. */
+const CLOSE_GRACE_MS = 10_000;
+
 /** build/gpu-device.js of the package, from gpu/node.ts or dist/gpu/node.js. */
 function deviceScript(): URL {
   return new URL(import.meta.url.includes('/dist/gpu/') ? '../../build/gpu-device.js' : '../build/gpu-device.js', import.meta.url);
@@ -49,7 +52,11 @@ export function nodeDeviceThread(): DeviceThread {
     post: (m: ToDevice, transfer?: ArrayBuffer[]) => worker.postMessage(m, transfer),
     listen: (l) => void listeners.add(l),
     hold: (held) => (held ? worker.ref() : worker.unref()),
-    terminate: () => void worker.terminate(),
+    terminate: () => {
+      // by message (CloseMessage in channel.ts); Worker.terminate() only if the thread hangs
+      worker.postMessage({ op: 'close' } satisfies ToDevice);
+      setTimeout(() => void worker.terminate(), CLOSE_GRACE_MS).unref();
+    },
     fallback: () => {
       const icd = swiftShaderIcd();
       if (process.env.VK_ICD_FILENAMES || !icd) return null;
