@@ -5,13 +5,12 @@
 
 import { memorySource } from '../engine/bytes.js';
 import type { Backend } from '../engine/backend.js';
-import { parseConfig } from '../engine/config.js';
 import { CorruptWeightsError } from '../engine/errors.js';
-import { SAFETENSORS_INDEX_FILE, openShardedSafetensors, parseSafetensorsIndex } from '../engine/safetensors.js';
+import { openShardedSafetensors } from '../engine/safetensors.js';
 import { openSession, type Session } from '../engine/session.js';
-import { IM_END } from '../engine/text.js';
 import { ModelTooLargeError } from '../worker/errors.js';
 import { assertFitsIsolate } from '../worker/fit.js';
+import { readPackHeader } from '../worker/pack-header.js';
 import type { PackFiles } from '../worker/pack.js';
 import { DownloadError, LocalMemoryError } from './errors.js';
 
@@ -21,8 +20,6 @@ export interface PackLoadOptions {
   /** Most bytes the model may use in this tab, and where that number comes from. */
   readonly budget: { readonly bytes: number; readonly source: string };
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 async function readJson(files: PackFiles, file: string, required: boolean): Promise<unknown> {
   const bytes = await files.read(file);
@@ -43,18 +40,7 @@ async function readJson(files: PackFiles, file: string, required: boolean): Prom
  * @example const session = await loadDownloadedPack(files, { backend, maxContext: 4096, budget: { bytes: 2 ** 31, source: '…' } });
  */
 export async function loadDownloadedPack(files: PackFiles, options: PackLoadOptions): Promise<Session> {
-  const [rawConfig, tokenizerJson, tokenizerConfig, indexJson] = await Promise.all([
-    readJson(files, 'config.json', true),
-    readJson(files, 'tokenizer.json', true),
-    readJson(files, 'tokenizer_config.json', false),
-    readJson(files, SAFETENSORS_INDEX_FILE, true),
-  ]);
-  const added = isObject(tokenizerJson) && Array.isArray(tokenizerJson.added_tokens) ? (tokenizerJson.added_tokens as { content?: unknown; id?: unknown }[]) : [];
-  const imEnd = added.find((t) => t?.content === IM_END && Number.isInteger(t?.id))?.id as number | undefined;
-  const config = parseConfig(rawConfig, imEnd === undefined ? [] : [imEnd]);
-  const indexName = `${files.name}${SAFETENSORS_INDEX_FILE}`;
-  const index = parseSafetensorsIndex(indexJson, indexName);
-  const weightBytes = Number(index.metadata.total_size ?? 0);
+  const { config, tokenizerJson, tokenizerConfig, indexJson, indexName, weightBytes } = await readPackHeader(files, readJson);
   try {
     assertFitsIsolate({ source: files.name, config, weightBytes, maxContext: options.maxContext, concurrency: 1, limitBytes: options.budget.bytes });
   } catch (e) {
@@ -70,7 +56,7 @@ export async function loadDownloadedPack(files: PackFiles, options: PackLoadOpti
     },
   });
   try {
-    return await openSession({ config, store, tokenizerJson, tokenizerConfig: isObject(tokenizerConfig) ? tokenizerConfig : null }, options.backend);
+    return await openSession({ config, store, tokenizerJson, tokenizerConfig }, options.backend);
   } finally {
     await store.close();
   }

@@ -4,11 +4,11 @@
 // Shards are streamed front to back straight into WASM memory and verified by sha256 on the
 // way (shard-stream.ts); the session is built once and refused if any shard fails its check.
 
-import { parseConfig } from '../engine/config.js';
 import type { Backend } from '../engine/backend.js';
-import { SAFETENSORS_INDEX_FILE, openShardedSafetensors, parseSafetensorsIndex } from '../engine/safetensors.js';
+import { openShardedSafetensors } from '../engine/safetensors.js';
 import { openSession, type Session } from '../engine/session.js';
 import { ModelUnavailableError } from './errors.js';
+import { readPackHeader } from './pack-header.js';
 import { assertFitsIsolate } from './fit.js';
 import { ShardStreams, StreamedShard, type OpenedFile } from './shard-stream.js';
 
@@ -107,18 +107,7 @@ async function readJson(files: PackFiles, file: string, required: boolean): Prom
  * const session = await loadPack(assetsPack(env.ASSETS, '/packs/default/'), { backend, maxContext: 4096, concurrency: 4 });
  */
 export async function loadPack(files: PackFiles, options: LoadPackOptions): Promise<Session> {
-  const [rawConfig, tokenizerJson, tokenizerConfig, indexJson] = await Promise.all([
-    readJson(files, 'config.json', true),
-    readJson(files, 'tokenizer.json', true),
-    readJson(files, 'tokenizer_config.json', false),
-    readJson(files, SAFETENSORS_INDEX_FILE, true),
-  ]);
-  const added = (tokenizerJson as { added_tokens?: { content?: unknown; id?: unknown }[] }).added_tokens;
-  const imEnd = Array.isArray(added) ? added.find((t) => t?.content === '<|im_end|>')?.id : undefined;
-  const config = parseConfig(rawConfig, typeof imEnd === 'number' ? [imEnd] : []);
-  const indexName = `${files.name}${SAFETENSORS_INDEX_FILE}`;
-  const index = parseSafetensorsIndex(indexJson, indexName);
-  const weightBytes = Number((index.metadata as { total_size?: unknown }).total_size ?? 0);
+  const { config, tokenizerJson, tokenizerConfig, indexJson, indexName, index, weightBytes } = await readPackHeader(files, readJson);
   assertFitsIsolate({ source: files.name, config, weightBytes, maxContext: options.maxContext, concurrency: options.concurrency, limitBytes: options.limitBytes });
   const streams = new ShardStreams();
   const shards: StreamedShard[] = [];
@@ -142,8 +131,7 @@ export async function loadPack(files: PackFiles, options: LoadPackOptions): Prom
   });
   let session: Session | null = null;
   try {
-    const isObject = tokenizerConfig !== null && typeof tokenizerConfig === 'object' && !Array.isArray(tokenizerConfig);
-    session = await openSession({ config, store, tokenizerJson, tokenizerConfig: isObject ? (tokenizerConfig as Record<string, unknown>) : null }, options.backend);
+    session = await openSession({ config, store, tokenizerJson, tokenizerConfig }, options.backend);
     for (const shard of shards) await shard.verify();
     return session;
   } catch (e) {
