@@ -40,6 +40,11 @@ export interface KernelExports {
   nvfp4s24_matvec_q16(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4s24_matvec_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4_matmul_q16(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
+  /** nvfp4 weights in the rows4 layout (fp4_rows4.ts, SIMD build): one buffer `w` of N·K/2 + N·K/16 bytes. */
+  nvfp4_matmul_q16_rows4(x: Ptr, scratch: Ptr, w: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
+  /** Whether this build's kernels take an nvfp4 weight (N, K) in rows4 (0 / 1). */
+  rows4_supported(K: number, N: number): number;
+  nvfp4_pack_rows4(codes: Ptr, scales: Ptr, dst: Ptr, K: number, N: number): void;
   nvfp4_matmul_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   nvfp4s24_matmul_q16(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   nvfp4s24_matmul_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;

@@ -22,6 +22,11 @@
 //      blocks that stay in L2 (matmul.ts's rowBlock), and each pair's widened weights serve 4
 //      tokens (two [A, B, A′, B′] transposes per 4 tokens, scales [eA, eB, eA, eB] · σ of the
 //      tokens); the last T mod 4 tokens (all of them when K/16 is odd) take the matvec rows.
+//   5. Weights come in the ModelOpt layout or, nvfp4 only, rows4 (fp4_rows4.ts: a group of 4 rows
+//      read as one stream, its 8 scale bytes one load): the same arithmetic, addressed by group
+//      strides. A row takes the same f32 operations in the same order in rowDot4Q, rowDotQ and
+//      micro4Q, so each token of a prefill equals that token decoded alone, bit for bit (MTP
+//      verification, engine/speculative.ts, relies on it).
 // Scalar twins (…_scalar): the same quantisation and layout, d_b summed in i32, acc += f32(d_b) ·
 //   (E4M3(s_b) · σ_b), y = acc · scale2 / 2, token by token — the same result up to f32
 //   summation order.
@@ -31,6 +36,7 @@
 
 import { e4m3At, keptS24, spreadS24 } from './fp4_decode';
 import { absMax16, f4 } from './lanes';
+import { CHUNK, groupBytes } from './fp4_rows4';
 import { rowBlock } from './matmul';
 import { codeBytes } from './nvfp4_matmul';
 
@@ -137,34 +143,43 @@ export function q16_scratch_bytes(K: i32): i32 {
   return i32x4.add(v128.shuffle<i32>(d01, d23, 0, 1, 4, 5), v128.shuffle<i32>(d01, d23, 2, 3, 6, 7)); // d01 = A, d23 = B
 }
 
-/** The weights of pair P (blocks 2P, 2P + 1) of one row against its activations q0..q3 (the pair's 4 vectors) → [A, A, B, B] (i32 lane partials); a lone last block: its 4 lanes. tbl = the 2·E2M1 table. */
-@inline function pairDot<F>(c: usize, p: usize, P: i32, q0: v128, q1: v128, q2: v128, q3: v128, tbl: v128, lone: bool): v128 {
+/** The weights of one pair (blocks A, B; codes at cw, s24 positions at pw) of one row against its activations q0..q3 (the pair's 4 vectors) → [A, A, B, B] (i32 lane partials); a lone last block: its 4 lanes. tbl = the 2·E2M1 table. */
+@inline function pairDot<F>(cw: usize, pw: usize, q0: v128, q1: v128, q2: v128, q3: v128, tbl: v128, lone: bool): v128 {
   if (sizeof<F>() == 1) {
-    const v = lone ? v128.load64_zero(c + (<usize>P << 4)) : v128.load(c + (<usize>P << 4));
+    const v = lone ? v128.load64_zero(cw) : v128.load(cw);
     const lo = lookupLo(v, tbl);
     const hi = lookupHi(v, tbl);
     return dots4<F>(evenBytes(lo), evenBytes(hi), i16x8.shr_s(lo, 8), i16x8.shr_s(hi, 8), q0, q1, q2, q3);
   }
-  const kept = keptS24(lone ? v128.load32_zero(c + (<usize>P << 3)) : v128.load64_zero(c + (<usize>P << 3)));
-  const wA = spreadS24(kept, p + (<usize>P << 2), 0);
+  const kept = keptS24(lone ? v128.load32_zero(cw) : v128.load64_zero(cw));
+  const wA = spreadS24(kept, pw, 0);
   if (lone) return i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(wA), q0), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(wA), q1));
-  const wB = spreadS24(kept, p + (<usize>P << 2), 1);
+  const wB = spreadS24(kept, pw, 1);
   return dots4<F>(i16x8.extend_low_i8x16_s(wA), i16x8.extend_high_i8x16_s(wA), i16x8.extend_low_i8x16_s(wB), i16x8.extend_high_i8x16_s(wB), q0, q1, q2, q3);
 }
 
-/** A lone last block (pair P) of one row: f32(d_b) · E4M3(s_b) · σ_b (no scale2). */
+/** Code bytes of one pair of blocks of a row (ModelOpt: nvfp4 16, s24 8). */
+@inline function pairCodeBytes<F>(): usize {
+  return sizeof<F>() == 1 ? 16 : 8;
+}
+
+/** A lone last block (pair P, ModelOpt) of one row (codes c, positions p, scales s): f32(d_b) · E4M3(s_b) · σ_b (no scale2). */
 @inline function loneDot<F>(c: usize, p: usize, s: usize, P: i32, qp: usize, sig: usize): f32 {
-  const d = pairDot<F>(c, p, P, v128.load(qp), v128.load(qp, 16), v128.load(qp, 32), v128.load(qp, 48), v128.load(E2M1X2), true);
+  const d = pairDot<F>(c + <usize>P * pairCodeBytes<F>(), p + (<usize>P << 2), v128.load(qp), v128.load(qp, 16), v128.load(qp, 32), v128.load(qp, 48), v128.load(E2M1X2), true);
   const sum = (i32x4.extract_lane(d, 0) + i32x4.extract_lane(d, 1)) + (i32x4.extract_lane(d, 2) + i32x4.extract_lane(d, 3));
   return <f32>sum * (e4m3At(s + <usize>(2 * P)) * load<f32>(sig + f4(2 * P)));
 }
 
-/** The 8 E4M3 bytes of blocks A, B of rows 0..3 (at s + r·sr) as the high halves of their f32 bits, times 2⁻¹²⁰, in i16 lanes. */
+/** The 8 E4M3 bytes of blocks A, B of rows 0..3 (at s + r·sr; one 8-byte load when sr = 2, rows4) as the high halves of their f32 bits, times 2⁻¹²⁰, in i16 lanes. */
 @inline export function scaleBits8(s: usize, sr: usize): v128 {
-  let v = v128.load16_splat(s);
-  v = v128.load16_lane(s + sr, v, 1);
-  v = v128.load16_lane(s + 2 * sr, v, 2);
-  v = v128.load16_lane(s + 3 * sr, v, 3);
+  let v: v128;
+  if (sr == 2) v = v128.load64_zero(s);
+  else {
+    v = v128.load16_splat(s);
+    v = v128.load16_lane(s + sr, v, 1);
+    v = v128.load16_lane(s + 2 * sr, v, 2);
+    v = v128.load16_lane(s + 3 * sr, v, 3);
+  }
   const b = i16x8.extend_low_i8x16_u(v);
   const mag = v128.and(b, i16x8.splat(0x7f));
   const h = v128.or(i16x8.shl(mag, 4), i16x8.shl(v128.and(b, i16x8.splat(0x80)), 8));
@@ -184,8 +199,8 @@ export function q16_scratch_bytes(K: i32): i32 {
   return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(t), scales));
 }
 
-/** Four rows (codes c, positions p, scales s; row strides cr, pr, sr) against q, σ → y[0..3], times g. */
-@inline function rowDot4Q<F>(q: usize, sig: usize, c: usize, cr: usize, p: usize, pr: usize, s: usize, sr: usize, K: i32, y: usize, g: f32): void {
+/** Four rows of a group (row r's pair P: codes c + r·cr + P·cp, positions p + r·pr + 4P, scales s + r·sr + P·sp) against q, σ → y[0..3], times g. */
+@inline function rowDot4Q<F>(q: usize, sig: usize, c: usize, cr: usize, cp: usize, p: usize, pr: usize, s: usize, sr: usize, sp: usize, K: i32, y: usize, g: f32): void {
   let a01 = f32x4.splat(0);
   let a23 = a01;
   const nb = K >> 4;
@@ -197,12 +212,14 @@ export function q16_scratch_bytes(K: i32): i32 {
     const q1 = v128.load(qp, 16);
     const q2 = v128.load(qp, 32);
     const q3 = v128.load(qp, 48);
-    const d0 = pairDot<F>(c, p, P, q0, q1, q2, q3, tbl, false);
-    const d1 = pairDot<F>(c + cr, p + pr, P, q0, q1, q2, q3, tbl, false);
-    const d2 = pairDot<F>(c + 2 * cr, p + 2 * pr, P, q0, q1, q2, q3, tbl, false);
-    const d3 = pairDot<F>(c + 3 * cr, p + 3 * pr, P, q0, q1, q2, q3, tbl, false);
+    const cw = c + <usize>P * cp;
+    const pw = p + (<usize>P << 2);
+    const d0 = pairDot<F>(cw, pw, q0, q1, q2, q3, tbl, false);
+    const d1 = pairDot<F>(cw + cr, pw + pr, q0, q1, q2, q3, tbl, false);
+    const d2 = pairDot<F>(cw + 2 * cr, pw + 2 * pr, q0, q1, q2, q3, tbl, false);
+    const d3 = pairDot<F>(cw + 3 * cr, pw + 3 * pr, q0, q1, q2, q3, tbl, false);
     const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
-    const bits = scaleBits8(s + <usize>(2 * P), sr);
+    const bits = scaleBits8(s + <usize>P * sp, sr);
     a01 = addRows(a01, d0, d1, scaleHalf(bits, 0, sigma));
     a23 = addRows(a23, d2, d3, scaleHalf(bits, 1, sigma));
   }
@@ -222,31 +239,28 @@ export function q16_scratch_bytes(K: i32): i32 {
   store<f32>(y, (f32x4.extract_lane(a23, 2) + f32x4.extract_lane(a23, 3) + f32x4.extract_lane(l23, 2)) * g, 12);
 }
 
-/** One row against q, σ (no scale2). */
-@inline function rowDotQ<F>(q: usize, sig: usize, c: usize, p: usize, s: usize, K: i32): f32 {
+/** One row (pair P: codes c + P·cp, positions p + 4P, scales s + P·sp) against q, σ (no scale2): the same f32 operations, in the same order, as a row of rowDot4Q or micro4Q. */
+@inline function rowDotQ<F>(q: usize, sig: usize, c: usize, cp: usize, p: usize, s: usize, sp: usize, K: i32): f32 {
   let acc = f32x4.splat(0);
   const nb = K >> 4;
   const np = nb >> 1;
   const tbl = v128.load(E2M1X2);
   for (let P = 0; P < np; P++) {
     const qp = q + (<usize>P << 6);
-    const d = pairDot<F>(c, p, P, v128.load(qp), v128.load(qp, 16), v128.load(qp, 32), v128.load(qp, 48), tbl, false);
-    const sA = e4m3At(s + <usize>(2 * P)) * load<f32>(sig + f4(2 * P));
-    const sB = e4m3At(s + <usize>(2 * P + 1)) * load<f32>(sig + f4(2 * P + 1));
-    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(d), f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(sA), 2, sB), 3, sB)));
+    const d = pairDot<F>(c + <usize>P * cp, p + (<usize>P << 2), v128.load(qp), v128.load(qp, 16), v128.load(qp, 32), v128.load(qp, 48), tbl, false);
+    const t = i32x4.add(v128.shuffle<i32>(d, d, 0, 2, 0, 2), v128.shuffle<i32>(d, d, 1, 3, 1, 3)); // [A, B, A, B]
+    const sw = s + <usize>P * sp;
+    const eB = e4m3At(sw + 1);
+    const e = f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(e4m3At(sw)), 1, eB), 3, eB); // [eA, eB, eA, eB]
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(t), f32x4.mul(e, v128.load64_splat(sig + f4(2 * P)))));
   }
-  const sum = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  const sum = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1);
   return nb & 1 ? sum + loneDot<F>(c, p, s, np, q + (<usize>np << 6), sig) : sum;
 }
 
-/** Rows n0..n1 of y = W · x for one quantised token (q, σ at sig), times g. */
-@inline function rowsQ<F>(q: usize, sig: usize, c: usize, p: usize, s: usize, K: i32, y: usize, g: f32, n0: i32, n1: i32): void {
-  const cr = <usize>(K >> 4) * codeBytes<F>();
-  const pr = sizeof<F>() == 1 ? 0 : <usize>(K >> 3);
-  const sr = <usize>(K >> 4);
-  let n = n0;
-  for (; n + 4 <= n1; n += 4) rowDot4Q<F>(q, sig, c + <usize>n * cr, cr, p + <usize>n * pr, pr, s + <usize>n * sr, sr, K, y + f4(n), g);
-  for (; n < n1; n++) store<f32>(y + f4(n), rowDotQ<F>(q, sig, c + <usize>n * cr, p + <usize>n * pr, s + <usize>n * sr, K) * g);
+/** Address of row n's data in a layout whose groups of 4 rows are g bytes apart and whose rows within a group are r bytes apart (ModelOpt: g = 4·r, so base + n·r). */
+@inline function rowAt(base: usize, n: i32, r: usize, g: usize): usize {
+  return base + <usize>(n >> 2) * g + <usize>(n & 3) * r;
 }
 
 /** acc + f32([A_t, B_t, A_t′, B_t′]) · ([eA, eB, eA, eB] · [σA_t, σB_t, σA_t′, σB_t′]) for two tokens' [A, A, B, B] partials. */
@@ -256,16 +270,17 @@ export function q16_scratch_bytes(K: i32): i32 {
   return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(t), f32x4.mul(e, sigma)));
 }
 
-/** One row (codes c, positions p, scales s) against 4 quantised tokens (q, q + qs, …; σ at + sg) → y[t·ys], times g; K/16 even. */
-@inline function micro4Q<F>(q: usize, qs: usize, sg: usize, c: usize, p: usize, s: usize, K: i32, y: usize, ys: usize, g: f32): void {
+/** One row (pair P: codes c + P·cp, positions p + 4P, scales s + P·sp) against 4 quantised tokens (q, q + qs, …; σ at + sg) → y[t·ys], times g; K/16 even. */
+@inline function micro4Q<F>(q: usize, qs: usize, sg: usize, c: usize, cp: usize, p: usize, s: usize, sp: usize, K: i32, y: usize, ys: usize, g: f32): void {
   let a01 = f32x4.splat(0);
   let a23 = a01;
   const np = K >> 5;
   const tbl = v128.load(E2M1X2);
   for (let P = 0; P < np; P++) {
     let w0: v128, w1: v128, w2: v128, w3: v128;
+    const cw = c + <usize>P * cp;
     if (sizeof<F>() == 1) {
-      const v = v128.load(c + (<usize>P << 4));
+      const v = v128.load(cw);
       const lo = lookupLo(v, tbl);
       const hi = lookupHi(v, tbl);
       w0 = evenBytes(lo);
@@ -273,7 +288,7 @@ export function q16_scratch_bytes(K: i32): i32 {
       w2 = i16x8.shr_s(lo, 8);
       w3 = i16x8.shr_s(hi, 8);
     } else {
-      const kept = keptS24(v128.load64_zero(c + (<usize>P << 3)));
+      const kept = keptS24(v128.load64_zero(cw));
       const wA = spreadS24(kept, p + (<usize>P << 2), 0);
       const wB = spreadS24(kept, p + (<usize>P << 2), 1);
       w0 = i16x8.extend_low_i8x16_s(wA);
@@ -281,7 +296,7 @@ export function q16_scratch_bytes(K: i32): i32 {
       w2 = i16x8.extend_low_i8x16_s(wB);
       w3 = i16x8.extend_high_i8x16_s(wB);
     }
-    const so = s + <usize>(2 * P);
+    const so = s + <usize>P * sp;
     const eB = e4m3At(so + 1);
     const e = f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(e4m3At(so)), 1, eB), 3, eB); // [eA, eB, eA, eB]
     const qp = q + (<usize>P << 6);
@@ -289,9 +304,9 @@ export function q16_scratch_bytes(K: i32): i32 {
     const d1 = dots4<F>(w0, w1, w2, w3, v128.load(qp + qs), v128.load(qp + qs, 16), v128.load(qp + qs, 32), v128.load(qp + qs, 48));
     const d2 = dots4<F>(w0, w1, w2, w3, v128.load(qp + 2 * qs), v128.load(qp + 2 * qs, 16), v128.load(qp + 2 * qs, 32), v128.load(qp + 2 * qs, 48));
     const d3 = dots4<F>(w0, w1, w2, w3, v128.load(qp + 3 * qs), v128.load(qp + 3 * qs, 16), v128.load(qp + 3 * qs, 32), v128.load(qp + 3 * qs, 48));
-    const sp = q + sg + f4(2 * P);
-    a01 = addTokens(a01, d0, d1, e, sp, sp + qs);
-    a23 = addTokens(a23, d2, d3, e, sp + 2 * qs, sp + 3 * qs);
+    const sq = q + sg + f4(2 * P);
+    a01 = addTokens(a01, d0, d1, e, sq, sq + qs);
+    a23 = addTokens(a23, d2, d3, e, sq + 2 * qs, sq + 3 * qs);
   }
   store<f32>(y, (f32x4.extract_lane(a01, 0) + f32x4.extract_lane(a01, 1)) * g);
   store<f32>(y + ys, (f32x4.extract_lane(a01, 2) + f32x4.extract_lane(a01, 3)) * g);
@@ -299,26 +314,61 @@ export function q16_scratch_bytes(K: i32): i32 {
   store<f32>(y + 3 * ys, (f32x4.extract_lane(a23, 2) + f32x4.extract_lane(a23, 3)) * g);
 }
 
-/** Y(T, N) = X(T, K) · W(N, K)ᵀ, SIMD: every token quantised (scratch: T · q16_scratch_bytes(K)), then row blocks that stay in L2, 4 tokens per decoded pair (K/16 even; else, and for the last T mod 4 tokens, per token). */
-function matmulQ16Simd<F>(x: usize, q: usize, c: usize, p: usize, s: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
-  const qs = <usize>q16_scratch_bytes(K);
-  const sg = qBytes(K);
-  for (let t = 0; t < T; t++) quantize<F, u8>(x + <usize>t * f4(K), K, q + <usize>t * qs);
-  const cr = <usize>(K >> 4) * codeBytes<F>();
-  const pr = sizeof<F>() == 1 ? 0 : <usize>(K >> 3);
-  const sr = <usize>(K >> 4);
-  const ys = f4(N);
-  const g = scale2 * 0.5;
+/**
+ * Y[t, n] (row stride ys bytes) for rows n < N of weights addressed as fp4_rows4.ts says (row r of
+ * a group: codes c + r·cr, pair stride cp, groups cg apart; scales likewise s, sr, sp, sg;
+ * s24 positions p + n·pr), T tokens quantised at q (stride qs). Row blocks that stay in L2
+ * (matmul.ts's rowBlock, whole groups of 4); in each, 4 tokens per decoded pair (K/16 even; else,
+ * and for the last T mod 4 tokens, each token's rows 4 at a time, then one at a time).
+ */
+@inline function rowsQ16<F>(q: usize, qs: usize, T: i32, K: i32, N: i32, c: usize, cr: usize, cp: usize, cg: usize, p: usize, pr: usize, s: usize, sr: usize, sp: usize, sg: usize, y: usize, ys: usize, g: f32): void {
+  const sgq = qBytes(K);
   const T4 = (K >> 4) & 1 ? 0 : T & ~3;
-  const block = rowBlock(cr + pr + sr);
+  const block = max<i32>(4, rowBlock(<usize>(K >> 4) * codeBytes<F>() + pr + <usize>(K >> 4)) & ~3);
   for (let n0 = 0; n0 < N; n0 += block) {
     const n1 = min(N, n0 + block);
     for (let t = 0; t < T4; t += 4) {
       const qt = q + <usize>t * qs;
-      for (let n = n0; n < n1; n++) micro4Q<F>(qt, qs, sg, c + <usize>n * cr, p + <usize>n * pr, s + <usize>n * sr, K, y + <usize>t * ys + f4(n), ys, g);
+      for (let n = n0; n < n1; n++) micro4Q<F>(qt, qs, sgq, rowAt(c, n, cr, cg), cp, p + <usize>n * pr, rowAt(s, n, sr, sg), sp, K, y + <usize>t * ys + f4(n), ys, g);
     }
-    for (let t = T4; t < T; t++) rowsQ<F>(q + <usize>t * qs, q + <usize>t * qs + sg, c, p, s, K, y + <usize>t * ys, g, n0, n1);
+    for (let t = T4; t < T; t++) {
+      const qt = q + <usize>t * qs;
+      const yt = y + <usize>t * ys;
+      let n = n0;
+      for (; n + 4 <= n1; n += 4) rowDot4Q<F>(qt, qt + sgq, rowAt(c, n, cr, cg), cr, cp, p + <usize>n * pr, pr, rowAt(s, n, sr, sg), sr, sp, K, yt + f4(n), g);
+      for (; n < n1; n++) store<f32>(yt + f4(n), rowDotQ<F>(qt, qt + sgq, rowAt(c, n, cr, cg), cp, p + <usize>n * pr, rowAt(s, n, sr, sg), sp, K) * g);
+    }
   }
+}
+
+/** Every token of X (T, K) quantised into q (stride q16_scratch_bytes(K)), SIMD. */
+function quantizeTokens<F>(x: usize, q: usize, T: i32, K: i32): void {
+  const qs = <usize>q16_scratch_bytes(K);
+  for (let t = 0; t < T; t++) quantize<F, u8>(x + <usize>t * f4(K), K, q + <usize>t * qs);
+}
+
+/** Y(T, N) = X(T, K) · W(N, K)ᵀ, SIMD, weights in ModelOpt layout (scratch: T · q16_scratch_bytes(K)). */
+function matmulQ16Simd<F>(x: usize, q: usize, c: usize, p: usize, s: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+  quantizeTokens<F>(x, q, T, K);
+  const cr = <usize>(K >> 4) * codeBytes<F>();
+  const sr = <usize>(K >> 4);
+  rowsQ16<F>(q, q16_scratch_bytes(K), T, K, N, c, cr, pairCodeBytes<F>(), 4 * cr, p, sizeof<F>() == 1 ? 0 : <usize>(K >> 3), s, sr, 2, 4 * sr, y, f4(N), scale2 * 0.5);
+}
+
+/** Y(T, N) = X(T, K) · W(N, K)ᵀ, SIMD, nvfp4 weights in rows4 layout at w (fp4_rows4.ts). */
+function matmulQ16Rows4(x: usize, q: usize, w: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+  quantizeTokens<u8>(x, q, T, K);
+  const qs = <usize>q16_scratch_bytes(K);
+  const g = scale2 * 0.5;
+  const N4 = N & ~3;
+  const gb = groupBytes(K);
+  rowsQ16<u8>(q, qs, T, K, N4, w, 16, CHUNK, gb, 0, 0, w + 64, 2, CHUNK, gb, y, f4(N), g);
+  if (N4 == N) return;
+  const tc = w + <usize>(N4 >> 2) * gb;
+  const cr = <usize>(K >> 1);
+  const ts = tc + <usize>(N - N4) * cr;
+  const sr = <usize>(K >> 4);
+  rowsQ16<u8>(q, qs, T, K, N - N4, tc, cr, 16, 4 * cr, 0, 0, ts, sr, 2, 4 * sr, y + f4(N4), f4(N), g);
 }
 
 /** 2·E2M1 of element i of block b of a row (codes c, positions p; 0 where s24 pruned it). */
@@ -368,6 +418,12 @@ export function nvfp4_matmul_q16(x: usize, scratch: usize, codes: usize, scales:
 
 export function nvfp4_matmul_q16_scalar(x: usize, scratch: usize, codes: usize, scales: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
   matmulQ16Scalar<u8>(x, scratch, codes, 0, scales, scale2, y, T, K, N);
+}
+
+/** Y(T, N) = X(T, K) · W(N, K)ᵀ, nvfp4 weights in rows4 layout (fp4_rows4.ts), int16 activations (scratch: T · q16_scratch_bytes(K)); SIMD builds only. */
+export function nvfp4_matmul_q16_rows4(x: usize, scratch: usize, w: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+  if (ASC_FEATURE_SIMD) matmulQ16Rows4(x, scratch, w, scale2, y, T, K, N);
+  else unreachable();
 }
 
 /** Y(T, N) = X(T, K) · W(N, K)ᵀ, nvfp4-s24 weights, int16 activations (scratch: T · q16_scratch_bytes(K)). */

@@ -1,0 +1,109 @@
+// The rows4 layout of nvfp4 weights (assembly/kernels/fp4_rows4.ts): the packer's byte placement
+// against the layout written out by hand from its header comment, and the int16-activation
+// kernels on rows4 (nvfp4_matmul_q16_rows4) bit-identical to the same kernels on the ModelOpt
+// layout (whose accuracy tests/assembly/nvfp4.test.ts checks against the reference backend), on
+// row tails (N mod 4), token tails (T mod 4) and the Nano expert shapes K = 2688 and K = 1856.
+// Also the property speculative decoding relies on: every token of a prefill (T > 1) gives
+// exactly the output of that token alone (T = 1), in both layouts.
+
+import { beforeAll, describe, expect, test } from 'vitest';
+import { instantiateKernels, type WasmKernels } from '../../assembly/backend/index.js';
+import { readKernelBuild } from '../../assembly/backend/node-wasm.js';
+import { randomWeight, randomX } from './fp4-fixtures.js';
+
+/** rows4 bytes of ModelOpt codes (N, K/2) and scales (N, K/16), spelled out from fp4_rows4.ts. */
+function packByHand(codes: Uint8Array, scales: Uint8Array, K: number, N: number): Uint8Array {
+  const out: number[] = [];
+  const N4 = N - (N % 4);
+  for (let G = 0; G < N4 / 4; G++) {
+    for (let P = 0; P < K / 32; P++) {
+      for (let r = 0; r < 4; r++) for (let j = 0; j < 16; j++) out.push(codes[(4 * G + r) * (K / 2) + 16 * P + j]);
+      for (let r = 0; r < 4; r++) out.push(scales[(4 * G + r) * (K / 16) + 2 * P], scales[(4 * G + r) * (K / 16) + 2 * P + 1]);
+    }
+  }
+  for (let n = N4; n < N; n++) for (let j = 0; j < K / 2; j++) out.push(codes[n * (K / 2) + j]);
+  for (let n = N4; n < N; n++) for (let j = 0; j < K / 16; j++) out.push(scales[n * (K / 16) + j]);
+  return Uint8Array.from(out);
+}
+
+describe('rows4 layout (SIMD build)', () => {
+  let kr: WasmKernels;
+  beforeAll(async () => {
+    kr = await instantiateKernels(await readKernelBuild('simd'), true);
+  });
+
+  const put = (bytes: Uint8Array | Float32Array): number => {
+    const p = kr.heap.alloc(bytes.byteLength);
+    kr.heap.u8(p, bytes.byteLength).set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    return p;
+  };
+
+  test('which weights it takes: K a multiple of 32, at least 4 rows', () => {
+    const e = kr.exports;
+    expect([e.rows4_supported(64, 4), e.rows4_supported(2688, 1856), e.rows4_supported(1856, 7)].map(Boolean)).toEqual([true, true, true]);
+    expect([e.rows4_supported(48, 8), e.rows4_supported(64, 3), e.rows4_supported(0, 8)].map(Boolean)).toEqual([false, false, false]);
+  });
+
+  test.each([
+    [64, 4],
+    [64, 5],
+    [96, 11],
+    [32, 8],
+  ])('K = %i, N = %i: groups of 4 rows as 72-byte chunks, then the tail rows as ModelOpt', (K, N) => {
+    const codes = Uint8Array.from({ length: (N * K) / 2 }, (_, i) => (i * 37 + 11) & 255);
+    const scales = Uint8Array.from({ length: (N * K) / 16 }, (_, i) => (i * 13 + 200) & 255);
+    const [c, s, dst] = [put(codes), put(scales), kr.heap.alloc(codes.length + scales.length)];
+    kr.exports.nvfp4_pack_rows4(c, s, dst, K, N);
+    expect(kr.heap.u8(dst, codes.length + scales.length)).toEqual(packByHand(codes, scales, K, N));
+    for (const p of [c, s, dst]) kr.heap.free(p);
+  });
+
+  /** Y of the ModelOpt and the rows4 kernels for one random weight and T tokens. */
+  function run(K: number, N: number, T: number, seed: number): { modelopt: Float32Array; rows4: Float32Array; tokens: Float32Array[][] } {
+    const e = kr.exports;
+    const w = randomWeight('nvfp4', N, K, seed);
+    const x = Float32Array.from(randomX(T, K, seed + 1));
+    const [c, s, xp] = [put(w.bytes), put(w.quant!.scale), put(x)];
+    const packed = kr.heap.alloc(w.bytes.length + w.quant!.scale.length);
+    e.nvfp4_pack_rows4(c, s, packed, K, N);
+    const sc = kr.heap.alloc(T * e.q16_scratch_bytes(K));
+    const y = kr.heap.alloc(T * N * 4);
+    const g = w.quant!.scale2;
+    e.nvfp4_matmul_q16(xp, sc, c, s, g, y, T, K, N);
+    const modelopt = kr.heap.f32(y, T * N).slice();
+    e.nvfp4_matmul_q16_rows4(xp, sc, packed, g, y, T, K, N);
+    const rows4 = kr.heap.f32(y, T * N).slice();
+    const tokens = Array.from({ length: T }, (_, t) => {
+      const xt = xp + t * K * 4;
+      e.nvfp4_matmul_q16(xt, sc, c, s, g, y, 1, K, N);
+      const one = kr.heap.f32(y, N).slice();
+      e.nvfp4_matmul_q16_rows4(xt, sc, packed, g, y, 1, K, N);
+      return [one, kr.heap.f32(y, N).slice()];
+    });
+    for (const p of [c, s, xp, packed, sc, y]) kr.heap.free(p);
+    return { modelopt, rows4, tokens };
+  }
+
+  test.each([
+    [2688, 7, 1],
+    [1856, 6, 1],
+    [1856, 9, 5],
+    [2688, 4, 8],
+    [64, 5, 1],
+    [64, 6, 3],
+    [96, 7, 4],
+    [32, 13, 9],
+  ])('K = %i, N = %i, T = %i: rows4 gives the ModelOpt result bit for bit, and each prefill token its own decode', (K, N, T) => {
+    const { modelopt, rows4, tokens } = run(K, N, T, K + 31 * N + T);
+    expect(rows4).toEqual(modelopt);
+    for (let t = 0; t < T; t++) {
+      expect(tokens[t][0], `token ${t} alone, ModelOpt`).toEqual(modelopt.subarray(t * N, (t + 1) * N));
+      expect(tokens[t][1], `token ${t} alone, rows4`).toEqual(modelopt.subarray(t * N, (t + 1) * N));
+    }
+  });
+});
+
+test('the scalar build keeps the ModelOpt layout (rows4 needs SIMD)', async () => {
+  const scalar = await instantiateKernels(await readKernelBuild('scalar'), false);
+  expect(Boolean(scalar.exports.rows4_supported(64, 8))).toBe(false);
+});
