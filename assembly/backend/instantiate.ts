@@ -35,6 +35,8 @@ export interface KernelExports {
   relaxed_simd(): number;
   nvfp4_matvec_i8(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4_matvec_i8_scalar(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
+  nvfp4_matmul_i8(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
+  nvfp4_matmul_i8_scalar(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   nvfp4_matvec_q16(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4_matvec_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4s24_matvec_q16(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
@@ -48,6 +50,11 @@ export interface KernelExports {
   nvfp4_matmul_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   nvfp4s24_matmul_q16(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   nvfp4s24_matmul_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
+  gather_scratch_bytes(K: number): number;
+  nvfp4s24_matvec_gather(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
+  nvfp4s24_matvec_gather_scalar(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
+  nvfp4s24_matmul_gather(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
+  nvfp4s24_matmul_gather_scalar(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   f32_add(x: Ptr, y: Ptr, n: number): void;
   f32_add_scalar(x: Ptr, y: Ptr, n: number): void;
   f32_relu2(x: Ptr, n: number): void;
@@ -95,12 +102,18 @@ export interface KernelExports {
   f32_sum_probe_scalar(p: Ptr, n: number): number;
 }
 
+/** The three kernel builds of `npm run build:wasm`, best first: build/edgetron-<build>.wasm. */
+export const KERNEL_BUILDS = ['relaxed', 'simd', 'scalar'] as const;
+export type KernelBuild = (typeof KERNEL_BUILDS)[number];
+
 /** An instantiated kernel module with the heap that owns its memory. */
 export interface WasmKernels {
   /** Whether this is a SIMD build (the SIMD or the relaxed-SIMD one). */
   readonly simd: boolean;
-  /** Whether this is the relaxed-SIMD build (build/edgetron-relaxed.wasm): int8-activation nvfp4 decode. */
+  /** Whether this is the relaxed-SIMD build (build/edgetron-relaxed.wasm): int8-activation nvfp4 products. */
   readonly relaxed: boolean;
+  /** Which build this is: relaxed, simd or scalar. */
+  readonly build: KernelBuild;
   readonly heap: Heap;
   readonly exports: KernelExports;
 }
@@ -123,8 +136,8 @@ export function simdSupported(): boolean {
 }
 
 // (module (func (result v128) i32.const 0 i8x16.splat i32.const 0 i8x16.splat i8x16.relaxed_swizzle)):
-// validates only where relaxed SIMD is supported (Chromium ≥ 114, Node ≥ 22; Node 20 behind
-// --experimental-wasm-relaxed-simd).
+// validates only where relaxed SIMD is supported (Chromium ≥ 114, Node ≥ 22 and workerd; Node 20
+// behind --experimental-wasm-relaxed-simd).
 const RELAXED_PROBE = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
   0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () → v128
@@ -141,10 +154,19 @@ export function relaxedSimdSupported(): boolean {
 }
 
 /**
+ * The best kernel build this engine validates (Worker and browser: the module to fetch or import;
+ * Node 20 validates relaxed SIMD only once node-wasm.ts has turned its flag on).
+ * @example const file = `edgetron-${bestKernelBuild()}.wasm`;
+ */
+export function bestKernelBuild(): KernelBuild {
+  return relaxedSimdSupported() ? 'relaxed' : simdSupported() ? 'simd' : 'scalar';
+}
+
+/**
  * Instantiate a kernel build over a new memory (grows on demand up to 4 GiB); `relaxed` comes
  * from the build itself (its relaxed_simd export).
  * @example
- * const kernels = await instantiateKernels(await readKernelWasm(true), true);
+ * const kernels = await instantiateKernels(await readKernelBuild('simd'), true);
  * const p = kernels.heap.alloc(64);
  */
 export async function instantiateKernels(source: BufferSource | WebAssembly.Module, simd: boolean): Promise<WasmKernels> {
@@ -152,5 +174,6 @@ export async function instantiateKernels(source: BufferSource | WebAssembly.Modu
   const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const exports = instance.exports as unknown as KernelExports;
-  return { simd, relaxed: exports.relaxed_simd() !== 0, heap: new Heap(memory), exports };
+  const relaxed = exports.relaxed_simd() !== 0;
+  return { simd, relaxed, build: relaxed ? 'relaxed' : simd ? 'simd' : 'scalar', heap: new Heap(memory), exports };
 }

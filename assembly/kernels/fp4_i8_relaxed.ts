@@ -23,8 +23,9 @@
 //   |ŷ − y| ≤ Σ_b 0.504·σ_b · Σ_{k∈b} |w_k| + (K/16 + 24)·u·Σ_k |x̂_k w_k|   (u = 2⁻²⁴).
 
 import { e4m3At } from './fp4_decode';
-import { addRows, blockSigma, roundedHalf, scaleBits8, scaleHalf, storeRows4 } from './fp4_q16_matvec';
+import { blockSigma, roundedHalf, scaleBits8, scaleHalf, storeRows4 } from './fp4_q16_matvec';
 import { f4 } from './lanes';
+import { rowBlock } from './matmul';
 
 /** 2·E2M1 + 12 of a 4-bit code (code 8, −0, is 12). */
 const E2M1X2P12: usize = memory.data<u8>([12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0]);
@@ -87,27 +88,36 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
   for (let P = 0; P < np; P++) {
     const qp = q + (<usize>P << 5);
     const t = i16x8.add(i16x8.extadd_pairwise_i8x16_s(v128.load(qp)), i16x8.extadd_pairwise_i8x16_s(v128.load(qp, 16)));
-    v128.store(corr + (<usize>P << 4), i32x4.mul(i32x4.extadd_pairwise_i16x8_s(t), i32x4.splat(-12))); // Σq per lane, |·| ≤ 8·127
+    const h = i32x4.extadd_pairwise_i16x8_s(t); // [A, A, B, B] halves of Σq, |·| ≤ 8·127
+    const sum = i32x4.add(v128.shuffle<i32>(h, h, 0, 2, 0, 2), v128.shuffle<i32>(h, h, 1, 3, 1, 3));
+    v128.store(corr + (<usize>P << 4), i32x4.mul(sum, i32x4.splat(-12))); // [ΣA, ΣB, ΣA, ΣB] · −12
   }
   return sig;
 }
 
-/** [A, A, B, B] partials of pair P of one row (codes c): the 16 code bytes v against qlo, qhi, from −12·Σq. */
-@inline function pairDotR(v: v128, ql: v128, qh: v128, nc: v128, tbl: v128): v128 {
-  const lo = i8x16.relaxed_swizzle(tbl, v128.and(v, i8x16.splat(0x0f)));
-  const hi = i8x16.relaxed_swizzle(tbl, i8x16.shr_u(v, 4));
-  const d16 = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(ql, lo), i16x8.relaxed_dot_i8x16_i7x16_s(qh, hi)); // |·| ≤ 4·127·24
-  return i32x4.add(i32x4.extadd_pairwise_i16x8_s(d16), nc);
+/** [A, A, B, B] partials of Σ q_k · (2·E2M1_k + 12) of one row's pair: its 16 code bytes v against qlo, qh. */
+@inline function pairDotR(v: v128, ql: v128, qh: v128, tbl: v128): v128 {
+  const m = i8x16.splat(0x0f);
+  const lo = i8x16.relaxed_swizzle(tbl, v128.and(v, m));
+  const hi = i8x16.relaxed_swizzle(tbl, v128.and(i16x8.shr_u(v, 4), m)); // not i8x16.shr_u: several x64 instructions in V8
+  return i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(ql, lo), i16x8.relaxed_dot_i8x16_i7x16_s(qh, hi))); // i16 |·| ≤ 4·127·24
+}
+
+/** acc + f32([A, B, A′, B′] + n) · scales, from two [A, A, B, B] partials d, d′ and the −12·Σq correction n = [cA, cB, cA′, cB′]. */
+@inline function addPairs(acc: v128, d0: v128, d1: v128, n: v128, scales: v128): v128 {
+  const t = i32x4.add(i32x4.add(v128.shuffle<i32>(d0, d1, 0, 2, 4, 6), v128.shuffle<i32>(d0, d1, 1, 3, 5, 7)), n);
+  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(t), scales));
 }
 
 /** A lone last block (pair P) of one row: f32(d_b) · E4M3(s_b) · σ_b (no scale2). */
 @inline function loneDotR(c: usize, s: usize, P: i32, q: usize, nc: usize, sig: usize, tbl: v128): f32 {
   const qp = q + (<usize>P << 5);
-  const d = pairDotR(v128.load64_zero(c + (<usize>P << 4)), v128.load(qp), v128.load(qp, 16), v128.load(nc + (<usize>P << 4)), tbl);
-  return <f32>(i32x4.extract_lane(d, 0) + i32x4.extract_lane(d, 1)) * (e4m3At(s + <usize>(2 * P)) * load<f32>(sig + f4(2 * P)));
+  const d = pairDotR(v128.load64_zero(c + (<usize>P << 4)), v128.load(qp), v128.load(qp, 16), tbl);
+  const dA = i32x4.extract_lane(d, 0) + i32x4.extract_lane(d, 1) + load<i32>(nc + (<usize>P << 4));
+  return <f32>dA * (e4m3At(s + <usize>(2 * P)) * load<f32>(sig + f4(2 * P)));
 }
 
-/** Four rows (codes c, scales s; row strides cr, sr) against q (−12·Σq at nc, σ at sig) → y[0..3], times g. */
+/** Four rows (codes c, scales s; row strides cr, sr) against one token (q, −12·Σq at nc, σ at sig) → y[0..3], times g. */
 @inline function rowDot4R(q: usize, nc: usize, sig: usize, c: usize, cr: usize, s: usize, sr: usize, K: i32, y: usize, g: f32): void {
   let a01 = f32x4.splat(0);
   let a23 = a01;
@@ -120,14 +130,14 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
     const qh = v128.load(qp, 16);
     const n = v128.load(nc + (<usize>P << 4));
     const co = c + (<usize>P << 4);
-    const d0 = pairDotR(v128.load(co), ql, qh, n, tbl);
-    const d1 = pairDotR(v128.load(co + cr), ql, qh, n, tbl);
-    const d2 = pairDotR(v128.load(co + 2 * cr), ql, qh, n, tbl);
-    const d3 = pairDotR(v128.load(co + 3 * cr), ql, qh, n, tbl);
+    const d0 = pairDotR(v128.load(co), ql, qh, tbl);
+    const d1 = pairDotR(v128.load(co + cr), ql, qh, tbl);
+    const d2 = pairDotR(v128.load(co + 2 * cr), ql, qh, tbl);
+    const d3 = pairDotR(v128.load(co + 3 * cr), ql, qh, tbl);
     const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
     const bits = scaleBits8(s + <usize>(2 * P), sr);
-    a01 = addRows(a01, d0, d1, scaleHalf(bits, 0, sigma));
-    a23 = addRows(a23, d2, d3, scaleHalf(bits, 1, sigma));
+    a01 = addPairs(a01, d0, d1, n, scaleHalf(bits, 0, sigma));
+    a23 = addPairs(a23, d2, d3, n, scaleHalf(bits, 1, sigma));
   }
   if (nb & 1) {
     const l01 = f32x4.replace_lane(f32x4.splat(loneDotR(c, s, np, q, nc, sig, tbl)), 2, loneDotR(c + cr, s + sr, np, q, nc, sig, tbl));
@@ -136,7 +146,7 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
   } else storeRows4(y, a01, a23, f32x4.splat(0), f32x4.splat(0), g);
 }
 
-/** One row against q (no scale2). */
+/** One row against one token (no scale2): the two-row step with the row twice, lanes A, B. */
 @inline function rowDotR(q: usize, nc: usize, sig: usize, c: usize, s: usize, K: i32): f32 {
   let acc = f32x4.splat(0);
   const nb = K >> 4;
@@ -144,24 +154,95 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
   const tbl = v128.load(E2M1X2P12);
   for (let P = 0; P < np; P++) {
     const qp = q + (<usize>P << 5);
-    const d = pairDotR(v128.load(c + (<usize>P << 4)), v128.load(qp), v128.load(qp, 16), v128.load(nc + (<usize>P << 4)), tbl);
-    const sA = e4m3At(s + <usize>(2 * P)) * load<f32>(sig + f4(2 * P));
-    const sB = e4m3At(s + <usize>(2 * P + 1)) * load<f32>(sig + f4(2 * P + 1));
-    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(d), f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(sA), 2, sB), 3, sB)));
+    const d = pairDotR(v128.load(c + (<usize>P << 4)), v128.load(qp), v128.load(qp, 16), tbl);
+    const so = s + <usize>(2 * P);
+    const sigma = v128.load64_splat(sig + f4(2 * P));
+    const e = f32x4.replace_lane(f32x4.splat(e4m3At(so)), 1, e4m3At(so + 1)); // [eA, eB, ·, ·]
+    acc = addPairs(acc, d, d, v128.load(nc + (<usize>P << 4)), f32x4.mul(e, sigma));
   }
-  const sum = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  const sum = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1);
   return nb & 1 ? sum + loneDotR(c, s, np, q, nc, sig, tbl) : sum;
 }
 
-function matvecI8Relaxed(x: usize, q: usize, c: usize, s: usize, scale2: f32, y: usize, K: i32, N: i32): void {
-  const sig = quantizeSimd(x, K, q);
+/** [X_t, X_t′] from two tokens' 8 bytes at p and p + ts: their [A, B] halves side by side. */
+@inline function tokens2(p: usize, ts: usize): v128 {
+  return v128.load64_lane(p + ts, v128.load64_zero(p), 1);
+}
+
+/** One row (codes c, scales s; K/16 even or odd) against 4 quantised tokens (scratch q, q + qs, …) → y[t·ys], times g; per token bit-identical to rowDot4R's output for that row. */
+@inline function micro4R(q: usize, qs: usize, c: usize, s: usize, K: i32, y: usize, ys: usize, g: f32): void {
+  let a01 = f32x4.splat(0);
+  let a23 = a01;
+  const nb = K >> 4;
+  const np = nb >> 1;
   const nc = q + qBytes(K);
+  const sig = nc + (qBytes(K) >> 1);
+  const tbl = v128.load(E2M1X2P12);
+  const m = i8x16.splat(0x0f);
+  for (let P = 0; P < np; P++) {
+    const v = v128.load(c + (<usize>P << 4));
+    const lo = i8x16.relaxed_swizzle(tbl, v128.and(v, m));
+    const hi = i8x16.relaxed_swizzle(tbl, v128.and(i16x8.shr_u(v, 4), m));
+    const qp = q + (<usize>P << 5);
+    const d0 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp, 16), hi)));
+    const d1 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + qs), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + qs, 16), hi)));
+    const d2 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + 2 * qs), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + 2 * qs, 16), hi)));
+    const d3 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + 3 * qs), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + 3 * qs, 16), hi)));
+    const so = s + <usize>(2 * P);
+    const eB = e4m3At(so + 1);
+    const e = f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(e4m3At(so)), 1, eB), 3, eB); // [eA, eB, eA, eB]
+    const np4 = nc + (<usize>P << 4);
+    const sp = sig + f4(2 * P);
+    a01 = addPairs(a01, d0, d1, tokens2(np4, qs), f32x4.mul(e, tokens2(sp, qs)));
+    a23 = addPairs(a23, d2, d3, tokens2(np4 + 2 * qs, qs), f32x4.mul(e, tokens2(sp + 2 * qs, qs)));
+  }
+  let l0: f32 = 0, l1: f32 = 0, l2: f32 = 0, l3: f32 = 0;
+  if (nb & 1) {
+    l0 = loneDotR(c, s, np, q, nc, sig, tbl);
+    l1 = loneDotR(c, s, np, q + qs, nc + qs, sig + qs, tbl);
+    l2 = loneDotR(c, s, np, q + 2 * qs, nc + 2 * qs, sig + 2 * qs, tbl);
+    l3 = loneDotR(c, s, np, q + 3 * qs, nc + 3 * qs, sig + 3 * qs, tbl);
+  }
+  store<f32>(y, (f32x4.extract_lane(a01, 0) + f32x4.extract_lane(a01, 1) + l0) * g);
+  store<f32>(y + ys, (f32x4.extract_lane(a01, 2) + f32x4.extract_lane(a01, 3) + l1) * g);
+  store<f32>(y + 2 * ys, (f32x4.extract_lane(a23, 0) + f32x4.extract_lane(a23, 1) + l2) * g);
+  store<f32>(y + 3 * ys, (f32x4.extract_lane(a23, 2) + f32x4.extract_lane(a23, 3) + l3) * g);
+}
+
+/**
+ * Y(T, N) = X(T, K) · W(N, K)ᵀ with relaxed SIMD: every token quantised (scratch: T · i8_scratch_bytes(K)), then
+ * row blocks that stay in L2; rows n < N − N mod 4 take micro4R for 4 tokens at a time and rowDot4R for the last
+ * T mod 4 tokens, the last N mod 4 rows rowDotR: every output bit-identical to the matvec of its token (T = 1).
+ */
+function matmulI8Relaxed(x: usize, q: usize, c: usize, s: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+  const qs = <usize>i8_scratch_bytes(K);
+  for (let t = 0; t < T; t++) quantizeSimd(x + <usize>t * f4(K), K, q + <usize>t * qs);
+  const ncOff = qBytes(K);
+  const sigOff = ncOff + (qBytes(K) >> 1);
   const cr = <usize>(K >> 1);
   const sr = <usize>(K >> 4);
+  const ys = f4(N);
   const g = scale2 * 0.5;
-  let n = 0;
-  for (; n + 4 <= N; n += 4) rowDot4R(q, nc, sig, c + <usize>n * cr, cr, s + <usize>n * sr, sr, K, y + f4(n), g);
-  for (; n < N; n++) store<f32>(y + f4(n), rowDotR(q, nc, sig, c + <usize>n * cr, s + <usize>n * sr, K) * g);
+  const N4 = N & ~3;
+  const T4 = T & ~3;
+  const block = max<i32>(4, rowBlock(cr + sr) & ~3);
+  for (let n0 = 0; n0 < N4; n0 += block) {
+    const n1 = min(N4, n0 + block);
+    for (let t = 0; t < T4; t += 4) {
+      const qt = q + <usize>t * qs;
+      for (let n = n0; n < n1; n++) micro4R(qt, qs, c + <usize>n * cr, s + <usize>n * sr, K, y + <usize>t * ys + f4(n), ys, g);
+    }
+    for (let t = T4; t < T; t++) {
+      const qt = q + <usize>t * qs;
+      for (let n = n0; n < n1; n += 4) rowDot4R(qt, qt + ncOff, qt + sigOff, c + <usize>n * cr, cr, s + <usize>n * sr, sr, K, y + <usize>t * ys + f4(n), g);
+    }
+  }
+  for (let n = N4; n < N; n++) {
+    for (let t = 0; t < T; t++) {
+      const qt = q + <usize>t * qs;
+      store<f32>(y + <usize>t * ys + f4(n), rowDotR(qt, qt + ncOff, qt + sigOff, c + <usize>n * cr, s + <usize>n * sr, K) * g);
+    }
+  }
 }
 
 function matvecI8Scalar(x: usize, q: usize, c: usize, s: usize, scale2: f32, y: usize, K: i32, N: i32): void {
@@ -184,10 +265,25 @@ function matvecI8Scalar(x: usize, q: usize, c: usize, s: usize, scale2: f32, y: 
   }
 }
 
+/** Y(T, N) = X(T, K) · W(N, K)ᵀ, scalar: each token as matvecI8Scalar (its own scratch). */
+function matmulI8Scalar(x: usize, q: usize, c: usize, s: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+  const qs = <usize>i8_scratch_bytes(K);
+  for (let t = 0; t < T; t++) matvecI8Scalar(x + <usize>t * f4(K), q + <usize>t * qs, c, s, scale2, y + <usize>t * f4(N), K, N);
+}
+
+/** Y(T, N) = X(T, K) · W(N, K)ᵀ, nvfp4 weights, int8 activations (scratch: T · i8_scratch_bytes(K)); each token's row bit-identical to nvfp4_matvec_i8 of that token. */
+export function nvfp4_matmul_i8(x: usize, scratch: usize, codes: usize, scales: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) matmulI8Relaxed(x, scratch, codes, scales, scale2, y, T, K, N);
+  else matmulI8Scalar(x, scratch, codes, scales, scale2, y, T, K, N);
+}
+
+export function nvfp4_matmul_i8_scalar(x: usize, scratch: usize, codes: usize, scales: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+  matmulI8Scalar(x, scratch, codes, scales, scale2, y, T, K, N);
+}
+
 /** y(N) = W(N, K) · x(K), nvfp4 weights, int8 activations (scratch: i8_scratch_bytes(K)); relaxed SIMD in that build, else the scalar twin. */
 export function nvfp4_matvec_i8(x: usize, scratch: usize, codes: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {
-  if (ASC_FEATURE_RELAXED_SIMD) matvecI8Relaxed(x, scratch, codes, scales, scale2, y, K, N);
-  else matvecI8Scalar(x, scratch, codes, scales, scale2, y, K, N);
+  nvfp4_matmul_i8(x, scratch, codes, scales, scale2, y, 1, K, N);
 }
 
 export function nvfp4_matvec_i8_scalar(x: usize, scratch: usize, codes: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {

@@ -5,8 +5,10 @@
 // block count (odd ones: the lone-block step) and the Nano K; the relaxed build agrees with the
 // twin (the same integers, f32 sums in another order); the bound is not vacuous: the int16 path's
 // bound is exceeded, and a kernel that forgot the weight-offset correction exceeds it; and the build
-// selection: the relaxed build says so (relaxed_simd), the others do not, and the backend's
-// decode takes the i8 kernel there.
+// selection: the relaxed build says so (relaxed_simd), the others do not. The prefill
+// nvfp4_matmul_i8: every token's row bit-identical to nvfp4_matvec_i8 of that token alone (what
+// speculative verification needs), on every row tail, token tail, odd block count and the Nano K,
+// in the relaxed build and the scalar twin.
 
 import { beforeAll, describe, expect, test } from 'vitest';
 import { instantiateKernels, type WasmKernels } from '../../assembly/backend/instantiate.js';
@@ -29,8 +31,10 @@ beforeAll(async () => {
   simd = await instantiateKernels(await readKernelBuild('simd'), true);
 });
 
-/** y of stem on kr for weight w and x (1, K). */
-function run(kr: WasmKernels, stem: 'nvfp4_matvec_i8' | 'nvfp4_matvec_i8_scalar', w: RawTensor, x: Float64Array): Float32Array {
+type Stem = 'nvfp4_matvec_i8' | 'nvfp4_matvec_i8_scalar' | 'nvfp4_matmul_i8' | 'nvfp4_matmul_i8_scalar';
+
+/** y of stem on kr for weight w and x (T, K); a matvec stem takes T = 1. */
+function run(kr: WasmKernels, stem: Stem, w: RawTensor, x: Float64Array, T = 1): Float32Array {
   const [N, K] = [w.rows, w.cols];
   const put = (a: Uint8Array | Float32Array): number => {
     const p = kr.heap.alloc(a.byteLength);
@@ -38,10 +42,11 @@ function run(kr: WasmKernels, stem: 'nvfp4_matvec_i8' | 'nvfp4_matvec_i8_scalar'
     return p;
   };
   const e = kr.exports;
-  const [c, s, xp, y, sc] = [put(w.bytes), put(w.quant!.scale), put(Float32Array.from(x)), kr.heap.alloc(N * 4), kr.heap.alloc(e.i8_scratch_bytes(K))];
-  kr.heap.f32(y, N).fill(NaN);
-  e[stem](xp, sc, c, s, w.quant!.scale2, y, K, N);
-  const got = kr.heap.f32(y, N).slice();
+  const [c, s, xp, y, sc] = [put(w.bytes), put(w.quant!.scale), put(Float32Array.from(x)), kr.heap.alloc(T * N * 4), kr.heap.alloc(T * e.i8_scratch_bytes(K))];
+  kr.heap.f32(y, T * N).fill(NaN);
+  if (stem === 'nvfp4_matmul_i8' || stem === 'nvfp4_matmul_i8_scalar') e[stem](xp, sc, c, s, w.quant!.scale2, y, T, K, N);
+  else e[stem](xp, sc, c, s, w.quant!.scale2, y, K, N);
+  const got = kr.heap.f32(y, T * N).slice();
   for (const p of [c, s, xp, y, sc]) kr.heap.free(p);
   return got;
 }
@@ -102,4 +107,31 @@ test('build selection: only the relaxed build reports relaxed SIMD', async () =>
   expect(simd.relaxed).toBe(false);
   const scalar = await instantiateKernels(await readKernelBuild('scalar'), false);
   expect(scalar.relaxed).toBe(false);
+});
+
+describe.each([
+  ['relaxed build', () => relaxed, 'nvfp4_matmul_i8', 'nvfp4_matvec_i8'],
+  ['scalar twin', () => simd, 'nvfp4_matmul_i8_scalar', 'nvfp4_matvec_i8_scalar'],
+] as const)('nvfp4_matmul_i8 (%s)', (_name, kernels, matmulStem, matvecStem) => {
+  // K = 2688, 1856 (Nano), 48 and 80 (K/16 odd: the lone block), 64; N with every tail mod 4
+  const CASES: [number, number, number][] = [[2688, 6, 5], [1856, 9, 9], [48, 7, 8], [80, 5, 3], [64, 13, 4], [16, 4, 2]];
+  for (let T = 1; T <= 9; T++) CASES.push([96 + 32 * (T & 1) + 16 * ((T >> 1) & 1), T + 2, T]);
+
+  test.each(CASES)('K=%i N=%i T=%i: every token bit-identical to the matvec of that token alone', (K, N, T) => {
+    const w = randomWeight('nvfp4', N, K, 3 * K + N + T);
+    const x = randomX(T, K, K + 5 * T);
+    const got = run(kernels(), matmulStem, w, x, T);
+    for (let t = 0; t < T; t++) {
+      const alone = run(kernels(), matvecStem, w, x.subarray(t * K, (t + 1) * K));
+      const row = got.subarray(t * N, (t + 1) * N);
+      expect(new Uint32Array(row.buffer, row.byteOffset, N)).toEqual(new Uint32Array(alone.buffer));
+    }
+  });
+
+  test('within the int8 activation-rounding bound of the reference matmul for every token', () => {
+    const [K, N, T] = [1856, 10, 7];
+    const w = randomWeight('nvfp4', N, K, 77);
+    const x = randomX(T, K, 78);
+    expectWithin(run(kernels(), matmulStem, w, x, T), matmul(new RefAct(x, T, K), w).data, roundingBounds(w, x, STEP_I8, T), `K=${K} N=${N} T=${T}`);
+  });
 });
