@@ -196,7 +196,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}, name = 'wasm
     name,
     async load(config: ModelConfig, tensors: ReadonlyMap<string, TensorEntry>, onProgress) {
       const kernels = await loadKernels(options);
-      const weights = await WasmTensors.load(kernels.heap, config, tensors, onProgress);
+      const weights = await WasmTensors.load(kernels.heap, config, tensors, onProgress, kernels.exports);
       const ctx: WasmContext = { config, kernels: kernels.exports, heap: kernels.heap, tensors: weights };
       return new WasmModel(kernels.simd ? 'wasm' : 'wasm-scalar', ctx);
     },

@@ -30,7 +30,8 @@ export function linear(ctx: WasmContext, x: WasmAct, name: string): WasmAct {
     ctx.heap.free(scratch);
   } else {
     const scratch = ctx.heap.alloc(T * k.q16_scratch_bytes(K)); // the int16 x
-    if (w.format === 'nvfp4') k.nvfp4_matmul_q16(x.ptr, scratch, w.ptr, w.scales, w.scale2, y.ptr, T, K, N);
+    if (w.layout === 'rows4') k.nvfp4_matmul_q16_rows4(x.ptr, scratch, w.ptr, w.scale2, y.ptr, T, K, N);
+    else if (w.format === 'nvfp4') k.nvfp4_matmul_q16(x.ptr, scratch, w.ptr, w.scales, w.scale2, y.ptr, T, K, N);
     else k.nvfp4s24_matmul_q16(x.ptr, scratch, w.ptr, w.positions, w.scales, w.scale2, y.ptr, T, K, N);
     ctx.heap.free(scratch);
   }

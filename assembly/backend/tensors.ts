@@ -5,6 +5,9 @@
 //     (nvfp4 (out, in/2), nvfp4-s24 (out, in/4)), the E4M3 scales (out, in/16), for s24 the
 //     position codes (out, in/8), checked at load (IllegalPositionCodeError), and weight_scale_2
 //     as a number; the fused kernels decode them in registers;
+//   nvfp4 weights the kernels multiply (all but the embedding, whose rows are gathered) are then
+//     repacked into the rows4 layout where the build takes it (assembly/kernels/fp4_rows4.ts:
+//     the same bytes, 4 rows read as one stream; `layout` says which);
 //   small vectors (norms, biases, D, dt_bias, router bias) become f32;
 //   conv1d.weight [C, 1, K] is stored transposed as `…conv1d.weightT` (K, C), channels contiguous;
 //   A_log becomes `…mixer.A` = −exp(A_log) (spec §6.3), computed in f64 and rounded once.
@@ -23,12 +26,20 @@ import type { Heap } from './heap.js';
 export interface WasmLinear {
   readonly name: string;
   readonly format: 'f32' | 'bf16' | 'nvfp4' | 'nvfp4-s24';
+  /** nvfp4: 'rows4' when `ptr` holds codes and scales repacked (fp4_rows4.ts; `scales` is then 0), else 'modelopt'. */
+  readonly layout: 'modelopt' | 'rows4';
   readonly rows: number;
   readonly cols: number;
   readonly ptr: number;
   readonly scales: number; // E4M3 (rows, cols/16)
   readonly positions: number; // u8 (rows, cols/8), nvfp4-s24 only
   readonly scale2: number; // weight_scale_2 (1 for float formats)
+}
+
+/** The kernels' rows4 packer (assembly/kernels/fp4_rows4.ts), where the build has one. */
+export interface Rows4Packer {
+  rows4_supported(K: number, N: number): number;
+  nvfp4_pack_rows4(codes: number, scales: number, dst: number, K: number, N: number): void;
 }
 
 /** Order of two tensors in their checkpoint (file, then byte offset) where the store says; else 0. */
@@ -40,6 +51,8 @@ function storedBefore(a: TensorEntry, b: TensorEntry): number {
 }
 
 const isConvWeight = (name: string) => name.endsWith('conv1d.weight');
+/** The one linear weight whose rows are gathered (linear.ts linearRow), never multiplied unless tied: it keeps the ModelOpt layout. */
+const EMBEDDING = 'backbone.embeddings.weight';
 const isALog = (name: string) => name.endsWith('mixer.A_log');
 
 /**
@@ -54,16 +67,20 @@ export class WasmTensors {
   private blocks: number[] = [];
   private total = 0;
 
-  private constructor(private readonly heap: Heap) {}
+  private constructor(
+    private readonly heap: Heap,
+    private readonly packer: Rows4Packer | null,
+  ) {}
 
-  /** Copy every tensor into `heap`; `onProgress` gets source bytes read so far. */
+  /** Copy every tensor into `heap`; `onProgress` gets source bytes read so far; `packer` repacks nvfp4 weights to rows4. */
   static async load(
     heap: Heap,
     config: ModelConfig,
     tensors: ReadonlyMap<string, TensorEntry>,
     onProgress?: (loadedBytes: number, totalBytes: number) => void,
+    packer: Rows4Packer | null = null,
   ): Promise<WasmTensors> {
-    const out = new WasmTensors(heap);
+    const out = new WasmTensors(heap, packer);
     const totalBytes = [...tensors.values()].reduce((n, e) => n + e.byteLength, 0);
     let loaded = 0;
     const sidecars = new Set<string>();
@@ -87,6 +104,12 @@ export class WasmTensors {
     this.blocks.push(ptr);
     this.total += bytes;
     return ptr;
+  }
+
+  private untrack(ptr: number, bytes: number): void {
+    this.heap.free(ptr);
+    this.blocks.splice(this.blocks.indexOf(ptr), 1);
+    this.total -= bytes;
   }
 
   private async copyIn(entry: TensorEntry): Promise<number> {
@@ -139,13 +162,20 @@ export class WasmTensors {
     parts.sort(([a], [b]) => storedBefore(a, b));
     for (const [, read] of parts) await read();
     const { rows, cols, format } = view;
-    this.linears.set(name, { name, format: format as 'nvfp4' | 'nvfp4-s24', rows, cols, ptr, scales, positions, scale2 });
+    if (format === 'nvfp4' && name !== EMBEDDING && this.packer?.rows4_supported(cols, rows)) {
+      const [codeBytes, scaleBytes] = [view.weight.byteLength, view.scale!.byteLength];
+      const packed = this.track(codeBytes + scaleBytes);
+      this.packer.nvfp4_pack_rows4(ptr, scales, packed, cols, rows);
+      this.untrack(ptr, codeBytes);
+      this.untrack(scales, scaleBytes);
+      this.linears.set(name, { name, format, layout: 'rows4', rows, cols, ptr: packed, scales: 0, positions, scale2 });
+    } else this.linears.set(name, { name, format: format as 'nvfp4' | 'nvfp4-s24', layout: 'modelopt', rows, cols, ptr, scales, positions, scale2 });
     return view.scale!.byteLength + view.scale2!.byteLength + (view.positions?.byteLength ?? 0);
   }
 
   private async loadLinear(name: string, entry: TensorEntry): Promise<void> {
     const [rows, cols] = entry.shape;
-    const float = { scales: 0, positions: 0, scale2: 1 };
+    const float = { layout: 'modelopt' as const, scales: 0, positions: 0, scale2: 1 };
     if (entry.dtype === 'f32' || entry.dtype === 'bf16') {
       const ptr = await this.copyIn(entry);
       this.linears.set(name, { name, format: entry.dtype, rows, cols, ptr, ...float });
