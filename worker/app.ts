@@ -141,7 +141,8 @@ export function createApp(options: AppOptions): Hono {
   });
   app.get('/health', async (c) => {
     const model = await options.model();
-    return c.json({ status: 'ok', model: model.id, backend: model.session.model.ops.backend, running: limiter.running, queued: limiter.queued });
+    const { backend, kernelBuild } = model.session.model.ops as { backend: string; kernelBuild?: string }; // the wasm backend's build
+    return c.json({ status: 'ok', model: model.id, backend, ...(kernelBuild ? { build: kernelBuild } : {}), running: limiter.running, queued: limiter.queued });
   });
   app.get('/v1/models', async (c) => {
     const model = await options.model();

@@ -1,13 +1,14 @@
 // DESIGN §2, house style H24: the worker's one place for backend choice. The Worker itself
-// runs WASM SIMD where its engine validates the SIMD probe, else plain WASM (Workers have no
-// WebGPU and no threads). `GET /v1/backend` advises a client (the embed script) from what it
+// runs WASM SIMD where its engine validates the SIMD probe — the relaxed-SIMD kernel build where
+// it validates that probe too (workerd does), else the SIMD build — else plain WASM (Workers have
+// no WebGPU and no threads). `GET /v1/backend` advises a client (the embed script) from what it
 // reports (query parameters) or, failing that, from client hints:
 //   webgpu=1 (an adapter whose limits fit)  → webgpu
 //   simd=1, or no report                    → wasm (SIMD)
 //   simd=0                                  → wasm-scalar
 // Every choice can be forced (`?backend=`) and comes back with its reason.
 
-import { simdSupported } from '../assembly/backend/instantiate.js';
+import { bestKernelBuild, type KernelBuild } from '../assembly/backend/instantiate.js';
 import { InvalidRequestError } from './errors.js';
 
 /** Backends a client can run, with the embed bundle for each. */
@@ -24,14 +25,18 @@ export interface BackendChoice<B extends string> {
   readonly reason: string;
 }
 
+const SERVER_CHOICES = {
+  relaxed: { backend: 'wasm', build: 'relaxed', reason: 'the engine validates the WASM relaxed-SIMD probe' },
+  simd: { backend: 'wasm', build: 'simd', reason: 'the engine validates the WASM SIMD probe, not the relaxed-SIMD one' },
+  scalar: { backend: 'wasm-scalar', build: 'scalar', reason: 'the engine rejects the WASM SIMD probe' },
+} as const;
+
 /**
- * The Worker's own backend.
- * @example serverBackend(); // { backend: 'wasm', reason: 'the engine validates the WASM SIMD probe' }
+ * The Worker's own backend and its kernel build (build/edgetron-<build>.wasm).
+ * @example serverBackend(); // { backend: 'wasm', build: 'relaxed', reason: 'the engine validates the WASM relaxed-SIMD probe' }
  */
-export function serverBackend(): BackendChoice<'wasm' | 'wasm-scalar'> {
-  return simdSupported()
-    ? { backend: 'wasm', reason: 'the engine validates the WASM SIMD probe' }
-    : { backend: 'wasm-scalar', reason: 'the engine rejects the WASM SIMD probe' };
+export function serverBackend(): BackendChoice<'wasm' | 'wasm-scalar'> & { readonly build: KernelBuild } {
+  return SERVER_CHOICES[bestKernelBuild()];
 }
 
 const flag = (v: string | null | undefined): boolean | undefined => (v === '1' || v === 'true' ? true : v === '0' || v === 'false' ? false : undefined);

@@ -1,12 +1,14 @@
 // DESIGN §6: the Worker entry. Configuration comes from wrangler.toml [vars] and secrets; the
 // model is the edge pack at EDGETRON_MODEL_PATH, served as static assets (the ASSETS binding,
 // default) or from the R2 bucket bound as MODELS (EDGETRON_MODEL_SOURCE = "r2"). It is loaded
-// once per isolate, on the first request that needs it, on the WASM SIMD build of the kernels
-// (the scalar build where the engine lacks SIMD; backend-choice.ts).
+// once per isolate, on the first request that needs it, on the relaxed-SIMD build of the kernels
+// where the engine validates relaxed SIMD (workerd does), else the SIMD build, else the scalar
+// one (backend-choice.ts).
 
 import type { Hono } from 'hono';
 import { createWasmBackend } from '../assembly/backend/index.js';
 import { MAX_MTP } from '../engine/generate.js';
+import relaxedKernels from '../build/edgetron-relaxed.wasm';
 import scalarKernels from '../build/edgetron-scalar.wasm';
 import simdKernels from '../build/edgetron-simd.wasm';
 import { DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STALL_TIMEOUT_MS, createApp } from './app.js';
@@ -38,6 +40,9 @@ export interface Env {
   /** Local benchmarking only: raise the 128 MB fit limit (wrangler dev does not enforce it; Cloudflare does). */
   readonly EDGETRON_ISOLATE_LIMIT_MB?: string;
 }
+
+/** The compiled kernel builds (wrangler bundles each .wasm import as a WebAssembly.Module). */
+const KERNELS = { relaxed: relaxedKernels, simd: simdKernels, scalar: scalarKernels } as const;
 
 const DEFAULTS = { modelId: 'edgetron-default', path: '/packs/default/', maxContext: 4096, concurrency: 4, queue: 16 };
 
@@ -80,8 +85,8 @@ let app: Hono | null = null;
 function servedModel(env: Env): Promise<ServedModel> {
   served ??= (async () => {
     const maxContextVar = intVar(env, 'EDGETRON_MAX_CONTEXT', DEFAULTS.maxContext);
-    const simd = serverBackend().backend === 'wasm';
-    const backend = createWasmBackend({ module: simd ? simdKernels : scalarKernels, simd }, simd ? 'wasm' : 'wasm-scalar');
+    const { backend: name, build } = serverBackend();
+    const backend = createWasmBackend({ module: KERNELS[build], build }, name);
     const session = await loadPack(packFiles(env), {
       backend,
       maxContext: maxContextVar,

@@ -1,5 +1,6 @@
 // DESIGN §2: the `wasm` backend. AssemblyScript kernels (assembly/kernels) compiled to WASM with
-// v128 SIMD ('wasm'), or without SIMD for engines that lack it ('wasm-scalar'). JS only
+// v128 SIMD ('wasm': the relaxed-SIMD build where the engine runs it, else the SIMD build), or
+// without SIMD for engines that lack it ('wasm-scalar'). JS only
 // orchestrates: weights, activations and sequence state live in one WASM memory (heap.ts), one
 // file per block (mamba2.ts, attention.ts, moe.ts, mlp.ts), state in state.ts.
 //
@@ -14,7 +15,7 @@ import { OpArgumentError, SequenceStateError, TokenOutOfRangeError } from '../..
 import { headTensorName, type TensorEntry } from '../../engine/weights.js';
 import { freeAct, newAct, WasmAct, type WasmContext } from './act.js';
 import { attention } from './attention.js';
-import { instantiateKernels, simdSupported, type WasmKernels } from './instantiate.js';
+import { instantiateKernels, simdSupported, type KernelBuild, type WasmKernels } from './instantiate.js';
 import { linear, linearRow } from './linear.js';
 import { mamba2 } from './mamba2.js';
 import { mlp } from './mlp.js';
@@ -22,12 +23,17 @@ import { moe } from './moe.js';
 import { WasmSequenceState } from './state.js';
 import { WasmTensors } from './tensors.js';
 
-export { simdSupported, instantiateKernels, type WasmKernels, type KernelExports } from './instantiate.js';
+export { simdSupported, relaxedSimdSupported, bestKernelBuild, instantiateKernels, KERNEL_BUILDS, type KernelBuild, type WasmKernels, type KernelExports } from './instantiate.js';
 export { Heap } from './heap.js';
 
 /** Where the kernel module comes from and which build to use. */
 export interface WasmBackendOptions {
-  /** Force the SIMD (true) or scalar (false) build; default: SIMD when the engine validates it. */
+  /**
+   * Force a build (Node: read from build/): relaxed, simd or scalar. Default in Node:
+   * $EDGETRON_WASM_BUILD, else the best this engine runs (node-wasm.ts nodeKernelBuild).
+   */
+  readonly build?: KernelBuild;
+  /** false: the scalar build; true: a SIMD one (relaxed where the engine runs it). With `module`: whether that module is a SIMD build (default: the engine validates SIMD). */
   readonly simd?: boolean;
   /** The compiled module or its bytes, for the chosen build; default (Node): read build/*.wasm. */
   readonly module?: WebAssembly.Module | BufferSource;
@@ -36,23 +42,19 @@ export interface WasmBackendOptions {
 /**
  * Instantiate the kernels over a fresh memory (the build picked as in WasmBackendOptions).
  * @example
- * const { heap, exports } = await loadKernels({ simd: true });
+ * const { heap, exports, build } = await loadKernels(); // build 'relaxed' where the engine runs relaxed SIMD
  * const p = heap.alloc(1 << 26); exports.f32_sum_probe(p, 1 << 24);
  */
 export async function loadKernels(options: WasmBackendOptions = {}): Promise<WasmKernels> {
-  const simd = options.simd ?? simdSupported();
-  const source = options.module ?? (await readBuild(simd));
-  return instantiateKernels(source, simd);
+  if (options.module) return instantiateKernels(options.module, options.build ? options.build !== 'scalar' : (options.simd ?? simdSupported()));
+  const reader: typeof import('./node-wasm.js') = await import(/* @vite-ignore */ NODE_READER);
+  const build = reader.nodeKernelBuild(options.build, options.simd);
+  return instantiateKernels(await reader.readKernelBuild(build), build !== 'scalar');
 }
 
 // Node only. The specifier is a variable so bundlers for Workers and browsers (which pass
 // `module`) do not pull node:fs into their bundle; Node resolves it next to this file.
 const NODE_READER = './node-wasm.js';
-
-async function readBuild(simd: boolean): Promise<Uint8Array<ArrayBuffer>> {
-  const reader: typeof import('./node-wasm.js') = await import(/* @vite-ignore */ NODE_READER);
-  return reader.readKernelWasm(simd);
-}
 
 function wasmAct(x: Act, op: string, ctx: WasmContext): WasmAct {
   if (!(x instanceof WasmAct) || x.heap !== ctx.heap) throw new OpArgumentError(op, 'the activation does not belong to this wasm model');
@@ -71,6 +73,8 @@ export class WasmModel implements LoadedModel {
   constructor(
     readonly backend: 'wasm' | 'wasm-scalar',
     private readonly ctx: WasmContext,
+    /** The kernel build it runs on (relaxed, simd or scalar). */
+    readonly kernelBuild: KernelBuild,
   ) {}
 
   get config(): ModelConfig {
@@ -198,13 +202,14 @@ export function createWasmBackend(options: WasmBackendOptions = {}, name = 'wasm
       const kernels = await loadKernels(options);
       const weights = await WasmTensors.load(kernels.heap, config, tensors, onProgress, kernels.exports);
       const ctx: WasmContext = { config, kernels: kernels.exports, heap: kernels.heap, tensors: weights };
-      return new WasmModel(kernels.simd ? 'wasm' : 'wasm-scalar', ctx);
+      return new WasmModel(kernels.simd ? 'wasm' : 'wasm-scalar', ctx, kernels.build);
     },
   };
 }
 
 /**
- * The wasm backend: the SIMD build where the engine supports it, else the scalar build.
+ * The wasm backend: the relaxed-SIMD build where the engine runs it (Node 20: its flag turned on),
+ * else the SIMD build, else the scalar build; $EDGETRON_WASM_BUILD forces one.
  * @example const model = await wasmBackend.load(config, validateWeights(config, store));
  */
 export const wasmBackend: Backend = createWasmBackend();

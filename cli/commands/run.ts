@@ -1,8 +1,8 @@
 // `edgetron run`: stream generated text to stdout (DESIGN §5). The prompt is encoded as is
 // (a BOS only where tokenizer_config.json asks for one) or, with --chat, wrapped in the chat
 // template as one user message (spec §15.2). With --stats the last stderr line is one JSON
-// object of backend, token counts, load time, prefill/decode rates and peak RSS (and, with
-// --mtp K, the acceptance length of speculative decoding, spec §11).
+// object of backend (and wasm kernel build), token counts, load time, prefill/decode rates and
+// peak RSS (and, with --mtp K, the acceptance length of speculative decoding, spec §11).
 
 import { generate, MAX_MTP, type DoneEvent } from '../../engine/generate.js';
 import { requireText } from '../../engine/session.js';
@@ -39,7 +39,8 @@ Streams the continuation of TEXT to stdout.
   --backend B        one of: ${BACKEND_NAMES.join(', ')} (default auto)
   --mtp K            speculative decoding: draft K tokens per step with the model's MTP block
                      and verify them in one pass (default 0 = off; same output distribution)
-  --stats            end stderr with one JSON line: backend, prompt_tokens, completion_tokens,
+  --stats            end stderr with one JSON line: backend, wasm_build (wasm: relaxed, simd or
+                     scalar; EDGETRON_WASM_BUILD forces one), prompt_tokens, completion_tokens,
                      load_ms, prefill_tok_s, decode_tok_s, peak_rss_mb (with --mtp: accept_len,
                      tokens per verification pass)`,
   options: {
@@ -84,8 +85,10 @@ Streams the continuation of TEXT to stdout.
       }
       io.stdout.write(`${done?.text ?? ''}\n`);
       if (values.stats && done) {
+        const kernelBuild = (session.model.ops as { kernelBuild?: string }).kernelBuild; // the wasm backend's build
         const stats = {
           backend: choice.name,
+          ...(kernelBuild ? { wasm_build: kernelBuild } : {}),
           prompt_tokens: done.usage.promptTokens,
           completion_tokens: done.usage.completionTokens,
           load_ms: round(session.loadMs, 1),

@@ -260,6 +260,17 @@ describe('bin/edgetron.js (spawned)', () => {
     expect(stats.peak_rss_mb).toBeGreaterThan(10);
     expect(stats.completion_tokens).toBeGreaterThan(0);
   });
+  it('run --stats on wasm names the kernel build: relaxed by default in a fresh Node 20 process, the SIMD build under EDGETRON_WASM_BUILD=simd', () => {
+    const stats = (env: Record<string, string>) => {
+      const r = spawnSync(process.execPath, [join(ROOT, 'bin/edgetron.js'), 'run', '--model', synthDir, '--prompt', 'Hello', '--max-tokens', '2', '--backend', 'wasm', '--stats'], {
+        cwd: ROOT, encoding: 'utf8', env: { ...process.env, EDGETRON_DEBUG: '', ...env },
+      });
+      expect(r.status).toBe(0);
+      return JSON.parse(r.stderr.trimEnd().split('\n').at(-1)!);
+    };
+    expect(stats({})).toMatchObject({ backend: 'wasm', wasm_build: 'relaxed' });
+    expect(stats({ EDGETRON_WASM_BUILD: 'simd' })).toMatchObject({ backend: 'wasm', wasm_build: 'simd' });
+  });
   it('an error exits 1 with one line and no stack', () => {
     const r = spawn('inspect', join(tmp, 'nowhere'));
     expect(r.status).toBe(1);

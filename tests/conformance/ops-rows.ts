@@ -1,14 +1,13 @@
 // House style H21: the one conformance table. Each row is an op of the LoadedModel interface with
 // its shapes, weight dtype and tolerance; every backend runs every row against the `reference`
-// backend (f64, the oracle) on seeded random inputs: ops.test.ts (wasm SIMD and scalar builds),
-// tests/gpu/ops.test.ts (webgpu).
+// backend (f64, the oracle) on seeded random inputs: ops.test.ts (wasm relaxed-SIMD, SIMD and
+// scalar builds), tests/gpu/ops.test.ts (webgpu).
 //
 // Metric and tolerance rule: tests/conformance/harness.ts (tol = GAMMA·√K_path·u, normwise; the
-// 4-bit rows add the int16 activation term of each 4-bit linear on their chain, tolPathQ16, or for
-// nvfp4 on an engine with relaxed SIMD the int8 one, tolPathI8).
+// 4-bit rows add the int16 activation term of each 4-bit linear on their chain, tolPathQ16; nvfp4
+// rows on the relaxed-SIMD build, whose nvfp4 products round to int8, take tolRelaxed = tolPathI8).
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { relaxedSimdSupported } from '../../assembly/backend/instantiate.js';
 import type { Act, Backend, LoadedModel } from '../../engine/backend.js';
 import { parseConfig, type ModelConfig } from '../../engine/config.js';
 import { referenceBackend } from '../../engine/reference/index.js';
@@ -37,6 +36,8 @@ export interface Row {
   readonly model: ModelKey;
   readonly dtype: DType;
   readonly tol: number;
+  /** The tolerance on the relaxed-SIMD build where it differs (nvfp4: int8 activations, tolPathI8). */
+  readonly tolRelaxed?: number;
   run(m: LoadedModel): Float32Array[];
 }
 
@@ -45,19 +46,20 @@ const Q = 8;
 const stateless = (m: LoadedModel, rows: number, seed: number, f: (x: Act) => Act) => [runBlock(m, uploadRandom(m, rows, seed), f)];
 
 /**
- * 4-bit linears round their input to int16: nQ such linears on the chain (harness.ts); where this
- * engine runs relaxed SIMD (Node ≥ 22, or the flag), the wasm backend loads the relaxed build,
- * whose nvfp4 decode rounds to int8 (tolPathI8).
+ * 4-bit linears round their input to int16: nQ such linears on the chain (harness.ts); on the
+ * relaxed-SIMD build nvfp4 linears round it to int8 (tolRelaxed = tolPathI8).
  */
-const tolFor = (dtype: DType, kPath: number, nQ: number) =>
-  dtype === 'nvfp4' && relaxedSimdSupported() ? tolPathI8(kPath, nQ) : dtype === 'nvfp4' || dtype === 'nvfp4-s24' ? tolPathQ16(kPath, nQ) : tolPath(kPath);
+const tolFor = (dtype: DType, kPath: number, nQ: number): Pick<Row, 'tol' | 'tolRelaxed'> => ({
+  tol: dtype === 'nvfp4' || dtype === 'nvfp4-s24' ? tolPathQ16(kPath, nQ) : tolPath(kPath),
+  ...(dtype === 'nvfp4' ? { tolRelaxed: tolPathI8(kPath, nQ) } : {}),
+});
 
 const mambaRow = (op: string, prefix: number, T: number, dtype: DType): Row => ({
   op,
   shapes: `(${T}, 64) → (${T}, 64) after ${prefix} tokens, then 1 decode step`,
   model: 'tiny',
   dtype,
-  tol: tolFor(dtype, D + 4 + (Q + 16) + 32 + 64, 2), // in_proj d, conv 4, scan Q + N, group norm 32, out_proj dInner; 4-bit: in_proj, out_proj
+  ...tolFor(dtype, D + 4 + (Q + 16) + 32 + 64, 2), // in_proj d, conv 4, scan Q + N, group norm 32, out_proj dInner; 4-bit: in_proj, out_proj
   run: (m) =>
     withPrefix(m, prefix, 64, (seq) => [
       runBlock(m, uploadRandom(m, T, 11), (x) => m.mamba2(0, x, seq), seq),
@@ -84,28 +86,28 @@ export const ROWS: Row[] = [
         m.free(x);
         return [out];
       } },
-    { op: 'matmul in_proj, prefill', shapes: '(5, 64) → (5, 196)', model: 'tiny', dtype, tol: tolFor(dtype, D, 1),
+    { op: 'matmul in_proj, prefill', shapes: '(5, 64) → (5, 196)', model: 'tiny', dtype, ...tolFor(dtype, D, 1),
       run: (m) => stateless(m, 5, 5, (x) => m.matmul(x, 'backbone.layers.0.mixer.in_proj.weight')) },
-    { op: 'matmul out_proj, decode', shapes: '(1, 64) → (1, 64)', model: 'tiny', dtype, tol: tolFor(dtype, D, 1),
+    { op: 'matmul out_proj, decode', shapes: '(1, 64) → (1, 64)', model: 'tiny', dtype, ...tolFor(dtype, D, 1),
       run: (m) => stateless(m, 1, 6, (x) => m.matmul(x, 'backbone.layers.0.mixer.out_proj.weight')) },
     mambaRow('mamba2 prefill T=5', 3, 5, dtype),
     { op: 'attention prefill + decode (GQA 4/2)', shapes: '(6, 64) then (1, 64), after 3 tokens', model: 'tiny', dtype,
-      tol: tolFor(dtype, D + 16 + 10 + 64, 2), // q/k/v, o_proj
+      ...tolFor(dtype, D + 16 + 10 + 64, 2), // q/k/v, o_proj
       run: (m) =>
         withPrefix(m, 3, 64, (seq) => [
           runBlock(m, uploadRandom(m, 6, 30), (x) => m.attention(2, x, seq), seq),
           runBlock(m, uploadRandom(m, 1, 31), (x) => m.attention(2, x, seq), seq),
         ]) },
-    { op: 'moe prefill (8 experts, top-2)', shapes: '(7, 64) → (7, 64)', model: 'tiny', dtype, tol: tolFor(dtype, D + 64 + 2, 2),
+    { op: 'moe prefill (8 experts, top-2)', shapes: '(7, 64) → (7, 64)', model: 'tiny', dtype, ...tolFor(dtype, D + 64 + 2, 2),
       run: (m) => stateless(m, 7, 40, (x) => m.moe(1, x)) },
-    { op: 'moe decode', shapes: '(1, 64) → (1, 64)', model: 'tiny', dtype, tol: tolFor(dtype, D + 64 + 2, 2), // up, down
+    { op: 'moe decode', shapes: '(1, 64) → (1, 64)', model: 'tiny', dtype, ...tolFor(dtype, D + 64 + 2, 2), // up, down
       run: (m) => stateless(m, 1, 41, (x) => m.moe(5, x)) },
     { op: 'moe latent (ℓ 32, 16 experts, top-4)', shapes: '(7, 64) → (7, 64)', model: 'tiny-latent', dtype,
-      tol: tolFor(dtype, D + 32 + 32 + 4 + 32, 4), // fc1, up, down, fc2
+      ...tolFor(dtype, D + 32 + 32 + 4 + 32, 4), // fc1, up, down, fc2
       run: (m) => stateless(m, 7, 42, (x) => m.moe(1, x)) },
-    { op: 'mlp (relu², I 128)', shapes: '(5, 64) → (5, 64)', model: 'tiny', dtype, tol: tolFor(dtype, D + 128, 2),
+    { op: 'mlp (relu², I 128)', shapes: '(5, 64) → (5, 64)', model: 'tiny', dtype, ...tolFor(dtype, D + 128, 2),
       run: (m) => stateless(m, 5, 50, (x) => m.mlp(4, x)) },
-    { op: 'head', shapes: '(3, 64) → (3, 512)', model: 'tiny', dtype, tol: tolFor(dtype, D, 1),
+    { op: 'head', shapes: '(3, 64) → (3, 512)', model: 'tiny', dtype, ...tolFor(dtype, D, 1),
       run: (m) => {
         const x = m.upload(randomRows(3, D, 60), 3, D);
         const out = m.head(x);
@@ -198,11 +200,12 @@ export function describeOpRows(backends: readonly Backend[], rows: readonly Row[
     for (const m of models.values()) m.dispose();
   });
 
+  const label = (r: Row) => `${r.op} ${r.dtype} ${r.shapes} tol ${r.tol.toExponential(1)}${r.tolRelaxed === undefined ? '' : ` (relaxed build ${r.tolRelaxed.toExponential(1)})`}`;
   describe.each(backends.map((b) => b.name))('%s vs reference', (backend) => {
-    test.each(rows.map((r) => [`${r.op} ${r.dtype} ${r.shapes} tol ${r.tol.toExponential(1)}`, r] as const))('%s', (_label, row) => {
+    test.each(rows.map((r) => [label(r), r] as const))('%s', (_label, row) => {
       const m = models.get(key(backend, row.model, row.dtype))!;
-      expect(m.backend).toBe(backend);
-      expectNormwiseClose(row.run(m), row.run(models.get(key('reference', row.model, row.dtype))!), row.tol);
+      const relaxed = (m as { kernelBuild?: string }).kernelBuild === 'relaxed'; // the wasm backend's build
+      expectNormwiseClose(row.run(m), row.run(models.get(key('reference', row.model, row.dtype))!), relaxed ? (row.tolRelaxed ?? row.tol) : row.tol);
     });
   });
 }

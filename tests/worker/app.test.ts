@@ -43,8 +43,8 @@ describe('GET routes', () => {
     expect(body).toEqual({ object: 'list', data: [{ id: MODEL_ID, object: 'model', created: 1700000000, owned_by: 'edgetron', max_context: 2048 }] });
   });
 
-  it('/health reports the model and the WASM SIMD backend', async () => {
-    expect(await json(await app().request('/health'))).toEqual({ status: 'ok', model: MODEL_ID, backend: 'wasm', running: 0, queued: 0 });
+  it('/health reports the model and the WASM SIMD backend on its relaxed-SIMD kernel build (workerd runs relaxed SIMD)', async () => {
+    expect(await json(await app().request('/health'))).toEqual({ status: 'ok', model: MODEL_ID, backend: 'wasm', build: 'relaxed', running: 0, queued: 0 });
   });
 
   it('/ serves the demo page: the <edgetron-chat> embed from /embed.js, cross-origin isolated for WebGPU', async () => {
@@ -76,7 +76,7 @@ describe('GET routes', () => {
     const a = app();
     const get = async (q: string, headers: Record<string, string> = {}) => json(await a.request(`/v1/backend${q}`, { headers }));
     const none = await get('');
-    expect(none.server).toEqual({ backend: 'wasm', reason: 'the engine validates the WASM SIMD probe' });
+    expect(none.server).toEqual({ backend: 'wasm', build: 'relaxed', reason: 'the engine validates the WASM relaxed-SIMD probe' });
     expect(none.client).toMatchObject({ backend: 'wasm', bundle: 'edgetron-wasm-simd.js', memoryGb: null });
     expect((await get('?webgpu=1&simd=1')).client).toMatchObject({ backend: 'webgpu', bundle: 'edgetron-webgpu.js' });
     expect((await get('?simd=0')).client).toMatchObject({ backend: 'wasm-scalar', bundle: 'edgetron-wasm.js' });

@@ -1,10 +1,14 @@
 // Test helper for the worker suites (run inside workerd): the default edge pack loaded once
-// from the ASSETS binding on the SIMD kernels, the app around it, and SSE parsing.
+// from the ASSETS binding on the kernel build the Worker picks (relaxed SIMD in workerd), the app
+// around it, and SSE parsing.
 import { env } from 'cloudflare:test';
 import { createWasmBackend } from '../../assembly/backend/index.js';
+import relaxed from '../../build/edgetron-relaxed.wasm';
+import scalar from '../../build/edgetron-scalar.wasm';
 import simd from '../../build/edgetron-simd.wasm';
 import type { Model } from '../../engine/model.js';
 import { createApp, type AppOptions } from '../../worker/app.js';
+import { serverBackend } from '../../worker/backend-choice.js';
 import { assetsPack, loadPack, type AssetsBinding } from '../../worker/pack.js';
 import type { ServedModel } from '../../worker/run.js';
 
@@ -14,7 +18,7 @@ let served: Promise<ServedModel> | null = null;
 /** The default model, loaded once per test file. */
 export function defaultModel(): Promise<ServedModel> {
   served ??= loadPack(assetsPack((env as { ASSETS: AssetsBinding }).ASSETS, '/packs/default/'), {
-    backend: createWasmBackend({ module: simd, simd: true }),
+    backend: createWasmBackend({ module: { relaxed, simd, scalar }[serverBackend().build], build: serverBackend().build }),
     maxContext: 2048,
     concurrency: 4,
   }).then((session) => ({ id: MODEL_ID, session, maxContext: 2048, created: 1700000000 }));

@@ -1,49 +1,67 @@
-// Kernel instantiation: the SIMD and relaxed-SIMD probes, the three builds, and a compiled module
-// passed in (the path a Worker or browser takes).
+// Kernel instantiation and build choice: the SIMD and relaxed-SIMD probes, the default build (the
+// relaxed one where the engine runs it: Node 20 after its flag is turned on, here in a vitest
+// worker; a fresh Node process: tests/cli/cli.test.ts, run --stats), forcing a build by option or by EDGETRON_WASM_BUILD, the
+// errors for a build the engine cannot run, and a compiled module passed in (the path a Worker or
+// browser takes).
 
-import { expect, test } from 'vitest';
-import { instantiateKernels, relaxedSimdSupported, simdSupported } from '../../../assembly/backend/instantiate.js';
-import { loadKernels } from '../../../assembly/backend/index.js';
-import { enableRelaxedSimd, readKernelBuild, readKernelWasm } from '../../../assembly/backend/node-wasm.js';
+import { afterEach, expect, test } from 'vitest';
+import { bestKernelBuild, instantiateKernels, relaxedSimdSupported, simdSupported } from '../../../assembly/backend/instantiate.js';
+import { loadKernels, wasmBackend, type WasmModel } from '../../../assembly/backend/index.js';
+import { BUILD_ENV, nodeKernelBuild, readKernelBuild } from '../../../assembly/backend/node-wasm.js';
+import { InvalidOptionError } from '../../../engine/errors.js';
+import { parseConfig } from '../../../engine/config.js';
+import { presetConfig } from '../../../weights-tools/presets.js';
+import { memoryTensors, randomModelTensors } from '../../helpers/memory-store.js';
+
+const plainNode20 = process.versions.node.startsWith('20.') && !process.execArgv.some((a) => a.includes('relaxed-simd'));
+
+afterEach(() => {
+  delete process.env[BUILD_ENV];
+});
+
+// first: nothing in this process has turned the flag on yet
+test.runIf(plainNode20)('Node 20 without its flag does not validate the relaxed-SIMD probe', () => {
+  expect(relaxedSimdSupported()).toBe(false);
+  expect(bestKernelBuild()).toBe('simd');
+});
 
 test('Node 20 validates the SIMD probe', () => {
   expect(simdSupported()).toBe(true);
 });
 
-test('the default build is SIMD here; the scalar build can be forced; both compute', async () => {
-  for (const [opts, simd] of [[{}, true], [{ simd: false }, false]] as const) {
+test('the default build is the relaxed one (its flag turned on in this worker); simd and scalar can be forced; all compute', async () => {
+  for (const [opts, build] of [[{}, 'relaxed'], [{ simd: true }, 'relaxed'], [{ build: 'simd' }, 'simd'], [{ simd: false }, 'scalar'], [{ build: 'scalar' }, 'scalar']] as const) {
     const k = await loadKernels(opts);
-    expect(k.simd).toBe(simd);
+    expect([k.build, k.simd, k.relaxed]).toEqual([build, build !== 'scalar', build === 'relaxed']);
     const p = k.heap.alloc(40 * 4);
     k.heap.f32(p, 40).set(Float32Array.from({ length: 40 }, (_, i) => i));
     expect(k.exports.f32_sum_probe(p, 40)).toBe(780);
   }
-});
-
-test('a compiled WebAssembly.Module can be passed in', async () => {
-  const module = await WebAssembly.compile(await readKernelWasm(true));
-  const k = await instantiateKernels(module, true);
-  expect(k.simd).toBe(true);
-  expect(typeof k.exports.f32_matvec).toBe('function');
-});
-
-const plainNode20 = process.versions.node.startsWith('20.') && !process.execArgv.some((a) => a.includes('relaxed-simd'));
-
-test.runIf(plainNode20)('Node 20 without its flag does not validate the relaxed-SIMD probe', () => {
-  expect(relaxedSimdSupported()).toBe(false);
-});
-
-test('the default build is the SIMD one even where relaxed SIMD validates; the relaxed build loads on request once enableRelaxedSimd turns it on', async () => {
-  const plain = await loadKernels();
-  expect([plain.simd, plain.relaxed]).toEqual([true, false]);
-  expect(enableRelaxedSimd()).toBe(true);
   expect(relaxedSimdSupported()).toBe(true);
-  expect((await loadKernels()).relaxed).toBe(false);
-  const relaxed = await instantiateKernels(await readKernelBuild('relaxed'), true);
-  expect([relaxed.simd, relaxed.relaxed]).toEqual([true, true]);
-  const scalar = await loadKernels({ simd: false });
-  expect([scalar.simd, scalar.relaxed]).toEqual([false, false]);
-  const p = relaxed.heap.alloc(40 * 4);
-  relaxed.heap.f32(p, 40).set(Float32Array.from({ length: 40 }, (_, i) => i));
-  expect(relaxed.exports.f32_sum_probe(p, 40)).toBe(780);
+  expect(bestKernelBuild()).toBe('relaxed');
+});
+
+test('EDGETRON_WASM_BUILD forces a build; an explicit option beats it, the scalar backend stays scalar; a bad value is a named error', async () => {
+  process.env[BUILD_ENV] = 'simd';
+  expect((await loadKernels()).build).toBe('simd');
+  expect((await loadKernels({ build: 'relaxed' })).build).toBe('relaxed');
+  expect((await loadKernels({ simd: false })).build).toBe('scalar');
+  process.env[BUILD_ENV] = 'scalar';
+  const config = parseConfig(presetConfig('tiny'));
+  const model = (await wasmBackend.load(config, memoryTensors(config, randomModelTensors(config, 1)))) as WasmModel;
+  expect([model.backend, model.kernelBuild]).toEqual(['wasm-scalar', 'scalar']);
+  model.dispose();
+  process.env[BUILD_ENV] = 'avx512';
+  expect(() => nodeKernelBuild()).toThrow(InvalidOptionError);
+  expect(() => nodeKernelBuild()).toThrow('EDGETRON_WASM_BUILD = "avx512" is invalid; expected relaxed, simd, scalar');
+});
+
+test('a compiled WebAssembly.Module can be passed in; its build comes from the module', async () => {
+  for (const build of ['relaxed', 'simd', 'scalar'] as const) {
+    const module = await WebAssembly.compile(await readKernelBuild(build));
+    const k = await loadKernels({ module, simd: build !== 'scalar' });
+    expect([k.build, k.simd]).toEqual([build, build !== 'scalar']);
+    expect(typeof k.exports.f32_matvec).toBe('function');
+  }
+  expect((await instantiateKernels(await readKernelBuild('simd'), true)).relaxed).toBe(false);
 });

@@ -1,15 +1,18 @@
 // The wasm backend on whole 4-bit checkpoints (DESIGN §3) against the reference backend on the
 // same files: `synth --quant nvfp4` of tiny (the nano policy: experts and some Mamba projections),
 // and `convert --quant nvfp4 [--sparse 2:4]` of tiny-latent under the all-linear policy (every
-// linear but the router and the embedding / head). Both builds. The decoded weights are exact, so
-// the f32 whole-trunk tolerance of index.test.ts holds unchanged. Load errors: an illegal 2:4
+// linear but the router and the embedding / head). The SIMD and scalar builds: the decoded
+// weights are exact and the int16 activation rounding is below f32 noise here, so the f32
+// whole-trunk tolerance of index.test.ts holds unchanged. The relaxed-SIMD build (the default
+// where it runs) rounds the activations of nvfp4 linears to int8 (harness.ts U_I8): its tolerance
+// adds one int8 step, tolPathI8(kPath, 1), for the trunk's output. Load errors: an illegal 2:4
 // position code is refused at load, naming the tensor.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { wasmBackend, wasmScalarBackend } from '../../../assembly/backend/index.js';
+import { createWasmBackend, wasmBackend, wasmScalarBackend, type WasmModel } from '../../../assembly/backend/index.js';
 import { parseConfig } from '../../../engine/config.js';
 import { IllegalPositionCodeError } from '../../../engine/errors.js';
 import { Model } from '../../../engine/model.js';
@@ -19,7 +22,7 @@ import { openCheckpoint } from '../../../weights-tools/checkpoint.js';
 import { convertCheckpoint } from '../../../weights-tools/convert.js';
 import { presetConfig } from '../../../weights-tools/presets.js';
 import { synthesize } from '../../../weights-tools/synth.js';
-import { expectNormwiseClose, tolPath } from '../../conformance/harness.js';
+import { expectNormwiseClose, tolPath, tolPathI8 } from '../../conformance/harness.js';
 import { memoryTensors } from '../../helpers/memory-store.js';
 import { quantizedModelTensors } from '../../helpers/quantized-store.js';
 
@@ -41,7 +44,7 @@ async function load(pack: string, backend: typeof wasmBackend): Promise<Model> {
   return new Model(await backend.load(ckpt.config, validateWeights(ckpt.config, ckpt.store)));
 }
 
-describe.each([wasmBackend, wasmScalarBackend])('$name', (backend) => {
+describe.each([wasmBackend, createWasmBackend({ build: 'simd' }, 'wasm-simd'), wasmScalarBackend])('$name', (backend) => {
   test.each([
     ['nvfp4', 'nvfp4'],
     ['latent-nvfp4', 'nvfp4'],
@@ -53,7 +56,9 @@ describe.each([wasmBackend, wasmScalarBackend])('$name', (backend) => {
     const ref = new Model(await referenceBackend.load(ckpt.config, tensors));
     const wasm = await load(pack, backend);
     const [s1, s2] = [ref.newSequence(16), wasm.newSequence(16)];
-    const tol = tolPath(8 * (64 + 4 + 24 + 32 + 64) + 64);
+    const kPath = 8 * (64 + 4 + 24 + 32 + 64) + 64;
+    const relaxed = format === 'nvfp4' && (wasm.ops as WasmModel).kernelBuild === 'relaxed';
+    const tol = relaxed ? tolPathI8(kPath, 1) : tolPath(kPath);
     expectNormwiseClose([wasm.forward(s2, TOKENS, 'all')], [ref.forward(s1, TOKENS, 'all')], tol);
     expectNormwiseClose([wasm.forward(s2, new Int32Array([7]))], [ref.forward(s1, new Int32Array([7]))], tol);
   });
