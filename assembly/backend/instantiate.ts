@@ -37,6 +37,8 @@ export interface KernelExports {
   nvfp4_matvec_i8_scalar(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4_matmul_i8(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   nvfp4_matmul_i8_scalar(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
+  /** nvfp4 weights in the rows4 layout (fp4_rows4.ts), relaxed-SIMD build: one buffer `w` of N·K/2 + N·K/16 bytes. */
+  nvfp4_matmul_i8_rows4(x: Ptr, scratch: Ptr, w: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   nvfp4_matvec_q16(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4_matvec_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4s24_matvec_q16(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;

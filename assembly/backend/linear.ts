@@ -4,8 +4,12 @@
 // every format. The 4-bit kernels round x to int16 per block of 16 (fp4_q16_matvec.ts:
 // |Δx| ≤ 0.504·max_b|x| / 32767, the tolerance of the 4-bit rows in tests/conformance/
 // ops-rows.ts); they are several times faster than the f32-FMA ones (nvfp4_matmul.ts, bench).
-// In the relaxed-SIMD build an nvfp4 decode (T = 1) takes nvfp4_matvec_i8 instead (int8 per block
-// of 16, relaxed dot, fp4_i8_relaxed.ts: |Δx| ≤ 0.504·max_b|x| / 127).
+// In the relaxed-SIMD build every nvfp4 product (decode and prefill) takes nvfp4_matmul_i8 instead
+// (int8 per block of 16, relaxed dot, fp4_i8_relaxed.ts: |Δx| ≤ 0.504·max_b|x| / 127), whose
+// output for each token is bit-identical to that token decoded alone, so a speculative
+// verification pass (T > 1) gives exactly the logits of T = 1 decoding. nvfp4 weights resident in
+// the rows4 layout (tensors.ts, fp4_rows4.ts) take the …_rows4 forms of the same kernels (the same
+// outputs bit for bit).
 
 import { OpArgumentError } from '../../engine/errors.js';
 import { decodeNvfp4Row, decodeNvfp4S24Row } from '../../engine/nvfp4.js';
@@ -24,9 +28,10 @@ export function linear(ctx: WasmContext, x: WasmAct, name: string): WasmAct {
   const [T, K, N] = [x.rows, w.cols, w.rows];
   if (w.format === 'f32') k.f32_matmul(x.ptr, w.ptr, y.ptr, T, K, N);
   else if (w.format === 'bf16') k.bf16_matmul(x.ptr, w.ptr, y.ptr, T, K, N);
-  else if (w.format === 'nvfp4' && T === 1 && k.relaxed_simd()) {
-    const scratch = ctx.heap.alloc(k.i8_scratch_bytes(K)); // the int8 x
-    k.nvfp4_matvec_i8(x.ptr, scratch, w.ptr, w.scales, w.scale2, y.ptr, K, N);
+  else if (w.format === 'nvfp4' && k.relaxed_simd()) {
+    const scratch = ctx.heap.alloc(T * k.i8_scratch_bytes(K)); // the int8 x of every token
+    if (w.layout === 'rows4') k.nvfp4_matmul_i8_rows4(x.ptr, scratch, w.ptr, w.scale2, y.ptr, T, K, N);
+    else k.nvfp4_matmul_i8(x.ptr, scratch, w.ptr, w.scales, w.scale2, y.ptr, T, K, N);
     ctx.heap.free(scratch);
   } else {
     const scratch = ctx.heap.alloc(T * k.q16_scratch_bytes(K)); // the int16 x

@@ -17,12 +17,16 @@
 //   3. As fp4_q16_matvec.ts: four rows share each pair's loads; f32(d_b) · (E4M3(s_b) · σ_b)
 //      accumulated in f32, y = acc · scale2 / 2; a lone last block per row in its own step; the
 //      last N mod 4 rows one at a time.
+//   4. Weights in the ModelOpt layout (nvfp4_matmul_i8) or rows4 (nvfp4_matmul_i8_rows4,
+//      fp4_rows4.ts: 4 rows and their 8 scale bytes per pair in one 72-byte chunk, one stream): the
+//      same arithmetic addressed by group strides, the same outputs bit for bit.
 // Scalar twin (nvfp4_matvec_i8_scalar, and nvfp4_matvec_i8 in builds without relaxed SIMD): the
 //   same quantisation, d_b summed in i32, acc += f32(d_b) · (E4M3(s_b) · σ_b), y = acc · scale2 / 2.
 // Error: |x_k − σ_b q_k| ≤ σ_b · (1/2 + 2⁸·u) ≤ 0.504·σ_b, then the f32 products and sums:
 //   |ŷ − y| ≤ Σ_b 0.504·σ_b · Σ_{k∈b} |w_k| + (K/16 + 24)·u·Σ_k |x̂_k w_k|   (u = 2⁻²⁴).
 
 import { e4m3At } from './fp4_decode';
+import { CHUNK, groupBytes } from './fp4_rows4';
 import { blockSigma, roundedHalf, scaleBits8, scaleHalf, storeRows4 } from './fp4_q16_matvec';
 import { f4 } from './lanes';
 import { rowBlock } from './matmul';
@@ -117,8 +121,8 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
   return <f32>dA * (e4m3At(s + <usize>(2 * P)) * load<f32>(sig + f4(2 * P)));
 }
 
-/** Four rows (codes c, scales s; row strides cr, sr) against one token (q, −12·Σq at nc, σ at sig) → y[0..3], times g. */
-@inline function rowDot4R(q: usize, nc: usize, sig: usize, c: usize, cr: usize, s: usize, sr: usize, K: i32, y: usize, g: f32): void {
+/** Four rows of a group (row r's pair P: codes c + r·cr + P·cp, scales s + r·sr + P·sp; fp4_rows4.ts) against one token (q, −12·Σq at nc, σ at sig) → y[0..3], times g. */
+@inline function rowDot4R(q: usize, nc: usize, sig: usize, c: usize, cr: usize, cp: usize, s: usize, sr: usize, sp: usize, K: i32, y: usize, g: f32): void {
   let a01 = f32x4.splat(0);
   let a23 = a01;
   const nb = K >> 4;
@@ -129,13 +133,13 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
     const ql = v128.load(qp);
     const qh = v128.load(qp, 16);
     const n = v128.load(nc + (<usize>P << 4));
-    const co = c + (<usize>P << 4);
+    const co = c + <usize>P * cp;
     const d0 = pairDotR(v128.load(co), ql, qh, tbl);
     const d1 = pairDotR(v128.load(co + cr), ql, qh, tbl);
     const d2 = pairDotR(v128.load(co + 2 * cr), ql, qh, tbl);
     const d3 = pairDotR(v128.load(co + 3 * cr), ql, qh, tbl);
     const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
-    const bits = scaleBits8(s + <usize>(2 * P), sr);
+    const bits = scaleBits8(s + <usize>P * sp, sr);
     a01 = addPairs(a01, d0, d1, n, scaleHalf(bits, 0, sigma));
     a23 = addPairs(a23, d2, d3, n, scaleHalf(bits, 1, sigma));
   }
@@ -169,8 +173,8 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
   return v128.load64_lane(p + ts, v128.load64_zero(p), 1);
 }
 
-/** One row (codes c, scales s; K/16 even or odd) against 4 quantised tokens (scratch q, q + qs, …) → y[t·ys], times g; per token bit-identical to rowDot4R's output for that row. */
-@inline function micro4R(q: usize, qs: usize, c: usize, s: usize, K: i32, y: usize, ys: usize, g: f32): void {
+/** One row (pair P: codes c + P·cp, scales s + P·sp; K/16 even or odd, odd only with cp = 16, sp = 2) against 4 quantised tokens (scratch q, q + qs, …) → y[t·ys], times g; per token bit-identical to rowDot4R's output for that row. */
+@inline function micro4R(q: usize, qs: usize, c: usize, cp: usize, s: usize, sp: usize, K: i32, y: usize, ys: usize, g: f32): void {
   let a01 = f32x4.splat(0);
   let a23 = a01;
   const nb = K >> 4;
@@ -180,7 +184,7 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
   const tbl = v128.load(E2M1X2P12);
   const m = i8x16.splat(0x0f);
   for (let P = 0; P < np; P++) {
-    const v = v128.load(c + (<usize>P << 4));
+    const v = v128.load(c + <usize>P * cp);
     const lo = i8x16.relaxed_swizzle(tbl, v128.and(v, m));
     const hi = i8x16.relaxed_swizzle(tbl, v128.and(i16x8.shr_u(v, 4), m));
     const qp = q + (<usize>P << 5);
@@ -188,7 +192,7 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
     const d1 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + qs), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + qs, 16), hi)));
     const d2 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + 2 * qs), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + 2 * qs, 16), hi)));
     const d3 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + 3 * qs), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + 3 * qs, 16), hi)));
-    const so = s + <usize>(2 * P);
+    const so = s + <usize>P * sp;
     const eB = e4m3At(so + 1);
     const e = f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(e4m3At(so)), 1, eB), 3, eB); // [eA, eB, eA, eB]
     const np4 = nc + (<usize>P << 4);
@@ -210,39 +214,70 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
 }
 
 /**
- * Y(T, N) = X(T, K) · W(N, K)ᵀ with relaxed SIMD: every token quantised (scratch: T · i8_scratch_bytes(K)), then
- * row blocks that stay in L2; rows n < N − N mod 4 take micro4R for 4 tokens at a time and rowDot4R for the last
- * T mod 4 tokens, the last N mod 4 rows rowDotR: every output bit-identical to the matvec of its token (T = 1).
+ * Y[t, n] (row stride ys) for the first N4 rows (a multiple of 4) of weights addressed in groups of
+ * 4 rows (fp4_rows4.ts: row r of group G at codes c + G·cg + r·cr, pair stride cp; scales likewise
+ * s, sg, sr, sp), T tokens quantised at q (stride qs): row blocks that stay in L2, micro4R for 4
+ * tokens at a time and rowDot4R for the last T mod 4 tokens — every output bit-identical to the
+ * matvec of its token (T = 1).
  */
-function matmulI8Relaxed(x: usize, q: usize, c: usize, s: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
-  const qs = <usize>i8_scratch_bytes(K);
-  for (let t = 0; t < T; t++) quantizeSimd(x + <usize>t * f4(K), K, q + <usize>t * qs);
+@inline function groupsI8(q: usize, qs: usize, T: i32, K: i32, N4: i32, c: usize, cr: usize, cp: usize, cg: usize, s: usize, sr: usize, sp: usize, sg: usize, y: usize, ys: usize, g: f32): void {
   const ncOff = qBytes(K);
   const sigOff = ncOff + (qBytes(K) >> 1);
-  const cr = <usize>(K >> 1);
-  const sr = <usize>(K >> 4);
-  const ys = f4(N);
-  const g = scale2 * 0.5;
-  const N4 = N & ~3;
   const T4 = T & ~3;
-  const block = max<i32>(4, rowBlock(cr + sr) & ~3);
+  const block = max<i32>(4, rowBlock(<usize>(K >> 1) + <usize>(K >> 4)) & ~3);
   for (let n0 = 0; n0 < N4; n0 += block) {
     const n1 = min(N4, n0 + block);
     for (let t = 0; t < T4; t += 4) {
       const qt = q + <usize>t * qs;
-      for (let n = n0; n < n1; n++) micro4R(qt, qs, c + <usize>n * cr, s + <usize>n * sr, K, y + <usize>t * ys + f4(n), ys, g);
+      for (let n = n0; n < n1; n++) {
+        const r = <usize>(n & 3);
+        const G = <usize>(n >> 2);
+        micro4R(qt, qs, c + G * cg + r * cr, cp, s + G * sg + r * sr, sp, K, y + <usize>t * ys + f4(n), ys, g);
+      }
     }
     for (let t = T4; t < T; t++) {
       const qt = q + <usize>t * qs;
-      for (let n = n0; n < n1; n += 4) rowDot4R(qt, qt + ncOff, qt + sigOff, c + <usize>n * cr, cr, s + <usize>n * sr, sr, K, y + <usize>t * ys + f4(n), g);
+      for (let n = n0; n < n1; n += 4) rowDot4R(qt, qt + ncOff, qt + sigOff, c + <usize>(n >> 2) * cg, cr, cp, s + <usize>(n >> 2) * sg, sr, sp, K, y + <usize>t * ys + f4(n), g);
     }
   }
-  for (let n = N4; n < N; n++) {
+}
+
+/** Rows n0 … N − 1 in ModelOpt layout (codes c, scales s of row n0) for T quantised tokens, one row at a time (rowDotR). */
+@inline function tailRowsI8(q: usize, qs: usize, T: i32, K: i32, n0: i32, N: i32, c: usize, s: usize, y: usize, ys: usize, g: f32): void {
+  const ncOff = qBytes(K);
+  const sigOff = ncOff + (qBytes(K) >> 1);
+  for (let n = n0; n < N; n++) {
+    const cn = c + <usize>(n - n0) * <usize>(K >> 1);
+    const sn = s + <usize>(n - n0) * <usize>(K >> 4);
     for (let t = 0; t < T; t++) {
       const qt = q + <usize>t * qs;
-      store<f32>(y + <usize>t * ys + f4(n), rowDotR(qt, qt + ncOff, qt + sigOff, c + <usize>n * cr, s + <usize>n * sr, K) * g);
+      store<f32>(y + <usize>t * ys + f4(n), rowDotR(qt, qt + ncOff, qt + sigOff, cn, sn, K) * g);
     }
   }
+}
+
+/** Y(T, N) = X(T, K) · W(N, K)ᵀ with relaxed SIMD, ModelOpt layout: every token quantised (scratch: T · i8_scratch_bytes(K)), groupsI8 for the first N − N mod 4 rows, tailRowsI8 for the rest. */
+function matmulI8Relaxed(x: usize, q: usize, c: usize, s: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+  const qs = <usize>i8_scratch_bytes(K);
+  for (let t = 0; t < T; t++) quantizeSimd(x + <usize>t * f4(K), K, q + <usize>t * qs);
+  const cr = <usize>(K >> 1);
+  const sr = <usize>(K >> 4);
+  const N4 = N & ~3;
+  const g = scale2 * 0.5;
+  groupsI8(q, qs, T, K, N4, c, cr, 16, 4 * cr, s, sr, 2, 4 * sr, y, f4(N), g);
+  tailRowsI8(q, qs, T, K, N4, N, c + <usize>N4 * cr, s + <usize>N4 * sr, y, f4(N), g);
+}
+
+/** Y(T, N) = X(T, K) · W(N, K)ᵀ with relaxed SIMD, nvfp4 weights in rows4 layout at w (fp4_rows4.ts); the same outputs as matmulI8Relaxed. */
+function matmulI8Rows4(x: usize, q: usize, w: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+  const qs = <usize>i8_scratch_bytes(K);
+  for (let t = 0; t < T; t++) quantizeSimd(x + <usize>t * f4(K), K, q + <usize>t * qs);
+  const N4 = N & ~3;
+  const gb = groupBytes(K);
+  const g = scale2 * 0.5;
+  groupsI8(q, qs, T, K, N4, w, 16, CHUNK, gb, w + 64, 2, CHUNK, gb, y, f4(N), g);
+  const tc = w + <usize>(N4 >> 2) * gb;
+  tailRowsI8(q, qs, T, K, N4, N, tc, tc + <usize>(N - N4) * <usize>(K >> 1), y, f4(N), g);
 }
 
 function matvecI8Scalar(x: usize, q: usize, c: usize, s: usize, scale2: f32, y: usize, K: i32, N: i32): void {
@@ -275,6 +310,12 @@ function matmulI8Scalar(x: usize, q: usize, c: usize, s: usize, scale2: f32, y: 
 export function nvfp4_matmul_i8(x: usize, scratch: usize, codes: usize, scales: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
   if (ASC_FEATURE_RELAXED_SIMD) matmulI8Relaxed(x, scratch, codes, scales, scale2, y, T, K, N);
   else matmulI8Scalar(x, scratch, codes, scales, scale2, y, T, K, N);
+}
+
+/** Y(T, N) = X(T, K) · W(N, K)ᵀ, nvfp4 weights in rows4 layout (fp4_rows4.ts), int8 activations (scratch: T · i8_scratch_bytes(K)); relaxed-SIMD build only. */
+export function nvfp4_matmul_i8_rows4(x: usize, scratch: usize, w: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) matmulI8Rows4(x, scratch, w, scale2, y, T, K, N);
+  else unreachable();
 }
 
 export function nvfp4_matmul_i8_scalar(x: usize, scratch: usize, codes: usize, scales: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {

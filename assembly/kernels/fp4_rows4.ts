@@ -23,7 +23,7 @@ export const CHUNK: i32 = 72;
 
 /** Whether this build's kernels take an nvfp4 weight (N, K) in rows4: SIMD builds, whole pairs of blocks, a group of 4 rows. */
 export function rows4_supported(K: i32, N: i32): bool {
-  return ASC_FEATURE_SIMD && !ASC_FEATURE_RELAXED_SIMD && (K & 31) == 0 && K > 0 && N >= 4;
+  return ASC_FEATURE_SIMD && (K & 31) == 0 && K > 0 && N >= 4;
 }
 
 /**

@@ -1,14 +1,16 @@
 // The rows4 layout of nvfp4 weights (assembly/kernels/fp4_rows4.ts): the packer's byte placement
-// against the layout written out by hand from its header comment, and the int16-activation
-// kernels on rows4 (nvfp4_matmul_q16_rows4) bit-identical to the same kernels on the ModelOpt
-// layout (whose accuracy tests/assembly/nvfp4.test.ts checks against the reference backend), on
+// against the layout written out by hand from its header comment, and the kernels on rows4 — the
+// int16-activation nvfp4_matmul_q16_rows4 (SIMD build) and the int8 nvfp4_matmul_i8_rows4
+// (relaxed-SIMD build, where this engine runs it) — bit-identical to the same kernels on the
+// ModelOpt layout (whose accuracy tests/assembly/nvfp4.test.ts and fp4-i8-relaxed.test.ts check
+// against the reference backend), on
 // row tails (N mod 4), token tails (T mod 4) and the Nano expert shapes K = 2688 and K = 1856.
 // Also the property speculative decoding relies on: every token of a prefill (T > 1) gives
 // exactly the output of that token alone (T = 1), in both layouts.
 
 import { beforeAll, describe, expect, test } from 'vitest';
 import { instantiateKernels, type WasmKernels } from '../../assembly/backend/index.js';
-import { readKernelBuild } from '../../assembly/backend/node-wasm.js';
+import { enableRelaxedSimd, readKernelBuild } from '../../assembly/backend/node-wasm.js';
 import { randomWeight, randomX } from './fp4-fixtures.js';
 
 /** rows4 bytes of ModelOpt codes (N, K/2) and scales (N, K/16), spelled out from fp4_rows4.ts. */
@@ -26,11 +28,17 @@ function packByHand(codes: Uint8Array, scales: Uint8Array, K: number, N: number)
   return Uint8Array.from(out);
 }
 
-describe('rows4 layout (SIMD build)', () => {
+const RELAXED = enableRelaxedSimd();
+
+describe.each([
+  ['simd', 'q16'],
+  ['relaxed', 'i8'],
+] as const)('rows4 layout, %s build (%s kernels)', (build, path) => {
   let kr: WasmKernels;
   beforeAll(async () => {
-    kr = await instantiateKernels(await readKernelBuild('simd'), true);
+    if (build === 'simd' || RELAXED) kr = await instantiateKernels(await readKernelBuild(build), true);
   });
+  const skipIf = build === 'relaxed' && !RELAXED;
 
   const put = (bytes: Uint8Array | Float32Array): number => {
     const p = kr.heap.alloc(bytes.byteLength);
@@ -38,13 +46,13 @@ describe('rows4 layout (SIMD build)', () => {
     return p;
   };
 
-  test('which weights it takes: K a multiple of 32, at least 4 rows', () => {
+  test.skipIf(skipIf)('which weights it takes: K a multiple of 32, at least 4 rows', () => {
     const e = kr.exports;
     expect([e.rows4_supported(64, 4), e.rows4_supported(2688, 1856), e.rows4_supported(1856, 7)].map(Boolean)).toEqual([true, true, true]);
     expect([e.rows4_supported(48, 8), e.rows4_supported(64, 3), e.rows4_supported(0, 8)].map(Boolean)).toEqual([false, false, false]);
   });
 
-  test.each([
+  test.skipIf(skipIf).each([
     [64, 4],
     [64, 5],
     [96, 11],
@@ -66,25 +74,27 @@ describe('rows4 layout (SIMD build)', () => {
     const [c, s, xp] = [put(w.bytes), put(w.quant!.scale), put(x)];
     const packed = kr.heap.alloc(w.bytes.length + w.quant!.scale.length);
     e.nvfp4_pack_rows4(c, s, packed, K, N);
-    const sc = kr.heap.alloc(T * e.q16_scratch_bytes(K));
+    const sc = kr.heap.alloc(T * (path === 'q16' ? e.q16_scratch_bytes(K) : e.i8_scratch_bytes(K)));
     const y = kr.heap.alloc(T * N * 4);
     const g = w.quant!.scale2;
-    e.nvfp4_matmul_q16(xp, sc, c, s, g, y, T, K, N);
+    const modelOpt = (xt: number, t: number) => (path === 'q16' ? e.nvfp4_matmul_q16(xt, sc, c, s, g, y, t, K, N) : e.nvfp4_matmul_i8(xt, sc, c, s, g, y, t, K, N));
+    const onRows4 = (xt: number, t: number) => (path === 'q16' ? e.nvfp4_matmul_q16_rows4(xt, sc, packed, g, y, t, K, N) : e.nvfp4_matmul_i8_rows4(xt, sc, packed, g, y, t, K, N));
+    modelOpt(xp, T);
     const modelopt = kr.heap.f32(y, T * N).slice();
-    e.nvfp4_matmul_q16_rows4(xp, sc, packed, g, y, T, K, N);
+    onRows4(xp, T);
     const rows4 = kr.heap.f32(y, T * N).slice();
     const tokens = Array.from({ length: T }, (_, t) => {
       const xt = xp + t * K * 4;
-      e.nvfp4_matmul_q16(xt, sc, c, s, g, y, 1, K, N);
+      modelOpt(xt, 1);
       const one = kr.heap.f32(y, N).slice();
-      e.nvfp4_matmul_q16_rows4(xt, sc, packed, g, y, 1, K, N);
+      onRows4(xt, 1);
       return [one, kr.heap.f32(y, N).slice()];
     });
     for (const p of [c, s, xp, packed, sc, y]) kr.heap.free(p);
     return { modelopt, rows4, tokens };
   }
 
-  test.each([
+  test.skipIf(skipIf).each([
     [2688, 7, 1],
     [1856, 6, 1],
     [1856, 9, 5],
