@@ -2,11 +2,13 @@
 // by scripts/build-embed.mjs into embed/engine.js, which the page fetches only when local mode
 // starts and runs as a module Worker from a blob URL (so it works when the page is on another
 // origin). It downloads the pack (download.ts), loads it (load.ts) on the chosen backend (webgpu: the
-// device thread is a nested Worker running gpu-device.js; wasm: the SIMD or scalar kernels),
+// device thread is a nested Worker running gpu-device.js; wasm: the relaxed-SIMD kernels where
+// this engine validates relaxed SIMD (Chromium ≥ 114), else the SIMD ones; wasm-scalar: scalar),
 // and answers chat requests with the worker's own request parser and generation loop
 // (worker/validate.ts, worker/run.ts), so local and remote answers are the same stream.
 
 import { createWasmBackend } from '../assembly/backend/index.js';
+import { relaxedSimdSupported, type KernelBuild } from '../assembly/backend/instantiate.js';
 import type { Backend } from '../engine/backend.js';
 import { NoGpuAdapterError } from '../engine/errors.js';
 import { browserDeviceThread } from '../gpu/browser.js';
@@ -21,8 +23,6 @@ import { LOCAL_MODEL_ID, toWire, type FromEngine, type LoadOptions, type ToEngin
 
 /** Largest context a local model gets (prompt + completion). */
 const LOCAL_MAX_CONTEXT = 4096;
-/** The kernel build of each wasm backend. */
-const KERNELS = { wasm: 'edgetron-simd.wasm', 'wasm-scalar': 'edgetron-scalar.wasm' } as const;
 
 const post = (m: FromEngine) => (self as unknown as { postMessage(m: FromEngine): void }).postMessage(m);
 
@@ -34,9 +34,15 @@ async function fetchBytes(url: string): Promise<ArrayBuffer> {
   return res.arrayBuffer();
 }
 
+/** The kernel build of a wasm backend here: assets/embed/edgetron-<build>.wasm. */
+function kernelBuild(backend: 'wasm' | 'wasm-scalar'): KernelBuild {
+  return backend === 'wasm-scalar' ? 'scalar' : relaxedSimdSupported() ? 'relaxed' : 'simd';
+}
+
 async function wasmBackend(options: LoadOptions, backend: 'wasm' | 'wasm-scalar'): Promise<Backend> {
-  const module = await WebAssembly.compile(await fetchBytes(new URL(KERNELS[backend], options.assetBase).href));
-  return createWasmBackend({ module, simd: backend === 'wasm' }, backend);
+  const build = kernelBuild(backend);
+  const module = await WebAssembly.compile(await fetchBytes(new URL(`edgetron-${build}.wasm`, options.assetBase).href));
+  return createWasmBackend({ module, build }, backend);
 }
 
 async function gpuBackend(options: LoadOptions): Promise<Backend> {

@@ -2,7 +2,9 @@
 //   assets/embed.js            the page-side bundle: <edgetron-chat> (embed/index.ts)
 //   assets/embed/engine.js     the engine worker (embed/engine-worker.ts), fetched when local mode starts
 //   assets/embed/gpu-device.js the webgpu device thread (build/gpu-device.js, scripts/build-gpu.mjs)
-//   assets/embed/edgetron-simd.wasm, edgetron-scalar.wasm  the kernels (npm run build:wasm)
+//   assets/embed/edgetron-relaxed.wasm, edgetron-simd.wasm, edgetron-scalar.wasm  the kernels (npm run
+//     build:wasm); the engine worker fetches the relaxed-SIMD build where WebAssembly.validate
+//     accepts relaxed SIMD, else the SIMD one (or the scalar one for wasm-scalar)
 // The worker serves them with CORS (worker/app.ts; run_worker_first in wrangler.toml).
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { build } from 'esbuild';
@@ -14,4 +16,4 @@ await build({ ...common, entryPoints: ['embed/index.ts'], outfile: 'assets/embed
 // computed specifiers that a browser never reaches
 await build({ ...common, entryPoints: ['embed/engine-worker.ts'], outfile: 'assets/embed/engine.js', external: ['node:*'] });
 copyFileSync('build/gpu-device.js', 'assets/embed/gpu-device.js');
-for (const file of ['edgetron-simd.wasm', 'edgetron-scalar.wasm']) copyFileSync(`build/${file}`, `assets/embed/${file}`);
+for (const file of ['edgetron-relaxed.wasm', 'edgetron-simd.wasm', 'edgetron-scalar.wasm']) copyFileSync(`build/${file}`, `assets/embed/${file}`);
