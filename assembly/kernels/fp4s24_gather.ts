@@ -1,0 +1,268 @@
+// spec §14.1, DESIGN §3: the nvfp4-s24 (2:4-sparse NVFP4) linear that gathers the activations of
+// the kept weights instead of spreading the weights to their dense positions (fp4_q16_matvec.ts),
+// so each group of 4 costs 2 multiplies, not 4:
+//   y_n = scale2 · Σ_b E4M3(s_{n,b}) · Σ_{g<4} Σ_{k<2} E2M1(code_{n,b,g,k}) · x[16b + 4g + i_k]
+//   (i_0 = c & 3, i_1 = c >> 2 for the group's position code c = i_0 | i_1 << 2).
+//   1. x (K, f32) is quantised once per token, per block b of 16:
+//      σ_b = max_{k∈b} |x_k| / 127,  q_k = round(x_k · fl(1/σ_b)) (ties to even), |q_k| ≤ 127
+//      (σ_b = 0 gives q = 0). Scratch per token (gather_scratch_bytes): q (K rounded up to 32, i8,
+//      element order: block b is one v128), σ (K/16 rounded up to even, f32; a lone last block's
+//      partner has q = 0 and σ = 0), then 32 bytes for a lone block's scales and a tail row.
+//   2. Four rows × one pair of blocks (A, B) per step. Lane 4r + g of a v128 is row r's group g:
+//      its code byte (low nibble = first kept) and its position nibble c, put there by one
+//      i8x16.shuffle of the rows' 8 code bytes (two 64-bit loads per row pair) and one of the
+//      nibbles of their 4 position bytes (one 32-bit load per row). Per block and kept slot k one
+//      i8x16.swizzle of the block's 16 q by the indices 4g + i_k gathers the 16 rows' × groups'
+//      kept activations, one swizzle of the 2·E2M1 table by the code nibbles gives their weights
+//      (int8, exact), and i16x8.extmul_{low,high}_i8x16_s multiplies them exactly (|·| ≤ 127·12).
+//      Lanes sum in i16 (≤ 4·1524, no overflow) and then i32 (extadd) to the exact block dots
+//      d_{r,b} = Σ_{g,k} q · 2·E2M1, laid out [r₀A, r₀B, r₁A, r₁B] and [r₂A, r₂B, r₃A, r₃B].
+//   3. As fp4_q16_matvec.ts: f32(d) · (E4M3(s) · σ) with the 8 scales widened in SIMD (scaleBits8,
+//      scaleHalf), accumulated per (row, A | B) lane; y = (A + B) · scale2 / 2 (storeRows4). A lone
+//      last block (K/16 odd) is one more step whose B codes, positions and scales are 0; each of the
+//      last N mod 4 rows takes a step with row stride 0 (four copies of itself), so every row of
+//      every shape gets the same arithmetic.
+//   4. Prefill (…_matmul_gather, T > 1): every token is quantised, then row blocks that stay in L2
+//      (matmul.ts's rowBlock, a multiple of 4 rows) take each token through steps 2–3: token by
+//      token exactly the decode's result, which MTP's greedy verification needs.
+// Scalar twin (…_scalar, and the export itself in the scalar build): the same q and σ, integer
+//   d_{r,b}, acc += f32(d) · (E4M3(s_b) · σ_b) block by block, y = acc · scale2 / 2 — the SIMD result
+//   up to f32 summation order.
+// Error: the int8 activation rounding |x_k − σ_b q_k| ≤ σ_b · (1/2 + 2⁸·u) ≤ 0.504·σ_b, then the f32
+//   scale products, accumulation and lane sums as in nvfp4_matmul.ts:
+//   |ŷ − y| ≤ Σ_b 0.504·σ_b · Σ_{k∈b} |w_k| + (K/16 + 24)·u·Σ_k |x̂_k w_k|   (u = 2⁻²⁴).
+// Cost per step (4 rows × 2 blocks = 64 kept weights, SIMD): 10 loads, 4 shuffles and 4 nibble
+//   splits for codes and positions, 8 index ops, 8 swizzles, 8 extmuls, 4 adds, 8 for the block
+//   sums, 6 for the f32 accumulation and ~18 for the 8 scales: ~80 instructions, against ~110 for
+//   the int16 nvfp4 kernel over the same 128 dense weights (fp4_q16_matvec.ts).
+
+import { e2m1, e4m3At } from './fp4_decode';
+import { blockSigma, roundedHalf, scaleBits8, scaleHalf, storeRows4 } from './fp4_q16_matvec';
+import { f4 } from './lanes';
+import { rowBlock } from './matmul';
+
+/** 2·E2M1 of the 16 codes as int8 lanes: 0, 1, 2, 3, 4, 6, 8, 12 (0, 0.5, 1, 1.5, 2, 3, 4, 6 doubled), then their negatives (code 8, −0, is 0). */
+@inline function e2m1x2(): v128 {
+  return i8x16(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+}
+
+/** Group offsets 4g of the lanes 4r + g. */
+@inline function groupOffsets(): v128 {
+  return i8x16(0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12);
+}
+
+/** Bytes of a token's q: K rounded up to a pair of blocks (32), as i8. */
+@inline function qBytes(K: i32): usize {
+  return <usize>((K + 31) & ~31);
+}
+
+/** Bytes of scratch the gather kernels need per token for K: q, σ (K/16 rounded up to even, f32), 32 spare. */
+export function gather_scratch_bytes(K: i32): i32 {
+  return <i32>qBytes(K) + 8 * ((K + 31) >> 5) + 32;
+}
+
+/** Lanes of table a picked by the indices b (< 16); relaxed_swizzle where the build has it (the same result). */
+@inline function pick(a: v128, b: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i8x16.relaxed_swizzle(a, b);
+  return i8x16.swizzle(a, b);
+}
+
+/** Block b of x (16 f32 at xp) → σ_b (stored) and its q (returned), SIMD. */
+@inline function quantizeBlock(xp: usize, sig: usize, b: i32): v128 {
+  const sigma = blockSigma(xp, 127);
+  store<f32>(sig + f4(b), sigma);
+  const inv = f32x4.splat(sigma > 0 ? 1 / sigma : 0);
+  return i8x16.narrow_i16x8_s(roundedHalf(xp, inv, 0), roundedHalf(xp, inv, 1));
+}
+
+/** x (K) → a token's scratch, SIMD: per pair of blocks A, B the tables [A₀ A₂ B₀ B₂] and [A₁ A₃ B₁ B₃] of q (4 per group), and σ. */
+function quantizeSimd(x: usize, K: i32, q: usize): void {
+  const nb = K >> 4;
+  const sig = q + qBytes(K);
+  for (let b = 0; b < nb; b += 2) {
+    const qa = quantizeBlock(x + f4(b << 4), sig, b);
+    let qb = v128.splat<i32>(0); // a lone block's partner: q = 0, σ = 0
+    if (b + 1 < nb) qb = quantizeBlock(x + f4((b + 1) << 4), sig, b + 1);
+    else store<f32>(sig + f4(b + 1), 0);
+    const qp = q + (<usize>b << 4);
+    v128.store(qp, i8x16.shuffle(qa, qb, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27));
+    v128.store(qp, i8x16.shuffle(qa, qb, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31), 16);
+  }
+}
+
+/** x (K) → a token's scratch, scalar: q in element order, and σ (the same values as quantizeSimd). */
+function quantizeScalar(x: usize, K: i32, q: usize): void {
+  const sig = q + qBytes(K);
+  for (let b = 0; b < K >> 4; b++) {
+    const xp = x + f4(b << 4);
+    let amax: f32 = 0;
+    for (let k = 0; k < 16; k++) amax = max(amax, abs(load<f32>(xp + f4(k))));
+    const sigma: f32 = amax / 127;
+    const inv: f32 = sigma > 0 ? 1 / sigma : 0;
+    for (let k = 0; k < 16; k++) store<i8>(q + <usize>(16 * b + k), <i8>(<i32>min<f32>(127, max<f32>(-128, nearest(load<f32>(xp + f4(k)) * inv)))));
+    store<f32>(sig + f4(b), sigma);
+  }
+}
+
+/**
+ * The kept q (int8) of lanes 4r + m for field f of their position bytes (f = 0, 1: the even group's
+ * i₀, i₁; 2, 3: the odd group's), from the pair's table t of those groups: t[4m + ((pos >> 2f) & 3)].
+ */
+@inline function gatherKept(t: v128, pos: v128, f: i32): v128 {
+  const i = v128.and(f == 0 ? pos : i16x8.shr_u(pos, 2 * f), i8x16.splat(3));
+  return pick(t, v128.or(i, i8x16(0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12)));
+}
+
+/** 2·E2M1 (int8) of the low (h = 0) or high nibbles of the code bytes c. */
+@inline function keptWeights(c: v128, h: i32): v128 {
+  return pick(e2m1x2(), v128.and(h == 0 ? c : i16x8.shr_u(c, 4), i8x16.splat(0x0f)));
+}
+
+/** acc + f32(d) · scales. */
+@inline function addDots(acc: v128, d: v128, scales: v128): v128 {
+  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(d), scales));
+}
+
+/**
+ * Four rows (codes c, positions p, scales s; row strides cr, pr, sr, 0 for four copies of one row)
+ * against a token's q (σ at sig) → y[0..3], times g; tmp: 8 spare bytes.
+ */
+function rows4(q: usize, sig: usize, c: usize, cr: usize, p: usize, pr: usize, s: usize, sr: usize, K: i32, y: usize, g: f32, tmp: usize): void {
+  let a01 = f32x4.splat(0);
+  let a23 = a01;
+  const nb = K >> 4;
+  const np = nb >> 1;
+  for (let P = 0; P < (nb + 1) >> 1; P++) {
+    const co = c + (<usize>P << 3);
+    const po = p + (<usize>P << 2);
+    let v01: v128, v23: v128, pv: v128, bits: v128;
+    if (P < np) {
+      // code bytes v01 (rows 0, 1: A then B, 8 bytes each), v23; position bytes of row r in lane r
+      v01 = v128.load64_lane(co + cr, v128.load64_zero(co), 1);
+      v23 = v128.load64_lane(co + 3 * cr, v128.load64_zero(co + 2 * cr), 1);
+      pv = v128.load32_zero(po);
+      pv = v128.load32_lane(po + pr, pv, 1);
+      pv = v128.load32_lane(po + 2 * pr, pv, 2);
+      pv = v128.load32_lane(po + 3 * pr, pv, 3);
+      bits = scaleBits8(s + <usize>(2 * P), sr);
+    } else {
+      // the lone last block as block A of a pair whose B codes, positions and scales are 0
+      v01 = v128.load32_lane(co + cr, v128.load32_zero(co), 2);
+      v23 = v128.load32_lane(co + 3 * cr, v128.load32_zero(co + 2 * cr), 2);
+      pv = v128.load16_lane(po, v128.splat<i32>(0), 0);
+      pv = v128.load16_lane(po + pr, pv, 2);
+      pv = v128.load16_lane(po + 2 * pr, pv, 4);
+      pv = v128.load16_lane(po + 3 * pr, pv, 6);
+      for (let r = 0; r < 4; r++) store<u16>(tmp + <usize>(2 * r), load<u8>(s + <usize>(2 * P) + <usize>r * sr));
+      bits = scaleBits8(tmp, 2);
+    }
+    const qp = q + (<usize>P << 5);
+    const tEven = v128.load(qp); // [A₀ A₂ B₀ B₂]
+    const tOdd = v128.load(qp, 16); // [A₁ A₃ B₁ B₃]
+    const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
+    // lanes 4r + m, m = A₀|A₂|B₀|B₂ (even groups) or A₁|A₃|B₁|B₃ (odd): their code bytes cEven, cOdd; pv's bytes hold both nibbles
+    const cEven = i8x16.narrow_i16x8_u(v128.and(v01, i16x8.splat(0xff)), v128.and(v23, i16x8.splat(0xff)));
+    const cOdd = i8x16.narrow_i16x8_u(i16x8.shr_u(v01, 8), i16x8.shr_u(v23, 8));
+    const g0 = gatherKept(tEven, pv, 0);
+    const g1 = gatherKept(tEven, pv, 1);
+    const g2 = gatherKept(tOdd, pv, 2);
+    const g3 = gatherKept(tOdd, pv, 3);
+    const w0 = keptWeights(cEven, 0);
+    const w1 = keptWeights(cEven, 1);
+    const w2 = keptWeights(cOdd, 0);
+    const w3 = keptWeights(cOdd, 1);
+    // Σ q·w per lane (4 products, ≤ 4·1524 in i16), then lanes m = 0, 1 (block A) and 2, 3 (B) in i32
+    const p01 = i16x8.add(i16x8.add(i16x8.extmul_low_i8x16_s(g0, w0), i16x8.extmul_low_i8x16_s(g1, w1)), i16x8.add(i16x8.extmul_low_i8x16_s(g2, w2), i16x8.extmul_low_i8x16_s(g3, w3)));
+    const p23 = i16x8.add(i16x8.add(i16x8.extmul_high_i8x16_s(g0, w0), i16x8.extmul_high_i8x16_s(g1, w1)), i16x8.add(i16x8.extmul_high_i8x16_s(g2, w2), i16x8.extmul_high_i8x16_s(g3, w3)));
+    const d01 = i32x4.extadd_pairwise_i16x8_s(p01); // [r₀A, r₀B, r₁A, r₁B]
+    const d23 = i32x4.extadd_pairwise_i16x8_s(p23);
+    a01 = addDots(a01, d01, scaleHalf(bits, 0, sigma));
+    a23 = addDots(a23, d23, scaleHalf(bits, 1, sigma));
+  }
+  const z = f32x4.splat(0);
+  storeRows4(y, a01, a23, z, z, g);
+}
+
+/** Rows n0..n1 of y = W · x for one quantised token q (its scratch), times g. */
+function rowsSimd(q: usize, c: usize, p: usize, s: usize, K: i32, y: usize, g: f32, n0: i32, n1: i32): void {
+  const sig = q + qBytes(K);
+  const tmp = sig + 8 * <usize>((K + 31) >> 5); // 8 bytes of lone-block scales, then 16 of a tail row's four copies
+  const cr = <usize>(K >> 2);
+  const pr = <usize>(K >> 3);
+  const sr = <usize>(K >> 4);
+  let n = n0;
+  for (; n + 4 <= n1; n += 4) rows4(q, sig, c + <usize>n * cr, cr, p + <usize>n * pr, pr, s + <usize>n * sr, sr, K, y + f4(n), g, tmp);
+  for (; n < n1; n++) {
+    rows4(q, sig, c + <usize>n * cr, 0, p + <usize>n * pr, 0, s + <usize>n * sr, 0, K, tmp + 16, g, tmp);
+    store<f32>(y + f4(n), load<f32>(tmp + 16));
+  }
+}
+
+/** Y(T, N) = X(T, K) · W(N, K)ᵀ, SIMD: every token quantised (scratch: T · gather_scratch_bytes(K)), then row blocks that stay in L2, token by token. */
+function matmulSimd(x: usize, q: usize, c: usize, p: usize, s: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+  const qs = <usize>gather_scratch_bytes(K);
+  for (let t = 0; t < T; t++) quantizeSimd(x + <usize>t * f4(K), K, q + <usize>t * qs);
+  const g = scale2 * 0.5;
+  const block = max<i32>(4, rowBlock(<usize>((K >> 2) + (K >> 3) + (K >> 4))) & ~3);
+  for (let n0 = 0; n0 < N; n0 += block) {
+    const n1 = min(N, n0 + block);
+    for (let t = 0; t < T; t++) rowsSimd(q + <usize>t * qs, c, p, s, K, y + <usize>t * f4(N), g, n0, n1);
+  }
+}
+
+/** One row (codes c, positions p, scales s) against a token's q, σ, scalar (no scale2). */
+function rowScalar(q: usize, sig: usize, c: usize, p: usize, s: usize, K: i32): f32 {
+  let acc: f32 = 0;
+  for (let b = 0; b < K >> 4; b++) {
+    let d: i32 = 0;
+    for (let j = 0; j < 4; j++) {
+      const code = <i32>load<u8>(c + <usize>(4 * b + j));
+      const pos = (<i32>load<u8>(p + <usize>(2 * b + (j >> 1))) >> (4 * (j & 1))) & 15;
+      const xg = q + <usize>(16 * b + 4 * j);
+      d += <i32>load<i8>(xg + <usize>(pos & 3)) * <i32>(e2m1(code & 15) * 2);
+      d += <i32>load<i8>(xg + <usize>(pos >> 2)) * <i32>(e2m1(code >> 4) * 2);
+    }
+    acc += <f32>d * (e4m3At(s + <usize>b) * load<f32>(sig + f4(b)));
+  }
+  return acc;
+}
+
+/** Y(T, N) = X(T, K) · W(N, K)ᵀ, scalar twin: token by token, row by row. */
+function matmulScalar(x: usize, q: usize, c: usize, p: usize, s: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+  const qs = <usize>gather_scratch_bytes(K);
+  const g = scale2 * 0.5;
+  for (let t = 0; t < T; t++) {
+    const qt = q + <usize>t * qs;
+    quantizeScalar(x + <usize>t * f4(K), K, qt);
+    for (let n = 0; n < N; n++) {
+      const acc = rowScalar(qt, qt + qBytes(K), c + <usize>n * <usize>(K >> 2), p + <usize>n * <usize>(K >> 3), s + <usize>n * <usize>(K >> 4), K);
+      store<f32>(y + <usize>t * f4(N) + f4(n), acc * g);
+    }
+  }
+}
+
+/**
+ * Y(T, N) = X(T, K) · W(N, K)ᵀ for nvfp4-s24 weights, int8 activations gathered per kept weight
+ * (scratch: T · gather_scratch_bytes(K)); every token gets exactly the T = 1 result.
+ * @example nvfp4s24_matmul_gather(x, scratch, codes, positions, scales, scale2, y, T, K, N);
+ */
+export function nvfp4s24_matmul_gather(x: usize, scratch: usize, codes: usize, positions: usize, scales: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+  if (ASC_FEATURE_SIMD) matmulSimd(x, scratch, codes, positions, scales, scale2, y, T, K, N);
+  else matmulScalar(x, scratch, codes, positions, scales, scale2, y, T, K, N);
+}
+
+export function nvfp4s24_matmul_gather_scalar(x: usize, scratch: usize, codes: usize, positions: usize, scales: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+  matmulScalar(x, scratch, codes, positions, scales, scale2, y, T, K, N);
+}
+
+/**
+ * y(N) = W(N, K) · x(K) for nvfp4-s24 weights, int8 activations gathered per kept weight (scratch: gather_scratch_bytes(K)).
+ * @example nvfp4s24_matvec_gather(x, scratch, codes, positions, scales, scale2, y, K, N);
+ */
+export function nvfp4s24_matvec_gather(x: usize, scratch: usize, codes: usize, positions: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {
+  nvfp4s24_matmul_gather(x, scratch, codes, positions, scales, scale2, y, 1, K, N);
+}
+
+export function nvfp4s24_matvec_gather_scalar(x: usize, scratch: usize, codes: usize, positions: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {
+  matmulScalar(x, scratch, codes, positions, scales, scale2, y, 1, K, N);
+}
