@@ -17,9 +17,12 @@
 //    conversion against f32 (weights-tools/quality.ts); the zero fraction of the experts'
 //    relu² hidden vectors (what block skipping in down_proj could save).
 //
-// 5. The relaxed-SIMD build (build/edgetron-relaxed.wasm; Node 20 needs a V8 flag, set here): its
-//    int8-activation nvfp4 matvec (…_i8) beside the kernel rows, and its `small` 4-bit-head
-//    decode beside the SIMD build's.
+// 5. The kernel builds: the model rows run on the build the engine picks by default (the
+//    relaxed-SIMD one where it runs: int8-activation nvfp4 products, …_i8; Node 20 needs a V8
+//    flag, which the driver turns on), and the SIMD build's (int16 activations) are kept beside
+//    them for the 4-bit packs, with the KL of each build's nvfp4 against f32; the kernel table has
+//    the relaxed build's int8 matvec in both weight layouts (ModelOpt, and rows4 as the backend
+//    holds nvfp4 weights).
 //
 // Options: --quick (fewer repetitions), --only-4bit (only the 4-bit kernel rows and section 4),
 // --model-dir DIR (where the `small` preset is written).
@@ -27,8 +30,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createWasmBackend, instantiateKernels, wasmBackend, wasmScalarBackend, type WasmKernels } from '../assembly/backend/index.js';
-import { enableRelaxedSimd, readKernelBuild } from '../assembly/backend/node-wasm.js';
+import { createWasmBackend, instantiateKernels, loadKernels, wasmBackend, wasmScalarBackend, type WasmKernels } from '../assembly/backend/index.js';
+import { readKernelBuild } from '../assembly/backend/node-wasm.js';
 import type { Backend } from '../engine/backend.js';
 import type { ModelConfig } from '../engine/config.js';
 import type { TextCodec } from '../engine/text.js';
@@ -53,10 +56,10 @@ const { values: opts } = parseArgs({
 });
 const QUICK = opts.quick === true;
 const ONLY_4BIT = opts['only-4bit'] === true;
-// the relaxed-SIMD build (Node 20: behind a V8 flag, turned on here) beside the SIMD one
-const RELAXED = enableRelaxedSimd();
-const simdBackend = createWasmBackend({ simd: true, module: await readKernelBuild('simd') });
-const relaxedBackend = RELAXED ? createWasmBackend({ simd: true, module: await readKernelBuild('relaxed') }, 'wasm-relaxed') : null;
+// the build the engine picks by default (wasmBackend: relaxed SIMD where it runs) beside the SIMD one
+const DEFAULT_KERNELS = await loadKernels();
+const DEFAULT_BUILD = DEFAULT_KERNELS.build;
+const simdBackend = createWasmBackend({ build: 'simd' }, 'wasm-simd');
 const GB = 1e9;
 
 /** Median of `reps` timed calls after `warm` untimed ones, in ms. */
@@ -146,15 +149,19 @@ function fp4Weights(k: WasmKernels, format: Fp4, K: number, N: number) {
   return { c, s, p, bytes, free: () => [c, s, p].forEach((q) => k.heap.free(q)) };
 }
 
-function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8' | 'q16' | 'i8', T: number, K: number, N: number, ceiling: number): KernelRow {
+function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8' | 'q16' | 'i8' | 'i8 rows4', T: number, K: number, N: number, ceiling: number): KernelRow {
   const w = fp4Weights(k, format, K, N);
   const x = k.heap.alloc(T * K * 4);
   const y = k.heap.alloc(T * N * 4);
   const scratch = k.heap.alloc(T * Math.max(k.exports.q8_scratch_bytes(K), k.exports.q16_scratch_bytes(K), k.exports.i8_scratch_bytes(K)));
   fillRandom(k, x, T * K * 4, 5);
   const e = k.exports;
+  const rows4 = path === 'i8 rows4' ? k.heap.alloc(w.bytes) : 0; // the backend's resident layout (fp4_rows4.ts)
+  if (rows4) e.nvfp4_pack_rows4(w.c, w.s, rows4, K, N);
   const fn =
-    path === 'i8'
+    path === 'i8 rows4'
+      ? () => e.nvfp4_matmul_i8_rows4(x, scratch, rows4, 0.01, y, 1, K, N)
+      : path === 'i8'
       ? () => e.nvfp4_matvec_i8(x, scratch, w.c, w.s, 0.01, y, K, N)
       : path === 'q16'
       ? format === 'nvfp4'
@@ -170,9 +177,9 @@ function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8' | 'q16' | 'i8', 
   const reps = T > 1 ? (QUICK ? 3 : 9) : w.bytes > 8 << 20 ? (QUICK ? 5 : 15) : QUICK ? 50 : 300;
   const ms = timeMs(fn, reps, T > 1 ? 2 : 10);
   w.free();
-  for (const q of [x, y, scratch]) k.heap.free(q);
+  for (const q of [x, y, scratch, ...(rows4 ? [rows4] : [])]) k.heap.free(q);
   const gbs = w.bytes / (ms / 1e3) / GB;
-  const suffix = path === 'f32' ? '' : path === 'i8' && k.relaxed ? '_i8 (relaxed)' : `_${path}`;
+  const suffix = path === 'f32' ? '' : path.startsWith('i8') && k.relaxed ? `_${path} (relaxed)` : `_${path}`;
   const stem = `${format === 'nvfp4' ? 'nvfp4' : 'nvfp4s24'}_${T > 1 ? `matmul${suffix} T=${T}` : `matvec${suffix}`}`;
   return { stem, shape: `${N}×${K}`, mib: w.bytes / 2 ** 20, gbs, pct: (100 * gbs) / ceiling, gflops: (2 * T * K * N) / (ms / 1e3) / GB };
 }
@@ -233,10 +240,10 @@ const HEAD_PACKS = [
   { name: 'nvfp4-s24-magnitude-head4', format: 'nvfp4-s24', score: 'magnitude' },
 ] as const;
 
-/** Logits at every position of `prompts` for the model at `path` on wasm, and its vocabulary size. */
-async function wasmPromptLogits(path: string, prompts: (text: TextCodec) => Int32Array[]): Promise<{ logits: Float32Array[]; prompts: Int32Array[]; V: number }> {
+/** Logits at every position of `prompts` for the model at `path` on wasm (default build unless `backend`), and its vocabulary size. */
+async function wasmPromptLogits(path: string, prompts: (text: TextCodec) => Int32Array[], backend: Backend = wasmBackend): Promise<{ logits: Float32Array[]; prompts: Int32Array[]; V: number }> {
   const ckpt = await openCheckpoint(path);
-  const session = await openSession(ckpt, wasmBackend);
+  const session = await openSession(ckpt, backend);
   try {
     const tokens = prompts(requireText(session));
     return { logits: promptLogits(session.model, tokens), prompts: tokens, V: session.model.config.vocabSize };
@@ -286,14 +293,35 @@ async function bench4bit(dir: string, config: ModelConfig, ceiling: number, f32B
     ['format', 'pruning score', 'mean KL (nats)', 'max KL'],
     headQuality.map((q) => [q.format, q.score ?? '—', q.kl.mean.toExponential(3), q.kl.max.toExponential(3)]),
   );
+  // the KL of the 4-bit-head nvfp4 pack on each build: the relaxed build's int8 activations add to the weights' error
+  if (DEFAULT_BUILD !== 'simd') {
+    const want = await wasmPromptLogits(dir, (text) => QUALITY_PROMPTS.map((p) => Int32Array.from(text.encode(p).slice(0, 32))));
+    const kl = async (backend: Backend) => klOfLogits(want.logits, (await wasmPromptLogits(join(qdir, HEAD_PACKS[0].name), () => want.prompts, backend)).logits, want.V);
+    const [byDefault, bySimd] = [await kl(wasmBackend), await kl(simdBackend)];
+    table(
+      `KL(f32 ‖ nvfp4, 4-bit head) by kernel build (f32 logits on the ${DEFAULT_BUILD} build)`,
+      ['build', 'activations', 'mean KL (nats)', 'max KL'],
+      [
+        [`${DEFAULT_BUILD} (default)`, 'int8 per 16', byDefault.mean.toExponential(3), byDefault.max.toExponential(3)],
+        ['simd', 'int16 per 16', bySimd.mean.toExponential(3), bySimd.max.toExponential(3)],
+      ],
+    );
+  }
+  // headline rows: the default build (wasmBackend); then the SIMD build's 4-bit rows
   const packs: Fp4Run[] = [
-    { label: 'f32', backend: simdBackend, dir, bytes: f32Bytes, runs: [] },
-    { label: 'nvfp4, head f32 (policy)', backend: simdBackend, dir: join(qdir, 'nvfp4'), bytes: 0, runs: [] },
-    { label: 'nvfp4-s24 (magnitude), head f32 (policy)', backend: simdBackend, dir: join(qdir, 'nvfp4-s24-magnitude'), bytes: 0, runs: [] },
-    { label: 'nvfp4, 4-bit head', backend: simdBackend, dir: join(qdir, HEAD_PACKS[0].name), bytes: 0, runs: [] },
-    { label: 'nvfp4-s24 (magnitude), 4-bit head', backend: simdBackend, dir: join(qdir, HEAD_PACKS[1].name), bytes: 0, runs: [] },
+    { label: 'f32', backend: wasmBackend, dir, bytes: f32Bytes, runs: [] },
+    { label: 'nvfp4, head f32 (policy)', backend: wasmBackend, dir: join(qdir, 'nvfp4'), bytes: 0, runs: [] },
+    { label: 'nvfp4-s24 (magnitude), head f32 (policy)', backend: wasmBackend, dir: join(qdir, 'nvfp4-s24-magnitude'), bytes: 0, runs: [] },
+    { label: 'nvfp4, 4-bit head', backend: wasmBackend, dir: join(qdir, HEAD_PACKS[0].name), bytes: 0, runs: [] },
+    { label: 'nvfp4-s24 (magnitude), 4-bit head', backend: wasmBackend, dir: join(qdir, HEAD_PACKS[1].name), bytes: 0, runs: [] },
   ];
-  if (relaxedBackend) packs.push({ label: 'nvfp4, 4-bit head, relaxed SIMD (int8 decode)', backend: relaxedBackend, dir: join(qdir, HEAD_PACKS[0].name), bytes: 0, runs: [] });
+  if (DEFAULT_BUILD !== 'simd') {
+    packs.push(
+      { label: 'nvfp4, head f32 (policy) — SIMD build', backend: simdBackend, dir: join(qdir, 'nvfp4'), bytes: 0, runs: [] },
+      { label: 'nvfp4, 4-bit head — SIMD build', backend: simdBackend, dir: join(qdir, HEAD_PACKS[0].name), bytes: 0, runs: [] },
+      { label: 'nvfp4-s24 (magnitude), 4-bit head — SIMD build', backend: simdBackend, dir: join(qdir, HEAD_PACKS[1].name), bytes: 0, runs: [] },
+    );
+  }
   for (const p of packs.slice(1)) {
     const ckpt = await openCheckpoint(p.dir);
     p.bytes = activeWeightBytes(ckpt.config, validateWeights(ckpt.config, ckpt.store));
@@ -304,7 +332,7 @@ async function bench4bit(dir: string, config: ModelConfig, ceiling: number, f32B
   const dec = packs.map((p) => median(p.runs.map((x) => x.decodeTokS)));
   const pre = packs.map((p) => median(p.runs.map((x) => x.prefillTokS)));
   table(
-    `small preset on wasm (SIMD build unless named, 1 thread), f32 vs 4-bit (decode: int16-activation matvecs; relaxed build: int8 nvfp4 decode), prompt ${prompt} tokens; medians of ${rounds} interleaved rounds (spread = (max − min) / median)`,
+    `small preset on wasm (the default ${DEFAULT_BUILD} build unless named, 1 thread), f32 vs 4-bit (relaxed build: int8-activation nvfp4, int16 nvfp4-s24; SIMD build: int16), prompt ${prompt} tokens; medians of ${rounds} interleaved rounds (spread = (max − min) / median)`,
     ['weights', 'bytes/token MiB', 'decode tok/s', 'spread', 'prefill tok/s', 'spread', 'decode ×f32', 'prefill ×f32', 'decode ÷ bytes ceiling'],
     packs.map((p, i) => [
       p.label,
@@ -319,9 +347,11 @@ async function bench4bit(dir: string, config: ModelConfig, ceiling: number, f32B
     ]),
   );
   console.log(
-    `ratios (4-bit head): nvfp4/f32 decode ${fmt(dec[3] / dec[0])}× (target ≥ 3), s24/nvfp4 decode ${fmt(dec[4] / dec[3])}× (target ≥ 1.25); head f32: ${fmt(dec[1] / dec[0])}×, ${fmt(dec[2] / dec[1])}×`,
+    `ratios (${DEFAULT_BUILD} build, 4-bit head): nvfp4/f32 decode ${fmt(dec[3] / dec[0])}× (target ≥ 3), s24/nvfp4 decode ${fmt(dec[4] / dec[3])}× (target ≥ 1.25); head f32: ${fmt(dec[1] / dec[0])}×, ${fmt(dec[2] / dec[1])}×`,
   );
-  if (relaxedBackend) console.log(`relaxed SIMD: nvfp4 (4-bit head)/f32 decode ${fmt(dec[5] / dec[0])}×, ${fmt(dec[5] / dec[3])}× the SIMD build's nvfp4`);
+  if (DEFAULT_BUILD !== 'simd') {
+    console.log(`SIMD build (4-bit head): nvfp4/f32 decode ${fmt(dec[6] / dec[0])}×, s24/nvfp4 ${fmt(dec[7] / dec[6])}×; the ${DEFAULT_BUILD} build's nvfp4 decode is ${fmt(dec[3] / dec[6])}× the SIMD build's`);
+  }
   const V = config.vocabSize;
   const zeros = await expertZeroFraction(dir, Int32Array.from({ length: QUICK ? 8 : 16 }, (_, i) => (i * 7919 + 13) % V));
   console.log(
@@ -331,9 +361,9 @@ async function bench4bit(dir: string, config: ModelConfig, ceiling: number, f32B
 
 async function main(): Promise<void> {
   const kernels = await instantiateKernels(await readKernelBuild('simd'), true);
-  const relaxedKernels = RELAXED ? await instantiateKernels(await readKernelBuild('relaxed'), true) : null;
+  const relaxedKernels = DEFAULT_KERNELS.relaxed ? DEFAULT_KERNELS : null;
   const ceiling = bandwidthCeiling(kernels);
-  console.log(`edgetron bench — Node ${process.version}, ${QUICK ? 'quick' : 'full'} run`);
+  console.log(`edgetron bench — Node ${process.version}, ${QUICK ? 'quick' : 'full'} run; default wasm kernel build: ${DEFAULT_BUILD}`);
   console.log(`in-WASM read-bandwidth ceiling (f32_sum_probe over 256 MiB, SIMD): ${fmt(ceiling)} GB/s`);
   if (!ONLY_4BIT) {
     benchEmbed(table);
@@ -358,7 +388,7 @@ async function main(): Promise<void> {
     [4096, 8192],
   ]) {
     for (const format of ['nvfp4', 'nvfp4-s24'] as const) for (const path of ['f32', 'q8', 'q16'] as const) rows.push(fp4Row(kernels, format, path, 1, K, N, ceiling));
-    if (relaxedKernels) rows.push(fp4Row(relaxedKernels, 'nvfp4', 'i8', 1, K, N, ceiling));
+    if (relaxedKernels) for (const path of ['i8', 'i8 rows4'] as const) rows.push(fp4Row(relaxedKernels, 'nvfp4', path, 1, K, N, ceiling));
   }
   for (const format of ['nvfp4', 'nvfp4-s24'] as const) for (const path of ['f32', 'q16'] as const) rows.push(fp4Row(kernels, format, path, 32, 2048, 2048, ceiling));
   table(
