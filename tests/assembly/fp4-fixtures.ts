@@ -1,6 +1,7 @@
 // Seeded random 4-bit weights and activations for the kernel tests (nvfp4.test.ts,
 // fp4-i8-relaxed.test.ts) and the kernels' stated error bounds against the reference matmul.
 
+import type { Heap } from '../../assembly/backend/heap.js';
 import { NVFP4_BLOCK } from '../../engine/nvfp4.js';
 import { decodeWeightRow } from '../../engine/reference/matmul.js';
 import type { RawTensor } from '../../engine/reference/tensors.js';
@@ -64,4 +65,11 @@ export function roundingBounds(w: RawTensor, x: Float64Array, c: number, T = 1):
     }
   }
   return out;
+}
+
+/** A copy of `a`'s bytes in a fresh block of `heap`; returns its address. */
+export function heapPut(heap: Heap, a: Uint8Array | Float32Array): number {
+  const p = heap.alloc(a.byteLength);
+  heap.u8(p, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return p;
 }

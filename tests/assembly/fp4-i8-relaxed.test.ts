@@ -17,7 +17,7 @@ import { e4m3ToNumber } from '../../engine/nvfp4.js';
 import { RefAct } from '../../engine/reference/act.js';
 import { matmul } from '../../engine/reference/matmul.js';
 import type { RawTensor } from '../../engine/reference/tensors.js';
-import { bounds, randomWeight, randomX, roundingBounds } from './fp4-fixtures.js';
+import { bounds, heapPut, randomWeight, randomX, roundingBounds } from './fp4-fixtures.js';
 
 const STEP_I8 = 0.504 / 127;
 const SHAPES: [number, number][] = [[2688, 7], [1856, 6], [4096, 4], [48, 12]];
@@ -36,11 +36,7 @@ type Stem = 'nvfp4_matvec_i8' | 'nvfp4_matvec_i8_scalar' | 'nvfp4_matmul_i8' | '
 /** y of stem on kr for weight w and x (T, K); a matvec stem takes T = 1. */
 function run(kr: WasmKernels, stem: Stem, w: RawTensor, x: Float64Array, T = 1): Float32Array {
   const [N, K] = [w.rows, w.cols];
-  const put = (a: Uint8Array | Float32Array): number => {
-    const p = kr.heap.alloc(a.byteLength);
-    kr.heap.u8(p, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-    return p;
-  };
+  const put = (a: Uint8Array | Float32Array) => heapPut(kr.heap, a);
   const e = kr.exports;
   const [c, s, xp, y, sc] = [put(w.bytes), put(w.quant!.scale), put(Float32Array.from(x)), kr.heap.alloc(T * N * 4), kr.heap.alloc(T * e.i8_scratch_bytes(K))];
   kr.heap.f32(y, T * N).fill(NaN);
