@@ -1,9 +1,11 @@
 // Y(T, N) = X(T, K) · W(N, K)ᵀ for a linear weight in WASM memory: picks the kernel by the
-// weight's format (f32_matmul, bf16_matmul, or the fused 4-bit int16-activation nvfp4_matmul_q16 /
-// nvfp4s24_matmul_q16; all take the matvec path when T = 1), and row gathers (the embedding) for
-// every format. The 4-bit kernels round x to int16 per block of 16 (fp4_q16_matvec.ts:
-// |Δx| ≤ 0.504·max_b|x| / 32767, the tolerance of the 4-bit rows in tests/conformance/
-// ops-rows.ts); they are several times faster than the f32-FMA ones (nvfp4_matmul.ts, bench).
+// weight's format (f32_matmul, bf16_matmul, or the fused 4-bit int16-activation nvfp4_matmul_q16;
+// all take the matvec path when T = 1), and row gathers (the embedding) for every format. The
+// nvfp4 kernels round x to int16 per block of 16 (fp4_q16_matvec.ts: |Δx| ≤ 0.504·max_b|x| / 32767,
+// the tolerance of the nvfp4 rows in tests/conformance/ops-rows.ts); they are several times faster
+// than the f32-FMA ones (nvfp4_matmul.ts, bench). nvfp4-s24 weights take nvfp4s24_matmul_gather in
+// every build (fp4s24_gather.ts: int8 per block of 16, |Δx| ≤ 0.504·max_b|x| / 127; the kept
+// activations gathered, not the weights spread), each token bit-identical to its decode alone.
 // In the relaxed-SIMD build every nvfp4 product (decode and prefill) takes nvfp4_matmul_i8 instead
 // (int8 per block of 16, relaxed dot, fp4_i8_relaxed.ts: |Δx| ≤ 0.504·max_b|x| / 127), whose
 // output for each token is bit-identical to that token decoded alone, so a speculative
@@ -28,7 +30,11 @@ export function linear(ctx: WasmContext, x: WasmAct, name: string): WasmAct {
   const [T, K, N] = [x.rows, w.cols, w.rows];
   if (w.format === 'f32') k.f32_matmul(x.ptr, w.ptr, y.ptr, T, K, N);
   else if (w.format === 'bf16') k.bf16_matmul(x.ptr, w.ptr, y.ptr, T, K, N);
-  else if (w.format === 'nvfp4' && k.relaxed_simd()) {
+  else if (w.format === 'nvfp4-s24') {
+    const scratch = ctx.heap.alloc(T * k.gather_scratch_bytes(K)); // the int8 x of every token
+    k.nvfp4s24_matmul_gather(x.ptr, scratch, w.ptr, w.positions, w.scales, w.scale2, y.ptr, T, K, N);
+    ctx.heap.free(scratch);
+  } else if (w.format === 'nvfp4' && k.relaxed_simd()) {
     const scratch = ctx.heap.alloc(T * k.i8_scratch_bytes(K)); // the int8 x of every token
     if (w.layout === 'rows4') k.nvfp4_matmul_i8_rows4(x.ptr, scratch, w.ptr, w.scale2, y.ptr, T, K, N);
     else k.nvfp4_matmul_i8(x.ptr, scratch, w.ptr, w.scales, w.scale2, y.ptr, T, K, N);
@@ -36,8 +42,7 @@ export function linear(ctx: WasmContext, x: WasmAct, name: string): WasmAct {
   } else {
     const scratch = ctx.heap.alloc(T * k.q16_scratch_bytes(K)); // the int16 x
     if (w.layout === 'rows4') k.nvfp4_matmul_q16_rows4(x.ptr, scratch, w.ptr, w.scale2, y.ptr, T, K, N);
-    else if (w.format === 'nvfp4') k.nvfp4_matmul_q16(x.ptr, scratch, w.ptr, w.scales, w.scale2, y.ptr, T, K, N);
-    else k.nvfp4s24_matmul_q16(x.ptr, scratch, w.ptr, w.positions, w.scales, w.scale2, y.ptr, T, K, N);
+    else k.nvfp4_matmul_q16(x.ptr, scratch, w.ptr, w.scales, w.scale2, y.ptr, T, K, N);
     ctx.heap.free(scratch);
   }
   return y;
