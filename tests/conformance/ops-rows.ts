@@ -4,8 +4,9 @@
 // scalar builds), tests/gpu/ops.test.ts (webgpu).
 //
 // Metric and tolerance rule: tests/conformance/harness.ts (tol = GAMMA·√K_path·u, normwise; the
-// 4-bit rows add the int16 activation term of each 4-bit linear on their chain, tolPathQ16; nvfp4
-// rows on the relaxed-SIMD build, whose nvfp4 products round to int8, take tolRelaxed = tolPathI8).
+// nvfp4 rows add the int16 activation term of each 4-bit linear on their chain, tolPathQ16; nvfp4
+// rows on the relaxed-SIMD build, whose nvfp4 products round to int8, take tolRelaxed = tolPathI8;
+// nvfp4-s24 rows take tolPathI8 on every build: the wasm s24 products round to int8, fp4s24_gather.ts).
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Act, Backend, LoadedModel } from '../../engine/backend.js';
@@ -46,11 +47,12 @@ const Q = 8;
 const stateless = (m: LoadedModel, rows: number, seed: number, f: (x: Act) => Act) => [runBlock(m, uploadRandom(m, rows, seed), f)];
 
 /**
- * 4-bit linears round their input to int16: nQ such linears on the chain (harness.ts); on the
- * relaxed-SIMD build nvfp4 linears round it to int8 (tolRelaxed = tolPathI8).
+ * nvfp4 linears round their input to int16: nQ such linears on the chain (harness.ts); on the
+ * relaxed-SIMD build nvfp4 linears round it to int8 (tolRelaxed = tolPathI8), and nvfp4-s24 ones
+ * do on every build (tolPathI8).
  */
 const tolFor = (dtype: DType, kPath: number, nQ: number): Pick<Row, 'tol' | 'tolRelaxed'> => ({
-  tol: dtype === 'nvfp4' || dtype === 'nvfp4-s24' ? tolPathQ16(kPath, nQ) : tolPath(kPath),
+  tol: dtype === 'nvfp4' ? tolPathQ16(kPath, nQ) : dtype === 'nvfp4-s24' ? tolPathI8(kPath, nQ) : tolPath(kPath),
   ...(dtype === 'nvfp4' ? { tolRelaxed: tolPathI8(kPath, nQ) } : {}),
 });
 
