@@ -5,18 +5,25 @@
 //   (i_0 = c & 3, i_1 = c >> 2 for the group's position code c = i_0 | i_1 << 2).
 //   1. x (K, f32) is quantised once per token, per block b of 16:
 //      σ_b = max_{k∈b} |x_k| / 127,  q_k = round(x_k · fl(1/σ_b)) (ties to even), |q_k| ≤ 127
-//      (σ_b = 0 gives q = 0). Scratch per token (gather_scratch_bytes): q (K rounded up to 32, i8,
-//      element order: block b is one v128), σ (K/16 rounded up to even, f32; a lone last block's
-//      partner has q = 0 and σ = 0), then 32 bytes for a lone block's scales and a tail row.
-//   2. Four rows × one pair of blocks (A, B) per step. Lane 4r + g of a v128 is row r's group g:
-//      its code byte (low nibble = first kept) and its position nibble c, put there by one
-//      i8x16.shuffle of the rows' 8 code bytes (two 64-bit loads per row pair) and one of the
-//      nibbles of their 4 position bytes (one 32-bit load per row). Per block and kept slot k one
-//      i8x16.swizzle of the block's 16 q by the indices 4g + i_k gathers the 16 rows' × groups'
-//      kept activations, one swizzle of the 2·E2M1 table by the code nibbles gives their weights
-//      (int8, exact), and i16x8.extmul_{low,high}_i8x16_s multiplies them exactly (|·| ≤ 127·12).
-//      Lanes sum in i16 (≤ 4·1524, no overflow) and then i32 (extadd) to the exact block dots
-//      d_{r,b} = Σ_{g,k} q · 2·E2M1, laid out [r₀A, r₀B, r₁A, r₁B] and [r₂A, r₂B, r₃A, r₃B].
+//      (σ_b = 0 gives q = 0). Scratch per token (gather_scratch_bytes): q (K rounded up to 32, i8),
+//      σ (K/16 rounded up to even, f32; a lone last block's partner has q = 0 and σ = 0), then 32
+//      bytes for a lone block's scales and a tail row. SIMD: per pair of blocks A, B (32 elements)
+//      two gather tables of 16 q, tEven = [A₀ A₂ B₀ B₂] and tOdd = [A₁ A₃ B₁ B₃] (X_g = the 4 q of
+//      group g of block X); the scalar twin keeps element order.
+//   2. Four rows × one pair of blocks per step. Lane 4r + m of a v128 is row r's m-th even group
+//      (A₀ A₂ B₀ B₂) or odd group (A₁ A₃ B₁ B₃): that is the order of a row's 4 position bytes
+//      (one 32-bit load per row; low nibble = even group, high = odd), and of the even and odd
+//      bytes of its 8 code bytes (two 64-bit loads per row pair, split by i8x16.narrow_i16x8_u).
+//      For each field f of the position bytes (i₀, i₁ of the even group, i₀, i₁ of the odd one),
+//      one i8x16.swizzle of the pair's table by 4m + ((pos >> 2f) & 3) gathers the 16 kept q, and
+//      one of the 16-entry 2·E2M1 table by the matching code nibbles gives their weights (int8,
+//      exact). SIMD build: i16x8.extmul_{low,high}_i8x16_s multiplies them exactly (|·| ≤ 127·12),
+//      the 4 fields sum per lane in i16 (≤ 4·1524), and i32x4.extadd_pairwise sums lanes m = 0, 1
+//      (block A) and 2, 3 (B). Relaxed-SIMD build: relaxed_swizzle (indices < 16: the same bytes)
+//      and i16x8.relaxed_dot_i8x16_i7x16_s on the weights + 12 ∈ [0, 24] (deterministic on every
+//      engine), less the same dot on 12, sum lane pairs m = 0, 1 and 2, 3 (|·| ≤ 4·2·127·24 < 2¹⁵).
+//      Either way: the exact block dots d_{r,b} = Σ_{g,k} q · 2·E2M1 as [r₀A, r₀B, r₁A, r₁B] and
+//      [r₂A, r₂B, r₃A, r₃B].
 //   3. As fp4_q16_matvec.ts: f32(d) · (E4M3(s) · σ) with the 8 scales widened in SIMD (scaleBits8,
 //      scaleHalf), accumulated per (row, A | B) lane; y = (A + B) · scale2 / 2 (storeRows4). A lone
 //      last block (K/16 odd) is one more step whose B codes, positions and scales are 0; each of the
@@ -31,18 +38,23 @@
 // Error: the int8 activation rounding |x_k − σ_b q_k| ≤ σ_b · (1/2 + 2⁸·u) ≤ 0.504·σ_b, then the f32
 //   scale products, accumulation and lane sums as in nvfp4_matmul.ts:
 //   |ŷ − y| ≤ Σ_b 0.504·σ_b · Σ_{k∈b} |w_k| + (K/16 + 24)·u·Σ_k |x̂_k w_k|   (u = 2⁻²⁴).
-// Cost per step (4 rows × 2 blocks = 64 kept weights, SIMD): 10 loads, 4 shuffles and 4 nibble
-//   splits for codes and positions, 8 index ops, 8 swizzles, 8 extmuls, 4 adds, 8 for the block
-//   sums, 6 for the f32 accumulation and ~18 for the 8 scales: ~80 instructions, against ~110 for
-//   the int16 nvfp4 kernel over the same 128 dense weights (fp4_q16_matvec.ts).
+// Cost per step (4 rows × 2 blocks = 64 kept weights): 8 loads (10 lanes), 2 narrows, 8 gather and
+//   weight swizzles with ~20 index ops, 8 extmuls (SIMD) or 8 relaxed dots (relaxed), ~10 adds, 6
+//   for the f32 accumulation and ~20 for the 8 scales, which cost twice as much per kept weight as
+//   in nvfp4 (a block of 16 keeps 8). Measured A/B: bench/s24-gather.ts.
 
 import { e2m1, e4m3At } from './fp4_decode';
 import { blockSigma, roundedHalf, scaleBits8, scaleHalf, storeRows4 } from './fp4_q16_matvec';
 import { f4 } from './lanes';
 import { rowBlock } from './matmul';
 
-/** 2·E2M1 of the 16 codes as int8 lanes: 0, 1, 2, 3, 4, 6, 8, 12 (0, 0.5, 1, 1.5, 2, 3, 4, 6 doubled), then their negatives (code 8, −0, is 0). */
-@inline function e2m1x2(): v128 {
+/**
+ * 2·E2M1 of the 16 codes as int8 lanes: 0, 1, 2, 3, 4, 6, 8, 12 (0, 0.5, 1, 1.5, 2, 3, 4, 6 doubled),
+ * then their negatives (code 8, −0, is 0); plus 12 in the relaxed build, so that the relaxed dot's
+ * second operand is in [0, 24], where every engine gives the same result.
+ */
+@inline function weightTable(): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i8x16(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0);
   return i8x16(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
 }
 
@@ -113,9 +125,15 @@ function quantizeScalar(x: usize, K: i32, q: usize): void {
   return pick(t, v128.or(i, i8x16(0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12)));
 }
 
-/** 2·E2M1 (int8) of the low (h = 0) or high nibbles of the code bytes c. */
+/** weightTable (int8) of the low (h = 0) or high nibbles of the code bytes c. */
 @inline function keptWeights(c: v128, h: i32): v128 {
-  return pick(e2m1x2(), v128.and(h == 0 ? c : i16x8.shr_u(c, 4), i8x16.splat(0x0f)));
+  return pick(weightTable(), v128.and(h == 0 ? c : i16x8.shr_u(c, 4), i8x16.splat(0x0f)));
+}
+
+/** Σ_f relaxed_dot(g_f, w_f) (i16 lanes: byte lanes 2i, 2i + 1). */
+@inline function relaxedDots(g0: v128, g1: v128, g2: v128, g3: v128, w0: v128, w1: v128, w2: v128, w3: v128): v128 {
+  const d01 = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(g0, w0), i16x8.relaxed_dot_i8x16_i7x16_s(g1, w1));
+  return i16x8.add(d01, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(g2, w2), i16x8.relaxed_dot_i8x16_i7x16_s(g3, w3)));
 }
 
 /** acc + f32(d) · scales. */
@@ -171,11 +189,20 @@ function rows4(q: usize, sig: usize, c: usize, cr: usize, p: usize, pr: usize, s
     const w1 = keptWeights(cEven, 1);
     const w2 = keptWeights(cOdd, 0);
     const w3 = keptWeights(cOdd, 1);
-    // Σ q·w per lane (4 products, ≤ 4·1524 in i16), then lanes m = 0, 1 (block A) and 2, 3 (B) in i32
-    const p01 = i16x8.add(i16x8.add(i16x8.extmul_low_i8x16_s(g0, w0), i16x8.extmul_low_i8x16_s(g1, w1)), i16x8.add(i16x8.extmul_low_i8x16_s(g2, w2), i16x8.extmul_low_i8x16_s(g3, w3)));
-    const p23 = i16x8.add(i16x8.add(i16x8.extmul_high_i8x16_s(g0, w0), i16x8.extmul_high_i8x16_s(g1, w1)), i16x8.add(i16x8.extmul_high_i8x16_s(g2, w2), i16x8.extmul_high_i8x16_s(g3, w3)));
-    const d01 = i32x4.extadd_pairwise_i16x8_s(p01); // [r₀A, r₀B, r₁A, r₁B]
-    const d23 = i32x4.extadd_pairwise_i16x8_s(p23);
+    let d01: v128, d23: v128; // [r₀A, r₀B, r₁A, r₁B], [r₂A, r₂B, r₃A, r₃B]
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      // lane pairs m = 0, 1 (block A) and 2, 3 (B) by the relaxed dot on w + 12, less 12·Σq (|·| ≤ 4·2·127·24 < 2¹⁵)
+      const twelve = i8x16.splat(12);
+      const d = i16x8.sub(relaxedDots(g0, g1, g2, g3, w0, w1, w2, w3), relaxedDots(g0, g1, g2, g3, twelve, twelve, twelve, twelve));
+      d01 = i32x4.extend_low_i16x8_s(d);
+      d23 = i32x4.extend_high_i16x8_s(d);
+    } else {
+      // Σ q·w per lane (4 products, ≤ 4·1524 in i16), then lanes m = 0, 1 (block A) and 2, 3 (B) in i32
+      const p01 = i16x8.add(i16x8.add(i16x8.extmul_low_i8x16_s(g0, w0), i16x8.extmul_low_i8x16_s(g1, w1)), i16x8.add(i16x8.extmul_low_i8x16_s(g2, w2), i16x8.extmul_low_i8x16_s(g3, w3)));
+      const p23 = i16x8.add(i16x8.add(i16x8.extmul_high_i8x16_s(g0, w0), i16x8.extmul_high_i8x16_s(g1, w1)), i16x8.add(i16x8.extmul_high_i8x16_s(g2, w2), i16x8.extmul_high_i8x16_s(g3, w3)));
+      d01 = i32x4.extadd_pairwise_i16x8_s(p01);
+      d23 = i32x4.extadd_pairwise_i16x8_s(p23);
+    }
     a01 = addDots(a01, d01, scaleHalf(bits, 0, sigma));
     a23 = addDots(a23, d23, scaleHalf(bits, 1, sigma));
   }
