@@ -48,7 +48,8 @@ export interface KernelExports {
   nvfp4_matmul_q16_rows4(x: Ptr, scratch: Ptr, w: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   /** Whether this build's kernels take an nvfp4 weight (N, K) in rows4 (0 / 1). */
   rows4_supported(K: number, N: number): number;
-  nvfp4_pack_rows4(codes: Ptr, scales: Ptr, dst: Ptr, K: number, N: number): void;
+  /** Packs and returns 1, or returns 0 (dst untouched) when a scale byte is negative or NaN. */
+  nvfp4_pack_rows4(codes: Ptr, scales: Ptr, dst: Ptr, K: number, N: number): number;
   nvfp4_matmul_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   nvfp4s24_matmul_q16(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   nvfp4s24_matmul_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;

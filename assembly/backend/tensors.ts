@@ -39,7 +39,7 @@ export interface WasmLinear {
 /** The kernels' rows4 packer (assembly/kernels/fp4_rows4.ts), where the build has one. */
 export interface Rows4Packer {
   rows4_supported(K: number, N: number): number;
-  nvfp4_pack_rows4(codes: number, scales: number, dst: number, K: number, N: number): void;
+  nvfp4_pack_rows4(codes: number, scales: number, dst: number, K: number, N: number): number;
 }
 
 /** Order of two tensors in their checkpoint (file, then byte offset) where the store says; else 0. */
@@ -162,14 +162,16 @@ export class WasmTensors {
     parts.sort(([a], [b]) => storedBefore(a, b));
     for (const [, read] of parts) await read();
     const { rows, cols, format } = view;
-    if (format === 'nvfp4' && name !== EMBEDDING && this.packer?.rows4_supported(cols, rows)) {
-      const [codeBytes, scaleBytes] = [view.weight.byteLength, view.scale!.byteLength];
-      const packed = this.track(codeBytes + scaleBytes);
-      this.packer.nvfp4_pack_rows4(ptr, scales, packed, cols, rows);
+    const [codeBytes, scaleBytes] = [view.weight.byteLength, view.scale!.byteLength];
+    const packed = format === 'nvfp4' && name !== EMBEDDING && this.packer?.rows4_supported(cols, rows) ? this.track(codeBytes + scaleBytes) : 0;
+    if (packed && this.packer!.nvfp4_pack_rows4(ptr, scales, packed, cols, rows)) {
       this.untrack(ptr, codeBytes);
       this.untrack(scales, scaleBytes);
-      this.linears.set(name, { name, format, layout: 'rows4', rows, cols, ptr: packed, scales: 0, positions, scale2 });
-    } else this.linears.set(name, { name, format: format as 'nvfp4' | 'nvfp4-s24', layout: 'modelopt', rows, cols, ptr, scales, positions, scale2 });
+      this.linears.set(name, { name, format: 'nvfp4', layout: 'rows4', rows, cols, ptr: packed, scales: 0, positions, scale2 });
+    } else {
+      if (packed) this.untrack(packed, codeBytes + scaleBytes); // a negative or NaN scale: stays ModelOpt
+      this.linears.set(name, { name, format: format as 'nvfp4' | 'nvfp4-s24', layout: 'modelopt', rows, cols, ptr, scales, positions, scale2 });
+    }
     return view.scale!.byteLength + view.scale2!.byteLength + (view.positions?.byteLength ?? 0);
   }
 

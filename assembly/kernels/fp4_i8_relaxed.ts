@@ -26,7 +26,7 @@
 //   |ŷ − y| ≤ Σ_b 0.504·σ_b · Σ_{k∈b} |w_k| + (K/16 + 24)·u·Σ_k |x̂_k w_k|   (u = 2⁻²⁴).
 
 import { e4m3At } from './fp4_decode';
-import { CHUNK, groupBytes } from './fp4_rows4';
+import { CHUNK, groupBytes, scaleBitsRows4 } from './fp4_rows4';
 import { blockSigma, roundedHalf, scaleBits8, scaleHalf, storeRows4 } from './fp4_q16_matvec';
 import { f4 } from './lanes';
 import { rowBlock } from './matmul';
@@ -122,7 +122,7 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
 }
 
 /** Four rows of a group (row r's pair P: codes c + r·cr + P·cp, scales s + r·sr + P·sp; fp4_rows4.ts) against one token (q, −12·Σq at nc, σ at sig) → y[0..3], times g. */
-@inline function rowDot4R(q: usize, nc: usize, sig: usize, c: usize, cr: usize, cp: usize, s: usize, sr: usize, sp: usize, K: i32, y: usize, g: f32): void {
+@inline function rowDot4R(q: usize, nc: usize, sig: usize, c: usize, cr: usize, cp: usize, s: usize, sr: usize, sp: usize, K: i32, y: usize, g: f32, rows4: bool): void {
   let a01 = f32x4.splat(0);
   let a23 = a01;
   const nb = K >> 4;
@@ -139,7 +139,7 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
     const d2 = pairDotR(v128.load(co + 2 * cr), ql, qh, tbl);
     const d3 = pairDotR(v128.load(co + 3 * cr), ql, qh, tbl);
     const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
-    const bits = scaleBits8(s + <usize>P * sp, sr);
+    const bits = rows4 ? scaleBitsRows4(s + <usize>P * sp) : scaleBits8(s + <usize>P * sp, sr);
     a01 = addPairs(a01, d0, d1, n, scaleHalf(bits, 0, sigma));
     a23 = addPairs(a23, d2, d3, n, scaleHalf(bits, 1, sigma));
   }
@@ -220,7 +220,7 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
  * tokens at a time and rowDot4R for the last T mod 4 tokens — every output bit-identical to the
  * matvec of its token (T = 1).
  */
-@inline function groupsI8(q: usize, qs: usize, T: i32, K: i32, N4: i32, c: usize, cr: usize, cp: usize, cg: usize, s: usize, sr: usize, sp: usize, sg: usize, y: usize, ys: usize, g: f32): void {
+@inline function groupsI8(q: usize, qs: usize, T: i32, K: i32, N4: i32, c: usize, cr: usize, cp: usize, cg: usize, s: usize, sr: usize, sp: usize, sg: usize, y: usize, ys: usize, g: f32, rows4: bool): void {
   const ncOff = qBytes(K);
   const sigOff = ncOff + (qBytes(K) >> 1);
   const T4 = T & ~3;
@@ -237,7 +237,7 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
     }
     for (let t = T4; t < T; t++) {
       const qt = q + <usize>t * qs;
-      for (let n = n0; n < n1; n += 4) rowDot4R(qt, qt + ncOff, qt + sigOff, c + <usize>(n >> 2) * cg, cr, cp, s + <usize>(n >> 2) * sg, sr, sp, K, y + <usize>t * ys + f4(n), g);
+      for (let n = n0; n < n1; n += 4) rowDot4R(qt, qt + ncOff, qt + sigOff, c + <usize>(n >> 2) * cg, cr, cp, s + <usize>(n >> 2) * sg, sr, sp, K, y + <usize>t * ys + f4(n), g, rows4);
     }
   }
 }
@@ -264,7 +264,7 @@ function matmulI8Relaxed(x: usize, q: usize, c: usize, s: usize, scale2: f32, y:
   const sr = <usize>(K >> 4);
   const N4 = N & ~3;
   const g = scale2 * 0.5;
-  groupsI8(q, qs, T, K, N4, c, cr, 16, 4 * cr, s, sr, 2, 4 * sr, y, f4(N), g);
+  groupsI8(q, qs, T, K, N4, c, cr, 16, 4 * cr, s, sr, 2, 4 * sr, y, f4(N), g, false);
   tailRowsI8(q, qs, T, K, N4, N, c + <usize>N4 * cr, s + <usize>N4 * sr, y, f4(N), g);
 }
 
@@ -275,7 +275,7 @@ function matmulI8Rows4(x: usize, q: usize, w: usize, scale2: f32, y: usize, T: i
   const N4 = N & ~3;
   const gb = groupBytes(K);
   const g = scale2 * 0.5;
-  groupsI8(q, qs, T, K, N4, w, 16, CHUNK, gb, w + 64, 2, CHUNK, gb, y, f4(N), g);
+  groupsI8(q, qs, T, K, N4, w, 16, CHUNK, gb, w + 64, 2, CHUNK, gb, y, f4(N), g, true);
   const tc = w + <usize>(N4 >> 2) * gb;
   tailRowsI8(q, qs, T, K, N4, N, tc, tc + <usize>(N - N4) * <usize>(K >> 1), y, f4(N), g);
 }

@@ -36,7 +36,7 @@
 
 import { e4m3At, keptS24, spreadS24 } from './fp4_decode';
 import { absMax16, f4 } from './lanes';
-import { CHUNK, groupBytes } from './fp4_rows4';
+import { CHUNK, groupBytes, scaleBitsRows4 } from './fp4_rows4';
 import { rowBlock } from './matmul';
 import { codeBytes } from './nvfp4_matmul';
 
@@ -199,8 +199,8 @@ export function q16_scratch_bytes(K: i32): i32 {
   return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(t), scales));
 }
 
-/** Four rows of a group (row r's pair P: codes c + r·cr + P·cp, positions p + r·pr + 4P, scales s + r·sr + P·sp) against q, σ → y[0..3], times g. */
-@inline function rowDot4Q<F>(q: usize, sig: usize, c: usize, cr: usize, cp: usize, p: usize, pr: usize, s: usize, sr: usize, sp: usize, K: i32, y: usize, g: f32): void {
+/** Four rows of a group (row r's pair P: codes c + r·cr + P·cp, positions p + r·pr + 4P, scales s + r·sr + P·sp; rows4: a rows4 chunk's scales) against q, σ → y[0..3], times g. */
+@inline function rowDot4Q<F>(q: usize, sig: usize, c: usize, cr: usize, cp: usize, p: usize, pr: usize, s: usize, sr: usize, sp: usize, K: i32, y: usize, g: f32, rows4: bool): void {
   let a01 = f32x4.splat(0);
   let a23 = a01;
   const nb = K >> 4;
@@ -219,7 +219,7 @@ export function q16_scratch_bytes(K: i32): i32 {
     const d2 = pairDot<F>(cw + 2 * cr, pw + 2 * pr, q0, q1, q2, q3, tbl, false);
     const d3 = pairDot<F>(cw + 3 * cr, pw + 3 * pr, q0, q1, q2, q3, tbl, false);
     const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
-    const bits = scaleBits8(s + <usize>P * sp, sr);
+    const bits = rows4 ? scaleBitsRows4(s + <usize>P * sp) : scaleBits8(s + <usize>P * sp, sr);
     a01 = addRows(a01, d0, d1, scaleHalf(bits, 0, sigma));
     a23 = addRows(a23, d2, d3, scaleHalf(bits, 1, sigma));
   }
@@ -321,7 +321,7 @@ export function q16_scratch_bytes(K: i32): i32 {
  * (matmul.ts's rowBlock, whole groups of 4); in each, 4 tokens per decoded pair (K/16 even; else,
  * and for the last T mod 4 tokens, each token's rows 4 at a time, then one at a time).
  */
-@inline function rowsQ16<F>(q: usize, qs: usize, T: i32, K: i32, N: i32, c: usize, cr: usize, cp: usize, cg: usize, p: usize, pr: usize, s: usize, sr: usize, sp: usize, sg: usize, y: usize, ys: usize, g: f32): void {
+@inline function rowsQ16<F>(q: usize, qs: usize, T: i32, K: i32, N: i32, c: usize, cr: usize, cp: usize, cg: usize, p: usize, pr: usize, s: usize, sr: usize, sp: usize, sg: usize, y: usize, ys: usize, g: f32, rows4: bool): void {
   const sgq = qBytes(K);
   const T4 = (K >> 4) & 1 ? 0 : T & ~3;
   const block = max<i32>(4, rowBlock(<usize>(K >> 4) * codeBytes<F>() + pr + <usize>(K >> 4)) & ~3);
@@ -335,7 +335,7 @@ export function q16_scratch_bytes(K: i32): i32 {
       const qt = q + <usize>t * qs;
       const yt = y + <usize>t * ys;
       let n = n0;
-      for (; n + 4 <= n1; n += 4) rowDot4Q<F>(qt, qt + sgq, rowAt(c, n, cr, cg), cr, cp, p + <usize>n * pr, pr, rowAt(s, n, sr, sg), sr, sp, K, yt + f4(n), g);
+      for (; n + 4 <= n1; n += 4) rowDot4Q<F>(qt, qt + sgq, rowAt(c, n, cr, cg), cr, cp, p + <usize>n * pr, pr, rowAt(s, n, sr, sg), sr, sp, K, yt + f4(n), g, rows4);
       for (; n < n1; n++) store<f32>(yt + f4(n), rowDotQ<F>(qt, qt + sgq, rowAt(c, n, cr, cg), cp, p + <usize>n * pr, rowAt(s, n, sr, sg), sp, K) * g);
     }
   }
@@ -352,7 +352,7 @@ function matmulQ16Simd<F>(x: usize, q: usize, c: usize, p: usize, s: usize, scal
   quantizeTokens<F>(x, q, T, K);
   const cr = <usize>(K >> 4) * codeBytes<F>();
   const sr = <usize>(K >> 4);
-  rowsQ16<F>(q, q16_scratch_bytes(K), T, K, N, c, cr, pairCodeBytes<F>(), 4 * cr, p, sizeof<F>() == 1 ? 0 : <usize>(K >> 3), s, sr, 2, 4 * sr, y, f4(N), scale2 * 0.5);
+  rowsQ16<F>(q, q16_scratch_bytes(K), T, K, N, c, cr, pairCodeBytes<F>(), 4 * cr, p, sizeof<F>() == 1 ? 0 : <usize>(K >> 3), s, sr, 2, 4 * sr, y, f4(N), scale2 * 0.5, false);
 }
 
 /** Y(T, N) = X(T, K) · W(N, K)ᵀ, SIMD, nvfp4 weights in rows4 layout at w (fp4_rows4.ts). */
@@ -362,13 +362,13 @@ function matmulQ16Rows4(x: usize, q: usize, w: usize, scale2: f32, y: usize, T: 
   const g = scale2 * 0.5;
   const N4 = N & ~3;
   const gb = groupBytes(K);
-  rowsQ16<u8>(q, qs, T, K, N4, w, 16, CHUNK, gb, 0, 0, w + 64, 2, CHUNK, gb, y, f4(N), g);
+  rowsQ16<u8>(q, qs, T, K, N4, w, 16, CHUNK, gb, 0, 0, w + 64, 2, CHUNK, gb, y, f4(N), g, true);
   if (N4 == N) return;
   const tc = w + <usize>(N4 >> 2) * gb;
   const cr = <usize>(K >> 1);
   const ts = tc + <usize>(N - N4) * cr;
   const sr = <usize>(K >> 4);
-  rowsQ16<u8>(q, qs, T, K, N - N4, tc, cr, 16, 4 * cr, 0, 0, ts, sr, 2, 4 * sr, y + f4(N4), f4(N), g);
+  rowsQ16<u8>(q, qs, T, K, N - N4, tc, cr, 16, 4 * cr, 0, 0, ts, sr, 2, 4 * sr, y + f4(N4), f4(N), g, false);
 }
 
 /** 2·E2M1 of element i of block b of a row (codes c, positions p; 0 where s24 pruned it). */

@@ -7,7 +7,9 @@
 //                [r0 A, r0 B, r1 A, r1 B, r2 A, r2 B, r3 A, r3 B]  (A = block 2P, B = block 2P + 1);
 //   then the last N mod 4 rows in ModelOpt layout: their codes (K/2 bytes a row), then their scales
 //   (K/16 bytes a row).
-// The same N·K/2 + N·K/16 bytes as the ModelOpt pair (codes, scales), permuted. Kernels address a
+// The same N·K/2 + N·K/16 bytes as the ModelOpt pair (codes, scales), permuted. Only weights whose
+// scales are all finite and non-negative (bytes 0x00 … 0x7E, as quantisers write them) are packed,
+// so rows4 kernels widen a scale to its f32 bits with one shift (scaleBitsRows4). Kernels address a
 // row group as: row r's pair P codes at c + r·cr + P·cp, its scales at s + r·sr + P·sp, groups
 // cg / sg apart:
 //   ModelOpt: cr = K/2, cp = 16, cg = 4·cr;  sr = K/16, sp = 2, sg = 4·sr.
@@ -28,9 +30,12 @@ export function rows4_supported(K: i32, N: i32): bool {
 
 /**
  * ModelOpt codes (N, K/2) and scales (N, K/16) → rows4 at dst (N·K/2 + N·K/16 bytes, not
- * overlapping the sources). Requires rows4_supported(K, N).
+ * overlapping the sources); false, with dst untouched, when a scale byte is negative or NaN
+ * (≥ 0x7F: the weight stays ModelOpt). Requires rows4_supported(K, N).
  */
-export function nvfp4_pack_rows4(codes: usize, scales: usize, dst: usize, K: i32, N: i32): void {
+export function nvfp4_pack_rows4(codes: usize, scales: usize, dst: usize, K: i32, N: i32): bool {
+  const nScales = <usize>N * <usize>(K >> 4);
+  for (let i: usize = 0; i < nScales; i++) if (load<u8>(scales + i) >= 0x7f) return false;
   const np = K >> 5;
   const cr = <usize>(K >> 1);
   const sr = <usize>(K >> 4);
@@ -48,4 +53,10 @@ export function nvfp4_pack_rows4(codes: usize, scales: usize, dst: usize, K: i32
   const tail = <usize>(N - N4);
   memory.copy(o, codes + <usize>N4 * cr, tail * cr);
   memory.copy(o + tail * cr, scales + <usize>N4 * sr, tail * sr);
+  return true;
+}
+
+/** The 8 scale bytes of a rows4 chunk (at s = chunk + 64; each in 0x00 … 0x7E) as the high halves of their f32 bits times 2⁻¹²⁰, in i16 lanes: fp4_q16_matvec.ts scaleBits8 without its sign and NaN steps. */
+@inline export function scaleBitsRows4(s: usize): v128 {
+  return i16x8.shl(i16x8.extend_low_i8x16_u(v128.load64_zero(s)), 4);
 }

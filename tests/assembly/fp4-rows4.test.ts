@@ -59,21 +59,37 @@ describe.each([
     [32, 8],
   ])('K = %i, N = %i: groups of 4 rows as 72-byte chunks, then the tail rows as ModelOpt', (K, N) => {
     const codes = Uint8Array.from({ length: (N * K) / 2 }, (_, i) => (i * 37 + 11) & 255);
-    const scales = Uint8Array.from({ length: (N * K) / 16 }, (_, i) => (i * 13 + 200) & 255);
+    const scales = Uint8Array.from({ length: (N * K) / 16 }, (_, i) => (i * 13 + 5) % 0x7f);
     const [c, s, dst] = [put(codes), put(scales), kr.heap.alloc(codes.length + scales.length)];
     kr.exports.nvfp4_pack_rows4(c, s, dst, K, N);
     expect(kr.heap.u8(dst, codes.length + scales.length)).toEqual(packByHand(codes, scales, K, N));
     for (const p of [c, s, dst]) kr.heap.free(p);
   });
 
+  test.skipIf(skipIf)('a negative or NaN scale byte keeps the weight ModelOpt: the packer refuses and leaves dst alone', () => {
+    const [K, N] = [32, 4];
+    const codes = new Uint8Array((N * K) / 2).fill(0x21);
+    for (const [bad, packs] of [[0x7e, true], [0x7f, false], [0x80, false], [0xff, false], [0xb8, false]] as const) {
+      const scales = new Uint8Array((N * K) / 16).fill(0x38);
+      scales[5] = bad;
+      const [c, s, dst] = [put(codes), put(scales), kr.heap.alloc(codes.length + scales.length)];
+      kr.heap.u8(dst, codes.length + scales.length).fill(0xaa);
+      expect(Boolean(kr.exports.nvfp4_pack_rows4(c, s, dst, K, N)), `scale byte 0x${bad.toString(16)}`).toBe(packs);
+      if (packs) expect(kr.heap.u8(dst, codes.length + scales.length)).toEqual(packByHand(codes, scales, K, N));
+      else expect(kr.heap.u8(dst, codes.length + scales.length).every((b) => b === 0xaa)).toBe(true);
+      for (const p of [c, s, dst]) kr.heap.free(p);
+    }
+  });
+
   /** Y of the ModelOpt and the rows4 kernels for one random weight and T tokens. */
   function run(K: number, N: number, T: number, seed: number): { modelopt: Float32Array; rows4: Float32Array; tokens: Float32Array[][] } {
     const e = kr.exports;
     const w = randomWeight('nvfp4', N, K, seed);
+    w.quant!.scale.forEach((b, i, a) => (a[i] = b & 0x7f)); // rows4 holds non-negative scales (0x00 … 0x7e)
     const x = Float32Array.from(randomX(T, K, seed + 1));
     const [c, s, xp] = [put(w.bytes), put(w.quant!.scale), put(x)];
     const packed = kr.heap.alloc(w.bytes.length + w.quant!.scale.length);
-    e.nvfp4_pack_rows4(c, s, packed, K, N);
+    expect(e.nvfp4_pack_rows4(c, s, packed, K, N)).toBe(1);
     const sc = kr.heap.alloc(T * (path === 'q16' ? e.q16_scratch_bytes(K) : e.i8_scratch_bytes(K)));
     const y = kr.heap.alloc(T * N * 4);
     const g = w.quant!.scale2;
