@@ -32,6 +32,10 @@ describe('openai client against wrangler dev', () => {
     expect(models.data.map((m) => m.id)).toEqual([MODEL]);
   });
 
+  it('serves on the relaxed-SIMD kernel build under wrangler dev (workerd validates relaxed SIMD)', async () => {
+    expect(await (await fetch(`${base}/health`)).json()).toMatchObject({ backend: 'wasm', build: 'relaxed' });
+  });
+
   it('streams a chat completion incrementally: the first chunks arrive while the worker is still generating', async () => {
     // A random model may sample a stop token at any step, and on an idle machine the tiny model
     // finishes 400 tokens before the client reads its first chunk; forcing a long text (no stop
