@@ -23,6 +23,9 @@
 //    them for the 4-bit packs, with the KL of each build's nvfp4 against f32; the kernel table has
 //    the relaxed build's int8 matvec in both weight layouts (ModelOpt, and rows4 as the backend
 //    holds nvfp4 weights).
+// 6. nvfp4-s24 (the backend's s24 kernel, …_gather, fp4s24_gather.ts: activations gathered per kept
+//    weight) in the kernel table, and its A/B against the old s24 and the nvfp4 decodes in
+//    interleaved rounds (bench/s24-gather.ts).
 //
 // Options: --quick (fewer repetitions), --only-4bit (only the 4-bit kernel rows and section 4),
 // --model-dir DIR (where the `small` preset is written).
@@ -50,6 +53,7 @@ import { fmt, table } from './table.js';
 import { benchEmbed } from './embed.js';
 import { benchTrainMamba2 } from './train-mamba2.js';
 import { benchMtp } from './mtp.js';
+import { benchS24Gather } from './s24-gather.js';
 
 const { values: opts } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, 'only-4bit': { type: 'boolean', default: false }, 'model-dir': { type: 'string' } },
@@ -149,17 +153,19 @@ function fp4Weights(k: WasmKernels, format: Fp4, K: number, N: number) {
   return { c, s, p, bytes, free: () => [c, s, p].forEach((q) => k.heap.free(q)) };
 }
 
-function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8' | 'q16' | 'i8' | 'i8 rows4', T: number, K: number, N: number, ceiling: number): KernelRow {
+function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8' | 'q16' | 'i8' | 'i8 rows4' | 'gather', T: number, K: number, N: number, ceiling: number): KernelRow {
   const w = fp4Weights(k, format, K, N);
   const x = k.heap.alloc(T * K * 4);
   const y = k.heap.alloc(T * N * 4);
-  const scratch = k.heap.alloc(T * Math.max(k.exports.q8_scratch_bytes(K), k.exports.q16_scratch_bytes(K), k.exports.i8_scratch_bytes(K)));
+  const scratch = k.heap.alloc(T * Math.max(k.exports.q8_scratch_bytes(K), k.exports.q16_scratch_bytes(K), k.exports.i8_scratch_bytes(K), k.exports.gather_scratch_bytes(K)));
   fillRandom(k, x, T * K * 4, 5);
   const e = k.exports;
   const rows4 = path === 'i8 rows4' ? k.heap.alloc(w.bytes) : 0; // the backend's resident layout (fp4_rows4.ts)
   if (rows4) e.nvfp4_pack_rows4(w.c, w.s, rows4, K, N);
   const fn =
-    path === 'i8 rows4'
+    path === 'gather'
+      ? () => e.nvfp4s24_matmul_gather(x, scratch, w.c, w.p, w.s, 0.01, y, T, K, N)
+      : path === 'i8 rows4'
       ? () => e.nvfp4_matmul_i8_rows4(x, scratch, rows4, 0.01, y, 1, K, N)
       : path === 'i8'
       ? () => e.nvfp4_matvec_i8(x, scratch, w.c, w.s, 0.01, y, K, N)
@@ -179,7 +185,7 @@ function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8' | 'q16' | 'i8' |
   w.free();
   for (const q of [x, y, scratch, ...(rows4 ? [rows4] : [])]) k.heap.free(q);
   const gbs = w.bytes / (ms / 1e3) / GB;
-  const suffix = path === 'f32' ? '' : path.startsWith('i8') && k.relaxed ? `_${path} (relaxed)` : `_${path}`;
+  const suffix = path === 'f32' ? '' : k.relaxed ? `_${path} (relaxed)` : `_${path}`;
   const stem = `${format === 'nvfp4' ? 'nvfp4' : 'nvfp4s24'}_${T > 1 ? `matmul${suffix} T=${T}` : `matvec${suffix}`}`;
   return { stem, shape: `${N}×${K}`, mib: w.bytes / 2 ** 20, gbs, pct: (100 * gbs) / ceiling, gflops: (2 * T * K * N) / (ms / 1e3) / GB };
 }
@@ -388,14 +394,18 @@ async function main(): Promise<void> {
     [4096, 8192],
   ]) {
     for (const format of ['nvfp4', 'nvfp4-s24'] as const) for (const path of ['f32', 'q8', 'q16'] as const) rows.push(fp4Row(kernels, format, path, 1, K, N, ceiling));
+    rows.push(fp4Row(kernels, 'nvfp4-s24', 'gather', 1, K, N, ceiling)); // the backend's s24 path (fp4s24_gather.ts)
     if (relaxedKernels) for (const path of ['i8', 'i8 rows4'] as const) rows.push(fp4Row(relaxedKernels, 'nvfp4', path, 1, K, N, ceiling));
+    if (relaxedKernels) rows.push(fp4Row(relaxedKernels, 'nvfp4-s24', 'gather', 1, K, N, ceiling));
   }
   for (const format of ['nvfp4', 'nvfp4-s24'] as const) for (const path of ['f32', 'q16'] as const) rows.push(fp4Row(kernels, format, path, 32, 2048, 2048, ceiling));
+  rows.push(fp4Row(kernels, 'nvfp4-s24', 'gather', 32, 2048, 2048, ceiling));
   table(
     'Kernels (wasm SIMD, 1 thread); % = weight-read GB/s ÷ ceiling',
     ['kernel', 'W shape', 'W MiB', 'GB/s', '% ceiling', 'GFLOP/s'],
     rows.map((r) => [r.stem, r.shape, r.mib, r.gbs, `${r.pct.toFixed(0)}%`, r.gflops]),
   );
+  await benchS24Gather(QUICK);
 
   const dir = opts['model-dir'] ?? join(packageRoot(), 'models', 'bench', 'small-f32');
   if (!existsSync(join(dir, 'model.safetensors'))) {

@@ -1,6 +1,6 @@
 // `npm run bench` section (DESIGN §8, spec §14.1): the gathered-activation nvfp4-s24 decode kernel
 // (assembly/kernels/fp4s24_gather.ts) A/B against the old s24 decode (spread weights, int16
-// activations) and the nvfp4 decodes, in one process: every variant runs once per round, the
+// activations) and the nvfp4 decodes (ModelOpt and rows4 layouts), in one process: every variant runs once per round, the
 // rounds interleave (this machine is a noisy VM), and the table gives the min and median over the
 // rounds of the weight-read GB/s (codes, positions and scales) and of the kept-weight GFLOP/s
 // (2 · kept weights / s: N·K/2 for s24, N·K for nvfp4), and the median time against nvfp4_matvec_q16.
@@ -19,6 +19,8 @@ const SHAPES: [number, number][] = [[2688, 1856], [1856, 2688], [4096, 4096], [7
 interface Variant {
   stem: string;
   s24: boolean;
+  /** nvfp4 weights repacked to the backend's rows4 layout (fp4_rows4.ts) into Buffers.packed. */
+  rows4?: boolean;
   kernels: WasmKernels;
   call: (k: WasmKernels['exports'], b: Buffers, K: number, N: number) => void;
 }
@@ -30,6 +32,7 @@ interface Buffers {
   codes: number;
   positions: number;
   scales: number;
+  packed: number;
 }
 
 /** The same seeded weights and x in a kernel instance's heap: codes, legal positions, E4M3 scales near 1. */
@@ -49,11 +52,11 @@ function upload(k: WasmKernels, s24: boolean, K: number, N: number, seed: number
   k.heap.f32(x, K).forEach((_, i, a) => (a[i] = 2 * r() - 1));
   const e = k.exports;
   const scratch = k.heap.alloc(Math.max(e.q16_scratch_bytes(K), e.i8_scratch_bytes(K), e.gather_scratch_bytes(K)));
-  return { x, y: k.heap.alloc(N * 4), scratch, codes, positions, scales };
+  return { x, y: k.heap.alloc(N * 4), scratch, codes, positions, scales, packed: 0 };
 }
 
 function release(k: WasmKernels, b: Buffers): void {
-  for (const p of [b.x, b.y, b.scratch, b.codes, b.positions, b.scales]) k.heap.free(p);
+  for (const p of [b.x, b.y, b.scratch, b.codes, b.positions, b.scales, ...(b.packed ? [b.packed] : [])]) k.heap.free(p);
 }
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
@@ -67,17 +70,26 @@ export async function benchS24Gather(quick: boolean): Promise<void> {
   const relaxed = enableRelaxedSimd() ? await instantiateKernels(await readKernelBuild('relaxed'), true) : null;
   const variants: Variant[] = [
     { stem: 'nvfp4_matmul_q16 T=1', s24: false, kernels: simd, call: (e, b, K, N) => e.nvfp4_matmul_q16(b.x, b.scratch, b.codes, b.scales, 0.01, b.y, 1, K, N) },
+    { stem: 'nvfp4_matmul_q16_rows4 T=1', s24: false, rows4: true, kernels: simd, call: (e, b, K, N) => e.nvfp4_matmul_q16_rows4(b.x, b.scratch, b.packed, 0.01, b.y, 1, K, N) },
     { stem: 'nvfp4s24_matvec_q16 (old)', s24: true, kernels: simd, call: (e, b, K, N) => e.nvfp4s24_matvec_q16(b.x, b.scratch, b.codes, b.positions, b.scales, 0.01, b.y, K, N) },
     { stem: 'nvfp4s24_matvec_gather', s24: true, kernels: simd, call: (e, b, K, N) => e.nvfp4s24_matvec_gather(b.x, b.scratch, b.codes, b.positions, b.scales, 0.01, b.y, K, N) },
   ];
   if (relaxed) {
     variants.push({ stem: 'nvfp4_matvec_i8 (relaxed)', s24: false, kernels: relaxed, call: (e, b, K, N) => e.nvfp4_matvec_i8(b.x, b.scratch, b.codes, b.scales, 0.01, b.y, K, N) });
+    variants.push({ stem: 'nvfp4_matmul_i8_rows4 T=1 (relaxed)', s24: false, rows4: true, kernels: relaxed, call: (e, b, K, N) => e.nvfp4_matmul_i8_rows4(b.x, b.scratch, b.packed, 0.01, b.y, 1, K, N) });
     variants.push({ stem: 'nvfp4s24_matvec_gather (relaxed)', s24: true, kernels: relaxed, call: (e, b, K, N) => e.nvfp4s24_matvec_gather(b.x, b.scratch, b.codes, b.positions, b.scales, 0.01, b.y, K, N) });
   }
   const rounds = quick ? 7 : 21;
   const rows: (string | number)[][] = [];
   for (const [K, N] of SHAPES) {
-    const bufs = variants.map((v, i) => upload(v.kernels, v.s24, K, N, 17 + i));
+    const bufs = variants.map((v, i) => {
+      const b = upload(v.kernels, v.s24, K, N, 17 + i);
+      if (v.rows4) {
+        b.packed = v.kernels.heap.alloc((N * K) / 2 + (N * K) / 16);
+        v.kernels.exports.nvfp4_pack_rows4(b.codes, b.scales, b.packed, K, N);
+      }
+      return b;
+    });
     const bytes = variants.map((v) => (N * K) / (v.s24 ? 4 : 2) + (N * K) / 16 + (v.s24 ? (N * K) / 8 : 0));
     const calls = Math.max(2, Math.round(4e7 / (N * K))); // ~10–40 ms per variant per round
     const ms: number[][] = variants.map(() => []);
