@@ -19,7 +19,7 @@ const SHAPES: [number, number][] = [[2688, 1856], [1856, 2688], [4096, 4096], [7
 interface Variant {
   stem: string;
   s24: boolean;
-  /** nvfp4 weights repacked to the backend's rows4 layout (fp4_rows4.ts) into Buffers.packed. */
+  /** Weights repacked to the backend's rows4 layout (fp4_rows4.ts, fp4s24_gather.ts) into Buffers.packed. */
   rows4?: boolean;
   kernels: WasmKernels;
   call: (k: WasmKernels['exports'], b: Buffers, K: number, N: number) => void;
@@ -73,24 +73,28 @@ export async function benchS24Gather(quick: boolean): Promise<void> {
     { stem: 'nvfp4_matmul_q16_rows4 T=1', s24: false, rows4: true, kernels: simd, call: (e, b, K, N) => e.nvfp4_matmul_q16_rows4(b.x, b.scratch, b.packed, 0.01, b.y, 1, K, N) },
     { stem: 'nvfp4s24_matvec_q16 (old)', s24: true, kernels: simd, call: (e, b, K, N) => e.nvfp4s24_matvec_q16(b.x, b.scratch, b.codes, b.positions, b.scales, 0.01, b.y, K, N) },
     { stem: 'nvfp4s24_matvec_gather', s24: true, kernels: simd, call: (e, b, K, N) => e.nvfp4s24_matvec_gather(b.x, b.scratch, b.codes, b.positions, b.scales, 0.01, b.y, K, N) },
+    { stem: 'nvfp4s24_matmul_gather_rows4 T=1', s24: true, rows4: true, kernels: simd, call: (e, b, K, N) => e.nvfp4s24_matmul_gather_rows4(b.x, b.scratch, b.packed, 0.01, b.y, 1, K, N) },
   ];
   if (relaxed) {
     variants.push({ stem: 'nvfp4_matvec_i8 (relaxed)', s24: false, kernels: relaxed, call: (e, b, K, N) => e.nvfp4_matvec_i8(b.x, b.scratch, b.codes, b.scales, 0.01, b.y, K, N) });
     variants.push({ stem: 'nvfp4_matmul_i8_rows4 T=1 (relaxed)', s24: false, rows4: true, kernels: relaxed, call: (e, b, K, N) => e.nvfp4_matmul_i8_rows4(b.x, b.scratch, b.packed, 0.01, b.y, 1, K, N) });
     variants.push({ stem: 'nvfp4s24_matvec_gather (relaxed)', s24: true, kernels: relaxed, call: (e, b, K, N) => e.nvfp4s24_matvec_gather(b.x, b.scratch, b.codes, b.positions, b.scales, 0.01, b.y, K, N) });
+    variants.push({ stem: 'nvfp4s24_matmul_gather_rows4 T=1 (relaxed)', s24: true, rows4: true, kernels: relaxed, call: (e, b, K, N) => e.nvfp4s24_matmul_gather_rows4(b.x, b.scratch, b.packed, 0.01, b.y, 1, K, N) });
   }
   const rounds = quick ? 7 : 21;
   const rows: (string | number)[][] = [];
   for (const [K, N] of SHAPES) {
+    const bytes = variants.map((v) => (N * K) / (v.s24 ? 4 : 2) + (N * K) / 16 + (v.s24 ? (N * K) / 8 : 0));
     const bufs = variants.map((v, i) => {
       const b = upload(v.kernels, v.s24, K, N, 17 + i);
       if (v.rows4) {
-        b.packed = v.kernels.heap.alloc((N * K) / 2 + (N * K) / 16);
-        v.kernels.exports.nvfp4_pack_rows4(b.codes, b.scales, b.packed, K, N);
+        const e = v.kernels.exports;
+        b.packed = v.kernels.heap.alloc(bytes[i]);
+        if (v.s24) e.nvfp4s24_pack_rows4(b.codes, b.positions, b.scales, b.packed, K, N);
+        else e.nvfp4_pack_rows4(b.codes, b.scales, b.packed, K, N);
       }
       return b;
     });
-    const bytes = variants.map((v) => (N * K) / (v.s24 ? 4 : 2) + (N * K) / 16 + (v.s24 ? (N * K) / 8 : 0));
     const calls = Math.max(2, Math.round(4e7 / (N * K))); // ~10–40 ms per variant per round
     const ms: number[][] = variants.map(() => []);
     for (let r = -1; r < rounds; r++) {

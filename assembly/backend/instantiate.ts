@@ -58,6 +58,9 @@ export interface KernelExports {
   nvfp4s24_matvec_gather_scalar(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4s24_matmul_gather(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   nvfp4s24_matmul_gather_scalar(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
+  /** Packs nvfp4-s24 weights to rows4 (fp4s24_gather.ts) and returns 1, or returns 0 (dst untouched) when a scale byte is negative or NaN. */
+  nvfp4s24_pack_rows4(codes: Ptr, positions: Ptr, scales: Ptr, dst: Ptr, K: number, N: number): number;
+  nvfp4s24_matmul_gather_rows4(x: Ptr, scratch: Ptr, w: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   f32_add(x: Ptr, y: Ptr, n: number): void;
   f32_add_scalar(x: Ptr, y: Ptr, n: number): void;
   f32_relu2(x: Ptr, n: number): void;

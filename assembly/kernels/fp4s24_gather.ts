@@ -45,6 +45,7 @@
 
 import { e2m1, e4m3At } from './fp4_decode';
 import { blockSigma, roundedHalf, scaleBits8, scaleHalf, storeRows4 } from './fp4_q16_matvec';
+import { scaleBitsRows4 } from './fp4_rows4';
 import { f4 } from './lanes';
 import { rowBlock } from './matmul';
 
@@ -67,6 +68,9 @@ import { rowBlock } from './matmul';
 @inline function qBytes(K: i32): usize {
   return <usize>((K + 31) & ~31);
 }
+
+/** Bytes of one rows4 chunk (a pair of blocks of 4 rows): even and odd code bytes, position bytes (16 each, lanes 4r + m), then 8 scales. */
+const CHUNK_S24: usize = 56;
 
 /** Bytes of scratch the gather kernels need per token for K: q, σ (K/16 rounded up to even, f32), 32 spare. */
 export function gather_scratch_bytes(K: i32): i32 {
@@ -142,45 +146,55 @@ function quantizeScalar(x: usize, K: i32, q: usize): void {
 }
 
 /**
- * Four rows (codes c, positions p, scales s; row strides cr, pr, sr, 0 for four copies of one row)
- * against a token's q (σ at sig) → y[0..3], times g; tmp: 8 spare bytes.
+ * Four rows against a token's q (σ at sig) → y[0..3], times g; tmp: 8 spare bytes. L = u8: ModelOpt
+ * codes c, positions p, scales s with row strides cr, pr, sr (0 for four copies of one row);
+ * L = u16: the rows' group in rows4 at c (K ≡ 0 mod 32).
  */
-function rows4(q: usize, sig: usize, c: usize, cr: usize, p: usize, pr: usize, s: usize, sr: usize, K: i32, y: usize, g: f32, tmp: usize): void {
+function rows4<L>(q: usize, sig: usize, c: usize, cr: usize, p: usize, pr: usize, s: usize, sr: usize, K: i32, y: usize, g: f32, tmp: usize): void {
   let a01 = f32x4.splat(0);
   let a23 = a01;
   const nb = K >> 4;
   const np = nb >> 1;
   for (let P = 0; P < (nb + 1) >> 1; P++) {
-    const co = c + (<usize>P << 3);
-    const po = p + (<usize>P << 2);
-    let v01: v128, v23: v128, pv: v128, bits: v128;
-    if (P < np) {
-      // code bytes v01 (rows 0, 1: A then B, 8 bytes each), v23; position bytes of row r in lane r
-      v01 = v128.load64_lane(co + cr, v128.load64_zero(co), 1);
-      v23 = v128.load64_lane(co + 3 * cr, v128.load64_zero(co + 2 * cr), 1);
-      pv = v128.load32_zero(po);
-      pv = v128.load32_lane(po + pr, pv, 1);
-      pv = v128.load32_lane(po + 2 * pr, pv, 2);
-      pv = v128.load32_lane(po + 3 * pr, pv, 3);
-      bits = scaleBits8(s + <usize>(2 * P), sr);
+    let cEven: v128, cOdd: v128, pv: v128, bits: v128;
+    if (sizeof<L>() == 2) {
+      const ch = c + <usize>P * CHUNK_S24;
+      cEven = v128.load(ch);
+      cOdd = v128.load(ch, 16);
+      pv = v128.load(ch, 32);
+      bits = scaleBitsRows4(ch + 48);
     } else {
-      // the lone last block as block A of a pair whose B codes, positions and scales are 0
-      v01 = v128.load32_lane(co + cr, v128.load32_zero(co), 2);
-      v23 = v128.load32_lane(co + 3 * cr, v128.load32_zero(co + 2 * cr), 2);
-      pv = v128.load16_lane(po, v128.splat<i32>(0), 0);
-      pv = v128.load16_lane(po + pr, pv, 2);
-      pv = v128.load16_lane(po + 2 * pr, pv, 4);
-      pv = v128.load16_lane(po + 3 * pr, pv, 6);
-      for (let r = 0; r < 4; r++) store<u16>(tmp + <usize>(2 * r), load<u8>(s + <usize>(2 * P) + <usize>r * sr));
-      bits = scaleBits8(tmp, 2);
+      const co = c + (<usize>P << 3);
+      const po = p + (<usize>P << 2);
+      let v01: v128, v23: v128;
+      if (P < np) {
+        // code bytes v01 (rows 0, 1: A then B, 8 bytes each), v23; position bytes of row r in lane r
+        v01 = v128.load64_lane(co + cr, v128.load64_zero(co), 1);
+        v23 = v128.load64_lane(co + 3 * cr, v128.load64_zero(co + 2 * cr), 1);
+        pv = v128.load32_zero(po);
+        pv = v128.load32_lane(po + pr, pv, 1);
+        pv = v128.load32_lane(po + 2 * pr, pv, 2);
+        pv = v128.load32_lane(po + 3 * pr, pv, 3);
+        bits = scaleBits8(s + <usize>(2 * P), sr);
+      } else {
+        // the lone last block as block A of a pair whose B codes, positions and scales are 0
+        v01 = v128.load32_lane(co + cr, v128.load32_zero(co), 2);
+        v23 = v128.load32_lane(co + 3 * cr, v128.load32_zero(co + 2 * cr), 2);
+        pv = v128.load16_lane(po, v128.splat<i32>(0), 0);
+        pv = v128.load16_lane(po + pr, pv, 2);
+        pv = v128.load16_lane(po + 2 * pr, pv, 4);
+        pv = v128.load16_lane(po + 3 * pr, pv, 6);
+        for (let r = 0; r < 4; r++) store<u16>(tmp + <usize>(2 * r), load<u8>(s + <usize>(2 * P) + <usize>r * sr));
+        bits = scaleBits8(tmp, 2);
+      }
+      // lanes 4r + m, m = A₀|A₂|B₀|B₂ (even groups) or A₁|A₃|B₁|B₃ (odd): their code bytes; pv's bytes hold both nibbles
+      cEven = i8x16.narrow_i16x8_u(v128.and(v01, i16x8.splat(0xff)), v128.and(v23, i16x8.splat(0xff)));
+      cOdd = i8x16.narrow_i16x8_u(i16x8.shr_u(v01, 8), i16x8.shr_u(v23, 8));
     }
     const qp = q + (<usize>P << 5);
     const tEven = v128.load(qp); // [A₀ A₂ B₀ B₂]
     const tOdd = v128.load(qp, 16); // [A₁ A₃ B₁ B₃]
     const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
-    // lanes 4r + m, m = A₀|A₂|B₀|B₂ (even groups) or A₁|A₃|B₁|B₃ (odd): their code bytes cEven, cOdd; pv's bytes hold both nibbles
-    const cEven = i8x16.narrow_i16x8_u(v128.and(v01, i16x8.splat(0xff)), v128.and(v23, i16x8.splat(0xff)));
-    const cOdd = i8x16.narrow_i16x8_u(i16x8.shr_u(v01, 8), i16x8.shr_u(v23, 8));
     const g0 = gatherKept(tEven, pv, 0);
     const g1 = gatherKept(tEven, pv, 1);
     const g2 = gatherKept(tOdd, pv, 2);
@@ -210,30 +224,42 @@ function rows4(q: usize, sig: usize, c: usize, cr: usize, p: usize, pr: usize, s
   storeRows4(y, a01, a23, z, z, g);
 }
 
-/** Rows n0..n1 of y = W · x for one quantised token q (its scratch), times g. */
-function rowsSimd(q: usize, c: usize, p: usize, s: usize, K: i32, y: usize, g: f32, n0: i32, n1: i32): void {
+/** Row n alone (ModelOpt row c, p, s) as a row of a 4-row step: four copies of it, lane 0 stored at y. */
+@inline function tailRow(q: usize, sig: usize, c: usize, p: usize, s: usize, K: i32, y: usize, g: f32, tmp: usize): void {
+  rows4<u8>(q, sig, c, 0, p, 0, s, 0, K, tmp + 16, g, tmp);
+  store<f32>(y, load<f32>(tmp + 16));
+}
+
+/** Rows n0..n1 (n0 ≡ 0 mod 4) of y = W · x for one quantised token q (its scratch), times g; L as in rows4 (rows4: w at c, N rows). */
+function rowsSimd<L>(q: usize, c: usize, p: usize, s: usize, K: i32, N: i32, y: usize, g: f32, n0: i32, n1: i32): void {
   const sig = q + qBytes(K);
   const tmp = sig + 8 * <usize>((K + 31) >> 5); // 8 bytes of lone-block scales, then 16 of a tail row's four copies
   const cr = <usize>(K >> 2);
   const pr = <usize>(K >> 3);
   const sr = <usize>(K >> 4);
   let n = n0;
-  for (; n + 4 <= n1; n += 4) rows4(q, sig, c + <usize>n * cr, cr, p + <usize>n * pr, pr, s + <usize>n * sr, sr, K, y + f4(n), g, tmp);
-  for (; n < n1; n++) {
-    rows4(q, sig, c + <usize>n * cr, 0, p + <usize>n * pr, 0, s + <usize>n * sr, 0, K, tmp + 16, g, tmp);
-    store<f32>(y + f4(n), load<f32>(tmp + 16));
+  if (sizeof<L>() == 2) {
+    const gb = <usize>(K >> 5) * CHUNK_S24;
+    const N4 = N & ~3;
+    for (; n + 4 <= min(n1, N4); n += 4) rows4<u16>(q, sig, c + <usize>(n >> 2) * gb, 0, 0, 0, 0, 0, K, y + f4(n), g, tmp);
+    const tc = c + <usize>(N4 >> 2) * gb; // the last N mod 4 rows, ModelOpt: codes, positions, scales
+    const tail = <usize>(N - N4);
+    for (; n < n1; n++) tailRow(q, sig, tc + <usize>(n - N4) * cr, tc + tail * cr + <usize>(n - N4) * pr, tc + tail * (cr + pr) + <usize>(n - N4) * sr, K, y + f4(n), g, tmp);
+    return;
   }
+  for (; n + 4 <= n1; n += 4) rows4<u8>(q, sig, c + <usize>n * cr, cr, p + <usize>n * pr, pr, s + <usize>n * sr, sr, K, y + f4(n), g, tmp);
+  for (; n < n1; n++) tailRow(q, sig, c + <usize>n * cr, p + <usize>n * pr, s + <usize>n * sr, K, y + f4(n), g, tmp);
 }
 
 /** Y(T, N) = X(T, K) · W(N, K)ᵀ, SIMD: every token quantised (scratch: T · gather_scratch_bytes(K)), then row blocks that stay in L2, token by token. */
-function matmulSimd(x: usize, q: usize, c: usize, p: usize, s: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+function matmulSimd<L>(x: usize, q: usize, c: usize, p: usize, s: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
   const qs = <usize>gather_scratch_bytes(K);
   for (let t = 0; t < T; t++) quantizeSimd(x + <usize>t * f4(K), K, q + <usize>t * qs);
   const g = scale2 * 0.5;
   const block = max<i32>(4, rowBlock(<usize>((K >> 2) + (K >> 3) + (K >> 4))) & ~3);
   for (let n0 = 0; n0 < N; n0 += block) {
     const n1 = min(N, n0 + block);
-    for (let t = 0; t < T; t++) rowsSimd(q + <usize>t * qs, c, p, s, K, y + <usize>t * f4(N), g, n0, n1);
+    for (let t = 0; t < T; t++) rowsSimd<L>(q + <usize>t * qs, c, p, s, K, N, y + <usize>t * f4(N), g, n0, n1);
   }
 }
 
@@ -274,7 +300,7 @@ function matmulScalar(x: usize, q: usize, c: usize, p: usize, s: usize, scale2: 
  * @example nvfp4s24_matmul_gather(x, scratch, codes, positions, scales, scale2, y, T, K, N);
  */
 export function nvfp4s24_matmul_gather(x: usize, scratch: usize, codes: usize, positions: usize, scales: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
-  if (ASC_FEATURE_SIMD) matmulSimd(x, scratch, codes, positions, scales, scale2, y, T, K, N);
+  if (ASC_FEATURE_SIMD) matmulSimd<u8>(x, scratch, codes, positions, scales, scale2, y, T, K, N);
   else matmulScalar(x, scratch, codes, positions, scales, scale2, y, T, K, N);
 }
 
@@ -292,4 +318,51 @@ export function nvfp4s24_matvec_gather(x: usize, scratch: usize, codes: usize, p
 
 export function nvfp4s24_matvec_gather_scalar(x: usize, scratch: usize, codes: usize, positions: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {
   matmulScalar(x, scratch, codes, positions, scales, scale2, y, 1, K, N);
+}
+
+/**
+ * ModelOpt codes (N, K/4), positions (N, K/8) and scales (N, K/16) → the rows4 layout at dst (the
+ * same bytes, not overlapping the sources): per group of 4 rows and pair P of blocks a 56-byte chunk
+ * [even code bytes | odd code bytes | position bytes | scales], lanes 4r + m as in step 2 and scales
+ * [r₀A, r₀B, r₁A, r₁B, …]; then the last N mod 4 rows' codes, positions and scales, ModelOpt. False,
+ * with dst untouched, when a scale byte is negative or NaN (≥ 0x7F). Requires rows4_supported(K, N).
+ * @example if (nvfp4s24_pack_rows4(codes, positions, scales, dst, K, N)) nvfp4s24_matmul_gather_rows4(x, scratch, dst, scale2, y, T, K, N);
+ */
+export function nvfp4s24_pack_rows4(codes: usize, positions: usize, scales: usize, dst: usize, K: i32, N: i32): bool {
+  const nScales = <usize>N * <usize>(K >> 4);
+  for (let i: usize = 0; i < nScales; i++) if (load<u8>(scales + i) >= 0x7f) return false;
+  const cr = <usize>(K >> 2);
+  const pr = <usize>(K >> 3);
+  const sr = <usize>(K >> 4);
+  const N4 = N & ~3;
+  let o = dst;
+  for (let n = 0; n < N4; n += 4) {
+    for (let P = 0; P < K >> 5; P++) {
+      for (let r = 0; r < 4; r++) {
+        const c = codes + <usize>(n + r) * cr + (<usize>P << 3);
+        for (let m = 0; m < 4; m++) {
+          store<u8>(o + <usize>(4 * r + m), load<u8>(c + <usize>(2 * m)));
+          store<u8>(o + <usize>(16 + 4 * r + m), load<u8>(c + <usize>(2 * m + 1)));
+        }
+        store<u32>(o + <usize>(32 + 4 * r), load<u32>(positions + <usize>(n + r) * pr + (<usize>P << 2)));
+        store<u16>(o + <usize>(48 + 2 * r), load<u16>(scales + <usize>(n + r) * sr + (<usize>P << 1)));
+      }
+      o += CHUNK_S24;
+    }
+  }
+  const tail = <usize>(N - N4);
+  memory.copy(o, codes + <usize>N4 * cr, tail * cr);
+  memory.copy(o + tail * cr, positions + <usize>N4 * pr, tail * pr);
+  memory.copy(o + tail * (cr + pr), scales + <usize>N4 * sr, tail * sr);
+  return true;
+}
+
+/**
+ * nvfp4s24_matmul_gather for a weight in the rows4 layout w (nvfp4s24_pack_rows4; SIMD builds): the
+ * same outputs bit for bit.
+ * @example nvfp4s24_matmul_gather_rows4(x, scratch, w, scale2, y, T, K, N);
+ */
+export function nvfp4s24_matmul_gather_rows4(x: usize, scratch: usize, w: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
+  if (ASC_FEATURE_SIMD) matmulSimd<u16>(x, scratch, w, 0, 0, scale2, y, T, K, N);
+  else unreachable();
 }

@@ -25,3 +25,4 @@ export { nvfp4_matmul_q16, nvfp4_matmul_q16_scalar, nvfp4_matmul_q16_rows4, nvfp
 export { rows4_supported, nvfp4_pack_rows4 } from './fp4_rows4';
 export { i8_scratch_bytes, relaxed_simd, nvfp4_matvec_i8, nvfp4_matvec_i8_scalar, nvfp4_matmul_i8, nvfp4_matmul_i8_scalar, nvfp4_matmul_i8_rows4 } from './fp4_i8_relaxed';
 export { gather_scratch_bytes, nvfp4s24_matvec_gather, nvfp4s24_matvec_gather_scalar, nvfp4s24_matmul_gather, nvfp4s24_matmul_gather_scalar } from './fp4s24_gather';
+export { nvfp4s24_pack_rows4, nvfp4s24_matmul_gather_rows4 } from './fp4s24_gather';

@@ -10,6 +10,8 @@
 //   (MTP's greedy verification), in every build;
 // - the bound is not vacuous: the int16 bound is exceeded, and so is the int8 one by a kernel that
 //   swapped the two kept slots' positions (i0 ↔ i1) in one group;
+// - the rows4 layout (nvfp4s24_pack_rows4, as the wasm backend holds s24 weights) gives the same
+//   outputs bit for bit, and a negative or NaN scale keeps a weight ModelOpt.
 // Illegal position codes never reach the kernel: the wasm loader rejects them (tensors.ts,
 // checkPositionCodes; tested in tests/assembly/backend/quantized.test.ts).
 
@@ -19,7 +21,7 @@ import { enableRelaxedSimd, readKernelBuild } from '../../assembly/backend/node-
 import { RefAct } from '../../engine/reference/act.js';
 import { matmul } from '../../engine/reference/matmul.js';
 import type { RawTensor } from '../../engine/reference/tensors.js';
-import { bounds, randomWeight, randomX, roundingBounds } from './fp4-fixtures.js';
+import { bounds, heapPut, randomWeight, randomX, roundingBounds } from './fp4-fixtures.js';
 
 const STEP_I8 = 0.504 / 127;
 const SHAPES: [number, number][] = [[2688, 7], [1856, 6], [4096, 4], [2688, 1], [1856, 3], [48, 12]];
@@ -38,11 +40,7 @@ type Stem = 'nvfp4s24_matmul_gather' | 'nvfp4s24_matmul_gather_scalar';
 /** Y (T, N) of stem on kr for weight w and x (T, K). */
 function run(kr: WasmKernels, stem: Stem, w: RawTensor, x: Float64Array, T: number): Float32Array {
   const [N, K] = [w.rows, w.cols];
-  const put = (a: Uint8Array | Float32Array): number => {
-    const p = kr.heap.alloc(a.byteLength);
-    kr.heap.u8(p, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-    return p;
-  };
+  const put = (a: Uint8Array | Float32Array): number => heapPut(kr.heap, a);
   const e = kr.exports;
   const q = w.quant!;
   const [c, p, s, xp] = [put(w.bytes), put(q.positions!), put(q.scale), put(Float32Array.from(x))];
@@ -119,4 +117,47 @@ test('the bound is not vacuous: int8 error exceeds the int16 bound, and swapped 
   const swapped = matmul(new RefAct(x, 1, K), { ...w, quant: { ...w.quant!, positions } }).data;
   const i8 = roundingBounds(w, x, STEP_I8);
   expect(want.some((v, n) => Math.abs(swapped[n] - v) > i8[n])).toBe(true);
+});
+
+describe.each(['simd', 'relaxed'] as const)('rows4 layout, %s build', (build) => {
+  /** Y of nvfp4s24_matmul_gather_rows4 on the packed weight, or null when the packer refuses it. */
+  function runRows4(w: RawTensor, x: Float64Array, T: number): Float32Array | null {
+    const kr = builds[build];
+    const e = kr.exports;
+    const [N, K] = [w.rows, w.cols];
+    const q = w.quant!;
+    const [c, p, s, xp] = [heapPut(kr.heap, w.bytes), heapPut(kr.heap, q.positions!), heapPut(kr.heap, q.scale), heapPut(kr.heap, Float32Array.from(x))];
+    const packed = kr.heap.alloc(w.bytes.length + q.positions!.length + q.scale.length);
+    const [y, sc] = [kr.heap.alloc(T * N * 4), kr.heap.alloc(T * e.gather_scratch_bytes(K))];
+    let got: Float32Array | null = null;
+    if (e.nvfp4s24_pack_rows4(c, p, s, packed, K, N)) {
+      e.nvfp4s24_matmul_gather_rows4(xp, sc, packed, q.scale2, y, T, K, N);
+      got = kr.heap.f32(y, T * N).slice();
+    }
+    for (const ptr of [c, p, s, xp, packed, y, sc]) kr.heap.free(ptr);
+    return got;
+  }
+
+  /** randomWeight with non-negative finite scales (bytes 0x00 … 0x7E), as the packer takes them. */
+  function packable(N: number, K: number, seed: number): RawTensor {
+    const w = randomWeight('nvfp4-s24', N, K, seed);
+    w.quant!.scale.forEach((b, i, a) => (a[i] = (b & 0x7f) === 0x7f ? 0x7e : b & 0x7f));
+    return w;
+  }
+
+  test('bit-identical to the ModelOpt layout on row tails, token tails and the Nano K', () => {
+    for (const [K, N, T] of [[2688, 7, 1], [1856, 6, 1], [1856, 9, 3], [32, 4, 1], [64, 5, 2], [96, 11, 5], [4096, 4, 1]]) {
+      const w = packable(N, K, 11 * K + N + T);
+      const x = randomX(T, K, K + N);
+      expect(runRows4(w, x, T), `K=${K} N=${N} T=${T}`).toEqual(run(builds[build], 'nvfp4s24_matmul_gather', w, x, T));
+    }
+  });
+
+  test('a negative or NaN scale byte keeps the weight ModelOpt (the packer refuses it)', () => {
+    for (const bad of [0x7f, 0x80, 0xff]) {
+      const w = packable(4, 64, bad);
+      w.quant!.scale[5] = bad;
+      expect(runRows4(w, randomX(1, 64, 1), 1)).toBeNull();
+    }
+  });
 });
