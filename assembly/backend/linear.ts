@@ -5,7 +5,8 @@
 // the tolerance of the nvfp4 rows in tests/conformance/ops-rows.ts); they are several times faster
 // than the f32-FMA ones (nvfp4_matmul.ts, bench). nvfp4-s24 weights take nvfp4s24_matmul_gather in
 // every build (fp4s24_gather.ts: int8 per block of 16, |Δx| ≤ 0.504·max_b|x| / 127; the kept
-// activations gathered, not the weights spread), each token bit-identical to its decode alone.
+// activations gathered, not the weights spread; …_rows4 for weights held in rows4), each token
+// bit-identical to its decode alone.
 // In the relaxed-SIMD build every nvfp4 product (decode and prefill) takes nvfp4_matmul_i8 instead
 // (int8 per block of 16, relaxed dot, fp4_i8_relaxed.ts: |Δx| ≤ 0.504·max_b|x| / 127), whose
 // output for each token is bit-identical to that token decoded alone, so a speculative
@@ -32,7 +33,8 @@ export function linear(ctx: WasmContext, x: WasmAct, name: string): WasmAct {
   else if (w.format === 'bf16') k.bf16_matmul(x.ptr, w.ptr, y.ptr, T, K, N);
   else if (w.format === 'nvfp4-s24') {
     const scratch = ctx.heap.alloc(T * k.gather_scratch_bytes(K)); // the int8 x of every token
-    k.nvfp4s24_matmul_gather(x.ptr, scratch, w.ptr, w.positions, w.scales, w.scale2, y.ptr, T, K, N);
+    if (w.layout === 'rows4') k.nvfp4s24_matmul_gather_rows4(x.ptr, scratch, w.ptr, w.scale2, y.ptr, T, K, N);
+    else k.nvfp4s24_matmul_gather(x.ptr, scratch, w.ptr, w.positions, w.scales, w.scale2, y.ptr, T, K, N);
     ctx.heap.free(scratch);
   } else if (w.format === 'nvfp4' && k.relaxed_simd()) {
     const scratch = ctx.heap.alloc(T * k.i8_scratch_bytes(K)); // the int8 x of every token

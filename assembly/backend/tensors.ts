@@ -5,9 +5,10 @@
 //     (nvfp4 (out, in/2), nvfp4-s24 (out, in/4)), the E4M3 scales (out, in/16), for s24 the
 //     position codes (out, in/8), checked at load (IllegalPositionCodeError), and weight_scale_2
 //     as a number; the fused kernels decode them in registers;
-//   nvfp4 weights the kernels multiply (all but the embedding, whose rows are gathered) are then
-//     repacked into the rows4 layout where the build takes it (assembly/kernels/fp4_rows4.ts:
-//     the same bytes, 4 rows read as one stream; `layout` says which);
+//   nvfp4 and nvfp4-s24 weights the kernels multiply (all but the embedding, whose rows are
+//     gathered) are then repacked into the rows4 layout where the build takes it
+//     (assembly/kernels/fp4_rows4.ts, fp4s24_gather.ts: the same bytes, 4 rows read as one
+//     stream; `layout` says which);
 //   small vectors (norms, biases, D, dt_bias, router bias) become f32;
 //   conv1d.weight [C, 1, K] is stored transposed as `…conv1d.weightT` (K, C), channels contiguous;
 //   A_log becomes `…mixer.A` = −exp(A_log) (spec §6.3), computed in f64 and rounded once.
@@ -26,7 +27,7 @@ import type { Heap } from './heap.js';
 export interface WasmLinear {
   readonly name: string;
   readonly format: 'f32' | 'bf16' | 'nvfp4' | 'nvfp4-s24';
-  /** nvfp4: 'rows4' when `ptr` holds codes and scales repacked (fp4_rows4.ts; `scales` is then 0), else 'modelopt'. */
+  /** 4-bit: 'rows4' when `ptr` holds codes, scales (and s24 positions) repacked (fp4_rows4.ts, fp4s24_gather.ts; `scales`, `positions` are then 0), else 'modelopt'. */
   readonly layout: 'modelopt' | 'rows4';
   readonly rows: number;
   readonly cols: number;
@@ -36,10 +37,11 @@ export interface WasmLinear {
   readonly scale2: number; // weight_scale_2 (1 for float formats)
 }
 
-/** The kernels' rows4 packer (assembly/kernels/fp4_rows4.ts), where the build has one. */
+/** The kernels' rows4 packers (assembly/kernels/fp4_rows4.ts, fp4s24_gather.ts), where the build has them. */
 export interface Rows4Packer {
   rows4_supported(K: number, N: number): number;
   nvfp4_pack_rows4(codes: number, scales: number, dst: number, K: number, N: number): number;
+  nvfp4s24_pack_rows4(codes: number, positions: number, scales: number, dst: number, K: number, N: number): number;
 }
 
 /** Order of two tensors in their checkpoint (file, then byte offset) where the store says; else 0. */
@@ -162,14 +164,17 @@ export class WasmTensors {
     parts.sort(([a], [b]) => storedBefore(a, b));
     for (const [, read] of parts) await read();
     const { rows, cols, format } = view;
-    const [codeBytes, scaleBytes] = [view.weight.byteLength, view.scale!.byteLength];
-    const packed = format === 'nvfp4' && name !== EMBEDDING && this.packer?.rows4_supported(cols, rows) ? this.track(codeBytes + scaleBytes) : 0;
-    if (packed && this.packer!.nvfp4_pack_rows4(ptr, scales, packed, cols, rows)) {
+    const [codeBytes, scaleBytes, posBytes] = [view.weight.byteLength, view.scale!.byteLength, view.positions?.byteLength ?? 0];
+    const fp4 = format as 'nvfp4' | 'nvfp4-s24';
+    const packed = name !== EMBEDDING && this.packer?.rows4_supported(cols, rows) ? this.track(codeBytes + scaleBytes + posBytes) : 0;
+    const ok = packed !== 0 && (fp4 === 'nvfp4' ? this.packer!.nvfp4_pack_rows4(ptr, scales, packed, cols, rows) : this.packer!.nvfp4s24_pack_rows4(ptr, positions, scales, packed, cols, rows));
+    if (ok) {
       this.untrack(ptr, codeBytes);
       this.untrack(scales, scaleBytes);
-      this.linears.set(name, { name, format: 'nvfp4', layout: 'rows4', rows, cols, ptr: packed, scales: 0, positions, scale2 });
+      if (positions) this.untrack(positions, posBytes);
+      this.linears.set(name, { name, format: fp4, layout: 'rows4', rows, cols, ptr: packed, scales: 0, positions: 0, scale2 });
     } else {
-      if (packed) this.untrack(packed, codeBytes + scaleBytes); // a negative or NaN scale: stays ModelOpt
+      if (packed) this.untrack(packed, codeBytes + scaleBytes + posBytes); // a negative or NaN scale: stays ModelOpt
       this.linears.set(name, { name, format: format as 'nvfp4' | 'nvfp4-s24', layout: 'modelopt', rows, cols, ptr, scales, positions, scale2 });
     }
     return view.scale!.byteLength + view.scale2!.byteLength + (view.positions?.byteLength ?? 0);
