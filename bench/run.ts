@@ -153,17 +153,20 @@ function fp4Weights(k: WasmKernels, format: Fp4, K: number, N: number) {
   return { c, s, p, bytes, free: () => [c, s, p].forEach((q) => k.heap.free(q)) };
 }
 
-function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8' | 'q16' | 'i8' | 'i8 rows4' | 'gather', T: number, K: number, N: number, ceiling: number): KernelRow {
+function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8' | 'q16' | 'i8' | 'i8 rows4' | 'gather' | 'gather rows4', T: number, K: number, N: number, ceiling: number): KernelRow {
   const w = fp4Weights(k, format, K, N);
   const x = k.heap.alloc(T * K * 4);
   const y = k.heap.alloc(T * N * 4);
   const scratch = k.heap.alloc(T * Math.max(k.exports.q8_scratch_bytes(K), k.exports.q16_scratch_bytes(K), k.exports.i8_scratch_bytes(K), k.exports.gather_scratch_bytes(K)));
   fillRandom(k, x, T * K * 4, 5);
   const e = k.exports;
-  const rows4 = path === 'i8 rows4' ? k.heap.alloc(w.bytes) : 0; // the backend's resident layout (fp4_rows4.ts)
-  if (rows4) e.nvfp4_pack_rows4(w.c, w.s, rows4, K, N);
+  const rows4 = path.endsWith('rows4') ? k.heap.alloc(w.bytes) : 0; // the backend's resident layout (fp4_rows4.ts, fp4s24_gather.ts)
+  if (rows4 && format === 'nvfp4') e.nvfp4_pack_rows4(w.c, w.s, rows4, K, N);
+  else if (rows4) e.nvfp4s24_pack_rows4(w.c, w.p, w.s, rows4, K, N);
   const fn =
-    path === 'gather'
+    path === 'gather rows4'
+      ? () => e.nvfp4s24_matmul_gather_rows4(x, scratch, rows4, 0.01, y, T, K, N)
+      : path === 'gather'
       ? () => e.nvfp4s24_matmul_gather(x, scratch, w.c, w.p, w.s, 0.01, y, T, K, N)
       : path === 'i8 rows4'
       ? () => e.nvfp4_matmul_i8_rows4(x, scratch, rows4, 0.01, y, 1, K, N)
@@ -338,7 +341,7 @@ async function bench4bit(dir: string, config: ModelConfig, ceiling: number, f32B
   const dec = packs.map((p) => median(p.runs.map((x) => x.decodeTokS)));
   const pre = packs.map((p) => median(p.runs.map((x) => x.prefillTokS)));
   table(
-    `small preset on wasm (the default ${DEFAULT_BUILD} build unless named, 1 thread), f32 vs 4-bit (relaxed build: int8-activation nvfp4, int16 nvfp4-s24; SIMD build: int16), prompt ${prompt} tokens; medians of ${rounds} interleaved rounds (spread = (max − min) / median)`,
+    `small preset on wasm (the default ${DEFAULT_BUILD} build unless named, 1 thread), f32 vs 4-bit (relaxed build: int8-activation nvfp4; SIMD build: int16 nvfp4; nvfp4-s24: int8 gathered activations on both), prompt ${prompt} tokens; medians of ${rounds} interleaved rounds (spread = (max − min) / median)`,
     ['weights', 'bytes/token MiB', 'decode tok/s', 'spread', 'prefill tok/s', 'spread', 'decode ×f32', 'prefill ×f32', 'decode ÷ bytes ceiling'],
     packs.map((p, i) => [
       p.label,
@@ -394,12 +397,12 @@ async function main(): Promise<void> {
     [4096, 8192],
   ]) {
     for (const format of ['nvfp4', 'nvfp4-s24'] as const) for (const path of ['f32', 'q8', 'q16'] as const) rows.push(fp4Row(kernels, format, path, 1, K, N, ceiling));
-    rows.push(fp4Row(kernels, 'nvfp4-s24', 'gather', 1, K, N, ceiling)); // the backend's s24 path (fp4s24_gather.ts)
+    for (const path of ['gather', 'gather rows4'] as const) rows.push(fp4Row(kernels, 'nvfp4-s24', path, 1, K, N, ceiling)); // the backend's s24 path (fp4s24_gather.ts)
     if (relaxedKernels) for (const path of ['i8', 'i8 rows4'] as const) rows.push(fp4Row(relaxedKernels, 'nvfp4', path, 1, K, N, ceiling));
-    if (relaxedKernels) rows.push(fp4Row(relaxedKernels, 'nvfp4-s24', 'gather', 1, K, N, ceiling));
+    if (relaxedKernels) for (const path of ['gather', 'gather rows4'] as const) rows.push(fp4Row(relaxedKernels, 'nvfp4-s24', path, 1, K, N, ceiling));
   }
   for (const format of ['nvfp4', 'nvfp4-s24'] as const) for (const path of ['f32', 'q16'] as const) rows.push(fp4Row(kernels, format, path, 32, 2048, 2048, ceiling));
-  rows.push(fp4Row(kernels, 'nvfp4-s24', 'gather', 32, 2048, 2048, ceiling));
+  for (const path of ['gather', 'gather rows4'] as const) rows.push(fp4Row(kernels, 'nvfp4-s24', path, 32, 2048, 2048, ceiling));
   table(
     'Kernels (wasm SIMD, 1 thread); % = weight-read GB/s ÷ ceiling',
     ['kernel', 'W shape', 'W MiB', 'GB/s', '% ceiling', 'GFLOP/s'],

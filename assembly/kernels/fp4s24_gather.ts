@@ -23,7 +23,9 @@
 //      and i16x8.relaxed_dot_i8x16_i7x16_s on the weights + 12 ∈ [0, 24] (deterministic on every
 //      engine), less the same dot on 12, sum lane pairs m = 0, 1 and 2, 3 (|·| ≤ 4·2·127·24 < 2¹⁵).
 //      Either way: the exact block dots d_{r,b} = Σ_{g,k} q · 2·E2M1 as [r₀A, r₀B, r₁A, r₁B] and
-//      [r₂A, r₂B, r₃A, r₃B].
+//      [r₂A, r₂B, r₃A, r₃B]. Weights in the rows4 layout (nvfp4s24_pack_rows4, how the wasm backend
+//      holds them) give a step its even and odd code bytes and position bytes as three v128 loads
+//      and its scales as one 64-bit load (fp4_rows4.ts scaleBitsRows4), one sequential stream.
 //   3. As fp4_q16_matvec.ts: f32(d) · (E4M3(s) · σ) with the 8 scales widened in SIMD (scaleBits8,
 //      scaleHalf), accumulated per (row, A | B) lane; y = (A + B) · scale2 / 2 (storeRows4). A lone
 //      last block (K/16 odd) is one more step whose B codes, positions and scales are 0; each of the
