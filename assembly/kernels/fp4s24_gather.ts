@@ -52,19 +52,27 @@ import { f4 } from './lanes';
 import { rowBlock } from './matmul';
 
 /**
- * 2·E2M1 of the 16 codes as int8 lanes: 0, 1, 2, 3, 4, 6, 8, 12 (0, 0.5, 1, 1.5, 2, 3, 4, 6 doubled),
- * then their negatives (code 8, −0, is 0); plus 12 in the relaxed build, so that the relaxed dot's
- * second operand is in [0, 24], where every engine gives the same result.
+ * The step's constant lanes, loaded once per rows4 call so that they stay in registers (a v128.const
+ * in the loop is rebuilt at each use): 0x0F, 3 and 12 in every lane; the group offsets 4m of lanes
+ * 4r + m; 2·E2M1 of the 16 codes (0, 1, 2, 3, 4, 6, 8, 12 = 0, 0.5, 1, 1.5, 2, 3, 4, 6 doubled, then
+ * their negatives; code 8, −0, is 0), and the same plus 12, the relaxed dot's second operand in
+ * [0, 24], where every engine gives the same result.
  */
-@inline function weightTable(): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i8x16(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0);
-  return i8x16(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
-}
-
-/** Group offsets 4g of the lanes 4r + g. */
-@inline function groupOffsets(): v128 {
-  return i8x16(0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12);
-}
+const LANES: usize = memory.data<i8>([
+  15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+  3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+  12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+  0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12,
+  0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12,
+  12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0,
+], 16);
+/** Offsets in LANES. */
+const NIBBLE: usize = 0;
+const THREE: usize = 16;
+const TWELVE: usize = 32;
+const OFFSETS: usize = 48;
+/** The weight table of this build: 2·E2M1, or 2·E2M1 + 12 for the relaxed dot. */
+const WEIGHTS: usize = ASC_FEATURE_RELAXED_SIMD ? 80 : 64;
 
 /** Bytes of a token's q: K rounded up to a pair of blocks (32), as i8. */
 @inline function qBytes(K: i32): usize {
@@ -124,16 +132,16 @@ function quantizeScalar(x: usize, K: i32, q: usize): void {
 
 /**
  * The kept q (int8) of lanes 4r + m for field f of their position bytes (f = 0, 1: the even group's
- * i₀, i₁; 2, 3: the odd group's), from the pair's table t of those groups: t[4m + ((pos >> 2f) & 3)].
+ * i₀, i₁; 2, 3: the odd group's), from the pair's table t of those groups: t[4m + ((pos >> 2f) & 3)];
+ * three, offsets: LANES.
  */
-@inline function gatherKept(t: v128, pos: v128, f: i32): v128 {
-  const i = v128.and(f == 0 ? pos : i16x8.shr_u(pos, 2 * f), i8x16.splat(3));
-  return pick(t, v128.or(i, i8x16(0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12)));
+@inline function gatherKept(t: v128, pos: v128, f: i32, three: v128, offsets: v128): v128 {
+  return pick(t, v128.or(v128.and(f == 0 ? pos : i16x8.shr_u(pos, 2 * f), three), offsets));
 }
 
-/** weightTable (int8) of the low (h = 0) or high nibbles of the code bytes c. */
-@inline function keptWeights(c: v128, h: i32): v128 {
-  return pick(weightTable(), v128.and(h == 0 ? c : i16x8.shr_u(c, 4), i8x16.splat(0x0f)));
+/** The weight table (LANES) looked up by the low (h = 0) or high nibbles of the code bytes c. */
+@inline function keptWeights(c: v128, h: i32, table: v128, nibble: v128): v128 {
+  return pick(table, v128.and(h == 0 ? c : i16x8.shr_u(c, 4), nibble));
 }
 
 /** Σ_f relaxed_dot(g_f, w_f) (i16 lanes: byte lanes 2i, 2i + 1). */
@@ -157,6 +165,11 @@ function rows4<L>(q: usize, sig: usize, c: usize, cr: usize, p: usize, pr: usize
   let a23 = a01;
   const nb = K >> 4;
   const np = nb >> 1;
+  const nibble = v128.load(LANES + NIBBLE);
+  const three = v128.load(LANES + THREE);
+  const twelve = v128.load(LANES + TWELVE);
+  const offsets = v128.load(LANES + OFFSETS);
+  const table = v128.load(LANES + WEIGHTS);
   for (let P = 0; P < (nb + 1) >> 1; P++) {
     let cEven: v128, cOdd: v128, pv: v128, bits: v128;
     if (sizeof<L>() == 2) {
@@ -197,18 +210,17 @@ function rows4<L>(q: usize, sig: usize, c: usize, cr: usize, p: usize, pr: usize
     const tEven = v128.load(qp); // [A₀ A₂ B₀ B₂]
     const tOdd = v128.load(qp, 16); // [A₁ A₃ B₁ B₃]
     const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
-    const g0 = gatherKept(tEven, pv, 0);
-    const g1 = gatherKept(tEven, pv, 1);
-    const g2 = gatherKept(tOdd, pv, 2);
-    const g3 = gatherKept(tOdd, pv, 3);
-    const w0 = keptWeights(cEven, 0);
-    const w1 = keptWeights(cEven, 1);
-    const w2 = keptWeights(cOdd, 0);
-    const w3 = keptWeights(cOdd, 1);
+    const g0 = gatherKept(tEven, pv, 0, three, offsets);
+    const g1 = gatherKept(tEven, pv, 1, three, offsets);
+    const g2 = gatherKept(tOdd, pv, 2, three, offsets);
+    const g3 = gatherKept(tOdd, pv, 3, three, offsets);
+    const w0 = keptWeights(cEven, 0, table, nibble);
+    const w1 = keptWeights(cEven, 1, table, nibble);
+    const w2 = keptWeights(cOdd, 0, table, nibble);
+    const w3 = keptWeights(cOdd, 1, table, nibble);
     let d01: v128, d23: v128; // [r₀A, r₀B, r₁A, r₁B], [r₂A, r₂B, r₃A, r₃B]
     if (ASC_FEATURE_RELAXED_SIMD) {
       // lane pairs m = 0, 1 (block A) and 2, 3 (B) by the relaxed dot on w + 12, less 12·Σq (|·| ≤ 4·2·127·24 < 2¹⁵)
-      const twelve = i8x16.splat(12);
       const d = i16x8.sub(relaxedDots(g0, g1, g2, g3, w0, w1, w2, w3), relaxedDots(g0, g1, g2, g3, twelve, twelve, twelve, twelve));
       d01 = i32x4.extend_low_i16x8_s(d);
       d23 = i32x4.extend_high_i16x8_s(d);
