@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pickBackend } from '../../cli/backends.js';
+import { createWasmBackend } from '../../assembly/backend/index.js';
 import { f32ToBf16Bits } from '../../engine/dtype.js';
 import { InvalidOptionError } from '../../engine/errors.js';
 import { Model } from '../../engine/model.js';
@@ -105,8 +105,8 @@ describe('convert --quant nvfp4 (nano policy)', () => {
     expect(Math.sqrt(num / den)).toBeGreaterThan(0);
   });
 
-  it('runs on the wasm backend too, agreeing with the reference to f32 rounding', async () => {
-    const { backend } = await pickBackend('wasm');
+  it('runs on the wasm backend too (SIMD build: int16 activations), agreeing with the reference to f32 rounding', async () => {
+    const backend = createWasmBackend({ build: 'simd' });
     const tokens = Int32Array.of(3, 40, 41, 7);
     const logits = async (b: typeof backend) => {
       const model = new Model(await b.load(pack.config, validateWeights(pack.config, pack.store)));
