@@ -40,10 +40,14 @@
 // Error: the int8 activation rounding |x_k − σ_b q_k| ≤ σ_b · (1/2 + 2⁸·u) ≤ 0.504·σ_b, then the f32
 //   scale products, accumulation and lane sums as in nvfp4_matmul.ts:
 //   |ŷ − y| ≤ Σ_b 0.504·σ_b · Σ_{k∈b} |w_k| + (K/16 + 24)·u·Σ_k |x̂_k w_k|   (u = 2⁻²⁴).
-// Cost per step (4 rows × 2 blocks = 64 kept weights): 8 loads (10 lanes), 2 narrows, 8 gather and
-//   weight swizzles with ~20 index ops, 8 extmuls (SIMD) or 8 relaxed dots (relaxed), ~10 adds, 6
-//   for the f32 accumulation and ~20 for the 8 scales, which cost twice as much per kept weight as
-//   in nvfp4 (a block of 16 keeps 8). Measured A/B: bench/s24-gather.ts.
+// Cost per step (4 rows × 2 blocks = 64 kept weights), relaxed build, rows4 layout: 7 loads, 8
+//   swizzles with 17 index ops, 8 relaxed dots and 7 adds (4 dots and 3 adds are the +12 offset's
+//   correction), 2 widenings, ~9 for the 8 scales and 6 for the f32 accumulation: ~65 vector ops,
+//   against ~74 for nvfp4_matmul_i8_rows4 over the same 4 rows × 32 dense weights. Decoding the
+//   positions (one index op and one swizzle per 8 kept weights) and the scales (one per 8 kept
+//   weights, not 16) cost about what the halved multiplies save. The ModelOpt layout adds 10 lane
+//   loads and 2 narrows; in the SIMD build V8 lowers each swizzle and extmul to 3–5 x64
+//   instructions. Measured A/B: bench/s24-gather.ts.
 
 import { e2m1, e4m3At } from './fp4_decode';
 import { blockSigma, roundedHalf, scaleBits8, scaleHalf, storeRows4 } from './fp4_q16_matvec';
