@@ -1,22 +1,30 @@
-// spec §14.1, DESIGN §3: the int8-activation nvfp4 matvec (decode) of the relaxed-SIMD build
-// (build/edgetron-relaxed.wasm, --enable relaxed-simd), used by assembly/backend/linear.ts there.
+// spec §14.1, DESIGN §3: the int8-activation nvfp4 linear, matvec (decode) and matmul (prefill), of
+// the relaxed-SIMD build (build/edgetron-relaxed.wasm, --enable relaxed-simd), used by
+// assembly/backend/linear.ts there for every T.
 //   1. x (K, f32) is quantised per block b of 16:
 //      σ_b = max_{k∈b} |x_k| / 127,  q_k = round(x_k · fl(1/σ_b)) (ties to even), |q_k| ≤ 127
 //      (σ_b = 0 gives q = 0). Scratch (i8_scratch_bytes): per pair P of blocks (32 elements)
 //      16 bytes qlo (byte i = element 2i) then 16 bytes qhi (element 2i + 1) — the order of the
-//      low and high nibbles of the pair's 16 code bytes; then per pair an i32x4 −12·Σ of the 8
-//      elements of each lane (lane j = elements 8j … 8j + 7: [A, A, B, B]); then σ (K/16 f32).
+//      low and high nibbles of the pair's 16 code bytes; then per pair the i32x4 −12·[ΣA, ΣB, ΣA,
+//      ΣB] of the q of its blocks A = 2P, B = 2P + 1; then σ (K/16 f32).
 //      A lone last block leaves its pair's B half 0.
 //   2. Weights: 2·E2M1 + 12 ∈ [0, 24] (i8x16.relaxed_swizzle of the 16-entry table, indices < 16),
 //      so the second operand of i16x8.relaxed_dot_i8x16_i7x16_s stays in [0, 127], where the
 //      relaxed dot is deterministic on every engine (no i16 saturation: 2·127·24 < 2¹⁵). Per pair
-//      and row d = widen(dot(qlo, wlo) + dot(qhi, whi)) − 12·Σq (the i16 sum ≤ 4·127·24) =
-//      [A, A, B, B] lane partials of the exact block dots d_b = Σ_{k∈b} q_k · 2·E2M1_k
-//      (|d_b| ≤ 16·127·12, exact in f32). Not i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's V8
-//      (11.3, behind its flag) ignores the accumulator and doubles the dot.
+//      and row widen(dot(qlo, wlo) + dot(qhi, whi)) (the i16 sum ≤ 4·127·24) = [A, A, B, B] lane
+//      partials; two rows' partials are summed into [A, B, A′, B′] (shuffles), then −12·Σq is
+//      added once for both: the exact block dots d_b = Σ_{k∈b} q_k · 2·E2M1_k (|d_b| ≤ 16·127·12,
+//      exact in f32). Not i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's V8 (11.3, behind its
+//      flag) ignores the accumulator and doubles the dot. The high nibble is i16x8.shr_u + and:
+//      V8 lowers i8x16.shr_u to several x64 instructions.
 //   3. As fp4_q16_matvec.ts: four rows share each pair's loads; f32(d_b) · (E4M3(s_b) · σ_b)
 //      accumulated in f32, y = acc · scale2 / 2; a lone last block per row in its own step; the
-//      last N mod 4 rows one at a time.
+//      last N mod 4 rows one at a time. The matvec is the matmul with T = 1.
+//   Prefill (T > 1): every token quantised (T scratch blocks), rows walked in blocks that stay in
+//      L2; for rows in whole groups of 4, one row's decoded pair serves 4 tokens (micro4R: the same
+//      integers, the same products E·σ and the same f32 sums per row as the 4-row step), the last
+//      T mod 4 tokens take the 4-row step, the last N mod 4 rows the one-row step — so every
+//      token's output is bit-identical to its decode alone (speculative verification relies on it).
 //   4. Weights in the ModelOpt layout (nvfp4_matmul_i8) or rows4 (nvfp4_matmul_i8_rows4,
 //      fp4_rows4.ts: 4 rows and their 8 scale bytes per pair in one 72-byte chunk, one stream): the
 //      same arithmetic addressed by group strides, the same outputs bit for bit.
