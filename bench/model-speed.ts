@@ -49,3 +49,59 @@ export async function benchModel(dir: string, backend: Backend, promptLen: numbe
   await ckpt.store.close();
   return { backend: backend.name, loadMs: session.loadMs, prefillTokS: promptLen / (prefillMs / 1e3), decodeTokS: decodeSteps / (decodeMs / 1e3) };
 }
+
+/** Per-round rates of one checkpoint in benchModelsInterleaved. */
+export interface InterleavedRow {
+  prefillTokS: number[];
+  decodeTokS: number[];
+}
+
+/**
+ * Several checkpoints timed side by side: all loaded at once, then in each round every one in turn
+ * prefills benchPrompt(promptLen) on a fresh sequence and decodes decodeSteps greedy tokens. Short
+ * interleaved rounds put every model through the same machine conditions, so per-round ratios
+ * between them are steadier than rates from separate runs on a noisy host.
+ * @example const [f32, q4] = await benchModelsInterleaved([{ dir: f32Dir, backend }, { dir: q4Dir, backend }], 32, 12, 8);
+ */
+export async function benchModelsInterleaved(
+  models: readonly { dir: string; backend: Backend }[],
+  promptLen: number,
+  rounds: number,
+  decodeSteps: number,
+): Promise<InterleavedRow[]> {
+  const opened = [];
+  for (const m of models) {
+    const ckpt = await openCheckpoint(m.dir);
+    opened.push({ ckpt, session: await openSession(ckpt, m.backend) });
+  }
+  try {
+    const rows = opened.map(() => ({ prefillTokS: [] as number[], decodeTokS: [] as number[] }));
+    for (let r = -1; r < rounds; r++) {
+      opened.forEach(({ session: { model } }, i) => {
+        const V = model.config.vocabSize;
+        const prompt = benchPrompt(promptLen, V);
+        const seq = model.newSequence(promptLen + decodeSteps + 1);
+        let t0 = performance.now();
+        let logits = model.forward(seq, prompt);
+        const prefillMs = performance.now() - t0;
+        t0 = performance.now();
+        for (let k = 0; k < decodeSteps; k++) {
+          let best = 0;
+          for (let v = 1; v < V; v++) if (logits[v] > logits[best]) best = v;
+          logits = model.forward(seq, Int32Array.of(best));
+        }
+        const decodeMs = performance.now() - t0;
+        seq.free();
+        if (r < 0) return; // round −1 warms the JIT up
+        rows[i].prefillTokS.push(promptLen / (prefillMs / 1e3));
+        rows[i].decodeTokS.push(decodeSteps / (decodeMs / 1e3));
+      });
+    }
+    return rows;
+  } finally {
+    for (const { ckpt, session } of opened) {
+      session.dispose();
+      await ckpt.store.close();
+    }
+  }
+}

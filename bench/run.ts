@@ -48,7 +48,7 @@ import { convertCheckpoint } from '../weights-tools/convert.js';
 import { compareQuantizations, klOfLogits, promptLogits, QUALITY_PROMPTS, type QualityRow } from '../weights-tools/quality.js';
 import { synthesize } from '../weights-tools/synth.js';
 import { benchLlamaCpp } from './llamacpp.js';
-import { benchModel, type ModelRow } from './model-speed.js';
+import { benchModel, benchModelsInterleaved, type ModelRow } from './model-speed.js';
 import { fmt, table } from './table.js';
 import { benchEmbed } from './embed.js';
 import { benchTrainMamba2 } from './train-mamba2.js';
@@ -237,7 +237,6 @@ interface Fp4Run {
   backend: Backend;
   dir: string;
   bytes: number; // active weight bytes per token
-  runs: ModelRow[];
 }
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
@@ -318,17 +317,17 @@ async function bench4bit(dir: string, config: ModelConfig, ceiling: number, f32B
   }
   // headline rows: the default build (wasmBackend); then the SIMD build's 4-bit rows
   const packs: Fp4Run[] = [
-    { label: 'f32', backend: wasmBackend, dir, bytes: f32Bytes, runs: [] },
-    { label: 'nvfp4, head f32 (policy)', backend: wasmBackend, dir: join(qdir, 'nvfp4'), bytes: 0, runs: [] },
-    { label: 'nvfp4-s24 (magnitude), head f32 (policy)', backend: wasmBackend, dir: join(qdir, 'nvfp4-s24-magnitude'), bytes: 0, runs: [] },
-    { label: 'nvfp4, 4-bit head', backend: wasmBackend, dir: join(qdir, HEAD_PACKS[0].name), bytes: 0, runs: [] },
-    { label: 'nvfp4-s24 (magnitude), 4-bit head', backend: wasmBackend, dir: join(qdir, HEAD_PACKS[1].name), bytes: 0, runs: [] },
+    { label: 'f32', backend: wasmBackend, dir, bytes: f32Bytes },
+    { label: 'nvfp4, head f32 (policy)', backend: wasmBackend, dir: join(qdir, 'nvfp4'), bytes: 0 },
+    { label: 'nvfp4-s24 (magnitude), head f32 (policy)', backend: wasmBackend, dir: join(qdir, 'nvfp4-s24-magnitude'), bytes: 0 },
+    { label: 'nvfp4, 4-bit head', backend: wasmBackend, dir: join(qdir, HEAD_PACKS[0].name), bytes: 0 },
+    { label: 'nvfp4-s24 (magnitude), 4-bit head', backend: wasmBackend, dir: join(qdir, HEAD_PACKS[1].name), bytes: 0 },
   ];
   if (DEFAULT_BUILD !== 'simd') {
     packs.push(
-      { label: 'nvfp4, head f32 (policy) — SIMD build', backend: simdBackend, dir: join(qdir, 'nvfp4'), bytes: 0, runs: [] },
-      { label: 'nvfp4, 4-bit head — SIMD build', backend: simdBackend, dir: join(qdir, HEAD_PACKS[0].name), bytes: 0, runs: [] },
-      { label: 'nvfp4-s24 (magnitude), 4-bit head — SIMD build', backend: simdBackend, dir: join(qdir, HEAD_PACKS[1].name), bytes: 0, runs: [] },
+      { label: 'nvfp4, head f32 (policy) — SIMD build', backend: simdBackend, dir: join(qdir, 'nvfp4'), bytes: 0 },
+      { label: 'nvfp4, 4-bit head — SIMD build', backend: simdBackend, dir: join(qdir, HEAD_PACKS[0].name), bytes: 0 },
+      { label: 'nvfp4-s24 (magnitude), 4-bit head — SIMD build', backend: simdBackend, dir: join(qdir, HEAD_PACKS[1].name), bytes: 0 },
     );
   }
   for (const p of packs.slice(1)) {
@@ -336,30 +335,32 @@ async function bench4bit(dir: string, config: ModelConfig, ceiling: number, f32B
     p.bytes = activeWeightBytes(ckpt.config, validateWeights(ckpt.config, ckpt.store));
     await ckpt.store.close();
   }
-  const rounds = QUICK ? 2 : 3;
-  for (let r = 0; r < rounds; r++) for (const p of packs) p.runs.push(await benchModel(p.dir, p.backend, prompt, QUICK ? 8 : 24));
-  const dec = packs.map((p) => median(p.runs.map((x) => x.decodeTokS)));
-  const pre = packs.map((p) => median(p.runs.map((x) => x.prefillTokS)));
+  const rounds = QUICK ? 4 : 12;
+  const runs = await benchModelsInterleaved(packs, prompt, rounds, QUICK ? 4 : 8);
+  const dec = runs.map((r) => median(r.decodeTokS));
+  const pre = runs.map((r) => median(r.prefillTokS));
+  /** Median over rounds of pack i's decode rate ÷ pack j's in the same round. */
+  const ratio = (i: number, j: number) => median(runs[i].decodeTokS.map((d, r) => d / runs[j].decodeTokS[r]));
   table(
-    `small preset on wasm (the default ${DEFAULT_BUILD} build unless named, 1 thread), f32 vs 4-bit (relaxed build: int8-activation nvfp4; SIMD build: int16 nvfp4; nvfp4-s24: int8 gathered activations on both), prompt ${prompt} tokens; medians of ${rounds} interleaved rounds (spread = (max − min) / median)`,
+    `small preset on wasm (the default ${DEFAULT_BUILD} build unless named, 1 thread), f32 vs 4-bit (relaxed build: int8-activation nvfp4; SIMD build: int16 nvfp4; nvfp4-s24: int8 gathered activations on both), prompt ${prompt} tokens; all loaded at once, medians of ${rounds} interleaved rounds of prefill + ${QUICK ? 4 : 8} decode steps each (spread = (max − min) / median; ratios = medians of the per-round ratios)`,
     ['weights', 'bytes/token MiB', 'decode tok/s', 'spread', 'prefill tok/s', 'spread', 'decode ×f32', 'prefill ×f32', 'decode ÷ bytes ceiling'],
     packs.map((p, i) => [
       p.label,
       p.bytes / 2 ** 20,
       dec[i],
-      `${(100 * spread(p.runs.map((x) => x.decodeTokS))).toFixed(0)}%`,
+      `${(100 * spread(runs[i].decodeTokS)).toFixed(0)}%`,
       pre[i],
-      `${(100 * spread(p.runs.map((x) => x.prefillTokS))).toFixed(0)}%`,
-      dec[i] / dec[0],
-      pre[i] / pre[0],
+      `${(100 * spread(runs[i].prefillTokS)).toFixed(0)}%`,
+      ratio(i, 0),
+      median(runs[i].prefillTokS.map((x, r) => x / runs[0].prefillTokS[r])),
       `${((100 * dec[i] * p.bytes) / (ceiling * GB)).toFixed(0)}%`,
     ]),
   );
   console.log(
-    `ratios (${DEFAULT_BUILD} build, 4-bit head): nvfp4/f32 decode ${fmt(dec[3] / dec[0])}× (target ≥ 3), s24/nvfp4 decode ${fmt(dec[4] / dec[3])}× (target ≥ 1.25); head f32: ${fmt(dec[1] / dec[0])}×, ${fmt(dec[2] / dec[1])}×`,
+    `ratios (${DEFAULT_BUILD} build, 4-bit head): nvfp4/f32 decode ${fmt(ratio(3, 0))}× (target ≥ 3), s24/nvfp4 decode ${fmt(ratio(4, 3))}× (target ≥ 1.25); head f32: ${fmt(ratio(1, 0))}×, ${fmt(ratio(2, 1))}×`,
   );
   if (DEFAULT_BUILD !== 'simd') {
-    console.log(`SIMD build (4-bit head): nvfp4/f32 decode ${fmt(dec[6] / dec[0])}×, s24/nvfp4 ${fmt(dec[7] / dec[6])}×; the ${DEFAULT_BUILD} build's nvfp4 decode is ${fmt(dec[3] / dec[6])}× the SIMD build's`);
+    console.log(`SIMD build (4-bit head): nvfp4/f32 decode ${fmt(ratio(6, 0))}×, s24/nvfp4 ${fmt(ratio(7, 6))}×; the ${DEFAULT_BUILD} build's nvfp4 decode is ${fmt(ratio(3, 6))}× the SIMD build's`);
   }
   const V = config.vocabSize;
   const zeros = await expertZeroFraction(dir, Int32Array.from({ length: QUICK ? 8 : 16 }, (_, i) => (i * 7919 + 13) % V));
