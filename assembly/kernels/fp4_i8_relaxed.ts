@@ -129,6 +129,52 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
   return <f32>dA * (e4m3At(s + <usize>(2 * P)) * load<f32>(sig + f4(2 * P)));
 }
 
+/** The 8 scale bits of a group's pair (fp4_q16_matvec.ts scaleBits8; one shift for a rows4 chunk). */
+@inline function groupScaleBits(s: usize, sr: usize, rows4: bool): v128 {
+  return rows4 ? scaleBitsRows4(s) : scaleBits8(s, sr);
+}
+
+/** acc + rows 2h, 2h + 1 of a group's pair (codes of row r at co + r·cr): addPairs of their pair dots with the correction n and scales scaleHalf(bits, h, σ). */
+@inline function halfStep(acc: v128, co: usize, cr: usize, h: i32, ql: v128, qh: v128, n: v128, bits: v128, sigma: v128, tbl: v128): v128 {
+  const d0 = pairDotR(v128.load(co + <usize>(2 * h) * cr), ql, qh, tbl);
+  const d1 = pairDotR(v128.load(co + <usize>(2 * h + 1) * cr), ql, qh, tbl);
+  return addPairs(acc, d0, d1, n, scaleHalf(bits, h, sigma));
+}
+
+/**
+ * Two groups of 4 rows (codes cA, cB; scales sA, sB; strides as rowDot4R; K/16 even) against one
+ * token → yA[0..3], yB[0..3], times g: each group's operations exactly as rowDot4R's, sharing the
+ * token's loads. Decode pairs group G with group G + M/2, so the weights are read as two sequential
+ * streams far apart, which the hardware prefetchers serve faster than one (bench A/B: 1.15–1.25×
+ * on weights that do not fit in the caches).
+ */
+@inline function rowDot8R(q: usize, nc: usize, sig: usize, cA: usize, cB: usize, cr: usize, cp: usize, sA: usize, sB: usize, sr: usize, sp: usize, K: i32, yA: usize, yB: usize, g: f32, rows4: bool): void {
+  let a01 = f32x4.splat(0);
+  let a23 = a01;
+  let b01 = a01;
+  let b23 = a01;
+  const np = K >> 5;
+  const tbl = v128.load(E2M1X2P12);
+  for (let P = 0; P < np; P++) {
+    const qp = q + (<usize>P << 5);
+    const ql = v128.load(qp);
+    const qh = v128.load(qp, 16);
+    const n = v128.load(nc + (<usize>P << 4));
+    const sigma = v128.load64_splat(sig + f4(2 * P));
+    const coA = cA + <usize>P * cp;
+    const coB = cB + <usize>P * cp;
+    const bitsA = groupScaleBits(sA + <usize>P * sp, sr, rows4);
+    const bitsB = groupScaleBits(sB + <usize>P * sp, sr, rows4);
+    a01 = halfStep(a01, coA, cr, 0, ql, qh, n, bitsA, sigma, tbl);
+    a23 = halfStep(a23, coA, cr, 1, ql, qh, n, bitsA, sigma, tbl);
+    b01 = halfStep(b01, coB, cr, 0, ql, qh, n, bitsB, sigma, tbl);
+    b23 = halfStep(b23, coB, cr, 1, ql, qh, n, bitsB, sigma, tbl);
+  }
+  const z = f32x4.splat(0);
+  storeRows4(yA, a01, a23, z, z, g);
+  storeRows4(yB, b01, b23, z, z, g);
+}
+
 /** Four rows of a group (row r's pair P: codes c + r·cr + P·cp, scales s + r·sr + P·sp; fp4_rows4.ts) against one token (q, −12·Σq at nc, σ at sig) → y[0..3], times g. */
 @inline function rowDot4R(q: usize, nc: usize, sig: usize, c: usize, cr: usize, cp: usize, s: usize, sr: usize, sp: usize, K: i32, y: usize, g: f32, rows4: bool): void {
   let a01 = f32x4.splat(0);
@@ -142,14 +188,10 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
     const qh = v128.load(qp, 16);
     const n = v128.load(nc + (<usize>P << 4));
     const co = c + <usize>P * cp;
-    const d0 = pairDotR(v128.load(co), ql, qh, tbl);
-    const d1 = pairDotR(v128.load(co + cr), ql, qh, tbl);
-    const d2 = pairDotR(v128.load(co + 2 * cr), ql, qh, tbl);
-    const d3 = pairDotR(v128.load(co + 3 * cr), ql, qh, tbl);
     const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
-    const bits = rows4 ? scaleBitsRows4(s + <usize>P * sp) : scaleBits8(s + <usize>P * sp, sr);
-    a01 = addPairs(a01, d0, d1, n, scaleHalf(bits, 0, sigma));
-    a23 = addPairs(a23, d2, d3, n, scaleHalf(bits, 1, sigma));
+    const bits = groupScaleBits(s + <usize>P * sp, sr, rows4);
+    a01 = halfStep(a01, co, cr, 0, ql, qh, n, bits, sigma, tbl);
+    a23 = halfStep(a23, co, cr, 1, ql, qh, n, bits, sigma, tbl);
   }
   if (nb & 1) {
     const l01 = f32x4.replace_lane(f32x4.splat(loneDotR(c, s, np, q, nc, sig, tbl)), 2, loneDotR(c + cr, s + sr, np, q, nc, sig, tbl));
@@ -229,6 +271,7 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
  * matvec of its token (T = 1).
  */
 @inline function groupsI8(q: usize, qs: usize, T: i32, K: i32, N4: i32, c: usize, cr: usize, cp: usize, cg: usize, s: usize, sr: usize, sp: usize, sg: usize, y: usize, ys: usize, g: f32, rows4: bool): void {
+  if (T < 4) return decodeGroupsI8(q, qs, T, K, N4, c, cr, cp, cg, s, sr, sp, sg, y, ys, g, rows4);
   const ncOff = qBytes(K);
   const sigOff = ncOff + (qBytes(K) >> 1);
   const T4 = T & ~3;
@@ -247,6 +290,26 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
       const qt = q + <usize>t * qs;
       for (let n = n0; n < n1; n += 4) rowDot4R(qt, qt + ncOff, qt + sigOff, c + <usize>(n >> 2) * cg, cr, cp, s + <usize>(n >> 2) * sg, sr, sp, K, y + <usize>t * ys + f4(n), g, rows4);
     }
+  }
+}
+
+/**
+ * groupsI8 for T < 4 (decode, short verification passes), token by token: group G with group
+ * G + M/2 (rowDot8R, two streams); a last odd group, and every group when K/16 is odd, alone.
+ */
+@inline function decodeGroupsI8(q: usize, qs: usize, T: i32, K: i32, N4: i32, c: usize, cr: usize, cp: usize, cg: usize, s: usize, sr: usize, sp: usize, sg: usize, y: usize, ys: usize, g: f32, rows4: bool): void {
+  const ncOff = qBytes(K);
+  const sigOff = ncOff + (qBytes(K) >> 1);
+  const M = N4 >> 2;
+  const H = (K >> 4) & 1 ? 0 : M >> 1;
+  for (let t = 0; t < T; t++) {
+    const qt = q + <usize>t * qs;
+    const yt = y + <usize>t * ys;
+    for (let G = 0; G < H; G++) {
+      const B = G + H;
+      rowDot8R(qt, qt + ncOff, qt + sigOff, c + <usize>G * cg, c + <usize>B * cg, cr, cp, s + <usize>G * sg, s + <usize>B * sg, sr, sp, K, yt + f4(4 * G), yt + f4(4 * B), g, rows4);
+    }
+    for (let G = 2 * H; G < M; G++) rowDot4R(qt, qt + ncOff, qt + sigOff, c + <usize>G * cg, cr, cp, s + <usize>G * sg, sr, sp, K, yt + f4(4 * G), g, rows4);
   }
 }
 
