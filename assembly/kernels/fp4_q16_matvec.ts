@@ -199,6 +199,48 @@ export function q16_scratch_bytes(K: i32): i32 {
   return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(t), scales));
 }
 
+/** acc + rows 2h, 2h + 1 of a group's pair (row r: codes cw + r·cr, positions pw + r·pr): addRows of their pair dots with scaleHalf(bits, h, σ). */
+@inline function halfStepQ<F>(acc: v128, cw: usize, cr: usize, pw: usize, pr: usize, h: i32, q0: v128, q1: v128, q2: v128, q3: v128, bits: v128, sigma: v128, tbl: v128): v128 {
+  const d0 = pairDot<F>(cw + <usize>(2 * h) * cr, pw + <usize>(2 * h) * pr, q0, q1, q2, q3, tbl, false);
+  const d1 = pairDot<F>(cw + <usize>(2 * h + 1) * cr, pw + <usize>(2 * h + 1) * pr, q0, q1, q2, q3, tbl, false);
+  return addRows(acc, d0, d1, scaleHalf(bits, h, sigma));
+}
+
+/**
+ * Two groups of 4 rows (codes cA, cB; positions pA, pB; scales sA, sB; strides as rowDot4Q; K/16
+ * even) against q, σ → yA[0..3], yB[0..3], times g: each group's operations exactly as rowDot4Q's,
+ * sharing the token's loads. Decode pairs group G with group G + M/2: two sequential weight
+ * streams far apart, which the hardware prefetchers serve faster than one.
+ */
+@inline function rowDot8Q<F>(q: usize, sig: usize, cA: usize, cB: usize, cr: usize, cp: usize, pA: usize, pB: usize, pr: usize, sA: usize, sB: usize, sr: usize, sp: usize, K: i32, yA: usize, yB: usize, g: f32, rows4: bool): void {
+  let a01 = f32x4.splat(0);
+  let a23 = a01;
+  let b01 = a01;
+  let b23 = a01;
+  const np = K >> 5;
+  const tbl = v128.load(E2M1X2);
+  for (let P = 0; P < np; P++) {
+    const qp = q + (<usize>P << 6);
+    const q0 = v128.load(qp);
+    const q1 = v128.load(qp, 16);
+    const q2 = v128.load(qp, 32);
+    const q3 = v128.load(qp, 48);
+    const sigma = v128.load64_splat(sig + f4(2 * P));
+    const bitsA = rows4 ? scaleBitsRows4(sA + <usize>P * sp) : scaleBits8(sA + <usize>P * sp, sr);
+    const bitsB = rows4 ? scaleBitsRows4(sB + <usize>P * sp) : scaleBits8(sB + <usize>P * sp, sr);
+    const cwA = cA + <usize>P * cp;
+    const cwB = cB + <usize>P * cp;
+    const po = <usize>P << 2;
+    a01 = halfStepQ<F>(a01, cwA, cr, pA + po, pr, 0, q0, q1, q2, q3, bitsA, sigma, tbl);
+    a23 = halfStepQ<F>(a23, cwA, cr, pA + po, pr, 1, q0, q1, q2, q3, bitsA, sigma, tbl);
+    b01 = halfStepQ<F>(b01, cwB, cr, pB + po, pr, 0, q0, q1, q2, q3, bitsB, sigma, tbl);
+    b23 = halfStepQ<F>(b23, cwB, cr, pB + po, pr, 1, q0, q1, q2, q3, bitsB, sigma, tbl);
+  }
+  const z = f32x4.splat(0);
+  storeRows4(yA, a01, a23, z, z, g);
+  storeRows4(yB, b01, b23, z, z, g);
+}
+
 /** Four rows of a group (row r's pair P: codes c + r·cr + P·cp, positions p + r·pr + 4P, scales s + r·sr + P·sp; rows4: a rows4 chunk's scales) against q, σ → y[0..3], times g. */
 @inline function rowDot4Q<F>(q: usize, sig: usize, c: usize, cr: usize, cp: usize, p: usize, pr: usize, s: usize, sr: usize, sp: usize, K: i32, y: usize, g: f32, rows4: bool): void {
   let a01 = f32x4.splat(0);
@@ -214,14 +256,10 @@ export function q16_scratch_bytes(K: i32): i32 {
     const q3 = v128.load(qp, 48);
     const cw = c + <usize>P * cp;
     const pw = p + (<usize>P << 2);
-    const d0 = pairDot<F>(cw, pw, q0, q1, q2, q3, tbl, false);
-    const d1 = pairDot<F>(cw + cr, pw + pr, q0, q1, q2, q3, tbl, false);
-    const d2 = pairDot<F>(cw + 2 * cr, pw + 2 * pr, q0, q1, q2, q3, tbl, false);
-    const d3 = pairDot<F>(cw + 3 * cr, pw + 3 * pr, q0, q1, q2, q3, tbl, false);
     const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
     const bits = rows4 ? scaleBitsRows4(s + <usize>P * sp) : scaleBits8(s + <usize>P * sp, sr);
-    a01 = addRows(a01, d0, d1, scaleHalf(bits, 0, sigma));
-    a23 = addRows(a23, d2, d3, scaleHalf(bits, 1, sigma));
+    a01 = halfStepQ<F>(a01, cw, cr, pw, pr, 0, q0, q1, q2, q3, bits, sigma, tbl);
+    a23 = halfStepQ<F>(a23, cw, cr, pw, pr, 1, q0, q1, q2, q3, bits, sigma, tbl);
   }
   if (nb & 1) {
     const qp = q + (<usize>np << 6);
@@ -323,6 +361,7 @@ export function q16_scratch_bytes(K: i32): i32 {
  */
 @inline function rowsQ16<F>(q: usize, qs: usize, T: i32, K: i32, N: i32, c: usize, cr: usize, cp: usize, cg: usize, p: usize, pr: usize, s: usize, sr: usize, sp: usize, sg: usize, y: usize, ys: usize, g: f32, rows4: bool): void {
   const sgq = qBytes(K);
+  if (T < 4 && !((K >> 4) & 1)) return decodeRowsQ16<F>(q, qs, T, K, N, c, cr, cp, cg, p, pr, s, sr, sp, sg, y, ys, g, rows4);
   const T4 = (K >> 4) & 1 ? 0 : T & ~3;
   const block = max<i32>(4, rowBlock(<usize>(K >> 4) * codeBytes<F>() + pr + <usize>(K >> 4)) & ~3);
   for (let n0 = 0; n0 < N; n0 += block) {
@@ -338,6 +377,23 @@ export function q16_scratch_bytes(K: i32): i32 {
       for (; n + 4 <= n1; n += 4) rowDot4Q<F>(qt, qt + sgq, rowAt(c, n, cr, cg), cr, cp, p + <usize>n * pr, pr, rowAt(s, n, sr, sg), sr, sp, K, yt + f4(n), g, rows4);
       for (; n < n1; n++) store<f32>(yt + f4(n), rowDotQ<F>(qt, qt + sgq, rowAt(c, n, cr, cg), cp, p + <usize>n * pr, rowAt(s, n, sr, sg), sp, K) * g);
     }
+  }
+}
+
+/** rowsQ16 for T < 4 and K/16 even (decode, short verification passes), token by token: group G with group G + M/2 (rowDot8Q), a last odd group alone, then the last N mod 4 rows one at a time. */
+@inline function decodeRowsQ16<F>(q: usize, qs: usize, T: i32, K: i32, N: i32, c: usize, cr: usize, cp: usize, cg: usize, p: usize, pr: usize, s: usize, sr: usize, sp: usize, sg: usize, y: usize, ys: usize, g: f32, rows4: bool): void {
+  const sgq = qBytes(K);
+  const M = N >> 2;
+  const H = M >> 1;
+  for (let t = 0; t < T; t++) {
+    const qt = q + <usize>t * qs;
+    const yt = y + <usize>t * ys;
+    for (let G = 0; G < H; G++) {
+      const B = G + H;
+      rowDot8Q<F>(qt, qt + sgq, c + <usize>G * cg, c + <usize>B * cg, cr, cp, p + <usize>(4 * G) * pr, p + <usize>(4 * B) * pr, pr, s + <usize>G * sg, s + <usize>B * sg, sr, sp, K, yt + f4(4 * G), yt + f4(4 * B), g, rows4);
+    }
+    for (let G = 2 * H; G < M; G++) rowDot4Q<F>(qt, qt + sgq, c + <usize>G * cg, cr, cp, p + <usize>(4 * G) * pr, pr, s + <usize>G * sg, sr, sp, K, yt + f4(4 * G), g, rows4);
+    for (let n = 4 * M; n < N; n++) store<f32>(yt + f4(n), rowDotQ<F>(qt, qt + sgq, rowAt(c, n, cr, cg), cp, p + <usize>n * pr, rowAt(s, n, sr, sg), sp, K) * g);
   }
 }
 
