@@ -154,6 +154,28 @@ function quantizeScalar(x: usize, K: i32, q: usize): void {
   return i16x8.add(d01, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(g2, w2), i16x8.relaxed_dot_i8x16_i7x16_s(g3, w3)));
 }
 
+/**
+ * The exact block dots of one step (4 rows × a pair of blocks; code bytes cEven, cOdd and position
+ * bytes pv in lanes 4r + m, the pair's q tables tEven, tOdd) as i16 lanes
+ * [r₀A, r₀B, r₁A, r₁B, r₂A, r₂B, r₃A, r₃B] (|·| ≤ 2·4·1524 < 2¹⁵, exact); the rest: LANES.
+ */
+@inline function stepDots(cEven: v128, cOdd: v128, pv: v128, tEven: v128, tOdd: v128, three: v128, offsets: v128, table: v128, nibble: v128, twelve: v128): v128 {
+  const g0 = gatherKept(tEven, pv, 0, three, offsets);
+  const g1 = gatherKept(tEven, pv, 1, three, offsets);
+  const g2 = gatherKept(tOdd, pv, 2, three, offsets);
+  const g3 = gatherKept(tOdd, pv, 3, three, offsets);
+  const w0 = keptWeights(cEven, 0, table, nibble);
+  const w1 = keptWeights(cEven, 1, table, nibble);
+  const w2 = keptWeights(cOdd, 0, table, nibble);
+  const w3 = keptWeights(cOdd, 1, table, nibble);
+  // relaxed: lane pairs m = 0, 1 (block A) and 2, 3 (B) by the relaxed dot on w + 12, less 12·Σq (|·| ≤ 4·2·127·24 < 2¹⁵)
+  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.sub(relaxedDots(g0, g1, g2, g3, w0, w1, w2, w3), relaxedDots(g0, g1, g2, g3, twelve, twelve, twelve, twelve));
+  // SIMD: Σ q·w per lane (4 products, ≤ 4·1524 in i16), then lanes m = 0, 1 (block A) and 2, 3 (B)
+  const p01 = i16x8.add(i16x8.add(i16x8.extmul_low_i8x16_s(g0, w0), i16x8.extmul_low_i8x16_s(g1, w1)), i16x8.add(i16x8.extmul_low_i8x16_s(g2, w2), i16x8.extmul_low_i8x16_s(g3, w3)));
+  const p23 = i16x8.add(i16x8.add(i16x8.extmul_high_i8x16_s(g0, w0), i16x8.extmul_high_i8x16_s(g1, w1)), i16x8.add(i16x8.extmul_high_i8x16_s(g2, w2), i16x8.extmul_high_i8x16_s(g3, w3)));
+  return i16x8.narrow_i32x4_s(i32x4.extadd_pairwise_i16x8_s(p01), i32x4.extadd_pairwise_i16x8_s(p23));
+}
+
 /** acc + f32(d) · scales. */
 @inline function addDots(acc: v128, d: v128, scales: v128): v128 {
   return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(d), scales));
@@ -214,32 +236,51 @@ function rows4<L>(q: usize, sig: usize, c: usize, cr: usize, p: usize, pr: usize
     const tEven = v128.load(qp); // [A₀ A₂ B₀ B₂]
     const tOdd = v128.load(qp, 16); // [A₁ A₃ B₁ B₃]
     const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
-    const g0 = gatherKept(tEven, pv, 0, three, offsets);
-    const g1 = gatherKept(tEven, pv, 1, three, offsets);
-    const g2 = gatherKept(tOdd, pv, 2, three, offsets);
-    const g3 = gatherKept(tOdd, pv, 3, three, offsets);
-    const w0 = keptWeights(cEven, 0, table, nibble);
-    const w1 = keptWeights(cEven, 1, table, nibble);
-    const w2 = keptWeights(cOdd, 0, table, nibble);
-    const w3 = keptWeights(cOdd, 1, table, nibble);
-    let d01: v128, d23: v128; // [r₀A, r₀B, r₁A, r₁B], [r₂A, r₂B, r₃A, r₃B]
-    if (ASC_FEATURE_RELAXED_SIMD) {
-      // lane pairs m = 0, 1 (block A) and 2, 3 (B) by the relaxed dot on w + 12, less 12·Σq (|·| ≤ 4·2·127·24 < 2¹⁵)
-      const d = i16x8.sub(relaxedDots(g0, g1, g2, g3, w0, w1, w2, w3), relaxedDots(g0, g1, g2, g3, twelve, twelve, twelve, twelve));
-      d01 = i32x4.extend_low_i16x8_s(d);
-      d23 = i32x4.extend_high_i16x8_s(d);
-    } else {
-      // Σ q·w per lane (4 products, ≤ 4·1524 in i16), then lanes m = 0, 1 (block A) and 2, 3 (B) in i32
-      const p01 = i16x8.add(i16x8.add(i16x8.extmul_low_i8x16_s(g0, w0), i16x8.extmul_low_i8x16_s(g1, w1)), i16x8.add(i16x8.extmul_low_i8x16_s(g2, w2), i16x8.extmul_low_i8x16_s(g3, w3)));
-      const p23 = i16x8.add(i16x8.add(i16x8.extmul_high_i8x16_s(g0, w0), i16x8.extmul_high_i8x16_s(g1, w1)), i16x8.add(i16x8.extmul_high_i8x16_s(g2, w2), i16x8.extmul_high_i8x16_s(g3, w3)));
-      d01 = i32x4.extadd_pairwise_i16x8_s(p01);
-      d23 = i32x4.extadd_pairwise_i16x8_s(p23);
-    }
+    const d = stepDots(cEven, cOdd, pv, tEven, tOdd, three, offsets, table, nibble, twelve);
+    const d01 = i32x4.extend_low_i16x8_s(d); // [r₀A, r₀B, r₁A, r₁B]
+    const d23 = i32x4.extend_high_i16x8_s(d); // [r₂A, r₂B, r₃A, r₃B]
     a01 = addDots(a01, d01, scaleHalf(bits, 0, sigma));
     a23 = addDots(a23, d23, scaleHalf(bits, 1, sigma));
   }
   const z = f32x4.splat(0);
   storeRows4(y, a01, a23, z, z, g);
+}
+
+/**
+ * Two groups of 4 rows in rows4 (chunks from cA, cB; K ≡ 0 mod 32) against a token's q (σ at sig)
+ * → yA[0..3], yB[0..3], times g: each group's operations exactly as rows4<u16>'s, sharing the
+ * token's loads. Decode pairs group G with group G + M/2: two sequential weight streams far
+ * apart, which the hardware prefetchers serve faster than one.
+ */
+function rows8(q: usize, sig: usize, cA: usize, cB: usize, K: i32, yA: usize, yB: usize, g: f32): void {
+  let a01 = f32x4.splat(0);
+  let a23 = a01;
+  let b01 = a01;
+  let b23 = a01;
+  const nibble = v128.load(LANES + NIBBLE);
+  const three = v128.load(LANES + THREE);
+  const twelve = v128.load(LANES + TWELVE);
+  const offsets = v128.load(LANES + OFFSETS);
+  const table = v128.load(LANES + WEIGHTS);
+  for (let P = 0; P < K >> 5; P++) {
+    const qp = q + (<usize>P << 5);
+    const tEven = v128.load(qp);
+    const tOdd = v128.load(qp, 16);
+    const sigma = v128.load64_splat(sig + f4(2 * P));
+    const chA = cA + <usize>P * CHUNK_S24;
+    const chB = cB + <usize>P * CHUNK_S24;
+    const dA = stepDots(v128.load(chA), v128.load(chA, 16), v128.load(chA, 32), tEven, tOdd, three, offsets, table, nibble, twelve);
+    const dB = stepDots(v128.load(chB), v128.load(chB, 16), v128.load(chB, 32), tEven, tOdd, three, offsets, table, nibble, twelve);
+    const bitsA = scaleBitsRows4(chA + 48);
+    const bitsB = scaleBitsRows4(chB + 48);
+    a01 = addDots(a01, i32x4.extend_low_i16x8_s(dA), scaleHalf(bitsA, 0, sigma));
+    a23 = addDots(a23, i32x4.extend_high_i16x8_s(dA), scaleHalf(bitsA, 1, sigma));
+    b01 = addDots(b01, i32x4.extend_low_i16x8_s(dB), scaleHalf(bitsB, 0, sigma));
+    b23 = addDots(b23, i32x4.extend_high_i16x8_s(dB), scaleHalf(bitsB, 1, sigma));
+  }
+  const z = f32x4.splat(0);
+  storeRows4(yA, a01, a23, z, z, g);
+  storeRows4(yB, b01, b23, z, z, g);
 }
 
 /** Row n alone (ModelOpt row c, p, s) as a row of a 4-row step: four copies of it, lane 0 stored at y. */
@@ -259,6 +300,12 @@ function rowsSimd<L>(q: usize, c: usize, p: usize, s: usize, K: i32, N: i32, y: 
   if (sizeof<L>() == 2) {
     const gb = <usize>(K >> 5) * CHUNK_S24;
     const N4 = N & ~3;
+    if (n0 == 0 && n1 == N) {
+      // the whole matrix (decode): group G with group G + H
+      const H = N4 >> 3;
+      for (let G = 0; G < H; G++) rows8(q, sig, c + <usize>G * gb, c + <usize>(G + H) * gb, K, y + f4(4 * G), y + f4(4 * (G + H)), g);
+      n = 8 * H;
+    }
     for (; n + 4 <= min(n1, N4); n += 4) rows4<u16>(q, sig, c + <usize>(n >> 2) * gb, 0, 0, 0, 0, 0, K, y + f4(n), g, tmp);
     const tc = c + <usize>(N4 >> 2) * gb; // the last N mod 4 rows, ModelOpt: codes, positions, scales
     const tail = <usize>(N - N4);
@@ -274,7 +321,7 @@ function matmulSimd<L>(x: usize, q: usize, c: usize, p: usize, s: usize, scale2:
   const qs = <usize>gather_scratch_bytes(K);
   for (let t = 0; t < T; t++) quantizeSimd(x + <usize>t * f4(K), K, q + <usize>t * qs);
   const g = scale2 * 0.5;
-  const block = max<i32>(4, rowBlock(<usize>((K >> 2) + (K >> 3) + (K >> 4))) & ~3);
+  const block = T < 4 ? N : max<i32>(4, rowBlock(<usize>((K >> 2) + (K >> 3) + (K >> 4))) & ~3); // decode: one block, paired streams (rowsSimd)
   for (let n0 = 0; n0 < N; n0 += block) {
     const n1 = min(N, n0 + block);
     for (let t = 0; t < T; t++) rowsSimd<L>(q + <usize>t * qs, c, p, s, K, N, y + <usize>t * f4(N), g, n0, n1);
