@@ -4,7 +4,8 @@
 // (relaxed-SIMD build, where this engine runs it) — bit-identical to the same kernels on the
 // ModelOpt layout (whose accuracy tests/assembly/nvfp4.test.ts and fp4-i8-relaxed.test.ts check
 // against the reference backend), on
-// row tails (N mod 4), token tails (T mod 4) and the Nano expert shapes K = 2688 and K = 1856.
+// row tails (N mod 4), token tails (T mod 4), the Nano expert shapes K = 2688 and K = 1856, and
+// N ≥ 16 rows, where decode reads four row groups as four streams (rowDot16R).
 // Also the property speculative decoding relies on: every token of a prefill (T > 1) gives
 // exactly the output of that token alone (T = 1), in both layouts.
 
@@ -119,6 +120,10 @@ describe.each([
     [64, 6, 3],
     [96, 7, 4],
     [32, 13, 9],
+    [64, 16, 5],
+    [96, 23, 4],
+    [1856, 37, 5],
+    [32, 64, 6],
   ])('K = %i, N = %i, T = %i: rows4 gives the ModelOpt result bit for bit, and each prefill token its own decode', (K, N, T) => {
     const { modelopt, rows4, tokens } = run(K, N, T, K + 31 * N + T);
     expect(rows4).toEqual(modelopt);
