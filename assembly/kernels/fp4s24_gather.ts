@@ -237,50 +237,68 @@ function rows4<L>(q: usize, sig: usize, c: usize, cr: usize, p: usize, pr: usize
     const tOdd = v128.load(qp, 16); // [A₁ A₃ B₁ B₃]
     const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
     const d = stepDots(cEven, cOdd, pv, tEven, tOdd, three, offsets, table, nibble, twelve);
-    const d01 = i32x4.extend_low_i16x8_s(d); // [r₀A, r₀B, r₁A, r₁B]
-    const d23 = i32x4.extend_high_i16x8_s(d); // [r₂A, r₂B, r₃A, r₃B]
-    a01 = addDots(a01, d01, scaleHalf(bits, 0, sigma));
-    a23 = addDots(a23, d23, scaleHalf(bits, 1, sigma));
+    a01 = addHalf(a01, d, bits, sigma, 0); // d lanes 0..3: [r₀A, r₀B, r₁A, r₁B]
+    a23 = addHalf(a23, d, bits, sigma, 1); // lanes 4..7: [r₂A, r₂B, r₃A, r₃B]
   }
   const z = f32x4.splat(0);
   storeRows4(y, a01, a23, z, z, g);
 }
 
+/** acc + f32(rows 2h, 2h + 1 of a step's dots d) · (their scales, from bits, times σ). */
+@inline function addHalf(acc: v128, d: v128, bits: v128, sigma: v128, h: i32): v128 {
+  return addDots(acc, h == 0 ? i32x4.extend_low_i16x8_s(d) : i32x4.extend_high_i16x8_s(d), scaleHalf(bits, h, sigma));
+}
+
 /**
- * Two groups of 4 rows in rows4 (chunks from cA, cB; K ≡ 0 mod 32) against a token's q (σ at sig)
- * → yA[0..3], yB[0..3], times g: each group's operations exactly as rows4<u16>'s, sharing the
- * token's loads. Decode pairs group G with group G + M/2: two sequential weight streams far
- * apart, which the hardware prefetchers serve faster than one.
+ * Four groups of 4 rows in rows4 (the chunks of groups G + j·Q at c, groups gb bytes apart; K ≡ 0
+ * mod 32) against a token's q (σ at sig) → their 16 outputs at y, times g: each group's operations
+ * exactly as rows4<u16>'s, sharing the token's loads. Decode takes groups a quarter of the matrix
+ * apart: four sequential weight streams, which the hardware prefetchers serve faster than one.
  */
-function rows8(q: usize, sig: usize, cA: usize, cB: usize, K: i32, yA: usize, yB: usize, g: f32): void {
+function rows16(q: usize, sig: usize, c: usize, gb: usize, G: i32, Q: i32, K: i32, y: usize, g: f32): void {
   let a01 = f32x4.splat(0);
   let a23 = a01;
   let b01 = a01;
   let b23 = a01;
+  let c01 = a01;
+  let c23 = a01;
+  let e01 = a01;
+  let e23 = a01;
   const nibble = v128.load(LANES + NIBBLE);
   const three = v128.load(LANES + THREE);
   const twelve = v128.load(LANES + TWELVE);
   const offsets = v128.load(LANES + OFFSETS);
   const table = v128.load(LANES + WEIGHTS);
+  const cA = c + <usize>G * gb;
+  const cs = <usize>Q * gb; // from one stream to the next
   for (let P = 0; P < K >> 5; P++) {
     const qp = q + (<usize>P << 5);
     const tEven = v128.load(qp);
     const tOdd = v128.load(qp, 16);
     const sigma = v128.load64_splat(sig + f4(2 * P));
-    const chA = cA + <usize>P * CHUNK_S24;
-    const chB = cB + <usize>P * CHUNK_S24;
-    const dA = stepDots(v128.load(chA), v128.load(chA, 16), v128.load(chA, 32), tEven, tOdd, three, offsets, table, nibble, twelve);
-    const dB = stepDots(v128.load(chB), v128.load(chB, 16), v128.load(chB, 32), tEven, tOdd, three, offsets, table, nibble, twelve);
-    const bitsA = scaleBitsRows4(chA + 48);
-    const bitsB = scaleBitsRows4(chB + 48);
-    a01 = addDots(a01, i32x4.extend_low_i16x8_s(dA), scaleHalf(bitsA, 0, sigma));
-    a23 = addDots(a23, i32x4.extend_high_i16x8_s(dA), scaleHalf(bitsA, 1, sigma));
-    b01 = addDots(b01, i32x4.extend_low_i16x8_s(dB), scaleHalf(bitsB, 0, sigma));
-    b23 = addDots(b23, i32x4.extend_high_i16x8_s(dB), scaleHalf(bitsB, 1, sigma));
+    const ch = cA + <usize>P * CHUNK_S24;
+    const dA = stepDots(v128.load(ch), v128.load(ch, 16), v128.load(ch, 32), tEven, tOdd, three, offsets, table, nibble, twelve);
+    const dB = stepDots(v128.load(ch + cs), v128.load(ch + cs, 16), v128.load(ch + cs, 32), tEven, tOdd, three, offsets, table, nibble, twelve);
+    const dC = stepDots(v128.load(ch + 2 * cs), v128.load(ch + 2 * cs, 16), v128.load(ch + 2 * cs, 32), tEven, tOdd, three, offsets, table, nibble, twelve);
+    const dE = stepDots(v128.load(ch + 3 * cs), v128.load(ch + 3 * cs, 16), v128.load(ch + 3 * cs, 32), tEven, tOdd, three, offsets, table, nibble, twelve);
+    const bA = scaleBitsRows4(ch + 48);
+    const bB = scaleBitsRows4(ch + cs + 48);
+    const bC = scaleBitsRows4(ch + 2 * cs + 48);
+    const bE = scaleBitsRows4(ch + 3 * cs + 48);
+    a01 = addHalf(a01, dA, bA, sigma, 0);
+    a23 = addHalf(a23, dA, bA, sigma, 1);
+    b01 = addHalf(b01, dB, bB, sigma, 0);
+    b23 = addHalf(b23, dB, bB, sigma, 1);
+    c01 = addHalf(c01, dC, bC, sigma, 0);
+    c23 = addHalf(c23, dC, bC, sigma, 1);
+    e01 = addHalf(e01, dE, bE, sigma, 0);
+    e23 = addHalf(e23, dE, bE, sigma, 1);
   }
   const z = f32x4.splat(0);
-  storeRows4(yA, a01, a23, z, z, g);
-  storeRows4(yB, b01, b23, z, z, g);
+  storeRows4(y + f4(4 * G), a01, a23, z, z, g);
+  storeRows4(y + f4(4 * (G + Q)), b01, b23, z, z, g);
+  storeRows4(y + f4(4 * (G + 2 * Q)), c01, c23, z, z, g);
+  storeRows4(y + f4(4 * (G + 3 * Q)), e01, e23, z, z, g);
 }
 
 /** Row n alone (ModelOpt row c, p, s) as a row of a 4-row step: four copies of it, lane 0 stored at y. */
@@ -301,10 +319,10 @@ function rowsSimd<L>(q: usize, c: usize, p: usize, s: usize, K: i32, N: i32, y: 
     const gb = <usize>(K >> 5) * CHUNK_S24;
     const N4 = N & ~3;
     if (n0 == 0 && n1 == N) {
-      // the whole matrix (decode): group G with group G + H
-      const H = N4 >> 3;
-      for (let G = 0; G < H; G++) rows8(q, sig, c + <usize>G * gb, c + <usize>(G + H) * gb, K, y + f4(4 * G), y + f4(4 * (G + H)), g);
-      n = 8 * H;
+      // the whole matrix (decode): groups G, G + Q, G + 2Q, G + 3Q together
+      const Q = N4 >> 4;
+      for (let G = 0; G < Q; G++) rows16(q, sig, c, gb, G, Q, K, y, g);
+      n = 16 * Q;
     }
     for (; n + 4 <= min(n1, N4); n += 4) rows4<u16>(q, sig, c + <usize>(n >> 2) * gb, 0, 0, 0, 0, 0, K, y + f4(n), g, tmp);
     const tc = c + <usize>(N4 >> 2) * gb; // the last N mod 4 rows, ModelOpt: codes, positions, scales
