@@ -206,19 +206,35 @@ export function q16_scratch_bytes(K: i32): i32 {
   return addRows(acc, d0, d1, scaleHalf(bits, h, sigma));
 }
 
+/** The 8 scale bits of a group's pair: scaleBits8, or one shift for a rows4 chunk. */
+@inline function groupBitsQ(s: usize, sr: usize, rows4: bool): v128 {
+  return rows4 ? scaleBitsRows4(s) : scaleBits8(s, sr);
+}
+
 /**
- * Two groups of 4 rows (codes cA, cB; positions pA, pB; scales sA, sB; strides as rowDot4Q; K/16
- * even) against q, σ → yA[0..3], yB[0..3], times g: each group's operations exactly as rowDot4Q's,
- * sharing the token's loads. Decode pairs group G with group G + M/2: two sequential weight
- * streams far apart, which the hardware prefetchers serve faster than one.
+ * Four groups of 4 rows (groups G + j·Q: codes c + ·cg, positions p + 4·(·)·pr, scales s + ·sg;
+ * strides as rowDot4Q; K/16 even) against q, σ → their 16 outputs at y, times g: each group's
+ * operations exactly as rowDot4Q's, sharing the token's loads. Decode takes groups a quarter of
+ * the matrix apart: four sequential weight streams, which the hardware prefetchers serve faster
+ * than one.
  */
-@inline function rowDot8Q<F>(q: usize, sig: usize, cA: usize, cB: usize, cr: usize, cp: usize, pA: usize, pB: usize, pr: usize, sA: usize, sB: usize, sr: usize, sp: usize, K: i32, yA: usize, yB: usize, g: f32, rows4: bool): void {
+@inline function rowDot16Q<F>(q: usize, sig: usize, c: usize, cg: usize, cr: usize, cp: usize, p: usize, pr: usize, s: usize, sg: usize, sr: usize, sp: usize, G: i32, Q: i32, K: i32, y: usize, g: f32, rows4: bool): void {
   let a01 = f32x4.splat(0);
   let a23 = a01;
   let b01 = a01;
   let b23 = a01;
+  let c01 = a01;
+  let c23 = a01;
+  let e01 = a01;
+  let e23 = a01;
   const np = K >> 5;
   const tbl = v128.load(E2M1X2);
+  const cA = c + <usize>G * cg;
+  const sA = s + <usize>G * sg;
+  const pA = p + <usize>(4 * G) * pr;
+  const cs = <usize>Q * cg; // from one stream to the next
+  const ss = <usize>Q * sg;
+  const ps = <usize>(4 * Q) * pr;
   for (let P = 0; P < np; P++) {
     const qp = q + (<usize>P << 6);
     const q0 = v128.load(qp);
@@ -226,19 +242,27 @@ export function q16_scratch_bytes(K: i32): i32 {
     const q2 = v128.load(qp, 32);
     const q3 = v128.load(qp, 48);
     const sigma = v128.load64_splat(sig + f4(2 * P));
-    const bitsA = rows4 ? scaleBitsRows4(sA + <usize>P * sp) : scaleBits8(sA + <usize>P * sp, sr);
-    const bitsB = rows4 ? scaleBitsRows4(sB + <usize>P * sp) : scaleBits8(sB + <usize>P * sp, sr);
-    const cwA = cA + <usize>P * cp;
-    const cwB = cB + <usize>P * cp;
-    const po = <usize>P << 2;
-    a01 = halfStepQ<F>(a01, cwA, cr, pA + po, pr, 0, q0, q1, q2, q3, bitsA, sigma, tbl);
-    a23 = halfStepQ<F>(a23, cwA, cr, pA + po, pr, 1, q0, q1, q2, q3, bitsA, sigma, tbl);
-    b01 = halfStepQ<F>(b01, cwB, cr, pB + po, pr, 0, q0, q1, q2, q3, bitsB, sigma, tbl);
-    b23 = halfStepQ<F>(b23, cwB, cr, pB + po, pr, 1, q0, q1, q2, q3, bitsB, sigma, tbl);
+    const co = cA + <usize>P * cp;
+    const so = sA + <usize>P * sp;
+    const po = pA + (<usize>P << 2);
+    const bA = groupBitsQ(so, sr, rows4);
+    const bB = groupBitsQ(so + ss, sr, rows4);
+    const bC = groupBitsQ(so + 2 * ss, sr, rows4);
+    const bE = groupBitsQ(so + 3 * ss, sr, rows4);
+    a01 = halfStepQ<F>(a01, co, cr, po, pr, 0, q0, q1, q2, q3, bA, sigma, tbl);
+    a23 = halfStepQ<F>(a23, co, cr, po, pr, 1, q0, q1, q2, q3, bA, sigma, tbl);
+    b01 = halfStepQ<F>(b01, co + cs, cr, po + ps, pr, 0, q0, q1, q2, q3, bB, sigma, tbl);
+    b23 = halfStepQ<F>(b23, co + cs, cr, po + ps, pr, 1, q0, q1, q2, q3, bB, sigma, tbl);
+    c01 = halfStepQ<F>(c01, co + 2 * cs, cr, po + 2 * ps, pr, 0, q0, q1, q2, q3, bC, sigma, tbl);
+    c23 = halfStepQ<F>(c23, co + 2 * cs, cr, po + 2 * ps, pr, 1, q0, q1, q2, q3, bC, sigma, tbl);
+    e01 = halfStepQ<F>(e01, co + 3 * cs, cr, po + 3 * ps, pr, 0, q0, q1, q2, q3, bE, sigma, tbl);
+    e23 = halfStepQ<F>(e23, co + 3 * cs, cr, po + 3 * ps, pr, 1, q0, q1, q2, q3, bE, sigma, tbl);
   }
   const z = f32x4.splat(0);
-  storeRows4(yA, a01, a23, z, z, g);
-  storeRows4(yB, b01, b23, z, z, g);
+  storeRows4(y + f4(4 * G), a01, a23, z, z, g);
+  storeRows4(y + f4(4 * (G + Q)), b01, b23, z, z, g);
+  storeRows4(y + f4(4 * (G + 2 * Q)), c01, c23, z, z, g);
+  storeRows4(y + f4(4 * (G + 3 * Q)), e01, e23, z, z, g);
 }
 
 /** Four rows of a group (row r's pair P: codes c + r·cr + P·cp, positions p + r·pr + 4P, scales s + r·sr + P·sp; rows4: a rows4 chunk's scales) against q, σ → y[0..3], times g. */
@@ -257,7 +281,7 @@ export function q16_scratch_bytes(K: i32): i32 {
     const cw = c + <usize>P * cp;
     const pw = p + (<usize>P << 2);
     const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
-    const bits = rows4 ? scaleBitsRows4(s + <usize>P * sp) : scaleBits8(s + <usize>P * sp, sr);
+    const bits = groupBitsQ(s + <usize>P * sp, sr, rows4);
     a01 = halfStepQ<F>(a01, cw, cr, pw, pr, 0, q0, q1, q2, q3, bits, sigma, tbl);
     a23 = halfStepQ<F>(a23, cw, cr, pw, pr, 1, q0, q1, q2, q3, bits, sigma, tbl);
   }
@@ -380,19 +404,16 @@ export function q16_scratch_bytes(K: i32): i32 {
   }
 }
 
-/** rowsQ16 for T < 4 and K/16 even (decode, short verification passes), token by token: group G with group G + M/2 (rowDot8Q), a last odd group alone, then the last N mod 4 rows one at a time. */
+/** rowsQ16 for T < 4 and K/16 even (decode, short verification passes), token by token: groups G, G + Q, G + 2Q, G + 3Q together (rowDot16Q, four streams; Q = M/4), the last M mod 4 groups alone, then the last N mod 4 rows one at a time. */
 @inline function decodeRowsQ16<F>(q: usize, qs: usize, T: i32, K: i32, N: i32, c: usize, cr: usize, cp: usize, cg: usize, p: usize, pr: usize, s: usize, sr: usize, sp: usize, sg: usize, y: usize, ys: usize, g: f32, rows4: bool): void {
   const sgq = qBytes(K);
   const M = N >> 2;
-  const H = M >> 1;
+  const Q = M >> 2;
   for (let t = 0; t < T; t++) {
     const qt = q + <usize>t * qs;
     const yt = y + <usize>t * ys;
-    for (let G = 0; G < H; G++) {
-      const B = G + H;
-      rowDot8Q<F>(qt, qt + sgq, c + <usize>G * cg, c + <usize>B * cg, cr, cp, p + <usize>(4 * G) * pr, p + <usize>(4 * B) * pr, pr, s + <usize>G * sg, s + <usize>B * sg, sr, sp, K, yt + f4(4 * G), yt + f4(4 * B), g, rows4);
-    }
-    for (let G = 2 * H; G < M; G++) rowDot4Q<F>(qt, qt + sgq, c + <usize>G * cg, cr, cp, p + <usize>(4 * G) * pr, pr, s + <usize>G * sg, sr, sp, K, yt + f4(4 * G), g, rows4);
+    for (let G = 0; G < Q; G++) rowDot16Q<F>(qt, qt + sgq, c, cg, cr, cp, p, pr, s, sg, sr, sp, G, Q, K, yt, g, rows4);
+    for (let G = 4 * Q; G < M; G++) rowDot4Q<F>(qt, qt + sgq, c + <usize>G * cg, cr, cp, p + <usize>(4 * G) * pr, pr, s + <usize>G * sg, sr, sp, K, yt + f4(4 * G), g, rows4);
     for (let n = 4 * M; n < N; n++) store<f32>(yt + f4(n), rowDotQ<F>(qt, qt + sgq, rowAt(c, n, cr, cg), cp, p + <usize>n * pr, rowAt(s, n, sr, sg), sp, K) * g);
   }
 }
