@@ -2,6 +2,7 @@
 // checkpoint (HF folder, edge pack or GGUF) on one backend, a fixed prompt, then greedy decode.
 
 import type { Backend } from '../engine/backend.js';
+import type { Model } from '../engine/model.js';
 import { openSession } from '../engine/session.js';
 import { openCheckpoint } from '../weights-tools/checkpoint.js';
 
@@ -17,23 +18,10 @@ export function benchPrompt(promptLen: number, V: number): Int32Array {
   return Int32Array.from({ length: promptLen }, (_, i) => (i * 7919 + 13) % V);
 }
 
-/**
- * Prefill of benchPrompt(promptLen) then decodeSteps greedy tokens, each timed as a whole.
- * @example const row = await benchModel('models/bench/small-f32', wasmBackend, 32, 24);
- */
-export async function benchModel(dir: string, backend: Backend, promptLen: number, decodeSteps: number): Promise<ModelRow> {
-  const ckpt = await openCheckpoint(dir);
-  const session = await openSession(ckpt, backend);
-  const { model } = session;
+/** ms of the prefill of `prompt` on a fresh sequence, then of decodeSteps greedy tokens after it. */
+function timeGreedy(model: Model, prompt: Int32Array, decodeSteps: number): { prefillMs: number; decodeMs: number } {
   const V = model.config.vocabSize;
-  const prompt = benchPrompt(promptLen, V);
-  // warm-up: one short prefill and decode step on a throwaway sequence (JIT tier-up)
-  const warm = model.newSequence(8);
-  model.forward(warm, prompt.subarray(0, 2));
-  model.forward(warm, prompt.subarray(2, 3));
-  warm.free();
-
-  const seq = model.newSequence(promptLen + decodeSteps + 1);
+  const seq = model.newSequence(prompt.length + decodeSteps + 1);
   let t0 = performance.now();
   let logits = model.forward(seq, prompt);
   const prefillMs = performance.now() - t0;
@@ -45,6 +33,25 @@ export async function benchModel(dir: string, backend: Backend, promptLen: numbe
   }
   const decodeMs = performance.now() - t0;
   seq.free();
+  return { prefillMs, decodeMs };
+}
+
+/**
+ * Prefill of benchPrompt(promptLen) then decodeSteps greedy tokens, each timed as a whole.
+ * @example const row = await benchModel('models/bench/small-f32', wasmBackend, 32, 24);
+ */
+export async function benchModel(dir: string, backend: Backend, promptLen: number, decodeSteps: number): Promise<ModelRow> {
+  const ckpt = await openCheckpoint(dir);
+  const session = await openSession(ckpt, backend);
+  const { model } = session;
+  const prompt = benchPrompt(promptLen, model.config.vocabSize);
+  // warm-up: one short prefill and decode step on a throwaway sequence (JIT tier-up)
+  const warm = model.newSequence(8);
+  model.forward(warm, prompt.subarray(0, 2));
+  model.forward(warm, prompt.subarray(2, 3));
+  warm.free();
+
+  const { prefillMs, decodeMs } = timeGreedy(model, prompt, decodeSteps);
   session.dispose();
   await ckpt.store.close();
   return { backend: backend.name, loadMs: session.loadMs, prefillTokS: promptLen / (prefillMs / 1e3), decodeTokS: decodeSteps / (decodeMs / 1e3) };
@@ -78,20 +85,7 @@ export async function benchModelsInterleaved(
     const rows = opened.map(() => ({ prefillTokS: [] as number[], decodeTokS: [] as number[] }));
     for (let r = -1; r < rounds; r++) {
       opened.forEach(({ session: { model } }, i) => {
-        const V = model.config.vocabSize;
-        const prompt = benchPrompt(promptLen, V);
-        const seq = model.newSequence(promptLen + decodeSteps + 1);
-        let t0 = performance.now();
-        let logits = model.forward(seq, prompt);
-        const prefillMs = performance.now() - t0;
-        t0 = performance.now();
-        for (let k = 0; k < decodeSteps; k++) {
-          let best = 0;
-          for (let v = 1; v < V; v++) if (logits[v] > logits[best]) best = v;
-          logits = model.forward(seq, Int32Array.of(best));
-        }
-        const decodeMs = performance.now() - t0;
-        seq.free();
+        const { prefillMs, decodeMs } = timeGreedy(model, benchPrompt(promptLen, model.config.vocabSize), decodeSteps);
         if (r < 0) return; // round −1 warms the JIT up
         rows[i].prefillTokS.push(promptLen / (prefillMs / 1e3));
         rows[i].decodeTokS.push(decodeSteps / (decodeMs / 1e3));
