@@ -35,7 +35,7 @@
 
 import { e4m3At } from './fp4_decode';
 import { CHUNK, groupBytes, scaleBitsRows4 } from './fp4_rows4';
-import { blockSigma, roundedHalf, scaleBits8, scaleHalf, storeRows4 } from './fp4_q16_matvec';
+import { blockSigma, roundedHalf, scaleBits8, scaleHalf, storeGroups4, storeRows4 } from './fp4_q16_matvec';
 import { f4 } from './lanes';
 import { rowBlock } from './matmul';
 
@@ -184,11 +184,7 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
     e01 = halfStep(e01, co + 3 * cs, cr, 0, ql, qh, n, bE, sigma, tbl);
     e23 = halfStep(e23, co + 3 * cs, cr, 1, ql, qh, n, bE, sigma, tbl);
   }
-  const z = f32x4.splat(0);
-  storeRows4(y + f4(4 * G), a01, a23, z, z, g);
-  storeRows4(y + f4(4 * (G + Q)), b01, b23, z, z, g);
-  storeRows4(y + f4(4 * (G + 2 * Q)), c01, c23, z, z, g);
-  storeRows4(y + f4(4 * (G + 3 * Q)), e01, e23, z, z, g);
+  storeGroups4(y, G, Q, a01, a23, b01, b23, c01, c23, e01, e23, g);
 }
 
 /** Four rows of a group (row r's pair P: codes c + r·cr + P·cp, scales s + r·sr + P·sp; fp4_rows4.ts) against one token (q, −12·Σq at nc, σ at sig) → y[0..3], times g. */

@@ -258,11 +258,7 @@ export function q16_scratch_bytes(K: i32): i32 {
     e01 = halfStepQ<F>(e01, co + 3 * cs, cr, po + 3 * ps, pr, 0, q0, q1, q2, q3, bE, sigma, tbl);
     e23 = halfStepQ<F>(e23, co + 3 * cs, cr, po + 3 * ps, pr, 1, q0, q1, q2, q3, bE, sigma, tbl);
   }
-  const z = f32x4.splat(0);
-  storeRows4(y + f4(4 * G), a01, a23, z, z, g);
-  storeRows4(y + f4(4 * (G + Q)), b01, b23, z, z, g);
-  storeRows4(y + f4(4 * (G + 2 * Q)), c01, c23, z, z, g);
-  storeRows4(y + f4(4 * (G + 3 * Q)), e01, e23, z, z, g);
+  storeGroups4(y, G, Q, a01, a23, b01, b23, c01, c23, e01, e23, g);
 }
 
 /** Four rows of a group (row r's pair P: codes c + r·cr + P·cp, positions p + r·pr + 4P, scales s + r·sr + P·sp; rows4: a rows4 chunk's scales) against q, σ → y[0..3], times g. */
@@ -299,6 +295,15 @@ export function q16_scratch_bytes(K: i32): i32 {
   store<f32>(y, (f32x4.extract_lane(a01, 2) + f32x4.extract_lane(a01, 3) + f32x4.extract_lane(l01, 2)) * g, 4);
   store<f32>(y, (f32x4.extract_lane(a23, 0) + f32x4.extract_lane(a23, 1) + f32x4.extract_lane(l23, 0)) * g, 8);
   store<f32>(y, (f32x4.extract_lane(a23, 2) + f32x4.extract_lane(a23, 3) + f32x4.extract_lane(l23, 2)) * g, 12);
+}
+
+/** The 16 outputs of a four-stream decode pass (groups G + j·Q, j = 0..3; each group's [A₀, B₀, A₁, B₁], [A₂, B₂, A₃, B₃] accumulators as storeRows4 takes them) at y[4(G + jQ) …], times g. */
+@inline export function storeGroups4(y: usize, G: i32, Q: i32, a01: v128, a23: v128, b01: v128, b23: v128, c01: v128, c23: v128, e01: v128, e23: v128, g: f32): void {
+  const z = f32x4.splat(0);
+  storeRows4(y + f4(4 * G), a01, a23, z, z, g);
+  storeRows4(y + f4(4 * (G + Q)), b01, b23, z, z, g);
+  storeRows4(y + f4(4 * (G + 2 * Q)), c01, c23, z, z, g);
+  storeRows4(y + f4(4 * (G + 3 * Q)), e01, e23, z, z, g);
 }
 
 /** One row (pair P: codes c + P·cp, positions p + 4P, scales s + P·sp) against q, σ (no scale2): the same f32 operations, in the same order, as a row of rowDot4Q or micro4Q. */

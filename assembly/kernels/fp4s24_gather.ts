@@ -50,7 +50,7 @@
 //   instructions. Measured A/B: bench/s24-gather.ts.
 
 import { e2m1, e4m3At } from './fp4_decode';
-import { blockSigma, roundedHalf, scaleBits8, scaleHalf, storeRows4 } from './fp4_q16_matvec';
+import { blockSigma, roundedHalf, scaleBits8, scaleHalf, storeGroups4, storeRows4 } from './fp4_q16_matvec';
 import { scaleBitsRows4 } from './fp4_rows4';
 import { f4 } from './lanes';
 import { rowBlock } from './matmul';
@@ -294,11 +294,7 @@ function rows16(q: usize, sig: usize, c: usize, gb: usize, G: i32, Q: i32, K: i3
     e01 = addHalf(e01, dE, bE, sigma, 0);
     e23 = addHalf(e23, dE, bE, sigma, 1);
   }
-  const z = f32x4.splat(0);
-  storeRows4(y + f4(4 * G), a01, a23, z, z, g);
-  storeRows4(y + f4(4 * (G + Q)), b01, b23, z, z, g);
-  storeRows4(y + f4(4 * (G + 2 * Q)), c01, c23, z, z, g);
-  storeRows4(y + f4(4 * (G + 3 * Q)), e01, e23, z, z, g);
+  storeGroups4(y, G, Q, a01, a23, b01, b23, c01, c23, e01, e23, g);
 }
 
 /** Row n alone (ModelOpt row c, p, s) as a row of a 4-row step: four copies of it, lane 0 stored at y. */
