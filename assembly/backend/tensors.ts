@@ -74,7 +74,7 @@ export class WasmTensors {
     private readonly packer: Rows4Packer | null,
   ) {}
 
-  /** Copy every tensor into `heap`; `onProgress` gets source bytes read so far; `packer` repacks nvfp4 weights to rows4. */
+  /** Copy every tensor into `heap`; `onProgress` gets source bytes read so far; `packer` repacks 4-bit weights to rows4. */
   static async load(
     heap: Heap,
     config: ModelConfig,
