@@ -34,8 +34,8 @@
 //   |ŷ − y| ≤ Σ_b 0.504·σ_b · Σ_{k∈b} |w_k| + (K/16 + 24)·u·Σ_k |x̂_k w_k|   (u = 2⁻²⁴).
 
 import { e4m3At } from './fp4_decode';
-import { CHUNK, groupBytes, scaleBitsRows4 } from './fp4_rows4';
-import { blockSigma, roundedHalf, scaleBits8, scaleHalf, storeGroups4, storeRows4 } from './fp4_q16_matvec';
+import { CHUNK, groupBytes } from './fp4_rows4';
+import { blockSigma, groupScaleBits, roundedHalf, scaleHalf, storeGroups4, storeRows4 } from './fp4_q16_matvec';
 import { f4 } from './lanes';
 import { rowBlock } from './matmul';
 
@@ -127,11 +127,6 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
   const d = pairDotR(v128.load64_zero(c + (<usize>P << 4)), v128.load(qp), v128.load(qp, 16), tbl);
   const dA = i32x4.extract_lane(d, 0) + i32x4.extract_lane(d, 1) + load<i32>(nc + (<usize>P << 4));
   return <f32>dA * (e4m3At(s + <usize>(2 * P)) * load<f32>(sig + f4(2 * P)));
-}
-
-/** The 8 scale bits of a group's pair (fp4_q16_matvec.ts scaleBits8; one shift for a rows4 chunk). */
-@inline function groupScaleBits(s: usize, sr: usize, rows4: bool): v128 {
-  return rows4 ? scaleBitsRows4(s) : scaleBits8(s, sr);
 }
 
 /** acc + rows 2h, 2h + 1 of a group's pair (codes of row r at co + r·cr): addPairs of their pair dots with the correction n and scales scaleHalf(bits, h, σ). */

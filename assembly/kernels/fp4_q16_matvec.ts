@@ -206,8 +206,8 @@ export function q16_scratch_bytes(K: i32): i32 {
   return addRows(acc, d0, d1, scaleHalf(bits, h, sigma));
 }
 
-/** The 8 scale bits of a group's pair: scaleBits8, or one shift for a rows4 chunk. */
-@inline function groupBitsQ(s: usize, sr: usize, rows4: bool): v128 {
+/** The 8 scale bits of a group's pair (rows 0..3 at s + r·sr): scaleBits8, or one shift for a rows4 chunk (fp4_rows4.ts scaleBitsRows4). */
+@inline export function groupScaleBits(s: usize, sr: usize, rows4: bool): v128 {
   return rows4 ? scaleBitsRows4(s) : scaleBits8(s, sr);
 }
 
@@ -245,10 +245,10 @@ export function q16_scratch_bytes(K: i32): i32 {
     const co = cA + <usize>P * cp;
     const so = sA + <usize>P * sp;
     const po = pA + (<usize>P << 2);
-    const bA = groupBitsQ(so, sr, rows4);
-    const bB = groupBitsQ(so + ss, sr, rows4);
-    const bC = groupBitsQ(so + 2 * ss, sr, rows4);
-    const bE = groupBitsQ(so + 3 * ss, sr, rows4);
+    const bA = groupScaleBits(so, sr, rows4);
+    const bB = groupScaleBits(so + ss, sr, rows4);
+    const bC = groupScaleBits(so + 2 * ss, sr, rows4);
+    const bE = groupScaleBits(so + 3 * ss, sr, rows4);
     a01 = halfStepQ<F>(a01, co, cr, po, pr, 0, q0, q1, q2, q3, bA, sigma, tbl);
     a23 = halfStepQ<F>(a23, co, cr, po, pr, 1, q0, q1, q2, q3, bA, sigma, tbl);
     b01 = halfStepQ<F>(b01, co + cs, cr, po + ps, pr, 0, q0, q1, q2, q3, bB, sigma, tbl);
@@ -277,7 +277,7 @@ export function q16_scratch_bytes(K: i32): i32 {
     const cw = c + <usize>P * cp;
     const pw = p + (<usize>P << 2);
     const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
-    const bits = groupBitsQ(s + <usize>P * sp, sr, rows4);
+    const bits = groupScaleBits(s + <usize>P * sp, sr, rows4);
     a01 = halfStepQ<F>(a01, cw, cr, pw, pr, 0, q0, q1, q2, q3, bits, sigma, tbl);
     a23 = halfStepQ<F>(a23, cw, cr, pw, pr, 1, q0, q1, q2, q3, bits, sigma, tbl);
   }
