@@ -22,9 +22,14 @@ export interface BackendChoice {
   readonly reason: string;
 }
 
-async function wasm(simd: boolean): Promise<Backend> {
+/** What a backend is built with: the wasm backend's thread count (WasmBackendOptions.threads; default $EDGETRON_THREADS, else 1). */
+export interface BackendOptions {
+  readonly threads?: number | 'auto';
+}
+
+async function wasm(simd: boolean, options: BackendOptions): Promise<Backend> {
   const { createWasmBackend, wasmScalarBackend } = await import('../assembly/backend/index.js');
-  return simd ? createWasmBackend({ simd: true }, 'wasm') : wasmScalarBackend;
+  return simd ? createWasmBackend({ simd: true, threads: options.threads }, 'wasm') : wasmScalarBackend;
 }
 
 async function webgpu(): Promise<Backend> {
@@ -43,21 +48,21 @@ async function hardwareGpu(): Promise<boolean> {
  * @example
  * const { backend, name, reason } = await pickBackend('auto'); // name 'wasm', reason 'this engine validates the WASM SIMD probe'
  */
-export async function pickBackend(name: string = 'auto'): Promise<BackendChoice> {
+export async function pickBackend(name: string = 'auto', options: BackendOptions = {}): Promise<BackendChoice> {
   switch (name) {
     case 'reference':
       return { name, backend: referenceBackend, reason: 'requested' };
     case 'wasm':
-      return { name, backend: await wasm(true), reason: 'requested' };
+      return { name, backend: await wasm(true, options), reason: 'requested' };
     case 'wasm-scalar':
-      return { name, backend: await wasm(false), reason: 'requested' };
+      return { name, backend: await wasm(false, options), reason: 'requested' };
     case 'webgpu':
       return { name, backend: await webgpu(), reason: 'requested' };
     case 'auto':
       if (await hardwareGpu()) return { name: 'webgpu', backend: await webgpu(), reason: 'auto: navigator.gpu offers a hardware adapter' };
       return simdSupported()
-        ? { name: 'wasm', backend: await wasm(true), reason: 'auto: this engine validates the WASM SIMD probe' }
-        : { name: 'wasm-scalar', backend: await wasm(false), reason: 'auto: this engine rejects the WASM SIMD probe' };
+        ? { name: 'wasm', backend: await wasm(true, options), reason: 'auto: this engine validates the WASM SIMD probe' }
+        : { name: 'wasm-scalar', backend: await wasm(false, options), reason: 'auto: this engine rejects the WASM SIMD probe' };
     default:
       throw new UnknownBackendError(name, BACKEND_NAMES);
   }

@@ -3,7 +3,7 @@
 
 import { openSession, type Session } from '../engine/session.js';
 import { openCheckpoint, resolveModelPath } from '../weights-tools/checkpoint.js';
-import { pickBackend, type BackendChoice } from './backends.js';
+import { pickBackend, type BackendChoice, type BackendOptions } from './backends.js';
 
 export interface LoadedCli {
   readonly session: Session;
@@ -13,12 +13,12 @@ export interface LoadedCli {
 }
 
 /**
- * Load `--model` (default: the embedded model) on `--backend` (default: auto).
+ * Load `--model` (default: the embedded model) on `--backend` (default: auto), built with `options` (`--threads`).
  * @example
  * const { session, choice, close } = await loadForCli('models/default', 'reference');
  */
-export async function loadForCli(model: string | undefined, backendName: string | undefined): Promise<LoadedCli> {
-  const choice = await pickBackend(backendName ?? 'auto');
+export async function loadForCli(model: string | undefined, backendName: string | undefined, options: BackendOptions = {}): Promise<LoadedCli> {
+  const choice = await pickBackend(backendName ?? 'auto', options);
   const ckpt = await openCheckpoint(resolveModelPath(model));
   let session: Session;
   try {

@@ -5,6 +5,7 @@ import type { Act } from '../../engine/backend.js';
 import type { ModelConfig } from '../../engine/config.js';
 import type { Heap } from './heap.js';
 import type { KernelExports } from './instantiate.js';
+import type { KernelThreads } from './threads.js';
 import type { WasmTensors } from './tensors.js';
 
 /**
@@ -25,12 +26,13 @@ export class WasmAct implements Act {
   }
 }
 
-/** What a block function needs: the config, the kernel exports, the heap and the weights. */
+/** What a block function needs: the config, the kernel exports, the heap, the weights, and the kernel threads if there are any. */
 export interface WasmContext {
   readonly config: ModelConfig;
   readonly kernels: KernelExports;
   readonly heap: Heap;
   readonly tensors: WasmTensors;
+  readonly threads?: KernelThreads;
 }
 
 /**

@@ -22,6 +22,7 @@ import { mlp } from './mlp.js';
 import { moe } from './moe.js';
 import { WasmSequenceState } from './state.js';
 import { WasmTensors } from './tensors.js';
+import { KernelThreads } from './threads.js';
 
 export { simdSupported, relaxedSimdSupported, bestKernelBuild, instantiateKernels, KERNEL_BUILDS, type KernelBuild, type WasmKernels, type KernelExports } from './instantiate.js';
 export { Heap } from './heap.js';
@@ -37,6 +38,15 @@ export interface WasmBackendOptions {
   readonly simd?: boolean;
   /** The compiled module or its bytes, for the chosen build; default (Node): read build/*.wasm. */
   readonly module?: WebAssembly.Module | BufferSource;
+  /**
+   * Threads for the linear products (threads.ts): a count, or 'auto' for the cores this process
+   * may use. Default: $EDGETRON_THREADS, else 1. More than one needs Node, the relaxed-SIMD build
+   * (build/edgetron-relaxed-mt.wasm is its shared-memory twin) and no `module`; elsewhere the
+   * backend runs on one thread (WasmModel.threads says how many it has).
+   */
+  readonly threads?: number | 'auto';
+  /** With threads: the fewest multiply-adds per thread for a product to be split (default threads.ts MIN_PART_WORK, 2¹⁷). */
+  readonly threadMinWork?: number;
 }
 
 /**
@@ -52,9 +62,23 @@ export async function loadKernels(options: WasmBackendOptions = {}): Promise<Was
   return instantiateKernels(await reader.readKernelBuild(build), build !== 'scalar');
 }
 
-// Node only. The specifier is a variable so bundlers for Workers and browsers (which pass
-// `module`) do not pull node:fs into their bundle; Node resolves it next to this file.
+// Node only. The specifiers are variables so bundlers for Workers and browsers (which pass
+// `module`) do not pull node:fs or node:worker_threads into their bundle; Node resolves them next
+// to this file.
 const NODE_READER = './node-wasm.js';
+const NODE_THREADS = './node-threads.js';
+
+/** The kernels, and the kernel threads when more than one thread is asked for and this engine runs them (WasmBackendOptions.threads). */
+async function loadEngine(options: WasmBackendOptions): Promise<{ kernels: WasmKernels; threads?: KernelThreads }> {
+  if (options.module) return { kernels: await loadKernels(options) };
+  const reader: typeof import('./node-wasm.js') = await import(/* @vite-ignore */ NODE_READER);
+  const spawner: typeof import('./node-threads.js') = await import(/* @vite-ignore */ NODE_THREADS);
+  const build = reader.nodeKernelBuild(options.build, options.simd);
+  const count = spawner.nodeThreadCount(options.threads);
+  if (count === 1 || build !== 'relaxed') return { kernels: await instantiateKernels(await reader.readKernelBuild(build), build !== 'scalar') };
+  const kernels = await instantiateKernels(await reader.readKernelBuild(build, true), true, true);
+  return { kernels, threads: await KernelThreads.start(kernels.heap, kernels.module, count - 1, spawner.spawnNodeThread, options.threadMinWork) };
+}
 
 function wasmAct(x: Act, op: string, ctx: WasmContext): WasmAct {
   if (!(x instanceof WasmAct) || x.heap !== ctx.heap) throw new OpArgumentError(op, 'the activation does not belong to this wasm model');
@@ -79,6 +103,11 @@ export class WasmModel implements LoadedModel {
 
   get config(): ModelConfig {
     return this.ctx.config;
+  }
+
+  /** Threads its linear products run on (threads.ts): 1, or the kernel threads and the caller. */
+  get threads(): number {
+    return this.ctx.threads?.count ?? 1;
   }
 
   newSequence(maxTokens: number, part: StatePart = 'trunk'): WasmSequenceState {
@@ -186,6 +215,7 @@ export class WasmModel implements LoadedModel {
   }
 
   dispose(): void {
+    this.ctx.threads?.dispose();
     this.ctx.tensors.dispose();
   }
 }
@@ -199,9 +229,15 @@ export function createWasmBackend(options: WasmBackendOptions = {}, name = 'wasm
   return {
     name,
     async load(config: ModelConfig, tensors: ReadonlyMap<string, TensorEntry>, onProgress) {
-      const kernels = await loadKernels(options);
-      const weights = await WasmTensors.load(kernels.heap, config, tensors, onProgress, kernels.exports);
-      const ctx: WasmContext = { config, kernels: kernels.exports, heap: kernels.heap, tensors: weights };
+      const { kernels, threads } = await loadEngine(options);
+      let weights: WasmTensors;
+      try {
+        weights = await WasmTensors.load(kernels.heap, config, tensors, onProgress, kernels.exports);
+      } catch (e) {
+        threads?.dispose();
+        throw e;
+      }
+      const ctx: WasmContext = { config, kernels: kernels.exports, heap: kernels.heap, tensors: weights, threads };
       return new WasmModel(kernels.simd ? 'wasm' : 'wasm-scalar', ctx, kernels.build);
     },
   };

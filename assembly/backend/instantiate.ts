@@ -122,6 +122,8 @@ export interface WasmKernels {
   readonly build: KernelBuild;
   readonly heap: Heap;
   readonly exports: KernelExports;
+  /** The compiled module (kernel threads instantiate it again over the same memory). */
+  readonly module: WebAssembly.Module;
 }
 
 // (module (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt)): validates only where
@@ -169,17 +171,18 @@ export function bestKernelBuild(): KernelBuild {
 }
 
 /**
- * Instantiate a kernel build over a new memory (grows on demand up to 4 GiB); `relaxed` comes
+ * Instantiate a kernel build over a new memory (grows on demand up to 4 GiB; `shared` for the
+ * shared-memory build of the kernel threads, build/edgetron-relaxed-mt.wasm); `relaxed` comes
  * from the build itself (its relaxed_simd export).
  * @example
  * const kernels = await instantiateKernels(await readKernelBuild('simd'), true);
  * const p = kernels.heap.alloc(64);
  */
-export async function instantiateKernels(source: BufferSource | WebAssembly.Module, simd: boolean): Promise<WasmKernels> {
-  const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES });
+export async function instantiateKernels(source: BufferSource | WebAssembly.Module, simd: boolean, shared = false): Promise<WasmKernels> {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared });
   const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const exports = instance.exports as unknown as KernelExports;
   const relaxed = exports.relaxed_simd() !== 0;
-  return { simd, relaxed, build: relaxed ? 'relaxed' : simd ? 'simd' : 'scalar', heap: new Heap(memory), exports };
+  return { simd, relaxed, build: relaxed ? 'relaxed' : simd ? 'simd' : 'scalar', heap: new Heap(memory), exports, module };
 }

@@ -12,41 +12,84 @@
 // output for each token is bit-identical to that token decoded alone, so a speculative
 // verification pass (T > 1) gives exactly the logits of T = 1 decoding. nvfp4 weights resident in
 // the rows4 layout (tensors.ts, fp4_rows4.ts) take the …_rows4 forms of the same kernels (the same
-// outputs bit for bit).
+// outputs bit for bit). With kernel threads (threads.ts) a product's rows are split over the
+// threads in parts of whole groups of 4 rows: each output is the same as without threads.
 
 import { OpArgumentError } from '../../engine/errors.js';
 import { decodeNvfp4Row, decodeNvfp4S24Row } from '../../engine/nvfp4.js';
 import { newAct, type WasmAct, type WasmContext } from './act.js';
 import type { WasmLinear } from './tensors.js';
+import type { KernelPart } from './threads.js';
+
+/** Bytes of one group of 4 rows of a rows4 weight (fp4_rows4.ts, fp4s24_gather.ts: 72 or 56 bytes per pair of blocks). */
+function rows4GroupBytes(w: WasmLinear): number {
+  return (w.cols / 32) * (w.format === 'nvfp4' ? 72 : 56);
+}
+
+/** Bytes of int8 / int16 x scratch the kernel of `w` needs for T tokens (0: none). */
+function scratchBytes(ctx: WasmContext, w: WasmLinear, T: number): number {
+  const k = ctx.kernels;
+  if (w.format === 'f32' || w.format === 'bf16') return 0;
+  if (w.format === 'nvfp4-s24') return T * k.gather_scratch_bytes(w.cols);
+  return T * (k.relaxed_simd() ? k.i8_scratch_bytes(w.cols) : k.q16_scratch_bytes(w.cols));
+}
+
+/** The kernel call for rows [n0, n0 + n) of `w` (n0 a multiple of 4): T tokens of x, outputs (T, n) at y. */
+function rowsCall(ctx: WasmContext, w: WasmLinear, x: number, T: number, scratch: number, y: number, n0: number, n: number): KernelPart {
+  const K = w.cols;
+  if (w.format === 'f32') return { kernel: 'f32_matmul', args: [x, w.ptr + n0 * K * 4, y, T, K, n] };
+  if (w.format === 'bf16') return { kernel: 'bf16_matmul', args: [x, w.ptr + n0 * K * 2, y, T, K, n] };
+  const s24 = w.format === 'nvfp4-s24';
+  if (w.layout === 'rows4') {
+    const kernel = s24 ? 'nvfp4s24_matmul_gather_rows4' : ctx.kernels.relaxed_simd() ? 'nvfp4_matmul_i8_rows4' : 'nvfp4_matmul_q16_rows4';
+    return { kernel, args: [x, scratch, w.ptr + (n0 / 4) * rows4GroupBytes(w), w.scale2, y, T, K, n] };
+  }
+  const scales = w.scales + (n0 * K) / 16;
+  if (s24) return { kernel: 'nvfp4s24_matmul_gather', args: [x, scratch, w.ptr + (n0 * K) / 4, w.positions + (n0 * K) / 8, scales, w.scale2, y, T, K, n] };
+  return { kernel: ctx.kernels.relaxed_simd() ? 'nvfp4_matmul_i8' : 'nvfp4_matmul_q16', args: [x, scratch, w.ptr + (n0 * K) / 2, scales, w.scale2, y, T, K, n] };
+}
+
+function call(ctx: WasmContext, part: KernelPart): void {
+  (ctx.kernels[part.kernel] as (...a: number[]) => void)(...part.args);
+}
+
+/** Row boundaries of `parts` parts of N rows, multiples of 4 but the last. */
+function rowSplit(N: number, parts: number): number[] {
+  const groups = Math.floor(N / 4);
+  return Array.from({ length: parts + 1 }, (_, i) => (i === parts ? N : 4 * Math.round((i * groups) / parts)));
+}
 
 /**
- * X · Wᵀ for the linear weight `name`: (T, in) → (T, out).
+ * X · Wᵀ for the linear weight `name`: (T, in) → (T, out). With kernel threads (threads.ts) and
+ * enough work, the rows go out in parts of whole groups of 4 rows, one per thread; every output
+ * is the same as without threads.
  * @example const q = linear(ctx, u, 'backbone.layers.5.mixer.q_proj.weight');
  */
 export function linear(ctx: WasmContext, x: WasmAct, name: string): WasmAct {
   const w = ctx.tensors.linear(name);
   if (x.cols !== w.cols) throw new OpArgumentError('matmul', `(${x.rows}, ${x.cols}) · ${name}ᵀ needs ${w.cols} columns`);
   const y = newAct(ctx, x.rows, w.rows); // (T, out)
-  const k = ctx.kernels;
   const [T, K, N] = [x.rows, w.cols, w.rows];
-  if (w.format === 'f32') k.f32_matmul(x.ptr, w.ptr, y.ptr, T, K, N);
-  else if (w.format === 'bf16') k.bf16_matmul(x.ptr, w.ptr, y.ptr, T, K, N);
-  else if (w.format === 'nvfp4-s24') {
-    const scratch = ctx.heap.alloc(T * k.gather_scratch_bytes(K)); // the int8 x of every token
-    if (w.layout === 'rows4') k.nvfp4s24_matmul_gather_rows4(x.ptr, scratch, w.ptr, w.scale2, y.ptr, T, K, N);
-    else k.nvfp4s24_matmul_gather(x.ptr, scratch, w.ptr, w.positions, w.scales, w.scale2, y.ptr, T, K, N);
-    ctx.heap.free(scratch);
-  } else if (w.format === 'nvfp4' && k.relaxed_simd()) {
-    const scratch = ctx.heap.alloc(T * k.i8_scratch_bytes(K)); // the int8 x of every token
-    if (w.layout === 'rows4') k.nvfp4_matmul_i8_rows4(x.ptr, scratch, w.ptr, w.scale2, y.ptr, T, K, N);
-    else k.nvfp4_matmul_i8(x.ptr, scratch, w.ptr, w.scales, w.scale2, y.ptr, T, K, N);
-    ctx.heap.free(scratch);
-  } else {
-    const scratch = ctx.heap.alloc(T * k.q16_scratch_bytes(K)); // the int16 x
-    if (w.layout === 'rows4') k.nvfp4_matmul_q16_rows4(x.ptr, scratch, w.ptr, w.scale2, y.ptr, T, K, N);
-    else k.nvfp4_matmul_q16(x.ptr, scratch, w.ptr, w.scales, w.scale2, y.ptr, T, K, N);
-    ctx.heap.free(scratch);
+  const { heap, threads } = ctx;
+  const parts = threads ? Math.min(threads.count, Math.floor(N / 16), Math.floor((T * K * N) / Math.max(threads.minWork, 1))) : 1;
+  const scratchEach = scratchBytes(ctx, w, T); // the int8 / int16 x of every token, one per part
+  const scratch = scratchEach ? heap.alloc(scratchEach * Math.max(parts, 1)) : 0;
+  if (parts <= 1) call(ctx, rowsCall(ctx, w, x.ptr, T, scratch, y.ptr, 0, N));
+  else {
+    // part p: rows [at[p], at[p + 1]); with T > 1 into its own (T, n) block, then copied into y's columns
+    const at = rowSplit(N, parts);
+    const outs = at.slice(0, parts).map((n0, p) => (T === 1 ? y.ptr + n0 * 4 : heap.alloc(T * (at[p + 1] - n0) * 4)));
+    const calls = outs.map((out, p) => rowsCall(ctx, w, x.ptr, T, scratch + p * scratchEach, out, at[p], at[p + 1] - at[p]));
+    threads!.run(calls.slice(1), () => call(ctx, calls[0]));
+    if (T > 1) {
+      outs.forEach((out, p) => {
+        const n = at[p + 1] - at[p];
+        for (let t = 0; t < T; t++) heap.copy(y.row(t) + at[p] * 4, out + t * n * 4, n * 4);
+        heap.free(out);
+      });
+    }
   }
+  if (scratch) heap.free(scratch);
   return y;
 }
 

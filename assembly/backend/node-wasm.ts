@@ -17,11 +17,12 @@ export type { KernelBuild } from './instantiate.js';
 export const BUILD_ENV = 'EDGETRON_WASM_BUILD';
 
 /**
- * Bytes of build/edgetron-<build>.wasm.
+ * Bytes of build/edgetron-<build>.wasm (`shared`: the shared-memory build of the kernel threads,
+ * build/edgetron-relaxed-mt.wasm; relaxed only).
  * @example const bytes = await readKernelBuild('relaxed');
  */
-export async function readKernelBuild(build: KernelBuild): Promise<Uint8Array<ArrayBuffer>> {
-  return new Uint8Array(await readFile(join(packageRoot(), 'build', `edgetron-${build}.wasm`)));
+export async function readKernelBuild(build: KernelBuild, shared = false): Promise<Uint8Array<ArrayBuffer>> {
+  return new Uint8Array(await readFile(join(packageRoot(), 'build', `edgetron-${build}${shared ? '-mt' : ''}.wasm`)));
 }
 
 /**

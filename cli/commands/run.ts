@@ -23,7 +23,7 @@ export const runCommand: Command = {
   name: 'run',
   summary: 'generate text from a prompt, streamed to stdout',
   help: `usage: edgetron run [--model PATH] --prompt TEXT [--chat] [--no-think] [--max-tokens N]
-                    [--temperature T] [--top-k K] [--top-p P] [--seed S] [--backend B] [--mtp K] [--stats]
+                    [--temperature T] [--top-k K] [--top-p P] [--seed S] [--backend B] [--threads N] [--mtp K] [--stats]
 
 Streams the continuation of TEXT to stdout.
 
@@ -37,10 +37,13 @@ Streams the continuation of TEXT to stdout.
   --top-p P          nucleus mass in (0, 1] (default 1 = off)
   --seed S           sampling seed (default 0)
   --backend B        one of: ${BACKEND_NAMES.join(', ')} (default auto)
+  --threads N        wasm: threads for the linear products, a number or "auto" (the cores this
+                     process may use); default $EDGETRON_THREADS, else 1. Outputs are the same
+                     for any N; more than 1 needs the relaxed-SIMD build
   --mtp K            speculative decoding: draft K tokens per step with the model's MTP block
                      and verify them in one pass (default 0 = off; same output distribution)
   --stats            end stderr with one JSON line: backend, wasm_build (wasm: relaxed, simd or
-                     scalar; EDGETRON_WASM_BUILD forces one), prompt_tokens, completion_tokens,
+                     scalar; EDGETRON_WASM_BUILD forces one), wasm_threads, prompt_tokens, completion_tokens,
                      load_ms, prefill_tok_s, decode_tok_s, peak_rss_mb (with --mtp: accept_len,
                      tokens per verification pass)`,
   options: {
@@ -54,6 +57,7 @@ Streams the continuation of TEXT to stdout.
     'top-p': { type: 'string' },
     seed: { type: 'string' },
     backend: { type: 'string' },
+    threads: { type: 'string' },
     mtp: { type: 'string' },
     stats: { type: 'boolean' },
   },
@@ -69,7 +73,8 @@ Streams the continuation of TEXT to stdout.
       seed: intOpt('run', values, 'seed', 0),
       mtp: intOpt('run', values, 'mtp', 0, 0, MAX_MTP) ?? 0,
     };
-    const { session, choice, close } = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'));
+    const threads = stringOpt(values, 'threads') === 'auto' ? 'auto' : intOpt('run', values, 'threads', undefined, 1, 64);
+    const { session, choice, close } = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'), { threads });
     try {
       if (options.mtp > 0 && !session.mtpLoaded) throw new UsageError(`--mtp ${options.mtp}: the model has no MTP block (mtp.* weights)`, 'run');
       const text = requireText(session);
@@ -85,10 +90,10 @@ Streams the continuation of TEXT to stdout.
       }
       io.stdout.write(`${done?.text ?? ''}\n`);
       if (values.stats && done) {
-        const kernelBuild = (session.model.ops as { kernelBuild?: string }).kernelBuild; // the wasm backend's build
+        const { kernelBuild, threads: wasmThreads } = session.model.ops as { kernelBuild?: string; threads?: number }; // the wasm backend's build and threads
         const stats = {
           backend: choice.name,
-          ...(kernelBuild ? { wasm_build: kernelBuild } : {}),
+          ...(kernelBuild ? { wasm_build: kernelBuild, wasm_threads: wasmThreads } : {}),
           prompt_tokens: done.usage.promptTokens,
           completion_tokens: done.usage.completionTokens,
           load_ms: round(session.loadMs, 1),

@@ -1,0 +1,45 @@
+// Node-only: the kernel threads' spawner (threads.ts) on worker_threads, and the default thread
+// count. Kept apart so Workers and browsers never load node:worker_threads.
+
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { InvalidOptionError } from '../../engine/errors.js';
+import { packageRoot } from '../../weights-tools/checkpoint.js';
+import type { ThreadSpawner } from './threads.js';
+
+/** The worker entry: beside this file when it runs compiled (dist/), else (TypeScript sources under vitest) the compiled one in dist/. */
+function workerEntry(): string {
+  const beside = fileURLToPath(new URL('./thread-worker.js', import.meta.url));
+  return existsSync(beside) ? beside : join(packageRoot(), 'dist', 'assembly', 'backend', 'thread-worker.js');
+}
+
+/** The environment variable that sets the wasm backend's thread count in Node (and the CLI). */
+export const THREADS_ENV = 'EDGETRON_THREADS';
+
+/**
+ * Start one kernel thread (thread-worker.js) and resolve once it serves; it does not keep the process alive.
+ * @example const threads = await KernelThreads.start(heap, module, 1, spawnNodeThread);
+ */
+export const spawnNodeThread: ThreadSpawner = (start) =>
+  new Promise((resolve, reject) => {
+    const worker = new Worker(workerEntry(), { workerData: start });
+    worker.unref();
+    worker.once('error', reject);
+    worker.once('message', () => resolve({ terminate: () => void worker.terminate() }));
+  });
+
+/**
+ * Threads for the wasm backend: `requested`, else $EDGETRON_THREADS ('auto': the cores this process may use), else 1.
+ * @example nodeThreadCount('auto'); // 2 on a 2-core machine
+ */
+export function nodeThreadCount(requested?: number | 'auto'): number {
+  const from = requested !== undefined ? 'threads' : THREADS_ENV;
+  const value = requested ?? process.env[THREADS_ENV] ?? 1;
+  if (value === 'auto') return availableParallelism();
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidOptionError(from, String(value), 'auto or a whole number of threads from 1 to 64');
+  return n;
+}

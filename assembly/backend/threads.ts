@@ -1,0 +1,168 @@
+// The wasm backend's kernel threads (DESIGN §2, speed): more instances of the shared-memory kernel
+// build (build/edgetron-relaxed-mt.wasm, the relaxed-SIMD kernels over a shared
+// WebAssembly.Memory) in worker threads. The calling thread hands each of them one part of a
+// kernel call, runs its own part, then waits for theirs; linear.ts splits a linear weight's rows
+// into parts of whole groups of 4 rows, so each output is computed by exactly the arithmetic of the
+// call without threads (the same bits for any thread count).
+// Protocol, one 128-byte control block per worker thread in the shared heap:
+//   i32 words: [0] job number (the caller increments it to post a job, −1 stops the thread),
+//   [1] the job number the thread finished, [2] the kernel (index in THREAD_KERNELS), [3] 1 when
+//   the job threw; f64 from byte 32: up to 10 arguments (pointers as unsigned numbers, f32 values).
+// Waiting: both sides poll the other's word for SPIN_MS, then sleep in Atomics.wait, so decode —
+// one linear call every few tens of microseconds — never pays a wake-up, and an idle engine burns
+// no CPU. Atomics.wait is allowed in Node's main thread and in Web Workers, not in a page's main
+// thread: the embed runs the engine in a Web Worker.
+
+import { OpArgumentError } from '../../engine/errors.js';
+import type { Heap } from './heap.js';
+import type { KernelExports } from './instantiate.js';
+
+/** The kernels a worker thread can run (the linear products of linear.ts). */
+export const THREAD_KERNELS = [
+  'f32_matmul',
+  'bf16_matmul',
+  'nvfp4_matmul_q16',
+  'nvfp4_matmul_q16_rows4',
+  'nvfp4_matmul_i8',
+  'nvfp4_matmul_i8_rows4',
+  'nvfp4s24_matmul_gather',
+  'nvfp4s24_matmul_gather_rows4',
+] as const satisfies readonly (keyof KernelExports)[];
+export type ThreadKernel = (typeof THREAD_KERNELS)[number];
+
+/** Default fewest multiply-adds per part for a product to be split (below it, handing a part out costs more than it saves; KernelThreads.minWork). */
+export const MIN_PART_WORK = 1 << 17;
+
+/** Bytes of one worker thread's control block. */
+export const CONTROL_BYTES = 128;
+const ARGS_OFFSET = 32;
+const MAX_ARGS = 10;
+const STOP = -1;
+/** How long a side polls before it sleeps in Atomics.wait (ms): longer than the gaps between the linear products of a decode step (0.2 ms lost up to a third of the gain on `small`). */
+const SPIN_MS = 2;
+
+/** What a worker thread is started with: the compiled shared-memory build, its memory, its control block. */
+export interface ThreadStart {
+  readonly module: WebAssembly.Module;
+  readonly memory: WebAssembly.Memory;
+  readonly control: number;
+}
+
+/** A started worker thread, as its spawner returns it once the thread is serving. */
+export interface ThreadHandle {
+  terminate(): void;
+}
+
+/** Starts one worker thread that calls serveKernels(start) (Node: node-threads.ts) and resolves once it serves. */
+export type ThreadSpawner = (start: ThreadStart) => Promise<ThreadHandle>;
+
+/** Block until the i32 at `index` differs from `value`: poll for SPIN_MS, then sleep. */
+function waitChange(words: Int32Array, index: number, value: number): void {
+  const until = performance.now() + SPIN_MS;
+  for (let i = 1; Atomics.load(words, index) === value; i++) {
+    if ((i & 255) === 0 && performance.now() > until) {
+      Atomics.wait(words, index, value);
+      return;
+    }
+  }
+}
+
+/**
+ * A worker thread's loop: run the jobs posted to its control block with the kernels of its own
+ * instance (`kernels`, over the shared memory) until told to stop.
+ * @example serveKernels(instance.exports as KernelExports, memory, control); // in the worker
+ */
+export function serveKernels(kernels: KernelExports, memory: WebAssembly.Memory, control: number): void {
+  const words = new Int32Array(memory.buffer, control, ARGS_OFFSET / 4);
+  const args = new Float64Array(memory.buffer, control + ARGS_OFFSET, MAX_ARGS);
+  let seen = 0; // the block starts zeroed and jobs count from 1, so a job posted before this loop starts is not missed
+  for (;;) {
+    waitChange(words, 0, seen);
+    seen = Atomics.load(words, 0);
+    if (seen === STOP) return;
+    const kernel = kernels[THREAD_KERNELS[words[2]]] as (...a: number[]) => void;
+    try {
+      // every kernel takes at most 10 arguments; a wasm function ignores the ones past its own
+      kernel(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], args[9]);
+      words[3] = 0;
+    } catch {
+      words[3] = 1;
+    }
+    Atomics.store(words, 1, seen);
+    Atomics.notify(words, 1);
+  }
+}
+
+/** One part of a kernel call: the kernel and its arguments. */
+export interface KernelPart {
+  readonly kernel: ThreadKernel;
+  readonly args: readonly number[];
+}
+
+/**
+ * The calling thread's pool of kernel threads over one shared heap.
+ * @example
+ * const threads = await KernelThreads.start(kernels.heap, module, 1, spawnNodeThread);
+ * threads.run([{ kernel: 'f32_matmul', args: [x, w2, y2, 1, K, N2] }], () => exports.f32_matmul(x, w, y, 1, K, N1));
+ */
+export class KernelThreads {
+  private job = 0;
+  // views of the control blocks; a shared memory's buffer is never detached, so they stay valid after growth
+  private readonly words: Int32Array[];
+  private readonly args: Float64Array[];
+
+  private constructor(
+    private readonly heap: Heap,
+    private readonly controls: readonly number[],
+    private readonly handles: readonly ThreadHandle[],
+    /** Fewest multiply-adds a part of a product must have for the product to be split (linear.ts). */
+    readonly minWork: number,
+  ) {
+    this.words = controls.map((c) => new Int32Array(heap.memory.buffer, c, ARGS_OFFSET / 4));
+    this.args = controls.map((c) => new Float64Array(heap.memory.buffer, c + ARGS_OFFSET, MAX_ARGS));
+  }
+
+  /** Start `workers` worker threads (besides the caller) over `heap`'s shared memory, each with its control block. */
+  static async start(heap: Heap, module: WebAssembly.Module, workers: number, spawn: ThreadSpawner, minWork = MIN_PART_WORK): Promise<KernelThreads> {
+    const controls = Array.from({ length: workers }, () => heap.allocZeroed(CONTROL_BYTES));
+    const handles = await Promise.all(controls.map((control) => spawn({ module, memory: heap.memory, control })));
+    return new KernelThreads(heap, controls, handles, minWork);
+  }
+
+  /** Threads that run a call's parts: the worker threads and the caller. */
+  get count(): number {
+    return this.controls.length + 1;
+  }
+
+  /** Run parts[i] on worker thread i and `own` on the caller, and return once all are done; a part that threw makes this throw. */
+  run(parts: readonly KernelPart[], own: () => void): void {
+    if (parts.length > this.controls.length) throw new OpArgumentError('threads', `${parts.length} parts for ${this.controls.length} worker threads`);
+    const job = ++this.job;
+    const words = parts.map((part, i) => {
+      const w = this.words[i];
+      this.args[i].set(part.args);
+      w[2] = THREAD_KERNELS.indexOf(part.kernel);
+      Atomics.store(w, 0, job);
+      Atomics.notify(w, 0);
+      return w;
+    });
+    own();
+    let failed = false;
+    for (const w of words) {
+      // wait on the value seen, never on a fresh read: the job may finish between the test and the wait
+      for (let done = Atomics.load(w, 1); done !== job; done = Atomics.load(w, 1)) waitChange(w, 1, done);
+      failed ||= w[3] !== 0;
+    }
+    if (failed) throw new OpArgumentError('threads', 'a kernel failed in a worker thread');
+  }
+
+  /** Stop and release the worker threads (their control blocks are freed). */
+  dispose(): void {
+    for (const w of this.words) {
+      Atomics.store(w, 0, STOP);
+      Atomics.notify(w, 0);
+    }
+    for (const handle of this.handles) handle.terminate();
+    for (const control of this.controls) this.heap.free(control);
+  }
+}

@@ -1,0 +1,104 @@
+// The wasm backend's kernel threads (assembly/backend/threads.ts): a linear product split over
+// worker threads must give exactly the outputs of one thread, for every weight format and layout
+// (f32; nvfp4 and nvfp4-s24 in rows4, and in ModelOpt where a scale byte keeps a weight out of
+// rows4), prefill and decode, with uneven parts (3 threads, N mod 4 ≠ 0 rows in the last part). A
+// kernel that traps in a worker thread is reported, not hung on, and the pool still works after.
+
+import { afterEach, describe, expect, test } from 'vitest';
+import { createWasmBackend, type WasmModel } from '../../../assembly/backend/index.js';
+import { instantiateKernels } from '../../../assembly/backend/instantiate.js';
+import { spawnNodeThread, THREADS_ENV } from '../../../assembly/backend/node-threads.js';
+import { enableRelaxedSimd, readKernelBuild } from '../../../assembly/backend/node-wasm.js';
+import { KernelThreads } from '../../../assembly/backend/threads.js';
+import { parseConfig } from '../../../engine/config.js';
+import { InvalidOptionError, OpArgumentError } from '../../../engine/errors.js';
+import { Model } from '../../../engine/model.js';
+import { presetConfig } from '../../../weights-tools/presets.js';
+import { memoryTensors, randomModelTensors, type MemoryTensor } from '../../helpers/memory-store.js';
+import { quantizedModelTensors } from '../../helpers/quantized-store.js';
+
+const config = parseConfig(presetConfig('tiny'));
+const PROMPT = new Int32Array([1, 17, 300, 4, 4, 99, 511, 0, 42]);
+
+/** The nvfp4 tensors with one scale byte of the first expert's up projection negative: that weight stays ModelOpt (tensors.ts). */
+function withModelOptWeight(raw: Record<string, MemoryTensor>): Record<string, MemoryTensor> {
+  const name = 'backbone.layers.1.mixer.experts.0.up_proj.weight_scale';
+  const scales = Uint8Array.from(raw[name].data as Uint8Array);
+  scales[3] |= 0x80;
+  return { ...raw, [name]: { ...raw[name], data: scales } };
+}
+
+const FORMATS: [string, () => Record<string, MemoryTensor>][] = [
+  ['f32', () => randomModelTensors(config, 21)],
+  ['nvfp4', () => withModelOptWeight(quantizedModelTensors(config, 22, 'nvfp4'))],
+  ['nvfp4-s24', () => quantizedModelTensors(config, 23, 'nvfp4-s24')],
+];
+
+const models: Model[] = [];
+afterEach(() => {
+  for (const m of models.splice(0)) m.ops.dispose();
+});
+
+async function load(raw: Record<string, MemoryTensor>, threads: number): Promise<Model> {
+  const backend = createWasmBackend({ build: 'relaxed', threads, threadMinWork: 0 }); // split every product that has ≥ 16 rows a thread
+  const model = new Model(await backend.load(config, memoryTensors(config, raw)));
+  models.push(model);
+  return model;
+}
+
+/** Prefill logits at every position, then three decode steps. */
+function run(model: Model): Float32Array[] {
+  const seq = model.newSequence(32);
+  const out = [model.forward(seq, PROMPT, 'all')];
+  for (const t of [5, 77, 500]) out.push(model.forward(seq, new Int32Array([t])));
+  return out;
+}
+
+describe.each(FORMATS)('%s', (_, tensors) => {
+  test('3 threads give the logits of 1 thread bit for bit (prefill and decode)', async () => {
+    enableRelaxedSimd();
+    const raw = tensors();
+    const [one, three] = [await load(raw, 1), await load(raw, 3)];
+    expect((three.ops as WasmModel).threads).toBe(3);
+    expect((one.ops as WasmModel).threads).toBe(1);
+    const [a, b] = [run(one), run(three)];
+    for (let i = 0; i < a.length; i++) expect(Buffer.from(b[i].buffer).equals(Buffer.from(a[i].buffer))).toBe(true);
+  }, 60_000);
+});
+
+test('builds without relaxed SIMD run on one thread', async () => {
+  const model = new Model(await createWasmBackend({ build: 'simd', threads: 2 }).load(config, memoryTensors(config, randomModelTensors(config, 3))));
+  models.push(model);
+  expect((model.ops as WasmModel).threads).toBe(1);
+});
+
+test('a bad thread count is refused with InvalidOptionError, from the option or from the environment', async () => {
+  const tensors = memoryTensors(config, randomModelTensors(config, 3));
+  for (const threads of [0, 1.5, 65]) await expect(createWasmBackend({ threads }).load(config, tensors)).rejects.toThrow(InvalidOptionError);
+  const saved = process.env[THREADS_ENV];
+  process.env[THREADS_ENV] = 'many';
+  try {
+    await expect(createWasmBackend().load(config, tensors)).rejects.toThrow(THREADS_ENV);
+  } finally {
+    if (saved === undefined) delete process.env[THREADS_ENV];
+    else process.env[THREADS_ENV] = saved;
+  }
+});
+
+test('a kernel that traps in a worker thread makes run throw, and the pool serves the next job', async () => {
+  enableRelaxedSimd();
+  const kernels = await instantiateKernels(await readKernelBuild('relaxed', true), true, true);
+  const threads = await KernelThreads.start(kernels.heap, kernels.module, 1, spawnNodeThread);
+  try {
+    const { heap } = kernels;
+    const [x, w, y] = [heap.allocZeroed(64), heap.allocZeroed(16 * 16 * 4), heap.alloc(64)];
+    heap.f32(w, 256).fill(1);
+    heap.f32(x, 16).fill(2);
+    const outside = heap.memory.buffer.byteLength; // reading W there traps
+    expect(() => threads.run([{ kernel: 'f32_matmul', args: [x, outside, y, 1, 16, 16] }], () => {})).toThrow(OpArgumentError);
+    threads.run([{ kernel: 'f32_matmul', args: [x, w, y, 1, 16, 16] }], () => {});
+    expect([...heap.f32(y, 16)]).toEqual(new Array(16).fill(32)); // Σ_k 1 · 2 over K = 16
+  } finally {
+    threads.dispose();
+  }
+});
