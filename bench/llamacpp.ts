@@ -5,16 +5,19 @@
 // backend (1 thread) runs the nvfp4 export, which it loads as its own nvfp4 format (lm_head
 // included; the embedding is f16 in llama.cpp's NVFP4 files). Both get the same prompt
 // (model-speed.ts benchPrompt) and decode greedily; llama.cpp's prefill is the time to its
-// first token, its decode rate the tokens after it.
+// first token, its decode rate the tokens after it. Where the machine has more than one core, a
+// second table runs llama.cpp's q4_0 and nvfp4 and edgetron's kernel threads
+// (assembly/backend/threads.ts) on every core.
 //
 // node-llama-cpp is not a dependency (≈ 700 MB of prebuilt binaries, notes/tooling.md): install it
 // with `npm install --no-save node-llama-cpp@3.22.1` or point NODE_LLAMA_CPP at its entry file
 // (dist/index.js); without it the section prints one line saying so and is skipped.
 
 import { existsSync, renameSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { wasmBackend } from '../assembly/backend/index.js';
+import { createWasmBackend, wasmBackend } from '../assembly/backend/index.js';
 import { openCheckpoint, packageRoot } from '../weights-tools/checkpoint.js';
 import { planGgufExport, writeGgufFile, type GgufQuant } from '../weights-tools/gguf-writer.js';
 import { synthesize } from '../weights-tools/synth.js';
@@ -76,10 +79,10 @@ async function ggufOf(dir: string, quant: GgufQuant): Promise<string> {
   return path;
 }
 
-/** llama.cpp on one GGUF, 1 thread: prefill (time to the first token) and decode tok/s. */
-async function llamaRun(llama: Awaited<ReturnType<LlamaCpp['getLlama']>>, path: string, prompt: number[], steps: number) {
+/** llama.cpp on one GGUF, on `threads` threads: prefill (time to the first token) and decode tok/s. */
+async function llamaRun(llama: Awaited<ReturnType<LlamaCpp['getLlama']>>, path: string, prompt: number[], steps: number, threads = 1) {
   const model = await llama.loadModel({ modelPath: path });
-  const context = await model.createContext({ contextSize: prompt.length + steps + 16, threads: 1 });
+  const context = await model.createContext({ contextSize: prompt.length + steps + 16, threads });
   const t0 = performance.now();
   let first = 0;
   let n = 0;
@@ -129,5 +132,26 @@ export async function benchLlamaCpp(options: LlamaCppOptions): Promise<void> {
       rows.map((r) => [...r, fmt((r[2] as number) / q4)]),
     );
     console.log(`edgetron nvfp4 / llama.cpp q4_0 decode on ${preset}: ${fmt(ours / q4)}× (goal on medium ≥ 0.7)`);
+    const threads = availableParallelism();
+    if (threads > 1) {
+      // every core: llama.cpp's q4_0 and nvfp4, and edgetron's kernel threads (relaxed build) on the nvfp4 file
+      const nvfp4 = await ggufOf(dir, 'nvfp4');
+      const probe = await openCheckpoint(nvfp4);
+      const prompt = Array.from(benchPrompt(options.prompt, probe.config.vocabSize));
+      await probe.store.close();
+      const multi: (string | number)[][] = [];
+      for (const quant of ['q4_0', 'nvfp4'] as const) {
+        const r = await llamaRun(llama, await ggufOf(dir, quant), prompt, steps, threads);
+        multi.push([`llama.cpp ${quant}`, r.prefillTokS, r.decodeTokS]);
+      }
+      const e = await benchModel(nvfp4, createWasmBackend({ threads }), options.prompt, steps);
+      multi.push(['edgetron wasm nvfp4 (same file)', e.prefillTokS, e.decodeTokS]);
+      const q4multi = multi[0][2] as number;
+      table(
+        `${preset} preset, the same GGUF files, ${threads} threads, prompt ${options.prompt} tokens, ${steps} greedy decode steps`,
+        ['engine / weights', 'prefill tok/s', 'decode tok/s', 'decode ÷ llama.cpp q4_0'],
+        multi.map((r) => [...r, fmt((r[2] as number) / q4multi)]),
+      );
+    }
   }
 }

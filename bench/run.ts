@@ -31,6 +31,7 @@
 // --model-dir DIR (where the `small` preset is written).
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createWasmBackend, instantiateKernels, loadKernels, wasmBackend, wasmScalarBackend, type WasmKernels } from '../assembly/backend/index.js';
@@ -64,6 +65,9 @@ const ONLY_4BIT = opts['only-4bit'] === true;
 const DEFAULT_KERNELS = await loadKernels();
 const DEFAULT_BUILD = DEFAULT_KERNELS.build;
 const simdBackend = createWasmBackend({ build: 'simd' }, 'wasm-simd');
+/** Threads of the threaded rows: every core this process may use (the relaxed build's kernel threads, assembly/backend/threads.ts). */
+const THREADS = availableParallelism();
+const threadedBackend = createWasmBackend({ threads: THREADS }, `wasm-${THREADS}-threads`);
 const GB = 1e9;
 
 /** Median of `reps` timed calls after `warm` untimed ones, in ms. */
@@ -330,6 +334,14 @@ async function bench4bit(dir: string, config: ModelConfig, ceiling: number, f32B
       { label: 'nvfp4-s24 (magnitude), 4-bit head — SIMD build', backend: simdBackend, dir: join(qdir, HEAD_PACKS[1].name), bytes: 0 },
     );
   }
+  // the 4-bit-head rows again on every core (kernel threads split each linear's rows; the same outputs)
+  const threaded = DEFAULT_BUILD === 'relaxed' && THREADS > 1 ? packs.length : -1;
+  if (threaded >= 0) {
+    packs.push(
+      { label: `nvfp4, 4-bit head — ${THREADS} threads`, backend: threadedBackend, dir: join(qdir, HEAD_PACKS[0].name), bytes: 0 },
+      { label: `nvfp4-s24 (magnitude), 4-bit head — ${THREADS} threads`, backend: threadedBackend, dir: join(qdir, HEAD_PACKS[1].name), bytes: 0 },
+    );
+  }
   for (const p of packs.slice(1)) {
     const ckpt = await openCheckpoint(p.dir);
     p.bytes = activeWeightBytes(ckpt.config, validateWeights(ckpt.config, ckpt.store));
@@ -342,7 +354,7 @@ async function bench4bit(dir: string, config: ModelConfig, ceiling: number, f32B
   /** Median over rounds of pack i's decode rate ÷ pack j's in the same round. */
   const ratio = (i: number, j: number) => median(runs[i].decodeTokS.map((d, r) => d / runs[j].decodeTokS[r]));
   table(
-    `small preset on wasm (the default ${DEFAULT_BUILD} build unless named, 1 thread), f32 vs 4-bit (relaxed build: int8-activation nvfp4; SIMD build: int16 nvfp4; nvfp4-s24: int8 gathered activations on both), prompt ${prompt} tokens; all loaded at once, medians of ${rounds} interleaved rounds of prefill + ${QUICK ? 4 : 8} decode steps each (spread = (max − min) / median; ratios = medians of the per-round ratios)`,
+    `small preset on wasm (the default ${DEFAULT_BUILD} build unless named, 1 thread unless named), f32 vs 4-bit (relaxed build: int8-activation nvfp4; SIMD build: int16 nvfp4; nvfp4-s24: int8 gathered activations on both), prompt ${prompt} tokens; all loaded at once, medians of ${rounds} interleaved rounds of prefill + ${QUICK ? 4 : 8} decode steps each (spread = (max − min) / median; ratios = medians of the per-round ratios)`,
     ['weights', 'bytes/token MiB', 'decode tok/s', 'spread', 'prefill tok/s', 'spread', 'decode ×f32', 'prefill ×f32', 'decode ÷ bytes ceiling'],
     packs.map((p, i) => [
       p.label,
@@ -361,6 +373,11 @@ async function bench4bit(dir: string, config: ModelConfig, ceiling: number, f32B
   );
   if (DEFAULT_BUILD !== 'simd') {
     console.log(`SIMD build (4-bit head): nvfp4/f32 decode ${fmt(ratio(6, 0))}×, s24/nvfp4 ${fmt(ratio(7, 6))}×; the ${DEFAULT_BUILD} build's nvfp4 decode is ${fmt(ratio(3, 6))}× the SIMD build's`);
+  }
+  if (threaded >= 0) {
+    console.log(
+      `${THREADS} threads: nvfp4 decode ${fmt(ratio(threaded, 3))}× its 1-thread rate, s24 ${fmt(ratio(threaded + 1, 4))}×; s24/nvfp4 decode on ${THREADS} threads ${fmt(ratio(threaded + 1, threaded))}×`,
+    );
   }
   const V = config.vocabSize;
   const zeros = await expertZeroFraction(dir, Int32Array.from({ length: QUICK ? 8 : 16 }, (_, i) => (i * 7919 + 13) % V));
