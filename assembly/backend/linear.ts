@@ -19,7 +19,7 @@ import { OpArgumentError } from '../../engine/errors.js';
 import { decodeNvfp4Row, decodeNvfp4S24Row } from '../../engine/nvfp4.js';
 import { newAct, type WasmAct, type WasmContext } from './act.js';
 import type { WasmLinear } from './tensors.js';
-import type { KernelPart } from './threads.js';
+import { partBounds, type KernelPart } from './threads.js';
 
 /** Bytes of one group of 4 rows of a rows4 weight (fp4_rows4.ts, fp4s24_gather.ts: 72 or 56 bytes per pair of blocks). */
 function rows4GroupBytes(w: WasmLinear): number {
@@ -49,15 +49,6 @@ function rowsCall(ctx: WasmContext, w: WasmLinear, x: number, T: number, scratch
   return { kernel: ctx.kernels.relaxed_simd() ? 'nvfp4_matmul_i8' : 'nvfp4_matmul_q16', args: [x, scratch, w.ptr + (n0 * K) / 2, scales, w.scale2, y, T, K, n] };
 }
 
-function call(ctx: WasmContext, part: KernelPart): void {
-  (ctx.kernels[part.kernel] as (...a: number[]) => void)(...part.args);
-}
-
-/** Row boundaries of `parts` parts of N rows, multiples of 4 but the last. */
-function rowSplit(N: number, parts: number): number[] {
-  const groups = Math.floor(N / 4);
-  return Array.from({ length: parts + 1 }, (_, i) => (i === parts ? N : 4 * Math.round((i * groups) / parts)));
-}
 
 /**
  * X · Wᵀ for the linear weight `name`: (T, in) → (T, out). With kernel threads (threads.ts) and
@@ -74,13 +65,15 @@ export function linear(ctx: WasmContext, x: WasmAct, name: string): WasmAct {
   const parts = threads ? Math.min(threads.count, Math.floor(N / 16), Math.floor((T * K * N) / Math.max(threads.minWork, 1))) : 1;
   const scratchEach = scratchBytes(ctx, w, T); // the int8 / int16 x of every token, one per part
   const scratch = scratchEach ? heap.alloc(scratchEach * Math.max(parts, 1)) : 0;
-  if (parts <= 1) call(ctx, rowsCall(ctx, w, x.ptr, T, scratch, y.ptr, 0, N));
-  else {
-    // part p: rows [at[p], at[p + 1]); with T > 1 into its own (T, n) block, then copied into y's columns
-    const at = rowSplit(N, parts);
+  if (parts <= 1) {
+    const { kernel, args } = rowsCall(ctx, w, x.ptr, T, scratch, y.ptr, 0, N);
+    (ctx.kernels[kernel] as (...a: number[]) => void)(...args);
+  } else {
+    // part p: rows [at[p], at[p + 1]) (multiples of 4 but the last); with T > 1 into its own (T, n) block, then copied into y's columns
+    const at = partBounds(Math.floor(N / 4), parts).map((g, p) => (p === parts ? N : 4 * g));
     const outs = at.slice(0, parts).map((n0, p) => (T === 1 ? y.ptr + n0 * 4 : heap.alloc(T * (at[p + 1] - n0) * 4)));
     const calls = outs.map((out, p) => rowsCall(ctx, w, x.ptr, T, scratch + p * scratchEach, out, at[p], at[p + 1] - at[p]));
-    threads!.run(calls.slice(1), () => call(ctx, calls[0]));
+    threads!.runAll(calls, ctx.kernels);
     if (T > 1) {
       outs.forEach((out, p) => {
         const n = at[p + 1] - at[p];

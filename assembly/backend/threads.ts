@@ -4,10 +4,10 @@
 // kernel call, runs its own part, then waits for theirs; linear.ts splits a linear weight's rows
 // into parts of whole groups of 4 rows, so each output is computed by exactly the arithmetic of the
 // call without threads (the same bits for any thread count).
-// Protocol, one 128-byte control block per worker thread in the shared heap:
+// Protocol, one 192-byte control block per worker thread in the shared heap:
 //   i32 words: [0] job number (the caller increments it to post a job, −1 stops the thread),
 //   [1] the job number the thread finished, [2] the kernel (index in THREAD_KERNELS), [3] 1 when
-//   the job threw; f64 from byte 32: up to 10 arguments (pointers as unsigned numbers, f32 values).
+//   the job threw; f64 from byte 32: up to 13 arguments (pointers as unsigned numbers, f32 values).
 // Waiting: both sides poll the other's word for SPIN_MS, then sleep in Atomics.wait, so decode —
 // one linear call every few tens of microseconds — never pays a wake-up, and an idle engine burns
 // no CPU. Atomics.wait is allowed in Node's main thread and in Web Workers, not in a page's main
@@ -17,8 +17,9 @@ import { OpArgumentError } from '../../engine/errors.js';
 import type { Heap } from './heap.js';
 import type { KernelExports } from './instantiate.js';
 
-/** The kernels a worker thread can run (the linear products of linear.ts). */
+/** The kernels a worker thread can run (the linear products of linear.ts, the SSD decode step of mamba2.ts). */
 export const THREAD_KERNELS = [
+  'f32_ssd_step',
   'f32_matmul',
   'bf16_matmul',
   'nvfp4_matmul_q16',
@@ -34,9 +35,9 @@ export type ThreadKernel = (typeof THREAD_KERNELS)[number];
 export const MIN_PART_WORK = 1 << 17;
 
 /** Bytes of one worker thread's control block. */
-export const CONTROL_BYTES = 128;
+export const CONTROL_BYTES = 192;
 const ARGS_OFFSET = 32;
-const MAX_ARGS = 10;
+const MAX_ARGS = 13;
 const STOP = -1;
 /** How long a side polls before it sleeps in Atomics.wait (ms): longer than the gaps between the linear products of a decode step (0.2 ms lost up to a third of the gain on `small`). */
 const SPIN_MS = 2;
@@ -82,8 +83,8 @@ export function serveKernels(kernels: KernelExports, memory: WebAssembly.Memory,
     if (seen === STOP) return;
     const kernel = kernels[THREAD_KERNELS[words[2]]] as (...a: number[]) => void;
     try {
-      // every kernel takes at most 10 arguments; a wasm function ignores the ones past its own
-      kernel(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], args[9]);
+      // every kernel takes at most 13 arguments; a wasm function ignores the ones past its own
+      kernel(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], args[9], args[10], args[11], args[12]);
       words[3] = 0;
     } catch {
       words[3] = 1;
@@ -91,6 +92,15 @@ export function serveKernels(kernels: KernelExports, memory: WebAssembly.Memory,
     Atomics.store(words, 1, seen);
     Atomics.notify(words, 1);
   }
+}
+
+/**
+ * Boundaries of `parts` near-equal parts of `units` units (units are what a part may not cut:
+ * groups of 4 rows, groups of SSD heads): parts + 1 increasing numbers from 0 to units.
+ * @example partBounds(10, 3); // [0, 3, 7, 10]
+ */
+export function partBounds(units: number, parts: number): number[] {
+  return Array.from({ length: parts + 1 }, (_, i) => Math.round((i * units) / parts));
 }
 
 /** One part of a kernel call: the kernel and its arguments. */
@@ -154,6 +164,12 @@ export class KernelThreads {
       failed ||= w[3] !== 0;
     }
     if (failed) throw new OpArgumentError('threads', 'a kernel failed in a worker thread');
+  }
+
+  /** Run parts[0] on the caller with `kernels` (its own instance) and the others on worker threads 0, 1, …; return once all are done. */
+  runAll(parts: readonly KernelPart[], kernels: KernelExports): void {
+    const [own, ...rest] = parts;
+    this.run(rest, () => (kernels[own.kernel] as (...a: number[]) => void)(...own.args));
   }
 
   /** Stop and release the worker threads (their control blocks are freed). */

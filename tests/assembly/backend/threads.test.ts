@@ -1,8 +1,9 @@
 // The wasm backend's kernel threads (assembly/backend/threads.ts): a linear product split over
 // worker threads must give exactly the outputs of one thread, for every weight format and layout
 // (f32; nvfp4 and nvfp4-s24 in rows4, and in ModelOpt where a scale byte keeps a weight out of
-// rows4), prefill and decode, with uneven parts (3 threads, N mod 4 ≠ 0 rows in the last part). A
-// kernel that traps in a worker thread is reported, not hung on, and the pool still works after.
+// rows4), prefill and decode, with uneven parts (3 threads, N mod 4 ≠ 0 rows in the last part);
+// so must the SSD decode step split by heads (tiny: 2 groups; demo: 1 group, heads split freely).
+// A kernel that traps in a worker thread is reported, not hung on, and the pool still works after.
 
 import { afterEach, describe, expect, test } from 'vitest';
 import { createWasmBackend, type WasmModel } from '../../../assembly/backend/index.js';
@@ -10,7 +11,7 @@ import { instantiateKernels } from '../../../assembly/backend/instantiate.js';
 import { spawnNodeThread, THREADS_ENV } from '../../../assembly/backend/node-threads.js';
 import { enableRelaxedSimd, readKernelBuild } from '../../../assembly/backend/node-wasm.js';
 import { KernelThreads } from '../../../assembly/backend/threads.js';
-import { parseConfig } from '../../../engine/config.js';
+import { parseConfig, type ModelConfig } from '../../../engine/config.js';
 import { InvalidOptionError, OpArgumentError } from '../../../engine/errors.js';
 import { Model } from '../../../engine/model.js';
 import { presetConfig } from '../../../weights-tools/presets.js';
@@ -18,6 +19,7 @@ import { memoryTensors, randomModelTensors, type MemoryTensor } from '../../help
 import { quantizedModelTensors } from '../../helpers/quantized-store.js';
 
 const config = parseConfig(presetConfig('tiny'));
+const demo = parseConfig(presetConfig('demo'));
 const PROMPT = new Int32Array([1, 17, 300, 4, 4, 99, 511, 0, 42]);
 
 /** The nvfp4 tensors with one scale byte of the first expert's up projection negative: that weight stays ModelOpt (tensors.ts). */
@@ -28,10 +30,11 @@ function withModelOptWeight(raw: Record<string, MemoryTensor>): Record<string, M
   return { ...raw, [name]: { ...raw[name], data: scales } };
 }
 
-const FORMATS: [string, () => Record<string, MemoryTensor>][] = [
-  ['f32', () => randomModelTensors(config, 21)],
-  ['nvfp4', () => withModelOptWeight(quantizedModelTensors(config, 22, 'nvfp4'))],
-  ['nvfp4-s24', () => quantizedModelTensors(config, 23, 'nvfp4-s24')],
+const FORMATS: [string, ModelConfig, () => Record<string, MemoryTensor>][] = [
+  ['tiny f32', config, () => randomModelTensors(config, 21)],
+  ['tiny nvfp4', config, () => withModelOptWeight(quantizedModelTensors(config, 22, 'nvfp4'))],
+  ['tiny nvfp4-s24', config, () => quantizedModelTensors(config, 23, 'nvfp4-s24')],
+  ['demo f32 (one SSD group)', demo, () => randomModelTensors(demo, 24)],
 ];
 
 const models: Model[] = [];
@@ -39,9 +42,9 @@ afterEach(() => {
   for (const m of models.splice(0)) m.ops.dispose();
 });
 
-async function load(raw: Record<string, MemoryTensor>, threads: number): Promise<Model> {
+async function load(cfg: ModelConfig, raw: Record<string, MemoryTensor>, threads: number): Promise<Model> {
   const backend = createWasmBackend({ build: 'relaxed', threads, threadMinWork: 0 }); // split every product that has ≥ 16 rows a thread
-  const model = new Model(await backend.load(config, memoryTensors(config, raw)));
+  const model = new Model(await backend.load(cfg, memoryTensors(cfg, raw)));
   models.push(model);
   return model;
 }
@@ -54,11 +57,11 @@ function run(model: Model): Float32Array[] {
   return out;
 }
 
-describe.each(FORMATS)('%s', (_, tensors) => {
+describe.each(FORMATS)('%s', (_, cfg, tensors) => {
   test('3 threads give the logits of 1 thread bit for bit (prefill and decode)', async () => {
     enableRelaxedSimd();
     const raw = tensors();
-    const [one, three] = [await load(raw, 1), await load(raw, 3)];
+    const [one, three] = [await load(cfg, raw, 1), await load(cfg, raw, 3)];
     expect((three.ops as WasmModel).threads).toBe(3);
     expect((one.ops as WasmModel).threads).toBe(1);
     const [a, b] = [run(one), run(three)];
