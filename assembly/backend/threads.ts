@@ -39,7 +39,7 @@ export const CONTROL_BYTES = 192;
 const ARGS_OFFSET = 32;
 const MAX_ARGS = 13;
 const STOP = -1;
-/** How long a side polls before it sleeps in Atomics.wait (ms): longer than the gaps between the linear products of a decode step (0.2 ms lost up to a third of the gain on `small`). */
+/** How long a side polls before it sleeps in Atomics.wait (ms): longer than the gaps between the products of a decode step (with 0.2 ms the threads of a `small` decode often slept between them). */
 const SPIN_MS = 2;
 
 /** What a worker thread is started with: the compiled shared-memory build, its memory, its control block. */
@@ -156,12 +156,16 @@ export class KernelThreads {
       Atomics.notify(w, 0);
       return w;
     });
-    own();
     let failed = false;
-    for (const w of words) {
-      // wait on the value seen, never on a fresh read: the job may finish between the test and the wait
-      for (let done = Atomics.load(w, 1); done !== job; done = Atomics.load(w, 1)) waitChange(w, 1, done);
-      failed ||= w[3] !== 0;
+    try {
+      own();
+    } finally {
+      // even when `own` throws: a control block is reused only once its thread is done with it
+      for (const w of words) {
+        // wait on the value seen, never on a fresh read: the job may finish between the test and the wait
+        for (let done = Atomics.load(w, 1); done !== job; done = Atomics.load(w, 1)) waitChange(w, 1, done);
+        failed ||= w[3] !== 0;
+      }
     }
     if (failed) throw new OpArgumentError('threads', 'a kernel failed in a worker thread');
   }

@@ -88,7 +88,7 @@ test('a bad thread count is refused with InvalidOptionError, from the option or 
   }
 });
 
-test('a kernel that traps in a worker thread makes run throw, and the pool serves the next job', async () => {
+test('a kernel that traps in a worker thread makes run throw, the pool serves the next job, and a throwing own part waits for the workers', async () => {
   enableRelaxedSimd();
   const kernels = await instantiateKernels(await readKernelBuild('relaxed', true), true, true);
   const threads = await KernelThreads.start(kernels.heap, kernels.module, 1, spawnNodeThread);
@@ -101,6 +101,14 @@ test('a kernel that traps in a worker thread makes run throw, and the pool serve
     expect(() => threads.run([{ kernel: 'f32_matmul', args: [x, outside, y, 1, 16, 16] }], () => {})).toThrow(OpArgumentError);
     threads.run([{ kernel: 'f32_matmul', args: [x, w, y, 1, 16, 16] }], () => {});
     expect([...heap.f32(y, 16)]).toEqual(new Array(16).fill(32)); // Σ_k 1 · 2 over K = 16
+    // the caller's own part throwing: its error comes out once the worker's part is done
+    heap.f32(y, 16).fill(0);
+    expect(() =>
+      threads.run([{ kernel: 'f32_matmul', args: [x, w, y, 1, 16, 16] }], () => {
+        throw new Error('own part');
+      }),
+    ).toThrow('own part');
+    expect([...heap.f32(y, 16)]).toEqual(new Array(16).fill(32));
   } finally {
     threads.dispose();
   }
