@@ -39,8 +39,8 @@ export interface WasmBackendOptions {
   /** The compiled module or its bytes, for the chosen build; default (Node): read build/*.wasm. */
   readonly module?: WebAssembly.Module | BufferSource;
   /**
-   * Threads for the linear products (threads.ts): a count, or 'auto' for the cores this process
-   * may use. Default: $EDGETRON_THREADS, else 1. More than one needs Node, the relaxed-SIMD build
+   * Threads for the linear products and the SSD decode step (threads.ts): a count, or 'auto' for
+   * the cores this process may use. Default: $EDGETRON_THREADS, else 1. More than one needs Node, the relaxed-SIMD build
    * (build/edgetron-relaxed-mt.wasm is its shared-memory twin) and no `module`; elsewhere the
    * backend runs on one thread (WasmModel.threads says how many it has).
    */
@@ -105,7 +105,7 @@ export class WasmModel implements LoadedModel {
     return this.ctx.config;
   }
 
-  /** Threads its linear products run on (threads.ts): 1, or the kernel threads and the caller. */
+  /** Threads its linear products and SSD decode steps run on (threads.ts): 1, or the kernel threads and the caller. */
   get threads(): number {
     return this.ctx.threads?.count ?? 1;
   }

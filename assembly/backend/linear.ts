@@ -49,7 +49,6 @@ function rowsCall(ctx: WasmContext, w: WasmLinear, x: number, T: number, scratch
   return { kernel: ctx.kernels.relaxed_simd() ? 'nvfp4_matmul_i8' : 'nvfp4_matmul_q16', args: [x, scratch, w.ptr + (n0 * K) / 2, scales, w.scale2, y, T, K, n] };
 }
 
-
 /**
  * X · Wᵀ for the linear weight `name`: (T, in) → (T, out). With kernel threads (threads.ts) and
  * enough work, the rows go out in parts of whole groups of 4 rows, one per thread; every output

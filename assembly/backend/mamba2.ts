@@ -15,8 +15,8 @@ import { partBounds } from './threads.js';
 
 /**
  * f32_ssd_step of one token; with kernel threads and enough work (3 multiply-adds per state
- * element, H·P·N of them; ≥ minWork per part) the heads go out in parts of whole groups (G = 1: any heads, which share B and C).
- * p: the kernel's pointers x, B, C, dt, dtBias, A, D, state, y.
+ * element, H·P·N of them; ≥ minWork per part) the heads go out in parts of whole groups (G = 1:
+ * any heads, which share B and C). p: the kernel's pointers x, B, C, dt, dtBias, A, D, state, y.
  */
 function ssdStep(ctx: WasmContext, p: readonly number[], H: number, P: number, G: number, N: number): void {
   const [x, B, C, dt, dtBias, A, D, state, y] = p;
