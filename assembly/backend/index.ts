@@ -40,9 +40,9 @@ export interface WasmBackendOptions {
   readonly module?: WebAssembly.Module | BufferSource;
   /**
    * Threads for the linear products and the SSD decode step (threads.ts): a count, or 'auto' for
-   * the cores this process may use. Default: $EDGETRON_THREADS, else 1. More than one needs Node, the relaxed-SIMD build
-   * (build/edgetron-relaxed-mt.wasm is its shared-memory twin) and no `module`; elsewhere the
-   * backend runs on one thread (WasmModel.threads says how many it has).
+   * the cores this process may use. Default: $EDGETRON_THREADS, else 1. More than one needs
+   * Node, the relaxed-SIMD build (build/edgetron-relaxed-mt.wasm is its shared-memory twin) and
+   * no `module`; elsewhere the backend runs on one thread (WasmModel.threads says how many).
    */
   readonly threads?: number | 'auto';
   /** With threads: the fewest multiply-adds per thread for a product to be split (default threads.ts MIN_PART_WORK, 2¹⁷). */
