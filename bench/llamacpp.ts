@@ -112,12 +112,12 @@ export async function benchLlamaCpp(options: LlamaCppOptions): Promise<void> {
     const dir = await presetDir(preset);
     const rows: (string | number)[][] = [];
     let q4 = NaN;
+    const probe = await openCheckpoint(dir); // every export has the preset's vocabulary
+    const prompt = Array.from(benchPrompt(options.prompt, probe.config.vocabSize));
+    await probe.store.close();
     for (const quant of QUANTS) {
       const path = await ggufOf(dir, quant);
-      const probe = await openCheckpoint(path);
-      const V = probe.config.vocabSize;
-      await probe.store.close();
-      const r = await llamaRun(llama, path, Array.from(benchPrompt(options.prompt, V)), steps);
+      const r = await llamaRun(llama, path, prompt, steps);
       if (quant === 'q4_0') q4 = r.decodeTokS;
       rows.push([`llama.cpp ${quant}`, r.prefillTokS, r.decodeTokS]);
       if (quant === 'nvfp4') {
@@ -136,9 +136,6 @@ export async function benchLlamaCpp(options: LlamaCppOptions): Promise<void> {
     if (threads > 1) {
       // every core: llama.cpp's q4_0 and nvfp4, and edgetron's kernel threads (relaxed build) on the nvfp4 file
       const nvfp4 = await ggufOf(dir, 'nvfp4');
-      const probe = await openCheckpoint(nvfp4);
-      const prompt = Array.from(benchPrompt(options.prompt, probe.config.vocabSize));
-      await probe.store.close();
       const multi: (string | number)[][] = [];
       for (const quant of ['q4_0', 'nvfp4'] as const) {
         const r = await llamaRun(llama, await ggufOf(dir, quant), prompt, steps, threads);

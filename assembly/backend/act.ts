@@ -26,12 +26,14 @@ export class WasmAct implements Act {
   }
 }
 
-/** What a block function needs: the config, the kernel exports, the heap, the weights, and the kernel threads if there are any. */
+/** What a block function needs: the config, the kernel exports and build, the heap, the weights, and the kernel threads if there are any. */
 export interface WasmContext {
   readonly config: ModelConfig;
   readonly kernels: KernelExports;
   readonly heap: Heap;
   readonly tensors: WasmTensors;
+  /** Whether the kernels are the relaxed-SIMD build (int8-activation nvfp4 products). */
+  readonly relaxed: boolean;
   readonly threads?: KernelThreads;
 }
 

@@ -237,7 +237,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}, name = 'wasm
         threads?.dispose();
         throw e;
       }
-      const ctx: WasmContext = { config, kernels: kernels.exports, heap: kernels.heap, tensors: weights, threads };
+      const ctx: WasmContext = { config, kernels: kernels.exports, heap: kernels.heap, tensors: weights, relaxed: kernels.relaxed, threads };
       return new WasmModel(kernels.simd ? 'wasm' : 'wasm-scalar', ctx, kernels.build);
     },
   };

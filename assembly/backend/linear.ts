@@ -31,7 +31,7 @@ function scratchBytes(ctx: WasmContext, w: WasmLinear, T: number): number {
   const k = ctx.kernels;
   if (w.format === 'f32' || w.format === 'bf16') return 0;
   if (w.format === 'nvfp4-s24') return T * k.gather_scratch_bytes(w.cols);
-  return T * (k.relaxed_simd() ? k.i8_scratch_bytes(w.cols) : k.q16_scratch_bytes(w.cols));
+  return T * (ctx.relaxed ? k.i8_scratch_bytes(w.cols) : k.q16_scratch_bytes(w.cols));
 }
 
 /** The kernel call for rows [n0, n0 + n) of `w` (n0 a multiple of 4): T tokens of x, outputs (T, n) at y. */
@@ -41,12 +41,12 @@ function rowsCall(ctx: WasmContext, w: WasmLinear, x: number, T: number, scratch
   if (w.format === 'bf16') return { kernel: 'bf16_matmul', args: [x, w.ptr + n0 * K * 2, y, T, K, n] };
   const s24 = w.format === 'nvfp4-s24';
   if (w.layout === 'rows4') {
-    const kernel = s24 ? 'nvfp4s24_matmul_gather_rows4' : ctx.kernels.relaxed_simd() ? 'nvfp4_matmul_i8_rows4' : 'nvfp4_matmul_q16_rows4';
+    const kernel = s24 ? 'nvfp4s24_matmul_gather_rows4' : ctx.relaxed ? 'nvfp4_matmul_i8_rows4' : 'nvfp4_matmul_q16_rows4';
     return { kernel, args: [x, scratch, w.ptr + (n0 / 4) * rows4GroupBytes(w), w.scale2, y, T, K, n] };
   }
   const scales = w.scales + (n0 * K) / 16;
   if (s24) return { kernel: 'nvfp4s24_matmul_gather', args: [x, scratch, w.ptr + (n0 * K) / 4, w.positions + (n0 * K) / 8, scales, w.scale2, y, T, K, n] };
-  return { kernel: ctx.kernels.relaxed_simd() ? 'nvfp4_matmul_i8' : 'nvfp4_matmul_q16', args: [x, scratch, w.ptr + (n0 * K) / 2, scales, w.scale2, y, T, K, n] };
+  return { kernel: ctx.relaxed ? 'nvfp4_matmul_i8' : 'nvfp4_matmul_q16', args: [x, scratch, w.ptr + (n0 * K) / 2, scales, w.scale2, y, T, K, n] };
 }
 
 /**
