@@ -1,6 +1,7 @@
 // `npm run bench`: the embed script's size (issue 7), raw and gzip (level 6, what HTTP servers
 // use). The page loads only embed.js; the rest is fetched when local mode starts, and
-// gpu-device.js only for WebGPU, one of the .wasm builds only for WASM.
+// gpu-device.js only for WebGPU, one of the .wasm builds only for WASM (and kernel-thread.js only
+// with kernel threads).
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,9 @@ const FILES: readonly [string, string][] = [
   ['embed.js', 'always (the <edgetron-chat> element, remote mode)'],
   ['embed/engine.js', 'local mode (the engine worker)'],
   ['embed/gpu-device.js', 'local mode on WebGPU'],
+  ['embed/edgetron-relaxed.wasm', 'local mode on WASM with relaxed SIMD (Chromium ≥ 114)'],
+  ['embed/edgetron-relaxed-mt.wasm', 'local mode on WASM with kernel threads, instead of edgetron-relaxed.wasm'],
+  ['embed/kernel-thread.js', 'local mode on WASM with kernel threads'],
   ['embed/edgetron-simd.wasm', 'local mode on WASM SIMD'],
   ['embed/edgetron-scalar.wasm', 'local mode on WASM without SIMD'],
 ];

@@ -1,17 +1,19 @@
-// `<edgetron-chat endpoint model mode="auto|local|remote" backend api-key max-tokens memory-budget-mb thinking="off">`: a chat web component. Where the
+// `<edgetron-chat endpoint model mode="auto|local|remote" backend threads api-key max-tokens memory-budget-mb thinking="off">`: a chat web component. Where the
 // model runs is decided once, when the element first needs it (choose.ts): a RemoteEngine
 // (the worker's API) or a LocalEngine (a Web Worker in this tab). The UI streams tokens into
 // the log, shows reasoning in a collapsible "thinking" section, and has stop and regenerate;
 // a host page can drive it without the UI:
 //   el.send(text, { maxTokens, thinking, temperature, seed }) → Promise<{ text, reasoning, backend, finishReason }>
 //   events: edgetron-token { kind, text }, edgetron-done { text, reasoning, backend, finishReason },
-//           edgetron-progress { loaded, total, cached }, edgetron-ready { backend, reason },
+//           edgetron-progress { loaded, total, cached }, edgetron-ready { backend, reason, threads },
 //           edgetron-notice { message }, edgetron-error { message }
-//   el.backend: 'webgpu' | 'wasm' | 'wasm-scalar' | 'remote', or null before the engine is ready
+//   el.backend: 'webgpu' | 'wasm' | 'wasm-scalar' | 'remote', or null before the engine is ready;
+//   el.threads: the kernel threads of a local WASM model (threads="auto" | N, default auto), or null
 
 import { SAFETENSORS_INDEX_FILE } from '../engine/safetensors.js';
 import { adviseBackend, autoChoice, forcedBackend, memoryBudget, parseMode, probeCapabilities } from './choose.js';
 import { InvalidOptionError } from '../engine/errors.js';
+import { threadCount } from '../assembly/backend/threads.js';
 import { BusyError } from './errors.js';
 import { LocalEngine } from './local.js';
 import type { EmbedBackend, Engine, FinishReason, Progress, TokenKind, Turn } from './protocol.js';
@@ -54,7 +56,7 @@ const folder = (url: string, base: string) => {
  * const { text, backend } = await el.send('Hello', { maxTokens: 64, thinking: false });
  */
 export class EdgetronChat extends HTMLElement {
-  static readonly observedAttributes = ['endpoint', 'model', 'mode', 'backend', 'api-key', 'memory-budget-mb'];
+  static readonly observedAttributes = ['endpoint', 'model', 'mode', 'backend', 'threads', 'api-key', 'memory-budget-mb'];
 
   private readonly root: ShadowRoot;
   private engine: Promise<Engine> | null = null;
@@ -102,6 +104,11 @@ export class EdgetronChat extends HTMLElement {
     return this.current?.backend ?? null;
   }
 
+  /** Threads the model's kernels run on (more than 1: WASM kernel threads in this tab), or null before the engine is ready. */
+  get threads(): number | null {
+    return this.current?.threads ?? null;
+  }
+
   /** Whether a generation is running. */
   get busy(): boolean {
     return this.abort !== null;
@@ -146,8 +153,8 @@ export class EdgetronChat extends HTMLElement {
       (engine) => {
         if (this.engine !== started) return engine; // reset meanwhile: reset() disposes it
         this.current = engine;
-        this.status(`Running on ${LABELS[engine.backend]} (${this.reason})`);
-        this.fire('edgetron-ready', { backend: engine.backend, reason: this.reason });
+        this.status(`Running on ${LABELS[engine.backend]}${engine.threads > 1 ? `, ${engine.threads} threads` : ''} (${this.reason})`);
+        this.fire('edgetron-ready', { backend: engine.backend, reason: this.reason, threads: engine.threads });
         return engine;
       },
       (e: Error) => {
@@ -191,6 +198,7 @@ export class EdgetronChat extends HTMLElement {
       headers,
       memoryBudget: budget.bytes,
       memorySource: budget.source,
+      threads: parseThreads(this.getAttribute('threads')),
       onProgress: (p) => this.progress(p),
       onNotice: (e) => {
         this.status(e.message, true);
@@ -322,6 +330,12 @@ export class EdgetronChat extends HTMLElement {
   private fire(type: string, detail: unknown): void {
     this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
   }
+}
+
+/** The threads attribute, checked: 'auto' (also when absent) or a whole number from 1 to 64. */
+function parseThreads(text: string | null): number | 'auto' {
+  if (text === null || text === 'auto') return 'auto';
+  return threadCount(text, 'threads', 1);
 }
 
 /** The memory-budget-mb attribute, checked. */

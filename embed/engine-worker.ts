@@ -3,10 +3,13 @@
 // starts and runs as a module Worker from a blob URL (so it works when the page is on another
 // origin). It downloads the pack (download.ts), loads it (load.ts) on the chosen backend (webgpu: the
 // device thread is a nested Worker running gpu-device.js; wasm: the relaxed-SIMD kernels where
-// this engine validates relaxed SIMD (Chromium ≥ 114), else the SIMD ones; wasm-scalar: scalar),
+// this engine validates relaxed SIMD (Chromium ≥ 114), else the SIMD ones; wasm-scalar: scalar;
+// with kernel threads the relaxed kernels' shared-memory build, and kernel-thread.js as nested
+// Workers, on a cross-origin-isolated page: the threads attribute, default auto),
 // and answers chat requests with the worker's own request parser and generation loop
 // (worker/validate.ts, worker/run.ts), so local and remote answers are the same stream.
 
+import { browserKernelThread } from '../assembly/backend/browser-threads.js';
 import { createWasmBackend } from '../assembly/backend/index.js';
 import { relaxedSimdSupported, type KernelBuild } from '../assembly/backend/instantiate.js';
 import type { Backend } from '../engine/backend.js';
@@ -39,10 +42,37 @@ function kernelBuild(backend: 'wasm' | 'wasm-scalar'): KernelBuild {
   return backend === 'wasm-scalar' ? 'scalar' : relaxedSimdSupported() ? 'relaxed' : 'simd';
 }
 
-async function wasmBackend(options: LoadOptions, backend: 'wasm' | 'wasm-scalar'): Promise<Backend> {
+/** Packs at least this large get more than one kernel thread from threads="auto" (below it a hand-off costs about what it saves). */
+const AUTO_THREADS_MIN_BYTES = 64 * 2 ** 20;
+/** Most kernel threads threads="auto" starts. */
+const AUTO_THREADS_MAX = 8;
+
+/**
+ * Kernel threads for a wasm backend (assembly/backend/threads.ts): the threads attribute's count,
+ * or for 'auto' the cores (up to 8) when the pack is large enough; and why not more when it is
+ * 1 (threads need the relaxed-SIMD build and a cross-origin-isolated page).
+ */
+function kernelThreads(options: LoadOptions, build: KernelBuild, packBytes: number): { count: number; why: string | null } {
+  const cores = navigator.hardwareConcurrency || 1;
+  const asked = options.threads === 'auto' ? (packBytes >= AUTO_THREADS_MIN_BYTES ? Math.min(cores, AUTO_THREADS_MAX) : 1) : options.threads;
+  if (asked === 1) return { count: 1, why: null };
+  if (build !== 'relaxed') return { count: 1, why: 'kernel threads need relaxed SIMD, which this browser lacks' };
+  if (!self.crossOriginIsolated) return { count: 1, why: 'kernel threads need a cross-origin-isolated page (COOP/COEP) for shared memory' };
+  return { count: asked, why: null };
+}
+
+/** The wasm backend (kernel threads where kernelThreads allows them) and its thread count. */
+async function wasmBackend(options: LoadOptions, backend: 'wasm' | 'wasm-scalar', packBytes: number): Promise<{ backend: Backend; threads: number }> {
   const build = kernelBuild(backend);
+  const { count, why } = kernelThreads(options, build, packBytes);
+  if (why !== null && options.threads !== 'auto') post({ kind: 'notice', id: 0, error: toWire(new Error(`threads="${options.threads}": ${why}; running on one thread`)) });
+  if (count > 1) {
+    const module = await WebAssembly.compile(await fetchBytes(new URL('edgetron-relaxed-mt.wasm', options.assetBase).href));
+    const script = URL.createObjectURL(new Blob([await fetchBytes(new URL('kernel-thread.js', options.assetBase).href)], { type: 'text/javascript' }));
+    return { backend: createWasmBackend({ module, build, threads: count, spawnThread: browserKernelThread(script) }, backend), threads: count };
+  }
   const module = await WebAssembly.compile(await fetchBytes(new URL(`edgetron-${build}.wasm`, options.assetBase).href));
-  return createWasmBackend({ module, build }, backend);
+  return { backend: createWasmBackend({ module, build }, backend), threads: 1 };
 }
 
 async function gpuBackend(options: LoadOptions): Promise<Backend> {
@@ -59,21 +89,34 @@ async function load(options: LoadOptions): Promise<ServedModel> {
   });
   const budget = { bytes: options.memoryBudget, source: options.memorySource };
   const open = (backend: Backend) => loadDownloadedPack(files, { backend, maxContext: LOCAL_MAX_CONTEXT, budget });
+  const openWasm = async (backend: 'wasm' | 'wasm-scalar') => {
+    const wasm = await wasmBackend(options, backend, files.totalBytes);
+    if (wasm.threads === 1) return { session: await open(wasm.backend), threads: 1 };
+    try {
+      return { session: await open(wasm.backend), threads: wasm.threads };
+    } catch (e) {
+      if (!(e instanceof Error && /kernel thread/.test(e.message))) throw e;
+      post({ kind: 'notice', id: 0, error: toWire(new Error(`${e.message}; running on one thread`)) });
+      return { session: await open((await wasmBackend({ ...options, threads: 1 }, backend, files.totalBytes)).backend), threads: 1 };
+    }
+  };
   let backend: ClientBackend = options.backend;
   let reason = 'chosen by the page';
   let session;
+  let threads = 1;
   try {
-    session = await open(backend === 'webgpu' ? await gpuBackend(options) : await wasmBackend(options, backend));
+    if (backend === 'webgpu') session = await open(await gpuBackend(options));
+    else ({ session, threads } = await openWasm(backend));
   } catch (e) {
     if (backend !== 'webgpu' || !(e instanceof NoGpuAdapterError)) throw e;
     post({ kind: 'notice', id: 0, error: toWire(e) });
     backend = 'wasm';
     reason = `webgpu failed (${e.message}); WASM SIMD instead`;
-    session = await open(await wasmBackend(options, backend));
+    ({ session, threads } = await openWasm(backend));
   } finally {
     files.release();
   }
-  post({ kind: 'ready', id: 0, backend, reason });
+  post({ kind: 'ready', id: 0, backend, reason, threads });
   const maxContext = Math.min(LOCAL_MAX_CONTEXT, session.model.ops.config.maxPositionEmbeddings);
   return { id: LOCAL_MODEL_ID, session, maxContext, created: Math.floor(Date.now() / 1000) };
 }

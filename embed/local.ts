@@ -28,6 +28,7 @@ export class LocalEngine implements Engine {
     readonly backend: ClientBackend,
     /** Why this backend runs. */
     readonly reason: string,
+    readonly threads: number,
   ) {}
 
   /**
@@ -58,7 +59,7 @@ export class LocalEngine implements Engine {
           case 'notice':
             return onNotice(errorFromWire(m.error));
           case 'ready':
-            engine = new LocalEngine(worker, m.backend, m.reason);
+            engine = new LocalEngine(worker, m.backend, m.reason, m.threads);
             return resolve(engine);
           case 'token':
             return engine?.pending.get(m.id)?.onToken(m.token, m.text);

@@ -45,6 +45,8 @@ export type EmbedBackend = ClientBackend | 'remote';
 /** What the element drives, wherever the model runs. */
 export interface Engine {
   readonly backend: EmbedBackend;
+  /** Threads the model's kernels run on in this tab (WASM kernel threads); 1 for WebGPU and remote. */
+  readonly threads: number;
   /** Stream one answer; `signal` stops it (the promise then resolves with 'abort'). */
   generate(request: GenerateRequest, onToken: (kind: TokenKind, text: string) => void, signal: AbortSignal): Promise<FinishReason>;
   dispose(): void;
@@ -71,6 +73,8 @@ export interface LoadOptions {
   readonly memoryBudget: number;
   /** Where `memoryBudget` comes from, for the message when it is not enough. */
   readonly memorySource: string;
+  /** Kernel threads on WASM (the threads attribute): a count, or 'auto' (the cores, up to 8, for packs of 64 MiB or more). */
+  readonly threads: number | 'auto';
 }
 
 export type ToEngine =
@@ -81,7 +85,7 @@ export type ToEngine =
 export type FromEngine =
   | { readonly kind: 'progress'; readonly id: 0; readonly progress: Progress }
   | { readonly kind: 'notice'; readonly id: 0; readonly error: WireError }
-  | { readonly kind: 'ready'; readonly id: 0; readonly backend: ClientBackend; readonly reason: string }
+  | { readonly kind: 'ready'; readonly id: 0; readonly backend: ClientBackend; readonly reason: string; readonly threads: number }
   | { readonly kind: 'token'; readonly id: number; readonly token: TokenKind; readonly text: string }
   | { readonly kind: 'done'; readonly id: number; readonly finishReason: FinishReason }
   | { readonly kind: 'failed'; readonly id: number; readonly error: WireError };

@@ -19,6 +19,7 @@ async function apiError(res: Response): Promise<RemoteApiError> {
 /** The worker's API as an Engine. */
 export class RemoteEngine implements Engine {
   readonly backend = 'remote';
+  readonly threads = 1;
 
   private constructor(
     private readonly endpoint: string,

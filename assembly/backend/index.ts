@@ -11,7 +11,7 @@
 
 import type { Act, Backend, LoadedModel, SequenceState, StatePart } from '../../engine/backend.js';
 import type { ModelConfig } from '../../engine/config.js';
-import { OpArgumentError, SequenceStateError, TokenOutOfRangeError } from '../../engine/errors.js';
+import { InvalidOptionError, OpArgumentError, SequenceStateError, TokenOutOfRangeError } from '../../engine/errors.js';
 import { headTensorName, type TensorEntry } from '../../engine/weights.js';
 import { freeAct, newAct, WasmAct, type WasmContext } from './act.js';
 import { attention } from './attention.js';
@@ -22,7 +22,7 @@ import { mlp } from './mlp.js';
 import { moe } from './moe.js';
 import { WasmSequenceState } from './state.js';
 import { WasmTensors } from './tensors.js';
-import { KernelThreads } from './threads.js';
+import { KernelThreads, threadCount, type ThreadSpawner } from './threads.js';
 
 export { simdSupported, relaxedSimdSupported, bestKernelBuild, instantiateKernels, KERNEL_BUILDS, type KernelBuild, type WasmKernels, type KernelExports } from './instantiate.js';
 export { Heap } from './heap.js';
@@ -40,11 +40,15 @@ export interface WasmBackendOptions {
   readonly module?: WebAssembly.Module | BufferSource;
   /**
    * Threads for the linear products and the SSD decode step (threads.ts): a count, or 'auto' for
-   * the cores this process may use. Default: $EDGETRON_THREADS, else 1. More than one needs
-   * Node, the relaxed-SIMD build (build/edgetron-relaxed-mt.wasm is its shared-memory twin) and
-   * no `module`; elsewhere the backend runs on one thread (WasmModel.threads says how many).
+   * the cores this process may use. Default in Node: $EDGETRON_THREADS, else 1. More than one
+   * needs the relaxed-SIMD build's shared-memory twin (build/edgetron-relaxed-mt.wasm): read from
+   * build/ in Node, or given as `module` together with `spawnThread` (browsers:
+   * browser-threads.ts); with a `module` and no `spawnThread` the backend runs on one thread
+   * (WasmModel.threads says how many).
    */
   readonly threads?: number | 'auto';
+  /** Starts one kernel thread over `module` (the shared-memory build) outside Node, e.g. browserKernelThread(url) in a Web Worker. */
+  readonly spawnThread?: ThreadSpawner;
   /** With threads: the fewest multiply-adds per thread for a product to be split (default threads.ts MIN_PART_WORK, 2¹⁷). */
   readonly threadMinWork?: number;
 }
@@ -70,7 +74,12 @@ const NODE_THREADS = './node-threads.js';
 
 /** The kernels, and the kernel threads when more than one thread is asked for and this engine runs them (WasmBackendOptions.threads). */
 async function loadEngine(options: WasmBackendOptions): Promise<{ kernels: WasmKernels; threads?: KernelThreads }> {
-  if (options.module) return { kernels: await loadKernels(options) };
+  if (options.module) {
+    const count = options.spawnThread ? threadCount(options.threads ?? 1, 'threads', globalThis.navigator?.hardwareConcurrency ?? 1) : 1;
+    if (count === 1) return { kernels: await loadKernels(options) };
+    const kernels = await instantiateShared(options.module);
+    return { kernels, threads: await KernelThreads.start(kernels.heap, kernels.module, count - 1, options.spawnThread!, options.threadMinWork) };
+  }
   const reader: typeof import('./node-wasm.js') = await import(/* @vite-ignore */ NODE_READER);
   const spawner: typeof import('./node-threads.js') = await import(/* @vite-ignore */ NODE_THREADS);
   const build = reader.nodeKernelBuild(options.build, options.simd);
@@ -78,6 +87,16 @@ async function loadEngine(options: WasmBackendOptions): Promise<{ kernels: WasmK
   if (count === 1 || build !== 'relaxed') return { kernels: await instantiateKernels(await reader.readKernelBuild(build), build !== 'scalar') };
   const kernels = await instantiateKernels(await reader.readKernelBuild(build, true), true, true);
   return { kernels, threads: await KernelThreads.start(kernels.heap, kernels.module, count - 1, spawner.spawnNodeThread, options.threadMinWork) };
+}
+
+/** The shared-memory build given as a module, instantiated over a shared memory; a module of another build is refused by name. */
+async function instantiateShared(module: WebAssembly.Module | BufferSource): Promise<WasmKernels> {
+  try {
+    return await instantiateKernels(module, true, true);
+  } catch (e) {
+    if (!(e instanceof WebAssembly.LinkError)) throw e;
+    throw new InvalidOptionError('module', 'a build without shared memory', `the shared-memory kernel build (edgetron-relaxed-mt.wasm) when threads > 1 (${e.message})`);
+  }
 }
 
 function wasmAct(x: Act, op: string, ctx: WasmContext): WasmAct {

@@ -6,9 +6,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { InvalidOptionError } from '../../engine/errors.js';
 import { packageRoot } from '../../weights-tools/checkpoint.js';
-import type { ThreadSpawner } from './threads.js';
+import { threadCount, type ThreadSpawner } from './threads.js';
 
 /** The worker entry: beside this file when it runs compiled (dist/), else (TypeScript sources under vitest) the compiled one in dist/. */
 function workerEntry(): string {
@@ -36,10 +35,6 @@ export const spawnNodeThread: ThreadSpawner = (start) =>
  * @example nodeThreadCount('auto'); // 2 on a 2-core machine
  */
 export function nodeThreadCount(requested?: number | 'auto'): number {
-  const from = requested !== undefined ? 'threads' : THREADS_ENV;
-  const value = requested ?? process.env[THREADS_ENV] ?? 1;
-  if (value === 'auto') return availableParallelism();
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidOptionError(from, String(value), 'auto or a whole number of threads from 1 to 64');
-  return n;
+  if (requested !== undefined) return threadCount(requested, 'threads', availableParallelism());
+  return threadCount(process.env[THREADS_ENV] ?? 1, THREADS_ENV, availableParallelism());
 }

@@ -13,7 +13,7 @@
 // no CPU. Atomics.wait is allowed in Node's main thread and in Web Workers, not in a page's main
 // thread: the embed runs the engine in a Web Worker.
 
-import { OpArgumentError } from '../../engine/errors.js';
+import { InvalidOptionError, OpArgumentError } from '../../engine/errors.js';
 import type { Heap } from './heap.js';
 import type { KernelExports } from './instantiate.js';
 
@@ -94,6 +94,21 @@ export function serveKernels(kernels: KernelExports, memory: WebAssembly.Memory,
   }
 }
 
+/** Most threads a backend takes. */
+const MAX_THREADS = 64;
+
+/**
+ * A thread count from an option `value` named `from`: a whole number from 1 to 64, or 'auto' for
+ * `cores` (capped at 64); anything else is an InvalidOptionError.
+ * @example threadCount('auto', 'threads', navigator.hardwareConcurrency); // 8 on an 8-core laptop
+ */
+export function threadCount(value: number | string, from: string, cores: number): number {
+  if (value === 'auto') return Math.max(1, Math.min(MAX_THREADS, Math.floor(cores)));
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) throw new InvalidOptionError(from, String(value), `auto or a whole number of threads from 1 to ${MAX_THREADS}`);
+  return n;
+}
+
 /**
  * Boundaries of `parts` near-equal parts of `units` units (units are what a part may not cut:
  * groups of 4 rows, groups of SSD heads): parts + 1 increasing numbers from 0 to units.
@@ -132,11 +147,18 @@ export class KernelThreads {
     this.args = controls.map((c) => new Float64Array(heap.memory.buffer, c + ARGS_OFFSET, MAX_ARGS));
   }
 
-  /** Start `workers` worker threads (besides the caller) over `heap`'s shared memory, each with its control block. */
+  /** Start `workers` worker threads (besides the caller) over `heap`'s shared memory, each with its control block; if one fails to start, those that did are stopped and its error is thrown. */
   static async start(heap: Heap, module: WebAssembly.Module, workers: number, spawn: ThreadSpawner, minWork = MIN_PART_WORK): Promise<KernelThreads> {
     const controls = Array.from({ length: workers }, () => heap.allocZeroed(CONTROL_BYTES));
-    const handles = await Promise.all(controls.map((control) => spawn({ module, memory: heap.memory, control })));
-    return new KernelThreads(heap, controls, handles, minWork);
+    const started = await Promise.allSettled(controls.map((control) => spawn({ module, memory: heap.memory, control })));
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) {
+      // the threads that did start are stopped, so none is left waiting on its control block
+      for (const s of started) if (s.status === 'fulfilled') s.value.terminate();
+      for (const control of controls) heap.free(control);
+      throw failed.reason;
+    }
+    return new KernelThreads(heap, controls, started.map((s) => (s as PromiseFulfilledResult<ThreadHandle>).value), minWork);
   }
 
   /** Threads that run a call's parts: the worker threads and the caller. */

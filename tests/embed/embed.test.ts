@@ -16,7 +16,7 @@ import { SHARD, send, startRig, statusText, type EmbedRig, type HostSite } from 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 /** Fixed sampling seeds make the answers repeatable (only "text arrives" is asserted of them). */
 const SEED = 1;
-const LAZY = /\/embed\/(engine\.js|gpu-device\.js|edgetron-(relaxed|simd|scalar)\.wasm)$/;
+const LAZY = /\/embed\/(engine\.js|gpu-device\.js|kernel-thread\.js|edgetron-(relaxed|relaxed-mt|simd|scalar)\.wasm)$/;
 
 let rig: EmbedRig;
 let api: string;
@@ -44,6 +44,7 @@ describeWithChromium('the embed script in headless Chromium against wrangler dev
       expect(first.requests.some((u) => u.endsWith('/embed/edgetron-relaxed.wasm'))).toBe(true); // Chromium runs relaxed SIMD
       expect(first.requests.some((u) => u.endsWith('/embed/edgetron-simd.wasm'))).toBe(false);
       expect(first.requests.some((u) => u.endsWith('/embed/gpu-device.js'))).toBe(false);
+      expect(first.requests.some((u) => u.endsWith('/embed/edgetron-relaxed-mt.wasm') || u.endsWith('/embed/kernel-thread.js'))).toBe(false); // threads="auto": one thread for a pack this small
       const progress = await first.page.locator('edgetron-chat').locator('#progress-text').textContent();
       expect(progress).toMatch(/^([\d.]+) MiB of \1 MiB \(100%\)$/);
       expect(await statusText(first.page)).toMatch(/WASM SIMD in this tab/);
@@ -55,6 +56,35 @@ describeWithChromium('the embed script in headless Chromium against wrangler dev
       expect(shards).toHaveLength(1); // the reload fetched none
       expect(await first.page.locator('edgetron-chat').locator('#progress-text').textContent()).toMatch(/^([\d.]+) MiB of \1 MiB \(100%\), \1 MiB from the cache$/);
 
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('local mode on WASM with threads="2": the shared-memory kernels and a kernel thread in a nested Worker give the answer of one thread', async () => {
+    const context = await browser.newContext();
+    try {
+      const answer = async (threads: string) => {
+        const { page, requests } = await site.open(context, { mode: 'local', backend: 'wasm', threads });
+        const r = await send(page, 'Hello', { maxTokens: 16, thinking: false, seed: SEED });
+        const used = await page.evaluate(() => (document.getElementById('chat') as HTMLElement & { threads: number }).threads);
+        return { r, used, requests, status: await statusText(page) };
+      };
+      const one = await answer('1');
+      const two = await answer('2');
+      expect(one.used).toBe(1);
+      expect(two.used).toBe(2);
+      expect(two.status).toMatch(/WASM SIMD in this tab, 2 threads/);
+      expect(two.requests.some((u) => u.endsWith('/embed/edgetron-relaxed-mt.wasm'))).toBe(true);
+      expect(two.requests.some((u) => u.endsWith('/embed/kernel-thread.js'))).toBe(true);
+      expect(one.requests.some((u) => u.endsWith('/embed/edgetron-relaxed-mt.wasm'))).toBe(false);
+      expect(one.r.tokens).toBeGreaterThan(0);
+      expect(two.r.text).toBe(one.r.text); // the same logits for any thread count, so the same sampled tokens
+      expect(two.r.finishReason).toBe(one.r.finishReason);
+
+      const bad = await site.open(context, { mode: 'local', backend: 'wasm', threads: 'many' });
+      await expect.poll(() => statusText(bad.page)).toMatch(/threads = "many" is invalid; expected auto or a whole number of threads from 1 to 64/);
+      expect(bad.requests.some((u) => SHARD.test(u))).toBe(false);
     } finally {
       await context.close();
     }

@@ -4,13 +4,16 @@
 // rows4), prefill and decode, with uneven parts (3 threads, N mod 4 ≠ 0 rows in the last part);
 // so must the SSD decode step split by heads (tiny: 2 groups; demo: 1 group, heads split freely).
 // A kernel that traps in a worker thread is reported, not hung on, and the pool still works after.
+// The browser embed's path (the shared-memory build given as a module, threads from a spawner)
+// gives the same logits; a module without shared memory, or a thread that fails to start, is a
+// clear error with no thread left running.
 
 import { afterEach, describe, expect, test } from 'vitest';
 import { createWasmBackend, type WasmModel } from '../../../assembly/backend/index.js';
 import { instantiateKernels } from '../../../assembly/backend/instantiate.js';
 import { spawnNodeThread, THREADS_ENV } from '../../../assembly/backend/node-threads.js';
 import { enableRelaxedSimd, readKernelBuild } from '../../../assembly/backend/node-wasm.js';
-import { KernelThreads } from '../../../assembly/backend/threads.js';
+import { KernelThreads, type ThreadSpawner } from '../../../assembly/backend/threads.js';
 import { parseConfig, type ModelConfig } from '../../../engine/config.js';
 import { InvalidOptionError, OpArgumentError } from '../../../engine/errors.js';
 import { Model } from '../../../engine/model.js';
@@ -112,4 +115,44 @@ test('a kernel that traps in a worker thread makes run throw, the pool serves th
   } finally {
     threads.dispose();
   }
+});
+
+describe('threads from a given module and spawner (the browser embed path)', () => {
+  test('the shared-memory build as `module` with `spawnThread`: 3 threads give the logits of 1 thread bit for bit', async () => {
+    enableRelaxedSimd();
+    const raw = quantizedModelTensors(config, 25, 'nvfp4-s24');
+    const module = await WebAssembly.compile(await readKernelBuild('relaxed', true));
+    const spawned: number[] = [];
+    const spawnThread: ThreadSpawner = (start) => (spawned.push(start.control), spawnNodeThread(start));
+    const threaded = new Model(await createWasmBackend({ module, build: 'relaxed', threads: 3, threadMinWork: 0, spawnThread }).load(config, memoryTensors(config, raw)));
+    models.push(threaded);
+    expect((threaded.ops as WasmModel).threads).toBe(3);
+    expect(spawned).toHaveLength(2);
+    const one = await load(config, raw, 1);
+    const [a, b] = [run(one), run(threaded)];
+    for (let i = 0; i < a.length; i++) expect(Buffer.from(b[i].buffer).equals(Buffer.from(a[i].buffer))).toBe(true);
+  }, 60_000);
+
+  test('threads > 1 with a module built without shared memory is refused by name', async () => {
+    enableRelaxedSimd();
+    const module = await WebAssembly.compile(await readKernelBuild('relaxed'));
+    const load = createWasmBackend({ module, build: 'relaxed', threads: 2, spawnThread: spawnNodeThread }).load(config, memoryTensors(config, randomModelTensors(config, 3)));
+    await expect(load).rejects.toThrow(/edgetron-relaxed-mt\.wasm/);
+  });
+
+  test('a thread that fails to start: the ones that started are stopped and the load fails with its error', async () => {
+    enableRelaxedSimd();
+    const module = await WebAssembly.compile(await readKernelBuild('relaxed', true));
+    const stopped: number[] = [];
+    let n = 0;
+    const spawnThread: ThreadSpawner = async (start) => {
+      if (++n === 2) throw new Error('a kernel thread did not start: no Worker here');
+      const handle = await spawnNodeThread(start);
+      return { terminate: () => (stopped.push(start.control), handle.terminate()) };
+    };
+    const load = createWasmBackend({ module, build: 'relaxed', threads: 4, spawnThread }).load(config, memoryTensors(config, randomModelTensors(config, 3)));
+    await expect(load).rejects.toThrow('no Worker here');
+    expect(n).toBe(3);
+    expect(stopped).toHaveLength(2);
+  });
 });
