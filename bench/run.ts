@@ -22,7 +22,10 @@
 //    flag, which the driver turns on), and the SIMD build's (int16 activations) are kept beside
 //    them for the 4-bit packs, with the KL of each build's nvfp4 against f32; the kernel table has
 //    the relaxed build's int8 matvec in both weight layouts (ModelOpt, and rows4 as the backend
-//    holds nvfp4 weights).
+//    holds nvfp4 weights). Each 4-bit kernel row calls one matrix again and again, so matrices
+//    smaller than the last-level cache are read from it; the decode kernels (rows4) are also run
+//    "weights in DRAM": copies of the matrix filling 256 MiB, called in turn, as a large model's
+//    decode reads its weights.
 // 6. nvfp4-s24 (the backend's s24 kernel, …_gather, fp4s24_gather.ts: activations gathered per kept
 //    weight) in the kernel table, and its A/B against the old s24 and the nvfp4 decodes in
 //    interleaved rounds (bench/s24-gather.ts).
@@ -157,23 +160,37 @@ function fp4Weights(k: WasmKernels, format: Fp4, K: number, N: number) {
   return { c, s, p, bytes, free: () => [c, s, p].forEach((q) => k.heap.free(q)) };
 }
 
-function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8' | 'q16' | 'i8' | 'i8 rows4' | 'gather' | 'gather rows4', T: number, K: number, N: number, ceiling: number): KernelRow {
+/** Bytes of weight copies a "weights in DRAM" kernel row cycles through: well above the last-level caches (48 MiB L3 on the bench VM). */
+const DRAM_BYTES = 256 << 20;
+
+/**
+ * One 4-bit kernel row. Default: one matrix called again and again, so matrices smaller than the
+ * last-level cache are read from it; `inDram` (rows4 paths): enough copies of the packed matrix to
+ * exceed the caches, called in turn, as a decode of a large model reads its weights.
+ */
+function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8' | 'q16' | 'i8' | 'i8 rows4' | 'gather' | 'gather rows4', T: number, K: number, N: number, ceiling: number, inDram = false): KernelRow {
   const w = fp4Weights(k, format, K, N);
   const x = k.heap.alloc(T * K * 4);
   const y = k.heap.alloc(T * N * 4);
   const scratch = k.heap.alloc(T * Math.max(k.exports.q8_scratch_bytes(K), k.exports.q16_scratch_bytes(K), k.exports.i8_scratch_bytes(K), k.exports.gather_scratch_bytes(K)));
   fillRandom(k, x, T * K * 4, 5);
   const e = k.exports;
-  const rows4 = path.endsWith('rows4') ? k.heap.alloc(w.bytes) : 0; // the backend's resident layout (fp4_rows4.ts, fp4s24_gather.ts)
-  if (rows4 && format === 'nvfp4') e.nvfp4_pack_rows4(w.c, w.s, rows4, K, N);
-  else if (rows4) e.nvfp4s24_pack_rows4(w.c, w.p, w.s, rows4, K, N);
+  // the backend's resident layout (fp4_rows4.ts, fp4s24_gather.ts), once or in copies that exceed the caches
+  const copies = path.endsWith('rows4') ? (inDram ? Math.ceil(DRAM_BYTES / w.bytes) : 1) : 0;
+  const packed = Array.from({ length: copies }, () => k.heap.alloc(w.bytes));
+  for (const dst of packed) {
+    if (format === 'nvfp4') e.nvfp4_pack_rows4(w.c, w.s, dst, K, N);
+    else e.nvfp4s24_pack_rows4(w.c, w.p, w.s, dst, K, N);
+  }
+  let turn = 0;
+  const next = () => packed[turn++ % copies];
   const fn =
     path === 'gather rows4'
-      ? () => e.nvfp4s24_matmul_gather_rows4(x, scratch, rows4, 0.01, y, T, K, N)
+      ? () => e.nvfp4s24_matmul_gather_rows4(x, scratch, next(), 0.01, y, T, K, N)
       : path === 'gather'
       ? () => e.nvfp4s24_matmul_gather(x, scratch, w.c, w.p, w.s, 0.01, y, T, K, N)
       : path === 'i8 rows4'
-      ? () => e.nvfp4_matmul_i8_rows4(x, scratch, rows4, 0.01, y, 1, K, N)
+      ? () => e.nvfp4_matmul_i8_rows4(x, scratch, next(), 0.01, y, 1, K, N)
       : path === 'i8'
       ? () => e.nvfp4_matvec_i8(x, scratch, w.c, w.s, 0.01, y, K, N)
       : path === 'q16'
@@ -187,12 +204,12 @@ function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8' | 'q16' | 'i8' |
         : format === 'nvfp4'
           ? () => e.nvfp4_matmul(x, w.c, w.s, 0.01, y, T, K, N)
           : () => e.nvfp4s24_matmul(x, w.c, w.p, w.s, 0.01, y, T, K, N);
-  const reps = T > 1 ? (QUICK ? 3 : 9) : w.bytes > 8 << 20 ? (QUICK ? 5 : 15) : QUICK ? 50 : 300;
-  const ms = timeMs(fn, reps, T > 1 ? 2 : 10);
+  const reps = inDram ? 2 * copies : T > 1 ? (QUICK ? 3 : 9) : w.bytes > 8 << 20 ? (QUICK ? 5 : 15) : QUICK ? 50 : 300;
+  const ms = timeMs(fn, reps, inDram ? copies : T > 1 ? 2 : 10);
   w.free();
-  for (const q of [x, y, scratch, ...(rows4 ? [rows4] : [])]) k.heap.free(q);
+  for (const q of [x, y, scratch, ...packed]) k.heap.free(q);
   const gbs = w.bytes / (ms / 1e3) / GB;
-  const suffix = path === 'f32' ? '' : k.relaxed ? `_${path} (relaxed)` : `_${path}`;
+  const suffix = (path === 'f32' ? '' : k.relaxed ? `_${path} (relaxed)` : `_${path}`) + (inDram ? `, weights in DRAM (${copies} copies)` : '');
   const stem = `${format === 'nvfp4' ? 'nvfp4' : 'nvfp4s24'}_${T > 1 ? `matmul${suffix} T=${T}` : `matvec${suffix}`}`;
   return { stem, shape: `${N}×${K}`, mib: w.bytes / 2 ** 20, gbs, pct: (100 * gbs) / ceiling, gflops: (2 * T * K * N) / (ms / 1e3) / GB };
 }
@@ -418,6 +435,10 @@ async function main(): Promise<void> {
     for (const path of ['gather', 'gather rows4'] as const) rows.push(fp4Row(kernels, 'nvfp4-s24', path, 1, K, N, ceiling)); // the backend's s24 path (fp4s24_gather.ts)
     if (relaxedKernels) for (const path of ['i8', 'i8 rows4'] as const) rows.push(fp4Row(relaxedKernels, 'nvfp4', path, 1, K, N, ceiling));
     if (relaxedKernels) for (const path of ['gather', 'gather rows4'] as const) rows.push(fp4Row(relaxedKernels, 'nvfp4-s24', path, 1, K, N, ceiling));
+    // the decode kernels again with their weights out of the caches, as in a large model's decode
+    const decode = relaxedKernels ?? kernels;
+    rows.push(fp4Row(decode, 'nvfp4', decode.relaxed ? 'i8 rows4' : 'q16', 1, K, N, ceiling, decode.relaxed));
+    rows.push(fp4Row(decode, 'nvfp4-s24', 'gather rows4', 1, K, N, ceiling, true));
   }
   for (const format of ['nvfp4', 'nvfp4-s24'] as const) for (const path of ['f32', 'q16'] as const) rows.push(fp4Row(kernels, format, path, 32, 2048, 2048, ceiling));
   for (const path of ['gather', 'gather rows4'] as const) rows.push(fp4Row(kernels, 'nvfp4-s24', path, 32, 2048, 2048, ceiling));
