@@ -13,7 +13,7 @@ import { browserKernelThread } from '../assembly/backend/browser-threads.js';
 import { createWasmBackend } from '../assembly/backend/index.js';
 import { relaxedSimdSupported, type KernelBuild } from '../assembly/backend/instantiate.js';
 import type { Backend } from '../engine/backend.js';
-import { NoGpuAdapterError } from '../engine/errors.js';
+import { NoGpuAdapterError, ThreadStartError } from '../engine/errors.js';
 import { browserDeviceThread } from '../gpu/browser.js';
 import { createWebGpuBackend } from '../gpu/index.js';
 import { prepare, run, type ServedModel } from '../worker/run.js';
@@ -61,18 +61,13 @@ function kernelThreads(options: LoadOptions, build: KernelBuild, packBytes: numb
   return { count: asked, why: null };
 }
 
-/** The wasm backend (kernel threads where kernelThreads allows them) and its thread count. */
-async function wasmBackend(options: LoadOptions, backend: 'wasm' | 'wasm-scalar', packBytes: number): Promise<{ backend: Backend; threads: number }> {
+/** The wasm backend on `threads` kernel threads (more than one: the shared-memory build and kernel-thread.js), or on one. */
+async function wasmBackend(options: LoadOptions, backend: 'wasm' | 'wasm-scalar', threads: number): Promise<Backend> {
   const build = kernelBuild(backend);
-  const { count, why } = kernelThreads(options, build, packBytes);
-  if (why !== null && options.threads !== 'auto') post({ kind: 'notice', id: 0, error: toWire(new Error(`threads="${options.threads}": ${why}; running on one thread`)) });
-  if (count > 1) {
-    const module = await WebAssembly.compile(await fetchBytes(new URL('edgetron-relaxed-mt.wasm', options.assetBase).href));
-    const script = URL.createObjectURL(new Blob([await fetchBytes(new URL('kernel-thread.js', options.assetBase).href)], { type: 'text/javascript' }));
-    return { backend: createWasmBackend({ module, build, threads: count, spawnThread: browserKernelThread(script) }, backend), threads: count };
-  }
-  const module = await WebAssembly.compile(await fetchBytes(new URL(`edgetron-${build}.wasm`, options.assetBase).href));
-  return { backend: createWasmBackend({ module, build }, backend), threads: 1 };
+  if (threads === 1) return createWasmBackend({ module: await WebAssembly.compile(await fetchBytes(new URL(`edgetron-${build}.wasm`, options.assetBase).href)), build }, backend);
+  const module = await WebAssembly.compile(await fetchBytes(new URL('edgetron-relaxed-mt.wasm', options.assetBase).href));
+  const script = URL.createObjectURL(new Blob([await fetchBytes(new URL('kernel-thread.js', options.assetBase).href)], { type: 'text/javascript' }));
+  return createWasmBackend({ module, build, threads, spawnThread: browserKernelThread(script) }, backend);
 }
 
 async function gpuBackend(options: LoadOptions): Promise<Backend> {
@@ -89,16 +84,19 @@ async function load(options: LoadOptions): Promise<ServedModel> {
   });
   const budget = { bytes: options.memoryBudget, source: options.memorySource };
   const open = (backend: Backend) => loadDownloadedPack(files, { backend, maxContext: LOCAL_MAX_CONTEXT, budget });
+  // on kernel threads where kernelThreads allows them; if they cannot start (or their files cannot be fetched), on one, with a notice
   const openWasm = async (backend: 'wasm' | 'wasm-scalar') => {
-    const wasm = await wasmBackend(options, backend, files.totalBytes);
-    if (wasm.threads === 1) return { session: await open(wasm.backend), threads: 1 };
-    try {
-      return { session: await open(wasm.backend), threads: wasm.threads };
-    } catch (e) {
-      if (!(e instanceof Error && /kernel thread/.test(e.message))) throw e;
-      post({ kind: 'notice', id: 0, error: toWire(new Error(`${e.message}; running on one thread`)) });
-      return { session: await open((await wasmBackend({ ...options, threads: 1 }, backend, files.totalBytes)).backend), threads: 1 };
+    const { count, why } = kernelThreads(options, kernelBuild(backend), files.totalBytes);
+    if (why !== null && options.threads !== 'auto') post({ kind: 'notice', id: 0, error: toWire(new ThreadStartError(options.threads as number, `${why}; running on one thread`)) });
+    if (count > 1) {
+      try {
+        return { session: await open(await wasmBackend(options, backend, count)), threads: count };
+      } catch (e) {
+        if (!(e instanceof ThreadStartError || e instanceof DownloadError)) throw e;
+        post({ kind: 'notice', id: 0, error: toWire(new ThreadStartError(count, `${e instanceof ThreadStartError ? e.detail : e.message}; running on one thread`)) });
+      }
     }
+    return { session: await open(await wasmBackend(options, backend, 1)), threads: 1 };
   };
   let backend: ClientBackend = options.backend;
   let reason = 'chosen by the page';

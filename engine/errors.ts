@@ -270,3 +270,13 @@ export class GpuDeviceError extends EdgetronError {
     super(`webgpu: ${detail}`);
   }
 }
+
+/** The wasm backend's kernel threads could not start (no shared memory of that size, a worker that failed to load); the model can still run on one thread. */
+export class ThreadStartError extends EdgetronError {
+  constructor(
+    readonly threads: number,
+    readonly detail: string,
+  ) {
+    super(`wasm: ${threads} kernel threads could not start: ${detail}`);
+  }
+}

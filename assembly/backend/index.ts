@@ -11,7 +11,7 @@
 
 import type { Act, Backend, LoadedModel, SequenceState, StatePart } from '../../engine/backend.js';
 import type { ModelConfig } from '../../engine/config.js';
-import { InvalidOptionError, OpArgumentError, SequenceStateError, TokenOutOfRangeError } from '../../engine/errors.js';
+import { InvalidOptionError, OpArgumentError, SequenceStateError, ThreadStartError, TokenOutOfRangeError } from '../../engine/errors.js';
 import { headTensorName, type TensorEntry } from '../../engine/weights.js';
 import { freeAct, newAct, WasmAct, type WasmContext } from './act.js';
 import { attention } from './attention.js';
@@ -77,25 +77,39 @@ async function loadEngine(options: WasmBackendOptions): Promise<{ kernels: WasmK
   if (options.module) {
     const count = options.spawnThread ? threadCount(options.threads ?? 1, 'threads', globalThis.navigator?.hardwareConcurrency ?? 1) : 1;
     if (count === 1) return { kernels: await loadKernels(options) };
-    const kernels = await instantiateShared(options.module);
-    return { kernels, threads: await KernelThreads.start(kernels.heap, kernels.module, count - 1, options.spawnThread!, options.threadMinWork) };
+    const kernels = await instantiateShared(options.module, count);
+    return { kernels, threads: await startThreads(kernels, count, options.spawnThread!, options.threadMinWork) };
   }
   const reader: typeof import('./node-wasm.js') = await import(/* @vite-ignore */ NODE_READER);
   const spawner: typeof import('./node-threads.js') = await import(/* @vite-ignore */ NODE_THREADS);
   const build = reader.nodeKernelBuild(options.build, options.simd);
   const count = spawner.nodeThreadCount(options.threads);
   if (count === 1 || build !== 'relaxed') return { kernels: await instantiateKernels(await reader.readKernelBuild(build), build !== 'scalar') };
-  const kernels = await instantiateKernels(await reader.readKernelBuild(build, true), true, true);
-  return { kernels, threads: await KernelThreads.start(kernels.heap, kernels.module, count - 1, spawner.spawnNodeThread, options.threadMinWork) };
+  const kernels = await instantiateShared(await reader.readKernelBuild(build, true), count);
+  return { kernels, threads: await startThreads(kernels, count, spawner.spawnNodeThread, options.threadMinWork) };
 }
 
-/** The shared-memory build given as a module, instantiated over a shared memory; a module of another build is refused by name. */
-async function instantiateShared(module: WebAssembly.Module | BufferSource): Promise<WasmKernels> {
+/** The count − 1 kernel threads beside the caller; a thread that fails to start is a ThreadStartError. */
+async function startThreads(kernels: WasmKernels, count: number, spawn: ThreadSpawner, minWork?: number): Promise<KernelThreads> {
+  try {
+    return await KernelThreads.start(kernels.heap, kernels.module, count - 1, spawn, minWork);
+  } catch (e) {
+    throw new ThreadStartError(count, (e as Error).message);
+  }
+}
+
+/**
+ * The shared-memory build instantiated over a shared memory for `count` threads; a module of
+ * another build is refused by name, and a shared memory the engine cannot reserve is a
+ * ThreadStartError.
+ */
+async function instantiateShared(module: WebAssembly.Module | BufferSource, count: number): Promise<WasmKernels> {
   try {
     return await instantiateKernels(module, true, true);
   } catch (e) {
-    if (!(e instanceof WebAssembly.LinkError)) throw e;
-    throw new InvalidOptionError('module', 'a build without shared memory', `the shared-memory kernel build (edgetron-relaxed-mt.wasm) when threads > 1 (${e.message})`);
+    if (e instanceof WebAssembly.LinkError) throw new InvalidOptionError('module', 'a build without shared memory', `the shared-memory kernel build (edgetron-relaxed-mt.wasm) when threads > 1 (${e.message})`);
+    if (e instanceof RangeError) throw new ThreadStartError(count, `no shared memory (${e.message})`);
+    throw e;
   }
 }
 

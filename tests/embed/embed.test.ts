@@ -61,7 +61,7 @@ describeWithChromium('the embed script in headless Chromium against wrangler dev
     }
   });
 
-  test('local mode on WASM with threads="2": the shared-memory kernels and a kernel thread in a nested Worker give the answer of one thread', async () => {
+  test('local mode on WASM with threads="2": the shared-memory kernels and a kernel thread in a nested Worker give the answer of one thread; without kernel-thread.js one thread and a notice; a bad threads value is refused', async () => {
     const context = await browser.newContext();
     try {
       const answer = async (threads: string) => {
@@ -81,6 +81,20 @@ describeWithChromium('the embed script in headless Chromium against wrangler dev
       expect(one.r.tokens).toBeGreaterThan(0);
       expect(two.r.text).toBe(one.r.text); // the same logits for any thread count, so the same sampled tokens
       expect(two.r.finishReason).toBe(one.r.finishReason);
+
+      // kernel-thread.js missing: the model still runs, on one thread, with a notice saying so
+      const broken = await browser.newContext();
+      try {
+        await broken.route('**/embed/kernel-thread.js', (route) => route.fulfill({ status: 404, body: '' }));
+        const { page } = await site.open(broken, { mode: 'local', backend: 'wasm', threads: '2' });
+        const r = await send(page, 'Hello', { maxTokens: 16, thinking: false, seed: SEED });
+        expect(r.text).toBe(one.r.text);
+        expect(await page.evaluate(() => (document.getElementById('chat') as HTMLElement & { threads: number }).threads)).toBe(1);
+        const notices = (await page.evaluate(() => (window as unknown as { notices: { name: string; message: string }[] }).notices)).map((n) => `${n.name}: ${n.message}`);
+        expect(notices).toEqual([expect.stringMatching(/^ThreadStartError: wasm: 2 kernel threads could not start: .*kernel-thread\.js.*404.*; running on one thread$/)]);
+      } finally {
+        await broken.close();
+      }
 
       const bad = await site.open(context, { mode: 'local', backend: 'wasm', threads: 'many' });
       await expect.poll(() => statusText(bad.page)).toMatch(/threads = "many" is invalid; expected auto or a whole number of threads from 1 to 64/);

@@ -15,7 +15,7 @@ import { spawnNodeThread, THREADS_ENV } from '../../../assembly/backend/node-thr
 import { enableRelaxedSimd, readKernelBuild } from '../../../assembly/backend/node-wasm.js';
 import { KernelThreads, type ThreadSpawner } from '../../../assembly/backend/threads.js';
 import { parseConfig, type ModelConfig } from '../../../engine/config.js';
-import { InvalidOptionError, OpArgumentError } from '../../../engine/errors.js';
+import { InvalidOptionError, OpArgumentError, ThreadStartError } from '../../../engine/errors.js';
 import { Model } from '../../../engine/model.js';
 import { presetConfig } from '../../../weights-tools/presets.js';
 import { memoryTensors, randomModelTensors, type MemoryTensor } from '../../helpers/memory-store.js';
@@ -151,7 +151,8 @@ describe('threads from a given module and spawner (the browser embed path)', () 
       return { terminate: () => (stopped.push(start.control), handle.terminate()) };
     };
     const load = createWasmBackend({ module, build: 'relaxed', threads: 4, spawnThread }).load(config, memoryTensors(config, randomModelTensors(config, 3)));
-    await expect(load).rejects.toThrow('no Worker here');
+    await expect(load).rejects.toThrow(ThreadStartError);
+    await expect(load).rejects.toThrow('wasm: 4 kernel threads could not start: a kernel thread did not start: no Worker here');
     expect(n).toBe(3);
     expect(stopped).toHaveLength(2);
   });
