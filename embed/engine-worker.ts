@@ -56,7 +56,7 @@ function kernelThreads(options: LoadOptions, build: KernelBuild, packBytes: numb
   const cores = navigator.hardwareConcurrency || 1;
   const asked = options.threads === 'auto' ? (packBytes >= AUTO_THREADS_MIN_BYTES ? Math.min(cores, AUTO_THREADS_MAX) : 1) : options.threads;
   if (asked === 1) return { count: 1, why: null };
-  if (build !== 'relaxed') return { count: 1, why: 'kernel threads need relaxed SIMD, which this browser lacks' };
+  if (build !== 'relaxed') return { count: 1, why: `kernel threads need the relaxed-SIMD build, not the ${build} one` };
   if (!self.crossOriginIsolated) return { count: 1, why: 'kernel threads need a cross-origin-isolated page (COOP/COEP) for shared memory' };
   return { count: asked, why: null };
 }
@@ -84,16 +84,26 @@ async function load(options: LoadOptions): Promise<ServedModel> {
   });
   const budget = { bytes: options.memoryBudget, source: options.memorySource };
   const open = (backend: Backend) => loadDownloadedPack(files, { backend, maxContext: LOCAL_MAX_CONTEXT, budget });
-  // on kernel threads where kernelThreads allows them; if they cannot start (or their files cannot be fetched), on one, with a notice
+  // on kernel threads where kernelThreads allows them; if their files cannot be fetched or they cannot start, on one, with a notice
+  const oneThread = (threads: number, detail: string) => post({ kind: 'notice', id: 0, error: toWire(new ThreadStartError(threads, `${detail}; running on one thread`)) });
   const openWasm = async (backend: 'wasm' | 'wasm-scalar') => {
     const { count, why } = kernelThreads(options, kernelBuild(backend), files.totalBytes);
-    if (why !== null && options.threads !== 'auto') post({ kind: 'notice', id: 0, error: toWire(new ThreadStartError(options.threads as number, `${why}; running on one thread`)) });
+    if (why !== null && options.threads !== 'auto') oneThread(options.threads as number, why);
     if (count > 1) {
+      let threaded: Backend | null = null;
       try {
-        return { session: await open(await wasmBackend(options, backend, count)), threads: count };
+        threaded = await wasmBackend(options, backend, count);
       } catch (e) {
-        if (!(e instanceof ThreadStartError || e instanceof DownloadError)) throw e;
-        post({ kind: 'notice', id: 0, error: toWire(new ThreadStartError(count, `${e instanceof ThreadStartError ? e.detail : e.message}; running on one thread`)) });
+        if (!(e instanceof DownloadError)) throw e;
+        oneThread(count, e.message);
+      }
+      if (threaded) {
+        try {
+          return { session: await open(threaded), threads: count };
+        } catch (e) {
+          if (!(e instanceof ThreadStartError)) throw e;
+          oneThread(count, e.detail);
+        }
       }
     }
     return { session: await open(await wasmBackend(options, backend, 1)), threads: 1 };
