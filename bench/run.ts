@@ -435,10 +435,9 @@ async function main(): Promise<void> {
     for (const path of ['gather', 'gather rows4'] as const) rows.push(fp4Row(kernels, 'nvfp4-s24', path, 1, K, N, ceiling)); // the backend's s24 path (fp4s24_gather.ts)
     if (relaxedKernels) for (const path of ['i8', 'i8 rows4'] as const) rows.push(fp4Row(relaxedKernels, 'nvfp4', path, 1, K, N, ceiling));
     if (relaxedKernels) for (const path of ['gather', 'gather rows4'] as const) rows.push(fp4Row(relaxedKernels, 'nvfp4-s24', path, 1, K, N, ceiling));
-    // the decode kernels again with their weights out of the caches, as in a large model's decode
-    const decode = relaxedKernels ?? kernels;
-    rows.push(fp4Row(decode, 'nvfp4', decode.relaxed ? 'i8 rows4' : 'q16', 1, K, N, ceiling, decode.relaxed));
-    rows.push(fp4Row(decode, 'nvfp4-s24', 'gather rows4', 1, K, N, ceiling, true));
+    // the default build's rows4 decode kernels again with their weights out of the caches, as in a large model's decode
+    if (relaxedKernels) rows.push(fp4Row(relaxedKernels, 'nvfp4', 'i8 rows4', 1, K, N, ceiling, true));
+    rows.push(fp4Row(relaxedKernels ?? kernels, 'nvfp4-s24', 'gather rows4', 1, K, N, ceiling, true));
   }
   for (const format of ['nvfp4', 'nvfp4-s24'] as const) for (const path of ['f32', 'q16'] as const) rows.push(fp4Row(kernels, format, path, 32, 2048, 2048, ceiling));
   for (const path of ['gather', 'gather rows4'] as const) rows.push(fp4Row(kernels, 'nvfp4-s24', path, 32, 2048, 2048, ceiling));

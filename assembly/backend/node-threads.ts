@@ -35,6 +35,5 @@ export const spawnNodeThread: ThreadSpawner = (start) =>
  * @example nodeThreadCount('auto'); // 2 on a 2-core machine
  */
 export function nodeThreadCount(requested?: number | 'auto'): number {
-  if (requested !== undefined) return threadCount(requested, 'threads', availableParallelism());
-  return threadCount(process.env[THREADS_ENV] ?? 1, THREADS_ENV, availableParallelism());
+  return threadCount(requested ?? process.env[THREADS_ENV] ?? 1, requested !== undefined ? 'threads' : THREADS_ENV, availableParallelism());
 }
