@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // Worker route tests run inside workerd (@cloudflare/vitest-pool-workers 0.15: a Vite plugin),
 // with wrangler.toml's bindings (ASSETS serves the default edge pack) and the test hooks on.
 // `npm test` runs this after the node suites (vitest.config.ts); the end-to-end test against a
-// real `wrangler dev` (tests/worker/e2e.test.ts) runs in Node, in the node suite.
+// real `wrangler dev` (tests/worker/e2e.test.ts, *.e2e.test.ts) run in Node, in the node suite.
 export default defineConfig({
   plugins: [
     cloudflareTest({
@@ -15,7 +15,7 @@ export default defineConfig({
   ],
   test: {
     include: ['tests/worker/**/*.test.ts'],
-    exclude: ['tests/worker/e2e.test.ts'],
+    exclude: ['tests/worker/e2e.test.ts', 'tests/worker/*.e2e.test.ts'],
     testTimeout: 60_000,
   },
 });

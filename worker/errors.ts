@@ -7,7 +7,7 @@ import { EdgetronError } from '../engine/errors.js';
 /** Base class: an HTTP status plus the OpenAI error fields. */
 export class ApiError extends EdgetronError {
   constructor(
-    readonly status: 400 | 401 | 404 | 405 | 413 | 415 | 429 | 500 | 503 | 504,
+    readonly status: 400 | 401 | 404 | 405 | 408 | 413 | 415 | 429 | 500 | 503 | 504,
     message: string,
     readonly type: string,
     readonly param: string | null = null,
@@ -83,8 +83,24 @@ export class RateLimitError extends ApiError {
     readonly retryAfterS: number,
     limit: number,
     queue: number,
+    message = `all ${limit} generation slots are busy and the queue of ${queue} is full; retry after ${retryAfterS} s`,
+    code = 'rate_limit_exceeded',
   ) {
-    super(429, `all ${limit} generation slots are busy and the queue of ${queue} is full; retry after ${retryAfterS} s`, 'rate_limit_error', null, 'rate_limit_exceeded');
+    super(429, message, 'rate_limit_error', null, code);
+  }
+}
+
+/** A request waited in the queue past its deadline without getting a slot (429, with Retry-After). */
+export class QueueTimeoutError extends RateLimitError {
+  constructor(waitedS: number, retryAfterS: number) {
+    super(retryAfterS, 0, 0, `the request waited ${waitedS} s in the queue without getting a generation slot; retry after ${retryAfterS} s`, 'queue_timeout');
+  }
+}
+
+/** The request body did not arrive within the read deadline (408). */
+export class BodyTimeoutError extends ApiError {
+  constructor(seconds: number) {
+    super(408, `the request body did not arrive within ${seconds} s`, 'invalid_request_error', null, 'request_body_timeout');
   }
 }
 

@@ -11,12 +11,13 @@ import { MAX_MTP } from '../engine/generate.js';
 import relaxedKernels from '../build/edgetron-relaxed.wasm';
 import scalarKernels from '../build/edgetron-scalar.wasm';
 import simdKernels from '../build/edgetron-simd.wasm';
-import { DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STALL_TIMEOUT_MS, createApp } from './app.js';
+import { DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STALL_TIMEOUT_MS, createApp } from './app.js';
 import { serverBackend } from './backend-choice.js';
 import { ModelTooLargeError, ModelUnavailableError } from './errors.js';
 import { ISOLATE_LIMIT_BYTES } from './fit.js';
 import { assetsPack, loadPack, r2Pack, type AssetsBinding, type PackFiles, type R2BucketBinding } from './pack.js';
 import type { ServedModel } from './run.js';
+import { BODY_TIMEOUT_MS } from './validate.js';
 
 /** Bindings and variables (wrangler.toml; EDGETRON_API_KEY is a secret). */
 export interface Env {
@@ -34,6 +35,10 @@ export interface Env {
   readonly EDGETRON_STALL_TIMEOUT_S?: string;
   /** Seconds a generation may run in all (default 300). */
   readonly EDGETRON_REQUEST_TIMEOUT_S?: string;
+  /** Seconds a request may wait in the queue for a slot before its 429 (default 60). */
+  readonly EDGETRON_QUEUE_TIMEOUT_S?: string;
+  /** Seconds a request body may take to arrive before its 408 (default 10). */
+  readonly EDGETRON_BODY_TIMEOUT_S?: string;
   readonly EDGETRON_API_KEY?: string;
   readonly EDGETRON_CORS_ORIGIN?: string;
   readonly EDGETRON_TEST_HOOKS?: string;
@@ -118,6 +123,8 @@ export default {
       maxQueue: intVar(env, 'EDGETRON_QUEUE', DEFAULTS.queue),
       stallTimeoutMs: secondsVar(env, 'EDGETRON_STALL_TIMEOUT_S', DEFAULT_STALL_TIMEOUT_MS),
       requestTimeoutMs: secondsVar(env, 'EDGETRON_REQUEST_TIMEOUT_S', DEFAULT_REQUEST_TIMEOUT_MS),
+      queueTimeoutMs: secondsVar(env, 'EDGETRON_QUEUE_TIMEOUT_S', DEFAULT_QUEUE_TIMEOUT_MS),
+      bodyTimeoutMs: secondsVar(env, 'EDGETRON_BODY_TIMEOUT_S', BODY_TIMEOUT_MS),
       testHooks: env.EDGETRON_TEST_HOOKS === '1',
     });
     return app.fetch(request, env, ctx as never);

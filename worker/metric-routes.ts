@@ -3,14 +3,19 @@
 //   POST /v1/classifiers  labelled examples → embeddings → a Monte Carlo NCA metric, stored in
 //                         the Workers KV namespace bound as CLASSIFIERS (miniflare locally).
 //   POST /v1/classify     a stored classifier's label, score (NCA probability) and nearest examples.
-// Limits below are checked before any model work; every violation is a 4xx from ApiError.
+// Limits below are checked before any model work; every violation is a 4xx from ApiError. The
+// model work runs in one of the app's generation slots (queue.ts), like a generation: queued,
+// 429 when the queue is full, stopped at the request deadline, and the isolate keeps serving
+// other requests between texts.
 
 import type { Context, Hono } from 'hono';
 import { classifyRows, fitLinearMetric } from '../engine/metric/classifier.js';
 import { meanPooledEmbedding } from '../engine/metric/embedding.js';
 import { applyMetric, metricFromJson, metricToJson } from '../engine/metric/linear-metric.js';
 import { requireText } from '../engine/session.js';
-import { ClassifierNotFoundError, InvalidRequestError, ModelNotFoundError, ModelUnavailableError } from './errors.js';
+import { yieldToEventLoop } from '../engine/generate.js';
+import { ClassifierNotFoundError, InternalError, InvalidRequestError, ModelNotFoundError, ModelUnavailableError, RequestTimeoutError } from './errors.js';
+import type { ConcurrencyLimiter, Slot } from './queue.js';
 import type { ServedModel } from './run.js';
 import { readJsonBody } from './validate.js';
 
@@ -70,8 +75,11 @@ function intField(body: Json, name: string, fallback: number, min: number, max: 
   return v;
 }
 
-/** Embeddings (n, d) of `texts`, and the tokens they took; each text must fit the context. */
-function embedTexts(served: ServedModel, texts: readonly string[], param: string): { x: Float64Array; d: number; tokens: number } {
+/**
+ * Embeddings (n, d) of `texts`, and the tokens they took; each text must fit the context. The
+ * isolate serves other requests between texts, and the work stops at `deadline` (a 504).
+ */
+async function embedTexts(served: ServedModel, texts: readonly string[], param: string, deadline: WorkDeadline): Promise<{ x: Float64Array; d: number; tokens: number }> {
   const { model } = served.session;
   const codec = requireText(served.session);
   const d = model.config.dModel;
@@ -81,7 +89,11 @@ function embedTexts(served: ServedModel, texts: readonly string[], param: string
     return Int32Array.from(tokens);
   });
   const x = new Float64Array(texts.length * d);
-  ids.forEach((t, i) => x.set(meanPooledEmbedding(model, t), i * d));
+  for (const [i, t] of ids.entries()) {
+    await yieldToEventLoop();
+    deadline.check();
+    x.set(meanPooledEmbedding(model, t), i * d);
+  }
   return { x, d, tokens: ids.reduce((s, t) => s + t.length, 0) };
 }
 
@@ -91,19 +103,55 @@ function classifierStore(c: Context): KvBinding {
   return kv;
 }
 
+/** Where the routes get the model, their slots and their limits (app.ts). */
+export interface MetricRouteOptions {
+  readonly model: () => Promise<ServedModel>;
+  /** The app's generation slots: model work of every route shares them. */
+  readonly limiter: ConcurrencyLimiter;
+  readonly maxBody: number;
+  readonly bodyTimeoutMs: number;
+  /** Longest the model work of one request may run (then 504). */
+  readonly requestTimeoutMs: number;
+}
+
+/** The request's deadline for model work, and its slot's fate: checked between steps. */
+class WorkDeadline {
+  private readonly end: number;
+  constructor(
+    private readonly ms: number,
+    private readonly slot: Slot,
+  ) {
+    this.end = Date.now() + ms;
+  }
+  check(): void {
+    if (this.slot.reaped) throw new InternalError('the request went away');
+    if (Date.now() > this.end) throw new RequestTimeoutError(this.ms / 1000);
+  }
+}
+
 /**
  * Add the embedding and classifier routes to the worker's app.
  * @example
- * registerMetricRoutes(app, () => servedModel(env));
+ * registerMetricRoutes(app, { model: () => servedModel(env), limiter, maxBody: MAX_BODY_BYTES, bodyTimeoutMs: 10_000, requestTimeoutMs: 300_000 });
  */
-export function registerMetricRoutes(app: Hono, model: () => Promise<ServedModel>, maxBody?: number): void {
+export function registerMetricRoutes(app: Hono, options: MetricRouteOptions): void {
+  const { model, limiter, maxBody, bodyTimeoutMs } = options;
+  /** Run `work` in a generation slot, after the requests ahead of it. */
+  const inSlot = async <T>(c: Context, work: (deadline: WorkDeadline) => Promise<T>): Promise<T> => {
+    const slot = await limiter.acquire(c.req.raw.signal);
+    try {
+      return await work(new WorkDeadline(options.requestTimeoutMs, slot));
+    } finally {
+      slot.release();
+    }
+  };
   app.post('/v1/embeddings', async (c) => {
-    const body = await readJsonBody(c.req.raw, maxBody);
+    const body = await readJsonBody(c.req.raw, maxBody, bodyTimeoutMs);
     const served = await model();
     checkModel(body, served);
     if (body.encoding_format !== undefined && body.encoding_format !== 'float') throw new InvalidRequestError('encoding_format', 'encoding_format must be "float"');
     const texts = textList(body.input, 'input', MAX_EMBEDDING_INPUTS);
-    const { x, d, tokens } = embedTexts(served, texts, 'input');
+    const { x, d, tokens } = await inSlot(c, (deadline) => embedTexts(served, texts, 'input', deadline));
     return c.json({
       object: 'list',
       data: texts.map((_, i) => ({ object: 'embedding', index: i, embedding: Array.from(x.subarray(i * d, (i + 1) * d)) })),
@@ -113,7 +161,7 @@ export function registerMetricRoutes(app: Hono, model: () => Promise<ServedModel
   });
 
   app.post('/v1/classifiers', async (c) => {
-    const body = await readJsonBody(c.req.raw, maxBody);
+    const body = await readJsonBody(c.req.raw, maxBody, bodyTimeoutMs);
     const kv = classifierStore(c);
     const served = await model();
     checkModel(body, served);
@@ -135,9 +183,13 @@ export function registerMetricRoutes(app: Hono, model: () => Promise<ServedModel
     const k = intField(body, 'k', 3, 1, Math.min(MAX_K, rows.length - 1));
     const sweeps = intField(body, 'sweeps', DEFAULT_SWEEPS, 1, MAX_SWEEPS);
     const seed = intField(body, 'seed', 0, 0, 2 ** 31 - 1);
-    const { x, d } = embedTexts(served, rows.map((r) => r.text), 'examples.text');
     const y = Int32Array.from(rows, (r) => r.label);
-    const { metric, fit } = fitLinearMetric(x, rows.length, d, y, { sweeps, seed });
+    const { x, metric, fit } = await inSlot(c, async (deadline) => {
+      const { x, d } = await embedTexts(served, rows.map((r) => r.text), 'examples.text', deadline);
+      await yieldToEventLoop();
+      deadline.check();
+      return { x, ...fitLinearMetric(x, rows.length, d, y, { sweeps, seed }) };
+    });
     const stored: StoredClassifier = {
       id: `clf-${crypto.randomUUID().replace(/-/g, '')}`,
       model: served.id,
@@ -166,7 +218,7 @@ export function registerMetricRoutes(app: Hono, model: () => Promise<ServedModel
   });
 
   app.post('/v1/classify', async (c) => {
-    const body = await readJsonBody(c.req.raw, maxBody);
+    const body = await readJsonBody(c.req.raw, maxBody, bodyTimeoutMs);
     const kv = classifierStore(c);
     if (typeof body.classifier !== 'string' || !/^clf-[0-9a-f]{32}$/.test(body.classifier)) throw new InvalidRequestError('classifier', 'classifier must be an id returned by POST /v1/classifiers');
     const texts = textList(body.input, 'input', MAX_EMBEDDING_INPUTS);
@@ -177,7 +229,7 @@ export function registerMetricRoutes(app: Hono, model: () => Promise<ServedModel
     if (clf.model !== served.id) throw new ModelNotFoundError(clf.model, served.id);
     const k = intField(body, 'k', clf.k, 1, Math.min(MAX_K, clf.examples.length));
     const metric = metricFromJson(clf.metric, clf.id);
-    const { x } = embedTexts(served, texts, 'input');
+    const { x } = await inSlot(c, (deadline) => embedTexts(served, texts, 'input', deadline));
     const y = Int32Array.from(clf.examples, (e) => e.label);
     const predictions = classifyRows(metric, Float64Array.from(clf.z), y, x, texts.length, k);
     return c.json({

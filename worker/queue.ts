@@ -1,48 +1,103 @@
-// DESIGN §6: behaviour under load. At most `limit` generations run at once in an isolate;
-// up to `maxQueue` more wait in order; beyond that a request gets 429 with Retry-After.
-// A waiter whose client goes away leaves the queue.
+// DESIGN §6: behaviour under load. At most `limit` generations (or other model work: embeddings,
+// classifier fits) run at once in an isolate; up to `maxQueue` more wait in order, each for at
+// most `queueTimeoutMs`; beyond that a request gets 429 with Retry-After.
 //
-// A queued request waits by polling (a timer of its own every POLL_MS), not on a promise that
-// another request resolves: workerd cancels a request whose I/O context has nothing pending as
-// hung ("The Workers runtime canceled this request…"), so a waiter must keep its own timer
-// alive. The head of the queue takes the next free slot; a waiter that has not polled for
-// STALE_MS (its request was torn down without an abort) is dropped.
+// Liveness. workerd can tear a request down without running any of its callbacks: when a client
+// goes away under `wrangler dev`, the request's pending promises and timers are dropped ("Network
+// connection lost"), and neither the response stream's cancel nor request.signal fires. So a slot
+// never relies on its own request to be freed:
+// - every holder and every waiter shows it is alive from a timer of its own request (a holder
+//   beats every HEARTBEAT_MS, a waiter polls every POLL_MS);
+// - whatever timer of the isolate runs next sweeps the table and drops a holder or waiter whose
+//   last sign of life is more than STALE_MS overdue; a dropped holder's `onReap` hooks abort its
+//   work and free its sequence state.
+// A sweep runs inside a timer callback due at `due`. Timers fire in the order they fall due, and a
+// busy isolate (a long prefill) delays them all alike, so a live request whose beat fell due
+// STALE_MS before `due` has beaten by then: only a request whose timers are gone is swept.
+//
+// A waiter takes a slot by polling too (not a promise another request resolves): workerd cancels a
+// request whose I/O context has nothing pending as hung, so a waiter keeps a timer of its own alive.
 
-import { RateLimitError } from './errors.js';
-
-/** Frees a slot; calling it twice is harmless. */
-export type Release = () => void;
+import { QueueTimeoutError, RateLimitError } from './errors.js';
 
 /** How often a queued request looks for a free slot. */
 export const POLL_MS = 5;
-/** A waiter silent this long is gone. */
-const STALE_MS = 2000;
+/** How often a holder shows it is alive. */
+export const HEARTBEAT_MS = 100;
+/** How long past its due beat a holder or waiter is taken for gone. */
+export const STALE_MS = 300;
 
-interface Waiter {
-  /** Date.now() of its last poll. */
-  seen: number;
+/** A generation slot, held until `release` (or until the sweep finds its request gone). */
+export interface Slot {
+  /** Frees the slot; calling it again is harmless. */
+  release(): void;
+  /** Run `hook` if the slot is swept (its request is gone): abort the work, free its state. */
+  onReap(hook: () => void): void;
+  /** The sweep took the slot back. */
+  readonly reaped: boolean;
+}
+
+/** Something that shows it is alive from its own timers: a holder or a waiter. */
+interface Beating {
+  /** When its next sign of life is due (Date.now() scale). */
+  nextDue: number;
+}
+
+interface Holder extends Beating {
+  readonly reapHooks: (() => void)[];
+  reaped: boolean;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+interface Waiter extends Beating {
+  /** Leave the queue with this error (the sweep found it gone, or its deadline passed). */
+  drop(err: unknown): void;
+}
+
+/** A sleep of `ms` on the caller's own timer; resolves with the time it was due. */
+const tick = (ms: number) => {
+  const due = Date.now() + ms;
+  return new Promise<number>((resolve) => setTimeout(() => resolve(due), ms));
+};
+
+/** Options of a ConcurrencyLimiter. */
+export interface LimiterOptions {
+  /** Slots: generations at once. */
+  readonly limit: number;
+  /** Requests waiting for a slot before 429. */
+  readonly maxQueue: number;
+  /** Retry-After of a 429, in seconds. */
+  readonly retryAfterS: number;
+  /** Longest a request waits in the queue before its 429 (default 60 s). */
+  readonly queueTimeoutMs?: number;
 }
 
 /**
- * A counting semaphore with a bounded FIFO queue.
+ * A counting semaphore with a bounded FIFO queue, whose slots come back when their request dies.
  * @example
- * const limiter = new ConcurrencyLimiter(4, 16, 2);
- * const release = await limiter.acquire(signal);
- * try { … } finally { release(); }
+ * const limiter = new ConcurrencyLimiter({ limit: 4, maxQueue: 16, retryAfterS: 2 });
+ * const slot = await limiter.acquire(request.signal);
+ * slot.onReap(() => abort.abort());
+ * try { … } finally { slot.release(); }
  */
 export class ConcurrencyLimiter {
-  private active = 0;
+  private readonly holders = new Set<Holder>();
   private waiting: Waiter[] = [];
+  readonly limit: number;
+  readonly maxQueue: number;
+  readonly retryAfterS: number;
+  readonly queueTimeoutMs: number;
 
-  constructor(
-    readonly limit: number,
-    readonly maxQueue: number,
-    readonly retryAfterS: number,
-  ) {}
+  constructor(options: LimiterOptions) {
+    this.limit = options.limit;
+    this.maxQueue = options.maxQueue;
+    this.retryAfterS = options.retryAfterS;
+    this.queueTimeoutMs = options.queueTimeoutMs ?? 60_000;
+  }
 
-  /** Generations running now. */
+  /** Slots held now. */
   get running(): number {
-    return this.active;
+    return this.holders.size;
   }
 
   /** Requests waiting for a slot. */
@@ -50,46 +105,91 @@ export class ConcurrencyLimiter {
     return this.waiting.length;
   }
 
+  /**
+   * Sweep on a timer of the caller's own request, so `running` and `queued` count only live
+   * requests (GET /health calls this before it answers).
+   */
+  async settle(): Promise<void> {
+    this.sweep(await tick(0));
+  }
+
   /** A slot, now or after the requests ahead; RateLimitError when the queue is full. */
-  acquire(signal?: AbortSignal): Promise<Release> {
-    if (this.active < this.limit && this.waiting.length === 0) {
-      this.active++;
-      return Promise.resolve(this.releaser());
-    }
+  acquire(signal?: AbortSignal): Promise<Slot> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.holders.size < this.limit && this.waiting.length === 0) return Promise.resolve(this.hold());
     if (this.waiting.length >= this.maxQueue) return Promise.reject(new RateLimitError(this.retryAfterS, this.limit, this.maxQueue));
-    const entry: Waiter = { seen: Date.now() };
-    this.waiting.push(entry);
-    return new Promise<Release>((resolve, reject) => {
+    return new Promise<Slot>((resolve, reject) => {
+      const deadline = Date.now() + this.queueTimeoutMs;
       let timer: ReturnType<typeof setTimeout> | undefined;
+      const entry: Waiter = {
+        nextDue: Date.now() + POLL_MS,
+        drop: (err) => {
+          leave();
+          reject(err);
+        },
+      };
       const leave = () => {
         clearTimeout(timer);
         this.waiting = this.waiting.filter((w) => w !== entry);
         signal?.removeEventListener('abort', onAbort);
       };
-      const onAbort = () => {
-        leave();
-        reject(signal!.reason);
-      };
+      const onAbort = () => entry.drop(signal!.reason);
       signal?.addEventListener('abort', onAbort);
       const poll = () => {
-        const now = (entry.seen = Date.now());
-        this.waiting = this.waiting.filter((w) => w === entry || now - w.seen < STALE_MS);
-        if (this.waiting[0] === entry && this.active < this.limit) {
+        const due = entry.nextDue;
+        this.sweep(due);
+        if (!this.waiting.includes(entry)) return; // swept: only a request whose timers stopped is
+        if (this.waiting[0] === entry && this.holders.size < this.limit) {
           leave();
-          this.active++;
-          resolve(this.releaser());
-        } else timer = setTimeout(poll, POLL_MS);
+          return resolve(this.hold());
+        }
+        if (due >= deadline) return entry.drop(new QueueTimeoutError(this.queueTimeoutMs / 1000, this.retryAfterS));
+        entry.nextDue = Date.now() + POLL_MS;
+        timer = setTimeout(poll, POLL_MS);
       };
+      this.waiting.push(entry);
       timer = setTimeout(poll, POLL_MS);
     });
   }
 
-  private releaser(): Release {
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.active--;
+  /** Take a slot and start its heartbeat on the caller's timers. */
+  private hold(): Slot {
+    const holder: Holder = { nextDue: Date.now() + HEARTBEAT_MS, reapHooks: [], reaped: false };
+    this.holders.add(holder);
+    const beat = () => {
+      const due = holder.nextDue;
+      holder.nextDue = Date.now() + HEARTBEAT_MS;
+      this.sweep(due);
+      if (this.holders.has(holder)) holder.timer = setTimeout(beat, HEARTBEAT_MS);
     };
+    holder.timer = setTimeout(beat, HEARTBEAT_MS);
+    return {
+      release: () => {
+        clearTimeout(holder.timer);
+        this.holders.delete(holder);
+      },
+      onReap: (hook) => void holder.reapHooks.push(hook),
+      get reaped() {
+        return holder.reaped;
+      },
+    };
+  }
+
+  /** Drop every holder and waiter whose sign of life is more than STALE_MS overdue at `due`. */
+  private sweep(due: number): void {
+    const gone = (b: Beating) => b.nextDue + STALE_MS < due;
+    for (const h of [...this.holders]) {
+      if (!gone(h)) continue;
+      this.holders.delete(h);
+      h.reaped = true;
+      for (const hook of h.reapHooks) {
+        try {
+          hook();
+        } catch (err) {
+          console.error('edgetron: freeing a dead request failed', err);
+        }
+      }
+    }
+    for (const w of this.waiting.filter(gone)) w.drop(new Error('the request went away while it waited for a slot'));
   }
 }

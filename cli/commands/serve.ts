@@ -5,7 +5,7 @@
 // (worker/fit.ts) runs here too, so a model that cannot fit is refused before wrangler starts.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -29,6 +29,11 @@ export interface WranglerDevOptions {
   readonly assetsDir?: string;
   /** Extra [vars], e.g. EDGETRON_MODEL_PATH. */
   readonly vars?: Readonly<Record<string, string>>;
+  /**
+   * Secrets, e.g. EDGETRON_API_KEY: handed to the Worker in an env file readable by the owner
+   * only (never on a command line, and without the rest of this process's environment).
+   */
+  readonly secrets?: Readonly<Record<string, string>>;
   /** Where wrangler's output goes (default: discarded). */
   readonly log?: (chunk: string) => void;
 }
@@ -54,13 +59,16 @@ export function spawnWranglerDev(options: WranglerDevOptions): WranglerDev {
   args.push('--config', join(root, 'wrangler.toml'), '--log-level', 'info');
   if (options.assetsDir) args.push('--assets', options.assetsDir);
   for (const [k, v] of Object.entries(options.vars ?? {})) args.push('--var', `${k}:${v}`);
+  const secrets = options.secrets && Object.keys(options.secrets).length > 0 ? writeSecretsFile(options.secrets) : null;
+  if (secrets) args.push('--env-file', secrets.file);
   const child = spawn(process.execPath, args, {
     cwd: root,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', FORCE_COLOR: '0' },
+    // CLOUDFLARE_INCLUDE_PROCESS_ENV would hand this whole environment to the Worker
+    env: { ...process.env, CLOUDFLARE_INCLUDE_PROCESS_ENV: 'false', WRANGLER_SEND_METRICS: 'false', FORCE_COLOR: '0' },
   });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const exited = new Promise<void>((r) => child.once('exit', () => (secrets?.remove(), r())));
   const ready = new Promise<string>((resolveReady, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`wrangler dev did not become ready in ${READY_TIMEOUT_MS / 1000} s:\n${out.slice(-2000)}`)), READY_TIMEOUT_MS);
@@ -99,6 +107,19 @@ export function spawnWranglerDev(options: WranglerDevOptions): WranglerDev {
     await exited;
   };
   return { child, ready, stop };
+}
+
+/** A dotenv file of `secrets` in a fresh private folder (0700, the file 0600), and its removal. */
+function writeSecretsFile(secrets: Readonly<Record<string, string>>): { file: string; remove: () => void } {
+  const lines = Object.entries(secrets).map(([k, v]) => {
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(k) || /[\r\n'"]/.test(v)) throw new UsageError(`secret ${k}: names are A-Z, 0-9 and _; values cannot hold quotes or line breaks`, 'serve');
+    return `${k}='${v}'`;
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'edgetron-secrets-'));
+  chmodSync(dir, 0o700);
+  const file = join(dir, '.env');
+  writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+  return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** Is `dir` already an edge pack: a sharded index with a sha256 for every shard ≤ 24 MiB? */
@@ -156,7 +177,7 @@ export async function siteFolder(packDir: string): Promise<{ dir: string; cleanu
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'serve the OpenAI-compatible API (the Worker under wrangler dev) on 127.0.0.1',
-  help: `usage: edgetron serve [--model PATH] [--port N] [--max-context N] [--concurrency N]
+  help: `usage: edgetron serve [--model PATH] [--port N] [--max-context N] [--concurrency N] [--api-key KEY]
 
 Runs the Worker (worker/) under \`wrangler dev\` on http://127.0.0.1:PORT: the OpenAI API at
 /v1, a demo page at /. Needs \`npm run build\` (the WASM kernels) first.
@@ -164,8 +185,11 @@ Runs the Worker (worker/) under \`wrangler dev\` on http://127.0.0.1:PORT: the O
   --model PATH       checkpoint folder or edge pack, or "default" (the default)
   --port N           port (default ${DEFAULT_PORT})
   --max-context N    largest prompt + completion per request (default 4096)
-  --concurrency N    generations at once (default 4)`,
+  --concurrency N    generations at once (default 4)
+  --api-key KEY      require "Authorization: Bearer KEY" on /v1/* (the API and the model's
+                     files); default: the EDGETRON_API_KEY environment variable, else no key`,
   options: {
+    'api-key': { type: 'string' },
     model: { type: 'string' },
     port: { type: 'string' },
     'max-context': { type: 'string' },
@@ -175,6 +199,7 @@ Runs the Worker (worker/) under \`wrangler dev\` on http://127.0.0.1:PORT: the O
     const port = intOpt('serve', values, 'port', DEFAULT_PORT, 1, 65535)!;
     const maxContext = intOpt('serve', values, 'max-context', 4096, 1)!;
     const concurrency = intOpt('serve', values, 'concurrency', 4, 1)!;
+    const apiKey = stringOpt(values, 'api-key') ?? io.env.EDGETRON_API_KEY ?? '';
     const root = packageRoot();
     if (!existsSync(join(root, 'build', 'edgetron-simd.wasm'))) throw new UsageError('the WASM kernels are not built; run `npm run build` first', 'serve');
     const model = resolve(resolveModelPath(stringOpt(values, 'model')));
@@ -189,13 +214,14 @@ Runs the Worker (worker/) under \`wrangler dev\` on http://127.0.0.1:PORT: the O
         port,
         assetsDir: site.dir,
         vars: { EDGETRON_MODEL_PATH: '/', EDGETRON_MAX_CONTEXT: String(maxContext), EDGETRON_CONCURRENCY: String(concurrency) },
+        secrets: apiKey ? { EDGETRON_API_KEY: apiKey } : {},
         log: (chunk) => io.stderr.write(chunk),
       });
       const stop = () => void dev.stop();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       const url = await dev.ready;
-      io.stdout.write(`edgetron: serving ${model} at ${url} (API ${url}/v1, demo ${url}/)\n`);
+      io.stdout.write(`edgetron: serving ${model} at ${url} (API ${url}/v1, demo ${url}/)${apiKey ? '; /v1/* needs the API key' : ''}\n`);
       await new Promise<void>((r) => dev.child.once('exit', () => r()));
     } finally {
       await site.cleanup();
