@@ -56,7 +56,8 @@ export interface WranglerDev {
 export function spawnWranglerDev(options: WranglerDevOptions): WranglerDev {
   const root = packageRoot();
   const args = [join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js'), 'dev', '--ip', '127.0.0.1', '--port', String(options.port)];
-  args.push('--config', join(root, 'wrangler.toml'), '--log-level', 'info');
+  // the devtools inspector on a port the OS picks: several servers can start at once
+  args.push('--config', join(root, 'wrangler.toml'), '--log-level', 'info', '--inspector-port', '0');
   if (options.assetsDir) args.push('--assets', options.assetsDir);
   for (const [k, v] of Object.entries(options.vars ?? {})) args.push('--var', `${k}:${v}`);
   const secrets = options.secrets && Object.keys(options.secrets).length > 0 ? writeSecretsFile(options.secrets) : null;
