@@ -14,7 +14,7 @@
 // `--model PATH` benches any checkpoint (packed first when it is not an edge pack).
 // Usage: node dist/bench/worker.js [--tokens N] [--concurrency N] [--model PATH] [--isolate-limit-mb N]
 
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,7 @@ import { convertCheckpoint } from '../weights-tools/convert.js';
 import { resolveModelPath } from '../weights-tools/checkpoint.js';
 import { synthesize } from '../weights-tools/synth.js';
 import { ISOLATE_LIMIT_BYTES, assertFitsIsolate } from '../worker/fit.js';
+import { cpuSeconds, groupProcesses, residentBytes } from './proc.js';
 
 const STREAMS = [1, 4, 16] as const;
 const PORT = 8790;
@@ -80,36 +81,6 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fmt = (x: number, d = 1) => x.toFixed(d);
 const mib = (bytes: number) => `${fmt(bytes / 2 ** 20)} MiB`;
 
-/** The workerd processes of a wrangler dev process group (Linux /proc). */
-function workerdPids(group: number): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // state ppid pgrp …
-      if (Number(fields[2]) === group && stat.includes('(workerd)')) pids.push(Number(entry));
-    } catch {
-      // the process went away
-    }
-  }
-  return pids;
-}
-
-/** CPU seconds (user + system) a process has used: wall time means little on a shared machine. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
-
-/** VmRSS and VmHWM (peak) of a process, in bytes. */
-function residentBytes(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
-}
-
 /** The default model: the small preset as a 4-bit edge pack, built once. */
 async function smallNvfp4Pack(): Promise<string> {
   const root = join(tmpdir(), 'edgetron-bench-worker');
@@ -144,7 +115,7 @@ async function benchModel(label: string, modelDir: string, maxTokens: number, co
     const url = await dev.ready;
     // wrangler dev runs two workerd processes (the Worker's isolate, and miniflare's services
     // with the static assets); the Worker's is the one that works while tokens are generated
-    const pids = workerdPids(dev.child.pid!);
+    const pids = groupProcesses(dev.child.pid!).filter((p) => p.name === 'workerd').map((p) => p.pid);
     const cpuAll = () => new Map(pids.map((p) => [p, cpuSeconds(p)]));
     const idle = new Map(pids.map((p) => [p, residentBytes(p)]));
     const cpu0 = cpuAll();

@@ -3,7 +3,7 @@
 // (the worker's API) or a LocalEngine (a Web Worker in this tab). The UI streams tokens into
 // the log, shows reasoning in a collapsible "thinking" section, and has stop and regenerate;
 // a host page can drive it without the UI:
-//   el.send(text, { maxTokens, thinking, temperature, seed }) → Promise<{ text, reasoning, backend, finishReason }>
+//   el.send(text, { maxTokens, thinking, temperature, seed, schema }) → Promise<{ text, reasoning, backend, finishReason }>
 //   events: edgetron-token { kind, text }, edgetron-done { text, reasoning, backend, finishReason },
 //           edgetron-progress { loaded, total, cached }, edgetron-ready { backend, reason, threads },
 //           edgetron-notice { message }, edgetron-error { message }
@@ -30,6 +30,8 @@ export interface SendOptions {
   readonly temperature?: number;
   /** Sampling seed (same seed, same answer); default: a random one. */
   readonly seed?: number;
+  /** A JSON Schema: the answer is a JSON document of it (enforced in decoding, local or remote). */
+  readonly schema?: Readonly<Record<string, unknown>>;
 }
 
 export interface SendResult {
@@ -269,7 +271,7 @@ export class EdgetronChat extends HTMLElement {
         this.fire('edgetron-token', { kind, text: piece });
       };
       const maxTokens = options.maxTokens ?? Number(this.getAttribute('max-tokens') ?? DEFAULT_MAX_TOKENS);
-      const finishReason = await engine.generate({ messages: [...this.history], maxTokens, thinking, thinkingBudget, temperature: options.temperature, seed: options.seed }, onToken, abort.signal);
+      const finishReason = await engine.generate({ messages: [...this.history], maxTokens, thinking, thinkingBudget, temperature: options.temperature, seed: options.seed, schema: options.schema }, onToken, abort.signal);
       this.history.push({ role: 'assistant', content: text });
       const result = { text, reasoning, backend: engine.backend, finishReason };
       this.fire('edgetron-done', result);

@@ -32,6 +32,8 @@ export interface GenerateRequest {
   readonly temperature?: number;
   /** Sampling seed (same seed, same answer); default: a random one. */
   readonly seed?: number;
+  /** A JSON Schema the answer is forced to (response_format json_schema); default: free text. */
+  readonly schema?: Readonly<Record<string, unknown>>;
 }
 
 export type TokenKind = 'content' | 'reasoning';
@@ -108,6 +110,7 @@ export function chatBody(model: string, request: GenerateRequest, stream: boolea
     ...(request.thinking && request.thinkingBudget !== null && { max_reasoning_tokens: request.thinkingBudget }),
     ...(request.temperature !== undefined && { temperature: request.temperature }),
     ...(request.seed !== undefined && { seed: request.seed }),
+    ...(request.schema !== undefined && { response_format: { type: 'json_schema', json_schema: { name: 'answer', strict: true, schema: request.schema } } }),
   };
 }
 

@@ -280,3 +280,15 @@ export class ThreadStartError extends EdgetronError {
     super(`wasm: ${threads} kernel threads could not start: ${detail}`);
   }
 }
+
+/** A JSON Schema the grammar cannot enforce (`unsupported`) or that is malformed, at `path` (a JSON Pointer). */
+export class SchemaError extends EdgetronError {
+  constructor(
+    readonly path: string,
+    readonly feature: string,
+    readonly unsupported: boolean,
+    detail: string,
+  ) {
+    super(`${path}: ${detail}`);
+  }
+}

@@ -6,6 +6,8 @@
 // itself never throws on a stop, a length limit or an abort: it reports them in `done`.
 
 import { ContextWindowExceededError, InvalidOptionError, TokenOutOfRangeError } from './errors.js';
+import { LogprobRecorder, type TokenLogprob } from './logprobs.js';
+import { hasPenalties, Penalties, validatePenaltyOptions, type PenaltyOptions } from './penalties.js';
 import { Sampler, type SamplerOptions } from './sample.js';
 import { requireText, type Session } from './session.js';
 import { SpeculativeDecoder, type SpeculativeStats } from './speculative.js';
@@ -13,7 +15,8 @@ import type { IncrementalDetokenizer } from './text.js';
 
 /**
  * Edits each row of logits before it is sampled and sees every sampled id, e.g. the reasoning
- * budget of spec §15.4 (engine/reasoning.ts). `process` may only lower logits (mask with −∞).
+ * budget of spec §15.4 (engine/reasoning.ts). Constraints only lower logits (mask with −∞);
+ * penalties and logit bias (engine/penalties.ts) may raise them, and run before any mask.
  */
 export interface LogitsProcessor {
   /** Adjust the (V) logits of the next token in place. */
@@ -22,15 +25,20 @@ export interface LogitsProcessor {
   accept(id: number): void;
 }
 
-export interface GenerateOptions extends SamplerOptions {
+export interface GenerateOptions extends SamplerOptions, PenaltyOptions {
   /** Most tokens to generate, stop token included (default 256, or what the context has left). */
   readonly maxTokens?: number;
   /** Ids that end generation (default: the session's eos ids incl. `<|im_end|>`). */
   readonly stopIds?: readonly number[];
   /** Largest prompt + completion length allowed (default config max_position_embeddings). */
   readonly maxContext?: number;
-  /** Applied to every row of logits before sampling. */
+  /** Applied to every row of logits before sampling, after the penalties and logit bias. */
   readonly logitsProcessor?: LogitsProcessor;
+  /**
+   * Give every token event its log-probability under the raw logits (engine/logprobs.ts) with
+   * this many best alternatives (≥ 0); absent = off.
+   */
+  readonly logprobs?: number;
   /**
    * Speculative decoding with the model's MTP block (spec §11): draft this many tokens per
    * round, 0 = off (default). Needs a session loaded with the `mtp.*` weights.
@@ -63,6 +71,8 @@ export interface TokenEvent {
   readonly kind: 'token';
   readonly id: number;
   readonly text: string;
+  /** With `logprobs`: the token's log-probability and its best alternatives. */
+  readonly logprob?: TokenLogprob;
 }
 
 /** The end of a generation. */
@@ -81,8 +91,8 @@ export type GenerateEvent = TokenEvent | DoneEvent;
 
 const DEFAULT_MAX_TOKENS = 256;
 
-/** Let timers, I/O and abort listeners run between tokens. */
-const yieldToEventLoop: () => Promise<void> =
+/** Let timers, I/O and abort listeners run between tokens (and between other long steps). */
+export const yieldToEventLoop: () => Promise<void> =
   typeof setImmediate === 'function' ? () => new Promise((r) => setImmediate(r)) : () => new Promise((r) => setTimeout(r, 0));
 
 const perSecond = (n: number, ms: number) => (ms > 0 ? (n * 1000) / ms : 0);
@@ -117,10 +127,27 @@ export function generate(
   const mtp = options.mtp ?? 0;
   if (!(Number.isInteger(mtp) && mtp >= 0 && mtp <= MAX_MTP)) throw new InvalidOptionError('mtp', mtp, `an integer in [0, ${MAX_MTP}]`);
   if (mtp > 0 && !session.mtpLoaded) throw new InvalidOptionError('mtp', mtp, `0: ${session.source} has no MTP block (mtp.* weights)`);
+  validatePenaltyOptions(options, config.vocabSize);
+  const k = options.logprobs;
+  if (k !== undefined && !(Number.isInteger(k) && k >= 0 && k <= config.vocabSize)) throw new InvalidOptionError('logprobs', k, `an integer in [0, ${config.vocabSize}]`);
   const stopIds = new Set(options.stopIds ?? session.stopIds);
   const text = requireText(session);
   const prompt = Int32Array.from(promptIds); // (T)
-  return run(session, prompt, maxTokens, stopIds, text.detokenizer(), signal, decoderFor(session, options, sampler, mtp, prompt.length + maxTokens));
+  // processors in order: the logprob recorder sees the raw row, then penalties/bias, then the caller's (constraints)
+  const recorder = k !== undefined ? new LogprobRecorder(k, config.vocabSize) : undefined;
+  const logitsProcessor = chainProcessors([recorder, hasPenalties(options) ? new Penalties(options) : undefined, options.logitsProcessor]);
+  const decoder = decoderFor(session, { ...options, logitsProcessor }, sampler, mtp, prompt.length + maxTokens);
+  return run(session, prompt, maxTokens, stopIds, text.detokenizer(), signal, decoder, recorder);
+}
+
+/**
+ * Several processors as one, applied in order (absent ones skipped); undefined when none is left.
+ * @example generate(session, ids, { logitsProcessor: chainProcessors([budget, toolConstraint]) });
+ */
+export function chainProcessors(parts: readonly (LogitsProcessor | undefined)[]): LogitsProcessor | undefined {
+  const list = parts.filter((p): p is LogitsProcessor => p !== undefined);
+  if (list.length <= 1) return list[0];
+  return { process: (logits) => list.forEach((p) => p.process(logits)), accept: (id) => list.forEach((p) => p.accept(id)) };
 }
 
 /** Produces the tokens: `first` after the prompt's prefill, then 1 … limit tokens per `next`. */
@@ -162,6 +189,7 @@ async function* run(
   detok: IncrementalDetokenizer,
   signal: AbortSignal | undefined,
   newDecoder: () => Decoder,
+  recorder: LogprobRecorder | undefined,
 ): AsyncGenerator<GenerateEvent, void, undefined> {
   let prefillMs = 0;
   let decodeMs = 0;
@@ -185,6 +213,15 @@ async function* run(
   if (maxTokens === 0) return yield done('length');
   if (signal?.aborted) return yield done('abort');
   decoder = newDecoder();
+  // An abort frees the sequence state at once, even when this generator never runs again (its
+  // consumer's request was torn down mid-await: worker/queue.ts); after it, the loop only returns.
+  let freed = false;
+  const free = () => {
+    if (freed) return;
+    freed = true;
+    decoder!.free();
+  };
+  signal?.addEventListener('abort', free);
   try {
     let t0 = performance.now();
     let ids = [decoder.first(prompt)];
@@ -193,7 +230,8 @@ async function* run(
       for (const id of ids) {
         completionTokens++;
         if (stopIds.has(id)) return yield done('stop');
-        yield { kind: 'token', id, text: detok.push(id) };
+        const logprob = recorder?.take(); // one record per sampled id, in order (the stop id's is dropped with it)
+        yield { kind: 'token', id, text: detok.push(id), ...(logprob && { logprob }) };
         if (completionTokens >= maxTokens) return yield done('length');
       }
       await yieldToEventLoop();
@@ -204,6 +242,7 @@ async function* run(
       decodeTokens += ids.length;
     }
   } finally {
-    decoder.free();
+    signal?.removeEventListener('abort', free);
+    free();
   }
 }

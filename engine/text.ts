@@ -52,6 +52,24 @@ function tokenString(value: unknown): string | undefined {
   return undefined;
 }
 
+/** The GPT-2 byte-level alphabet inverted (bytes_to_unicode): printable bytes stand for themselves, the other 68 for U+0100 + n in byte order. */
+const BYTE_OF_CHAR: ReadonlyMap<string, number> = (() => {
+  const map = new Map<string, number>();
+  let n = 0;
+  for (let b = 0; b < 256; b++) {
+    const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+    map.set(String.fromCharCode(printable ? b : 0x100 + n++), b);
+  }
+  return map;
+})();
+
+/** Whether a tokenizer.json decoder (or one step of a Sequence) is `type`. */
+function hasDecoder(decoder: unknown, type: string): boolean {
+  if (typeof decoder !== 'object' || decoder === null) return false;
+  const d = decoder as Json;
+  return d.type === type || (Array.isArray(d.decoders) && d.decoders.some((x) => hasDecoder(x, type)));
+}
+
 /** HF allows `chat_template` as one string or a list of named templates; take 'default' or the first. */
 function pickTemplate(config: Json): string | undefined {
   const t = config.chat_template;
@@ -118,9 +136,17 @@ export class TextCodec {
   private readonly tokenizer: Tokenizer;
   private readonly config: Json;
   private template: Template | undefined;
+  /** Vocabulary pieces are byte-level BPE (GPT-2 alphabet); added tokens are stored as text. */
+  private readonly byteLevel: boolean;
+  private readonly byteFallback: boolean;
+  private readonly addedIds: ReadonlySet<number>;
 
   private constructor(tokenizerJson: Json, tokenizerConfig: Json) {
     this.config = tokenizerConfig;
+    this.byteLevel = hasDecoder(tokenizerJson.decoder, 'ByteLevel');
+    this.byteFallback = (tokenizerJson.model as Json).byte_fallback === true;
+    const added = Array.isArray(tokenizerJson.added_tokens) ? (tokenizerJson.added_tokens as Json[]) : [];
+    this.addedIds = new Set(added.map((t) => t.id).filter((id): id is number => typeof id === 'number'));
     this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
     this.addBosToken = tokenizerConfig.add_bos_token === true;
     this.special = {
@@ -151,6 +177,23 @@ export class TextCodec {
   decode(ids: readonly number[]): string {
     if (ids.length === 0) return '';
     return this.tokenizer.decode(ids as number[], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+  }
+
+  /**
+   * The exact bytes of one token (OpenAI's logprobs `bytes`; a token may end inside a UTF-8
+   * character): a byte-level piece or a `<0xHH>` byte-fallback token maps back to its bytes,
+   * any other token to the UTF-8 of its text.
+   * @example text.tokenBytes(text.encode(' hi')[0]); // Uint8Array [32, 104, 105]
+   */
+  tokenBytes(id: number): Uint8Array {
+    const piece = this.addedIds.has(id) ? undefined : this.tokenizer.id_to_token(id);
+    const hex = piece !== undefined && this.byteFallback ? /^<0x([0-9A-Fa-f]{2})>$/.exec(piece) : null;
+    if (hex) return Uint8Array.of(parseInt(hex[1], 16));
+    if (piece !== undefined && this.byteLevel) {
+      const bytes = Array.from(piece, (ch: string) => BYTE_OF_CHAR.get(ch));
+      if (bytes.every((b) => b !== undefined)) return Uint8Array.from(bytes as number[]);
+    }
+    return new TextEncoder().encode(this.decode([id]));
   }
 
   /** Id of a token string (special or not), or undefined. */

@@ -8,13 +8,14 @@
 // Each call becomes: a start delta (index, id, name, arguments ''), one arguments delta per
 // completed parameter (`{"ARG": value` then `, "ARG": value`), and a closing `}` at
 // `</function>`, so the concatenated arguments are one JSON object. A VALUE is one line feed
-// trimmed at each end, then typed by the tool's JSON schema: `string` (or no schema) keeps the
-// text, other types are parsed as JSON, falling back to the text when it does not parse.
+// trimmed at each end, then typed by the tool's JSON schema: a text parameter (`isTextParam`:
+// `string`, or no type and no structure) keeps the text, others are parsed as JSON, falling back
+// to the text when it does not parse.
 
 /** A tool as the request declares it (OpenAI `tools[i].function`). */
 export interface ToolSpec {
   readonly name: string;
-  readonly parameters?: { readonly properties?: Readonly<Record<string, { readonly type?: unknown }>> };
+  readonly parameters?: { readonly properties?: Readonly<Record<string, Readonly<Record<string, unknown>>>> };
 }
 
 /** One parser output. */
@@ -39,9 +40,20 @@ function partialTagAt(s: string, tag: string): number {
   return 0;
 }
 
-/** Type a parameter value by its schema type (see the header). */
-function typedValue(raw: string, type: unknown): unknown {
-  if (type === undefined || type === 'string' || (Array.isArray(type) && type.includes('string'))) return raw;
+/**
+ * A parameter whose value is written and kept as text: its type is (or includes) `string`, or it
+ * has no type and no `anyOf`, `$ref`, `properties` or `items` to say it is JSON.
+ * @example isTextParam({ type: ['string', 'null'] }); // true
+ */
+export function isTextParam(schema: Readonly<Record<string, unknown>> | undefined): boolean {
+  const type = schema?.type;
+  if (type === undefined) return !['anyOf', '$ref', 'properties', 'items'].some((k) => schema?.[k] !== undefined);
+  return type === 'string' || (Array.isArray(type) && type.includes('string'));
+}
+
+/** Type a parameter value by its schema (see the header). */
+function typedValue(raw: string, schema: Readonly<Record<string, unknown>> | undefined): unknown {
+  if (isTextParam(schema)) return raw;
   try {
     return JSON.parse(raw);
   } catch {
@@ -173,8 +185,8 @@ export class ToolCallParser {
         let raw = this.buffer.slice(0, end);
         if (raw.startsWith('\n')) raw = raw.slice(1);
         if (raw.endsWith('\n')) raw = raw.slice(0, -1);
-        const type = this.tools.get(this.name)?.parameters?.properties?.[this.paramName]?.type;
-        const fragment = `${this.params === 0 ? '{' : ', '}${JSON.stringify(this.paramName)}: ${JSON.stringify(typedValue(raw, type))}`;
+        const schema = this.tools.get(this.name)?.parameters?.properties?.[this.paramName];
+        const fragment = `${this.params === 0 ? '{' : ', '}${JSON.stringify(this.paramName)}: ${JSON.stringify(typedValue(raw, schema))}`;
         out.push({ kind: 'call-args', index: this.index, arguments: fragment });
         this.params++;
         this.buffer = this.buffer.slice(end + PARAM_CLOSE.length);

@@ -6,8 +6,9 @@
 // comes from an injected provider, so tests can serve any model and the Worker entry
 // (index.ts) serves the edge pack. Handlers throw; `toApiError` + the one `onError` map every
 // failure to OpenAI-shaped JSON (house style H19); a stream that fails after it started ends
-// with one error chunk. Generation slots are limited (queue.ts); a client that goes away
-// aborts its generation, which frees the sequence state.
+// with one error chunk. Generation slots are limited (queue.ts; the `n` choices of a request
+// share its one slot and run in turn, run.ts runChoices); a client that goes away aborts its
+// generation, which frees the sequence state.
 
 import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
@@ -26,12 +27,12 @@ import {
   RouteNotFoundError,
   StreamStalledError,
 } from './errors.js';
-import { AnswerBuilder, chatChunk, chatDelta, sseData, sseError, textChunk, usageChunk, type ResponseMeta } from './openai.js';
+import { AnswerBuilder, chatChunk, choiceChunk, sseData, sseError, usageChunk, type ResponseMeta } from './openai.js';
 import { registerMetricRoutes } from './metric-routes.js';
 import type { AssetsBinding, PackFiles } from './pack.js';
-import { ConcurrencyLimiter } from './queue.js';
-import { prepare, run, type RunEvent, type ServedModel } from './run.js';
-import { MAX_BODY_BYTES, parseChatRequest, parseCompletionRequest, readJsonBody, type ChatRequest, type CompletionRequest } from './validate.js';
+import { ConcurrencyLimiter, type Slot } from './queue.js';
+import { prepare, runChoices, type ChoiceEvent, type ServedModel } from './run.js';
+import { BODY_TIMEOUT_MS, MAX_BODY_BYTES, parseChatRequest, parseCompletionRequest, readJsonBody, type ChatRequest, type CompletionRequest } from './validate.js';
 
 export interface AppOptions {
   /** The served model; called per request, so it must cache (index.ts loads once per isolate). */
@@ -55,6 +56,10 @@ export interface AppOptions {
   /** Accept the `x_force_output` test field (EDGETRON_TEST_HOOKS=1). */
   readonly testHooks?: boolean;
   readonly maxBodyBytes?: number;
+  /** Longest a request body may take to arrive; then 408 (default 10 s). */
+  readonly bodyTimeoutMs?: number;
+  /** Longest a request waits in the queue for a slot; then 429 (default 60 s). */
+  readonly queueTimeoutMs?: number;
 }
 
 /**
@@ -93,8 +98,14 @@ function sameKey(a: string, b: string): boolean {
  * const res = await app.request('/v1/models');
  */
 export function createApp(options: AppOptions): Hono {
-  const limiter = new ConcurrencyLimiter(options.concurrency ?? 4, options.maxQueue ?? 16, options.retryAfterS ?? 2);
+  const limiter = new ConcurrencyLimiter({
+    limit: options.concurrency ?? 4,
+    maxQueue: options.maxQueue ?? 16,
+    retryAfterS: options.retryAfterS ?? 2,
+    queueTimeoutMs: options.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
+  });
   const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -141,6 +152,7 @@ export function createApp(options: AppOptions): Hono {
   });
   app.get('/health', async (c) => {
     const model = await options.model();
+    await limiter.settle(); // count only live requests
     const { backend, kernelBuild } = model.session.model.ops as { backend: string; kernelBuild?: string }; // the wasm backend's build
     return c.json({ status: 'ok', model: model.id, backend, ...(kernelBuild ? { build: kernelBuild } : {}), running: limiter.running, queued: limiter.queued });
   });
@@ -151,40 +163,54 @@ export function createApp(options: AppOptions): Hono {
   app.get('/v1/backend', (c) => c.json({ server: serverBackend(), client: adviseClient(new URL(c.req.url), c.req.raw.headers) }));
 
   const complete = async (c: Context, parse: (body: Record<string, unknown>, model: ServedModel) => ChatRequest | CompletionRequest) => {
-    const body = await readJsonBody(c.req.raw, maxBody);
+    const body = await readJsonBody(c.req.raw, maxBody, bodyTimeoutMs);
     const model = await options.model();
     const request = parse(body, model);
     const prepared = prepare(model, request);
-    const release = await limiter.acquire(c.req.raw.signal);
-    const abort = new AbortController();
-    const deadline = new Deadline(abort, options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
-    const events = run(model, prepared, abort.signal);
     const meta: ResponseMeta = { id: `${request.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${crypto.randomUUID().replace(/-/g, '')}`, created: Math.floor(Date.now() / 1000), model: model.id };
-    if (!request.stream) {
-      c.req.raw.signal?.addEventListener('abort', () => abort.abort());
-      try {
-        const answer = new AnswerBuilder();
-        for await (const ev of events) {
-          if (ev.kind === 'delta') answer.add(ev.delta);
-          else if (deadline.expired) throw deadline.error();
-          else return c.json(request.kind === 'chat' ? answer.chat(meta, ev.finishReason, ev.usage) : answer.text(meta, ev.finishReason, ev.usage));
-        }
-        throw new InternalError('generation ended without a result');
-      } finally {
-        deadline.clear();
-        release();
-      }
+    const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    if (request.stream) {
+      // The headers go out before the wait for a slot, so a client that leaves while queued is
+      // noticed at once (under `wrangler dev` a disconnect shows only when a write fails).
+      limiter.assertRoom();
+      const stallMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+      const queued = limiter.running >= limiter.limit || limiter.queued > 0;
+      const leave = new AbortController(); // the client went away (or cancelled) while queued
+      c.req.raw.signal?.addEventListener('abort', () => leave.abort(c.req.raw.signal!.reason));
+      const slot = limiter.acquire(leave.signal);
+      slot.catch(() => {}); // a queue timeout is sent in the stream, by its first pull
+      const control: StreamControl = { slot, queued, leave, start: (signal) => runChoices(model, prepared, signal), requestTimeoutMs, stallMs };
+      return new Response(sseStream(request, meta, control, c.req.raw.signal), { headers: SSE_HEADERS });
     }
-    const stallMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
-    return new Response(sseStream(request, meta, events, { release, abort, deadline, stallMs }, c.req.raw.signal), { headers: SSE_HEADERS });
+    const slot = await limiter.acquire(c.req.raw.signal);
+    const abort = new AbortController();
+    slot.onReap(() => abort.abort()); // the request died unheard: the abort frees its sequence
+    c.req.raw.signal?.addEventListener('abort', () => abort.abort());
+    const deadline = new Deadline(abort, requestTimeoutMs);
+    const events = runChoices(model, prepared, abort.signal);
+    try {
+      const answer = new AnswerBuilder(request);
+      for await (const ev of events) {
+        if (ev.kind !== 'done') answer.add(ev);
+        else if (deadline.expired) throw deadline.error();
+        else return c.json(request.kind === 'chat' ? answer.chat(meta, ev.usage) : answer.text(meta, ev.usage));
+      }
+      throw new InternalError('generation ended without a result');
+    } finally {
+      deadline.clear();
+      slot.release();
+    }
   };
 
   app.post('/v1/chat/completions', (c) => complete(c, (body, m) => parseChatRequest(body, m.id, m.maxContext, options.testHooks === true)));
   app.post('/v1/completions', (c) => complete(c, (body, m) => parseCompletionRequest(body, m.id, m.maxContext)));
-  registerMetricRoutes(app, options.model, maxBody);
+  registerMetricRoutes(app, { model: options.model, limiter, maxBody, bodyTimeoutMs, requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS });
   for (const [path, methods] of [
     ['/v1/chat/completions', ['POST']],
     ['/v1/completions', ['POST']],
+    ['/v1/embeddings', ['POST']],
+    ['/v1/classifiers', ['POST']],
+    ['/v1/classify', ['POST']],
     ['/v1/models', ['GET']],
     ['/v1/backend', ['GET']],
     ['/health', ['GET']],
@@ -198,6 +224,8 @@ export function createApp(options: AppOptions): Hono {
 
 /** Default stall timeout of a stream (EDGETRON_STALL_TIMEOUT_S). */
 export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+/** Default longest wait for a generation slot (EDGETRON_QUEUE_TIMEOUT_S). */
+export const DEFAULT_QUEUE_TIMEOUT_MS = 60_000;
 /** Default per-request deadline (EDGETRON_REQUEST_TIMEOUT_S). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
 
@@ -225,51 +253,91 @@ class Deadline {
   }
 }
 
-/** What a stream needs to end its generation: the slot, the abort, the deadline, the stall limit. */
+/** The SSE comment a queued stream sends while it waits for its slot (clients skip comments). */
+const QUEUED = new TextEncoder().encode(': queued\n\n');
+const QUEUED_KEEPALIVE_MS = 250;
+
+/** What a stream needs: its slot (granted or awaited), how to start its generation, its limits. */
 interface StreamControl {
-  readonly release: () => void;
-  readonly abort: AbortController;
-  readonly deadline: Deadline;
+  /** The generation slot; the stream waits for it after its headers went out. */
+  readonly slot: Promise<Slot>;
+  /** The slot was not free at once: the stream sends QUEUED comments while it waits. */
+  readonly queued: boolean;
+  /** Aborting it takes the stream out of the queue. */
+  readonly leave: AbortController;
+  /** Start the generation, stopped by `signal`. */
+  readonly start: (signal: AbortSignal) => AsyncGenerator<ChoiceEvent, void, undefined>;
+  /** Longest the generation may run once it has its slot. */
+  readonly requestTimeoutMs: number;
   /** Cancel when the client has not pulled for this long. */
   readonly stallMs: number;
 }
 
+/** A stream's generation once it has a slot. */
+interface Running {
+  readonly slot: Slot;
+  readonly abort: AbortController;
+  readonly deadline: Deadline;
+  readonly events: AsyncGenerator<ChoiceEvent, void, undefined>;
+}
+
 /**
- * The SSE body: a role chunk (chat), one chunk per delta, the finish chunk, the usage chunk
- * when asked, then `data: [DONE]`. Generation runs as the client reads (pull); a cancelled
- * body, an aborted request (the client went away) or a client that stops reading for
- * `stallMs` (a paused reader that never disconnects) stops it and frees its sequence and slot;
- * an error mid-stream, or the request deadline, is sent as one final error chunk.
+ * The SSE body: a role chunk per choice (chat), one chunk per delta and each choice's finish
+ * chunk (by choice `index`; the `n` choices run in turn), the usage chunk when asked, then
+ * `data: [DONE]`. The first pull waits for the slot (a queue timeout is sent as an error chunk).
+ * Generation runs as the client reads (pull); a cancelled body, an aborted request (the client
+ * went away), a client that stops reading for `stallMs` (a paused reader that never
+ * disconnects) or a request the limiter's sweep found dead stops it and frees its sequence and
+ * slot; an error mid-stream, or the request deadline, is sent as one final error chunk.
  */
-function sseStream(
-  request: ChatRequest | CompletionRequest,
-  meta: ResponseMeta,
-  events: AsyncGenerator<RunEvent, void, undefined>,
-  control: StreamControl,
-  clientSignal: AbortSignal | undefined,
-): ReadableStream<Uint8Array> {
-  const { release, abort, deadline, stallMs } = control;
+function sseStream(request: ChatRequest | CompletionRequest, meta: ResponseMeta, control: StreamControl, clientSignal: AbortSignal | undefined): ReadableStream<Uint8Array> {
+  const { stallMs } = control;
   const chat = request.kind === 'chat';
-  let started = false;
+  let running: Running | null = null;
   let cancelled = false;
   let stall: ReturnType<typeof setTimeout> | undefined;
   const end = () => {
     clearTimeout(stall);
-    deadline.clear();
-    release();
+    running?.deadline.clear();
+    running?.slot.release();
   };
   const finish = async (ctl: ReadableStreamDefaultController<Uint8Array>) => {
     end();
     if (!cancelled) ctl.close();
-    await events.return(undefined); // the generator waits after its last event: let it free the sequence
+    await running?.events.return(undefined); // the generator waits after its last event: let it free the sequence
   };
   const stop = async () => {
     cancelled = true;
-    abort.abort();
+    if (!running) {
+      control.leave.abort(); // cancelled while queued
+      void control.slot.then((slot) => slot.release(), () => {});
+    }
+    running?.abort.abort();
     end();
-    await events.return(undefined);
+    await running?.events.return(undefined);
   };
   clientSignal?.addEventListener('abort', () => void stop());
+  /**
+   * Wait for the slot and start the generation; false when the stream was cancelled meanwhile.
+   * A queued stream sends a comment at once and every QUEUED_KEEPALIVE_MS: writes are how a
+   * client that left the queue is noticed (a proxy learns of a closed socket when it writes).
+   */
+  const begin = async (ctl: ReadableStreamDefaultController<Uint8Array>): Promise<boolean> => {
+    let keepalive: ReturnType<typeof setInterval> | undefined;
+    if (control.queued) {
+      ctl.enqueue(QUEUED);
+      keepalive = setInterval(() => cancelled || ctl.enqueue(QUEUED), QUEUED_KEEPALIVE_MS);
+    }
+    const slot = await control.slot.finally(() => clearInterval(keepalive));
+    if (cancelled) {
+      slot.release();
+      return false;
+    }
+    const abort = new AbortController();
+    slot.onReap(() => abort.abort()); // the request died unheard: the abort frees its sequence
+    running = { slot, abort, deadline: new Deadline(abort, control.requestTimeoutMs), events: control.start(abort.signal) };
+    return true;
+  };
   return new ReadableStream<Uint8Array>({
     async pull(ctl) {
       clearTimeout(stall);
@@ -282,22 +350,22 @@ function sseStream(
         }, stallMs);
       };
       try {
-        if (!started) {
-          started = true;
+        if (!running) {
+          if (!(await begin(ctl))) return;
           if (chat) {
-            ctl.enqueue(sseData(chatChunk(meta, { role: 'assistant', content: '' }, null)));
+            for (let i = 0; i < request.n; i++) ctl.enqueue(sseData(chatChunk(meta, { role: 'assistant', content: '' }, null, i)));
             return armStall();
           }
         }
+        const { events, deadline } = running!;
         const { value: ev, done } = await events.next();
         if (done || cancelled) return await finish(ctl);
-        if (ev.kind === 'delta') {
-          ctl.enqueue(sseData(chat ? chatChunk(meta, chatDelta(ev.delta), null) : textChunk(meta, ev.delta.content ?? '', null)));
+        if (ev.kind !== 'done') {
+          ctl.enqueue(sseData(choiceChunk(meta, request, ev)));
           return armStall();
         }
         if (deadline.expired) ctl.enqueue(sseError(deadline.error()));
         else {
-          ctl.enqueue(sseData(chat ? chatChunk(meta, {}, ev.finishReason) : textChunk(meta, '', ev.finishReason)));
           if (request.includeUsage) ctl.enqueue(sseData(usageChunk(meta, chat ? 'chat.completion.chunk' : 'text_completion', ev.usage)));
           ctl.enqueue(sseData('[DONE]'));
         }

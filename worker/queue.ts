@@ -113,11 +113,24 @@ export class ConcurrencyLimiter {
     this.sweep(await tick(0));
   }
 
+  /**
+   * Throw the RateLimitError `acquire` would reject with now: for a response that sends its
+   * headers before it waits (a stream), while its status can still say 429.
+   */
+  assertRoom(): void {
+    const free = this.holders.size < this.limit && this.waiting.length === 0;
+    if (!free && this.waiting.length >= this.maxQueue) throw new RateLimitError(this.retryAfterS, this.limit, this.maxQueue);
+  }
+
   /** A slot, now or after the requests ahead; RateLimitError when the queue is full. */
   acquire(signal?: AbortSignal): Promise<Slot> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.holders.size < this.limit && this.waiting.length === 0) return Promise.resolve(this.hold());
-    if (this.waiting.length >= this.maxQueue) return Promise.reject(new RateLimitError(this.retryAfterS, this.limit, this.maxQueue));
+    try {
+      this.assertRoom();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return new Promise<Slot>((resolve, reject) => {
       const deadline = Date.now() + this.queueTimeoutMs;
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -1,13 +1,16 @@
 // DESIGN §6, house style H18: every request field is checked here, before any token is
 // generated. Bodies are capped in size, decoded as strict UTF-8, parsed as JSON, then turned
 // into one normalised request; each failure is an InvalidRequestError naming the field.
-// Unknown fields are ignored, as OpenAI-compatible servers do; fields edgetron cannot honour
-// (`n` > 1, `logprobs`) are refused.
+// Unknown fields are ignored, as OpenAI-compatible servers do. `logprobs` differs by endpoint:
+// chat takes `logprobs: true` + `top_logprobs` (0 … 20), completions the legacy `logprobs: N`
+// (0 … 5); `logit_bias` ids are checked against the vocabulary in run.ts `prepare`.
 
+import { SchemaError } from '../engine/errors.js';
+import { ANY_OBJECT, compileSchema, type SchemaMode, type SchemaNode } from '../engine/json-schema.js';
 import type { ChatMessage } from '../engine/text.js';
 import type { ToolSpec } from '../engine/tool-calls.js';
 import { EFFORT_BUDGETS, REASONING_EFFORTS, type ReasoningEffort } from '../engine/reasoning.js';
-import { InvalidRequestError, ModelNotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.js';
+import { BodyTimeoutError, InvalidRequestError, ModelNotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.js';
 
 /** Largest request body accepted. */
 export const MAX_BODY_BYTES = 1 << 20;
@@ -16,6 +19,13 @@ export const MAX_STOP = 4;
 const MAX_STOP_CHARS = 256;
 const ROLES = ['system', 'developer', 'user', 'assistant', 'tool'] as const;
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+/** Most choices (`n`) one request may ask for. */
+export const MAX_CHOICES = 8;
+/** Most alternatives per token: chat `top_logprobs`, legacy completions `logprobs` (OpenAI's limits). */
+export const MAX_TOP_LOGPROBS = 20;
+export const MAX_LEGACY_LOGPROBS = 5;
+/** Most `logit_bias` entries (OpenAI's limit). */
+export const MAX_LOGIT_BIAS = 300;
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -32,6 +42,15 @@ export interface SamplingRequest {
   readonly stop: readonly string[];
   readonly stream: boolean;
   readonly includeUsage: boolean;
+  /** Independent choices to generate (`n`), 1 … MAX_CHOICES. */
+  readonly n: number;
+  /** With logprobs: the alternatives listed per token (chat `top_logprobs`, legacy `logprobs`); null = no logprobs. */
+  readonly logprobs: number | null;
+  /** −2 … 2 (OpenAI's formula, engine/penalties.ts). */
+  readonly presencePenalty: number;
+  readonly frequencyPenalty: number;
+  /** `logit_bias`: token id → bias in [−100, 100]. */
+  readonly logitBias: ReadonlyMap<number, number>;
 }
 
 /** `tool_choice`: none, auto, required, or one named function. */
@@ -49,6 +68,8 @@ export interface ChatRequest extends SamplingRequest {
   readonly reasoningBudget: number | null;
   /** Test hook (EDGETRON_TEST_HOOKS=1 only): text the model is forced to generate. */
   readonly forcedOutput: string | null;
+  /** `response_format` json_object / json_schema: the schema the answer is forced to; null for text. */
+  readonly responseFormat: SchemaNode | null;
 }
 
 export interface CompletionRequest extends SamplingRequest {
@@ -57,16 +78,16 @@ export interface CompletionRequest extends SamplingRequest {
 }
 
 /**
- * Read a JSON object body: 415 for a non-JSON content type, 413 over `limit` bytes, 400 for
- * invalid UTF-8, invalid JSON or a non-object.
+ * Read a JSON object body: 415 for a non-JSON content type, 413 over `limit` bytes, 408 when it
+ * has not arrived in `timeoutMs`, 400 for invalid UTF-8, invalid JSON or a non-object.
  * @example const body = await readJsonBody(c.req.raw);
  */
-export async function readJsonBody(req: Request, limit = MAX_BODY_BYTES): Promise<Json> {
+export async function readJsonBody(req: Request, limit = MAX_BODY_BYTES, timeoutMs = BODY_TIMEOUT_MS): Promise<Json> {
   const type = req.headers.get('content-type');
   if (type !== null && !/^application\/(.+\+)?json\b/i.test(type.trim())) throw new UnsupportedMediaTypeError(type);
   const declared = req.headers.get('content-length');
-  if (declared !== null && Number(declared) > limit) throw new PayloadTooLargeError(Number(declared), limit);
-  const bytes = await readCapped(req, limit);
+  if (declared !== null && Number(declared) > limit + DRAIN_BYTES) throw new PayloadTooLargeError(Number(declared), limit);
+  const bytes = await readCapped(req, limit, timeoutMs);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -83,20 +104,42 @@ export async function readJsonBody(req: Request, limit = MAX_BODY_BYTES): Promis
   return body;
 }
 
-async function readCapped(req: Request, limit: number): Promise<Uint8Array> {
+/** Longest a request body may take to arrive (then 408). */
+export const BODY_TIMEOUT_MS = 10_000;
+/**
+ * A body over the cap is still read, and thrown away, up to this many bytes more before the 413:
+ * an HTTP/1.1 connection whose request body was left unread cannot carry the next request.
+ */
+const DRAIN_BYTES = 16 << 20;
+
+/** The body's bytes: 413 past `limit` (after draining), 408 past `timeoutMs`. */
+async function readCapped(req: Request, limit: number, timeoutMs: number): Promise<Uint8Array> {
   if (!req.body) return new Uint8Array(0);
   const reader = req.body.getReader();
   const parts: Uint8Array[] = [];
   let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel();
-      throw new PayloadTooLargeError(null, limit);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new BodyTimeoutError(timeoutMs / 1000)), timeoutMs);
+  });
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), expired]);
+      if (done) break;
+      total += value.byteLength;
+      if (total > limit + DRAIN_BYTES) break;
+      if (total <= limit) parts.push(value);
     }
-    parts.push(value);
+  } catch (err) {
+    void reader.cancel().catch(() => {});
+    if (total > limit) throw new PayloadTooLargeError(null, limit);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (total > limit) {
+    void reader.cancel().catch(() => {});
+    throw new PayloadTooLargeError(null, limit);
   }
   const out = new Uint8Array(total);
   let at = 0;
@@ -146,17 +189,37 @@ function parseStop(v: unknown): string[] {
   return list as string[];
 }
 
+/** Chat: `logprobs` (boolean) with `top_logprobs`; completions: the legacy `logprobs` count. */
+function parseLogprobs(body: Json, kind: 'chat' | 'completion'): number | null {
+  if (kind === 'completion') return optInt(body, 'logprobs', 0, MAX_LEGACY_LOGPROBS);
+  const on = optBool(body, 'logprobs') ?? false;
+  const top = optInt(body, 'top_logprobs', 0, MAX_TOP_LOGPROBS);
+  if (top !== null && !on) throw new InvalidRequestError('top_logprobs', 'top_logprobs needs logprobs: true');
+  return on ? (top ?? 0) : null;
+}
+
+/** `logit_bias`: an object of token-id strings → numbers in [−100, 100], at most MAX_LOGIT_BIAS entries. */
+function parseLogitBias(v: unknown): Map<number, number> {
+  if (v === undefined || v === null) return new Map();
+  if (!isObject(v)) throw wrongType('logit_bias', 'an object mapping token ids to biases', v);
+  const entries = Object.entries(v);
+  if (entries.length > MAX_LOGIT_BIAS) throw new InvalidRequestError('logit_bias', `logit_bias takes at most ${MAX_LOGIT_BIAS} tokens, got ${entries.length}`);
+  return new Map(
+    entries.map(([key, bias]) => {
+      if (!/^(0|[1-9]\d{0,9})$/.test(key)) throw new InvalidRequestError('logit_bias', `logit_bias keys must be token ids, got ${JSON.stringify(key)}`);
+      if (typeof bias !== 'number' || !Number.isFinite(bias)) throw wrongType('logit_bias', 'an object of numbers', bias);
+      if (bias < -100 || bias > 100) throw new InvalidRequestError('logit_bias', `logit_bias values must be in [-100, 100], got ${bias} for token ${key}`);
+      return [Number(key), bias];
+    }),
+  );
+}
+
 /** Fields common to both endpoints; `served` is the model id this worker serves. */
-function parseSampling(body: Json, served: string, maxContext: number): SamplingRequest {
+function parseSampling(body: Json, served: string, maxContext: number, kind: 'chat' | 'completion'): SamplingRequest {
   const model = body.model;
   if (model === undefined) throw new InvalidRequestError('model', 'model is required', 'missing_required_parameter');
   if (typeof model !== 'string') throw wrongType('model', 'a string', model);
   if (model !== served) throw new ModelNotFoundError(model, served);
-  const n = optInt(body, 'n', 1, Number.MAX_SAFE_INTEGER);
-  if (n !== null && n !== 1) throw new InvalidRequestError('n', `n must be 1, got ${n}`, 'unsupported_value');
-  if (body.logprobs !== undefined && body.logprobs !== null && body.logprobs !== false) {
-    throw new InvalidRequestError('logprobs', 'logprobs is not supported', 'unsupported_value');
-  }
   const maxCompletion = optInt(body, 'max_completion_tokens', 1, Number.MAX_SAFE_INTEGER);
   const maxTokensField = optInt(body, 'max_tokens', 1, Number.MAX_SAFE_INTEGER);
   const maxTokens = maxCompletion ?? maxTokensField;
@@ -181,6 +244,11 @@ function parseSampling(body: Json, served: string, maxContext: number): Sampling
     stop: parseStop(body.stop),
     stream,
     includeUsage,
+    n: optInt(body, 'n', 1, MAX_CHOICES) ?? 1,
+    logprobs: parseLogprobs(body, kind),
+    presencePenalty: optNumber(body, 'presence_penalty', 0, -2, 2),
+    frequencyPenalty: optNumber(body, 'frequency_penalty', 0, -2, 2),
+    logitBias: parseLogitBias(body.logit_bias),
   };
 }
 
@@ -264,10 +332,48 @@ function parseTools(v: unknown): { specs: ToolSpec[]; defs: Json[] } {
     if (params?.required !== undefined && !(Array.isArray(params.required) && params.required.every((r) => typeof r === 'string'))) {
       throw wrongType(`${p}.function.parameters.required`, 'an array of strings', params.required);
     }
+    if (params !== undefined) {
+      for (const name of Object.keys(params.properties ?? {})) {
+        if (!TOOL_PARAM.test(name)) throw new InvalidRequestError(`${p}.function.parameters.properties`, `${p}.function.parameters: property name ${JSON.stringify(name)} must be non-empty without '<', '>' or a line feed`);
+      }
+      schemaNode(params, `${p}.function.parameters`, 'lenient');
+    }
     specs.push({ name: f.name, parameters: params as ToolSpec['parameters'] });
     defs.push({ type: 'function', function: { name: f.name, description: f.description ?? '', parameters: params ?? { type: 'object', properties: {} } } });
   });
   return { specs, defs };
+}
+
+/** Property names a tool call can write (engine/tool-constraint.ts). */
+const TOOL_PARAM = /^[^<>\n]+$/;
+
+/** Compile a JSON Schema (engine/json-schema.ts); a SchemaError is a 400 on `param`. */
+function schemaNode(schema: unknown, param: string, mode: SchemaMode): SchemaNode {
+  try {
+    return compileSchema(schema, mode);
+  } catch (e) {
+    if (!(e instanceof SchemaError)) throw e;
+    throw new InvalidRequestError(param, `${param}: ${e.message}`, e.unsupported ? 'unsupported_value' : 'invalid_value');
+  }
+}
+
+/**
+ * `response_format`: text (null), json_object (any object) or json_schema (its `schema`, always
+ * compiled strict: a feature the grammar cannot enforce is a 400 naming it and its path).
+ */
+function parseResponseFormat(v: unknown): SchemaNode | null {
+  if (v === undefined || v === null) return null;
+  const p = 'response_format';
+  if (!isObject(v)) throw wrongType(p, 'an object', v);
+  if (v.type === 'text') return null;
+  if (v.type === 'json_object') return ANY_OBJECT;
+  if (v.type !== 'json_schema') throw new InvalidRequestError(`${p}.type`, `${p}.type must be 'text', 'json_object' or 'json_schema', got ${JSON.stringify(v.type)}`);
+  const spec = v.json_schema;
+  if (!isObject(spec)) throw wrongType(`${p}.json_schema`, 'an object', spec);
+  if (spec.name !== undefined && (typeof spec.name !== 'string' || !TOOL_NAME.test(spec.name))) throw new InvalidRequestError(`${p}.json_schema.name`, `${p}.json_schema.name must match ${TOOL_NAME}`);
+  optBool(spec, 'strict', `${p}.json_schema.strict`);
+  if (spec.schema === undefined) throw new InvalidRequestError(`${p}.json_schema.schema`, `${p}.json_schema.schema is required`, 'missing_required_parameter');
+  return schemaNode(spec.schema, `${p}.json_schema.schema`, 'strict');
 }
 
 function parseToolChoice(v: unknown, tools: readonly ToolSpec[]): ToolChoice {
@@ -304,13 +410,17 @@ function parseReasoning(body: Json, maxContext: number): { thinking: boolean; bu
  * @example const req = parseChatRequest(await readJsonBody(raw), 'edgetron-default', 4096, false);
  */
 export function parseChatRequest(body: Json, served: string, maxContext: number, testHooks: boolean): ChatRequest {
-  const sampling = parseSampling(body, served, maxContext);
+  const sampling = parseSampling(body, served, maxContext, 'chat');
   const messages = parseMessages(body.messages);
   const { specs, defs } = parseTools(body.tools);
   const toolChoice = parseToolChoice(body.tool_choice, specs);
   const { thinking, budget } = parseReasoning(body, maxContext);
   const forced = testHooks ? body.x_force_output : undefined;
   if (forced !== undefined && typeof forced !== 'string') throw wrongType('x_force_output', 'a string', forced);
+  const responseFormat = parseResponseFormat(body.response_format);
+  if (responseFormat && (toolChoice === 'required' || typeof toolChoice === 'object')) {
+    throw new InvalidRequestError('response_format', 'response_format cannot be combined with a forced tool_choice: the answer would have to be both a JSON document and a tool call');
+  }
   return {
     ...sampling,
     kind: 'chat',
@@ -321,6 +431,7 @@ export function parseChatRequest(body: Json, served: string, maxContext: number,
     thinking,
     reasoningBudget: budget,
     forcedOutput: forced ?? null,
+    responseFormat,
   };
 }
 
@@ -329,7 +440,7 @@ export function parseChatRequest(body: Json, served: string, maxContext: number,
  * @example const req = parseCompletionRequest(body, 'edgetron-default', 4096);
  */
 export function parseCompletionRequest(body: Json, served: string, maxContext: number): CompletionRequest {
-  const sampling = parseSampling(body, served, maxContext);
+  const sampling = parseSampling(body, served, maxContext, 'completion');
   let prompt = body.prompt;
   if (prompt === undefined) throw new InvalidRequestError('prompt', 'prompt is required', 'missing_required_parameter');
   if (Array.isArray(prompt)) {

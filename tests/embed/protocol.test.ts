@@ -29,6 +29,13 @@ describe('chatBody', () => {
       chat_template_kwargs: { enable_thinking: false },
     });
   });
+
+  it('a schema (el.send(text, { schema })) becomes a strict json_schema response_format', () => {
+    const schema = { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] };
+    expect(chatBody('m', { messages, maxTokens: 8, thinking: false, thinkingBudget: null, schema }, false)).toMatchObject({
+      response_format: { type: 'json_schema', json_schema: { name: 'answer', strict: true, schema } },
+    });
+  });
 });
 
 describe('errorFromWire', () => {

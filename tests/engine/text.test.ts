@@ -154,3 +154,18 @@ describe('construction', () => {
     expect(codec.chatTemplate).toBeUndefined();
   });
 });
+
+describe('tokenBytes (OpenAI logprobs `bytes`)', () => {
+  it('the bytes of the tokens of a text concatenate to its UTF-8, also when a token ends inside a character', () => {
+    for (const s of ['Hello world', ' naïve café 日本語 🙂', 'a\n\tb']) {
+      const ids = text.encode(s);
+      const bytes = ids.flatMap((id) => [...text.tokenBytes(id)]);
+      expect(new Uint8Array(bytes)).toEqual(new TextEncoder().encode(s));
+    }
+  });
+
+  it('an added (special) token is its text', () => {
+    const id = text.special.imEnd!;
+    expect(new TextDecoder().decode(text.tokenBytes(id))).toBe('<|im_end|>');
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ToolCallParser, type ToolCallEvent, type ToolSpec } from '../../engine/tool-calls.js';
+import { isTextParam, ToolCallParser, type ToolCallEvent, type ToolSpec } from '../../engine/tool-calls.js';
 
 const TOOLS: ToolSpec[] = [
   { name: 'get_weather', parameters: { properties: { city: { type: 'string' }, days: { type: 'integer' }, opts: { type: 'object' }, zip: { type: 'string' } } } },
@@ -76,6 +76,15 @@ describe('ToolCallParser (spec §15.3)', () => {
     const body = (name: string, v: string) => `<parameter=${name}>\n${v}\n</parameter>\n`;
     const text = `<tool_call>\n<function=get_weather>\n${body('zip', '007')}${body('opts', '{"units": "C", "n": [1, 2]}')}${body('days', 'three')}${body('city', 'New\nYork')}</function>\n</tool_call>`;
     expect(JSON.parse(parseChunks([text]).calls[0].args)).toEqual({ zip: '007', opts: { units: 'C', n: [1, 2] }, days: 'three', city: 'New\nYork' });
+  });
+
+  it('parses untyped parameters with structure (anyOf, properties, items, $ref) as JSON; keeps plain untyped ones as text', () => {
+    const tools: ToolSpec[] = [{ name: 'f', parameters: { properties: { n: { anyOf: [{ type: 'integer' }, { type: 'null' }] }, o: { properties: {} }, l: { items: {} }, t: {}, e: { enum: ['1', '2'] } } } }];
+    const body = (name: string, v: string) => `<parameter=${name}>\n${v}\n</parameter>\n`;
+    const text = `<tool_call>\n<function=f>\n${body('n', '5')}${body('o', '{"a": 1}')}${body('l', '[true]')}${body('t', '12')}${body('e', '2')}</function>\n</tool_call>`;
+    expect(JSON.parse(parseChunks([text], tools).calls[0].args)).toEqual({ n: 5, o: { a: 1 }, l: [true], t: '12', e: '2' });
+    expect(isTextParam({ type: ['string', 'null'] })).toBe(true);
+    expect(isTextParam({ anyOf: [{ type: 'string' }] })).toBe(false);
   });
 
   it('keeps parameters of an unknown tool as strings', () => {

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { BannedText, TOOL_CALL_TAG, ToolCallConstraint, ToolCallGrammar } from '../../engine/tool-constraint.js';
 import { ToolCallParser, type ToolCallEvent, type ToolSpec } from '../../engine/tool-calls.js';
+import { drive as driveVocab, rng } from '../helpers/grammar-drive.js';
 
 const WEATHER: ToolSpec = {
   name: 'get_weather',
@@ -38,17 +39,6 @@ function parsed(text: string, tools: readonly ToolSpec[]) {
     else if (e.kind === 'content') content += e.text;
   }
   return { content, calls: calls.map((c) => ({ name: c.name, args: JSON.parse(c.args) as Record<string, unknown> })) };
-}
-
-/** A seeded xorshift32 in [0, 1). */
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
 }
 
 describe('ToolCallGrammar', () => {
@@ -85,6 +75,32 @@ describe('ToolCallGrammar', () => {
       call('get_weather', [['city', 'a'], ['days', '1'.repeat(101)]]),
     ];
     for (const text of bad) expect(ToolCallGrammar.start([WEATHER, PING]).feedText(text + '\n'), text).toBe(false);
+  });
+
+  it('holds JSON arguments to their nested schema (objects, arrays, enums, anyOf)', () => {
+    const ROUTE: ToolSpec = {
+      name: 'route',
+      parameters: {
+        properties: {
+          to: { type: 'object', properties: { lat: { type: 'number' }, tags: { type: 'array', items: { enum: ['a', 'b'] }, maxItems: 1 } }, required: ['lat'], additionalProperties: false },
+          n: { anyOf: [{ type: 'integer' }, { type: 'null' }] },
+        },
+        required: ['to'],
+      } as ToolSpec['parameters'],
+    };
+    const ok = [call('route', [['to', '{"lat": 1.5}']]), call('route', [['n', 'null'], ['to', '{"tags":["b"],"lat":-2}']]), call('route', [['to', '{"lat":0}'], ['n', '7']])];
+    for (const text of ok) expect(ToolCallGrammar.start([ROUTE]).feedText(text), text).toBe(true);
+    const bad = [
+      call('route', [['to', '{}']]), // lat required
+      call('route', [['to', '{"lat":1,"x":2}']]),
+      call('route', [['to', '{"lat":1,"tags":["c"]}']]),
+      call('route', [['to', '{"lat":1,"tags":["a","b"]}']]), // maxItems
+      call('route', [['to', '{"lat":1}'], ['n', '1.5']]),
+    ];
+    for (const text of bad) expect(ToolCallGrammar.start([ROUTE]).feedText(text), text).toBe(false);
+    const g = ToolCallGrammar.start([ROUTE]);
+    g.feedText('<tool_call>\n<function=route>\n<parameter=to>\n{');
+    expect(g.completion()).toBe('"lat":0}\n</parameter>\n</function>\n</tool_call>');
   });
 
   it('costs are the shortest completions, counted by hand', () => {
@@ -148,21 +164,7 @@ const THINK_END = VOCAB.indexOf('</think>');
 const decoder = { decode: (ids: readonly number[]) => ids.map((i) => VOCAB[i]).join('') };
 
 /** Sample with the processor until a stop id or maxTokens; `prefer` shapes the raw logits. */
-function drive(processor: { process(l: Float32Array): void; accept(id: number): void }, maxTokens: number, prefer: (id: number, step: number) => number, seed = 1) {
-  const next = rng(seed);
-  const ids: number[] = [];
-  for (let step = 0; step < maxTokens; step++) {
-    const logits = Float32Array.from(VOCAB, (_, id) => prefer(id, step) + next());
-    processor.process(logits);
-    let best = 0;
-    for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-    expect(logits[best]).toBeGreaterThan(-Infinity);
-    processor.accept(best);
-    ids.push(best);
-    if (STOP.includes(best)) break;
-  }
-  return ids;
-}
+const drive = (processor: Parameters<typeof driveVocab>[0], maxTokens: number, prefer: (id: number, step: number) => number, seed = 1) => driveVocab(processor, VOCAB, STOP, maxTokens, prefer, seed);
 
 describe('ToolCallConstraint', () => {
   const options = { decoder, vocabSize: VOCAB.length, stopIds: STOP, thinkEndId: null };

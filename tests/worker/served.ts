@@ -71,11 +71,11 @@ export function post(a: ReturnType<typeof app>, path: string, body: unknown, hea
   return a.request(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
 }
 
-/** Split an SSE body into its `data:` payloads, checking the framing of every event. */
+/** Split an SSE body into its `data:` payloads, checking the framing of every event (comments, `: …`, are skipped). */
 export function sseEvents(body: string): string[] {
   const events = body.split('\n\n');
   if (events.pop() !== '') throw new Error(`SSE body does not end with a blank line: ${JSON.stringify(body.slice(-40))}`);
-  return events.map((e) => {
+  return events.filter((e) => !/^:[^\n]*$/.test(e)).map((e) => {
     if (!e.startsWith('data: ') || e.includes('\n')) throw new Error(`bad SSE event ${JSON.stringify(e)}`);
     return e.slice(6);
   });

@@ -114,3 +114,90 @@ describe('tool_choice "none" and "auto"', () => {
     expect(choice.message.content).toContain('<tool_call'); // it got as far as the tag allows
   });
 });
+
+describe('tool_choice "required" at any max_tokens (issue 24: "length" with a cut call, or arguments without `city`)', () => {
+  const CITY = { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' }, unit: { enum: ['c', 'f'] } }, required: ['city'] } } };
+
+  /** A complete call with its required argument, or a 400 on max_tokens saying what it needs; that need. */
+  async function callOrRefusal(a: ReturnType<typeof app>, maxTokens: number, thinking: boolean, seed: number): Promise<number | null> {
+    const res = await post(a, '/v1/chat/completions', chat({ tools: [CITY], tool_choice: 'required', max_tokens: maxTokens, seed, ...(!thinking && { reasoning_effort: 'none' }) }));
+    const body = (await res.json()) as Json;
+    if (res.status === 400) {
+      expect(body.error).toMatchObject({ type: 'invalid_request_error', param: 'max_tokens' });
+      return Number(/needs (\d+) tokens/.exec(body.error.message)![1]);
+    }
+    expect(res.status).toBe(200);
+    const call = onlyCall(body);
+    expect(call.name).toBe('get_weather');
+    expect(call.args.city).toBeTypeOf('string');
+    expect(body.usage.completion_tokens).toBeLessThanOrEqual(maxTokens);
+    return null;
+  }
+
+  it('every max_tokens from 1 to 40, and around the shortest call, thinking on and off', async () => {
+    const a = app();
+    for (const thinking of [true, false]) {
+      const needs = new Set<number>();
+      for (let maxTokens = 1; maxTokens <= 40; maxTokens++) {
+        const need = await callOrRefusal(a, maxTokens, thinking, maxTokens);
+        if (need !== null) {
+          expect(need).toBeGreaterThan(maxTokens);
+          needs.add(need);
+        }
+      }
+      // one need whatever max_tokens; below it a 400, from it on a complete call, for several seeds
+      expect(needs.size).toBe(1);
+      const need = [...needs][0];
+      expect(await callOrRefusal(a, need - 1, thinking, 1)).toBe(need);
+      for (let maxTokens = need; maxTokens < need + 6; maxTokens++) expect(await callOrRefusal(a, maxTokens, thinking, maxTokens)).toBeNull();
+    }
+  });
+});
+
+describe('tool schemas are checked', () => {
+  it('a required name missing from properties, an empty enum, an unknown type, a bad property name: 400 on the tool', async () => {
+    const tool = (parameters: unknown) => ({ type: 'function', function: { name: 'f', parameters } });
+    const bad = [
+      { type: 'object', properties: { city: { type: 'string' } }, required: ['town'] },
+      { type: 'object', properties: { unit: { type: 'string', enum: [] } } },
+      { type: 'object', properties: { n: { type: 'int' } } },
+      { type: 'object', properties: { o: { type: 'object', properties: { x: {} }, required: ['y'] } } },
+      { type: 'object', properties: { 'a<b': { type: 'string' } } },
+    ];
+    for (const parameters of bad) {
+      const res = await post(app(), '/v1/chat/completions', chat({ tools: [tool(parameters)] }));
+      expect(res.status, JSON.stringify(parameters)).toBe(400);
+      expect(((await res.json()) as Json).error.param).toMatch(/^tools\[0\]\.function\.parameters/);
+    }
+    // features the call cannot enforce (format, minimum…) are accepted in tools: the structure still holds
+    const ok = await post(app(), '/v1/chat/completions', chat({ tools: [tool({ type: 'object', properties: { d: { type: 'string', format: 'date' }, n: { type: 'integer', minimum: 1 } } })] }));
+    expect(ok.status).toBe(200);
+  });
+
+  it('nested object and array arguments follow their schema', async () => {
+    const PLAN = {
+      type: 'function',
+      function: {
+        name: 'plan',
+        parameters: {
+          type: 'object',
+          properties: {
+            stops: { type: 'array', items: { type: 'object', properties: { at: { type: 'integer' }, mode: { enum: ['bus', 'walk'] } }, required: ['at', 'mode'], additionalProperties: false }, minItems: 1 },
+            meta: { type: 'object', properties: { fast: { type: 'boolean' } }, required: ['fast'], additionalProperties: false },
+          },
+          required: ['stops', 'meta'],
+        },
+      },
+    };
+    for (const seed of [1, 2, 3, 4]) {
+      const { args } = onlyCall(await complete(app(), chat({ tools: [PLAN], tool_choice: 'required', reasoning_effort: 'none', max_tokens: 200, seed })));
+      expect(args.stops.length).toBeGreaterThanOrEqual(1);
+      for (const s of args.stops) {
+        expect(Object.keys(s).sort()).toEqual(['at', 'mode']);
+        expect(Number.isInteger(s.at)).toBe(true);
+        expect(['bus', 'walk']).toContain(s.mode);
+      }
+      expect(args.meta).toEqual({ fast: expect.any(Boolean) });
+    }
+  });
+});

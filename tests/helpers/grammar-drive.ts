@@ -1,0 +1,43 @@
+// Shared by the grammar-constraint tests (tests/engine/tool-constraint.test.ts,
+// json-schema-grammar.test.ts): a seeded generator and a greedy sampler over a small vocabulary
+// that drives a logits processor the way engine/generate does.
+import { expect } from 'vitest';
+
+/** A seeded xorshift32 in [0, 1). */
+export function rng(seed: number) {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 2 ** 32;
+  };
+}
+
+/**
+ * Sample the argmax of `prefer(id, step)` plus uniform noise in [0, noise) after the processor's
+ * masks, until a stop id or maxTokens; every row must leave some token allowed.
+ */
+export function drive(
+  processor: { process(l: Float32Array): void; accept(id: number): void },
+  vocab: { readonly length: number },
+  stops: readonly number[],
+  maxTokens: number,
+  prefer: (id: number, step: number) => number,
+  seed = 1,
+  noise = 1,
+): number[] {
+  const next = rng(seed);
+  const ids: number[] = [];
+  for (let step = 0; step < maxTokens; step++) {
+    const logits = Float32Array.from({ length: vocab.length }, (_, id) => prefer(id, step) + noise * next());
+    processor.process(logits);
+    let best = 0;
+    for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+    expect(logits[best]).toBeGreaterThan(-Infinity);
+    processor.accept(best);
+    ids.push(best);
+    if (stops.includes(best)) break;
+  }
+  return ids;
+}
