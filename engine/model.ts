@@ -4,10 +4,14 @@
 
 import type { Act, LoadedModel, SequenceState } from './backend.js';
 import { ContextWindowExceededError, TokenOutOfRangeError } from './errors.js';
+import type { TraceHook } from './trace.js';
 import { headTensorName } from './weights.js';
 
 /** The normed inputs u (T, d) of the Mamba-2 layers of one pass, by layer index il. */
 export type MambaInputs = Map<number, Act>;
+
+/** The trace name of each layer kind's mixer output (engine/trace.ts). */
+const MIXER_NAMES = { M: 'mamba2', '*': 'attention', E: 'moe', '-': 'mlp' } as const;
 
 /** Which rows of logits a forward pass returns. */
 export type LogitRows = 'last' | 'all';
@@ -20,7 +24,15 @@ export type LogitRows = 'last' | 'all';
  * const logits = model.forward(seq, new Int32Array([1, 42, 7]), 'last'); // (1, V)
  */
 export class Model {
+  /** Receives every named intermediate (engine/trace.ts); unset, tracing costs nothing. */
+  trace: TraceHook | null = null;
+
   constructor(readonly ops: LoadedModel) {}
+
+  /** Report `x` as the tensor `name` of layer `il` to the trace hook (llama.cpp's `cb`). */
+  private cb(x: Act, name: string, il: number): void {
+    if (this.trace) this.trace({ name, layer: il }, this.ops.download(x));
+  }
 
   get config() {
     return this.ops.config;
@@ -43,9 +55,11 @@ export class Model {
     if (kept !== x) ops.free(x);
     const h = ops.rmsnorm(kept, 'backbone.norm_f.weight');
     ops.free(kept);
+    this.cb(h, 'norm_f', -1);
     // 4. logits = h · W_lmᵀ   (rows, V)
     const logits = ops.head(h);
     ops.free(h);
+    this.trace?.({ name: 'logits', layer: -1 }, logits);
     return logits;
   }
 
@@ -117,6 +131,7 @@ export class Model {
     const { ops } = this;
     const layer = this.config.layers[il];
     const u = ops.rmsnorm(x, `${layer.prefix}norm.weight`);
+    this.cb(u, 'norm', il);
     let y;
     switch (layer.kind) {
       case 'M':
@@ -132,10 +147,12 @@ export class Model {
         y = ops.mlp(il, u);
         break;
     }
+    this.cb(y, MIXER_NAMES[layer.kind], il);
     if (layer.kind === 'M' && mambaInputs) mambaInputs.set(il, u);
     else ops.free(u);
     ops.addInPlace(x, y);
     ops.free(y);
+    this.cb(x, 'residual', il);
   }
 
   /** Steps 1–3 of spec §4: h = RMSNorm_f(trunk(tokens)), (T, d), `seq` advanced. */
@@ -143,6 +160,7 @@ export class Model {
     const x = this.trunk(seq, tokens, maxTokens, mambaInputs);
     const h = this.ops.rmsnorm(x, 'backbone.norm_f.weight');
     this.ops.free(x);
+    this.cb(h, 'norm_f', -1);
     return h;
   }
 
@@ -155,6 +173,7 @@ export class Model {
     }
     // 1. x = Emb[t]   (T, d)
     const x = ops.embed(tokens);
+    this.cb(x, 'embed', -1);
     // 2. each layer: u = RMSNorm_il(x); x += Mixer_kind(u)
     for (let il = 0; il < config.nTrunkLayers; il++) this.block(il, x, seq, mambaInputs);
     seq.advance(tokens.length);
