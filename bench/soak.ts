@@ -1,9 +1,10 @@
 // `npm run bench:soak` (issue 24 point 7, docs/api.md): the Worker under `wrangler dev` with the
 // default model (assets/packs/default, wrangler.toml's settings) on 127.0.0.1, sent N requests
 // (default 1,000) in a mixed pattern by a few concurrent clients: /health, short chats, streams
-// read to the end, streams aborted after two chunks, connections closed at once or after the
-// request was sent (before the response headers), and hostile requests (bad JSON and fields,
-// 404, 405, 413 with a declared and a chunked length, 415, path traversal).
+// read to the end, streams aborted after two SSE events (a queued stream's `: queued` comments
+// count), connections closed at once or after the request was sent (before the response
+// headers), and hostile requests (bad JSON and fields, 404, 405, 413 with a declared and a
+// chunked length, 415, path traversal).
 // Printed: open file descriptors and resident set of every process of wrangler's process group
 // (its node process and the workerd ones) when ready; loaded (just after a warm-up request loaded
 // the model); before the run (once the descriptors the load opened have closed); after it (once

@@ -16,7 +16,10 @@
 // JSON string, a tool call's text argument) the grammar names its inert characters: tokens made
 // only of them leave the state and its cost as they are, so they are allowed in one pass over a
 // list the table splits once per kind of free text, and only the other tokens (those with a `"`
-// or `\`, or a `<`) are walked. Plus one pass over the V logits to mask them.
+// or `\`, or a `<`) are walked. Plus one pass over the V logits to mask them. Measured on a
+// loaded 2-core machine: the default model (V = 4096) 0.3 ms per token for a JSON schema, 0.5 ms
+// for a tool call (≈ 15 % of its 2.3 ms per token); a synthetic V = 131072 vocabulary 1–10 ms in
+// structural positions and 4–25 ms inside a string (the table and each split, once: ~0.5–1 s).
 
 import type { LogitsProcessor } from './generate.js';
 
@@ -198,8 +201,9 @@ export class GrammarConstraint implements LogitsProcessor {
     if (this.thinking) return this.processThinking(logits, left);
     this.allowed.fill(0);
     if (this.grammar.complete) for (const id of this.stops) this.allowed[id] = 1;
-    // when even the shortest document no longer fits, it is written as far as it goes
-    if (!this.allowWithin(left - 1) && !this.grammar.complete) this.allowWithin(Infinity);
+    // when even the shortest document no longer fits, it is written as far as it goes; at a dead
+    // end (a character no token spells, e.g. a tool's non-ASCII enum value) generation stops
+    if (!this.allowWithin(left - 1) && !this.grammar.complete && !this.allowWithin(Infinity)) for (const id of this.stops) this.allowed[id] = 1;
     for (let id = 0; id < logits.length; id++) if (!this.allowed[id]) logits[id] = -Infinity;
   }
 

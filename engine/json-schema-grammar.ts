@@ -40,7 +40,7 @@ const isDigit = (c: string) => c >= '0' && c <= '9';
 const isHex = (c: string) => isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 const isWs = (c: string) => c === ' ' || c === '\n' || c === '\t';
 /** What a JSON string takes as it is: no quote, backslash or control character. */
-const STRING_CHARS: InertChars = { key: 'json-string', test: (c) => c >= ' ' && c !== '"' && c !== '\\' };
+export const STRING_CHARS: InertChars = { key: 'json-string', test: (c) => c >= ' ' && c !== '"' && c !== '\\' };
 
 // object phases: after '{' | after ',' | in a key | after a key | in a value | after a value
 type ObjPhase = 'open' | 'key' | 'keyText' | 'colon' | 'value' | 'after';
@@ -78,8 +78,8 @@ interface Thread {
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
-const undeclared = (f: Extract<Frame, { t: 'obj' }>) => (f.node.props ?? []).filter((p) => !f.used.has(p.name));
-const requiredLeft = (f: Extract<Frame, { t: 'obj' }>) => undeclared(f).filter((p) => p.required);
+const unwritten = (f: Extract<Frame, { t: 'obj' }>) => (f.node.props ?? []).filter((p) => !f.used.has(p.name));
+const requiredLeft = (f: Extract<Frame, { t: 'obj' }>) => unwritten(f).filter((p) => p.required);
 const entry = (p: { key: string; node: SchemaNode }) => `${p.key}:${p.node.minText}`;
 
 /** The shortest text that closes a frame once whatever is above it is complete. */
@@ -100,7 +100,7 @@ function rest(f: Frame): string {
           return `${left.join(',')}}`;
         case 'key': {
           if (left.length > 0) return `${left.join(',')}}`;
-          const options = f.node.props ? undeclared(f).map(entry) : [`"":${f.node.values.minText}`];
+          const options = f.node.props ? unwritten(f).map(entry) : [`"":${f.node.values.minText}`];
           return `${options.reduce((a, b) => (b.length < a.length ? b : a))}}`;
         }
         case 'keyText':
@@ -200,14 +200,14 @@ function step(s: Stack, c: string, out: (Stack | null)[]): void {
       const props = f.node.props;
       if (c === '"' && (f.phase === 'open' || f.phase === 'key')) {
         if (props === null) return void out.push(new Stack({ t: 'str', esc: 0 }, new Stack({ ...f, phase: 'keyText', pending: f.node.values }, below)));
-        for (const p of undeclared(f)) {
+        for (const p of unwritten(f)) {
           const used = new Set(f.used).add(p.name);
           out.push(new Stack({ t: 'lit', text: p.key, pos: 1 }, new Stack({ ...f, phase: 'keyText', used, pending: p.node }, below)));
         }
         return;
       }
       if (c === '}' && (f.phase === 'open' || f.phase === 'after') && requiredLeft(f).length === 0) return void out.push(pop(below));
-      if (c === ',' && f.phase === 'after' && (props === null || undeclared(f).length > 0)) return void out.push(new Stack({ ...f, phase: 'key' }, below));
+      if (c === ',' && f.phase === 'after' && (props === null || unwritten(f).length > 0)) return void out.push(new Stack({ ...f, phase: 'key' }, below));
       if (c === ':' && f.phase === 'colon') out.push(new Stack({ t: 'value', node: f.pending! }, new Stack({ ...f, phase: 'value' }, below)));
       return;
     }

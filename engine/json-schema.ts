@@ -52,6 +52,13 @@ const literal = (texts: readonly string[]): SchemaNode => {
   const unique = [...new Set(texts)];
   return { kind: 'literal', texts: unique, minText: shortest(unique) };
 };
+/**
+ * A value as the grammar writes it: JSON with every non-ASCII character escaped (`\u00e9`), so
+ * that keys and enum values are spelled by ASCII tokens (a character a tokenizer has no token
+ * for decodes piece by piece to U+FFFD and could not be matched), and `<` too (a tool call's
+ * JSON argument never holds `</parameter>`).
+ */
+const jsonText = (v: unknown) => JSON.stringify(v).replace(/[<\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 const shortest = (texts: readonly string[]) => texts.reduce((a, b) => (b.length < a.length ? b : a));
 
 const anyOptions: SchemaNode[] = [];
@@ -114,10 +121,10 @@ class Compiler {
     if (!isObject(s)) this.malformed(path, 'schema', 'a schema must be an object or a boolean');
     if (s.$ref !== undefined) return this.ref(s.$ref, path, refs);
     for (const k of UNSUPPORTED) if (s[k] !== undefined) this.unsupported(pointer(path, k), k);
-    if (s.const !== undefined) return literal([JSON.stringify(s.const)]);
+    if (s.const !== undefined) return literal([jsonText(s.const)]);
     if (s.enum !== undefined) {
       if (!Array.isArray(s.enum) || s.enum.length === 0) this.malformed(pointer(path, 'enum'), 'enum', 'enum must be a non-empty array');
-      return literal(s.enum.map((v) => JSON.stringify(v)));
+      return literal(s.enum.map(jsonText));
     }
     if (s.anyOf !== undefined) {
       if (!Array.isArray(s.anyOf) || s.anyOf.length === 0) this.malformed(pointer(path, 'anyOf'), 'anyOf', 'anyOf must be a non-empty array');
@@ -170,7 +177,7 @@ class Compiler {
     if (isObject(extra)) this.unsupported(pointer(path, 'additionalProperties'), 'additionalProperties', "'additionalProperties' as a schema beside 'properties' is not supported");
     const props = Object.entries(properties as Json).map(([name, p]) => ({
       name,
-      key: JSON.stringify(name),
+      key: jsonText(name),
       node: this.compile(p, pointer(pointer(path, 'properties'), name), refs),
       required: (required as string[]).includes(name),
     }));

@@ -9,7 +9,8 @@
 // VALUE by the property's JSON Schema (what engine/tool-calls.ts turns into JSON): a text
 // property (`isTextParam`: `string`, or untyped without structure) is free text ending at
 // `</parameter>`, or one of its `enum` values as text; any other property is a JSON document of
-// its schema, nested objects, arrays, enums and anyOf included (engine/json-schema-grammar.ts; validation keywords such as `format` are not
+// its schema, nested objects, arrays, enums and anyOf included (engine/json-schema-grammar.ts;
+// its strings without `<`, which `\u003c` writes; `format` and other value checks are not
 // enforced in tool calls).
 //
 // The grammar runs on characters with its shortest completion, and engine/grammar-constraint.ts
@@ -22,7 +23,7 @@
 import type { LogitsProcessor } from './generate.js';
 import { GrammarConstraint, TokenTable, type Grammar, type GrammarConstraintOptions, type InertChars, type TokenDecoder } from './grammar-constraint.js';
 import { compileSchema, type SchemaNode } from './json-schema.js';
-import { JsonSchemaGrammar } from './json-schema-grammar.js';
+import { JsonSchemaGrammar, STRING_CHARS } from './json-schema-grammar.js';
 import { isTextParam, type ToolSpec } from './tool-calls.js';
 
 const CALL_START = '<tool_call>\n<function=';
@@ -33,6 +34,8 @@ const AFTER_VALUE = `\n${PARAM_END}\n`;
 const CALL_END = '</function>\n</tool_call>';
 /** What a text argument takes without coming nearer `</parameter>`. */
 const TEXT_CHARS: InertChars = { key: 'tool-text', test: (c) => c !== '<' };
+/** What a string in a JSON argument takes as it is (no `<`: the parser ends the value at `</parameter>`). */
+const JSON_TEXT_CHARS: InertChars = { key: 'tool-json-string', test: (c) => c !== '<' && STRING_CHARS.test(c) };
 /** The text `tool_choice: "none"` keeps out of the answer. */
 export const TOOL_CALL_TAG = '<tool_call>';
 
@@ -164,7 +167,7 @@ export class ToolCallGrammar implements Grammar {
   /** In a text argument with no `<` pending: anything but `<`; in a JSON argument: the JSON grammar's. */
   inert(): InertChars | null {
     if (this.phase === 'string') return this.matched === 0 ? TEXT_CHARS : null;
-    return this.phase === 'json' ? this.json!.inert() : null;
+    return this.phase === 'json' && this.json!.inert() ? JSON_TEXT_CHARS : null;
   }
 
   /** Characters of the shortest completion (`completion().length`, without building it). */
@@ -216,6 +219,7 @@ export class ToolCallGrammar implements Grammar {
         return true;
       case 'json': {
         const json = this.json!;
+        if (c === '<') return false;
         if (json.feed(c)) {
           if (json.done) this.literal(AFTER_VALUE, { kind: 'params' });
           return true;

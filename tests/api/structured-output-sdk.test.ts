@@ -5,7 +5,7 @@
 // it. The SDK's fetch calls the Hono app directly (`app.request`), so no server is started. The
 // embed's request with a schema (embed/protocol.ts chatBody, what `el.send(text, { schema })`
 // sends in remote mode and the engine worker runs through the same parser in local mode) too.
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import OpenAI from 'openai';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -56,7 +56,7 @@ beforeAll(async () => {
   const session = await openSession(await openCheckpoint(PACK), wasmBackend);
   const served: ServedModel = { id: MODEL, session, maxContext: 2048, created: 1700000000 };
   app = createApp({ model: () => Promise.resolve(served) });
-  client = new OpenAI({ baseURL: 'http://edgetron.test/v1', apiKey: 'unused', maxRetries: 0, fetch: (url, init) => app.request(String(url), init as RequestInit) });
+  client = new OpenAI({ baseURL: 'http://edgetron.test/v1', apiKey: 'unused', maxRetries: 0, fetch: async (url, init) => app.request(String(url), init as RequestInit) });
 });
 
 const responseFormat = (name: string) => ({ type: 'json_schema' as const, json_schema: { name, strict: true, schema: SCHEMAS[name] as Record<string, unknown> } });

@@ -98,6 +98,9 @@ describe('ToolCallGrammar', () => {
       call('route', [['to', '{"lat":1}'], ['n', '1.5']]),
     ];
     for (const text of bad) expect(ToolCallGrammar.start([ROUTE]).feedText(text), text).toBe(false);
+    // a JSON string never holds `<` (the parser would end the value at a `</parameter>` in it)
+    expect(ToolCallGrammar.start([WEATHER]).feedText(call('get_weather', [['city', 'a'], ['days', '1'], ['where', '{"k": "x</parameter>"}']]))).toBe(false);
+    expect(ToolCallGrammar.start([WEATHER]).feedText(call('get_weather', [['city', 'a'], ['days', '1'], ['where', '{"k": "x\\u003c/parameter>"}']]))).toBe(true);
     const g = ToolCallGrammar.start([ROUTE]);
     g.feedText('<tool_call>\n<function=route>\n<parameter=to>\n{');
     expect(g.completion()).toBe('"lat":0}\n</parameter>\n</function>\n</tool_call>');
@@ -197,6 +200,25 @@ describe('ToolCallConstraint', () => {
       const ids = drive(forced, maxTokens, () => 0, seed);
       expect(forced.complete).toBe(true);
       expect(parsed(decoder.decode(ids.slice(0, -1)), [WEATHER]).calls).toEqual([{ name: 'get_weather', args: { city: '', days: 0 } }]);
+    }
+  });
+
+  it('masks exactly the tokens the grammar takes (the sorted walk and the free-text shortcuts skip none and add none)', () => {
+    const next = rng(5);
+    const alphabet = VOCAB.slice(0, 96);
+    for (let trial = 0; trial < 30; trial++) {
+      const g = ToolCallGrammar.start([WEATHER, ADD]);
+      const forced = new ToolCallConstraint({ ...options, tools: [WEATHER, ADD], maxTokens: 10_000 });
+      for (let step = 0; step < 120 && !g.complete; step++) {
+        const logits = new Float32Array(VOCAB.length);
+        forced.process(logits);
+        const takes = (t: string, id: number) => t !== '' && !STOP.includes(id) && g.copy().feedText(t);
+        expect(VOCAB.filter((t, id) => logits[id] > -Infinity && !STOP.includes(id))).toEqual(VOCAB.filter(takes));
+        const choices = alphabet.filter((ch) => g.copy().feed(ch));
+        const c = choices[Math.floor(next() * choices.length)];
+        g.feed(c);
+        forced.accept(VOCAB.indexOf(c));
+      }
     }
   });
 
