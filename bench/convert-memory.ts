@@ -1,8 +1,8 @@
-// `npm run bench:convert` (issue 4, "the peak memory of convert on a checkpoint several times
-// larger than its memory cap"): runs `edgetron convert … --max-memory CAP` in a child process on
-// checkpoints two to sixteen times the cap and prints the child's peak resident set size beside
-// the cap. The child reports `process.resourceUsage().maxRSS` (its VmHWM, KiB) on exit, and runs
-// with a V8 heap limit of half the cap, so a regression that holds tensors in JS objects dies
+// `npm run bench:convert` (the peak memory of convert on a checkpoint several times larger
+// than its memory cap, docs/bench.md): runs `edgetron convert … --max-memory CAP` in a child
+// process on checkpoints two to sixteen times the cap and prints the child's peak resident set size
+// beside the cap. The child reports `process.resourceUsage().maxRSS` (its VmHWM, KiB) on exit, and
+// runs with a V8 heap limit of half the cap, so a regression that holds tensors in JS objects dies
 // loudly instead of paging; a peak over the cap marks the row and fails the bench.
 //
 // Checkpoints (written by `synth` into --model-dir, default models/bench, when missing):

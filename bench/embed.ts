@@ -1,5 +1,5 @@
-// `npm run bench`: the embed script's size (issue 7), raw and gzip (level 6, what HTTP servers
-// use). The page loads only embed.js; the rest is fetched when local mode starts, and
+// `npm run bench`: the embed script's size (docs/embed.md), raw and gzip (level 6, what HTTP
+// servers use). The page loads only embed.js; the rest is fetched when local mode starts, and
 // gpu-device.js only for WebGPU, one of the .wasm builds only for WASM (and kernel-thread.js only
 // with kernel threads).
 

@@ -9,7 +9,7 @@
 // second table runs llama.cpp's q4_0 and nvfp4 and edgetron's kernel threads
 // (assembly/backend/threads.ts) on every core.
 //
-// node-llama-cpp is not a dependency (≈ 700 MB of prebuilt binaries, notes/tooling.md): install it
+// node-llama-cpp is not a dependency (≈ 700 MB of prebuilt binaries, DESIGN §7): install it
 // with `npm install --no-save node-llama-cpp@3.22.1` or point NODE_LLAMA_CPP at its entry file
 // (dist/index.js); without it the section prints one line saying so and is skipped.
 

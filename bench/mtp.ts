@@ -1,6 +1,6 @@
-// `npm run bench`: self-speculative decoding with the MTP block (spec §11, issue 10). On the demo
-// model (the embedded default when it has its MTP block, i.e. the trained `demo` preset; else a
-// `demo` synthesized with random weights, which the output says — random drafts are almost never
+// `npm run bench`: self-speculative decoding with the MTP block (spec §11, docs/models.md). On the
+// demo model (the embedded default when it has its MTP block, i.e. the trained `demo` preset; else
+// a `demo` synthesized with random weights, which the output says — random drafts are almost never
 // accepted, so that row shows the overhead, not the gain): greedy decoding with --mtp K,
 // K = 0…4, per backend, as generate runs it (engine/speculative.ts): acceptance length (tokens
 // per verification pass), decode tokens/s, the speed-up over K = 0, whether the tokens equal

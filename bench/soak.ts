@@ -1,4 +1,4 @@
-// `npm run bench:soak` (issue 24 point 7, docs/api.md): the Worker under `wrangler dev` with the
+// `npm run bench:soak` (the reliability suite, docs/api.md): the Worker under `wrangler dev` with the
 // default model (assets/packs/default, wrangler.toml's settings) on 127.0.0.1, sent N requests
 // (default 1,000) in a mixed pattern by a few concurrent clients: /health, short chats, streams
 // read to the end, streams aborted after two SSE events (a queued stream's `: queued` comments

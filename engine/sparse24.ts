@@ -1,6 +1,6 @@
-// DESIGN §3, seed-methods A.2–A.3: 2:4 structured sparsity along K. Every group of 4 consecutive
-// elements of a row keeps (at most) 2; the kept ones are stored in order with one 4-bit position
-// code per group, the ordered metadata of the sparse hardware format:
+// DESIGN §3 (the 2:4 format of Mishra et al. 2021, arXiv 2104.08378): 2:4 structured sparsity along
+// K. Every group of 4 consecutive elements of a row keeps (at most) 2; the kept ones are stored in
+// order with one 4-bit position code per group, the ordered metadata of the sparse hardware format:
 //
 //   code = i0 | (i1 << 2),  i0 < i1 the in-group indices of the two kept elements
 //   0x4 = (0,1)   0x8 = (0,2)   0xC = (0,3)   0x9 = (1,2)   0xD = (1,3)   0xE = (2,3)

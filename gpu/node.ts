@@ -1,7 +1,7 @@
 // Node only: the device thread as a worker_threads Worker running build/gpu-device.js, with Dawn
 // (npm `webgpu`) as the WebGPU implementation. Dawn needs a Vulkan driver: the system's, or, on a
 // machine without a GPU driver, the SwiftShader driver that Debian's chromium ships
-// (VK_ICD_FILENAMES, see shared/notes/tooling.md §4); `swiftShaderIcd` finds it.
+// (VK_ICD_FILENAMES, DESIGN §7); `swiftShaderIcd` finds it.
 
 import { existsSync, readdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';

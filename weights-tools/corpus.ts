@@ -1,7 +1,7 @@
-// The demo corpus (issue 8): public-domain English text from two pinned npm packages, normalised,
-// split into train and held-out by whole documents, a byte-level BPE trained on the train split,
-// and both splits as uint16 token streams for the trainer. The folder it writes is the contract
-// with the trainer (weights-tools/train/) and with `edgetron eval`:
+// The demo corpus (docs/models.md): public-domain English text from two pinned npm packages,
+// normalised, split into train and held-out by whole documents, a byte-level BPE trained on the
+// train split, and both splits as uint16 token streams for the trainer. The folder it writes is the
+// contract with the trainer (weights-tools/train/) and with `edgetron eval`:
 //
 //   train.txt, heldout.txt    documents joined by DOCUMENT_SEPARATOR ("\n\n\n"; paragraphs inside
 //                             a document are separated by one blank line, never two)

@@ -1,4 +1,4 @@
-// `edgetron eval` (issue 8): the quality gauge of a model on a text, in bits per byte.
+// `edgetron eval` (docs/models.md): the quality gauge of a model on a text, in bits per byte.
 //
 // The file's text is tokenised whole with the model's own tokenizer (no BOS added), then BOS is
 // put in front: s = [BOS, t1 … tn]. The n targets t1 … tn are scored in windows of `context`

@@ -7,7 +7,7 @@
 //
 //   u32 "GGUF" | u32 version 3 | u64 n_tensors | u64 n_kv | kv… | tensor infos… | pad | data
 //
-// Export mirrors what llama.cpp's converter writes (the fixtures in ../shared/fixtures are the
+// Export mirrors what llama.cpp's converter writes (the fixtures in tests/fixtures are the
 // model): every 2-D projection, embeddings and head included, takes the chosen type, except the
 // MoE router (kept F32 like every vector); A_log is stored as ssm_a = −exp(A_log) [H, 1], D as
 // [H, 1], the gated norm as [G, dInner/G], conv1d as [convDim, K], experts stacked [E, out, in].

@@ -1,12 +1,14 @@
-// seed-methods A.4–A.5, A.8: one-shot 2:4 pruning of a linear weight W [out, in] along K.
-// In every group of 4 consecutive elements of a row keep the 2 with the highest score:
+// docs/sparsity.md (Mishra et al. 2021, arXiv 2104.08378): one-shot 2:4 pruning of a linear weight
+// W [out, in] along K. In every group of 4 consecutive elements of a row keep the 2 with the
+// highest score:
 //   magnitude:  s_ij = |W_ij|
 //   Wanda:      s_ij = |W_ij| · ‖X_j‖₂   (X the layer's calibration inputs, column j over all tokens)
 // Ties go to the lower index (apex `m4n2_1d` picks the first pattern in enumeration order).
 // The calibration statistics come from one instrumented pass of the reference backend: its
 // `TensorCache.tap` sees the input X (T, K) of every projection (routed experts see only their
-// tokens). Wanda needs the column norms ‖X_j‖₂; per-layer recovery (recover.ts, seed-methods
-// B.4) needs the Gram matrix H = XᵀX (K, K), H_ij = Σ_t X[t, i] X[t, j], whose diagonal is ‖X_j‖².
+// tokens). Wanda needs the column norms ‖X_j‖₂; per-layer recovery (recover.ts,
+// docs/sparsity.md) needs the Gram matrix H = XᵀX (K, K), H_ij = Σ_t X[t, i] X[t, j], whose
+// diagonal is ‖X_j‖².
 
 import type { LoadedModel } from '../engine/backend.js';
 import { InvalidOptionError } from '../engine/errors.js';

@@ -1,4 +1,4 @@
-// Issue 3 quality metric: how far a quantised model's next-token distributions move from the
+// Quantisation quality metric: how far a quantised model's next-token distributions move from the
 // original's, over a fixed prompt set, at every position:
 //   KL(P ‖ Q) = Σ_v P(v) · (ln P(v) − ln Q(v)),  P = softmax(reference logits), Q = softmax(test logits)
 // in f64 with the row maximum subtracted; reported as the mean (and max) over all positions.

@@ -1,4 +1,4 @@
-// seed-methods B.3–B.4: per-layer sparse recovery of a 2:4-pruned linear map W₀ (rows, K) by
+// docs/sparsity.md: per-layer sparse recovery of a 2:4-pruned linear map W₀ (rows, K) by
 // search-space augmentation. With calibration inputs X (n, K) and their Gram matrix H = XᵀX
 // (prune.ts `collectInputGrams`), damped to H_λ = H + λ·mean(diag H)·I with λ = damping +
 // shrinkage·K/n (n calibration tokens: few tokens make H a noisy estimate of the inputs to come,

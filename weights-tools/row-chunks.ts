@@ -1,4 +1,4 @@
-// DESIGN §3, issue 4 ("converting a checkpoint larger than RAM must work"): the memory model of
+// DESIGN §3 (a checkpoint larger than RAM converts): the memory model of
 // `edgetron convert` (edge packs and GGUF). A cap of C MiB leaves C − RUNTIME_MIB for tensor
 // data; RUNTIME_MIB covers Node, the code, the tensor plan and file headers, and the one-row
 // temporaries of the quantiser. Tensor data lives in one arena, allocated once and reused by

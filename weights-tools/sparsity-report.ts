@@ -1,5 +1,5 @@
-// `edgetron sparsity-report` (issue 11): how much quality each way of making a model 2:4 sparse
-// keeps. Variants, all NVFP4 except the dense row, converted by `convertCheckpoint`:
+// `edgetron sparsity-report` (docs/sparsity.md): how much quality each way of making a model 2:4
+// sparse keeps. Variants, all NVFP4 except the dense row, converted by `convertCheckpoint`:
 //   dense                  the model as given
 //   nvfp4                  dense 4-bit (what the sparse rows would be without pruning)
 //   2:4 magnitude          one-shot, |W|

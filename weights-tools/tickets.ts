@@ -1,7 +1,7 @@
-// Issue 9 demo data, written by the project itself: short IT-support tickets, each labelled
-// with the team that should take it. Each ticket is one team phrase (the signal), wrapped in
-// openers and closers shared by all teams (the noise), chosen by a seeded generator, so the
-// same seed gives the same tickets on every machine.
+// The ticket-routing demo data (docs/metric-learning.md), written by the project itself: short
+// IT-support tickets, each labelled with the team that should take it. Each ticket is one team
+// phrase (the signal), wrapped in openers and closers shared by all teams (the noise), chosen by a
+// seeded generator, so the same seed gives the same tickets on every machine.
 
 import { Prng } from '../engine/prng.js';
 

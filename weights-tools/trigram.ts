@@ -1,5 +1,5 @@
-// The count-based baseline of issue 8: a byte-level trigram model (the "characters" are the UTF-8
-// bytes, 256 symbols) with interpolated Kneser–Ney smoothing (Chen & Goodman 1998, §3.5; one
+// The count-based baseline of docs/models.md: a byte-level trigram model (the "characters" are the
+// UTF-8 bytes, 256 symbols) with interpolated Kneser–Ney smoothing (Chen & Goodman 1998, §3.5; one
 // absolute discount per order), giving bits per byte on held-out text.
 //
 // The text is read as one stream preceded by two start symbols S (= 256, never predicted). For a

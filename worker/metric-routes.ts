@@ -1,4 +1,4 @@
-// Issue 9 (seed-methods C.5.1): embeddings and request classification over the served model.
+// docs/metric-learning.md: embeddings and request classification over the served model.
 //   POST /v1/embeddings   OpenAI-compatible; each input's mean-pooled final hidden state (d).
 //   POST /v1/classifiers  labelled examples → embeddings → a Monte Carlo NCA metric, stored in
 //                         the Workers KV namespace bound as CLASSIFIERS (miniflare locally).

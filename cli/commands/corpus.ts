@@ -1,5 +1,6 @@
-// `edgetron corpus [--out DIR]`: build the demo corpus folder (weights-tools/corpus.ts, issue 8):
-// train/held-out text, the 4096-token BPE tokenizer, uint16 token streams and corpus.json.
+// `edgetron corpus [--out DIR]`: build the demo corpus folder (weights-tools/corpus.ts,
+// docs/models.md): train/held-out text, the 4096-token BPE tokenizer, uint16 token streams and
+// corpus.json.
 
 import { buildCorpus, DEFAULT_CORPUS_DIR, DOCUMENT_SEPARATOR, EOS_ID, VOCAB_SIZE } from '../../weights-tools/corpus.js';
 import { stringOpt } from '../args.js';

@@ -1,6 +1,7 @@
 // `edgetron eval --model PATH --text FILE [--backend B] [--context N]` and
 // `edgetron eval --trigram TRAINFILE --text FILE`: bits per byte and perplexity of a text as one
-// JSON line {"tokens", "bytes", "bits_per_byte", "perplexity"} (weights-tools/eval.ts, issue 8).
+// JSON line {"tokens", "bytes", "bits_per_byte", "perplexity"} (weights-tools/eval.ts,
+// docs/models.md).
 
 import { DEFAULT_CONTEXT, evaluateModel, evaluateTrigram, readEvalText } from '../../weights-tools/eval.js';
 import { intOpt, requiredOpt, stringOpt } from '../args.js';

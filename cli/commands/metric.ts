@@ -1,4 +1,4 @@
-// `edgetron metric fit|eval|repro|tickets` (issue 9, seed-methods C): learn a k-NN metric by
+// `edgetron metric fit|eval|repro|tickets` (docs/metric-learning.md): learn a k-NN metric by
 // Metropolis Monte Carlo, evaluate it, rerun the UCI protocol, and the ticket-routing demo.
 //   fit     --csv TRAIN --out L.json [--energy nca|loo-knn] [--dim r] [--sweeps N] [--seed S]
 //   eval    --csv TEST --train TRAIN --metric L.json [--k 3]      → {"n", "error"}
@@ -29,7 +29,7 @@ import { loadForCli } from '../load.js';
 
 const SUBCOMMANDS = ['fit', 'eval', 'repro', 'tickets'] as const;
 
-/** The UCI files of shared/data/uci (README there), with the sweeps and splits of seed-methods C.3. */
+/** The UCI files (shared/data/uci), with the sweeps and splits of the comparison protocol (docs/metric-learning.md). */
 const UCI_SETS = [
   { name: 'iris', file: 'iris.csv', splits: 10, sweeps: 60 },
   { name: 'wine', file: 'wine_data.csv', splits: 10, sweeps: 60 },

@@ -1,6 +1,6 @@
 // `edgetron sparsity-report --model PATH --out DIR [--text FILE] [--calib FILE] [--fixed-mask DIR]
 // [--search-space DIR] [--backend B] [--eval-chars N] [--context N] [--recover-steps N]`: the 2:4
-// quality report of issue 11 (weights-tools/sparsity-report.ts): report.md, report.json,
+// quality report of docs/sparsity.md (weights-tools/sparsity-report.ts): report.md, report.json,
 // flip-rate.png/.svg and the converted packs in DIR/packs, with one progress line per stage on
 // stderr and the end-to-end table on stdout.
 

@@ -1,5 +1,6 @@
-// seed-methods C.2 / C.5.2: a generic Metropolis simulated-annealing core. The search supplies
-// the state (energy, moves, ΔE, save/restore); this file supplies the chain:
+// Monte Carlo metric learning (docs/metric-learning.md): a generic Metropolis simulated-annealing
+// core. The search supplies the state (energy, moves, ΔE, save/restore); this file supplies the
+// chain:
 //   accept a move if ΔE ≤ 0, else with probability exp(−ΔE / T)  (T = 0: never uphill);
 //   T₀ = mean |ΔE| of `probes` random moves (unless given); one sweep = `movesPerSweep`
 //   proposals; T ← cooling·T per sweep; step ← step·stepUp when the sweep's acceptance exceeds

@@ -1,4 +1,4 @@
-// seed-methods C.5.1: a k-NN classifier under a learned metric. Fit: z-score the raw rows,
+// docs/metric-learning.md: a k-NN classifier under a learned metric. Fit: z-score the raw rows,
 // anneal L (monte-carlo.ts), keep the training rows mapped once, Z = ((X − μ)/σ) Lᵀ (n, r).
 // Classify a row q: z_q = L((q − μ)/σ); its k nearest training rows vote (knn.ts); the score
 // of a label is the NCA probability of that label, Σ_{j: y_j = c} e^{−D_qj} / Σ_j e^{−D_qj}.

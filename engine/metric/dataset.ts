@@ -1,4 +1,4 @@
-// seed-methods C.3 / shared/data/uci/README.md: labelled data for metric learning. A data set is
+// The UCI comparison (docs/metric-learning.md): labelled data for metric learning. A data set is
 // n rows of d numeric features, X (n, d) row-major, and one integer label per row, y (n).
 // Text form: one row per line, the d features then the label, comma-separated; the UCI files
 // add one header line `n_samples,n_features,class names...`. Splits are stratified and seeded.

@@ -1,4 +1,5 @@
-// seed-methods C.2: the distances of a linear metric and their O(n²) single-entry update.
+// Monte Carlo metric learning (docs/metric-learning.md): the distances of a linear metric and their
+// O(n²) single-entry update.
 //   Z = X Lᵀ (n, r);  D_ij = ||z_i − z_j||² (n, n).
 // A move L[a,b] += δ changes only column a of Z: z'_ia = z_ia + δ·x_ib, so with
 // e = z_ia − z_ja and c = x_ib − x_jb,  D'_ij = D_ij − e² + (e + δc)² = D_ij + δc·(2e + δc).

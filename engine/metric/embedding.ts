@@ -1,4 +1,4 @@
-// seed-methods C.5.1: a text's embedding for metric learning: the mean over its tokens of the
+// docs/metric-learning.md: a text's embedding for metric learning: the mean over its tokens of the
 // model's final-normed hidden state (spec §4 step 3, before the head),
 //   e = (1/T) Σ_t RMSNorm_f(x_t)   (d),
 // each text in its own fresh sequence, so embeddings do not depend on batch or order.

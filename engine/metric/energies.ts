@@ -1,4 +1,5 @@
-// seed-methods C.2: energies of a metric, computed from its squared distances D (n, n).
+// Monte Carlo metric learning (docs/metric-learning.md): energies of a metric, computed from its
+// squared distances D (n, n).
 //   NCA:      p_ij = exp(−D_ij) / Σ_{k≠i} exp(−D_ik), p_ii = 0;  p_i = Σ_{j: y_j = y_i} p_ij;
 //             E = −(1/n) Σ_i p_i  ∈ [−1, 0].
 //   LOO k-NN: E = (1/n) · #{i : the k nearest j ≠ i vote a label ≠ y_i}  ∈ [0, 1].

@@ -1,6 +1,6 @@
-// seed-methods C.2: k-nearest-neighbour classification under a learned metric. The k smallest
-// squared distances vote (equal distances: the lower row index is nearer); a tie in votes goes
-// to the label of the nearest neighbour among the tied labels (issue 9).
+// docs/metric-learning.md: k-nearest-neighbour classification under a learned metric. The k
+// smallest squared distances vote (equal distances: the lower row index is nearer); a tie in votes
+// goes to the label of the nearest neighbour among the tied labels.
 
 /**
  * Indices of the k smallest entries of `dist` (m), nearest first, skipping index `skip`

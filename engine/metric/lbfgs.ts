@@ -1,6 +1,7 @@
-// seed-methods C.3: the optimiser of the gradient-NCA baseline (as scikit-learn's NCA uses
-// L-BFGS). Limited-memory BFGS (Nocedal & Wright, Alg. 7.4 two-loop recursion) with a
-// backtracking Armijo line search, f(x + αp) ≤ f(x) + c₁·α·∇fᵀp, c₁ = 1e-4, α halved.
+// The UCI comparison (docs/metric-learning.md): the optimiser of the gradient-NCA baseline (as
+// scikit-learn's NCA uses L-BFGS). Limited-memory BFGS (Nocedal & Wright, Alg. 7.4 two-loop
+// recursion) with a backtracking Armijo line search, f(x + αp) ≤ f(x) + c₁·α·∇fᵀp, c₁ = 1e-4, α
+// halved.
 
 /** f(x) and ∇f(x) at x. */
 export type Objective = (x: Float64Array) => { value: number; grad: Float64Array };

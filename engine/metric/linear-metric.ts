@@ -1,4 +1,4 @@
-// seed-methods C.5.1: a learned metric as it is stored and applied. z = L·((x − μ) / σ),
+// docs/metric-learning.md: a learned metric as it is stored and applied. z = L·((x − μ) / σ),
 // L (r, d); the z-score statistics μ, σ (d) come from the training rows. JSON form (L.json):
 //   { "format": "edgetron-metric", "version": 1, "energy", "d", "r", "mean": [d], "std": [d],
 //     "L": [[d] × r], "fit": { ... free-form facts about the fit ... } }

@@ -1,4 +1,4 @@
-// seed-methods C.2: metric learning by Metropolis Monte Carlo (free-energy minimisation).
+// docs/metric-learning.md: metric learning by Metropolis Monte Carlo (free-energy minimisation).
 // State: L (r, d). Move: one entry (a, b), drawn uniformly, L'[a,b] = L[a,b] + step·u with
 // u ~ U(−1, 1). ΔE comes from the O(n²) distance update of distances.ts and one evaluation of
 // the energy (NCA or leave-one-out k-NN) on the trial distances. One sweep = r·d proposals;
@@ -78,7 +78,7 @@ export class MetricSearch implements AnnealSearch<EntryMove, Float64Array> {
   }
 }
 
-/** Options of a Monte Carlo metric fit; the schedule defaults follow seed-methods C.2. */
+/** Options of a Monte Carlo metric fit; the schedule defaults are those of docs/metric-learning.md. */
 export interface MonteCarloOptions {
   readonly energy?: MetricEnergyName; // default 'nca'
   readonly k?: number; // neighbours of the loo-knn energy (default 3)

@@ -1,5 +1,6 @@
-// seed-methods C.3: the gradient NCA baseline (Goldberger et al. 2004), minimised by L-BFGS
-// from the identity (or a given map), as scikit-learn's NeighborhoodComponentsAnalysis.
+// The UCI comparison (docs/metric-learning.md): the gradient NCA baseline (Goldberger et al. 2004),
+// minimised by L-BFGS from the identity (or a given map), as scikit-learn's
+// NeighborhoodComponentsAnalysis.
 //   E(L) = −(1/n) Σ_i p_i  (energies.ts),  x_ij = x_i − x_j,  z = L x,
 //   ∂E/∂L = −(2/n) Σ_i Σ_j W_ij z_ij x_ijᵀ,  W_ij = p_i p_ij − [y_j = y_i] p_ij
 //         = −(2/n) Zᵀ (diag(S·1) − S) X,   S = W + Wᵀ.

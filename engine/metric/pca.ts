@@ -1,5 +1,6 @@
-// seed-methods C.2: the starting map when r < d (as NCA's usual "pca" init): the top-r
-// principal directions of the centred rows, by orthogonal (subspace) iteration
+// Monte Carlo metric learning (docs/metric-learning.md): the starting map when r < d (as NCA's
+// usual "pca" init): the top-r principal directions of the centred rows, by orthogonal (subspace)
+// iteration
 //   W ← Cᵀ V = Xcᵀ (Xc V) / n,  V ← Gram–Schmidt(W),
 // which never forms the (d, d) covariance: each iteration costs O(n·d·r).
 

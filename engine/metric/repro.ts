@@ -1,4 +1,4 @@
-// seed-methods C.3 / shared/data/uci/README.md: the comparison protocol. For each split seed:
+// docs/metric-learning.md: the UCI comparison protocol. For each split seed:
 // a stratified 70/30 split, z-scores from the training rows, then the 3-NN test error of
 //   Euclidean (L = I), gradient NCA (L-BFGS, identity start, 100 iterations) and
 //   Monte Carlo NCA (monte-carlo.ts, identity start, seeded by the split seed; or another

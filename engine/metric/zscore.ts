@@ -1,6 +1,7 @@
-// seed-methods C.3: features are z-scored with training statistics, x'_j = (x_j − μ_j) / σ_j,
-// μ and σ (population standard deviation) from the training rows only; a constant feature
-// (σ = 0) is centred and left unscaled (σ taken as 1), as scikit-learn's StandardScaler does.
+// The UCI comparison (docs/metric-learning.md): features are z-scored with training statistics,
+// x'_j = (x_j − μ_j) / σ_j, μ and σ (population standard deviation) from the training rows only; a
+// constant feature (σ = 0) is centred and left unscaled (σ taken as 1), as scikit-learn's
+// StandardScaler does.
 
 /** Per-feature statistics of a training set. */
 export interface ZScore {

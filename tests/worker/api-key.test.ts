@@ -1,4 +1,4 @@
-// The API key over every route (issue 24 point 7; docs/api.md): with `apiKey` set, every /v1/*
+// The API key over every route (docs/api.md): with `apiKey` set, every /v1/*
 // route, the pack's files included, answers 401 `invalid_api_key` (OpenAI's shape) without the
 // key, with a wrong one or with the key sent any other way than `Authorization: Bearer`, before
 // reading the body; each works with the key; the public routes (`/`, `/health`, `/embed.js`,

@@ -1,5 +1,5 @@
 // Hostile input, through the real Worker entry (worker/index.ts, the pack from ASSETS): the corpus
-// of the reliability suite (issue 24 point 7, docs/api.md). Every malformed or adversarial request
+// of the reliability suite (docs/api.md). Every malformed or adversarial request
 // gets its status and its OpenAI-shaped JSON error `{error: {message, type, param, code}}`: the
 // type the status implies, the code and the param naming the field, and a message that leaks no
 // file path or stack trace. The worker keeps serving afterwards.
@@ -121,7 +121,7 @@ const BODY_CASES: BodyCase[] = [
   ['chat_template_kwargs is a string', CHAT, { ...ok, chat_template_kwargs: 'x' }, 400, 'chat_template_kwargs', 'invalid_type'],
   ['enable_thinking is a string', CHAT, { ...ok, chat_template_kwargs: { enable_thinking: 'no' } }, 400, 'chat_template_kwargs.enable_thinking', 'invalid_type'],
   ['x_force_output is a number', CHAT, { ...ok, x_force_output: 5 }, 400, 'x_force_output', 'invalid_type'],
-  // structured output, logprobs, penalties, logit_bias, n (issue 24 points 5-6)
+  // structured output, logprobs, penalties, logit_bias, n
   ['response_format: an unsupported schema feature (pattern)', CHAT, schemaFormat({ type: 'string', pattern: 'x' }), 400, 'response_format.json_schema.schema', 'unsupported_value', /pattern/],
   ['response_format: a nested unsupported feature (pattern)', CHAT, schemaFormat({ type: 'object', properties: { a: { type: 'string', pattern: '^a+$' } }, required: ['a'] }), 400, 'response_format.json_schema.schema', 'unsupported_value', /pattern/],
   ['response_format is a string', CHAT, { ...ok, response_format: 'json' }, 400, 'response_format', 'invalid_type'],

@@ -1,4 +1,4 @@
-// Route tests inside workerd (house style H22) for the sampling options of issue 24 point 6:
+// Route tests inside workerd (house style H22) for the sampling options (docs/api.md):
 // logprobs / top_logprobs (chat) and legacy logprobs (completions), presence / frequency
 // penalties, logit_bias and n > 1, on the default edge pack. The expectations come from an
 // independent greedy decode: session.model.forward on the same prefix, a log-softmax computed

@@ -1,4 +1,4 @@
-// Whole-model 2:4 sparse training in `edgetron train --sparse 2:4` (seed-methods A.5, B.2–B.3),
+// Whole-model 2:4 sparse training in `edgetron train --sparse 2:4` (docs/sparsity.md),
 // on the linear weights that `convert --sparse 2:4` prunes (quant-policy.ts, nano policy):
 //
 // --search-space (B.3): the parameters hold a dense shadow W. Before each step's forward pass the
