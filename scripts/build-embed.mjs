@@ -1,4 +1,4 @@
-// Build the embed script (embed/, issue 7) into the worker's static assets:
+// Build the embed script (embed/, docs/embed.md) into the worker's static assets:
 //   assets/embed.js            the page-side bundle: <edgetron-chat> (embed/index.ts)
 //   assets/embed/engine.js     the engine worker (embed/engine-worker.ts), fetched when local mode starts
 //   assets/embed/gpu-device.js the webgpu device thread (build/gpu-device.js, scripts/build-gpu.mjs)

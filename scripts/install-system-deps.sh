@@ -1,24 +1,34 @@
 #!/usr/bin/env bash
 # What the WebGPU test suites need on a clean Debian 12 machine (CI runs this as root before
-# `npm install`; shared/notes/tooling.md §4). Idempotent and quiet: each step is skipped when done.
+# `npm install`; DESIGN §7). Idempotent and quiet: each step is skipped when done.
 #  1. Debian `chromium`: the headless browser of tests/gpu/browser.test.ts, and its SwiftShader
 #     Vulkan driver (/usr/lib/chromium/vk_swiftshader_icd.json), the adapter Dawn (npm `webgpu`)
-#     runs the WebGPU conformance on (no shader-f16).
+#     runs the WebGPU conformance on (no shader-f16); and `libvulkan1`, the Vulkan loader Dawn
+#     opens (libvulkan.so.1), which chromium does not depend on. Each package is checked on its own.
 #  2. Mesa 25 lavapipe, unpacked from bookworm-backports into .cache/lavapipe (no system change):
 #     a CPU Vulkan driver with shader-f16, for the f16 half of the conformance (tests/gpu/f16.test.ts).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
-if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/lib/chromium/vk_swiftshader_icd.json ]; then
+# apt-get install the packages among "$@" whose dpkg status (the Status line of `dpkg -s`) is not
+# "install ok installed"; nothing, and no output, when all are.
+install_missing() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" = 'install ok installed' ] || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ]; then
-    echo "install-system-deps: chromium is missing and this is not root; run: sudo $0" >&2
+    echo "install-system-deps: ${missing[*]} missing and this is not root; run: sudo $0" >&2
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends chromium libvulkan1 >/dev/null
-  echo "install-system-deps: installed chromium $(dpkg-query -W -f='${Version}' chromium)"
-fi
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  for pkg in "${missing[@]}"; do echo "install-system-deps: installed $pkg $(dpkg-query -W -f='${Version}' "$pkg")"; done
+}
+
+install_missing chromium libvulkan1
 
 LVP="$ROOT/.cache/lavapipe"
 if [ ! -f "$LVP/lvp_icd.json" ]; then
@@ -43,12 +53,5 @@ fi
 # mesa-vulkan-drivers; a clean machine may lack them.
 LVP_SO="$LVP/root/usr/lib/x86_64-linux-gnu/libvulkan_lvp.so"
 if LD_LIBRARY_PATH="$LVP/root/usr/lib/x86_64-linux-gnu" ldd "$LVP_SO" | grep -q 'not found'; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "install-system-deps: lavapipe's libraries are missing and this is not root; run: sudo $0" >&2
-    exit 1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends mesa-vulkan-drivers >/dev/null
-  echo "install-system-deps: installed mesa-vulkan-drivers for lavapipe's libraries"
+  install_missing mesa-vulkan-drivers
 fi

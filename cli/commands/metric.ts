@@ -5,9 +5,9 @@
 //   repro   [--data DIR] [--splits N] [--sweeps N] [--energy E] [--json] → the comparison table
 //   tickets [--model PATH] [--backend B] [--sweeps N] [--seed S]  → held-out routing accuracy
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../../weights-tools/checkpoint.js';
 import { DatasetError } from '../../engine/errors.js';
 import { parseLabelledCsv, parseUciCsv, type LabelledData } from '../../engine/metric/dataset.js';
 import { identity, project } from '../../engine/metric/distances.js';
@@ -29,7 +29,7 @@ import { loadForCli } from '../load.js';
 
 const SUBCOMMANDS = ['fit', 'eval', 'repro', 'tickets'] as const;
 
-/** The UCI files (shared/data/uci), with the sweeps and splits of the comparison protocol (docs/metric-learning.md). */
+/** The UCI files (assets/data/uci), with the sweeps and splits of the comparison protocol (docs/metric-learning.md). */
 const UCI_SETS = [
   { name: 'iris', file: 'iris.csv', splits: 10, sweeps: 60 },
   { name: 'wine', file: 'wine_data.csv', splits: 10, sweeps: 60 },
@@ -46,16 +46,9 @@ function readText(path: string): string {
 
 const readCsv = (path: string): LabelledData => parseLabelledCsv(readText(path), path);
 
-/** shared/data/uci: the nearest `shared/` beside a folder above this file (the repo checkout or dist/). */
+/** The UCI files the package ships (assets/data/uci, with their README: source and licence). */
 function defaultUciDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, '..', 'shared', 'data', 'uci');
-    if (existsSync(join(candidate, 'iris.csv'))) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) throw new UsageError('cannot find shared/data/uci beside the checkout; pass --data DIR', 'metric');
-    dir = parent;
-  }
+  return join(packageRoot(), 'assets', 'data', 'uci');
 }
 
 function energyOpt(values: OptionValues): MetricEnergyName {
@@ -193,7 +186,7 @@ CSV rows are numeric features, then an integer label, with no header.
   fit      z-scores TRAIN with its own statistics, anneals L (r × d) under the NCA energy
            (or the leave-one-out k-NN error) and writes L.json with the statistics.
   eval     prints {"n", "error"}: the k-NN error on TEST, TRAIN as the neighbours, under L.json.
-  repro    the protocol of shared/data/uci/README.md: Euclidean 3-NN, gradient NCA and
+  repro    the protocol of assets/data/uci/README.md: Euclidean 3-NN, gradient NCA and
            Monte Carlo NCA test error (%) on iris, wine and breast cancer.
   tickets  the routing demo: embeds the project's IT tickets with the model and prints the
            held-out accuracy of Euclidean, gradient-NCA and Monte Carlo NCA k-NN.
@@ -201,7 +194,7 @@ CSV rows are numeric features, then an integer label, with no header.
   --energy E   nca (default) or loo-knn        --dim r     rows of L (default d; r < d starts from PCA)
   --sweeps N   sweeps of r·d proposals         --seed S    the chain's seed (default 0)
   --k K        neighbours (default 3)          --step X    initial move size (default 0.1)
-  --data DIR   the UCI folder (default: shared/data/uci beside the checkout)`,
+  --data DIR   the UCI folder (default: assets/data/uci in the package)`,
   options: {
     csv: { type: 'string' },
     out: { type: 'string' },

@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
 import type { CliIO } from '../../cli/io.js';
 import { TextCodec } from '../../engine/text.js';
+import { FIXTURES } from '../helpers/fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const FIXTURE = fileURLToPath(new URL('../../../shared/fixtures/nemotron-h-tiny/', import.meta.url));
-const MOE = join(FIXTURE, 'moe/hf');
+const MOE = join(FIXTURES, 'moe/hf');
 const V = 512;
 
 interface Result {
@@ -60,7 +60,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('edgetron tokenize', () => {
   it('prints the fixture ids for each fixture text (no BOS)', async () => {
-    const cases: { text: string; ids: number[] }[] = JSON.parse(readFileSync(join(FIXTURE, 'tokenize.json'), 'utf8'));
+    const cases: { text: string; ids: number[] }[] = JSON.parse(readFileSync(join(FIXTURES, 'tokenize.json'), 'utf8'));
     for (const c of cases.slice(0, 3)) {
       const r = await cli('tokenize', '--model', MOE, '--text', c.text);
       expect(r.code).toBe(0);
@@ -71,7 +71,7 @@ describe('edgetron tokenize', () => {
 
 describe('edgetron logits', () => {
   it.each(['reference', 'wasm', 'wasm-scalar'])('prints {"backend","tokens","logits"} with one V-row per position, matching llama.cpp (%s)', async (backend) => {
-    const tokens = JSON.parse(readFileSync(join(FIXTURE, 'fixture.json'), 'utf8')).tokens.slice(0, 4) as number[];
+    const tokens = JSON.parse(readFileSync(join(FIXTURES, 'fixture.json'), 'utf8')).tokens.slice(0, 4) as number[];
     const r = await cli('logits', '--model', MOE, '--tokens', tokens.join(','), '--backend', backend);
     expect(r.code).toBe(0);
     expect(r.stdout.endsWith('}\n')).toBe(true);

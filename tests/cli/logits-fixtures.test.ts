@@ -1,15 +1,14 @@
-// The oracle fixtures (../shared/fixtures/nemotron-h-tiny/README.md): tiny Nemotron-H models
+// The oracle fixtures (tests/fixtures/nemotron-h-tiny/README.md): tiny Nemotron-H models
 // written by llama.cpp's tooling, with llama.cpp's logits and a float64 NumPy forward pass over
 // the same weights. `edgetron logits` on each HF twin must match both to max abs ≤ 2e-3 with the
 // same argmax at every position, on every backend. (The README: "a correct engine lands near
 // 1e-5"; the bound is loose because summation order differs.)
 
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
+import { FIXTURES } from '../helpers/fixtures.js';
 
-const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/nemotron-h-tiny/', import.meta.url));
 const TOLERANCE = 2e-3;
 
 function readF32(path: string): Float32Array {
@@ -36,7 +35,7 @@ function argmax(row: ArrayLike<number>): number {
   return best;
 }
 
-describe.skipIf(!existsSync(FIXTURES))('edgetron logits reproduces the llama.cpp fixtures', () => {
+describe('edgetron logits reproduces the llama.cpp fixtures', () => {
   const fixture = JSON.parse(readFileSync(`${FIXTURES}fixture.json`, 'utf8')) as { tokens: number[]; vocab: number };
   const V = fixture.vocab;
 

@@ -1,16 +1,15 @@
-// `edgetron metric` (issue 9): fit writes L.json, eval prints {"n","error"} (checked against a
-// hand-worked k-NN), repro prints the protocol's table, tickets the demo's accuracies; every
-// mistake is one stderr line with the right exit status.
+// `edgetron metric` (docs/metric-learning.md): fit writes L.json, eval prints {"n","error"}
+// (checked against a hand-worked k-NN), repro prints the protocol's table, tickets the demo's
+// accuracies; every mistake is one stderr line with the right exit status.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseUciCsv, stratifiedSplit, subset, type LabelledData } from '../../engine/metric/dataset.js';
 import { runCli } from '../helpers/cli.js';
 
-const UCI = fileURLToPath(new URL('../../../shared/data/uci/', import.meta.url));
+import { UCI } from '../helpers/fixtures.js';
 const dir = mkdtempSync(join(tmpdir(), 'edgetron-metric-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

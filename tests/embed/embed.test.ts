@@ -1,4 +1,4 @@
-// The embed script (embed/, issue 7) in headless Chromium against a real `wrangler dev`: one
+// The embed script (embed/, docs/embed.md) in headless Chromium against a real `wrangler dev`: one
 // browser and one wrangler dev for the file. Host pages are on another origin (harness.ts: a
 // Node server on another port that loads <api>/embed.js). Requests are counted per URL, which
 // shows the lazy loading and the cache. Only "text arrives" is asserted of

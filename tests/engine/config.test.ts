@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../engine/config.js';
 import { ConfigError } from '../../engine/errors.js';
+import { FIXTURES } from '../helpers/fixtures.js';
 
 // spec §2: the released Nemotron 3 Nano 30B-A3B config.json (the keys the engine reads).
 const NANO = {
@@ -140,10 +141,8 @@ describe('parseConfig', () => {
 
   it('parses the HF fixture configs', async () => {
     const { readFileSync } = await import('node:fs');
-    const { fileURLToPath } = await import('node:url');
     for (const name of ['moe', 'dense', 'latent']) {
-      const path = fileURLToPath(new URL(`../../../shared/fixtures/nemotron-h-tiny/${name}/hf/config.json`, import.meta.url));
-      const c = parseConfig(JSON.parse(readFileSync(path, 'utf8')));
+      const c = parseConfig(JSON.parse(readFileSync(`${FIXTURES}${name}/hf/config.json`, 'utf8')));
       expect(c.mamba!.inProjDim).toBe(776); // 2·256 + 2·2·64 + 8
       expect(c.nTrunkLayers).toBe(8);
     }

@@ -11,11 +11,10 @@ import { openSession, type Session } from '../../engine/session.js';
 import { TextCodec } from '../../engine/text.js';
 import { openCheckpoint } from '../../weights-tools/checkpoint.js';
 import { presetConfig } from '../../weights-tools/presets.js';
+import { FIXTURES } from '../helpers/fixtures.js';
 import { memoryStore, randomModelTensors } from '../helpers/memory-store.js';
 
-const FIXTURE = new URL('../../../shared/fixtures/nemotron-h-tiny/', import.meta.url);
-const FIXTURES = new URL('moe/hf/', FIXTURE);
-const readJson = (name: string) => JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8'));
+const readJson = (name: string) => JSON.parse(readFileSync(`${FIXTURES}moe/hf/${name}`, 'utf8'));
 const text = TextCodec.fromJson(readJson('tokenizer.json'), readJson('tokenizer_config.json'));
 const V = 512;
 
@@ -223,13 +222,13 @@ describe('generate (scripted model)', () => {
 
 describe('generate on the reference backend', () => {
   it('greedy continuation of the fixture prompt starts with llama.cpp\'s argmax (moe/hf checkpoint)', async () => {
-    const ckpt = await openCheckpoint(new URL('moe/hf', FIXTURE).pathname);
+    const ckpt = await openCheckpoint(`${FIXTURES}moe/hf`);
     const session = await openSession(ckpt, referenceBackend);
     expect(session.stopIds).toEqual([2, 4]); // config eos 2 + <|im_end|>
     expect(session.loadMs).toBeGreaterThan(0);
-    const fixture = JSON.parse(readFileSync(new URL('fixture.json', FIXTURE), 'utf8'));
+    const fixture = JSON.parse(readFileSync(`${FIXTURES}fixture.json`, 'utf8'));
     const prompt: number[] = fixture.tokens.slice(0, 16);
-    const llama = new Float32Array(readFileSync(new URL('moe/llamacpp-f32.f32', FIXTURE)).buffer.slice(0)); // (64, 512)
+    const llama = new Float32Array(readFileSync(`${FIXTURES}moe/llamacpp-f32.f32`).buffer.slice(0)); // (64, 512)
     const expected = argmax(llama.subarray(15 * V, 16 * V)); // top-2 margin ≈ 0.98 ≫ the 2e-3 fixture tolerance
     const { ids } = await collect(generate(session, prompt, { ...greedy, maxTokens: 1 }));
     expect(ids).toEqual([expected]);

@@ -1,4 +1,4 @@
-// The GGUF oracle fixtures (../shared/fixtures/nemotron-h-tiny/README.md), written by llama.cpp's
+// The GGUF oracle fixtures (tests/fixtures/nemotron-h-tiny/README.md), written by llama.cpp's
 // own tooling: `edgetron logits --model X.gguf` must match the float64 forward pass over the
 // exactly dequantised weights (`ref64-<type>.f32`) to max abs ≤ 2e-3 with the same argmax at every
 // position, on the reference and wasm backends (nvfp4 on wasm: the SIMD kernel build, whose int16
@@ -6,16 +6,15 @@
 // own error in tests/assembly/backend/linear.test.ts); `edgetron tokenize` on the GGUF's embedded
 // tokenizer must give llama.cpp's ids for the fixture texts.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BUILD_ENV } from '../../assembly/backend/node-wasm.js';
 import { main } from '../../cli/main.js';
 import { compareLogits, readF32 } from '../helpers/fixture-logits.js';
+import { FIXTURES } from '../helpers/fixtures.js';
 
-const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/nemotron-h-tiny/', import.meta.url));
 const TOLERANCE = 2e-3;
 
 
@@ -39,7 +38,7 @@ const CASES: [folder: string, type: string][] = [
   ['latent', 'f32'],
 ];
 
-describe.skipIf(!existsSync(FIXTURES))('edgetron on the llama.cpp GGUF fixtures', () => {
+describe('edgetron on the llama.cpp GGUF fixtures', () => {
   const fixture = JSON.parse(readFileSync(`${FIXTURES}fixture.json`, 'utf8')) as { tokens: number[]; vocab: number };
   const V = fixture.vocab;
 
@@ -73,7 +72,7 @@ describe.skipIf(!existsSync(FIXTURES))('edgetron on the llama.cpp GGUF fixtures'
   }
 });
 
-describe.skipIf(!existsSync(FIXTURES))('edgetron on broken GGUFs: one line on stderr naming the file and the problem', () => {
+describe('edgetron on broken GGUFs: one line on stderr naming the file and the problem', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'gguf-broken-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
   const original = readFileSync(`${FIXTURES}dense/model-f32.gguf`);

@@ -3,8 +3,7 @@
 // f32 GGUF under its HF name with the same shape and bytes (A_log within 1 ulp: the GGUF holds
 // −exp(A_log)). Quantised files expose the right dtypes; malformed files get named errors.
 
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { memorySource } from '../../engine/bytes.js';
 import { parseConfig, type ModelConfig } from '../../engine/config.js';
@@ -14,8 +13,7 @@ import { ggufConfigJson, ggufTensorName, ggufWeightStore, hfTensorName } from '.
 import { openSafetensorsStore } from '../../engine/safetensors.js';
 import { validateWeights, type TensorEntry, type WeightStore } from '../../engine/weights.js';
 import { encodeGguf, kv } from '../../weights-tools/gguf-writer.js';
-
-const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/nemotron-h-tiny/', import.meta.url));
+import { FIXTURES } from '../helpers/fixtures.js';
 
 const open = async (path: string) => openGguf(memorySource(path, new Uint8Array(readFileSync(path))));
 const configOf = (c: ModelConfig) => ({ ...c, raw: undefined });
@@ -39,7 +37,7 @@ async function reencode(g: GgufFile, meta: Record<string, GgufKV | null>, drop: 
   return encodeGguf(m, tensors);
 }
 
-describe.skipIf(!existsSync(FIXTURES))('GGUF → HF mapping on the fixtures', () => {
+describe('GGUF → HF mapping on the fixtures', () => {
   for (const folder of ['moe', 'dense', 'latent']) {
     it(`${folder}: config and every tensor equal the HF twin's`, async () => {
       const g = await open(`${FIXTURES}${folder}/model-f32.gguf`);

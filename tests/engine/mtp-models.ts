@@ -8,10 +8,10 @@ import type { Backend } from '../../engine/backend.js';
 import { parseConfig, type ModelConfig } from '../../engine/config.js';
 import { openSession, type Session } from '../../engine/session.js';
 import { presetConfig } from '../../weights-tools/presets.js';
+import { FIXTURES } from '../helpers/fixtures.js';
 import { memoryStore, randomModelTensors, type MemoryTensor } from '../helpers/memory-store.js';
 
-const FIXTURES = new URL('../../../shared/fixtures/nemotron-h-tiny/moe/hf/', import.meta.url);
-const readJson = (name: string) => JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8'));
+const readJson = (name: string) => JSON.parse(readFileSync(`${FIXTURES}moe/hf/${name}`, 'utf8'));
 
 /** tiny-latent, optionally with `vocab_size` = vocab and a shorter trunk `pattern` (e.g. 'M*E'). */
 export function tinyLatentConfig(vocab?: number, pattern?: string): ModelConfig {

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ChatTemplateError, MissingTokenizerError } from '../../engine/errors.js';
 import { TextCodec } from '../../engine/text.js';
+import { FIXTURES } from '../helpers/fixtures.js';
 
-const FIXTURES = new URL('../../../shared/fixtures/nemotron-h-tiny/', import.meta.url);
-const readJson = (rel: string) => JSON.parse(readFileSync(new URL(rel, FIXTURES), 'utf8'));
+const readJson = (rel: string) => JSON.parse(readFileSync(`${FIXTURES}${rel}`, 'utf8'));
 const tokenizerJson = readJson('moe/hf/tokenizer.json');
 const tokenizerConfig = readJson('moe/hf/tokenizer_config.json');
 const cases: { text: string; ids: number[] }[] = readJson('tokenize.json');

@@ -2,7 +2,6 @@
 // pass is reported as {name, layer} in graph order; reference and WASM agree at every point on
 // a fixture model; and a one-op fault injected into one backend is pinned to its {name, layer}.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createWasmBackend } from '../../assembly/backend/index.js';
 import type { Act, LoadedModel } from '../../engine/backend.js';
@@ -13,8 +12,7 @@ import { referenceBackend } from '../../engine/reference/index.js';
 import { openSafetensorsStore } from '../../engine/safetensors.js';
 import { firstDivergence, nmse, TraceRecorder } from '../../engine/trace.js';
 import { validateWeights } from '../../engine/weights.js';
-
-const FIXTURE = fileURLToPath(new URL('../../../shared/fixtures/nemotron-h-tiny/', import.meta.url));
+import { FIXTURES as FIXTURE } from '../helpers/fixtures.js';
 const tokens = Int32Array.from((JSON.parse(readFileSync(`${FIXTURE}fixture.json`, 'utf8')) as { tokens: number[] }).tokens.slice(0, 16));
 const config = parseConfig(JSON.parse(readFileSync(`${FIXTURE}moe/hf/config.json`, 'utf8'))) as ModelConfig;
 const load = async (backend: { load: typeof referenceBackend.load }) => {

@@ -1,18 +1,17 @@
 // `edgetron logits --backend webgpu` (in process) on the oracle fixtures
-// (../shared/fixtures/nemotron-h-tiny/README.md): every HF twin must match llama.cpp's logits and
+// (tests/fixtures/nemotron-h-tiny/README.md): every HF twin must match llama.cpp's logits and
 // the float64 forward pass to max abs ≤ 2e-3 with the same argmax at every position, the bound
 // tests/cli/logits-fixtures.test.ts holds the other backends to. logits-fixtures.test.ts runs
 // `moe` (Mamba-2, attention, MoE) in the default suite; logits-fixtures.slow.test.ts runs `dense`
 // and `latent` (SwiftShader takes 5–10 s a fixture on a loaded 2-core machine).
 
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
 import { compareLogits, readF32 } from '../helpers/fixture-logits.js';
+import { FIXTURES } from '../helpers/fixtures.js';
 import { describeWithGpu } from './gpu-available.js';
 
-const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/nemotron-h-tiny/', import.meta.url));
 const TOLERANCE = 2e-3;
 
 /**
@@ -20,8 +19,8 @@ const TOLERANCE = 2e-3;
  * @example describeFixtureLogits(['moe']);
  */
 export function describeFixtureLogits(names: readonly string[]): void {
-  describeWithGpu.skipIf(!existsSync(FIXTURES))('edgetron logits --backend webgpu reproduces the llama.cpp fixtures', () => {
-    const fixture = existsSync(FIXTURES) ? (JSON.parse(readFileSync(`${FIXTURES}fixture.json`, 'utf8')) as { tokens: number[] }) : { tokens: [] };
+  describeWithGpu('edgetron logits --backend webgpu reproduces the llama.cpp fixtures', () => {
+    const fixture = JSON.parse(readFileSync(`${FIXTURES}fixture.json`, 'utf8')) as { tokens: number[] };
     for (const name of names) {
       it(`${name}/hf`, async () => {
         let out = '';

@@ -59,7 +59,7 @@ export interface Variant {
  * One describe per variant: every block against the reference on the same tensors.
  * @example describeFormatVariants(describe, [{ format: 'nvfp4', label: 'nvfp4', backend: () => gpuBackend() }]);
  */
-export function describeFormatVariants(describeFn: typeof describe, variants: readonly Variant[]): void {
+export function describeFormatVariants(describeFn: ReturnType<typeof describe.skipIf>, variants: readonly Variant[]): void {
   describeFn.each(variants)('webgpu $label vs reference', ({ format, backend }) => {
     let gpu: LoadedModel;
     let ref: LoadedModel;

@@ -12,8 +12,13 @@ if (!probe.info) console.warn(`webgpu tests skipped: no WebGPU adapter (${probe.
 /** The probed adapter, or null. */
 export const gpuInfo = probe.info;
 
-/** `describe` when an adapter exists, else `describe.skip` (the reason was printed). */
-export const describeWithGpu: typeof describe = (probe.info ? describe : describe.skip) as typeof describe;
+/**
+ * `describe` when an adapter exists, else `describe.skip` (the reason was printed). Typed as what
+ * `describe.skipIf` returns, without `.skipIf`/`.runIf`: on a chain vitest's `skipIf` returns the
+ * plain, unskipped `describe`; add a condition as `describe.skipIf(!gpuInfo || …)` instead.
+ * @example describeWithGpu('webgpu op conformance', () => { … });
+ */
+export const describeWithGpu = describe.skipIf(!probe.info);
 
 /**
  * The webgpu backend with device options (e.g. a small binding cap to force split weights).

@@ -14,8 +14,12 @@ export const CHROMIUM_ARGS = ['--enable-unsafe-webgpu'];
 const present = existsSync(CHROMIUM);
 if (!present) console.warn(`browser tests skipped: ${CHROMIUM} is missing; run scripts/install-system-deps.sh`);
 
-/** `describe` where chromium is installed, else `describe.skip` (the reason was printed). */
-export const describeWithChromium: typeof describe = (present ? describe : describe.skip) as typeof describe;
+/**
+ * `describe` where chromium is installed, else `describe.skip` (the reason was printed); like
+ * describeWithGpu (tests/gpu/gpu-available.ts) it has no `.skipIf`, which would drop the skip.
+ * @example describeWithChromium('webgpu in headless Chromium', () => { … });
+ */
+export const describeWithChromium = describe.skipIf(!present);
 
 /**
  * Start headless chromium with WebGPU.

@@ -1,4 +1,4 @@
-// Comparing `edgetron logits` rows with the oracle fixtures (../shared/fixtures/nemotron-h-tiny):
+// Comparing `edgetron logits` rows with the oracle fixtures (tests/fixtures/nemotron-h-tiny):
 // raw little-endian f32 files, [position][vocab] row-major.
 
 import { readFileSync } from 'node:fs';

@@ -9,8 +9,8 @@ import { validateWeights, type WeightStore } from '../../engine/weights.js';
 import { openCheckpoint, packageRoot, resolveModelPath } from '../../weights-tools/checkpoint.js';
 import { CheckpointError } from '../../weights-tools/errors.js';
 import { serializeSafetensors, type TensorData } from '../../weights-tools/safetensors-writer.js';
+import { FIXTURES } from '../helpers/fixtures.js';
 
-const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/nemotron-h-tiny/', import.meta.url));
 const hf = (kind: string) => join(FIXTURES, kind, 'hf');
 
 let dir: string;

@@ -1,22 +1,20 @@
-// Issue 4, "HF folder → edge pack (nvfp4) → logits equals GGUF nvfp4 → logits, where the two
+// "HF folder → edge pack (nvfp4) → logits equals GGUF nvfp4 → logits, where the two
 // quantisations agree": the fixture's HF twin (f32) is quantised by edgetron's own quantiser;
 // llama.cpp's tooling quantised the same weights into model-nvfp4.gguf. Every linear both sides
 // store as NVFP4 is compared byte for byte (codes, E4M3 block scales, weight_scale_2), and the
 // logits of the two checkpoints are compared on the tokens of fixture.json.
 
 import { mkdtemp, rm } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Model } from '../../engine/model.js';
 import { referenceBackend } from '../../engine/reference/index.js';
 import { linearWeight, validateWeights, type TensorEntry } from '../../engine/weights.js';
 import { openCheckpoint } from '../../weights-tools/checkpoint.js';
 import { convertCheckpoint } from '../../weights-tools/convert.js';
-
-const FIXTURE = fileURLToPath(new URL('../../../shared/fixtures/nemotron-h-tiny/', import.meta.url));
+import { FIXTURES } from '../helpers/fixtures.js';
 
 async function bytes(t: TensorEntry | undefined): Promise<Uint8Array | null> {
   if (!t) return null;
@@ -25,7 +23,7 @@ async function bytes(t: TensorEntry | undefined): Promise<Uint8Array | null> {
   return out;
 }
 
-describe.skipIf(!existsSync(FIXTURE))('HF → edge pack (nvfp4) against llama.cpp’s NVFP4 GGUF of the same weights', () => {
+describe('HF → edge pack (nvfp4) against llama.cpp’s NVFP4 GGUF of the same weights', () => {
   let dir = '';
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -33,9 +31,9 @@ describe.skipIf(!existsSync(FIXTURE))('HF → edge pack (nvfp4) against llama.cp
 
   it('stores the same NVFP4 bytes for every linear both quantised, and gives the same logits', async () => {
     dir = await mkdtemp(join(tmpdir(), 'edgetron-parity-'));
-    await convertCheckpoint(join(FIXTURE, 'moe', 'hf'), join(dir, 'pack'), { quant: 'nvfp4', policy: 'all-linear', quantizeHead: true });
+    await convertCheckpoint(join(FIXTURES, 'moe', 'hf'), join(dir, 'pack'), { quant: 'nvfp4', policy: 'all-linear', quantizeHead: true });
     const pack = await openCheckpoint(join(dir, 'pack'));
-    const gguf = await openCheckpoint(join(FIXTURE, 'moe', 'model-nvfp4.gguf'));
+    const gguf = await openCheckpoint(join(FIXTURES, 'moe', 'model-nvfp4.gguf'));
     const ours = validateWeights(pack.config, pack.store);
     const theirs = validateWeights(gguf.config, gguf.store);
 
@@ -55,7 +53,7 @@ describe.skipIf(!existsSync(FIXTURE))('HF → edge pack (nvfp4) against llama.cp
     expect(compared).toBeGreaterThanOrEqual(40);
     expect(linearWeight(ours, 'lm_head.weight').format).toBe('nvfp4');
 
-    const fixture = JSON.parse(readFileSync(join(FIXTURE, 'fixture.json'), 'utf8')) as { tokens: number[] };
+    const fixture = JSON.parse(readFileSync(join(FIXTURES, 'fixture.json'), 'utf8')) as { tokens: number[] };
     const tokens = Int32Array.from(fixture.tokens);
     const logitsOf = async (ckpt: typeof pack, tensors: Map<string, TensorEntry>) => {
       const model = new Model(await referenceBackend.load(ckpt.config, tensors));

@@ -2,7 +2,6 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWasmBackend } from '../../assembly/backend/index.js';
 import { f32ToBf16Bits } from '../../engine/dtype.js';
@@ -16,6 +15,7 @@ import { openCheckpoint, type Checkpoint } from '../../weights-tools/checkpoint.
 import { convertCheckpoint } from '../../weights-tools/convert.js';
 import { quantizedLinears } from '../../weights-tools/quant-policy.js';
 import { synthesize } from '../../weights-tools/synth.js';
+import { FIXTURES } from '../helpers/fixtures.js';
 
 let dir: string;
 /** Checkpoints opened by the tests, by path: each opened once, all closed at the end. */
@@ -172,10 +172,8 @@ describe('convert, other modes', () => {
 });
 
 describe('convert from GGUF', () => {
-  const FIXTURE = fileURLToPath(new URL('../../../shared/fixtures/nemotron-h-tiny/moe/', import.meta.url));
-
   it("re-quantises llama.cpp's NVFP4 fixture losslessly (same element, scale and block rules)", async () => {
-    const { report } = await convertCheckpoint(join(FIXTURE, 'model-nvfp4.gguf'), join(dir, 'from-gguf'), { quant: 'nvfp4', policy: 'all-linear' });
+    const { report } = await convertCheckpoint(join(FIXTURES, 'moe/model-nvfp4.gguf'), join(dir, 'from-gguf'), { quant: 'nvfp4', policy: 'all-linear' });
     expect(report.length).toBeGreaterThan(10);
     for (const r of report) expect(r.relError, r.name).toBe(0);
     const config = JSON.parse(readFileSync(join(dir, 'from-gguf', 'config.json'), 'utf8'));

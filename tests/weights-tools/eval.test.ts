@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../../engine/errors.js';
 import { referenceBackend } from '../../engine/reference/index.js';
@@ -10,8 +9,9 @@ import { openCheckpoint, type Checkpoint } from '../../weights-tools/checkpoint.
 import { EvalTextError } from '../../weights-tools/errors.js';
 import { evaluateModel, evaluateTrigram, readEvalText } from '../../weights-tools/eval.js';
 import { ByteTrigram } from '../../weights-tools/trigram.js';
+import { FIXTURES } from '../helpers/fixtures.js';
 
-const FIXTURE = fileURLToPath(new URL('../../../shared/fixtures/nemotron-h-tiny/moe/hf/', import.meta.url));
+const FIXTURE = `${FIXTURES}moe/hf/`;
 const TEXT = 'Call me Ishmael.';
 
 /** −log softmax(row)[target], written out independently of eval.ts. */

@@ -1,25 +1,25 @@
 // GGUFs exported by edgetron load in llama.cpp (the `node-llama-cpp` npm package, DESIGN §8);
 // on the f32 exports llama.cpp's greedy tokens equal edgetron's on the same prompt. It is not a
-// default dependency (≈ 700 MB of prebuilt binaries, notes/tooling.md): install it with
+// default dependency (≈ 700 MB of prebuilt binaries, DESIGN §7): install it with
 // `npm install --no-save node-llama-cpp@3.22.1`, or point NODE_LLAMA_CPP at its entry file.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
 import { openCheckpoint } from '../../weights-tools/checkpoint.js';
 import { planGgufExport, writeGgufFile } from '../../weights-tools/gguf-writer.js';
 import { argmax } from '../helpers/fixture-logits.js';
+import { FIXTURES } from '../helpers/fixtures.js';
 
-const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/nemotron-h-tiny/', import.meta.url));
 const entry = process.env.NODE_LLAMA_CPP ? pathToFileURL(process.env.NODE_LLAMA_CPP).href : 'node-llama-cpp';
 const nlc = await import(entry).catch(() => null);
 const tmp = mkdtempSync(join(tmpdir(), 'gguf-llamacpp-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe.skipIf(!nlc || !existsSync(FIXTURES))('llama.cpp runs edgetron-exported GGUFs', () => {
+describe.skipIf(!nlc)('llama.cpp runs edgetron-exported GGUFs', () => {
   for (const folder of ['moe', 'dense', 'latent']) {
     it(`${folder}: llama.cpp's greedy tokens on the f32 export are edgetron's`, async () => {
       const ckpt = await openCheckpoint(`${FIXTURES}${folder}/hf`);

@@ -3,10 +3,9 @@
 // llama.cpp's own converter wrote into the fixtures, under the same metadata; the Q4_0 quantiser
 // follows ggml's definition on a hand-computed block.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { memorySource } from '../../engine/bytes.js';
 import { dequantQ4_0, quantQ4_0, quantQ8_0, dequantQ8_0 } from '../../engine/ggml-types.js';
@@ -14,10 +13,10 @@ import { openGguf, type GgufFile } from '../../engine/gguf.js';
 import { main } from '../../cli/main.js';
 import { openCheckpoint } from '../../weights-tools/checkpoint.js';
 import { compareLogits } from '../helpers/fixture-logits.js';
+import { FIXTURES } from '../helpers/fixtures.js';
 import { planGgufExport, writeGgufFile, type GgufQuant } from '../../weights-tools/gguf-writer.js';
 import { quantizeLinear } from '../../weights-tools/quantize.js';
 
-const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/nemotron-h-tiny/', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'gguf-writer-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -55,7 +54,7 @@ async function tensorBytes(g: GgufFile, name: string): Promise<Uint8Array> {
   return b;
 }
 
-describe.skipIf(!existsSync(FIXTURES))('GGUF export of the fixture twins', () => {
+describe('GGUF export of the fixture twins', () => {
   const tokens = (JSON.parse(readFileSync(`${FIXTURES}fixture.json`, 'utf8')) as { tokens: number[] }).tokens.slice(0, 24);
 
   for (const folder of ['moe', 'dense', 'latent']) {
@@ -88,7 +87,7 @@ describe.skipIf(!existsSync(FIXTURES))('GGUF export of the fixture twins', () =>
   }
 });
 
-describe.skipIf(!existsSync(FIXTURES))('NVFP4 GGUF export', () => {
+describe('NVFP4 GGUF export', () => {
   it("llama.cpp's NVFP4 fixture → edgetron (ModelOpt nvfp4) → NVFP4 GGUF gives back every byte", async () => {
     const ckpt = await openCheckpoint(`${FIXTURES}moe/model-nvfp4.gguf`);
     expect(ckpt.store.get('lm_head.weight')!.dtype).toBe('u8'); // read as the engine's nvfp4 format

@@ -1,7 +1,8 @@
-// Issue 3 quality on the `small` preset (d 768, ~132M parameters): KL of next-token distributions
-// of nvfp4 and nvfp4-s24 (magnitude, Wanda) against f32, nano policy, on the reference backend.
-// Reuses models/bench/small-f32 when the bench has written it, else synthesises it into a temp
-// folder. (The tiny-preset version in quality.test.ts also covers outlier channels.)
+// Quantisation quality (weights-tools/quality.ts) on the `small` preset (d 768, ~132M parameters):
+// KL of next-token distributions of nvfp4 and nvfp4-s24 (magnitude, Wanda) against f32, nano
+// policy, on the reference backend. Reuses models/bench/small-f32 when the bench has written it,
+// else synthesises it into a temp folder. (The tiny-preset version in quality.test.ts also covers
+// outlier channels.)
 
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -29,7 +29,8 @@ describe('klDivergence', () => {
   });
 });
 
-// Issue 3 quality, default-suite size: the tiny preset (the `small` preset is in quality.slow.test.ts)
+// Quantisation quality, default-suite size: the tiny preset (the `small` preset is in
+// quality.slow.test.ts)
 describe('compareQuantizations on tiny', () => {
   let dir: string;
   let plain: QualityRow[];

@@ -1,4 +1,4 @@
-// Per-layer 2:4 recovery (weights-tools/recover.ts, seed-methods B.4) on random layers with
+// Per-layer 2:4 recovery (weights-tools/recover.ts, docs/sparsity.md) on random layers with
 // correlated, heavy-tailed inputs X = (Z·A + noise)·diag(s): against one-shot Wanda on the
 // calibration tokens and on held-out tokens drawn separately, the 2:4 invariants of the output
 // (before and after NVFP4 quantisation), the mask log, and determinism. The output error is

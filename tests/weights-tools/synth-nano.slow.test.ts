@@ -1,4 +1,4 @@
-// Issue 4 item 5: `synth --preset nano --layers N` writes NVIDIA's Nemotron 3 Nano names, shapes
+// `synth --preset nano --layers N` writes NVIDIA's Nemotron 3 Nano names, shapes
 // and dtypes (spec §12 table, typed in by hand in nano-table.ts) for the first N layers, in BF16
 // and in ModelOpt NVFP4 under the §14.2 exclusions; the folder opens, validates and runs a
 // 2-token forward pass on the wasm backend. N = 2 ('ME') and N = 6 ('MEMEM*', with attention).

@@ -1,5 +1,5 @@
 // assembly/backend/linear.ts on nvfp4 decode (T = 1): the nvfp4 GGUF oracle fixture
-// (../shared/fixtures/nemotron-h-tiny/moe) decoded one token at a time on wasm. The SIMD build
+// (tests/fixtures/nemotron-h-tiny/moe) decoded one token at a time on wasm. The SIMD build
 // (int16 activations) and the scalar build must match the float64 forward pass over its exactly
 // dequantised weights (ref64-nvfp4) to max abs ≤ 2e-3 with the same argmax at every position, as
 // the prefill does in tests/engine/gguf-fixtures.test.ts. The relaxed-SIMD build rounds
@@ -9,21 +9,20 @@
 // neither stays within 2e-3: the relaxed build must be within 2× llama.cpp's max abs error and
 // argmax changes.
 
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BUILD_ENV } from '../../../assembly/backend/node-wasm.js';
 import { loadForCli } from '../../../cli/load.js';
 import { compareLogits, readF32 } from '../../helpers/fixture-logits.js';
+import { FIXTURES } from '../../helpers/fixtures.js';
 
-const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/nemotron-h-tiny/', import.meta.url));
 const TOLERANCE = 2e-3;
 
 afterEach(() => {
   delete process.env[BUILD_ENV];
 });
 
-describe.skipIf(!existsSync(FIXTURES))('nvfp4 decode through linear() reproduces the GGUF fixture', () => {
+describe('nvfp4 decode through linear() reproduces the GGUF fixture', () => {
   const fixture = JSON.parse(readFileSync(`${FIXTURES}fixture.json`, 'utf8')) as { tokens: number[] };
 
   /** Logits rows of the fixture's tokens decoded one at a time on `backend` with kernel build `build`. */

@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/cli.js';
+import { FIXTURES } from '../../helpers/fixtures.js';
 
-const FIXTURE = fileURLToPath(new URL('../../../../shared/fixtures/nemotron-h-tiny/moe/hf/', import.meta.url));
+const FIXTURE = `${FIXTURES}moe/hf/`;
 const TEXT = 'The whale, the whale!\n';
 
 const cli = (...argv: string[]) => runCli(argv);

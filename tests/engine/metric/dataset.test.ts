@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseLabelledCsv, parseUciCsv, stratifiedSplit, subset } from '../../../engine/metric/dataset.js';
 import { DatasetError } from '../../../engine/errors.js';
 
-const UCI = new URL('../../../../shared/data/uci/', import.meta.url);
+import { UCI } from '../../helpers/fixtures.js';
 
 describe('parseLabelledCsv', () => {
   it('reads features then an integer label per line, skipping blank lines', () => {
@@ -29,7 +29,7 @@ describe('parseLabelledCsv', () => {
 describe('parseUciCsv', () => {
   it('reads the shared UCI files with the sizes their README gives', () => {
     for (const [file, n, d, classes] of [['iris.csv', 150, 4, 3], ['wine_data.csv', 178, 13, 3], ['breast_cancer.csv', 569, 30, 2]] as const) {
-      const data = parseUciCsv(readFileSync(new URL(file, UCI), 'utf8'), file);
+      const data = parseUciCsv(readFileSync(`${UCI}${file}`, 'utf8'), file);
       expect([data.n, data.d, new Set(data.y).size]).toEqual([n, d, classes]);
     }
   });

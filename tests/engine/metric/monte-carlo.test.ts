@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { UCI } from '../../helpers/fixtures.js';
 import { anneal } from '../../../engine/metric/anneal.js';
 import { parseUciCsv, stratifiedSplit, subset } from '../../../engine/metric/dataset.js';
 import { identity, pairwiseSquared, project } from '../../../engine/metric/distances.js';
@@ -8,7 +9,7 @@ import { MetricSearch, fitMonteCarlo } from '../../../engine/metric/monte-carlo.
 import { applyZScore, fitZScore } from '../../../engine/metric/zscore.js';
 import { Prng } from '../../../engine/prng.js';
 
-const iris = parseUciCsv(readFileSync(new URL('../../../../shared/data/uci/iris.csv', import.meta.url), 'utf8'), 'iris.csv');
+const iris = parseUciCsv(readFileSync(`${UCI}iris.csv`, 'utf8'), 'iris.csv');
 const { train, test } = stratifiedSplit(iris.y, 0.3, 0);
 const tr = subset(iris, train);
 const te = subset(iris, test);

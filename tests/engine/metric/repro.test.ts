@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { parseUciCsv } from '../../../engine/metric/dataset.js';
 import { formatReproTable, reproduce } from '../../../engine/metric/repro.js';
 
-const UCI = new URL('../../../../shared/data/uci/', import.meta.url);
+import { UCI } from '../../helpers/fixtures.js';
 
 describe('reproduce (sized for the fast suite; `edgetron metric repro` runs the full protocol)', () => {
   it('iris, 10 splits, 15 sweeps: Monte Carlo NCA beats Euclidean 3-NN on the mean test error', () => {
-    const iris = parseUciCsv(readFileSync(new URL('iris.csv', UCI), 'utf8'), 'iris.csv');
+    const iris = parseUciCsv(readFileSync(`${UCI}iris.csv`, 'utf8'), 'iris.csv');
     const row = reproduce('iris', iris, { splits: 10, monteCarlo: { sweeps: 15 } });
     expect(row.euclidean.errors).toHaveLength(10);
     // every error is a whole number of the 45 test rows, in %
