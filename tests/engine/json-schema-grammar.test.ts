@@ -8,7 +8,7 @@ import { SchemaError } from '../../engine/errors.js';
 import { GrammarConstraint } from '../../engine/grammar-constraint.js';
 import { ANY_OBJECT, compileSchema } from '../../engine/json-schema.js';
 import { JsonSchemaGrammar, MAX_WS } from '../../engine/json-schema-grammar.js';
-import { drive as driveVocab, rng } from '../helpers/grammar-drive.js';
+import { drive as driveVocab, rng, walkThenComplete } from '../helpers/grammar-drive.js';
 
 const ajv = new Ajv({ strict: false });
 const valid = (schema: object, text: string) => ajv.validate(schema, JSON.parse(text));
@@ -154,25 +154,7 @@ describe('JsonSchemaGrammar', () => {
     const alphabet = [...Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)), '\n', 'é'];
     const next = rng(11);
     for (let trial = 0; trial < 80; trial++) {
-      const g = grammar(PERSON);
-      let text = '';
-      for (let step = 0; step < 100; step++) {
-        const options = alphabet.filter((c) => g.copy().feed(c));
-        if (options.length === 0) break;
-        const c = options[Math.floor(next() * options.length)];
-        g.feed(c);
-        text += c;
-      }
-      while (!g.complete) {
-        const cost = g.cost;
-        const best = alphabet.find((c) => {
-          const h = g.copy();
-          return h.feed(c) && h.cost === cost - 1;
-        });
-        expect(best, `no cheaper character after ${JSON.stringify(text)}`).toBeDefined();
-        g.feed(best!);
-        text += best;
-      }
+      const text = walkThenComplete(grammar(PERSON), alphabet, next, 100);
       expect(valid(PERSON, text), `${text}: ${ajv.errorsText()}`).toBe(true);
     }
   });

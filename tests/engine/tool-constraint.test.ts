@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { BannedText, TOOL_CALL_TAG, ToolCallConstraint, ToolCallGrammar } from '../../engine/tool-constraint.js';
 import { ToolCallParser, type ToolCallEvent, type ToolSpec } from '../../engine/tool-calls.js';
-import { drive as driveVocab, rng } from '../helpers/grammar-drive.js';
+import { drive as driveVocab, rng, walkThenComplete } from '../helpers/grammar-drive.js';
 
 const WEATHER: ToolSpec = {
   name: 'get_weather',
@@ -127,26 +127,7 @@ describe('ToolCallGrammar', () => {
     const alphabet = [...Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)), '\n', 'é'];
     const next = rng(7);
     for (let trial = 0; trial < 60; trial++) {
-      const g = ToolCallGrammar.start(tools);
-      let text = '';
-      // a random walk inside the grammar
-      for (let step = 0; step < 120 && !g.complete; step++) {
-        const options = alphabet.filter((c) => g.copy().feed(c));
-        const c = options[Math.floor(next() * options.length)];
-        g.feed(c);
-        text += c;
-      }
-      // then the greedy completion
-      while (!g.complete) {
-        const cost = g.cost;
-        const best = alphabet.find((c) => {
-          const h = g.copy();
-          return h.feed(c) && h.cost === cost - 1;
-        });
-        expect(best, `no cheaper character after ${JSON.stringify(text)}`).toBeDefined();
-        g.feed(best!);
-        text += best;
-      }
+      const text = walkThenComplete(ToolCallGrammar.start(tools), alphabet, next, 120);
       const { calls, content } = parsed(text, tools);
       expect(content).toBe('');
       expect(calls).toHaveLength(1);

@@ -41,3 +41,38 @@ export function drive(
   }
   return ids;
 }
+
+/** What `walkThenComplete` needs of a grammar (engine/grammar-constraint.ts's Grammar). */
+interface WalkableGrammar {
+  copy(): WalkableGrammar;
+  feed(c: string): boolean;
+  readonly cost: number;
+  readonly complete: boolean;
+}
+
+/**
+ * A random walk of up to `steps` characters of `alphabet` inside the grammar, then its greedy
+ * completion: at every step some character must lower the shortest completion by one.
+ * @example const text = walkThenComplete(grammar(SCHEMA), [...'{}[]":,0a'], rng(1), 100);
+ */
+export function walkThenComplete(g: WalkableGrammar, alphabet: readonly string[], next: () => number, steps: number): string {
+  let text = '';
+  for (let step = 0; step < steps && !g.complete; step++) {
+    const options = alphabet.filter((c) => g.copy().feed(c));
+    if (options.length === 0) break;
+    const c = options[Math.floor(next() * options.length)];
+    g.feed(c);
+    text += c;
+  }
+  while (!g.complete) {
+    const cost = g.cost;
+    const best = alphabet.find((c) => {
+      const h = g.copy();
+      return h.feed(c) && h.cost === cost - 1;
+    });
+    expect(best, `no cheaper character after ${JSON.stringify(text)}`).toBeDefined();
+    g.feed(best!);
+    text += best;
+  }
+  return text;
+}
