@@ -216,8 +216,8 @@ function parseLogitBias(v: unknown): Map<number, number> {
 
 /** Fields common to both endpoints; `served` is the model id this worker serves. */
 function parseSampling(body: Json, served: string, maxContext: number, kind: 'chat' | 'completion'): SamplingRequest {
-  const model = body.model;
-  if (model === undefined) throw new InvalidRequestError('model', 'model is required', 'missing_required_parameter');
+  // one model is served: an omitted `model` means it (as llama.cpp's server does); a wrong name is a 404
+  const model = body.model ?? served;
   if (typeof model !== 'string') throw wrongType('model', 'a string', model);
   if (model !== served) throw new ModelNotFoundError(model, served);
   const maxCompletion = optInt(body, 'max_completion_tokens', 1, Number.MAX_SAFE_INTEGER);

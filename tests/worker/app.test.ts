@@ -89,6 +89,18 @@ describe('GET routes', () => {
 });
 
 describe('POST /v1/chat/completions', () => {
+  it('an omitted model means the one served (as llama.cpp server); a wrong name stays a 404', async () => {
+    const a = app();
+    const { model: _, ...rest } = chat({ temperature: 0 });
+    const omitted = await json(await post(a, '/v1/chat/completions', rest));
+    const named = await json(await post(a, '/v1/chat/completions', chat({ temperature: 0 })));
+    expect(omitted.model).toBe(MODEL_ID);
+    expect(omitted.choices).toEqual(named.choices);
+    const completion = await post(a, '/v1/completions', { prompt: 'Once', max_tokens: 2 });
+    expect(completion.status).toBe(200);
+    expect((await post(a, '/v1/chat/completions', chat({ model: 'gpt-4o' }))).status).toBe(404);
+  });
+
   it('non-streaming: one chat.completion with usage; reasoning by default', async () => {
     const body = await json(await post(app(), '/v1/chat/completions', chat()));
     expect(body).toMatchObject({ object: 'chat.completion', model: MODEL_ID, choices: [{ index: 0, finish_reason: 'length', message: { role: 'assistant' } }] });

@@ -37,10 +37,10 @@ const BODY_CASES: BodyCase[] = [
   ['completions: 2 MiB body', COMPLETIONS, JSON.stringify({ model: MODEL, prompt: 'p'.repeat(2 * 2 ** 20) }), 413, null, 'payload_too_large'],
   ['embeddings: 1 MiB + 1 byte body', EMBEDDINGS, 'e'.repeat(2 ** 20 + 1), 413, null, 'payload_too_large'],
   // model
-  ['missing model', CHAT, { messages: ok.messages }, 400, 'model', 'missing_required_parameter'],
+  ['model is null and max_tokens bad', CHAT, { ...ok, model: null, max_tokens: 0 }, 400, 'max_tokens', 'invalid_value'],
   ['model is a number', CHAT, { ...ok, model: 42 }, 400, 'model', 'invalid_type'],
   ['unknown model', CHAT, { ...ok, model: 'gpt-4o' }, 404, 'model', 'model_not_found'],
-  ['prototype pollution hides the model', CHAT, `{"__proto__": {"model": "${MODEL}"}, "messages": [{"role": "user", "content": "hi"}]}`, 400, 'model', 'missing_required_parameter'],
+  ['a __proto__ key does not shadow the model', CHAT, `{"__proto__": {"model": "${MODEL}"}, "model": 42, "messages": [{"role": "user", "content": "hi"}]}`, 400, 'model', 'invalid_type'],
   // messages
   ['missing messages', CHAT, { model: MODEL }, 400, 'messages', 'missing_required_parameter'],
   ['messages is a string', CHAT, { ...ok, messages: 'hi' }, 400, 'messages', 'invalid_type'],
