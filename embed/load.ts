@@ -8,8 +8,7 @@ import type { Backend } from '../engine/backend.js';
 import { CorruptWeightsError } from '../engine/errors.js';
 import { openShardedSafetensors } from '../engine/safetensors.js';
 import { openSession, type Session } from '../engine/session.js';
-import { ModelTooLargeError } from '../worker/errors.js';
-import { assertFitsIsolate } from '../worker/fit.js';
+import { estimatePeakBytes } from '../worker/fit.js';
 import { readPackHeader } from '../worker/pack-header.js';
 import type { PackFiles } from '../worker/pack.js';
 import { DownloadError, LocalMemoryError } from './errors.js';
@@ -41,12 +40,8 @@ async function readJson(files: PackFiles, file: string, required: boolean): Prom
  */
 export async function loadDownloadedPack(files: PackFiles, options: PackLoadOptions): Promise<Session> {
   const { config, tokenizerJson, tokenizerConfig, indexJson, indexName, weightBytes } = await readPackHeader(files, readJson);
-  try {
-    assertFitsIsolate({ source: files.name, config, weightBytes, maxContext: options.maxContext, concurrency: 1, limitBytes: options.budget.bytes });
-  } catch (e) {
-    if (e instanceof ModelTooLargeError) throw new LocalMemoryError(e.estimatedBytes, e.limitBytes, options.budget.source);
-    throw e;
-  }
+  const peak = estimatePeakBytes({ source: files.name, config, weightBytes, maxContext: options.maxContext, concurrency: 1 });
+  if (peak.bytes > options.budget.bytes) throw new LocalMemoryError(peak.bytes, options.budget.bytes, options.budget.source);
   const store = await openShardedSafetensors(indexName, indexJson, {
     verify: false, // download.ts checked every shard's sha256 (and a fresh download's size)
     openShard: async (file) => {

@@ -43,24 +43,38 @@ export interface FitInput {
   readonly limitBytes?: number;
 }
 
+/** A peak-memory estimate and what it is made of. */
+export interface PeakEstimate {
+  readonly bytes: number;
+  /** The terms, for messages. */
+  readonly detail: string;
+}
+
 /**
- * The estimated peak bytes, or ModelTooLargeError when it exceeds the limit.
+ * The estimated peak bytes of a model loaded from a streamed pack and serving `concurrency`
+ * sequences of `maxContext` tokens, wherever it runs (a Worker isolate, a browser tab).
+ * @example estimatePeakBytes({ source: 'default', config, weightBytes: 1e6, maxContext: 4096, concurrency: 4 }).bytes; // ≈ 20 MiB
+ */
+export function estimatePeakBytes(input: FitInput): PeakEstimate {
+  const { config, weightBytes, maxContext, concurrency } = input;
+  const state = sequenceStateBytes(config, maxContext) * concurrency;
+  const wasm = weightBytes * HEAP_GROWTH;
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  return {
+    bytes: wasm + STREAM_BYTES + state + RUNTIME_BYTES,
+    detail: `WASM weights ${mib(wasm)} + streaming ${mib(STREAM_BYTES)} + state ${mib(state)} for ${concurrency} × ${maxContext} tokens + runtime ${mib(RUNTIME_BYTES)}`,
+  };
+}
+
+/**
+ * The estimated peak bytes in a Worker isolate, or ModelTooLargeError when it exceeds the
+ * isolate's limit (`limitBytes`, default 128 MB).
  * @example
  * assertFitsIsolate({ source: 'default', config, weightBytes: 1e6, maxContext: 4096, concurrency: 4 }); // ≈ 20 MiB
  */
 export function assertFitsIsolate(input: FitInput): number {
-  const { config, weightBytes, maxContext, concurrency, limitBytes = ISOLATE_LIMIT_BYTES } = input;
-  const state = sequenceStateBytes(config, maxContext) * concurrency;
-  const wasm = weightBytes * HEAP_GROWTH;
-  const total = wasm + STREAM_BYTES + state + RUNTIME_BYTES;
-  if (total > limitBytes) {
-    const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
-    throw new ModelTooLargeError(
-      input.source,
-      total,
-      limitBytes,
-      `WASM weights ${mib(wasm)} + streaming ${mib(STREAM_BYTES)} + state ${mib(state)} for ${concurrency} × ${maxContext} tokens + runtime ${mib(RUNTIME_BYTES)}`,
-    );
-  }
-  return total;
+  const { limitBytes = ISOLATE_LIMIT_BYTES } = input;
+  const { bytes, detail } = estimatePeakBytes(input);
+  if (bytes > limitBytes) throw new ModelTooLargeError(input.source, bytes, limitBytes, detail);
+  return bytes;
 }
