@@ -9,7 +9,7 @@
 //   page ──stop(id)───────────► worker           worker ──done(id) | failed(id)──► page
 
 import * as engineErrors from '../engine/errors.js';
-import { toWire, type WireError } from '../gpu/channel.js';
+import { errorFromWire as rebuild, toWire, type WireError } from '../runtime/wire.js';
 import type { ClientBackend } from '../worker/backend-choice.js';
 import * as embedErrors from './errors.js';
 
@@ -122,7 +122,5 @@ const CLASSES: Record<string, unknown> = { ...engineErrors, ...embedErrors };
  * @example throw errorFromWire({ name: 'LocalMemoryError', message: 'not enough memory…' });
  */
 export function errorFromWire(w: WireError): Error {
-  const cls = CLASSES[w.name];
-  const e = typeof cls === 'function' && cls.prototype instanceof engineErrors.EdgetronError ? (Object.create(cls.prototype) as Error) : new Error(w.message);
-  return Object.assign(e, w.fields, { name: w.name, message: w.message });
+  return rebuild(w, { classes: CLASSES, unknown: (e) => Object.assign(new Error(e.message), e.fields, { name: e.name }), thread: 'the engine worker' });
 }

@@ -11,14 +11,9 @@
 import type { StatePart } from '../engine/backend.js';
 import type { ModelConfig } from '../engine/config.js';
 import type { DType } from '../engine/weights.js';
+import type { WireError } from '../runtime/wire.js';
 import type { GpuInfo, GpuOptions } from './device.js';
 
-/** An error crossing the thread boundary. */
-export interface WireError {
-  readonly name: string;
-  readonly message: string;
-  readonly fields?: Record<string, unknown>;
-}
 
 /** Ops that run on the device without an answer. */
 export type OpMessage =
@@ -105,11 +100,3 @@ export function waitAnswer(sab: SharedArrayBuffer, timeoutMs: number): Uint8Arra
   return JSON.parse(new TextDecoder().decode(payload.slice())) as WireError;
 }
 
-/** The error as it crosses the boundary. */
-export function toWire(e: unknown): WireError {
-  if (e instanceof Error) {
-    const fields = Object.fromEntries(Object.entries(e).filter(([, v]) => typeof v === 'number' || typeof v === 'string'));
-    return { name: e.name, message: e.message, fields };
-  }
-  return { name: 'GpuDeviceError', message: String(e) };
-}

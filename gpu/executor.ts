@@ -7,7 +7,8 @@ import { DeviceLostError, GpuDeviceError, OpArgumentError, SequenceStateError } 
 import { headTensorName } from '../engine/weights.js';
 import { releaseAct, type DevAct, type GpuContext } from './act.js';
 import { attention } from './attention.js';
-import { answer, toWire, type FromDevice, type OpMessage, type ReadMessage, type DeviceMessage, type WireError } from './channel.js';
+import { toWire, type WireError } from '../runtime/wire.js';
+import { answer, type FromDevice, type OpMessage, type ReadMessage, type DeviceMessage } from './channel.js';
 import { GpuDevice } from './device.js';
 import { embed, linear } from './linear.js';
 import { mamba2 } from './mamba2.js';
@@ -62,9 +63,9 @@ export class Executor {
         this.op(m);
       }
     } catch (e) {
-      if (m.op === 'init' || m.op === 'build') this.reply({ op: 'failed', error: toWire(e) });
-      else if ('sab' in m) answer(m.sab, { error: toWire(e) });
-      else this.pendingError ??= toWire(e);
+      if (m.op === 'init' || m.op === 'build') this.reply({ op: 'failed', error: toWire(e, 'GpuDeviceError') });
+      else if ('sab' in m) answer(m.sab, { error: toWire(e, 'GpuDeviceError') });
+      else this.pendingError ??= toWire(e, 'GpuDeviceError');
     }
   }
 

@@ -24,7 +24,8 @@ import {
   TokenOutOfRangeError,
 } from '../engine/errors.js';
 import { linearWeight, type TensorEntry } from '../engine/weights.js';
-import { readBuffer, waitAnswer, type FromDevice, type OpMessage, type ReadMessage, type ToDevice, type WireError } from './channel.js';
+import { errorFromWire, type WireError } from '../runtime/wire.js';
+import { readBuffer, waitAnswer, type FromDevice, type OpMessage, type ReadMessage, type ToDevice } from './channel.js';
 import type { GpuInfo, GpuOptions } from './device.js';
 
 export type { GpuInfo, GpuOptions } from './device.js';
@@ -59,20 +60,9 @@ async function defaultSpawn(): Promise<DeviceThread> {
   return node.nodeDeviceThread();
 }
 
-/**
- * Rebuild a named error that crossed the thread boundary (house style H20): the same class from
- * engine/errors.ts with the same message and fields; an unknown name becomes a GpuDeviceError.
- */
-function fromWire(w: WireError): Error {
-  const cls = (errors as Record<string, unknown>)[w.name];
-  if (typeof cls === 'function' && cls.prototype instanceof errors.EdgetronError) {
-    const e = Object.create(cls.prototype) as Error;
-    Object.assign(e, w.fields, { name: w.name, message: w.message });
-    Object.defineProperty(e, 'stack', { value: `${w.name}: ${w.message}\n    (on the webgpu device thread)`, configurable: true, writable: true });
-    return e;
-  }
-  return new GpuDeviceError(`${w.name}: ${w.message}`);
-}
+/** How this side rebuilds the device thread's errors (runtime/wire.ts): an unknown name is a GpuDeviceError. */
+const DEVICE_ERRORS = { classes: errors, unknown: (w: WireError) => new GpuDeviceError(`${w.name}: ${w.message}`), thread: 'the webgpu device thread' };
+const fromWire = (w: WireError) => errorFromWire(w, DEVICE_ERRORS);
 
 // Setup answers of `thread`, one at a time, in order.
 function replies(thread: DeviceThread): () => Promise<FromDevice> {
