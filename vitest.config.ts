@@ -6,9 +6,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
-    // tests/worker/* run inside workerd (vitest.workers.config.ts), except the end-to-end tests
+    // tests/worker/* and tests/serve/* run inside workerd (vitest.workers.config.ts), except the end-to-end tests
     // against a real `wrangler dev` (e2e.test.ts, *.e2e.test.ts)
-    exclude: [...(process.env.EDGETRON_SLOW ? [] : ['tests/**/*.slow.test.ts']), 'tests/worker/!(e2e|*.e2e).test.ts'],
+    exclude: [...(process.env.EDGETRON_SLOW ? [] : ['tests/**/*.slow.test.ts']), 'tests/{worker,serve}/!(e2e|*.e2e).test.ts'],
     testTimeout: 120_000,
     hookTimeout: 300_000,
     pool: 'forks',

@@ -14,8 +14,8 @@ export default defineConfig({
     }),
   ],
   test: {
-    include: ['tests/worker/**/*.test.ts'],
-    exclude: ['tests/worker/e2e.test.ts', 'tests/worker/*.e2e.test.ts'],
+    include: ['tests/{worker,serve}/**/*.test.ts'],
+    exclude: ['tests/{worker,serve}/e2e.test.ts', 'tests/{worker,serve}/*.e2e.test.ts'],
     testTimeout: 60_000,
   },
 });

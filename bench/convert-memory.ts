@@ -19,7 +19,7 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { packageRoot } from '../weights-tools/checkpoint.js';
+import { packageRoot } from '../runtime/paths.js';
 import { synthesize, type SynthOptions } from '../weights-tools/synth.js';
 
 const { values: opts } = parseArgs({ options: { 'model-dir': { type: 'string' }, only: { type: 'string' }, keep: { type: 'boolean' } } });

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { packageRoot } from '../weights-tools/checkpoint.js';
+import { packageRoot } from '../runtime/paths.js';
 
 /** The built files (scripts/build-embed.mjs) and when a page loads each. */
 const FILES: readonly [string, string][] = [

@@ -9,10 +9,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Model } from '../engine/model.js';
-import { openSession } from '../engine/session.js';
+import { Model } from '../engine/core/model.js';
+import { openSession } from '../engine/core/session.js';
 import { probeWebGpu, webgpuBackend, type WebGpuModel } from '../gpu/index.js';
-import { openCheckpoint, packageRoot } from '../weights-tools/checkpoint.js';
+import { packageRoot } from '../runtime/paths.js';
+import { openCheckpoint } from '../weights-tools/checkpoint.js';
 import { synthesize, type SynthDType } from '../weights-tools/synth.js';
 
 const { values: opts } = parseArgs({ options: { prompt: { type: 'string', default: '128' }, decode: { type: 'string', default: '64' } } });

@@ -1,9 +1,9 @@
 // The bench's model timing (DESIGN §8), shared by bench/run.ts and bench/llamacpp.ts: one
 // checkpoint (HF folder, edge pack or GGUF) on one backend, a fixed prompt, then greedy decode.
 
-import type { Backend } from '../engine/backend.js';
-import type { Model } from '../engine/model.js';
-import { openSession } from '../engine/session.js';
+import type { Backend } from '../engine/core/backend.js';
+import type { Model } from '../engine/core/model.js';
+import { openSession } from '../engine/core/session.js';
 import { openCheckpoint } from '../weights-tools/checkpoint.js';
 
 export interface ModelRow {

@@ -2,11 +2,11 @@
 // demo model (the embedded default when it has its MTP block, i.e. the trained `demo` preset; else
 // a `demo` synthesized with random weights, which the output says — random drafts are almost never
 // accepted, so that row shows the overhead, not the gain): greedy decoding with --mtp K,
-// K = 0…4, per backend, as generate runs it (engine/speculative.ts): acceptance length (tokens
+// K = 0…4, per backend, as generate runs it (engine/decode/speculative.ts): acceptance length (tokens
 // per verification pass), decode tokens/s, the speed-up over K = 0, whether the tokens equal
 // K = 0's, and the share of rounds that rolled back.
 //
-// Rollback strategies (engine/speculative.ts), each after restoring the snapshot taken before the
+// Rollback strategies (engine/decode/speculative.ts), each after restoring the snapshot taken before the
 // verify pass: 'replay' re-runs only the Mamba-2 layers on their inputs kept from that pass;
 // 'recompute' re-runs the whole trunk on the accepted prefix. Both are timed here (decode tok/s,
 // and one rollback by itself). A third, per-position snapshots (a state copy at every
@@ -17,12 +17,13 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend } from '../engine/backend.js';
-import type { MambaInputs } from '../engine/model.js';
-import { argmax } from '../engine/sample.js';
-import { openSession, requireText, type Session } from '../engine/session.js';
-import { SpeculativeDecoder, type RollbackStrategy, type SpeculativeStats } from '../engine/speculative.js';
-import { openCheckpoint, packageRoot } from '../weights-tools/checkpoint.js';
+import type { Backend } from '../engine/core/backend.js';
+import type { MambaInputs } from '../engine/core/model.js';
+import { openSession, requireText, type Session } from '../engine/core/session.js';
+import { argmax } from '../engine/decode/sample.js';
+import { SpeculativeDecoder, type RollbackStrategy, type SpeculativeStats } from '../engine/decode/speculative.js';
+import { packageRoot } from '../runtime/paths.js';
+import { openCheckpoint } from '../weights-tools/checkpoint.js';
 import { synthesize } from '../weights-tools/synth.js';
 import { fmt } from './table.js';
 

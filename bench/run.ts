@@ -26,7 +26,7 @@
 //    smaller than the last-level cache are read from it; the decode kernels (rows4) are also run
 //    "weights in DRAM": copies of the matrix filling 256 MiB, called in turn, as a large model's
 //    decode reads its weights.
-// 6. nvfp4-s24 (the backend's s24 kernel, …_gather, fp4s24_gather.ts: activations gathered per kept
+// 6. nvfp4-s24 (the backend's s24 kernel, …_gather, nvfp4s24_gather.ts: activations gathered per kept
 //    weight) in the kernel table, and its A/B against the old s24 and the nvfp4 decodes in
 //    interleaved rounds (bench/s24-gather.ts).
 //
@@ -38,16 +38,17 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createWasmBackend, instantiateKernels, loadKernels, wasmBackend, wasmScalarBackend, type WasmKernels } from '../assembly/backend/index.js';
+import { loadBenchKernels, type BenchKernelExports } from '../assembly/backend/bench-kernels.js';
 import { readKernelBuild } from '../assembly/backend/node-wasm.js';
-import type { Backend } from '../engine/backend.js';
-import type { ModelConfig } from '../engine/config.js';
-import type { TextCodec } from '../engine/text.js';
-import { Model } from '../engine/model.js';
+import type { Backend } from '../engine/core/backend.js';
+import type { ModelConfig } from '../engine/core/config.js';
+import type { TextCodec } from '../engine/text/text.js';
+import { Model } from '../engine/core/model.js';
 import { referenceBackend, ReferenceModel } from '../engine/reference/index.js';
-import { POSITION_CODES } from '../engine/sparse24.js';
-import { openSession, requireText } from '../engine/session.js';
-import { expectedTensors, headTensorName, sidecarNames, validateWeights, type TensorEntry } from '../engine/weights.js';
-import { openCheckpoint, packageRoot } from '../weights-tools/checkpoint.js';
+import { POSITION_CODES } from '../engine/formats/sparse24.js';
+import { openSession, requireText } from '../engine/core/session.js';
+import { expectedTensors, headTensorName, sidecarNames, validateWeights, type TensorEntry } from '../engine/core/weights.js';
+import { openCheckpoint } from '../weights-tools/checkpoint.js';
 import { convertCheckpoint } from '../weights-tools/convert.js';
 import { compareQuantizations, klOfLogits, promptLogits, QUALITY_PROMPTS, type QualityRow } from '../weights-tools/quality.js';
 import { synthesize } from '../weights-tools/synth.js';
@@ -58,6 +59,7 @@ import { benchEmbed } from './embed.js';
 import { benchTrainMamba2 } from './train-mamba2.js';
 import { benchMtp } from './mtp.js';
 import { benchS24Gather } from './s24-gather.js';
+import { packageRoot } from '../runtime/paths.js';
 
 const { values: opts } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, 'only-4bit': { type: 'boolean', default: false }, 'model-dir': { type: 'string' } },
@@ -147,6 +149,12 @@ function matmulRow(k: WasmKernels, dtype: 'f32' | 'bf16', T: number, K: number, 
 
 type Fp4 = 'nvfp4' | 'nvfp4-s24';
 
+/** k's exports as the bench build's (assembly/backend/bench-kernels.ts), which the f32, q8 and nvfp4-s24 q16 rows need. */
+function benchExports(k: WasmKernels): BenchKernelExports {
+  if (!('nvfp4_matvec_q8' in k.exports)) throw new Error(`the f32, q8 and nvfp4-s24 q16 rows run on the bench build, not ${k.build}`);
+  return k.exports as BenchKernelExports;
+}
+
 /** Random 4-bit weights (N, K) in the heap: codes, E4M3 scales near 1, legal positions. */
 function fp4Weights(k: WasmKernels, format: Fp4, K: number, N: number) {
   const codes = (N * K) / (format === 'nvfp4' ? 2 : 4);
@@ -172,10 +180,12 @@ function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8' | 'q16' | 'i8' |
   const w = fp4Weights(k, format, K, N);
   const x = k.heap.alloc(T * K * 4);
   const y = k.heap.alloc(T * N * 4);
-  const scratch = k.heap.alloc(T * Math.max(k.exports.q8_scratch_bytes(K), k.exports.q16_scratch_bytes(K), k.exports.i8_scratch_bytes(K), k.exports.gather_scratch_bytes(K)));
-  fillRandom(k, x, T * K * 4, 5);
   const e = k.exports;
-  // the backend's resident layout (fp4_rows4.ts, fp4s24_gather.ts), once or in copies that exceed the caches
+  const variant = path === 'f32' || path === 'q8' || (path === 'q16' && format === 'nvfp4-s24');
+  const b = variant ? benchExports(k) : null; // the variants the backend does not use, in the bench build
+  const scratch = k.heap.alloc(T * Math.max(b ? b.q8_scratch_bytes(K) : 0, e.q16_scratch_bytes(K), e.i8_scratch_bytes(K), e.gather_scratch_bytes(K)));
+  fillRandom(k, x, T * K * 4, 5);
+  // the backend's resident layout (fp4_rows4.ts, nvfp4s24_gather.ts), once or in copies that exceed the caches
   const copies = path.endsWith('rows4') ? (inDram ? Math.ceil(DRAM_BYTES / w.bytes) : 1) : 0;
   const packed = Array.from({ length: copies }, () => k.heap.alloc(w.bytes));
   for (const dst of packed) {
@@ -196,14 +206,14 @@ function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8' | 'q16' | 'i8' |
       : path === 'q16'
       ? format === 'nvfp4'
         ? () => e.nvfp4_matmul_q16(x, scratch, w.c, w.s, 0.01, y, T, K, N)
-        : () => e.nvfp4s24_matmul_q16(x, scratch, w.c, w.p, w.s, 0.01, y, T, K, N)
+        : () => b!.nvfp4s24_matmul_q16(x, scratch, w.c, w.p, w.s, 0.01, y, T, K, N)
       : path === 'q8'
         ? format === 'nvfp4'
-          ? () => e.nvfp4_matvec_q8(x, scratch, w.c, w.s, 0.01, y, K, N)
-          : () => e.nvfp4s24_matvec_q8(x, scratch, w.c, w.p, w.s, 0.01, y, K, N)
+          ? () => b!.nvfp4_matvec_q8(x, scratch, w.c, w.s, 0.01, y, K, N)
+          : () => b!.nvfp4s24_matvec_q8(x, scratch, w.c, w.p, w.s, 0.01, y, K, N)
         : format === 'nvfp4'
-          ? () => e.nvfp4_matmul(x, w.c, w.s, 0.01, y, T, K, N)
-          : () => e.nvfp4s24_matmul(x, w.c, w.p, w.s, 0.01, y, T, K, N);
+          ? () => b!.nvfp4_matmul(x, w.c, w.s, 0.01, y, T, K, N)
+          : () => b!.nvfp4s24_matmul(x, w.c, w.p, w.s, 0.01, y, T, K, N);
   const reps = inDram ? 2 * copies : T > 1 ? (QUICK ? 3 : 9) : w.bytes > 8 << 20 ? (QUICK ? 5 : 15) : QUICK ? 50 : 300;
   const ms = timeMs(fn, reps, inDram ? copies : T > 1 ? 2 : 10);
   w.free();
@@ -405,6 +415,8 @@ async function bench4bit(dir: string, config: ModelConfig, ceiling: number, f32B
 
 async function main(): Promise<void> {
   const kernels = await instantiateKernels(await readKernelBuild('simd'), true);
+  const bench = await loadBenchKernels(); // the SIMD kernels plus the variants the backend does not use
+  const simdOrBench = (format: Fp4, path: 'f32' | 'q8' | 'q16') => (path === 'q16' && format === 'nvfp4' ? kernels : bench);
   const relaxedKernels = DEFAULT_KERNELS.relaxed ? DEFAULT_KERNELS : null;
   const ceiling = bandwidthCeiling(kernels);
   console.log(`edgetron bench — Node ${process.version}, ${QUICK ? 'quick' : 'full'} run; default wasm kernel build: ${DEFAULT_BUILD}`);
@@ -431,15 +443,15 @@ async function main(): Promise<void> {
     [4096, 4096],
     [4096, 8192],
   ]) {
-    for (const format of ['nvfp4', 'nvfp4-s24'] as const) for (const path of ['f32', 'q8', 'q16'] as const) rows.push(fp4Row(kernels, format, path, 1, K, N, ceiling));
-    for (const path of ['gather', 'gather rows4'] as const) rows.push(fp4Row(kernels, 'nvfp4-s24', path, 1, K, N, ceiling)); // the backend's s24 path (fp4s24_gather.ts)
+    for (const format of ['nvfp4', 'nvfp4-s24'] as const) for (const path of ['f32', 'q8', 'q16'] as const) rows.push(fp4Row(simdOrBench(format, path), format, path, 1, K, N, ceiling));
+    for (const path of ['gather', 'gather rows4'] as const) rows.push(fp4Row(kernels, 'nvfp4-s24', path, 1, K, N, ceiling)); // the backend's s24 path (nvfp4s24_gather.ts)
     if (relaxedKernels) for (const path of ['i8', 'i8 rows4'] as const) rows.push(fp4Row(relaxedKernels, 'nvfp4', path, 1, K, N, ceiling));
     if (relaxedKernels) for (const path of ['gather', 'gather rows4'] as const) rows.push(fp4Row(relaxedKernels, 'nvfp4-s24', path, 1, K, N, ceiling));
     // the default build's rows4 decode kernels again with their weights out of the caches, as in a large model's decode
     if (relaxedKernels) rows.push(fp4Row(relaxedKernels, 'nvfp4', 'i8 rows4', 1, K, N, ceiling, true));
     rows.push(fp4Row(relaxedKernels ?? kernels, 'nvfp4-s24', 'gather rows4', 1, K, N, ceiling, true));
   }
-  for (const format of ['nvfp4', 'nvfp4-s24'] as const) for (const path of ['f32', 'q16'] as const) rows.push(fp4Row(kernels, format, path, 32, 2048, 2048, ceiling));
+  for (const format of ['nvfp4', 'nvfp4-s24'] as const) for (const path of ['f32', 'q16'] as const) rows.push(fp4Row(simdOrBench(format, path), format, path, 32, 2048, 2048, ceiling));
   for (const path of ['gather', 'gather rows4'] as const) rows.push(fp4Row(kernels, 'nvfp4-s24', path, 32, 2048, 2048, ceiling));
   table(
     'Kernels (wasm SIMD, 1 thread); % = weight-read GB/s ÷ ceiling',

@@ -1,5 +1,5 @@
 // `npm run bench` section (DESIGN §8, spec §14.1): the gathered-activation nvfp4-s24 decode kernel
-// (assembly/kernels/fp4s24_gather.ts) A/B against the old s24 decode (spread weights, int16
+// (assembly/kernels/nvfp4s24_gather.ts) A/B against the old s24 decode (spread weights, int16
 // activations) and the nvfp4 decodes (ModelOpt and rows4 layouts), in one process: every variant runs once per round, the
 // rounds interleave (this machine is a noisy VM), and the table gives the min and median over the
 // rounds of the weight-read GB/s (codes, positions and scales) and of the kept-weight GFLOP/s
@@ -8,9 +8,10 @@
 
 import { pathToFileURL } from 'node:url';
 import { instantiateKernels, type WasmKernels } from '../assembly/backend/instantiate.js';
+import { loadBenchKernels } from '../assembly/backend/bench-kernels.js';
 import { enableRelaxedSimd, readKernelBuild } from '../assembly/backend/node-wasm.js';
-import { Prng } from '../engine/prng.js';
-import { POSITION_CODES } from '../engine/sparse24.js';
+import { Prng } from '../engine/decode/prng.js';
+import { POSITION_CODES } from '../engine/formats/sparse24.js';
 import { table } from './table.js';
 
 /** The decode shapes (K, N): the Nano expert up / down projections, a large and a small square. */
@@ -19,10 +20,10 @@ const SHAPES: [number, number][] = [[2688, 1856], [1856, 2688], [4096, 4096], [7
 interface Variant {
   stem: string;
   s24: boolean;
-  /** Weights repacked to the backend's rows4 layout (fp4_rows4.ts, fp4s24_gather.ts) into Buffers.packed. */
+  /** Weights repacked to the backend's rows4 layout (fp4_rows4.ts, nvfp4s24_gather.ts) into Buffers.packed. */
   rows4?: boolean;
   kernels: WasmKernels;
-  call: (k: WasmKernels['exports'], b: Buffers, K: number, N: number) => void;
+  call: (b: Buffers, K: number, N: number) => void;
 }
 
 interface Buffers {
@@ -67,19 +68,20 @@ const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
  */
 export async function benchS24Gather(quick: boolean): Promise<void> {
   const simd = await instantiateKernels(await readKernelBuild('simd'), true);
+  const bench = await loadBenchKernels(); // the old s24 kernel is a bench-build variant
   const relaxed = enableRelaxedSimd() ? await instantiateKernels(await readKernelBuild('relaxed'), true) : null;
   const variants: Variant[] = [
-    { stem: 'nvfp4_matmul_q16 T=1', s24: false, kernels: simd, call: (e, b, K, N) => e.nvfp4_matmul_q16(b.x, b.scratch, b.codes, b.scales, 0.01, b.y, 1, K, N) },
-    { stem: 'nvfp4_matmul_q16_rows4 T=1', s24: false, rows4: true, kernels: simd, call: (e, b, K, N) => e.nvfp4_matmul_q16_rows4(b.x, b.scratch, b.packed, 0.01, b.y, 1, K, N) },
-    { stem: 'nvfp4s24_matvec_q16 (old)', s24: true, kernels: simd, call: (e, b, K, N) => e.nvfp4s24_matvec_q16(b.x, b.scratch, b.codes, b.positions, b.scales, 0.01, b.y, K, N) },
-    { stem: 'nvfp4s24_matvec_gather', s24: true, kernels: simd, call: (e, b, K, N) => e.nvfp4s24_matvec_gather(b.x, b.scratch, b.codes, b.positions, b.scales, 0.01, b.y, K, N) },
-    { stem: 'nvfp4s24_matmul_gather_rows4 T=1', s24: true, rows4: true, kernels: simd, call: (e, b, K, N) => e.nvfp4s24_matmul_gather_rows4(b.x, b.scratch, b.packed, 0.01, b.y, 1, K, N) },
+    { stem: 'nvfp4_matmul_q16 T=1', s24: false, kernels: simd, call: (b, K, N) => simd.exports.nvfp4_matmul_q16(b.x, b.scratch, b.codes, b.scales, 0.01, b.y, 1, K, N) },
+    { stem: 'nvfp4_matmul_q16_rows4 T=1', s24: false, rows4: true, kernels: simd, call: (b, K, N) => simd.exports.nvfp4_matmul_q16_rows4(b.x, b.scratch, b.packed, 0.01, b.y, 1, K, N) },
+    { stem: 'nvfp4s24_matvec_q16 (old)', s24: true, kernels: bench, call: (b, K, N) => bench.exports.nvfp4s24_matvec_q16(b.x, b.scratch, b.codes, b.positions, b.scales, 0.01, b.y, K, N) },
+    { stem: 'nvfp4s24_matvec_gather', s24: true, kernels: simd, call: (b, K, N) => simd.exports.nvfp4s24_matvec_gather(b.x, b.scratch, b.codes, b.positions, b.scales, 0.01, b.y, K, N) },
+    { stem: 'nvfp4s24_matmul_gather_rows4 T=1', s24: true, rows4: true, kernels: simd, call: (b, K, N) => simd.exports.nvfp4s24_matmul_gather_rows4(b.x, b.scratch, b.packed, 0.01, b.y, 1, K, N) },
   ];
   if (relaxed) {
-    variants.push({ stem: 'nvfp4_matvec_i8 (relaxed)', s24: false, kernels: relaxed, call: (e, b, K, N) => e.nvfp4_matvec_i8(b.x, b.scratch, b.codes, b.scales, 0.01, b.y, K, N) });
-    variants.push({ stem: 'nvfp4_matmul_i8_rows4 T=1 (relaxed)', s24: false, rows4: true, kernels: relaxed, call: (e, b, K, N) => e.nvfp4_matmul_i8_rows4(b.x, b.scratch, b.packed, 0.01, b.y, 1, K, N) });
-    variants.push({ stem: 'nvfp4s24_matvec_gather (relaxed)', s24: true, kernels: relaxed, call: (e, b, K, N) => e.nvfp4s24_matvec_gather(b.x, b.scratch, b.codes, b.positions, b.scales, 0.01, b.y, K, N) });
-    variants.push({ stem: 'nvfp4s24_matmul_gather_rows4 T=1 (relaxed)', s24: true, rows4: true, kernels: relaxed, call: (e, b, K, N) => e.nvfp4s24_matmul_gather_rows4(b.x, b.scratch, b.packed, 0.01, b.y, 1, K, N) });
+    variants.push({ stem: 'nvfp4_matvec_i8 (relaxed)', s24: false, kernels: relaxed, call: (b, K, N) => relaxed.exports.nvfp4_matvec_i8(b.x, b.scratch, b.codes, b.scales, 0.01, b.y, K, N) });
+    variants.push({ stem: 'nvfp4_matmul_i8_rows4 T=1 (relaxed)', s24: false, rows4: true, kernels: relaxed, call: (b, K, N) => relaxed.exports.nvfp4_matmul_i8_rows4(b.x, b.scratch, b.packed, 0.01, b.y, 1, K, N) });
+    variants.push({ stem: 'nvfp4s24_matvec_gather (relaxed)', s24: true, kernels: relaxed, call: (b, K, N) => relaxed.exports.nvfp4s24_matvec_gather(b.x, b.scratch, b.codes, b.positions, b.scales, 0.01, b.y, K, N) });
+    variants.push({ stem: 'nvfp4s24_matmul_gather_rows4 T=1 (relaxed)', s24: true, rows4: true, kernels: relaxed, call: (b, K, N) => relaxed.exports.nvfp4s24_matmul_gather_rows4(b.x, b.scratch, b.packed, 0.01, b.y, 1, K, N) });
   }
   const rounds = quick ? 7 : 21;
   const rows: (string | number)[][] = [];
@@ -100,7 +102,7 @@ export async function benchS24Gather(quick: boolean): Promise<void> {
     for (let r = -1; r < rounds; r++) {
       variants.forEach((v, i) => {
         const t0 = performance.now();
-        for (let c = 0; c < calls; c++) v.call(v.kernels.exports, bufs[i], K, N);
+        for (let c = 0; c < calls; c++) v.call(bufs[i], K, N);
         if (r >= 0) ms[i].push((performance.now() - t0) / calls); // round −1 warms up
       });
     }

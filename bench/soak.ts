@@ -18,7 +18,7 @@ import { connect } from 'node:net';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { spawnWranglerDev } from '../cli/commands/serve.js';
-import { Prng } from '../engine/prng.js';
+import { Prng } from '../engine/decode/prng.js';
 import { groupProcesses, openFds, residentBytes } from './proc.js';
 import { table } from './table.js';
 

@@ -1,15 +1,15 @@
-// `npm run bench`: one training step of a Mamba-2 block (weights-tools/train/blocks/mamba2.ts)
+// `npm run bench`: one training step of a Mamba-2 block (lab/train/blocks/mamba2.ts)
 // on the `demo` preset's layer 0 (d 128, H 8, P 32, G 1, N 32, conv 4) at B = 8, T = 256:
 // forward and backward time (wall and CPU), and the share of the six dense products (linalg.ts).
 // The rest is the conv, the scan (spec §6.5, reversed with per-segment recompute) and the norm.
 
-import { parseConfig } from '../engine/config.js';
-import { Prng } from '../engine/prng.js';
-import { expectedTensors } from '../engine/weights.js';
+import { parseConfig } from '../engine/core/config.js';
+import { expectedTensors } from '../engine/core/weights.js';
+import { Prng } from '../engine/decode/prng.js';
+import type { TensorMap } from '../lab/train/block.js';
+import { mamba2Block } from '../lab/train/blocks/mamba2.js';
+import { addMatmulAtB, matmulAB, matmulABt } from '../lab/train/linalg.js';
 import { presetConfig } from '../weights-tools/presets.js';
-import type { TensorMap } from '../weights-tools/train/block.js';
-import { mamba2Block } from '../weights-tools/train/blocks/mamba2.js';
-import { addMatmulAtB, matmulAB, matmulABt } from '../weights-tools/train/linalg.js';
 
 /** Medians of `reps` timed calls, in ms: wall clock, and this process's CPU time (steadier on a busy machine). */
 function medianMs(fn: () => void, reps: number): { wall: number; cpu: number } {

@@ -8,7 +8,7 @@
 //   - CPU seconds of the workerd processes (wall times stretch with the machine's load);
 //   - memory: each workerd process's resident set (VmRSS when ready and after the cold load,
 //     VmHWM = its peak at the end; wrangler does not report isolate memory) beside the Worker's
-//     own fit estimate (worker/fit.ts).
+//     own fit estimate (serve/fit.ts).
 // Model: by default the `small` preset (seed 1) as a 4-bit pack, nvfp4 on every linear, the
 // embedding and lm_head included (~72 MiB, 3 shards ≤ 24 MiB), built once into the temp folder;
 // `--model PATH` benches any checkpoint (packed first when it is not an edge pack).
@@ -20,11 +20,11 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { servablePack, spawnWranglerDev } from '../cli/commands/serve.js';
-import { parseConfig } from '../engine/config.js';
+import { parseConfig } from '../engine/core/config.js';
 import { convertCheckpoint } from '../weights-tools/convert.js';
 import { resolveModelPath } from '../weights-tools/checkpoint.js';
 import { synthesize } from '../weights-tools/synth.js';
-import { ISOLATE_LIMIT_BYTES, assertFitsIsolate } from '../worker/fit.js';
+import { ISOLATE_LIMIT_BYTES, assertFitsIsolate } from '../serve/fit.js';
 import { cpuSeconds, groupProcesses, residentBytes } from './proc.js';
 
 const STREAMS = [1, 4, 16] as const;

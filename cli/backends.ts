@@ -6,8 +6,8 @@
 // reason. The wasm and webgpu backends are imported on demand, so a command that never computes
 // never loads them.
 
-import type { Backend } from '../engine/backend.js';
-import { UnknownBackendError } from '../engine/errors.js';
+import type { Backend } from '../engine/core/backend.js';
+import { UnknownBackendError } from '../engine/core/errors.js';
 import { referenceBackend } from '../engine/reference/index.js';
 import { simdSupported } from '../assembly/backend/instantiate.js';
 

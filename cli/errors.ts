@@ -1,7 +1,7 @@
 // Named errors of the command line (house style H17). A UsageError is the caller's mistake in
 // the arguments themselves; main.ts maps it to exit status 2 (every other error is 1).
 
-import { EdgetronError } from '../engine/errors.js';
+import { EdgetronError } from '../engine/core/errors.js';
 
 /**
  * A command-line argument is missing, unknown or malformed; the message names it.

@@ -1,7 +1,7 @@
 // Shared by `run` and `logits`: pick the backend (cli/backends.ts), open the checkpoint and
-// load it into a session (engine/session.ts). The backend name is checked before any file is read.
+// load it into a session (engine/core/session.ts). The backend name is checked before any file is read.
 
-import { openSession, type Session } from '../engine/session.js';
+import { openSession, type Session } from '../engine/core/session.js';
 import { openCheckpoint, resolveModelPath } from '../weights-tools/checkpoint.js';
 import { pickBackend, type BackendChoice, type BackendOptions } from './backends.js';
 

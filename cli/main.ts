@@ -2,7 +2,7 @@
 // error into one line `edgetron: <message>` on stderr with exit status 1 (2 for usage errors).
 // A stack trace is printed only with EDGETRON_DEBUG=1.
 
-import { EdgetronError } from '../engine/errors.js';
+import { EdgetronError } from '../engine/core/errors.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
 import { convertCommand } from './commands/convert.js';

@@ -7,9 +7,9 @@
 // The JSON files (config, tokenizer, index) are small and always fetched. When the storage
 // quota cannot hold the shards they are downloaded but not cached (a StorageQuotaError notice).
 
-import { CorruptWeightsError } from '../engine/errors.js';
-import { SAFETENSORS_INDEX_FILE, parseSafetensorsIndex, type ShardInfo } from '../engine/safetensors.js';
-import type { PackFiles } from '../worker/pack.js';
+import { CorruptWeightsError } from '../engine/core/errors.js';
+import { SAFETENSORS_INDEX_FILE, parseSafetensorsIndex, type ShardInfo } from '../engine/formats/safetensors.js';
+import type { PackFiles } from '../serve/pack-files.js';
 import { DownloadError, StorageQuotaError } from './errors.js';
 import type { Progress } from './protocol.js';
 

@@ -10,9 +10,9 @@
 //   el.backend: 'webgpu' | 'wasm' | 'wasm-scalar' | 'remote', or null before the engine is ready;
 //   el.threads: the kernel threads of a local WASM model (threads="auto" | N, default auto), or null
 
-import { SAFETENSORS_INDEX_FILE } from '../engine/safetensors.js';
+import { SAFETENSORS_INDEX_FILE } from '../engine/formats/safetensors.js';
 import { adviseBackend, autoChoice, forcedBackend, memoryBudget, parseMode, probeCapabilities } from './choose.js';
-import { InvalidOptionError } from '../engine/errors.js';
+import { InvalidOptionError } from '../engine/core/errors.js';
 import { threadCount } from '../assembly/backend/threads.js';
 import { BusyError } from './errors.js';
 import { LocalEngine } from './local.js';

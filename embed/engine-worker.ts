@@ -7,18 +7,18 @@
 // with kernel threads the relaxed kernels' shared-memory build, and kernel-thread.js as nested
 // Workers, on a cross-origin-isolated page: the threads attribute, default auto),
 // and answers chat requests with the worker's own request parser and generation loop
-// (worker/validate.ts, worker/run.ts), so local and remote answers are the same stream.
+// (serve/validate.ts, serve/run.ts), so local and remote answers are the same stream.
 
 import { browserKernelThread } from '../assembly/backend/browser-threads.js';
 import { createWasmBackend } from '../assembly/backend/index.js';
 import { relaxedSimdSupported, type KernelBuild } from '../assembly/backend/instantiate.js';
-import type { Backend } from '../engine/backend.js';
-import { NoGpuAdapterError, ThreadStartError } from '../engine/errors.js';
+import type { Backend } from '../engine/core/backend.js';
+import { NoGpuAdapterError, ThreadStartError } from '../engine/core/errors.js';
 import { browserDeviceThread } from '../gpu/browser.js';
 import { createWebGpuBackend } from '../gpu/index.js';
-import { prepare, run, type ServedModel } from '../worker/run.js';
-import { parseChatRequest } from '../worker/validate.js';
-import type { ClientBackend } from '../worker/backend-choice.js';
+import { prepare, run, type ServedModel } from '../serve/run.js';
+import { parseChatRequest } from '../serve/validate.js';
+import type { ClientBackend } from '../serve/backend-choice.js';
 import { openPackDownload } from './download.js';
 import { DownloadError } from './errors.js';
 import { loadDownloadedPack } from './load.js';

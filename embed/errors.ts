@@ -1,7 +1,7 @@
 // The embed script's named errors (house style H17). They cross the Web Worker boundary as
 // `{ name, message, fields }` and are rebuilt as the same class on the page (H20, protocol.ts).
 
-import { EdgetronError } from '../engine/errors.js';
+import { EdgetronError } from '../engine/core/errors.js';
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 

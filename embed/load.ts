@@ -1,17 +1,17 @@
 // DESIGN §3: an edge pack, downloaded into the tab (download.ts: every shard already checked
 // against its sha256), loaded on a backend in the engine worker. The JSON files come first;
-// the memory estimate (worker/fit.ts, for one sequence) is checked against the tab's budget
+// the memory estimate (serve/fit.ts, for one sequence) is checked against the tab's budget
 // before any shard is read, so a model that cannot fit is refused before its download.
 
-import { memorySource } from '../engine/bytes.js';
-import type { Backend } from '../engine/backend.js';
-import { CorruptWeightsError } from '../engine/errors.js';
-import { openShardedSafetensors } from '../engine/safetensors.js';
-import { openSession, type Session } from '../engine/session.js';
-import { estimatePeakBytes } from '../worker/fit.js';
-import { readPackHeader } from '../worker/pack-header.js';
-import type { PackFiles } from '../worker/pack.js';
+import { memorySource } from '../engine/formats/bytes.js';
+import type { Backend } from '../engine/core/backend.js';
+import { CorruptWeightsError } from '../engine/core/errors.js';
+import { openShardedSafetensors } from '../engine/formats/safetensors.js';
+import { openSession, type Session } from '../engine/core/session.js';
+import { estimatePeakBytes } from '../serve/fit.js';
+import { readPackHeader } from '../serve/pack-header.js';
 import { DownloadError, LocalMemoryError } from './errors.js';
+import type { PackFiles } from '../serve/pack-files.js';
 
 export interface PackLoadOptions {
   readonly backend: Backend;

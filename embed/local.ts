@@ -4,7 +4,7 @@
 // protocol.ts. Load progress and notices go to the callbacks; generate/stop map to messages.
 
 import { errorFromWire, type Engine, type FinishReason, type FromEngine, type GenerateRequest, type LoadOptions, type Progress, type TokenKind, chatBody, LOCAL_MODEL_ID } from './protocol.js';
-import type { ClientBackend } from '../worker/backend-choice.js';
+import type { ClientBackend } from '../serve/backend-choice.js';
 import { DownloadError } from './errors.js';
 
 export interface LocalStartOptions extends LoadOptions {

@@ -8,9 +8,9 @@
 //   page ──generate(id, body)─► worker           worker ──token(id)*──────► page
 //   page ──stop(id)───────────► worker           worker ──done(id) | failed(id)──► page
 
-import * as engineErrors from '../engine/errors.js';
+import * as engineErrors from '../engine/core/errors.js';
 import { errorFromWire as rebuild, toWire, type WireError } from '../runtime/wire.js';
-import type { ClientBackend } from '../worker/backend-choice.js';
+import type { ClientBackend } from '../serve/backend-choice.js';
 import * as embedErrors from './errors.js';
 
 export { toWire, type WireError };

@@ -1,7 +1,7 @@
 // Activations on the device: an f32 matrix (rows, cols), row-major, in its own storage buffer,
 // and the context the block encoders share.
 
-import type { ModelConfig } from '../engine/config.js';
+import type { ModelConfig } from '../engine/core/config.js';
 import type { GpuDevice } from './device.js';
 import type { GpuTensors } from './tensors.js';
 

@@ -3,7 +3,7 @@
 //   [position, position + T) by buffer copies; o = causal softmax attention (attention.wgsl);
 //   out = W_o · o.
 
-import { OpArgumentError } from '../engine/errors.js';
+import { OpArgumentError } from '../engine/core/errors.js';
 import { newAct, releaseAct, type DevAct, type GpuContext } from './act.js';
 import { linear } from './linear.js';
 import { PLAIN_KERNELS } from './shaders.js';

@@ -2,8 +2,7 @@
 // origin). The model itself must run in a Worker too (reads block in Atomics.wait, refused on a
 // page's main thread) on a cross-origin-isolated page (SharedArrayBuffer).
 
-import type { FromDevice, ToDevice } from './channel.js';
-import type { DeviceThread } from './index.js';
+import type { DeviceThread, FromDevice, ToDevice } from './channel.js';
 
 /**
  * A device thread from the URL of build/gpu-device.js, for `createWebGpuBackend({ spawn })`.

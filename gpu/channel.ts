@@ -8,9 +8,9 @@
 // the device thread and returned by the next read. In a browser the model's thread must be a
 // Worker (Atomics.wait is refused on the main thread) and the page cross-origin isolated.
 
-import type { StatePart } from '../engine/backend.js';
-import type { ModelConfig } from '../engine/config.js';
-import type { DType } from '../engine/weights.js';
+import type { StatePart } from '../engine/core/backend.js';
+import type { ModelConfig } from '../engine/core/config.js';
+import type { DType } from '../engine/core/weights.js';
 import type { WireError } from '../runtime/wire.js';
 import type { GpuInfo, GpuOptions } from './device.js';
 
@@ -100,3 +100,13 @@ export function waitAnswer(sab: SharedArrayBuffer, timeoutMs: number): Uint8Arra
   return JSON.parse(new TextDecoder().decode(payload.slice())) as WireError;
 }
 
+/** The model thread's handle on a device thread. */
+export interface DeviceThread {
+  post(m: ToDevice, transfer?: ArrayBuffer[]): void;
+  listen(l: (m: FromDevice) => void): void;
+  /** Whether the thread keeps the process alive (Node); held during setup only. */
+  hold?(held: boolean): void;
+  terminate(): void;
+  /** Another thread to try when this one finds no adapter (Node: SwiftShader), or null. */
+  fallback?(): DeviceThread | null;
+}

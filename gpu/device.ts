@@ -4,7 +4,7 @@
 // one command buffer. Buffers freed while work is pending are destroyed after that submit.
 // Pipelines are compiled once per kernel (and weight format) and cached.
 
-import { GpuDeviceError, NoGpuAdapterError, OutOfMemoryError } from '../engine/errors.js';
+import { GpuDeviceError, NoGpuAdapterError, OutOfMemoryError } from '../engine/core/errors.js';
 
 /** Device options the host may pass. */
 export interface GpuOptions {

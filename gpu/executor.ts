@@ -2,9 +2,9 @@
 // activations and sequences (by the ids the model's thread gave them), and runs each message
 // (gpu/channel.ts) in order. Ops are encoded into the pending command buffer; reads submit it.
 
-import type { ModelConfig } from '../engine/config.js';
-import { DeviceLostError, GpuDeviceError, OpArgumentError, SequenceStateError } from '../engine/errors.js';
-import { headTensorName } from '../engine/weights.js';
+import type { ModelConfig } from '../engine/core/config.js';
+import { DeviceLostError, GpuDeviceError, OpArgumentError, SequenceStateError } from '../engine/core/errors.js';
+import { headTensorName } from '../engine/core/weights.js';
 import { releaseAct, type DevAct, type GpuContext } from './act.js';
 import { attention } from './attention.js';
 import { toWire, type WireError } from '../runtime/wire.js';

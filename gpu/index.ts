@@ -10,9 +10,9 @@
 // Device loss: every later read throws DeviceLostError; `reload()` starts a new device thread and
 // uploads the weights again (activations and sequences of the lost device are gone).
 
-import type { Act, Backend, LoadedModel, SequenceState, StatePart, StateSnapshot } from '../engine/backend.js';
-import type { ModelConfig } from '../engine/config.js';
-import * as errors from '../engine/errors.js';
+import type { Act, Backend, LoadedModel, SequenceState, StatePart, StateSnapshot } from '../engine/core/backend.js';
+import type { ModelConfig } from '../engine/core/config.js';
+import * as errors from '../engine/core/errors.js';
 import {
   ContextWindowExceededError,
   DeviceLostError,
@@ -22,24 +22,13 @@ import {
   OpArgumentError,
   SequenceStateError,
   TokenOutOfRangeError,
-} from '../engine/errors.js';
-import { linearWeight, type TensorEntry } from '../engine/weights.js';
+} from '../engine/core/errors.js';
+import { linearWeight, type TensorEntry } from '../engine/core/weights.js';
 import { errorFromWire, type WireError } from '../runtime/wire.js';
-import { readBuffer, waitAnswer, type FromDevice, type OpMessage, type ReadMessage, type ToDevice } from './channel.js';
+import { readBuffer, waitAnswer, type DeviceThread, type FromDevice, type OpMessage, type ReadMessage } from './channel.js';
 import type { GpuInfo, GpuOptions } from './device.js';
 
 export type { GpuInfo, GpuOptions } from './device.js';
-
-/** The model thread's handle on a device thread. */
-export interface DeviceThread {
-  post(m: ToDevice, transfer?: ArrayBuffer[]): void;
-  listen(l: (m: FromDevice) => void): void;
-  /** Whether the thread keeps the process alive (Node); held during setup only. */
-  hold?(held: boolean): void;
-  terminate(): void;
-  /** Another thread to try when this one finds no adapter (Node: SwiftShader), or null. */
-  fallback?(): DeviceThread | null;
-}
 
 /** Options of the webgpu backend. */
 export interface WebGpuBackendOptions {

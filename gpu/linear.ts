@@ -16,12 +16,12 @@ export interface LinearOptions {
   readonly gather?: { readonly sel: GPUBuffer; readonly rows: number; readonly xDiv: number };
 }
 
-// The pipeline key and label: the kernel stem dtype_op_variant (house style H8), e.g. nvfp4_s24_matmul_subgroup.
+// The pipeline key and label: the kernel stem dtype_op_variant (house style H8), e.g. nvfp4s24_matmul_subgroup.
 const STEMS: Record<WeightKernel, string> = { matmul: 'matmul', matmulSubgroup: 'matmul_subgroup', embed: 'embed' };
 
 function source(ctx: GpuContext, kernel: WeightKernel, w: GpuLinear): [string, string] {
   const f16 = ctx.gpu.info.nativeF16;
-  const dtype = w.format === 'f16' && f16 ? 'f16_native' : w.format.replace('-', '_');
+  const dtype = w.format === 'f16' && f16 ? 'f16_native' : w.format.replace('-', '');
   return [`${dtype}_${STEMS[kernel]}`, weightKernelSource(kernel, w.format, f16)];
 }
 

@@ -7,7 +7,7 @@
 //   4. routed = Σ_k Gain_k · y_k (combine.wgsl);  LatentMoE: W_fc2 · routed
 //   5. out = routed + shared(u), the shared relu² expert at full width
 
-import { OpArgumentError } from '../engine/errors.js';
+import { OpArgumentError } from '../engine/core/errors.js';
 import { newAct, releaseAct, type DevAct, type GpuContext } from './act.js';
 import { linear } from './linear.js';
 import { relu2Mlp } from './mlp.js';

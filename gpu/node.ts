@@ -5,9 +5,8 @@
 
 import { existsSync, readdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { GpuDeviceError } from '../engine/errors.js';
-import type { FromDevice, ToDevice } from './channel.js';
-import type { DeviceThread } from './index.js';
+import { GpuDeviceError } from '../engine/core/errors.js';
+import type { DeviceThread, FromDevice, ToDevice } from './channel.js';
 
 /** Chromium's SwiftShader Vulkan driver manifest (Debian package `chromium`). */
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';

@@ -23,8 +23,8 @@ import wF16 from './kernels/weights_f16.wgsl';
 import wF16Native from './kernels/weights_f16_native.wgsl';
 import wF32 from './kernels/weights_f32.wgsl';
 import wNvfp4 from './kernels/weights_nvfp4.wgsl';
-import wNvfp4S24 from './kernels/weights_nvfp4_s24.wgsl';
-import type { LinearFormat } from '../engine/weights.js';
+import wNvfp4S24 from './kernels/weights_nvfp4s24.wgsl';
+import type { LinearFormat } from '../engine/core/weights.js';
 
 /** Kernels that need no weight decoder. */
 export const PLAIN_KERNELS = { add, argmax, attention, combine, concatCols, conv, rmsnorm, route, ssdScan } as const;

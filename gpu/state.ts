@@ -4,9 +4,9 @@
 // A snapshot copies the conv windows, the SSM states and the filled KV rows [0, position) on the
 // device (buffer copies in the pending command buffer); restore copies them back.
 
-import { LayerStates } from '../engine/layer-states.js';
-import { stateLayers, type StatePart } from '../engine/backend.js';
-import type { ModelConfig } from '../engine/config.js';
+import { LayerStates } from '../engine/core/layer-states.js';
+import { stateLayers, type StatePart } from '../engine/core/backend.js';
+import type { ModelConfig } from '../engine/core/config.js';
 import type { GpuDevice } from './device.js';
 
 /** Conv window and SSM state of one Mamba-2 layer. */

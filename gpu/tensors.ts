@@ -6,10 +6,10 @@
 // A matrix above the device's largest storage binding is split by rows into parts (whole experts
 // for a stack); every part is its own buffer. Parameter vectors are decoded to f32.
 
-import { decodeAll } from '../engine/dtype.js';
-import { MissingTensorError, OutOfMemoryError } from '../engine/errors.js';
-import { checkPositionCodes } from '../engine/sparse24.js';
-import { linearWeight, sidecarNames, type DType, type LinearFormat, type LinearWeight, type TensorEntry } from '../engine/weights.js';
+import { MissingTensorError, OutOfMemoryError } from '../engine/core/errors.js';
+import { linearWeight, sidecarNames, type DType, type LinearFormat, type LinearWeight, type TensorEntry } from '../engine/core/weights.js';
+import { decodeAll } from '../engine/formats/dtype.js';
+import { checkPositionCodes } from '../engine/formats/sparse24.js';
 import type { GpuDevice } from './device.js';
 
 /** A tensor's bytes as the host sent them. */

@@ -3,7 +3,7 @@
 // error as `{ name, message, fields }` and rebuild it on the other side as the same class, with
 // the same message and fields, so `instanceof` and the fields survive the boundary.
 
-import { EdgetronError } from '../engine/errors.js';
+import { EdgetronError } from '../engine/core/errors.js';
 
 /** An error crossing a thread boundary. */
 export interface WireError {

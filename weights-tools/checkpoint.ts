@@ -1,19 +1,19 @@
 // DESIGN §1, §5: open a Hugging Face checkpoint folder from disk: config.json (spec §2),
 // the safetensors weights (one file, several, or sharded with an index; spec §12), and the
 // tokenizer files (spec §15). Weights stay on disk and are read lazily; `validateWeights`
-// (engine/weights.ts) checks them against the config when a backend loads them.
+// (engine/core/weights.ts) checks them against the config when a backend loads them.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseConfig, type ModelConfig } from '../engine/config.js';
-import { MissingTokenizerError } from '../engine/errors.js';
-import { openGguf } from '../engine/gguf.js';
-import { ggufConfigJson, ggufWeightStore } from '../engine/gguf-names.js';
-import { ggufTokenizer } from '../engine/gguf-tokenizer.js';
-import { SAFETENSORS_INDEX_FILE, openSafetensorsStore, openShardedSafetensors } from '../engine/safetensors.js';
-import type { WeightStore } from '../engine/weights.js';
+import { join } from 'node:path';
+import { parseConfig, type ModelConfig } from '../engine/core/config.js';
+import { MissingTokenizerError } from '../engine/core/errors.js';
+import type { WeightStore } from '../engine/core/weights.js';
+import { openGguf } from '../engine/formats/gguf.js';
+import { ggufConfigJson, ggufWeightStore } from '../engine/formats/gguf-names.js';
+import { ggufTokenizer } from '../engine/formats/gguf-tokenizer.js';
+import { SAFETENSORS_INDEX_FILE, openSafetensorsStore, openShardedSafetensors } from '../engine/formats/safetensors.js';
+import { packageRoot } from '../runtime/paths.js';
 import { CheckpointError } from './errors.js';
 import { openFileSource, sha256Streaming } from './fs-source.js';
 
@@ -136,22 +136,6 @@ export async function openCheckpoint(path: string): Promise<Checkpoint> {
   const config = parseConfig(raw, imEnd === null ? [] : [imEnd]);
   const store = await openWeights(path);
   return { path, config, store, tokenizerJson, tokenizerConfig: tokenizerConfig as Record<string, unknown> | null };
-}
-
-/**
- * The folder holding edgetron's package.json (works from the sources and from dist/).
- * @example
- * join(packageRoot(), 'models', 'default');
- */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'edgetron') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new CheckpointError(fileURLToPath(import.meta.url), 'cannot find the edgetron package root');
-    dir = up;
-  }
 }
 
 /**

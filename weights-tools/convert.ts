@@ -16,14 +16,14 @@
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ModelConfig } from '../engine/config.js';
-import { f32ToBf16Bits } from '../engine/dtype.js';
-import { openGguf } from '../engine/gguf.js';
-import { ggufConfigJson } from '../engine/gguf-names.js';
-import { InvalidOptionError, MissingTensorError } from '../engine/errors.js';
+import type { ModelConfig } from '../engine/core/config.js';
+import { f32ToBf16Bits } from '../engine/formats/dtype.js';
+import { openGguf } from '../engine/formats/gguf.js';
+import { ggufConfigJson } from '../engine/formats/gguf-names.js';
+import { InvalidOptionError, MissingTensorError } from '../engine/core/errors.js';
 import { referenceBackend } from '../engine/reference/index.js';
-import { TextCodec } from '../engine/text.js';
-import { DTYPE_BYTES, expectedTensors, validateWeights, type DType, type TensorEntry } from '../engine/weights.js';
+import { TextCodec } from '../engine/text/text.js';
+import { DTYPE_BYTES, expectedTensors, validateWeights, type DType, type TensorEntry } from '../engine/core/weights.js';
 import { TRAINING_TEXT } from './bpe.js';
 import { openCheckpoint, resolveModelPath, type Checkpoint } from './checkpoint.js';
 import { openFileSource } from './fs-source.js';

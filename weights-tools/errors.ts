@@ -1,7 +1,7 @@
 // Named errors of the weights tools (house style H17), on the engine's base class so the CLI
 // reports them like any engine error: one line naming the file, preset or option.
 
-import { EdgetronError } from '../engine/errors.js';
+import { EdgetronError } from '../engine/core/errors.js';
 
 /** A checkpoint folder lacks a required file, or one of its JSON files does not parse. */
 export class CheckpointError extends EdgetronError {

@@ -1,4 +1,4 @@
-// DESIGN §1: the Node `ByteSource` (engine/bytes.ts) over a file descriptor. Reads are
+// DESIGN §1: the Node `ByteSource` (engine/formats/bytes.ts) over a file descriptor. Reads are
 // positional and land straight in the caller's buffer: no intermediate copies, no whole-file
 // loads, so a 60 GB checkpoint opens in constant memory. Both the async read and the
 // synchronous one (for backends that read weights lazily from synchronous ops) are offered.
@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { checkRange, type ByteSource } from '../engine/bytes.js';
+import { checkRange, type ByteSource } from '../engine/formats/bytes.js';
 
 /** Largest single `read` call (Node caps one read at 2 GiB − 1). */
 const MAX_READ = 1 << 30;

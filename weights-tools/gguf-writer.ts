@@ -1,4 +1,4 @@
-// spec §13: writing GGUF files (the layout engine/gguf.ts reads), and exporting a NemotronH
+// spec §13: writing GGUF files (the layout engine/formats/gguf.ts reads), and exporting a NemotronH
 // checkpoint as the GGUF llama.cpp's `nemotron_h` / `nemotron_h_moe` loader reads. The header is
 // built in memory from the planned names, types and dims alone (metadata and tensor infos: small);
 // tensor data follows, one tensor at a time, each at a multiple of the alignment, zero-padded.
@@ -13,15 +13,15 @@
 // [H, 1], the gated norm as [G, dInner/G], conv1d as [convDim, K], experts stacked [E, out, in].
 
 import { open } from 'node:fs/promises';
-import type { ModelConfig } from '../engine/config.js';
-import { f32ToBf16Bits, f32ToF16Bits } from '../engine/dtype.js';
-import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VALUE, type GgufKV, type GgufScalar } from '../engine/gguf.js';
-import { ggufTensorName } from '../engine/gguf-names.js';
-import { TOKEN_TYPE } from '../engine/gguf-tokenizer.js';
-import { GGML_SUPPORTED, GGML_TYPE, e4m3ScalesPackable, packNvfp4, quantQ4_0, quantQ8_0 } from '../engine/ggml-types.js';
-import { expectedTensors, linearWeight, validateWeights, type TensorEntry, type WeightStore } from '../engine/weights.js';
+import type { ModelConfig } from '../engine/core/config.js';
+import { f32ToBf16Bits, f32ToF16Bits } from '../engine/formats/dtype.js';
+import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VALUE, type GgufKV, type GgufScalar } from '../engine/formats/gguf.js';
+import { ggufTensorName } from '../engine/formats/gguf-names.js';
+import { TOKEN_TYPE } from '../engine/formats/gguf-tokenizer.js';
+import { GGML_SUPPORTED, GGML_TYPE, e4m3ScalesPackable, packNvfp4, quantQ4_0, quantQ8_0 } from '../engine/formats/ggml-types.js';
+import { expectedTensors, linearWeight, validateWeights, type TensorEntry, type WeightStore } from '../engine/core/weights.js';
 import { CheckpointError } from './errors.js';
-import { ConfigError } from '../engine/errors.js';
+import { ConfigError } from '../engine/core/errors.js';
 import { LinearQuantizer } from './quantize.js';
 import { chunkMemory, DEFAULT_MAX_MEMORY_MIB, MemoryBudget, rowChunks, rowReader, type ChunkMemory } from './row-chunks.js';
 

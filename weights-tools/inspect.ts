@@ -3,8 +3,8 @@
 // and active parameter counts. Parameter counts come from the config's logical shapes
 // (spec §12), so they are the same for f32, bf16 or packed quantized storage.
 
-import type { ModelConfig } from '../engine/config.js';
-import { expectedTensors, type DType } from '../engine/weights.js';
+import type { ModelConfig } from '../engine/core/config.js';
+import { expectedTensors, type DType } from '../engine/core/weights.js';
 import { openCheckpoint } from './checkpoint.js';
 
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);

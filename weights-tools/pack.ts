@@ -13,12 +13,13 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ShardLimitError } from '../engine/errors.js';
-import { DTYPE_BYTES } from '../engine/weights.js';
-import { openCheckpoint, packageRoot, type Checkpoint } from './checkpoint.js';
+import { ShardLimitError } from '../engine/core/errors.js';
+import { DTYPE_BYTES } from '../engine/core/weights.js';
+import { openCheckpoint, type Checkpoint } from './checkpoint.js';
 import { writeShardedSafetensors, type TensorDecl, type WrittenShards } from './safetensors-writer.js';
 import { convertCheckpoint } from './convert.js';
 import { CHAT_TEMPLATE } from './synth.js';
+import { packageRoot } from '../runtime/paths.js';
 
 /** Largest shard: 24 MiB, under the 25 MiB Workers static-asset limit (DESIGN §3). */
 export const EDGE_SHARD_BYTES = 24 * 2 ** 20;

@@ -2,7 +2,7 @@
 // layout so every loader, converter and backend sees them exactly as it would a released
 // checkpoint. `nano` is the Nemotron 3 Nano 30B-A3B config of spec §2, key for key.
 
-import { InvalidOptionError } from '../engine/errors.js';
+import { InvalidOptionError } from '../engine/core/errors.js';
 
 /** Names accepted by `synthesize({ preset })` and `edgetron synth --preset`. */
 export const PRESET_NAMES = ['tiny', 'tiny-latent', 'demo', 'small', 'medium', 'nano'] as const;

@@ -10,9 +10,9 @@
 // docs/sparsity.md) needs the Gram matrix H = XᵀX (K, K), H_ij = Σ_t X[t, i] X[t, j], whose
 // diagonal is ‖X_j‖².
 
-import type { LoadedModel } from '../engine/backend.js';
-import { InvalidOptionError } from '../engine/errors.js';
-import { Model } from '../engine/model.js';
+import type { LoadedModel } from '../engine/core/backend.js';
+import { InvalidOptionError } from '../engine/core/errors.js';
+import { Model } from '../engine/core/model.js';
 import type { RefAct } from '../engine/reference/act.js';
 import { ReferenceModel } from '../engine/reference/index.js';
 

@@ -6,10 +6,10 @@
 // magnitude and by Wanda) and measures each against it (on the reference backend by default).
 
 import { join } from 'node:path';
-import type { Backend } from '../engine/backend.js';
-import type { Model } from '../engine/model.js';
+import type { Backend } from '../engine/core/backend.js';
+import type { Model } from '../engine/core/model.js';
+import { openSession, requireText, type Session } from '../engine/core/session.js';
 import { referenceBackend } from '../engine/reference/index.js';
-import { openSession, requireText, type Session } from '../engine/session.js';
 import { openCheckpoint, resolveModelPath } from './checkpoint.js';
 import { convertCheckpoint, type ConvertOptions } from './convert.js';
 

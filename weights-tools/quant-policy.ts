@@ -1,5 +1,5 @@
 // spec §14.2–14.3: which linear weights a 4-bit conversion quantises and which stay in high
-// precision. Only linear weights [out, in] (engine/weights.ts `expectedTensors`, `linear`) are
+// precision. Only linear weights [out, in] (engine/core/weights.ts `expectedTensors`, `linear`) are
 // ever candidates; norms, conv1d, biases, A_log, D and dt_bias always keep their float dtype.
 //
 // Named policies:
@@ -11,10 +11,10 @@
 // Under both, the embedding and lm_head stay high precision unless asked (`embedding`, `head`),
 // and a weight whose K is not a multiple of the NVFP4 block (16) stays high precision.
 
-import type { ModelConfig } from '../engine/config.js';
-import { InvalidOptionError } from '../engine/errors.js';
-import { NVFP4_BLOCK } from '../engine/nvfp4.js';
-import { expectedTensors, headTensorName } from '../engine/weights.js';
+import type { ModelConfig } from '../engine/core/config.js';
+import { InvalidOptionError } from '../engine/core/errors.js';
+import { expectedTensors, headTensorName } from '../engine/core/weights.js';
+import { NVFP4_BLOCK } from '../engine/formats/nvfp4.js';
 
 export type QuantPolicyName = 'nano' | 'all-linear';
 export const QUANT_POLICIES: readonly QuantPolicyName[] = ['nano', 'all-linear'];

@@ -11,10 +11,10 @@
 // plus wherever the caller puts the output rows.
 // Reports the relative Frobenius error ‖Ŵ − W‖ / ‖W‖ against the unpruned W.
 
-import { InvalidOptionError } from '../engine/errors.js';
-import { E2M1_VALUES, E4M3_MAX, E4M3_VALUES, E2M1_MAX, NVFP4_BLOCK, numberToE2m1, numberToE4m3 } from '../engine/nvfp4.js';
-import { compress24, decompress24, packPositions } from '../engine/sparse24.js';
-import { sidecarNames } from '../engine/weights.js';
+import { InvalidOptionError } from '../engine/core/errors.js';
+import { sidecarNames } from '../engine/core/weights.js';
+import { E2M1_VALUES, E4M3_MAX, E4M3_VALUES, E2M1_MAX, NVFP4_BLOCK, numberToE2m1, numberToE4m3 } from '../engine/formats/nvfp4.js';
+import { compress24, decompress24, packPositions } from '../engine/formats/sparse24.js';
 import { prune24Row, type PruneScore } from './prune.js';
 import type { TensorDecl } from './safetensors-writer.js';
 
@@ -39,7 +39,7 @@ export interface QuantizeOptions {
   readonly inputNorms?: Float64Array | null;
 }
 
-/** A quantised linear weight, as stored (engine/weights.ts `LinearWeight` parts). */
+/** A quantised linear weight, as stored (engine/core/weights.ts `LinearWeight` parts). */
 export interface QuantizedLinear {
   readonly name: string;
   readonly format: QuantFormat;

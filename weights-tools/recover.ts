@@ -21,9 +21,9 @@
 // of the dense space, |M_0 ∪ M_1 ∪ …| / (rows·K).
 // Every row is independent (L is a sum over rows), so nothing depends on how rows are grouped.
 
-import { decodeNvfp4S24Row } from '../engine/nvfp4.js';
-import type { LoadedModel } from '../engine/backend.js';
-import { InvalidOptionError } from '../engine/errors.js';
+import { decodeNvfp4S24Row } from '../engine/formats/nvfp4.js';
+import type { LoadedModel } from '../engine/core/backend.js';
+import { InvalidOptionError } from '../engine/core/errors.js';
 import { decodeWeightRow } from '../engine/reference/matmul.js';
 import { ReferenceModel } from '../engine/reference/index.js';
 import { collectInputGrams, mask24Row, type InputGram } from './prune.js';

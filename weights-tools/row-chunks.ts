@@ -9,15 +9,15 @@
 // where `bytes per row` is what one row costs in every buffer of a pass (its raw input bytes, its
 // f64 decode, its encoded output) and `held` what the tensor keeps across chunks. A tensor whose
 // single row does not fit is a `MemoryCapError` naming the cap it would need. Rows are read by
-// byte ranges (`readRangeInto`, engine/safetensors.ts); a store without ranged reads (a GGUF
+// byte ranges (`readRangeInto`, engine/formats/safetensors.ts); a store without ranged reads (a GGUF
 // input, whose entries decode as they are read) is read a whole tensor at a time, held.
 
-import { NVFP4_BLOCK } from '../engine/nvfp4.js';
+import { NVFP4_BLOCK } from '../engine/formats/nvfp4.js';
 import type { RawTensor } from '../engine/reference/tensors.js';
 import { decodeWeightRow } from '../engine/reference/matmul.js';
-import type { SafetensorsTensor } from '../engine/safetensors.js';
-import { checkPositionCodes } from '../engine/sparse24.js';
-import { DTYPE_BYTES, linearWeight, type TensorEntry } from '../engine/weights.js';
+import type { SafetensorsTensor } from '../engine/formats/safetensors.js';
+import { checkPositionCodes } from '../engine/formats/sparse24.js';
+import { DTYPE_BYTES, linearWeight, type TensorEntry } from '../engine/core/weights.js';
 import { MemoryCapError } from './errors.js';
 
 /** What the runtime takes besides tensor data (measured: Node with the CLI loaded is ~55 MiB). */

@@ -8,8 +8,8 @@
 import { createHash } from 'node:crypto';
 import { open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SAFETENSORS_DTYPE_NAMES, SAFETENSORS_INDEX_FILE } from '../engine/safetensors.js';
-import { DTYPE_BYTES, type DType } from '../engine/weights.js';
+import { DTYPE_BYTES, type DType } from '../engine/core/weights.js';
+import { SAFETENSORS_DTYPE_NAMES, SAFETENSORS_INDEX_FILE } from '../engine/formats/safetensors.js';
 
 /** What the writer needs to know about a tensor before its bytes exist. */
 export interface TensorDecl {
@@ -168,7 +168,7 @@ export interface WriteShardedOptions extends WriteSafetensorsOptions {
 export interface WrittenShards {
   /** Shard file names, in order. */
   readonly files: readonly string[];
-  /** The index as written (engine/safetensors.ts `parseSafetensorsIndex` reads it). */
+  /** The index as written (engine/formats/safetensors.ts `parseSafetensorsIndex` reads it). */
   readonly index: {
     metadata: { total_size: number };
     weight_map: Record<string, string>;

@@ -12,8 +12,8 @@
 
 import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
-import { ChatTemplateError, ContextWindowExceededError, EdgetronError, InvalidOptionError, TokenOutOfRangeError } from '../engine/errors.js';
-import { adviseClient, serverBackend } from './backend-choice.js';
+import { ChatTemplateError, ContextWindowExceededError, EdgetronError, InvalidOptionError, TokenOutOfRangeError } from '../engine/core/errors.js';
+import { adviseClient, serverBackend } from '../serve/backend-choice.js';
 import { DEMO_HTML } from './demo.js';
 import {
   ApiError,
@@ -26,13 +26,14 @@ import {
   RequestTimeoutError,
   RouteNotFoundError,
   StreamStalledError,
-} from './errors.js';
-import { AnswerBuilder, chatChunk, choiceChunk, sseData, sseError, usageChunk, type ResponseMeta } from './openai.js';
+} from '../serve/errors.js';
+import { AnswerBuilder, chatChunk, choiceChunk, sseData, sseError, usageChunk, type ResponseMeta } from '../serve/openai.js';
 import { registerMetricRoutes } from './metric-routes.js';
-import type { AssetsBinding, PackFiles } from './pack.js';
-import { ConcurrencyLimiter, type Slot } from './queue.js';
-import { prepare, runChoices, type ChoiceEvent, type ServedModel } from './run.js';
-import { BODY_TIMEOUT_MS, MAX_BODY_BYTES, parseChatRequest, parseCompletionRequest, readJsonBody, type ChatRequest, type CompletionRequest } from './validate.js';
+import type { AssetsBinding } from '../serve/pack.js';
+import { ConcurrencyLimiter, type Slot } from '../serve/queue.js';
+import { prepare, runChoices, type ChoiceEvent, type ServedModel } from '../serve/run.js';
+import { BODY_TIMEOUT_MS, MAX_BODY_BYTES, parseChatRequest, parseCompletionRequest, readJsonBody, type ChatRequest, type CompletionRequest } from '../serve/validate.js';
+import type { PackFiles } from '../serve/pack-files.js';
 
 export interface AppOptions {
   /** The served model; called per request, so it must cache (index.ts loads once per isolate). */

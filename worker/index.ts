@@ -7,17 +7,18 @@
 
 import type { Hono } from 'hono';
 import { createWasmBackend } from '../assembly/backend/index.js';
-import { MAX_MTP } from '../engine/generate.js';
+import { MAX_MTP } from '../engine/decode/generate.js';
 import relaxedKernels from '../build/edgetron-relaxed.wasm';
 import scalarKernels from '../build/edgetron-scalar.wasm';
 import simdKernels from '../build/edgetron-simd.wasm';
 import { DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STALL_TIMEOUT_MS, createApp } from './app.js';
-import { serverBackend } from './backend-choice.js';
-import { ModelTooLargeError, ModelUnavailableError } from './errors.js';
-import { ISOLATE_LIMIT_BYTES } from './fit.js';
-import { assetsPack, loadPack, r2Pack, type AssetsBinding, type PackFiles, type R2BucketBinding } from './pack.js';
-import type { ServedModel } from './run.js';
-import { BODY_TIMEOUT_MS } from './validate.js';
+import { serverBackend } from '../serve/backend-choice.js';
+import { ModelTooLargeError, ModelUnavailableError } from '../serve/errors.js';
+import { ISOLATE_LIMIT_BYTES } from '../serve/fit.js';
+import { assetsPack, loadPack, r2Pack, type AssetsBinding, type R2BucketBinding } from '../serve/pack.js';
+import type { ServedModel } from '../serve/run.js';
+import { BODY_TIMEOUT_MS } from '../serve/validate.js';
+import type { PackFiles } from '../serve/pack-files.js';
 
 /** Bindings and variables (wrangler.toml; EDGETRON_API_KEY is a secret). */
 export interface Env {

@@ -12,12 +12,12 @@ import type { Context, Hono } from 'hono';
 import { classifyRows, fitLinearMetric } from '../engine/metric/classifier.js';
 import { meanPooledEmbedding } from '../engine/metric/embedding.js';
 import { applyMetric, metricFromJson, metricToJson } from '../engine/metric/linear-metric.js';
-import { requireText } from '../engine/session.js';
-import { yieldToEventLoop } from '../engine/generate.js';
-import { ClassifierNotFoundError, InternalError, InvalidRequestError, ModelNotFoundError, ModelUnavailableError, RequestTimeoutError } from './errors.js';
-import type { ConcurrencyLimiter, Slot } from './queue.js';
-import type { ServedModel } from './run.js';
-import { readJsonBody } from './validate.js';
+import { requireText } from '../engine/core/session.js';
+import { yieldToEventLoop } from '../engine/decode/generate.js';
+import { ClassifierNotFoundError, InternalError, InvalidRequestError, ModelNotFoundError, ModelUnavailableError, RequestTimeoutError } from '../serve/errors.js';
+import type { ConcurrencyLimiter, Slot } from '../serve/queue.js';
+import type { ServedModel } from '../serve/run.js';
+import { readJsonBody } from '../serve/validate.js';
 
 export const MAX_EMBEDDING_INPUTS = 64; // texts per /v1/embeddings or /v1/classify request
 export const MAX_INPUT_CHARS = 4000; // characters per text

@@ -1,8 +1,8 @@
 // Activations of the WASM backend: (rows, cols) f32 matrices in WASM memory, row-major, and the
 // context every block function receives (config, kernels, heap, weights).
 
-import type { Act } from '../../engine/backend.js';
-import type { ModelConfig } from '../../engine/config.js';
+import type { Act } from '../../engine/core/backend.js';
+import type { ModelConfig } from '../../engine/core/config.js';
 import type { Heap } from './heap.js';
 import type { KernelExports } from './instantiate.js';
 import type { KernelThreads } from './threads.js';

@@ -5,7 +5,7 @@
 //   4. out = W_o · o
 // Error budget: the kernels' (see their headers).
 
-import { ContextWindowExceededError } from '../../engine/errors.js';
+import { ContextWindowExceededError } from '../../engine/core/errors.js';
 import { freeAct, newAct, type WasmAct, type WasmContext } from './act.js';
 import { linear } from './linear.js';
 import type { WasmSequenceState } from './state.js';

@@ -5,7 +5,7 @@
 // unsigned numbers (≥ 2³¹ is fine; the kernels take them as i32 bit patterns). Typed-array views
 // are made on demand from the current buffer, so a view taken before a growth must not be kept.
 
-import { OpArgumentError, OutOfMemoryError } from '../../engine/errors.js';
+import { OpArgumentError, OutOfMemoryError } from '../../engine/core/errors.js';
 
 /** Bytes per WASM page. */
 export const PAGE_BYTES = 65536;

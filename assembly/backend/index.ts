@@ -9,10 +9,10 @@
 // `exports.f32_matvec(x, W, y, K, N)` (or bf16_matvec); for the bandwidth ceiling call
 // `exports.f32_sum_probe(p, n)` over a buffer larger than the caches (4·n bytes read per call).
 
-import type { Act, Backend, LoadedModel, SequenceState, StatePart } from '../../engine/backend.js';
-import type { ModelConfig } from '../../engine/config.js';
-import { InvalidOptionError, OpArgumentError, SequenceStateError, ThreadStartError, TokenOutOfRangeError } from '../../engine/errors.js';
-import { headTensorName, type TensorEntry } from '../../engine/weights.js';
+import type { Act, Backend, LoadedModel, SequenceState, StatePart } from '../../engine/core/backend.js';
+import type { ModelConfig } from '../../engine/core/config.js';
+import { InvalidOptionError, OpArgumentError, SequenceStateError, ThreadStartError, TokenOutOfRangeError } from '../../engine/core/errors.js';
+import { headTensorName, type TensorEntry } from '../../engine/core/weights.js';
 import { freeAct, newAct, WasmAct, type WasmContext } from './act.js';
 import { attention } from './attention.js';
 import { instantiateKernels, simdSupported, type KernelBuild, type WasmKernels } from './instantiate.js';

@@ -7,7 +7,7 @@ import { Heap, MAX_PAGES } from './heap.js';
 
 type Ptr = number;
 
-/** The raw kernel exports (assembly/kernels/index.ts); every pointer is a byte address. */
+/** The raw exports of the shipped kernel builds (assembly/kernels/index.ts); every pointer is a byte address. The bench build's: bench-kernels.ts. */
 export interface KernelExports {
   readonly memory: WebAssembly.Memory;
   f32_matvec(x: Ptr, w: Ptr, y: Ptr, K: number, N: number): void;
@@ -18,18 +18,6 @@ export interface KernelExports {
   f32_matmul_scalar(x: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
   bf16_matmul(x: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
   bf16_matmul_scalar(x: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
-  nvfp4_matvec(x: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
-  nvfp4_matvec_scalar(x: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
-  nvfp4_matmul(x: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
-  nvfp4_matmul_scalar(x: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
-  nvfp4s24_matvec(x: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
-  nvfp4s24_matvec_scalar(x: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
-  nvfp4s24_matmul(x: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
-  nvfp4s24_matmul_scalar(x: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
-  q8_scratch_bytes(K: number): number;
-  f32_quantize_q8(x: Ptr, K: number, scratch: Ptr): void;
-  nvfp4_matvec_q8(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
-  nvfp4s24_matvec_q8(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   q16_scratch_bytes(K: number): number;
   i8_scratch_bytes(K: number): number;
   relaxed_simd(): number;
@@ -41,8 +29,6 @@ export interface KernelExports {
   nvfp4_matmul_i8_rows4(x: Ptr, scratch: Ptr, w: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   nvfp4_matvec_q16(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4_matvec_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
-  nvfp4s24_matvec_q16(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
-  nvfp4s24_matvec_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4_matmul_q16(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   /** nvfp4 weights in the rows4 layout (fp4_rows4.ts, SIMD build): one buffer `w` of N·K/2 + N·K/16 bytes. */
   nvfp4_matmul_q16_rows4(x: Ptr, scratch: Ptr, w: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
@@ -51,14 +37,12 @@ export interface KernelExports {
   /** Packs and returns 1, or returns 0 (dst untouched) when a scale byte is negative or NaN. */
   nvfp4_pack_rows4(codes: Ptr, scales: Ptr, dst: Ptr, K: number, N: number): number;
   nvfp4_matmul_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
-  nvfp4s24_matmul_q16(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
-  nvfp4s24_matmul_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   gather_scratch_bytes(K: number): number;
   nvfp4s24_matvec_gather(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4s24_matvec_gather_scalar(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4s24_matmul_gather(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   nvfp4s24_matmul_gather_scalar(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
-  /** Packs nvfp4-s24 weights to rows4 (fp4s24_gather.ts) and returns 1, or returns 0 (dst untouched) when a scale byte is negative or NaN. */
+  /** Packs nvfp4-s24 weights to rows4 (nvfp4s24_gather.ts) and returns 1, or returns 0 (dst untouched) when a scale byte is negative or NaN. */
   nvfp4s24_pack_rows4(codes: Ptr, positions: Ptr, scales: Ptr, dst: Ptr, K: number, N: number): number;
   nvfp4s24_matmul_gather_rows4(x: Ptr, scratch: Ptr, w: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   f32_add(x: Ptr, y: Ptr, n: number): void;
@@ -112,8 +96,8 @@ export interface KernelExports {
 export const KERNEL_BUILDS = ['relaxed', 'simd', 'scalar'] as const;
 export type KernelBuild = (typeof KERNEL_BUILDS)[number];
 
-/** An instantiated kernel module with the heap that owns its memory. */
-export interface WasmKernels {
+/** An instantiated kernel module with the heap that owns its memory (E: its exports; the bench build's are wider). */
+export interface WasmKernels<E extends KernelExports = KernelExports> {
   /** Whether this is a SIMD build (the SIMD or the relaxed-SIMD one). */
   readonly simd: boolean;
   /** Whether this is the relaxed-SIMD build (build/edgetron-relaxed.wasm): int8-activation nvfp4 products. */
@@ -121,7 +105,7 @@ export interface WasmKernels {
   /** Which build this is: relaxed, simd or scalar. */
   readonly build: KernelBuild;
   readonly heap: Heap;
-  readonly exports: KernelExports;
+  readonly exports: E;
   /** The compiled module (kernel threads instantiate it again over the same memory). */
   readonly module: WebAssembly.Module;
 }

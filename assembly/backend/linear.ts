@@ -4,7 +4,7 @@
 // nvfp4 kernels round x to int16 per block of 16 (fp4_q16_matvec.ts: |Δx| ≤ 0.504·max_b|x| / 32767,
 // the tolerance of the nvfp4 rows in tests/conformance/ops-rows.ts); they are several times faster
 // than the f32-FMA ones (nvfp4_matmul.ts, bench). nvfp4-s24 weights take nvfp4s24_matmul_gather in
-// every build (fp4s24_gather.ts: int8 per block of 16, |Δx| ≤ 0.504·max_b|x| / 127; the kept
+// every build (nvfp4s24_gather.ts: int8 per block of 16, |Δx| ≤ 0.504·max_b|x| / 127; the kept
 // activations gathered, not the weights spread; …_rows4 for weights held in rows4), each token
 // bit-identical to its decode alone.
 // In the relaxed-SIMD build every nvfp4 product (decode and prefill) takes nvfp4_matmul_i8 instead
@@ -15,13 +15,13 @@
 // outputs bit for bit). With kernel threads (threads.ts) a product's rows are split over the
 // threads in parts of whole groups of 4 rows: each output is the same as without threads.
 
-import { OpArgumentError } from '../../engine/errors.js';
-import { decodeNvfp4Row, decodeNvfp4S24Row } from '../../engine/nvfp4.js';
+import { OpArgumentError } from '../../engine/core/errors.js';
+import { decodeNvfp4Row, decodeNvfp4S24Row } from '../../engine/formats/nvfp4.js';
 import { newAct, type WasmAct, type WasmContext } from './act.js';
 import type { WasmLinear } from './tensors.js';
 import { partBounds, type KernelPart } from './threads.js';
 
-/** Bytes of one group of 4 rows of a rows4 weight (fp4_rows4.ts, fp4s24_gather.ts: 72 or 56 bytes per pair of blocks). */
+/** Bytes of one group of 4 rows of a rows4 weight (fp4_rows4.ts, nvfp4s24_gather.ts: 72 or 56 bytes per pair of blocks). */
 function rows4GroupBytes(w: WasmLinear): number {
   return (w.cols / 32) * (w.format === 'nvfp4' ? 72 : 56);
 }
@@ -87,7 +87,7 @@ export function linear(ctx: WasmContext, x: WasmAct, name: string): WasmAct {
 
 /**
  * Row r of W (cols) into f32 at dst: copied (f32), widened (bf16) or decoded exactly (4-bit,
- * engine/nvfp4.ts, then rounded once to f32).
+ * engine/formats/nvfp4.ts, then rounded once to f32).
  * @example linearRow(ctx, ctx.tensors.linear('backbone.embeddings.weight'), token, x.row(t));
  */
 export function linearRow(ctx: WasmContext, w: WasmLinear, r: number, dst: number): void {

@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { packageRoot } from '../../weights-tools/checkpoint.js';
+import { packageRoot } from '../../runtime/paths.js';
 import { threadCount, type ThreadSpawner } from './threads.js';
 
 /** The worker entry: beside this file when it runs compiled (dist/), else (TypeScript sources under vitest) the compiled one in dist/. */

@@ -7,9 +7,9 @@
 import { readFile } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
 import { join } from 'node:path';
-import { InvalidOptionError } from '../../engine/errors.js';
-import { packageRoot } from '../../weights-tools/checkpoint.js';
+import { InvalidOptionError } from '../../engine/core/errors.js';
 import { KERNEL_BUILDS, relaxedSimdSupported, simdSupported, type KernelBuild } from './instantiate.js';
+import { packageRoot } from '../../runtime/paths.js';
 
 export type { KernelBuild } from './instantiate.js';
 
@@ -18,10 +18,10 @@ export const BUILD_ENV = 'EDGETRON_WASM_BUILD';
 
 /**
  * Bytes of build/edgetron-<build>.wasm (`shared`: the shared-memory build of the kernel threads,
- * build/edgetron-relaxed-mt.wasm; relaxed only).
+ * build/edgetron-relaxed-mt.wasm; relaxed only; 'bench': the bench build, bench-kernels.ts).
  * @example const bytes = await readKernelBuild('relaxed');
  */
-export async function readKernelBuild(build: KernelBuild, shared = false): Promise<Uint8Array<ArrayBuffer>> {
+export async function readKernelBuild(build: KernelBuild | 'bench', shared = false): Promise<Uint8Array<ArrayBuffer>> {
   return new Uint8Array(await readFile(join(packageRoot(), 'build', `edgetron-${build}${shared ? '-mt' : ''}.wasm`)));
 }
 

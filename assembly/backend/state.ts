@@ -7,10 +7,10 @@
 // live snapshot with position > from, the rows [from, position) it does not hold yet
 // (copy-on-write), and restore writes them back.
 
-import { LayerStates } from '../../engine/layer-states.js';
-import { stateLayers, type SequenceState, type StatePart, type StateSnapshot } from '../../engine/backend.js';
-import type { ModelConfig } from '../../engine/config.js';
-import { ContextWindowExceededError, SequenceStateError } from '../../engine/errors.js';
+import { LayerStates } from '../../engine/core/layer-states.js';
+import { stateLayers, type SequenceState, type StatePart, type StateSnapshot } from '../../engine/core/backend.js';
+import type { ModelConfig } from '../../engine/core/config.js';
+import { ContextWindowExceededError, SequenceStateError } from '../../engine/core/errors.js';
 import type { Heap } from './heap.js';
 
 /** Conv window and SSM state of one Mamba-2 layer (byte addresses). */

@@ -7,17 +7,17 @@
 //     as a number; the fused kernels decode them in registers;
 //   nvfp4 and nvfp4-s24 weights the kernels multiply (all but the embedding, whose rows are
 //     gathered) are then repacked into the rows4 layout where the build takes it
-//     (assembly/kernels/fp4_rows4.ts, fp4s24_gather.ts: the same bytes, 4 rows read as one
+//     (assembly/kernels/fp4_rows4.ts, nvfp4s24_gather.ts: the same bytes, 4 rows read as one
 //     stream; `layout` says which);
 //   small vectors (norms, biases, D, dt_bias, router bias) become f32;
 //   conv1d.weight [C, 1, K] is stored transposed as `…conv1d.weightT` (K, C), channels contiguous;
 //   A_log becomes `…mixer.A` = −exp(A_log) (spec §6.3), computed in f64 and rounded once.
 
-import type { ModelConfig } from '../../engine/config.js';
-import { decodeAll, f16ToF32 } from '../../engine/dtype.js';
-import { MissingTensorError, UnsupportedDTypeError } from '../../engine/errors.js';
-import { checkPositionCodes } from '../../engine/sparse24.js';
-import { linearWeight, sidecarNames, type TensorEntry } from '../../engine/weights.js';
+import type { ModelConfig } from '../../engine/core/config.js';
+import { MissingTensorError, UnsupportedDTypeError } from '../../engine/core/errors.js';
+import { linearWeight, sidecarNames, type TensorEntry } from '../../engine/core/weights.js';
+import { decodeAll, f16ToF32 } from '../../engine/formats/dtype.js';
+import { checkPositionCodes } from '../../engine/formats/sparse24.js';
 import type { Heap } from './heap.js';
 
 /**
@@ -27,7 +27,7 @@ import type { Heap } from './heap.js';
 export interface WasmLinear {
   readonly name: string;
   readonly format: 'f32' | 'bf16' | 'nvfp4' | 'nvfp4-s24';
-  /** 4-bit: 'rows4' when `ptr` holds codes, scales (and s24 positions) repacked (fp4_rows4.ts, fp4s24_gather.ts; `scales`, `positions` are then 0), else 'modelopt'. */
+  /** 4-bit: 'rows4' when `ptr` holds codes, scales (and s24 positions) repacked (fp4_rows4.ts, nvfp4s24_gather.ts; `scales`, `positions` are then 0), else 'modelopt'. */
   readonly layout: 'modelopt' | 'rows4';
   readonly rows: number;
   readonly cols: number;
@@ -37,7 +37,7 @@ export interface WasmLinear {
   readonly scale2: number; // weight_scale_2 (1 for float formats)
 }
 
-/** The kernels' rows4 packers (assembly/kernels/fp4_rows4.ts, fp4s24_gather.ts), where the build has them. */
+/** The kernels' rows4 packers (assembly/kernels/fp4_rows4.ts, nvfp4s24_gather.ts), where the build has them. */
 export interface Rows4Packer {
   rows4_supported(K: number, N: number): number;
   nvfp4_pack_rows4(codes: number, scales: number, dst: number, K: number, N: number): number;

@@ -13,7 +13,7 @@
 // no CPU. Atomics.wait is allowed in Node's main thread and in Web Workers, not in a page's main
 // thread: the embed runs the engine in a Web Worker.
 
-import { InvalidOptionError, OpArgumentError } from '../../engine/errors.js';
+import { InvalidOptionError, OpArgumentError } from '../../engine/core/errors.js';
 import type { Heap } from './heap.js';
 import type { KernelExports } from './instantiate.js';
 

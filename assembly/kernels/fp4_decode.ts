@@ -4,15 +4,16 @@
 //   nvfp4:     a block is 8 code bytes, element 2j in the low nibble of byte j, 2j + 1 in the high.
 //   nvfp4-s24: a block is 4 code bytes (one per group of 4: low nibble = the first kept element)
 //              and 2 position bytes (one 4-bit code i0 | i1 << 2 per group, even group low).
-// SIMD: the nibbles are put in element order (i8x16.shuffle) and looked up with i8x16.swizzle in a
-//   16-entry table of 2·E2M1 as int8 (0, 1, 2, 3, 4, 6, 8, 12 and negatives; code 8, −0, is 0),
+// SIMD: the nibbles are put in element order (i8x16.shuffle) and looked up with i8x16.swizzle in
+//   E2M1X2, the 16-entry table of 2·E2M1 as int8 (0, 1, 2, 3, 4, 6, 8, 12 and negatives; code 8, −0, is 0),
 //   exact. For s24 the 8 kept weights are then spread to their 16 positions by a second swizzle
 //   whose indices come from a 256-entry table (one 8-byte pattern per position byte: lane j of a
 //   group takes kept slot 0 or 1, or 0x80 = zero); pruned lanes become 0. Two blocks can share
 //   one lookup of their 8 code bytes (keptS24, then spreadS24 per block). Lanes widen to i32 and
 //   convert to f32 (exact).
-// Scalar: E2M1 from a 16-entry f32 table (×1). E4M3 scales from a 256-entry f32 table (exact).
-// All tables are built once, at module start.
+// Scalar: 2·E2M1 from the same table (e2m1x2), halved where an f32 E2M1 is needed (exact). E4M3
+// scales from a 256-entry f32 table (exact), built once, at module start.
+// E2M1X2 is the one E2M1 table of the kernels: every 4-bit kernel looks its codes up here.
 
 import { f4 } from './lanes';
 
@@ -21,11 +22,14 @@ export const BLOCK: i32 = 16;
 
 /** E4M3 (fn) byte → f32: e = 0 subnormal m·2⁻⁹, else (8 + m)·2^(e−10); 0x7F and 0xFF NaN. */
 const E4M3_TABLE: usize = memory.data(256 * 4, 16);
-/** E2M1 code → f32 (codes 8..15 negative; code 8 is −0 → 0). */
-const E2M1_TABLE: usize = memory.data(16 * 4, 16);
+/** 2·E2M1 of a 4-bit code as int8: 0, 1, 2, 3, 4, 6, 8, 12 (= 0 … 6 doubled), codes 8..15 their negatives (code 8, −0, is 0). */
+export const E2M1X2: usize = memory.data<i8>([0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12], 16);
+/** E2M1X2 + 12 (in [0, 24], the relaxed dot's weights), derived from it at module start: a plain load in the kernels. */
+const E2M1X2_PLUS12: usize = memory.data(16, 16);
 /** Position byte → 8 swizzle indices spreading two groups' kept slots (0, 1 | 2, 3) over 4 + 4 lanes. */
 const SPREAD_TABLE: usize = memory.data(256 * 8, 16);
 
+for (let c = 0; c < 16; c++) store<i8>(E2M1X2_PLUS12 + <usize>c, load<i8>(E2M1X2 + <usize>c) + 12);
 for (let b = 0; b < 256; b++) {
   const e = (b >> 3) & 15;
   const m = b & 7;
@@ -40,21 +44,25 @@ for (let b = 0; b < 256; b++) {
     }
   }
 }
-for (let c = 0; c < 16; c++) {
-  const e = (c >> 1) & 3;
-  const half: f32 = <f32>(c & 1) * 0.5;
-  const mag: f32 = e == 0 ? half : <f32>(1 << (e - 1)) * (1 + half);
-  store<f32>(E2M1_TABLE + f4(c), c & 8 ? -mag : mag);
-}
 
 /** E4M3 value of the scale byte at p. */
 @inline export function e4m3At(p: usize): f32 {
   return load<f32>(E4M3_TABLE + f4(<i32>load<u8>(p)));
 }
 
+/** 2·E2M1 of the 4-bit code c (an integer in −12 … 12). */
+@inline export function e2m1x2(c: i32): i32 {
+  return <i32>load<i8>(E2M1X2 + <usize>c);
+}
+
 /** E2M1 value of the 4-bit code c. */
 @inline export function e2m1(c: i32): f32 {
-  return load<f32>(E2M1_TABLE + f4(c));
+  return <f32>e2m1x2(c) * 0.5;
+}
+
+/** The 16 lanes of E2M1X2, or (plus12) of E2M1X2 + 12 (the relaxed dot's weights, 2·E2M1 + 12 ∈ [0, 24]); load them once, outside a loop. */
+@inline export function e2m1x2Lanes(plus12: bool): v128 {
+  return v128.load(plus12 ? E2M1X2_PLUS12 : E2M1X2);
 }
 
 /** 2·E2M1 of the nibbles in lane order lo[0], hi[0], lo[1], hi[1], … (8 pairs) as int8. */
@@ -62,7 +70,7 @@ for (let c = 0; c < 16; c++) {
   const lo = v128.and(v, i8x16.splat(0x0f));
   const hi = i8x16.shr_u(v, 4);
   const codes = i8x16.shuffle(lo, hi, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-  return i8x16.swizzle(i8x16(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12), codes);
+  return i8x16.swizzle(v128.load(E2M1X2), codes);
 }
 
 /** nvfp4: the 16 weights ×2 (int8, element order) of the block whose 8 code bytes are at c. */

@@ -33,16 +33,11 @@
 // Error: |x_k − σ_b q_k| ≤ σ_b · (1/2 + 2⁸·u) ≤ 0.504·σ_b, then the f32 products and sums:
 //   |ŷ − y| ≤ Σ_b 0.504·σ_b · Σ_{k∈b} |w_k| + (K/16 + 24)·u·Σ_k |x̂_k w_k|   (u = 2⁻²⁴).
 
-import { e4m3At } from './fp4_decode';
-import { CHUNK, groupBytes } from './fp4_rows4';
+import { e2m1x2, e2m1x2Lanes, e4m3At } from './fp4_decode';
+import { codeGroup, codePair, codeRow, groupBytes, scaleGroup, scalePair, scaleRow } from './fp4_rows4';
 import { blockSigma, groupScaleBits, roundedHalf, scaleHalf, storeGroups4, storeRows4 } from './fp4_q16_matvec';
 import { f4 } from './lanes';
 import { rowBlock } from './matmul';
-
-/** 2·E2M1 + 12 of a 4-bit code (code 8, −0, is 12). */
-const E2M1X2P12: usize = memory.data<u8>([12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0]);
-/** 2·E2M1 of a 4-bit code. */
-const E2M1X2: usize = memory.data<i8>([0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12]);
 
 /** Bytes of the quantised x: K rounded up to a pair of blocks (32), as i8. */
 @inline function qBytes(K: i32): usize {
@@ -137,13 +132,15 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
 }
 
 /**
- * Four groups of 4 rows (codes c + G_j·cg, scales s + G_j·sg for the groups G_j = G + j·Q; strides
- * as rowDot4R; K/16 even) against one token → their 16 outputs, times g: each group's operations
- * exactly as rowDot4R's, sharing the token's loads. Decode takes groups a quarter of the matrix
- * apart, so the weights arrive as four sequential streams, which the hardware prefetchers serve
- * faster than one (bench A/B on weights outside the caches: 1.3–1.5× over one stream).
+ * `streams` (1 or 4) groups of 4 rows, the groups G + j·Q of the weight at codes c, scales s
+ * (addressed as fp4_rows4.ts says for `rows4`), against one token's scratch (q, then −12·Σq at nc,
+ * σ at sig) → their outputs at y[4(G + j·Q) …], times g. Decode takes four groups a quarter of the
+ * matrix apart (K/16 even): they share each pair's token loads, and the weights arrive as four
+ * sequential streams, which the hardware prefetchers serve faster than one (bench A/B on weights
+ * outside the caches: 1.3–1.5× over one stream). Each group's operations are those of one stream,
+ * so a row gets the same bits either way; one stream also takes a lone last block (K/16 odd).
  */
-@inline function rowDot16R(q: usize, nc: usize, sig: usize, c: usize, cg: usize, cr: usize, cp: usize, s: usize, sg: usize, sr: usize, sp: usize, G: i32, Q: i32, K: i32, y: usize, g: f32, rows4: bool): void {
+@inline function groupsDotR(q: usize, c: usize, s: usize, G: i32, Q: i32, K: i32, y: usize, g: f32, rows4: bool, streams: i32): void {
   let a01 = f32x4.splat(0);
   let a23 = a01;
   let b01 = a01;
@@ -152,59 +149,48 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
   let c23 = a01;
   let e01 = a01;
   let e23 = a01;
-  const np = K >> 5;
-  const tbl = v128.load(E2M1X2P12);
-  const cA = c + <usize>G * cg;
-  const sA = s + <usize>G * sg;
-  const cs = <usize>Q * cg; // from one stream to the next
-  const ss = <usize>Q * sg;
+  const nb = K >> 4;
+  const np = nb >> 1;
+  const tbl = e2m1x2Lanes(true); // 2·E2M1 + 12 (code 8, −0, is 12)
+  const nc = q + qBytes(K);
+  const sig = nc + (qBytes(K) >> 1);
+  const cr = codeRow<u8>(K, rows4);
+  const cp = codePair<u8>(rows4);
+  const sr = scaleRow(K, rows4);
+  const sp = scalePair(rows4);
+  const cA = c + <usize>G * codeGroup<u8>(K, rows4);
+  const sA = s + <usize>G * scaleGroup(K, rows4);
+  const cs = <usize>Q * codeGroup<u8>(K, rows4); // from one stream to the next
+  const ss = <usize>Q * scaleGroup(K, rows4);
   for (let P = 0; P < np; P++) {
     const qp = q + (<usize>P << 5);
     const ql = v128.load(qp);
     const qh = v128.load(qp, 16);
     const n = v128.load(nc + (<usize>P << 4));
-    const sigma = v128.load64_splat(sig + f4(2 * P));
+    const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
     const co = cA + <usize>P * cp;
     const so = sA + <usize>P * sp;
     const bA = groupScaleBits(so, sr, rows4);
-    const bB = groupScaleBits(so + ss, sr, rows4);
-    const bC = groupScaleBits(so + 2 * ss, sr, rows4);
-    const bE = groupScaleBits(so + 3 * ss, sr, rows4);
+    const bB = streams == 4 ? groupScaleBits(so + ss, sr, rows4) : bA;
+    const bC = streams == 4 ? groupScaleBits(so + 2 * ss, sr, rows4) : bA;
+    const bE = streams == 4 ? groupScaleBits(so + 3 * ss, sr, rows4) : bA;
     a01 = halfStep(a01, co, cr, 0, ql, qh, n, bA, sigma, tbl);
     a23 = halfStep(a23, co, cr, 1, ql, qh, n, bA, sigma, tbl);
-    b01 = halfStep(b01, co + cs, cr, 0, ql, qh, n, bB, sigma, tbl);
-    b23 = halfStep(b23, co + cs, cr, 1, ql, qh, n, bB, sigma, tbl);
-    c01 = halfStep(c01, co + 2 * cs, cr, 0, ql, qh, n, bC, sigma, tbl);
-    c23 = halfStep(c23, co + 2 * cs, cr, 1, ql, qh, n, bC, sigma, tbl);
-    e01 = halfStep(e01, co + 3 * cs, cr, 0, ql, qh, n, bE, sigma, tbl);
-    e23 = halfStep(e23, co + 3 * cs, cr, 1, ql, qh, n, bE, sigma, tbl);
+    if (streams == 4) {
+      b01 = halfStep(b01, co + cs, cr, 0, ql, qh, n, bB, sigma, tbl);
+      b23 = halfStep(b23, co + cs, cr, 1, ql, qh, n, bB, sigma, tbl);
+      c01 = halfStep(c01, co + 2 * cs, cr, 0, ql, qh, n, bC, sigma, tbl);
+      c23 = halfStep(c23, co + 2 * cs, cr, 1, ql, qh, n, bC, sigma, tbl);
+      e01 = halfStep(e01, co + 3 * cs, cr, 0, ql, qh, n, bE, sigma, tbl);
+      e23 = halfStep(e23, co + 3 * cs, cr, 1, ql, qh, n, bE, sigma, tbl);
+    }
   }
-  storeGroups4(y, G, Q, a01, a23, b01, b23, c01, c23, e01, e23, g);
-}
-
-/** Four rows of a group (row r's pair P: codes c + r·cr + P·cp, scales s + r·sr + P·sp; fp4_rows4.ts) against one token (q, −12·Σq at nc, σ at sig) → y[0..3], times g. */
-@inline function rowDot4R(q: usize, nc: usize, sig: usize, c: usize, cr: usize, cp: usize, s: usize, sr: usize, sp: usize, K: i32, y: usize, g: f32, rows4: bool): void {
-  let a01 = f32x4.splat(0);
-  let a23 = a01;
-  const nb = K >> 4;
-  const np = nb >> 1;
-  const tbl = v128.load(E2M1X2P12);
-  for (let P = 0; P < np; P++) {
-    const qp = q + (<usize>P << 5);
-    const ql = v128.load(qp);
-    const qh = v128.load(qp, 16);
-    const n = v128.load(nc + (<usize>P << 4));
-    const co = c + <usize>P * cp;
-    const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
-    const bits = groupScaleBits(s + <usize>P * sp, sr, rows4);
-    a01 = halfStep(a01, co, cr, 0, ql, qh, n, bits, sigma, tbl);
-    a23 = halfStep(a23, co, cr, 1, ql, qh, n, bits, sigma, tbl);
-  }
-  if (nb & 1) {
-    const l01 = f32x4.replace_lane(f32x4.splat(loneDotR(c, s, np, q, nc, sig, tbl)), 2, loneDotR(c + cr, s + sr, np, q, nc, sig, tbl));
-    const l23 = f32x4.replace_lane(f32x4.splat(loneDotR(c + 2 * cr, s + 2 * sr, np, q, nc, sig, tbl)), 2, loneDotR(c + 3 * cr, s + 3 * sr, np, q, nc, sig, tbl));
-    storeRows4(y, a01, a23, l01, l23, g);
-  } else storeRows4(y, a01, a23, f32x4.splat(0), f32x4.splat(0), g);
+  if (streams == 4) storeGroups4(y, G, Q, a01, a23, b01, b23, c01, c23, e01, e23, g);
+  else if (nb & 1) {
+    const l01 = f32x4.replace_lane(f32x4.splat(loneDotR(cA, sA, np, q, nc, sig, tbl)), 2, loneDotR(cA + cr, sA + sr, np, q, nc, sig, tbl));
+    const l23 = f32x4.replace_lane(f32x4.splat(loneDotR(cA + 2 * cr, sA + 2 * sr, np, q, nc, sig, tbl)), 2, loneDotR(cA + 3 * cr, sA + 3 * sr, np, q, nc, sig, tbl));
+    storeRows4(y + f4(4 * G), a01, a23, l01, l23, g);
+  } else storeRows4(y + f4(4 * G), a01, a23, f32x4.splat(0), f32x4.splat(0), g);
 }
 
 /** One row against one token (no scale2): the two-row step with the row twice, lanes A, B. */
@@ -212,7 +198,7 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
   let acc = f32x4.splat(0);
   const nb = K >> 4;
   const np = nb >> 1;
-  const tbl = v128.load(E2M1X2P12);
+  const tbl = e2m1x2Lanes(true); // 2·E2M1 + 12 (code 8, −0, is 12)
   for (let P = 0; P < np; P++) {
     const qp = q + (<usize>P << 5);
     const d = pairDotR(v128.load(c + (<usize>P << 4)), v128.load(qp), v128.load(qp, 16), tbl);
@@ -230,15 +216,17 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
   return v128.load64_lane(p + ts, v128.load64_zero(p), 1);
 }
 
-/** One row (pair P: codes c + P·cp, scales s + P·sp; K/16 even or odd, odd only with cp = 16, sp = 2) against 4 quantised tokens (scratch q, q + qs, …) → y[t·ys], times g; per token bit-identical to rowDot4R's output for that row. */
-@inline function micro4R(q: usize, qs: usize, c: usize, cp: usize, s: usize, sp: usize, K: i32, y: usize, ys: usize, g: f32): void {
+/** One row (pair P: codes c + P·cp, scales s + P·sp; `rows4`'s strides; K/16 even or odd, odd only in ModelOpt) against 4 quantised tokens (scratch q, q + qs, …) → y[t·ys], times g; per token bit-identical to groupsDotR's output for that row. */
+@inline function micro4R(q: usize, qs: usize, c: usize, s: usize, K: i32, y: usize, ys: usize, g: f32, rows4: bool): void {
   let a01 = f32x4.splat(0);
   let a23 = a01;
   const nb = K >> 4;
   const np = nb >> 1;
   const nc = q + qBytes(K);
   const sig = nc + (qBytes(K) >> 1);
-  const tbl = v128.load(E2M1X2P12);
+  const tbl = e2m1x2Lanes(true); // 2·E2M1 + 12 (code 8, −0, is 12)
+  const cp = codePair<u8>(rows4);
+  const sp = scalePair(rows4);
   const m = i8x16.splat(0x0f);
   for (let P = 0; P < np; P++) {
     const v = v128.load(c + <usize>P * cp);
@@ -271,16 +259,18 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
 }
 
 /**
- * Y[t, n] (row stride ys) for the first N4 rows (a multiple of 4) of weights addressed in groups of
- * 4 rows (fp4_rows4.ts: row r of group G at codes c + G·cg + r·cr, pair stride cp; scales likewise
- * s, sg, sr, sp), T tokens quantised at q (stride qs): row blocks that stay in L2, micro4R for 4
- * tokens at a time and rowDot4R for the last T mod 4 tokens — every output bit-identical to the
+ * Y[t, n] (row stride ys) for the first N4 rows (a multiple of 4) of the weight at codes c, scales
+ * s, in ModelOpt or (`rows4`) the rows4 layout (fp4_rows4.ts: row r of group G at codes
+ * c + G·cg + r·cr, …), T tokens quantised at q (stride qs): row blocks that stay in L2, micro4R for 4
+ * tokens at a time and groupsDotR for the last T mod 4 tokens — every output bit-identical to the
  * matvec of its token (T = 1).
  */
-@inline function groupsI8(q: usize, qs: usize, T: i32, K: i32, N4: i32, c: usize, cr: usize, cp: usize, cg: usize, s: usize, sr: usize, sp: usize, sg: usize, y: usize, ys: usize, g: f32, rows4: bool): void {
-  if (T < 4) return decodeGroupsI8(q, qs, T, K, N4, c, cr, cp, cg, s, sr, sp, sg, y, ys, g, rows4);
-  const ncOff = qBytes(K);
-  const sigOff = ncOff + (qBytes(K) >> 1);
+@inline function groupsI8(q: usize, qs: usize, T: i32, K: i32, N4: i32, c: usize, s: usize, y: usize, ys: usize, g: f32, rows4: bool): void {
+  if (T < 4) return decodeGroupsI8(q, qs, T, K, N4, c, s, y, ys, g, rows4);
+  const cr = codeRow<u8>(K, rows4);
+  const cg = codeGroup<u8>(K, rows4);
+  const sr = scaleRow(K, rows4);
+  const sg = scaleGroup(K, rows4);
   const T4 = T & ~3;
   const block = max<i32>(4, rowBlock(<usize>(K >> 1) + <usize>(K >> 4)) & ~3);
   for (let n0 = 0; n0 < N4; n0 += block) {
@@ -290,31 +280,29 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
       for (let n = n0; n < n1; n++) {
         const r = <usize>(n & 3);
         const G = <usize>(n >> 2);
-        micro4R(qt, qs, c + G * cg + r * cr, cp, s + G * sg + r * sr, sp, K, y + <usize>t * ys + f4(n), ys, g);
+        micro4R(qt, qs, c + G * cg + r * cr, s + G * sg + r * sr, K, y + <usize>t * ys + f4(n), ys, g, rows4);
       }
     }
     for (let t = T4; t < T; t++) {
       const qt = q + <usize>t * qs;
-      for (let n = n0; n < n1; n += 4) rowDot4R(qt, qt + ncOff, qt + sigOff, c + <usize>(n >> 2) * cg, cr, cp, s + <usize>(n >> 2) * sg, sr, sp, K, y + <usize>t * ys + f4(n), g, rows4);
+      for (let n = n0; n < n1; n += 4) groupsDotR(qt, c, s, n >> 2, 0, K, y + <usize>t * ys, g, rows4, 1);
     }
   }
 }
 
 /**
  * groupsI8 for T < 4 (decode, short verification passes), token by token: groups G, G + Q, G + 2Q,
- * G + 3Q together (rowDot16R, four streams; Q = M/4); the last M mod 4 groups, and every group
+ * G + 3Q together (groupsDotR, four streams; Q = M/4); the last M mod 4 groups, and every group
  * when K/16 is odd, alone.
  */
-@inline function decodeGroupsI8(q: usize, qs: usize, T: i32, K: i32, N4: i32, c: usize, cr: usize, cp: usize, cg: usize, s: usize, sr: usize, sp: usize, sg: usize, y: usize, ys: usize, g: f32, rows4: bool): void {
-  const ncOff = qBytes(K);
-  const sigOff = ncOff + (qBytes(K) >> 1);
+@inline function decodeGroupsI8(q: usize, qs: usize, T: i32, K: i32, N4: i32, c: usize, s: usize, y: usize, ys: usize, g: f32, rows4: bool): void {
   const M = N4 >> 2;
   const Q = (K >> 4) & 1 ? 0 : M >> 2;
   for (let t = 0; t < T; t++) {
     const qt = q + <usize>t * qs;
     const yt = y + <usize>t * ys;
-    for (let G = 0; G < Q; G++) rowDot16R(qt, qt + ncOff, qt + sigOff, c, cg, cr, cp, s, sg, sr, sp, G, Q, K, yt, g, rows4);
-    for (let G = 4 * Q; G < M; G++) rowDot4R(qt, qt + ncOff, qt + sigOff, c + <usize>G * cg, cr, cp, s + <usize>G * sg, sr, sp, K, yt + f4(4 * G), g, rows4);
+    for (let G = 0; G < Q; G++) groupsDotR(qt, c, s, G, Q, K, yt, g, rows4, 4);
+    for (let G = 4 * Q; G < M; G++) groupsDotR(qt, c, s, G, 0, K, yt, g, rows4, 1);
   }
 }
 
@@ -336,12 +324,10 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
 function matmulI8Relaxed(x: usize, q: usize, c: usize, s: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
   const qs = <usize>i8_scratch_bytes(K);
   for (let t = 0; t < T; t++) quantizeSimd(x + <usize>t * f4(K), K, q + <usize>t * qs);
-  const cr = <usize>(K >> 1);
-  const sr = <usize>(K >> 4);
   const N4 = N & ~3;
   const g = scale2 * 0.5;
-  groupsI8(q, qs, T, K, N4, c, cr, 16, 4 * cr, s, sr, 2, 4 * sr, y, f4(N), g, false);
-  tailRowsI8(q, qs, T, K, N4, N, c + <usize>N4 * cr, s + <usize>N4 * sr, y, f4(N), g);
+  groupsI8(q, qs, T, K, N4, c, s, y, f4(N), g, false);
+  tailRowsI8(q, qs, T, K, N4, N, c + <usize>N4 * codeRow<u8>(K, false), s + <usize>N4 * scaleRow(K, false), y, f4(N), g);
 }
 
 /** Y(T, N) = X(T, K) · W(N, K)ᵀ with relaxed SIMD, nvfp4 weights in rows4 layout at w (fp4_rows4.ts); the same outputs as matmulI8Relaxed. */
@@ -351,7 +337,7 @@ function matmulI8Rows4(x: usize, q: usize, w: usize, scale2: f32, y: usize, T: i
   const N4 = N & ~3;
   const gb = groupBytes(K);
   const g = scale2 * 0.5;
-  groupsI8(q, qs, T, K, N4, w, 16, CHUNK, gb, w + 64, 2, CHUNK, gb, y, f4(N), g, true);
+  groupsI8(q, qs, T, K, N4, w, w + 64, y, f4(N), g, true);
   const tc = w + <usize>(N4 >> 2) * gb;
   tailRowsI8(q, qs, T, K, N4, N, tc, tc + <usize>(N - N4) * <usize>(K >> 1), y, f4(N), g);
 }
@@ -368,7 +354,7 @@ function matvecI8Scalar(x: usize, q: usize, c: usize, s: usize, scale2: f32, y: 
       let d: i32 = 0;
       for (let i = 0; i < 16; i++) {
         const byte = <i32>load<u8>(cn + <usize>((16 * b + i) >> 1));
-        d += <i32>load<i8>(q + qOffset(16 * b + i)) * <i32>load<i8>(E2M1X2 + <usize>((byte >> (4 * (i & 1))) & 15));
+        d += <i32>load<i8>(q + qOffset(16 * b + i)) * e2m1x2((byte >> (4 * (i & 1))) & 15);
       }
       acc += <f32>d * (e4m3At(sn + b) * load<f32>(sig + f4(b)));
     }

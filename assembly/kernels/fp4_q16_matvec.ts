@@ -24,9 +24,9 @@
 //      tokens); the last T mod 4 tokens (all of them when K/16 is odd) take the matvec rows.
 //   5. Weights come in the ModelOpt layout or, nvfp4 only, rows4 (fp4_rows4.ts: a group of 4 rows
 //      read as one stream, its 8 scale bytes one load): the same arithmetic, addressed by group
-//      strides. A row takes the same f32 operations in the same order in rowDot4Q, rowDotQ and
+//      strides. A row takes the same f32 operations in the same order in groupsDotQ, rowDotQ and
 //      micro4Q, so each token of a prefill equals that token decoded alone, bit for bit (MTP
-//      verification, engine/speculative.ts, relies on it).
+//      verification, engine/decode/speculative.ts, relies on it).
 // Scalar twins (…_scalar): the same quantisation and layout, d_b summed in i32, acc += f32(d_b) ·
 //   (E4M3(s_b) · σ_b), y = acc · scale2 / 2, token by token — the same result up to f32
 //   summation order.
@@ -34,14 +34,10 @@
 //   scale product, accumulation and lane sums as in nvfp4_matmul.ts:
 //   |ŷ − y| ≤ Σ_b 0.504·σ_b · Σ_{k∈b} |w_k| + (K/16 + 24)·u·Σ_k |x̂_k w_k|   (u = 2⁻²⁴).
 
-import { e4m3At, keptS24, spreadS24 } from './fp4_decode';
+import { e2m1x2, e2m1x2Lanes, e4m3At, keptS24, spreadS24 } from './fp4_decode';
 import { absMax16, f4 } from './lanes';
-import { CHUNK, groupBytes, scaleBitsRows4 } from './fp4_rows4';
+import { codeBytes, codeGroup, codePair, codeRow, groupBytes, positionRow, scaleBitsRows4, scaleGroup, scalePair, scaleRow } from './fp4_rows4';
 import { rowBlock } from './matmul';
-import { codeBytes } from './nvfp4_matmul';
-
-/** 2·E2M1 of a 4-bit code as int8 (code 8, −0, is 0). */
-const E2M1X2: usize = memory.data<i8>([0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12]);
 
 /** Bytes of the quantised x: K rounded up to a pair of blocks (32), as i16. */
 @inline function qBytes(K: i32): usize {
@@ -158,14 +154,9 @@ export function q16_scratch_bytes(K: i32): i32 {
   return dots4<F>(i16x8.extend_low_i8x16_s(wA), i16x8.extend_high_i8x16_s(wA), i16x8.extend_low_i8x16_s(wB), i16x8.extend_high_i8x16_s(wB), q0, q1, q2, q3);
 }
 
-/** Code bytes of one pair of blocks of a row (ModelOpt: nvfp4 16, s24 8). */
-@inline function pairCodeBytes<F>(): usize {
-  return sizeof<F>() == 1 ? 16 : 8;
-}
-
 /** A lone last block (pair P, ModelOpt) of one row (codes c, positions p, scales s): f32(d_b) · E4M3(s_b) · σ_b (no scale2). */
 @inline function loneDot<F>(c: usize, p: usize, s: usize, P: i32, qp: usize, sig: usize): f32 {
-  const d = pairDot<F>(c + <usize>P * pairCodeBytes<F>(), p + (<usize>P << 2), v128.load(qp), v128.load(qp, 16), v128.load(qp, 32), v128.load(qp, 48), v128.load(E2M1X2), true);
+  const d = pairDot<F>(c + <usize>P * codePair<F>(false), p + (<usize>P << 2), v128.load(qp), v128.load(qp, 16), v128.load(qp, 32), v128.load(qp, 48), e2m1x2Lanes(false), true);
   const sum = (i32x4.extract_lane(d, 0) + i32x4.extract_lane(d, 1)) + (i32x4.extract_lane(d, 2) + i32x4.extract_lane(d, 3));
   return <f32>sum * (e4m3At(s + <usize>(2 * P)) * load<f32>(sig + f4(2 * P)));
 }
@@ -212,13 +203,14 @@ export function q16_scratch_bytes(K: i32): i32 {
 }
 
 /**
- * Four groups of 4 rows (groups G + j·Q: codes c + ·cg, positions p + 4·(·)·pr, scales s + ·sg;
- * strides as rowDot4Q; K/16 even) against q, σ → their 16 outputs at y, times g: each group's
- * operations exactly as rowDot4Q's, sharing the token's loads. Decode takes groups a quarter of
- * the matrix apart: four sequential weight streams, which the hardware prefetchers serve faster
- * than one.
+ * `streams` (1 or 4) groups of 4 rows, the groups G + j·Q of the weight at c, p, s (addressed as
+ * fp4_rows4.ts says for `rows4`), against a token's q (σ after it) → their outputs at
+ * y[4(G + j·Q) …], times g. Decode takes four groups a quarter of the matrix apart (K/16 even):
+ * they share each pair's token loads, and four sequential weight streams are served faster by the
+ * hardware prefetchers than one. Each group's operations are those of one stream, so a row gets
+ * the same bits either way; one stream also takes a lone last block (K/16 odd).
  */
-@inline function rowDot16Q<F>(q: usize, sig: usize, c: usize, cg: usize, cr: usize, cp: usize, p: usize, pr: usize, s: usize, sg: usize, sr: usize, sp: usize, G: i32, Q: i32, K: i32, y: usize, g: f32, rows4: bool): void {
+@inline function groupsDotQ<F>(q: usize, c: usize, p: usize, s: usize, G: i32, Q: i32, K: i32, y: usize, g: f32, rows4: bool, streams: i32): void {
   let a01 = f32x4.splat(0);
   let a23 = a01;
   let b01 = a01;
@@ -227,13 +219,20 @@ export function q16_scratch_bytes(K: i32): i32 {
   let c23 = a01;
   let e01 = a01;
   let e23 = a01;
-  const np = K >> 5;
-  const tbl = v128.load(E2M1X2);
-  const cA = c + <usize>G * cg;
-  const sA = s + <usize>G * sg;
+  const nb = K >> 4;
+  const np = nb >> 1;
+  const tbl = e2m1x2Lanes(false);
+  const sig = q + qBytes(K);
+  const cr = codeRow<F>(K, rows4);
+  const cp = codePair<F>(rows4);
+  const pr = positionRow<F>(K);
+  const sr = scaleRow(K, rows4);
+  const sp = scalePair(rows4);
+  const cA = c + <usize>G * codeGroup<F>(K, rows4);
+  const sA = s + <usize>G * scaleGroup(K, rows4);
   const pA = p + <usize>(4 * G) * pr;
-  const cs = <usize>Q * cg; // from one stream to the next
-  const ss = <usize>Q * sg;
+  const cs = <usize>Q * codeGroup<F>(K, rows4); // from one stream to the next
+  const ss = <usize>Q * scaleGroup(K, rows4);
   const ps = <usize>(4 * Q) * pr;
   for (let P = 0; P < np; P++) {
     const qp = q + (<usize>P << 6);
@@ -241,52 +240,32 @@ export function q16_scratch_bytes(K: i32): i32 {
     const q1 = v128.load(qp, 16);
     const q2 = v128.load(qp, 32);
     const q3 = v128.load(qp, 48);
-    const sigma = v128.load64_splat(sig + f4(2 * P));
+    const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
     const co = cA + <usize>P * cp;
     const so = sA + <usize>P * sp;
     const po = pA + (<usize>P << 2);
     const bA = groupScaleBits(so, sr, rows4);
-    const bB = groupScaleBits(so + ss, sr, rows4);
-    const bC = groupScaleBits(so + 2 * ss, sr, rows4);
-    const bE = groupScaleBits(so + 3 * ss, sr, rows4);
+    const bB = streams == 4 ? groupScaleBits(so + ss, sr, rows4) : bA;
+    const bC = streams == 4 ? groupScaleBits(so + 2 * ss, sr, rows4) : bA;
+    const bE = streams == 4 ? groupScaleBits(so + 3 * ss, sr, rows4) : bA;
     a01 = halfStepQ<F>(a01, co, cr, po, pr, 0, q0, q1, q2, q3, bA, sigma, tbl);
     a23 = halfStepQ<F>(a23, co, cr, po, pr, 1, q0, q1, q2, q3, bA, sigma, tbl);
-    b01 = halfStepQ<F>(b01, co + cs, cr, po + ps, pr, 0, q0, q1, q2, q3, bB, sigma, tbl);
-    b23 = halfStepQ<F>(b23, co + cs, cr, po + ps, pr, 1, q0, q1, q2, q3, bB, sigma, tbl);
-    c01 = halfStepQ<F>(c01, co + 2 * cs, cr, po + 2 * ps, pr, 0, q0, q1, q2, q3, bC, sigma, tbl);
-    c23 = halfStepQ<F>(c23, co + 2 * cs, cr, po + 2 * ps, pr, 1, q0, q1, q2, q3, bC, sigma, tbl);
-    e01 = halfStepQ<F>(e01, co + 3 * cs, cr, po + 3 * ps, pr, 0, q0, q1, q2, q3, bE, sigma, tbl);
-    e23 = halfStepQ<F>(e23, co + 3 * cs, cr, po + 3 * ps, pr, 1, q0, q1, q2, q3, bE, sigma, tbl);
+    if (streams == 4) {
+      b01 = halfStepQ<F>(b01, co + cs, cr, po + ps, pr, 0, q0, q1, q2, q3, bB, sigma, tbl);
+      b23 = halfStepQ<F>(b23, co + cs, cr, po + ps, pr, 1, q0, q1, q2, q3, bB, sigma, tbl);
+      c01 = halfStepQ<F>(c01, co + 2 * cs, cr, po + 2 * ps, pr, 0, q0, q1, q2, q3, bC, sigma, tbl);
+      c23 = halfStepQ<F>(c23, co + 2 * cs, cr, po + 2 * ps, pr, 1, q0, q1, q2, q3, bC, sigma, tbl);
+      e01 = halfStepQ<F>(e01, co + 3 * cs, cr, po + 3 * ps, pr, 0, q0, q1, q2, q3, bE, sigma, tbl);
+      e23 = halfStepQ<F>(e23, co + 3 * cs, cr, po + 3 * ps, pr, 1, q0, q1, q2, q3, bE, sigma, tbl);
+    }
   }
-  storeGroups4(y, G, Q, a01, a23, b01, b23, c01, c23, e01, e23, g);
-}
-
-/** Four rows of a group (row r's pair P: codes c + r·cr + P·cp, positions p + r·pr + 4P, scales s + r·sr + P·sp; rows4: a rows4 chunk's scales) against q, σ → y[0..3], times g. */
-@inline function rowDot4Q<F>(q: usize, sig: usize, c: usize, cr: usize, cp: usize, p: usize, pr: usize, s: usize, sr: usize, sp: usize, K: i32, y: usize, g: f32, rows4: bool): void {
-  let a01 = f32x4.splat(0);
-  let a23 = a01;
-  const nb = K >> 4;
-  const np = nb >> 1;
-  const tbl = v128.load(E2M1X2);
-  for (let P = 0; P < np; P++) {
-    const qp = q + (<usize>P << 6);
-    const q0 = v128.load(qp);
-    const q1 = v128.load(qp, 16);
-    const q2 = v128.load(qp, 32);
-    const q3 = v128.load(qp, 48);
-    const cw = c + <usize>P * cp;
-    const pw = p + (<usize>P << 2);
-    const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
-    const bits = groupScaleBits(s + <usize>P * sp, sr, rows4);
-    a01 = halfStepQ<F>(a01, cw, cr, pw, pr, 0, q0, q1, q2, q3, bits, sigma, tbl);
-    a23 = halfStepQ<F>(a23, cw, cr, pw, pr, 1, q0, q1, q2, q3, bits, sigma, tbl);
-  }
-  if (nb & 1) {
+  if (streams == 4) storeGroups4(y, G, Q, a01, a23, b01, b23, c01, c23, e01, e23, g);
+  else if (nb & 1) {
     const qp = q + (<usize>np << 6);
-    const l01 = f32x4.replace_lane(f32x4.splat(loneDot<F>(c, p, s, np, qp, sig)), 2, loneDot<F>(c + cr, p + pr, s + sr, np, qp, sig));
-    const l23 = f32x4.replace_lane(f32x4.splat(loneDot<F>(c + 2 * cr, p + 2 * pr, s + 2 * sr, np, qp, sig)), 2, loneDot<F>(c + 3 * cr, p + 3 * pr, s + 3 * sr, np, qp, sig));
-    storeRows4(y, a01, a23, l01, l23, g);
-  } else storeRows4(y, a01, a23, f32x4.splat(0), f32x4.splat(0), g);
+    const l01 = f32x4.replace_lane(f32x4.splat(loneDot<F>(cA, pA, sA, np, qp, sig)), 2, loneDot<F>(cA + cr, pA + pr, sA + sr, np, qp, sig));
+    const l23 = f32x4.replace_lane(f32x4.splat(loneDot<F>(cA + 2 * cr, pA + 2 * pr, sA + 2 * sr, np, qp, sig)), 2, loneDot<F>(cA + 3 * cr, pA + 3 * pr, sA + 3 * sr, np, qp, sig));
+    storeRows4(y + f4(4 * G), a01, a23, l01, l23, g);
+  } else storeRows4(y + f4(4 * G), a01, a23, f32x4.splat(0), f32x4.splat(0), g);
 }
 
 /** y[0..3] = ([A₀, B₀, A₁, B₁] pair sums of a01, a23 + the lone blocks in lanes 0 and 2 of l01, l23) · g. */
@@ -306,12 +285,15 @@ export function q16_scratch_bytes(K: i32): i32 {
   storeRows4(y + f4(4 * (G + 3 * Q)), e01, e23, z, z, g);
 }
 
-/** One row (pair P: codes c + P·cp, positions p + 4P, scales s + P·sp) against q, σ (no scale2): the same f32 operations, in the same order, as a row of rowDot4Q or micro4Q. */
-@inline function rowDotQ<F>(q: usize, sig: usize, c: usize, cp: usize, p: usize, s: usize, sp: usize, K: i32): f32 {
+/** One row (pair P: codes c + P·cp, positions p + 4P, scales s + P·sp; `rows4`'s strides) against a token's q (σ after it; no scale2): the same f32 operations, in the same order, as a row of groupsDotQ or micro4Q. */
+@inline function rowDotQ<F>(q: usize, c: usize, p: usize, s: usize, K: i32, rows4: bool): f32 {
   let acc = f32x4.splat(0);
   const nb = K >> 4;
   const np = nb >> 1;
-  const tbl = v128.load(E2M1X2);
+  const tbl = e2m1x2Lanes(false);
+  const sig = q + qBytes(K);
+  const cp = codePair<F>(rows4);
+  const sp = scalePair(rows4);
   for (let P = 0; P < np; P++) {
     const qp = q + (<usize>P << 6);
     const d = pairDot<F>(c + <usize>P * cp, p + (<usize>P << 2), v128.load(qp), v128.load(qp, 16), v128.load(qp, 32), v128.load(qp, 48), tbl, false);
@@ -337,12 +319,15 @@ export function q16_scratch_bytes(K: i32): i32 {
   return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(t), f32x4.mul(e, sigma)));
 }
 
-/** One row (pair P: codes c + P·cp, positions p + 4P, scales s + P·sp) against 4 quantised tokens (q, q + qs, …; σ at + sg) → y[t·ys], times g; K/16 even. */
-@inline function micro4Q<F>(q: usize, qs: usize, sg: usize, c: usize, cp: usize, p: usize, s: usize, sp: usize, K: i32, y: usize, ys: usize, g: f32): void {
+/** One row (pair P: codes c + P·cp, positions p + 4P, scales s + P·sp; `rows4`'s strides) against 4 quantised tokens (q, q + qs, …; each σ after its q) → y[t·ys], times g; K/16 even. */
+@inline function micro4Q<F>(q: usize, qs: usize, c: usize, p: usize, s: usize, K: i32, y: usize, ys: usize, g: f32, rows4: bool): void {
   let a01 = f32x4.splat(0);
   let a23 = a01;
   const np = K >> 5;
-  const tbl = v128.load(E2M1X2);
+  const tbl = e2m1x2Lanes(false);
+  const sg = qBytes(K);
+  const cp = codePair<F>(rows4);
+  const sp = scalePair(rows4);
   for (let P = 0; P < np; P++) {
     let w0: v128, w1: v128, w2: v128, w3: v128;
     const cw = c + <usize>P * cp;
@@ -382,44 +367,52 @@ export function q16_scratch_bytes(K: i32): i32 {
 }
 
 /**
- * Y[t, n] (row stride ys bytes) for rows n < N of weights addressed as fp4_rows4.ts says (row r of
- * a group: codes c + r·cr, pair stride cp, groups cg apart; scales likewise s, sr, sp, sg;
- * s24 positions p + n·pr), T tokens quantised at q (stride qs). Row blocks that stay in L2
- * (matmul.ts's rowBlock, whole groups of 4); in each, 4 tokens per decoded pair (K/16 even; else,
- * and for the last T mod 4 tokens, each token's rows 4 at a time, then one at a time).
+ * Y[t, n] (row stride ys bytes) for rows n < N of the weight at codes c, s24 positions p, scales s,
+ * in ModelOpt or (`rows4`) the rows4 layout (fp4_rows4.ts: row r of group G at c + G·cg + r·cr, …),
+ * T tokens quantised at q (stride qs). Row blocks that stay in L2 (matmul.ts's rowBlock, whole
+ * groups of 4); in each, 4 tokens per decoded pair (K/16 even; else, and for the last T mod 4
+ * tokens, each token's rows 4 at a time, then one at a time).
  */
-@inline function rowsQ16<F>(q: usize, qs: usize, T: i32, K: i32, N: i32, c: usize, cr: usize, cp: usize, cg: usize, p: usize, pr: usize, s: usize, sr: usize, sp: usize, sg: usize, y: usize, ys: usize, g: f32, rows4: bool): void {
-  const sgq = qBytes(K);
-  if (T < 4 && !((K >> 4) & 1)) return decodeRowsQ16<F>(q, qs, T, K, N, c, cr, cp, cg, p, pr, s, sr, sp, sg, y, ys, g, rows4);
+@inline function rowsQ16<F>(q: usize, qs: usize, T: i32, K: i32, N: i32, c: usize, p: usize, s: usize, y: usize, ys: usize, g: f32, rows4: bool): void {
+  if (T < 4 && !((K >> 4) & 1)) return decodeRowsQ16<F>(q, qs, T, K, N, c, p, s, y, ys, g, rows4);
+  const cr = codeRow<F>(K, rows4);
+  const cg = codeGroup<F>(K, rows4);
+  const pr = positionRow<F>(K);
+  const sr = scaleRow(K, rows4);
+  const sg = scaleGroup(K, rows4);
   const T4 = (K >> 4) & 1 ? 0 : T & ~3;
   const block = max<i32>(4, rowBlock(<usize>(K >> 4) * codeBytes<F>() + pr + <usize>(K >> 4)) & ~3);
   for (let n0 = 0; n0 < N; n0 += block) {
     const n1 = min(N, n0 + block);
     for (let t = 0; t < T4; t += 4) {
       const qt = q + <usize>t * qs;
-      for (let n = n0; n < n1; n++) micro4Q<F>(qt, qs, sgq, rowAt(c, n, cr, cg), cp, p + <usize>n * pr, rowAt(s, n, sr, sg), sp, K, y + <usize>t * ys + f4(n), ys, g);
+      for (let n = n0; n < n1; n++) micro4Q<F>(qt, qs, rowAt(c, n, cr, cg), p + <usize>n * pr, rowAt(s, n, sr, sg), K, y + <usize>t * ys + f4(n), ys, g, rows4);
     }
     for (let t = T4; t < T; t++) {
       const qt = q + <usize>t * qs;
       const yt = y + <usize>t * ys;
       let n = n0;
-      for (; n + 4 <= n1; n += 4) rowDot4Q<F>(qt, qt + sgq, rowAt(c, n, cr, cg), cr, cp, p + <usize>n * pr, pr, rowAt(s, n, sr, sg), sr, sp, K, yt + f4(n), g, rows4);
-      for (; n < n1; n++) store<f32>(yt + f4(n), rowDotQ<F>(qt, qt + sgq, rowAt(c, n, cr, cg), cp, p + <usize>n * pr, rowAt(s, n, sr, sg), sp, K) * g);
+      for (; n + 4 <= n1; n += 4) groupsDotQ<F>(qt, rowAt(c, n, cr, cg), p + <usize>n * pr, rowAt(s, n, sr, sg), 0, 0, K, yt + f4(n), g, rows4, 1);
+      for (; n < n1; n++) store<f32>(yt + f4(n), rowDotQ<F>(qt, rowAt(c, n, cr, cg), p + <usize>n * pr, rowAt(s, n, sr, sg), K, rows4) * g);
     }
   }
 }
 
-/** rowsQ16 for T < 4 and K/16 even (decode, short verification passes), token by token: groups G, G + Q, G + 2Q, G + 3Q together (rowDot16Q, four streams; Q = M/4), the last M mod 4 groups alone, then the last N mod 4 rows one at a time. */
-@inline function decodeRowsQ16<F>(q: usize, qs: usize, T: i32, K: i32, N: i32, c: usize, cr: usize, cp: usize, cg: usize, p: usize, pr: usize, s: usize, sr: usize, sp: usize, sg: usize, y: usize, ys: usize, g: f32, rows4: bool): void {
-  const sgq = qBytes(K);
+/** rowsQ16 for T < 4 and K/16 even (decode, short verification passes), token by token: groups G, G + Q, G + 2Q, G + 3Q together (groupsDotQ, four streams; Q = M/4), the last M mod 4 groups alone, then the last N mod 4 rows one at a time. */
+@inline function decodeRowsQ16<F>(q: usize, qs: usize, T: i32, K: i32, N: i32, c: usize, p: usize, s: usize, y: usize, ys: usize, g: f32, rows4: bool): void {
+  const cr = codeRow<F>(K, rows4);
+  const cg = codeGroup<F>(K, rows4);
+  const pr = positionRow<F>(K);
+  const sr = scaleRow(K, rows4);
+  const sg = scaleGroup(K, rows4);
   const M = N >> 2;
   const Q = M >> 2;
   for (let t = 0; t < T; t++) {
     const qt = q + <usize>t * qs;
     const yt = y + <usize>t * ys;
-    for (let G = 0; G < Q; G++) rowDot16Q<F>(qt, qt + sgq, c, cg, cr, cp, p, pr, s, sg, sr, sp, G, Q, K, yt, g, rows4);
-    for (let G = 4 * Q; G < M; G++) rowDot4Q<F>(qt, qt + sgq, c + <usize>G * cg, cr, cp, p + <usize>(4 * G) * pr, pr, s + <usize>G * sg, sr, sp, K, yt + f4(4 * G), g, rows4);
-    for (let n = 4 * M; n < N; n++) store<f32>(yt + f4(n), rowDotQ<F>(qt, qt + sgq, rowAt(c, n, cr, cg), cp, p + <usize>n * pr, rowAt(s, n, sr, sg), sp, K) * g);
+    for (let G = 0; G < Q; G++) groupsDotQ<F>(qt, c, p, s, G, Q, K, yt, g, rows4, 4);
+    for (let G = 4 * Q; G < M; G++) groupsDotQ<F>(qt, c, p, s, G, 0, K, yt, g, rows4, 1);
+    for (let n = 4 * M; n < N; n++) store<f32>(yt + f4(n), rowDotQ<F>(qt, rowAt(c, n, cr, cg), p + <usize>n * pr, rowAt(s, n, sr, sg), K, rows4) * g);
   }
 }
 
@@ -432,9 +425,7 @@ function quantizeTokens<F>(x: usize, q: usize, T: i32, K: i32): void {
 /** Y(T, N) = X(T, K) · W(N, K)ᵀ, SIMD, weights in ModelOpt layout (scratch: T · q16_scratch_bytes(K)). */
 function matmulQ16Simd<F>(x: usize, q: usize, c: usize, p: usize, s: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
   quantizeTokens<F>(x, q, T, K);
-  const cr = <usize>(K >> 4) * codeBytes<F>();
-  const sr = <usize>(K >> 4);
-  rowsQ16<F>(q, q16_scratch_bytes(K), T, K, N, c, cr, pairCodeBytes<F>(), 4 * cr, p, sizeof<F>() == 1 ? 0 : <usize>(K >> 3), s, sr, 2, 4 * sr, y, f4(N), scale2 * 0.5, false);
+  rowsQ16<F>(q, q16_scratch_bytes(K), T, K, N, c, p, s, y, f4(N), scale2 * 0.5, false);
 }
 
 /** Y(T, N) = X(T, K) · W(N, K)ᵀ, SIMD, nvfp4 weights in rows4 layout at w (fp4_rows4.ts). */
@@ -443,28 +434,24 @@ function matmulQ16Rows4(x: usize, q: usize, w: usize, scale2: f32, y: usize, T: 
   const qs = <usize>q16_scratch_bytes(K);
   const g = scale2 * 0.5;
   const N4 = N & ~3;
-  const gb = groupBytes(K);
-  rowsQ16<u8>(q, qs, T, K, N4, w, 16, CHUNK, gb, 0, 0, w + 64, 2, CHUNK, gb, y, f4(N), g, true);
+  rowsQ16<u8>(q, qs, T, K, N4, w, 0, w + 64, y, f4(N), g, true);
   if (N4 == N) return;
-  const tc = w + <usize>(N4 >> 2) * gb;
-  const cr = <usize>(K >> 1);
-  const ts = tc + <usize>(N - N4) * cr;
-  const sr = <usize>(K >> 4);
-  rowsQ16<u8>(q, qs, T, K, N - N4, tc, cr, 16, 4 * cr, 0, 0, ts, sr, 2, 4 * sr, y + f4(N4), f4(N), g, false);
+  const tc = w + <usize>(N4 >> 2) * groupBytes(K); // the last N mod 4 rows, ModelOpt: codes, then scales
+  rowsQ16<u8>(q, qs, T, K, N - N4, tc, 0, tc + <usize>(N - N4) * codeRow<u8>(K, false), y + f4(N4), f4(N), g, false);
 }
 
 /** 2·E2M1 of element i of block b of a row (codes c, positions p; 0 where s24 pruned it). */
 @inline function weightX2<F>(c: usize, p: usize, b: i32, i: i32): i32 {
   if (sizeof<F>() == 1) {
     const byte = <i32>load<u8>(c + (<usize>b << 3) + <usize>(i >> 1));
-    return <i32>load<i8>(E2M1X2 + <usize>((byte >> (4 * (i & 1))) & 15));
+    return e2m1x2((byte >> (4 * (i & 1))) & 15);
   }
   const g = i >> 2;
   const pos = (<i32>load<u8>(p + (<usize>b << 1) + <usize>(g >> 1)) >> (4 * (g & 1))) & 15;
   const byte = <i32>load<u8>(c + (<usize>b << 2) + <usize>g);
   const j = i & 3;
-  if (j == (pos & 3)) return <i32>load<i8>(E2M1X2 + <usize>(byte & 15));
-  return j == pos >> 2 ? <i32>load<i8>(E2M1X2 + <usize>(byte >> 4)) : 0;
+  if (j == (pos & 3)) return e2m1x2(byte & 15);
+  return j == pos >> 2 ? e2m1x2(byte >> 4) : 0;
 }
 
 function matvecQ16Scalar<F>(x: usize, q: usize, c: usize, p: usize, s: usize, scale2: f32, y: usize, K: i32, N: i32): void {

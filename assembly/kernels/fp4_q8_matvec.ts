@@ -1,6 +1,6 @@
 // spec §14.1, DESIGN §3: the int8-activation decode path for 4-bit weights (the second inner loop
 // the issue asks to measure against nvfp4_matmul.ts's f32 one):
-//   1. f32_quantize_q8: x (K) → q (K, i16 holding int8 values) and one f32 scale per block of 16,
+//   1. x (K) → q (K, i16 holding int8 values) and one f32 scale per block of 16,
 //      σ_b = max_{k∈b} |x_k| / 127, q_k = round(x_k / σ_b) (ties to even), |q_k| ≤ 127
 //      (σ_b = 0 gives q = 0).
 //   2. …_matvec_q8: per block the 16 weights ×2 as int8 (fp4_decode.ts) widen to i16 and
@@ -10,13 +10,14 @@
 // Error: the activation rounding dominates: |x_k − σ_b q_k| ≤ σ_b / 2 = max_b|x| / 254, so
 //   |ŷ − y| ≤ Σ_b (max_b|x| / 254) · Σ_{k∈b} |w_k| + (K/16 + 8)·u·Σ_k |x_k w_k| — about 2⁻⁸ of the
 //   row's |x|·|w| scale, not f32 accuracy (measured on the fixture and in the bench).
-// SIMD build only (in the scalar build these exports trap); measured in the bench, not used by
-// the backend: the activation rounding fails the fixture tolerance (see the bench and report).
+// Bench build only (bench.ts, SIMD; without SIMD these exports trap); measured in the bench, not
+// used by the backend: the activation rounding fails the fixture tolerance (see the bench).
 
 import { e4m3At } from './fp4_decode';
 import { blockSigma, roundedHalf } from './fp4_q16_matvec';
 import { f4, hsum } from './lanes';
-import { codeBytes, decodeAt, store4 } from './nvfp4_matmul';
+import { codeBytes } from './fp4_rows4';
+import { decodeAt, store4 } from './nvfp4_matmul';
 
 /** Bytes of scratch f32_quantize_q8 needs for K: K i16 values then K/16 f32 scales. */
 export function q8_scratch_bytes(K: i32): i32 {
@@ -24,11 +25,6 @@ export function q8_scratch_bytes(K: i32): i32 {
 }
 
 /** x (K, f32) → scratch: q (K, i16) then σ (K/16, f32), per block of 16. */
-export function f32_quantize_q8(x: usize, K: i32, scratch: usize): void {
-  if (ASC_FEATURE_SIMD) quantizeSimd(x, K, scratch);
-  else unreachable();
-}
-
 function quantizeSimd(x: usize, K: i32, scratch: usize): void {
   const sig = scratch + (<usize>K << 1);
   const nb = K >> 4;

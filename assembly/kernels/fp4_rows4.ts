@@ -23,6 +23,42 @@ export const CHUNK: i32 = 72;
   return <usize>(K >> 5) * CHUNK;
 }
 
+/** Code bytes per 16-element block: 8 (nvfp4, F = u8) or 4 (nvfp4-s24, F = u16; ModelOpt only). */
+@inline export function codeBytes<F>(): usize {
+  return sizeof<F>() == 1 ? 8 : 4;
+}
+
+// The strides of the table above, for format F in ModelOpt (rows4 false) or rows4 (true): kernels
+// take the weight's base addresses (codes c, s24 positions p, scales s) and derive these from K.
+/** cr: from one row's codes to the next row's in its group. */
+@inline export function codeRow<F>(K: i32, rows4: bool): usize {
+  return rows4 ? 16 : <usize>(K >> 4) * codeBytes<F>();
+}
+/** cp: from one pair of blocks' codes to the next in a row. */
+@inline export function codePair<F>(rows4: bool): usize {
+  return rows4 ? <usize>CHUNK : 2 * codeBytes<F>();
+}
+/** cg: from one group of 4 rows' codes to the next. */
+@inline export function codeGroup<F>(K: i32, rows4: bool): usize {
+  return rows4 ? groupBytes(K) : 4 * codeRow<F>(K, false);
+}
+/** sr: from one row's scales to the next row's in its group. */
+@inline export function scaleRow(K: i32, rows4: bool): usize {
+  return rows4 ? 2 : <usize>(K >> 4);
+}
+/** sp: from one pair of blocks' scales to the next in a row. */
+@inline export function scalePair(rows4: bool): usize {
+  return rows4 ? <usize>CHUNK : 2;
+}
+/** sg: from one group of 4 rows' scales to the next. */
+@inline export function scaleGroup(K: i32, rows4: bool): usize {
+  return rows4 ? groupBytes(K) : 4 * scaleRow(K, false);
+}
+/** pr: from one row's s24 position bytes (K/8, 4 per pair, ModelOpt) to the next; 0 for nvfp4. */
+@inline export function positionRow<F>(K: i32): usize {
+  return sizeof<F>() == 1 ? 0 : <usize>(K >> 3);
+}
+
 /** Whether this build's kernels take an nvfp4 weight (N, K) in rows4: SIMD builds, whole pairs of blocks, a group of 4 rows. */
 export function rows4_supported(K: i32, N: i32): bool {
   return ASC_FEATURE_SIMD && (K & 31) == 0 && K > 0 && N >= 4;

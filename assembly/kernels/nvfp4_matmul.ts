@@ -19,13 +19,9 @@
 //   and ·scale2/2 three more: |ŷ − y| ≤ (K/16 + 24)·u·Σ_k |x_k w_k| for both twins.
 
 import { addScaled, blockDotAt, blockDotS24Scalar, blockDotScalar, blockDotW8, decodeBlock, decodeBlockS24, e4m3At, quarter } from './fp4_decode';
+import { codeBytes } from './fp4_rows4';
 import { f4, hsum } from './lanes';
 import { rowBlock } from './matmul';
-
-/** Code bytes per 16-element block: 8 (nvfp4, F = u8) or 4 (nvfp4-s24, F = u16). */
-@inline export function codeBytes<F>(): usize {
-  return sizeof<F>() == 1 ? 8 : 4;
-}
 
 /** Block b of a row: codes c, positions p (s24 only; 2 bytes per block). */
 @inline export function decodeAt<F>(c: usize, p: usize, b: i32): v128 {

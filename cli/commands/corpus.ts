@@ -1,8 +1,8 @@
-// `edgetron corpus [--out DIR]`: build the demo corpus folder (weights-tools/corpus.ts,
+// `edgetron corpus [--out DIR]`: build the demo corpus folder (lab/corpus.ts,
 // docs/models.md): train/held-out text, the 4096-token BPE tokenizer, uint16 token streams and
 // corpus.json.
 
-import { buildCorpus, DEFAULT_CORPUS_DIR, DOCUMENT_SEPARATOR, EOS_ID, VOCAB_SIZE } from '../../weights-tools/corpus.js';
+import { buildCorpus, DEFAULT_CORPUS_DIR, DOCUMENT_SEPARATOR, EOS_ID, VOCAB_SIZE } from '../../lab/corpus.js';
 import { stringOpt } from '../args.js';
 import type { Command } from '../command.js';
 

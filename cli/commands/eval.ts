@@ -1,9 +1,9 @@
 // `edgetron eval --model PATH --text FILE [--backend B] [--context N]` and
 // `edgetron eval --trigram TRAINFILE --text FILE`: bits per byte and perplexity of a text as one
-// JSON line {"tokens", "bytes", "bits_per_byte", "perplexity"} (weights-tools/eval.ts,
+// JSON line {"tokens", "bytes", "bits_per_byte", "perplexity"} (lab/eval.ts,
 // docs/models.md).
 
-import { DEFAULT_CONTEXT, evaluateModel, evaluateTrigram, readEvalText } from '../../weights-tools/eval.js';
+import { DEFAULT_CONTEXT, evaluateModel, evaluateTrigram, readEvalText } from '../../lab/eval.js';
 import { intOpt, requiredOpt, stringOpt } from '../args.js';
 import { BACKEND_NAMES } from '../backends.js';
 import type { Command } from '../command.js';

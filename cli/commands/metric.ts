@@ -7,25 +7,25 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../weights-tools/checkpoint.js';
-import { DatasetError } from '../../engine/errors.js';
-import { parseLabelledCsv, parseUciCsv, type LabelledData } from '../../engine/metric/dataset.js';
+import { DatasetError } from '../../engine/core/errors.js';
+import { parseLabelledCsv, parseUciCsv, type LabelledData } from '../../lab/metric/dataset.js';
 import { identity, project } from '../../engine/metric/distances.js';
 import { meanPooledEmbedding } from '../../engine/metric/embedding.js';
 import { fitLinearMetric } from '../../engine/metric/classifier.js';
 import { errorRate, knnPredict } from '../../engine/metric/knn.js';
 import { applyMetric, metricFromJson, metricToJson } from '../../engine/metric/linear-metric.js';
 import { METRIC_ENERGIES, fitMonteCarlo, type MetricEnergyName } from '../../engine/metric/monte-carlo.js';
-import { fitGradientNca } from '../../engine/metric/nca-gradient.js';
-import { formatReproTable, reproduce, type ReproRow } from '../../engine/metric/repro.js';
+import { fitGradientNca } from '../../lab/metric/nca-gradient.js';
+import { formatReproTable, reproduce, type ReproRow } from '../../lab/metric/repro.js';
 import { applyZScore, fitZScore } from '../../engine/metric/zscore.js';
-import { requireText } from '../../engine/session.js';
-import { TICKET_TEAMS, ticketSplit, type Ticket } from '../../weights-tools/tickets.js';
+import { requireText } from '../../engine/core/session.js';
+import { TICKET_TEAMS, ticketSplit, type Ticket } from '../../lab/tickets.js';
 import { intOpt, numberOpt, requiredOpt, stringOpt, type OptionValues } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
 import { loadForCli } from '../load.js';
+import { packageRoot } from '../../runtime/paths.js';
 
 const SUBCOMMANDS = ['fit', 'eval', 'repro', 'tickets'] as const;
 

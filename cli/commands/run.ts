@@ -4,8 +4,8 @@
 // object of backend (and wasm kernel build), token counts, load time, prefill/decode rates and
 // peak RSS (and, with --mtp K, the acceptance length of speculative decoding, spec §11).
 
-import { generate, MAX_MTP, type DoneEvent } from '../../engine/generate.js';
-import { requireText } from '../../engine/session.js';
+import { requireText } from '../../engine/core/session.js';
+import { generate, MAX_MTP, type DoneEvent } from '../../engine/decode/generate.js';
 import { intOpt, numberOpt, stringOpt } from '../args.js';
 import { BACKEND_NAMES } from '../backends.js';
 import type { Command } from '../command.js';

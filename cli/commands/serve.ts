@@ -2,18 +2,19 @@
 // default model is the committed edge pack assets/packs/default; any other checkpoint is served
 // as it is when it already is an edge pack (sharded index with sha256s, shards ≤ 24 MiB), else
 // packed into a temporary folder first (weights-tools/pack.ts). The isolate fit check
-// (worker/fit.ts) runs here too, so a model that cannot fit is refused before wrangler starts.
+// (serve/fit.ts) runs here too, so a model that cannot fit is refused before wrangler starts.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseConfig } from '../../engine/config.js';
-import { SAFETENSORS_INDEX_FILE, parseSafetensorsIndex } from '../../engine/safetensors.js';
-import { packageRoot, resolveModelPath } from '../../weights-tools/checkpoint.js';
+import { parseConfig } from '../../engine/core/config.js';
+import { SAFETENSORS_INDEX_FILE, parseSafetensorsIndex } from '../../engine/formats/safetensors.js';
+import { packageRoot } from '../../runtime/paths.js';
+import { assertFitsIsolate } from '../../serve/fit.js';
+import { resolveModelPath } from '../../weights-tools/checkpoint.js';
 import { EDGE_SHARD_BYTES, packCheckpoint } from '../../weights-tools/pack.js';
-import { assertFitsIsolate } from '../../worker/fit.js';
 import { intOpt, stringOpt } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';

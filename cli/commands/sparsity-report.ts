@@ -1,14 +1,14 @@
 // `edgetron sparsity-report --model PATH --out DIR [--text FILE] [--calib FILE] [--fixed-mask DIR]
 // [--search-space DIR] [--backend B] [--eval-chars N] [--context N] [--recover-steps N]`: the 2:4
-// quality report of docs/sparsity.md (weights-tools/sparsity-report.ts): report.md, report.json,
+// quality report of docs/sparsity.md (lab/sparsity-report.ts): report.md, report.json,
 // flip-rate.png/.svg and the converted packs in DIR/packs, with one progress line per stage on
 // stderr and the end-to-end table on stdout.
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { packageRoot } from '../../weights-tools/checkpoint.js';
-import { readEvalText } from '../../weights-tools/eval.js';
-import { sparsityReport } from '../../weights-tools/sparsity-report.js';
+import { readEvalText } from '../../lab/eval.js';
+import { sparsityReport } from '../../lab/sparsity-report.js';
+import { packageRoot } from '../../runtime/paths.js';
 import { intOpt, requiredOpt, stringOpt } from '../args.js';
 import { BACKEND_NAMES, pickBackend } from '../backends.js';
 import type { Command } from '../command.js';

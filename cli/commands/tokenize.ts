@@ -1,7 +1,7 @@
 // `edgetron tokenize --model PATH --text TEXT`: the ids of TEXT as a JSON array, no BOS (DESIGN §5).
 
-import { MissingTokenizerError } from '../../engine/errors.js';
-import { TextCodec } from '../../engine/text.js';
+import { MissingTokenizerError } from '../../engine/core/errors.js';
+import { TextCodec } from '../../engine/text/text.js';
 import { openCheckpoint, resolveModelPath } from '../../weights-tools/checkpoint.js';
 import { requiredOpt, stringOpt } from '../args.js';
 import type { Command } from '../command.js';

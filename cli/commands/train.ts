@@ -1,18 +1,18 @@
 // `edgetron train --preset P --data DIR --out DIR --steps N --batch B --seq T --lr X --warmup W
 // --seed S [--resume] [--threads N] [--checkpoint-every N] [--init MODEL] [--sparse 2:4
 // --search-space|--fixed-mask]`: train a preset-shaped model on a corpus folder's train.u16
-// (weights-tools/train/trainer.ts), printing a progress line, and export it as an HF folder that
-// openCheckpoint loads. 2:4 sparse training: weights-tools/train/sparse.ts (its mask log goes to
+// (lab/train/trainer.ts), printing a progress line, and export it as an HF folder that
+// openCheckpoint loads. 2:4 sparse training: lab/train/sparse.ts (its mask log goes to
 // OUT/sparse-log.json).
 
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../../engine/config.js';
-import { readTokenFile } from '../../weights-tools/train/data.js';
-import { SparseTraining, sparseLinears, type SparseMode } from '../../weights-tools/train/sparse.js';
-import { exportHf, train } from '../../weights-tools/train/trainer.js';
-import { paramLayout } from '../../weights-tools/train/params.js';
+import { parseConfig } from '../../engine/core/config.js';
+import { readTokenFile } from '../../lab/train/data.js';
+import { SparseTraining, sparseLinears, type SparseMode } from '../../lab/train/sparse.js';
+import { exportHf, train } from '../../lab/train/trainer.js';
+import { paramLayout } from '../../lab/train/params.js';
 import { PRESET_NAMES, isPresetName, presetConfig } from '../../weights-tools/presets.js';
 import { intOpt, numberOpt, requiredOpt, stringOpt } from '../args.js';
 import type { Command } from '../command.js';

@@ -8,7 +8,7 @@
 //   without a new best. Each restart reheats to T₀ from the best state seen. The best state
 //   over all restarts is returned (restored into the search). Seeded: same seed, same chain.
 
-import { Prng } from '../prng.js';
+import { Prng } from '../decode/prng.js';
 
 /** A state space the chain walks; `M` is a move, `S` a saved state. */
 export interface AnnealSearch<M, S> {

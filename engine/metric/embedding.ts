@@ -3,7 +3,7 @@
 //   e = (1/T) Σ_t RMSNorm_f(x_t)   (d),
 // each text in its own fresh sequence, so embeddings do not depend on batch or order.
 
-import type { Model } from '../model.js';
+import type { Model } from '../core/model.js';
 
 /**
  * The mean-pooled final hidden state of `tokens` (T ≥ 1): (d) floats.

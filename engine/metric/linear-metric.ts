@@ -3,7 +3,7 @@
 //   { "format": "edgetron-metric", "version": 1, "energy", "d", "r", "mean": [d], "std": [d],
 //     "L": [[d] × r], "fit": { ... free-form facts about the fit ... } }
 
-import { MetricFormatError } from '../errors.js';
+import { MetricFormatError } from '../core/errors.js';
 import { project } from './distances.js';
 import { applyZScore, type ZScore } from './zscore.js';
 

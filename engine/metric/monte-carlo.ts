@@ -4,7 +4,7 @@
 // the energy (NCA or leave-one-out k-NN) on the trial distances. One sweep = r·d proposals;
 // the chain, schedule, restarts and best-state tracking are anneal.ts.
 
-import type { Prng } from '../prng.js';
+import type { Prng } from '../decode/prng.js';
 import { anneal, type AnnealResult, type AnnealSchedule, type AnnealSearch } from './anneal.js';
 import { MetricDistances } from './distances.js';
 import { looKnnEnergy, ncaEnergy, type DistanceEnergy } from './energies.js';

@@ -4,7 +4,7 @@
 //   W ← Cᵀ V = Xcᵀ (Xc V) / n,  V ← Gram–Schmidt(W),
 // which never forms the (d, d) covariance: each iteration costs O(n·d·r).
 
-import { Prng } from '../prng.js';
+import { Prng } from '../decode/prng.js';
 import { identity } from './distances.js';
 
 const ITERATIONS = 100;

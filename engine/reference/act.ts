@@ -1,7 +1,7 @@
 // The reference backend's activation: a dense f64 matrix, rows × cols, row-major.
 // Every reference kernel reads and writes these; f64 keeps rounding far below any f32 backend's.
 
-import type { Act } from '../backend.js';
+import type { Act } from '../core/backend.js';
 
 /**
  * An f64 activation matrix (rows, cols), row-major.

@@ -6,8 +6,8 @@
 // The T new k/v rows are appended to the cache at rows [position, position + T).
 // Error budget: f64 rounding only (softmax with the row maximum subtracted).
 
-import type { ModelConfig } from '../config.js';
-import { ContextWindowExceededError } from '../errors.js';
+import type { ModelConfig } from '../core/config.js';
+import { ContextWindowExceededError } from '../core/errors.js';
 import { RefAct } from './act.js';
 import { matmul } from './matmul.js';
 import type { KvLayerState } from './state.js';

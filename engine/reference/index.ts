@@ -5,10 +5,10 @@
 // moe.ts (§8), mlp.ts (§9), state.ts (the per-sequence state). Weights are read lazily on first
 // use where the store can read synchronously (tensors.ts), and never copied twice.
 
-import type { Act, Backend, LoadedModel, SequenceState, StatePart } from '../backend.js';
-import type { ModelConfig } from '../config.js';
-import { OpArgumentError, SequenceStateError, TokenOutOfRangeError } from '../errors.js';
-import { headTensorName, type TensorEntry } from '../weights.js';
+import type { Act, Backend, LoadedModel, SequenceState, StatePart } from '../core/backend.js';
+import type { ModelConfig } from '../core/config.js';
+import { OpArgumentError, SequenceStateError, TokenOutOfRangeError } from '../core/errors.js';
+import { headTensorName, type TensorEntry } from '../core/weights.js';
 import { RefAct } from './act.js';
 import { attention } from './attention.js';
 import { mamba2 } from './mamba2.js';

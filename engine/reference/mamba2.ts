@@ -7,7 +7,7 @@
 //   5. ŷ = GroupRMSNorm(y ⊙ SiLU(z));  out = W_out · ŷ                            (§6.7)
 // Error budget: f64 rounding only.
 
-import type { ModelConfig } from '../config.js';
+import type { ModelConfig } from '../core/config.js';
 import { RefAct } from './act.js';
 import { silu, softplus } from './activations.js';
 import { matmul } from './matmul.js';

@@ -2,12 +2,12 @@
 //   Y[t, o] = Σ_i X[t, i] · W[o, i]      X (T, in), W (out, in), Y (T, out)
 // W is raw f32/f16/bf16, or nvfp4 / nvfp4-s24 (spec §14.1: W = E2M1 · E4M3(block scale) ·
 // weight_scale_2, the pruned elements of s24 are 0). Each weight row is decoded exactly to f64
-// (engine/dtype.ts, engine/nvfp4.ts) once per call, then dotted with every row of X in f64.
+// (engine/formats/dtype.ts, engine/formats/nvfp4.ts) once per call, then dotted with every row of X in f64.
 // Error budget: f64 rounding only, ≲ in · 2^−53 · Σ|X·W| relative; the oracle for all backends,
 // the fused 4-bit kernels included.
 
-import { decodeInto } from '../dtype.js';
-import { decodeNvfp4Row, decodeNvfp4S24Row } from '../nvfp4.js';
+import { decodeInto } from '../formats/dtype.js';
+import { decodeNvfp4Row, decodeNvfp4S24Row } from '../formats/nvfp4.js';
 import { RefAct } from './act.js';
 import type { LinearTap, RawTensor } from './tensors.js';
 

@@ -11,7 +11,7 @@
 // Output: routed + shared(u), shared = the relu² MLP of width S at full width d, always on.
 // Only the routed experts' weights are read. Error budget: f64 rounding only.
 
-import type { ModelConfig, MoeConfig } from '../config.js';
+import type { ModelConfig, MoeConfig } from '../core/config.js';
 import { RefAct } from './act.js';
 import { sigmoid } from './activations.js';
 import { matmul } from './matmul.js';

@@ -6,10 +6,10 @@
 // it stays valid whatever runs after it (including a restore to an earlier snapshot that then
 // overwrites those rows).
 
-import { LayerStates } from '../layer-states.js';
-import { stateLayers, type SequenceState, type StatePart, type StateSnapshot } from '../backend.js';
-import type { ModelConfig } from '../config.js';
-import { ContextWindowExceededError, SequenceStateError } from '../errors.js';
+import { LayerStates } from '../core/layer-states.js';
+import { stateLayers, type SequenceState, type StatePart, type StateSnapshot } from '../core/backend.js';
+import type { ModelConfig } from '../core/config.js';
+import { ContextWindowExceededError, SequenceStateError } from '../core/errors.js';
 
 /** Recurrent state of one Mamba-2 layer. */
 export interface MambaLayerState {

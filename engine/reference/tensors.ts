@@ -1,16 +1,16 @@
 // The reference backend's weights: each tensor's raw little-endian bytes exactly as the store
 // holds them, read on first use and kept (never a second, decoded copy). Elements are decoded to
-// f64 where a kernel uses them (engine/dtype.ts), so a bf16 [1856, 2688] expert stays 10 MB.
+// f64 where a kernel uses them (engine/formats/dtype.ts), so a bf16 [1856, 2688] expert stays 10 MB.
 //
 // The op interface is synchronous, so a lazy read needs a synchronous source: a TensorEntry that
 // also has `readIntoSync` (the in-memory store; a file loader can give one with fs.readSync).
 // Entries without it are read eagerly, once, by `load()`.
 
-import { decodeAll } from '../dtype.js';
-import { MissingTensorError } from '../errors.js';
-import { checkPositionCodes } from '../sparse24.js';
+import { decodeAll } from '../formats/dtype.js';
+import { MissingTensorError } from '../core/errors.js';
+import { checkPositionCodes } from '../formats/sparse24.js';
 import type { RefAct } from './act.js';
-import { linearWeight, sidecarNames, type DType, type TensorEntry } from '../weights.js';
+import { linearWeight, sidecarNames, type DType, type TensorEntry } from '../core/weights.js';
 
 /** A TensorEntry that can also fill `dst` synchronously. */
 export interface SyncTensorEntry extends TensorEntry {

@@ -11,10 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { wasmBackend } from '../../assembly/backend/index.js';
 import { chatBody } from '../../embed/protocol.js';
-import { openSession } from '../../engine/session.js';
+import { openSession } from '../../engine/core/session.js';
 import { openCheckpoint } from '../../weights-tools/checkpoint.js';
 import { createApp } from '../../worker/app.js';
-import type { ServedModel } from '../../worker/run.js';
+import type { ServedModel } from '../../serve/run.js';
 
 const PACK = fileURLToPath(new URL('../../assets/packs/default/', import.meta.url));
 const MODEL = 'edgetron-default';

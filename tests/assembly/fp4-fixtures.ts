@@ -2,10 +2,10 @@
 // fp4-i8-relaxed.test.ts) and the kernels' stated error bounds against the reference matmul.
 
 import type { Heap } from '../../assembly/backend/heap.js';
-import { NVFP4_BLOCK } from '../../engine/nvfp4.js';
+import { NVFP4_BLOCK } from '../../engine/formats/nvfp4.js';
+import { POSITION_CODES } from '../../engine/formats/sparse24.js';
 import { decodeWeightRow } from '../../engine/reference/matmul.js';
 import type { RawTensor } from '../../engine/reference/tensors.js';
-import { POSITION_CODES } from '../../engine/sparse24.js';
 import { mulberry32 } from '../helpers/memory-store.js';
 
 const U = 2 ** -24;

@@ -13,7 +13,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { instantiateKernels, type WasmKernels } from '../../assembly/backend/instantiate.js';
 import { enableRelaxedSimd, readKernelBuild } from '../../assembly/backend/node-wasm.js';
-import { e4m3ToNumber } from '../../engine/nvfp4.js';
+import { e4m3ToNumber } from '../../engine/formats/nvfp4.js';
 import { RefAct } from '../../engine/reference/act.js';
 import { matmul } from '../../engine/reference/matmul.js';
 import type { RawTensor } from '../../engine/reference/tensors.js';

@@ -6,7 +6,7 @@
 
 import { beforeAll, describe, expect, test } from 'vitest';
 import { loadKernels, type KernelExports, type WasmKernels } from '../../assembly/backend/index.js';
-import { f32ToBf16Bits, bf16ToF32 } from '../../engine/dtype.js';
+import { f32ToBf16Bits, bf16ToF32 } from '../../engine/formats/dtype.js';
 import { mulberry32 } from '../helpers/memory-store.js';
 
 const U = 2 ** -24;

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BACKEND_NAMES, pickBackend } from '../../cli/backends.js';
-import { parseConfig } from '../../engine/config.js';
-import { UnknownBackendError } from '../../engine/errors.js';
+import { parseConfig } from '../../engine/core/config.js';
+import { UnknownBackendError } from '../../engine/core/errors.js';
 import { referenceBackend } from '../../engine/reference/index.js';
-import { validateWeights } from '../../engine/weights.js';
+import { validateWeights } from '../../engine/core/weights.js';
 import { memoryStore, randomModelTensors } from '../helpers/memory-store.js';
 import { presetConfig } from '../../weights-tools/presets.js';
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
 import type { CliIO } from '../../cli/io.js';
-import { TextCodec } from '../../engine/text.js';
+import { TextCodec } from '../../engine/text/text.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -244,7 +244,7 @@ function newestMtime(dir: string): number {
 describe('bin/edgetron.js (spawned)', () => {
   beforeAll(() => {
     const built = join(ROOT, 'dist/cli/main.js');
-    const sources = Math.max(...['cli', 'engine', 'weights-tools', 'assembly/backend'].map((d) => newestMtime(join(ROOT, d))));
+    const sources = Math.max(...['cli', 'engine', 'weights-tools', 'lab', 'runtime', 'serve', 'assembly/backend'].map((d) => newestMtime(join(ROOT, d))));
     if (!existsSync(built) || statSync(built).mtimeMs < sources) {
       // tsc still emits when another file has a type error; the spawn below is what is tested
       spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { cwd: ROOT });

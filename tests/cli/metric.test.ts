@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseUciCsv, stratifiedSplit, subset, type LabelledData } from '../../engine/metric/dataset.js';
+import { parseUciCsv, stratifiedSplit, subset, type LabelledData } from '../../lab/metric/dataset.js';
 import { runCli } from '../helpers/cli.js';
 
 import { UCI } from '../helpers/fixtures.js';

@@ -23,7 +23,7 @@
 // kernel that dropped the last block, or forgot its weight-offset correction, exceeds it.
 
 import { expect } from 'vitest';
-import type { Act, LoadedModel, SequenceState } from '../../engine/backend.js';
+import type { Act, LoadedModel, SequenceState } from '../../engine/core/backend.js';
 import { mulberry32 } from '../helpers/memory-store.js';
 
 /** Unit roundoff of f32. */

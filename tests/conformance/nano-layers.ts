@@ -9,10 +9,10 @@
 // generate gigabytes of random numbers; only the wasm side copies all of them.
 
 import { beforeAll, describe, test } from 'vitest';
-import type { Backend, LoadedModel } from '../../engine/backend.js';
-import { parseConfig, type ModelConfig } from '../../engine/config.js';
-import { f32ToBf16Bits } from '../../engine/dtype.js';
-import type { TensorEntry } from '../../engine/weights.js';
+import type { Backend, LoadedModel } from '../../engine/core/backend.js';
+import { parseConfig, type ModelConfig } from '../../engine/core/config.js';
+import { f32ToBf16Bits } from '../../engine/formats/dtype.js';
+import type { TensorEntry } from '../../engine/core/weights.js';
 import { memoryTensors, mulberry32, randomModelTensors, type MemoryTensor } from '../helpers/memory-store.js';
 import { presetConfig } from '../../weights-tools/presets.js';
 import { referenceBackend } from '../../engine/reference/index.js';

@@ -6,11 +6,11 @@
 // Metric and tolerance rule: tests/conformance/harness.ts (tol = GAMMA·√K_path·u, normwise; the
 // nvfp4 rows add the int16 activation term of each 4-bit linear on their chain, tolPathQ16; nvfp4
 // rows on the relaxed-SIMD build, whose nvfp4 products round to int8, take tolRelaxed = tolPathI8;
-// nvfp4-s24 rows take tolPathI8 on every build: the wasm s24 products round to int8, fp4s24_gather.ts).
+// nvfp4-s24 rows take tolPathI8 on every build: the wasm s24 products round to int8, nvfp4s24_gather.ts).
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Act, Backend, LoadedModel } from '../../engine/backend.js';
-import { parseConfig, type ModelConfig } from '../../engine/config.js';
+import type { Act, Backend, LoadedModel } from '../../engine/core/backend.js';
+import { parseConfig, type ModelConfig } from '../../engine/core/config.js';
 import { referenceBackend } from '../../engine/reference/index.js';
 import { presetConfig } from '../../weights-tools/presets.js';
 import { memoryTensors, randomModelTensors } from '../helpers/memory-store.js';

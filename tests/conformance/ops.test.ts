@@ -4,7 +4,7 @@
 
 import { expect, test } from 'vitest';
 import { createWasmBackend, wasmBackend, wasmScalarBackend, type WasmModel } from '../../assembly/backend/index.js';
-import { parseConfig } from '../../engine/config.js';
+import { parseConfig } from '../../engine/core/config.js';
 import { presetConfig } from '../../weights-tools/presets.js';
 import { memoryTensors, randomModelTensors } from '../helpers/memory-store.js';
 import { describeOpRows } from './ops-rows.js';

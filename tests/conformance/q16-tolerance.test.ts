@@ -10,9 +10,9 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createWasmBackend, wasmBackend } from '../../assembly/backend/index.js';
 import { enableRelaxedSimd, readKernelBuild } from '../../assembly/backend/node-wasm.js';
-import type { LoadedModel } from '../../engine/backend.js';
-import { parseConfig } from '../../engine/config.js';
-import { e4m3ToNumber } from '../../engine/nvfp4.js';
+import type { LoadedModel } from '../../engine/core/backend.js';
+import { parseConfig } from '../../engine/core/config.js';
+import { e4m3ToNumber } from '../../engine/formats/nvfp4.js';
 import { referenceBackend } from '../../engine/reference/index.js';
 import { presetConfig } from '../../weights-tools/presets.js';
 import { memoryTensors } from '../helpers/memory-store.js';

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { wasmBackend } from '../../assembly/backend/index.js';
 import { LocalMemoryError } from '../../embed/errors.js';
 import { loadDownloadedPack } from '../../embed/load.js';
-import type { PackFiles } from '../../worker/pack.js';
+import type { PackFiles } from '../../serve/pack-files.js';
 
 const PACK = fileURLToPath(new URL('../../assets/packs/default/', import.meta.url));
 

@@ -1,6 +1,6 @@
 // embed/protocol.ts: the chat body both engines send, and errors rebuilt across the boundary.
 import { describe, expect, it } from 'vitest';
-import { CorruptWeightsError } from '../../engine/errors.js';
+import { CorruptWeightsError } from '../../engine/core/errors.js';
 import { LocalMemoryError } from '../../embed/errors.js';
 import { chatBody, errorFromWire, toWire } from '../../embed/protocol.js';
 

@@ -5,8 +5,8 @@
 // Used by formats.test.ts (the adapter Dawn finds) and f16.test.ts (lavapipe, with shader-f16).
 
 import { afterAll, beforeAll, test, type describe } from 'vitest';
-import type { Backend, LoadedModel } from '../../engine/backend.js';
-import { parseConfig } from '../../engine/config.js';
+import type { Backend, LoadedModel } from '../../engine/core/backend.js';
+import { parseConfig } from '../../engine/core/config.js';
 import { referenceBackend } from '../../engine/reference/index.js';
 import { presetConfig } from '../../weights-tools/presets.js';
 import type { QuantFormat } from '../../weights-tools/quantize.js';

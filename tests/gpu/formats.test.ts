@@ -5,7 +5,7 @@
 // matmul.wgsl fallback where the adapter has subgroups (`no subgroups`).
 
 import { expect, test } from 'vitest';
-import { OutOfMemoryError } from '../../engine/errors.js';
+import { OutOfMemoryError } from '../../engine/core/errors.js';
 import { memoryTensors, randomModelTensors } from '../helpers/memory-store.js';
 import { config, describeFormatVariants, type Variant } from './format-rows.js';
 import { describeWithGpu, gpuBackend } from './gpu-available.js';

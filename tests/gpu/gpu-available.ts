@@ -3,7 +3,7 @@
 // per test file; without an adapter the suites are skipped with the reason printed.
 
 import { describe } from 'vitest';
-import type { Backend } from '../../engine/backend.js';
+import type { Backend } from '../../engine/core/backend.js';
 import { createWebGpuBackend, probeWebGpu, type GpuOptions } from '../../gpu/index.js';
 
 const probe = await probeWebGpu();

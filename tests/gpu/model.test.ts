@@ -2,10 +2,10 @@
 // greedy argmax on the device, snapshots, boundary validation, dispose and reload.
 
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import type { LoadedModel } from '../../engine/backend.js';
-import { parseConfig } from '../../engine/config.js';
-import { ContextWindowExceededError, DeviceLostError, OpArgumentError, SequenceStateError, TokenOutOfRangeError } from '../../engine/errors.js';
-import { Model } from '../../engine/model.js';
+import type { LoadedModel } from '../../engine/core/backend.js';
+import { parseConfig } from '../../engine/core/config.js';
+import { ContextWindowExceededError, DeviceLostError, OpArgumentError, SequenceStateError, TokenOutOfRangeError } from '../../engine/core/errors.js';
+import { Model } from '../../engine/core/model.js';
 import { referenceBackend } from '../../engine/reference/index.js';
 import type { WebGpuModel } from '../../gpu/index.js';
 import { presetConfig } from '../../weights-tools/presets.js';

@@ -1,4 +1,4 @@
-// Shared by the grammar-constraint tests (tests/engine/tool-constraint.test.ts,
+// Shared by the grammar-constraint tests (tests/engine/text/tool-constraint.test.ts,
 // json-schema-grammar.test.ts): a seeded generator and a greedy sampler over a small vocabulary
 // that drives a logits processor the way engine/generate does.
 import { expect } from 'vitest';
@@ -42,7 +42,7 @@ export function drive(
   return ids;
 }
 
-/** What `walkThenComplete` needs of a grammar (engine/grammar-constraint.ts's Grammar). */
+/** What `walkThenComplete` needs of a grammar (engine/text/grammar-constraint.ts's Grammar). */
 interface WalkableGrammar {
   copy(): WalkableGrammar;
   feed(c: string): boolean;

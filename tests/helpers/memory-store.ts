@@ -5,10 +5,10 @@
 // seeded from the model seed and the tensor's name, so one tensor's values do not depend on
 // which others were generated first.
 
-import type { ModelConfig } from '../../engine/config.js';
-import { f32ToBf16Bits, f32ToF16Bits } from '../../engine/dtype.js';
-import { CorruptWeightsError } from '../../engine/errors.js';
-import { DTYPE_BYTES, expectedTensors, validateWeights, type DType, type TensorEntry, type WeightStore } from '../../engine/weights.js';
+import type { ModelConfig } from '../../engine/core/config.js';
+import { f32ToBf16Bits, f32ToF16Bits } from '../../engine/formats/dtype.js';
+import { CorruptWeightsError } from '../../engine/core/errors.js';
+import { DTYPE_BYTES, expectedTensors, validateWeights, type DType, type TensorEntry, type WeightStore } from '../../engine/core/weights.js';
 import type { SyncTensorEntry } from '../../engine/reference/tensors.js';
 
 /**

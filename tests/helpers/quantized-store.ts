@@ -2,8 +2,8 @@
 // weight quantised to nvfp4 or nvfp4-s24 by the edge-pack quantiser (weights-tools/quantize.ts,
 // amax scales, magnitude pruning for s24), as the ModelOpt triplet (+ positions) in memory.
 
-import type { ModelConfig } from '../../engine/config.js';
-import { expectedTensors } from '../../engine/weights.js';
+import type { ModelConfig } from '../../engine/core/config.js';
+import { expectedTensors } from '../../engine/core/weights.js';
 import { quantizedDecls, quantizedPartBytes, quantizeLinear, type QuantFormat } from '../../weights-tools/quantize.js';
 import { randomModelTensors, type MemoryTensor } from './memory-store.js';
 

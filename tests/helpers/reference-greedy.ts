@@ -1,7 +1,7 @@
 // Test oracle for logprobs, penalties and logit bias (node and workerd suites): greedy decoding
 // by hand, one model.forward call per token, the log-softmax of each raw row computed here in
-// f64, and OpenAI's penalty formula written out independently of engine/penalties.ts.
-import type { Model } from '../../engine/model.js';
+// f64, and OpenAI's penalty formula written out independently of engine/decode/penalties.ts.
+import type { Model } from '../../engine/core/model.js';
 
 /** log-softmax of a raw row in f64: l_i − (max + log Σ exp(l_j − max)). */
 export function logSoftmax(row: Float32Array): Float64Array {

@@ -1,8 +1,8 @@
 // runtime/wire.ts: an error sent across a thread boundary comes back as the same class, with its
 // message and fields; an unknown name becomes what the receiving side says.
 import { describe, expect, it } from 'vitest';
-import * as engineErrors from '../../engine/errors.js';
-import { ContextWindowExceededError, EdgetronError } from '../../engine/errors.js';
+import * as engineErrors from '../../engine/core/errors.js';
+import { ContextWindowExceededError, EdgetronError } from '../../engine/core/errors.js';
 import { errorFromWire, toWire } from '../../runtime/wire.js';
 
 const side = { classes: engineErrors, unknown: (w: { name: string; message: string }) => new Error(`unknown ${w.name}: ${w.message}`), thread: 'a test thread' };

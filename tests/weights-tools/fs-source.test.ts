@@ -3,7 +3,7 @@ import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CorruptWeightsError } from '../../engine/errors.js';
+import { CorruptWeightsError } from '../../engine/core/errors.js';
 import { openFileSource, sha256Streaming } from '../../weights-tools/fs-source.js';
 
 let dir: string;

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../engine/config.js';
+import { parseConfig } from '../../engine/core/config.js';
 import { countParams, inspect } from '../../weights-tools/inspect.js';
 import { presetConfig } from '../../weights-tools/presets.js';
 import { synthesize } from '../../weights-tools/synth.js';

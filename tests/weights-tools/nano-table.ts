@@ -1,5 +1,5 @@
 // spec §12: the Nemotron 3 Nano tensor table, typed in by hand from the spec (not derived from
-// engine/weights.ts), for the first layers of the pattern; and spec §14.2's NVFP4 exclusions.
+// engine/core/weights.ts), for the first layers of the pattern; and spec §14.2's NVFP4 exclusions.
 
 const D = 2688;
 const VOCAB = 131072;

@@ -3,11 +3,12 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ShardLimitError } from '../../engine/errors.js';
+import { ShardLimitError } from '../../engine/core/errors.js';
+import { openSession } from '../../engine/core/session.js';
+import { validateWeights } from '../../engine/core/weights.js';
 import { referenceBackend } from '../../engine/reference/index.js';
-import { openSession } from '../../engine/session.js';
-import { validateWeights } from '../../engine/weights.js';
-import { openCheckpoint, packageRoot, resolveModelPath } from '../../weights-tools/checkpoint.js';
+import { packageRoot } from '../../runtime/paths.js';
+import { openCheckpoint, resolveModelPath } from '../../weights-tools/checkpoint.js';
 import { DEMO_TRAIN_DIR, EDGE_ALIGNMENT, TOOL_CHAT_TEMPLATE, buildDefaultPack, packCheckpoint } from '../../weights-tools/pack.js';
 import { synthesize } from '../../weights-tools/synth.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../engine/config.js';
-import { InvalidOptionError } from '../../engine/errors.js';
-import { expectedTensors } from '../../engine/weights.js';
+import { parseConfig } from '../../engine/core/config.js';
+import { InvalidOptionError } from '../../engine/core/errors.js';
+import { expectedTensors } from '../../engine/core/weights.js';
 import { PRESET_NAMES, isPresetName, presetConfig, truncateLayers } from '../../weights-tools/presets.js';
 import { quantizedLinears } from '../../weights-tools/quant-policy.js';
 import { NANO_PATTERN, nanoQuantized, nanoTable } from './nano-table.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../engine/config.js';
-import { InvalidOptionError } from '../../engine/errors.js';
+import { parseConfig } from '../../engine/core/config.js';
+import { InvalidOptionError } from '../../engine/core/errors.js';
 import { referenceBackend, type ReferenceModel } from '../../engine/reference/index.js';
-import type { LoadedModel } from '../../engine/backend.js';
+import type { LoadedModel } from '../../engine/core/backend.js';
 import { collectInputGrams, collectInputNorms, mask24Row, prune24Row } from '../../weights-tools/prune.js';
 import { presetConfig } from '../../weights-tools/presets.js';
 import { memoryTensors, randomModelTensors } from '../helpers/memory-store.js';

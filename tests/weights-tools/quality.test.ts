@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Model } from '../../engine/model.js';
+import type { Model } from '../../engine/core/model.js';
 import { compareQuantizations, klDivergence, type QualityRow } from '../../weights-tools/quality.js';
 import { synthesize } from '../../weights-tools/synth.js';
 import { withOutlierChannels } from '../helpers/outlier-channels.js';

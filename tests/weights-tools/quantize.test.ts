@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidOptionError } from '../../engine/errors.js';
-import { decodeNvfp4Row, decodeNvfp4S24Row, E4M3_VALUES, numberToE4m3 } from '../../engine/nvfp4.js';
-import { isLegalPositionCode } from '../../engine/sparse24.js';
+import { InvalidOptionError } from '../../engine/core/errors.js';
+import { decodeNvfp4Row, decodeNvfp4S24Row, E4M3_VALUES, numberToE4m3 } from '../../engine/formats/nvfp4.js';
+import { isLegalPositionCode } from '../../engine/formats/sparse24.js';
 import { quantizedDecls, quantizedPartBytes, quantizeLinear, type QuantizedLinear, type RowSource } from '../../weights-tools/quantize.js';
 import { mulberry32 } from '../helpers/memory-store.js';
 

@@ -6,7 +6,7 @@
 // `convert --recover` round trip is in recover.slow.test.ts.
 
 import { describe, expect, it } from 'vitest';
-import { checkPositionCodes } from '../../engine/sparse24.js';
+import { checkPositionCodes } from '../../engine/formats/sparse24.js';
 import { convertCheckpoint } from '../../weights-tools/convert.js';
 import { prune24Row } from '../../weights-tools/prune.js';
 import { RECOVER_DEFAULTS, recomputeSteps, recoverLinear, relOutputError, quantizeRecovered, type RecoveredLinear } from '../../weights-tools/recover.js';

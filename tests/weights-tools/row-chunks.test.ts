@@ -3,11 +3,11 @@
 // store without ranged reads, read whole).
 
 import { describe, expect, it } from 'vitest';
-import { memorySource } from '../../engine/bytes.js';
-import { f32ToBf16Bits } from '../../engine/dtype.js';
+import { DTYPE_BYTES, type TensorEntry } from '../../engine/core/weights.js';
+import { memorySource } from '../../engine/formats/bytes.js';
+import { f32ToBf16Bits } from '../../engine/formats/dtype.js';
+import { openSafetensorsStore } from '../../engine/formats/safetensors.js';
 import { decodeWeightRow } from '../../engine/reference/matmul.js';
-import { openSafetensorsStore } from '../../engine/safetensors.js';
-import { DTYPE_BYTES, type TensorEntry } from '../../engine/weights.js';
 import { MemoryCapError } from '../../weights-tools/errors.js';
 import { quantizedDecls, quantizedPartBytes, quantizeLinear } from '../../weights-tools/quantize.js';
 import { Arena, MemoryBudget, RUNTIME_MIB, rowChunks, rowReader } from '../../weights-tools/row-chunks.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSafetensorsStore, openShardedSafetensors } from '../../engine/safetensors.js';
+import { openSafetensorsStore, openShardedSafetensors } from '../../engine/formats/safetensors.js';
 import { openFileSource } from '../../weights-tools/fs-source.js';
 import { planSafetensors, serializeSafetensors, writeSafetensorsFile, writeShardedSafetensors } from '../../weights-tools/safetensors-writer.js';
 

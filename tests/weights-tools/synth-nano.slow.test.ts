@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validateWeights } from '../../engine/weights.js';
+import { validateWeights } from '../../engine/core/weights.js';
 import { loadForCli } from '../../cli/load.js';
 import { openCheckpoint } from '../../weights-tools/checkpoint.js';
 import { synthesize } from '../../weights-tools/synth.js';

@@ -5,7 +5,7 @@
 // `/embed/*`) and CORS preflights answer without it. Runs in workerd on the default pack.
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { assetsPack, type AssetsBinding } from '../../worker/pack.js';
+import { assetsPack, type AssetsBinding } from '../../serve/pack.js';
 import { MODEL_ID, app, chat } from './served.js';
 
 const KEY = 'sk-edgetron-Test-0123456789abcdef';

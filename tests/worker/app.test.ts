@@ -371,7 +371,7 @@ describe('load, auth, CORS and error statuses', () => {
     expect(await status(post(a, '/v1/chat/completions', 'x'.repeat((1 << 20) + 1)))).toEqual([413, 'payload_too_large']);
     expect(await status(a.request('/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' }))).toEqual([415, 'unsupported_media_type']);
     expect(await status(post(a, '/v1/chat/completions', '{'))).toEqual([400, 'invalid_json']);
-    const { ModelTooLargeError } = await import('../../worker/errors.js');
+    const { ModelTooLargeError } = await import('../../serve/errors.js');
     const broken = app({ model: () => Promise.reject(new ModelTooLargeError('assets:/packs/small/', 600 * 2 ** 20, 128 * 2 ** 20, 'shards 264 MiB')) });
     const [code, kind] = await status(broken.request('/v1/models'));
     expect([code, kind]).toEqual([503, 'model_unavailable']);

@@ -1,6 +1,6 @@
 // End to end (runs in Node) against a real `wrangler dev` serving the default pack, with both
 // cores kept busy by spinning threads (a loaded machine): clients that leave abruptly never keep a
-// generation slot (worker/queue.ts). Under `wrangler dev` a client's disconnect reaches the Worker
+// generation slot (serve/queue.ts). Under `wrangler dev` a client's disconnect reaches the Worker
 // as a request torn down unheard (no stream cancel, no request.signal, its timers dropped), so
 // these tests hold only if the limiter's sweep finds dead requests by their silence. Also: bodies
 // that never finish get a 408, an oversized body's 413 leaves its connection usable, and model work

@@ -1,7 +1,7 @@
 // End to end (runs in Node): the official `openai` client against a real `wrangler dev` on
 // 127.0.0.1 serving the default edge pack. The random default model never writes a tool call
 // by itself, so the tool-call round trip forces one: with EDGETRON_TEST_HOOKS=1 the request
-// field `x_force_output` masks every logit but the next token of the given text (worker/run.ts),
+// field `x_force_output` masks every logit but the next token of the given text (serve/run.ts),
 // so the call goes through the real model loop, detokenizer, parser and SSE.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

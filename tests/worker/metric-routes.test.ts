@@ -4,7 +4,7 @@
 // and a 4xx for every kind of bad input.
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { ticketSplit, TICKET_TEAMS } from '../../weights-tools/tickets.js';
+import { ticketSplit, TICKET_TEAMS } from '../../lab/tickets.js';
 import { MODEL_ID, app, defaultModel } from './served.js';
 
 type Json = Record<string, any>;

@@ -6,11 +6,11 @@ import { createWasmBackend } from '../../assembly/backend/index.js';
 import relaxed from '../../build/edgetron-relaxed.wasm';
 import scalar from '../../build/edgetron-scalar.wasm';
 import simd from '../../build/edgetron-simd.wasm';
-import type { Model } from '../../engine/model.js';
+import type { Model } from '../../engine/core/model.js';
+import { serverBackend } from '../../serve/backend-choice.js';
+import { assetsPack, loadPack, type AssetsBinding } from '../../serve/pack.js';
+import type { ServedModel } from '../../serve/run.js';
 import { createApp, type AppOptions } from '../../worker/app.js';
-import { serverBackend } from '../../worker/backend-choice.js';
-import { assetsPack, loadPack, type AssetsBinding } from '../../worker/pack.js';
-import type { ServedModel } from '../../worker/run.js';
 
 export const MODEL_ID = 'edgetron-default';
 let served: Promise<ServedModel> | null = null;

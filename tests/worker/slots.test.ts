@@ -1,4 +1,4 @@
-// Route tests inside workerd: how requests share the generation slots (worker/queue.ts via
+// Route tests inside workerd: how requests share the generation slots (serve/queue.ts via
 // worker/app.ts). A stream answers its headers before it waits, so a queue timeout reaches it as
 // one error chunk, while a full queue is still a 429 status; embeddings wait for a slot like a
 // generation; bodies that are late get a 408.

@@ -1,5 +1,5 @@
-// Route tests inside workerd: `response_format` enforced in decoding (engine/json-schema-grammar.ts
-// through worker/run.ts) on the random-weights default model. json_schema answers parse and fit
+// Route tests inside workerd: `response_format` enforced in decoding (engine/text/json-schema-grammar.ts
+// through serve/run.ts) on the random-weights default model. json_schema answers parse and fit
 // their schema for many seeds and schemas, with thinking on or off, streamed or not; schemas the
 // grammar cannot enforce, malformed schemas and a max_tokens too small for the shortest document
 // are 400s before generation. (The same answers are checked by a real JSON-schema validator, ajv,

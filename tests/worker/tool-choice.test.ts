@@ -1,5 +1,5 @@
-// Route tests inside workerd: tool_choice is enforced in decoding (engine/tool-constraint.ts via
-// worker/run.ts). On the random-weights default model, "required" and a named function always
+// Route tests inside workerd: tool_choice is enforced in decoding (engine/text/tool-constraint.ts via
+// serve/run.ts). On the random-weights default model, "required" and a named function always
 // give one call with schema-valid JSON arguments, whatever the seed and even against logits
 // pushed toward stopping; "none" keeps `<tool_call>` out against logits pushed toward writing
 // one, which "auto" then does write (so that test can fail).

@@ -5,7 +5,7 @@
 
 import { expect, test } from 'vitest';
 import { loadKernels, wasmBackend } from '../../../assembly/backend/index.js';
-import { parseConfig } from '../../../engine/config.js';
+import { parseConfig } from '../../../engine/core/config.js';
 import { referenceBackend } from '../../../engine/reference/index.js';
 import { presetConfig } from '../../../weights-tools/presets.js';
 import { memoryTensors, randomModelTensors } from '../../helpers/memory-store.js';

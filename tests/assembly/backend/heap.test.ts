@@ -3,7 +3,7 @@
 
 import { describe, expect, test } from 'vitest';
 import { ALIGN, Heap, MAX_PAGES, PAGE_BYTES } from '../../../assembly/backend/heap.js';
-import { OpArgumentError, OutOfMemoryError } from '../../../engine/errors.js';
+import { OpArgumentError, OutOfMemoryError } from '../../../engine/core/errors.js';
 
 const newHeap = (maxPages = MAX_PAGES) => new Heap(new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES }), PAGE_BYTES, maxPages);
 

@@ -3,9 +3,9 @@
 
 import { describe, expect, test } from 'vitest';
 import { wasmBackend, wasmScalarBackend, type WasmModel } from '../../../assembly/backend/index.js';
-import { parseConfig } from '../../../engine/config.js';
-import { OpArgumentError, TokenOutOfRangeError } from '../../../engine/errors.js';
-import { Model } from '../../../engine/model.js';
+import { parseConfig } from '../../../engine/core/config.js';
+import { OpArgumentError, TokenOutOfRangeError } from '../../../engine/core/errors.js';
+import { Model } from '../../../engine/core/model.js';
 import { referenceBackend } from '../../../engine/reference/index.js';
 import { presetConfig } from '../../../weights-tools/presets.js';
 import { memoryTensors, randomModelTensors } from '../../helpers/memory-store.js';

@@ -8,8 +8,8 @@ import { afterEach, expect, test } from 'vitest';
 import { bestKernelBuild, instantiateKernels, relaxedSimdSupported, simdSupported } from '../../../assembly/backend/instantiate.js';
 import { loadKernels, wasmBackend, type WasmModel } from '../../../assembly/backend/index.js';
 import { BUILD_ENV, nodeKernelBuild, readKernelBuild } from '../../../assembly/backend/node-wasm.js';
-import { InvalidOptionError } from '../../../engine/errors.js';
-import { parseConfig } from '../../../engine/config.js';
+import { InvalidOptionError } from '../../../engine/core/errors.js';
+import { parseConfig } from '../../../engine/core/config.js';
 import { presetConfig } from '../../../weights-tools/presets.js';
 import { memoryTensors, randomModelTensors } from '../../helpers/memory-store.js';
 

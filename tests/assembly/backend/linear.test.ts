@@ -2,7 +2,7 @@
 // (tests/fixtures/nemotron-h-tiny/moe) decoded one token at a time on wasm. The SIMD build
 // (int16 activations) and the scalar build must match the float64 forward pass over its exactly
 // dequantised weights (ref64-nvfp4) to max abs ≤ 2e-3 with the same argmax at every position, as
-// the prefill does in tests/engine/gguf-fixtures.test.ts. The relaxed-SIMD build rounds
+// the prefill does in tests/engine/formats/gguf-fixtures.test.ts. The relaxed-SIMD build rounds
 // activations to int8 per block of 16 (fp4_i8_relaxed.ts), as llama.cpp rounds them to int8 per
 // block of 32 for its own nvfp4 rows (llamacpp-nvfp4, the fixture's record of llama.cpp on these
 // weights); on this small random MoE model a rounded router input can flip an expert choice, so

@@ -4,7 +4,7 @@
 
 import { describe, expect, test } from 'vitest';
 import { wasmBackend, wasmScalarBackend } from '../../../assembly/backend/index.js';
-import { parseConfig } from '../../../engine/config.js';
+import { parseConfig } from '../../../engine/core/config.js';
 import { presetConfig } from '../../../weights-tools/presets.js';
 import { memoryTensors, randomModelTensors } from '../../helpers/memory-store.js';
 import { randomRows, tolPath } from '../../conformance/harness.js';

@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createWasmBackend, wasmBackend, wasmScalarBackend, type WasmModel } from '../../../assembly/backend/index.js';
-import { parseConfig } from '../../../engine/config.js';
-import { IllegalPositionCodeError } from '../../../engine/errors.js';
-import { Model } from '../../../engine/model.js';
+import { parseConfig } from '../../../engine/core/config.js';
+import { IllegalPositionCodeError } from '../../../engine/core/errors.js';
+import { Model } from '../../../engine/core/model.js';
+import { validateWeights } from '../../../engine/core/weights.js';
 import { referenceBackend } from '../../../engine/reference/index.js';
-import { validateWeights } from '../../../engine/weights.js';
 import { openCheckpoint } from '../../../weights-tools/checkpoint.js';
 import { convertCheckpoint } from '../../../weights-tools/convert.js';
 import { presetConfig } from '../../../weights-tools/presets.js';
@@ -57,7 +57,7 @@ describe.each([wasmBackend, createWasmBackend({ build: 'simd' }, 'wasm-simd'), w
     const wasm = await load(pack, backend);
     const [s1, s2] = [ref.newSequence(16), wasm.newSequence(16)];
     const kPath = 8 * (64 + 4 + 24 + 32 + 64) + 64;
-    // int8 activations: nvfp4 on the relaxed build, nvfp4-s24 on every build (fp4s24_gather.ts)
+    // int8 activations: nvfp4 on the relaxed build, nvfp4-s24 on every build (nvfp4s24_gather.ts)
     const int8 = format === 'nvfp4-s24' || (wasm.ops as WasmModel).kernelBuild === 'relaxed';
     const tol = int8 ? tolPathI8(kPath, 1) : tolPath(kPath);
     expectNormwiseClose([wasm.forward(s2, TOKENS, 'all')], [ref.forward(s1, TOKENS, 'all')], tol);

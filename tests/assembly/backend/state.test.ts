@@ -2,11 +2,11 @@
 // caches (including KV rows overwritten after a restore: copy-on-write), and the named errors.
 
 import { beforeAll, describe, expect, test } from 'vitest';
-import type { LoadedModel } from '../../../engine/backend.js';
+import type { LoadedModel } from '../../../engine/core/backend.js';
 import { wasmBackend } from '../../../assembly/backend/index.js';
-import { parseConfig } from '../../../engine/config.js';
-import { ContextWindowExceededError, SequenceStateError } from '../../../engine/errors.js';
-import { Model } from '../../../engine/model.js';
+import { parseConfig } from '../../../engine/core/config.js';
+import { ContextWindowExceededError, SequenceStateError } from '../../../engine/core/errors.js';
+import { Model } from '../../../engine/core/model.js';
 import { presetConfig } from '../../../weights-tools/presets.js';
 import { memoryTensors, randomModelTensors } from '../../helpers/memory-store.js';
 

@@ -1,13 +1,13 @@
 // assembly/backend/tensors.ts: the wasm backend reads a checkpoint front to back (every tensor,
 // a 4-bit linear's sidecars included, in file and offset order), so an edge-pack shard can be
-// streamed into WASM memory without seeking back (worker/shard-stream.ts).
+// streamed into WASM memory without seeking back (serve/shard-stream.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { wasmBackend } from '../../../assembly/backend/index.js';
-import type { SafetensorsTensor } from '../../../engine/safetensors.js';
-import { validateWeights, type TensorEntry } from '../../../engine/weights.js';
+import { validateWeights, type TensorEntry } from '../../../engine/core/weights.js';
+import type { SafetensorsTensor } from '../../../engine/formats/safetensors.js';
 import { openCheckpoint } from '../../../weights-tools/checkpoint.js';
 import { convertCheckpoint } from '../../../weights-tools/convert.js';
 import { synthesize } from '../../../weights-tools/synth.js';

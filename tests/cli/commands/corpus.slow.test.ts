@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIO } from '../../../cli/io.js';
 import { main } from '../../../cli/main.js';
-import { TextCodec } from '../../../engine/text.js';
-import type { CorpusManifest } from '../../../weights-tools/corpus.js';
+import { TextCodec } from '../../../engine/text/text.js';
+import type { CorpusManifest } from '../../../lab/corpus.js';
 
 const asset = (name: string) => readFileSync(new URL(`../../../assets/corpus/${name}`, import.meta.url));
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Prng } from '../../../engine/prng.js';
+import { Prng } from '../../../engine/decode/prng.js';
 import { synthesize } from '../../../weights-tools/synth.js';
 import { runCli } from '../../helpers/cli.js';
 
@@ -59,7 +59,7 @@ describe('edgetron train', () => {
     }
   });
 
-  it.runIf(existsSync(join(ROOT, 'dist/weights-tools/train/grad-worker.js')))('--threads 2 (worker threads) reaches the one-thread loss', async () => {
+  it.runIf(existsSync(join(ROOT, 'dist/lab/train/grad-worker.js')))('--threads 2 (worker threads) reaches the one-thread loss', async () => {
     const one = await cli(...args(join(dir, 'one'), 1));
     const spawned = spawnSync(process.execPath, [join(ROOT, 'bin/edgetron.js'), ...args(join(dir, 'two'), 2)], { cwd: ROOT, encoding: 'utf8' });
     expect(spawned.status, spawned.stderr).toBe(0);

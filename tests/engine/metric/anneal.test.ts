@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { Prng } from '../../../engine/decode/prng.js';
 import { acceptanceProbability, anneal, type AnnealSearch } from '../../../engine/metric/anneal.js';
-import type { Prng } from '../../../engine/prng.js';
 
 /** A rugged 1-D landscape over the integers 0..99: a slope towards 73 plus a ripple of 6 off the multiples of 3; the minimum is 1, at 72. */
 const landscape = (v: number) => Math.abs(v - 73) + 6 * (v % 3 === 0 ? 0 : 1);

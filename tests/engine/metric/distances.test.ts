@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { Prng } from '../../../engine/decode/prng.js';
 import { MetricDistances, identity, pairwiseSquared, project } from '../../../engine/metric/distances.js';
-import { Prng } from '../../../engine/prng.js';
 
 function randomRows(n: number, d: number, seed: number): Float64Array {
   const rng = new Prng(seed, 'rows');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MetricFormatError } from '../../../engine/errors.js';
+import { MetricFormatError } from '../../../engine/core/errors.js';
 import { applyMetric, metricFromJson, metricToJson, type LinearMetric } from '../../../engine/metric/linear-metric.js';
 
 const metric: LinearMetric = { energy: 'nca', d: 2, r: 1, stats: { mean: Float64Array.of(1, 2), std: Float64Array.of(2, 4) }, l: Float64Array.of(3, -1) };

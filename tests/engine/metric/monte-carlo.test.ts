@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { UCI } from '../../helpers/fixtures.js';
 import { anneal } from '../../../engine/metric/anneal.js';
-import { parseUciCsv, stratifiedSplit, subset } from '../../../engine/metric/dataset.js';
+import { parseUciCsv, stratifiedSplit, subset } from '../../../lab/metric/dataset.js';
 import { identity, pairwiseSquared, project } from '../../../engine/metric/distances.js';
 import { looKnnEnergy, ncaEnergy, type DistanceEnergy } from '../../../engine/metric/energies.js';
 import { MetricSearch, fitMonteCarlo } from '../../../engine/metric/monte-carlo.js';
 import { applyZScore, fitZScore } from '../../../engine/metric/zscore.js';
-import { Prng } from '../../../engine/prng.js';
+import { Prng } from '../../../engine/decode/prng.js';
 
 const iris = parseUciCsv(readFileSync(`${UCI}iris.csv`, 'utf8'), 'iris.csv');
 const { train, test } = stratifiedSplit(iris.y, 0.3, 0);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../engine/config.js';
-import { ContextWindowExceededError } from '../../../engine/errors.js';
+import { parseConfig } from '../../../engine/core/config.js';
+import { ContextWindowExceededError } from '../../../engine/core/errors.js';
 import type { RefAct } from '../../../engine/reference/act.js';
 import { referenceBackend, type ReferenceModel } from '../../../engine/reference/index.js';
 import { memoryTensors, randomModelTensors, type MemoryTensor } from '../../helpers/memory-store.js';

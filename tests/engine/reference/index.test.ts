@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { memorySource } from '../../../engine/bytes.js';
-import { parseConfig } from '../../../engine/config.js';
-import { OpArgumentError, TokenOutOfRangeError } from '../../../engine/errors.js';
-import { Model } from '../../../engine/model.js';
+import { parseConfig } from '../../../engine/core/config.js';
+import { OpArgumentError, TokenOutOfRangeError } from '../../../engine/core/errors.js';
+import { Model } from '../../../engine/core/model.js';
+import { validateWeights } from '../../../engine/core/weights.js';
+import { memorySource } from '../../../engine/formats/bytes.js';
+import { openSafetensorsStore } from '../../../engine/formats/safetensors.js';
 import { referenceBackend } from '../../../engine/reference/index.js';
-import { openSafetensorsStore } from '../../../engine/safetensors.js';
-import { validateWeights } from '../../../engine/weights.js';
 import { FIXTURES } from '../../helpers/fixtures.js';
 import { memoryTensors, randomModelTensors } from '../../helpers/memory-store.js';
 import { TINY_HYBRID } from './configs.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../engine/config.js';
+import { parseConfig } from '../../../engine/core/config.js';
 import { RefAct } from '../../../engine/reference/act.js';
 import { referenceBackend, type ReferenceModel } from '../../../engine/reference/index.js';
 import { causalConv } from '../../../engine/reference/mamba2.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { f32ToBf16Bits, f32ToF16Bits } from '../../../engine/dtype.js';
+import { f32ToBf16Bits, f32ToF16Bits } from '../../../engine/formats/dtype.js';
 import { RefAct } from '../../../engine/reference/act.js';
 import { matmul } from '../../../engine/reference/matmul.js';
 import type { RawTensor } from '../../../engine/reference/tensors.js';

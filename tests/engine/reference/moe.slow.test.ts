@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../engine/config.js';
+import { parseConfig } from '../../../engine/core/config.js';
 import type { RefAct } from '../../../engine/reference/act.js';
 import { referenceBackend, type ReferenceModel } from '../../../engine/reference/index.js';
 import { memoryTensors, randomModelTensors } from '../../helpers/memory-store.js';

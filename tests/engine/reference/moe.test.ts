@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, type MoeConfig } from '../../../engine/config.js';
+import { parseConfig, type MoeConfig } from '../../../engine/core/config.js';
 import type { RefAct } from '../../../engine/reference/act.js';
 import { referenceBackend, type ReferenceModel } from '../../../engine/reference/index.js';
 import { route } from '../../../engine/reference/moe.js';

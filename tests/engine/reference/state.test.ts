@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../engine/config.js';
-import { ContextWindowExceededError, SequenceStateError } from '../../../engine/errors.js';
-import { Model } from '../../../engine/model.js';
+import { parseConfig } from '../../../engine/core/config.js';
+import { ContextWindowExceededError, SequenceStateError } from '../../../engine/core/errors.js';
+import { Model } from '../../../engine/core/model.js';
 import { referenceBackend } from '../../../engine/reference/index.js';
 import { RefSequenceState } from '../../../engine/reference/state.js';
 import { memoryTensors, randomModelTensors } from '../../helpers/memory-store.js';

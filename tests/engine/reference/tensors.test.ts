@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { IllegalPositionCodeError, MissingTensorError } from '../../../engine/errors.js';
+import { IllegalPositionCodeError, MissingTensorError } from '../../../engine/core/errors.js';
+import type { TensorEntry } from '../../../engine/core/weights.js';
 import { TensorCache } from '../../../engine/reference/tensors.js';
-import type { TensorEntry } from '../../../engine/weights.js';
 import { memoryStore } from '../../helpers/memory-store.js';
 
 const store = memoryStore({

@@ -2,8 +2,8 @@
 // `tiny` model on the webgpu backend, with its device thread in a nested Worker, runs one
 // forward pass and posts the logits (or the error) to the page.
 
-import { parseConfig } from '../../../engine/config.js';
-import { Model } from '../../../engine/model.js';
+import { parseConfig } from '../../../engine/core/config.js';
+import { Model } from '../../../engine/core/model.js';
 import { browserDeviceThread } from '../../../gpu/browser.js';
 import { createWebGpuBackend, type WebGpuModel } from '../../../gpu/index.js';
 import { presetConfig } from '../../../weights-tools/presets.js';
