@@ -1,15 +1,15 @@
-// House style H24: the one place that chooses a backend (DESIGN §2). A name can force any
-// backend; `auto` takes WebGPU when `navigator.gpu` gives a hardware adapter (never in Node,
-// which has no navigator.gpu; `--backend webgpu` forces Dawn there), else the WASM SIMD build
-// when this engine validates the SIMD probe module (`simdSupported`,
-// assembly/backend/instantiate.ts), else the scalar WASM build. Every choice comes back with its
-// reason. The wasm and webgpu backends are imported on demand, so a command that never computes
+// House style H24: the CLI's `--backend` (DESIGN §2). A name can force any backend; `auto`
+// applies the one rule of runtime/backend-choice.ts to what this engine offers: a hardware
+// adapter from `navigator.gpu` (never in Node, which has none; `--backend webgpu` forces Dawn
+// there) and the WASM SIMD probe (`simdSupported`, assembly/backend/instantiate.ts). Every choice
+// comes back with its reason. The wasm and webgpu backends are imported on demand, so a command that never computes
 // never loads them.
 
 import type { Backend } from '../engine/core/backend.js';
 import { UnknownBackendError } from '../engine/core/errors.js';
 import { referenceBackend } from '../engine/reference/index.js';
 import { simdSupported } from '../assembly/backend/instantiate.js';
+import { chooseBackend } from '../runtime/backend-choice.js';
 
 /** Names accepted by `--backend`. */
 export const BACKEND_NAMES = ['auto', 'webgpu', 'wasm', 'wasm-scalar', 'reference'] as const;
@@ -36,11 +36,14 @@ async function webgpu(): Promise<Backend> {
   return (await import('../gpu/index.js')).webgpuBackend;
 }
 
-/** Whether navigator.gpu offers a hardware (non-fallback) adapter. */
-async function hardwareGpu(): Promise<boolean> {
+/** Whether navigator.gpu offers a hardware (non-fallback) adapter, and why (for the reason). */
+async function hardwareGpu(): Promise<{ ok: boolean; reason: string }> {
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
-  const adapter = gpu ? await gpu.requestAdapter() : null;
-  return adapter !== null && !(adapter.info as { isFallbackAdapter?: boolean }).isFallbackAdapter;
+  if (!gpu) return { ok: false, reason: 'no navigator.gpu' };
+  const adapter = await gpu.requestAdapter();
+  if (adapter === null) return { ok: false, reason: 'navigator.gpu has no adapter' };
+  const fallback = (adapter.info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  return fallback ? { ok: false, reason: 'navigator.gpu offers only a fallback adapter' } : { ok: true, reason: 'navigator.gpu offers a hardware adapter' };
 }
 
 /**
@@ -58,11 +61,12 @@ export async function pickBackend(name: string = 'auto', options: BackendOptions
       return { name, backend: await wasm(false, options), reason: 'requested' };
     case 'webgpu':
       return { name, backend: await webgpu(), reason: 'requested' };
-    case 'auto':
-      if (await hardwareGpu()) return { name: 'webgpu', backend: await webgpu(), reason: 'auto: navigator.gpu offers a hardware adapter' };
-      return simdSupported()
-        ? { name: 'wasm', backend: await wasm(true, options), reason: 'auto: this engine validates the WASM SIMD probe' }
-        : { name: 'wasm-scalar', backend: await wasm(false, options), reason: 'auto: this engine rejects the WASM SIMD probe' };
+    case 'auto': {
+      const gpu = await hardwareGpu();
+      const { backend, reason } = chooseBackend({ webgpu: gpu.ok, webgpuReason: gpu.reason, simd: simdSupported() });
+      const loaded = backend === 'webgpu' ? await webgpu() : await wasm(backend === 'wasm', options);
+      return { name: backend, backend: loaded, reason: `auto: ${reason}` };
+    }
     default:
       throw new UnknownBackendError(name, BACKEND_NAMES);
   }

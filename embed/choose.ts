@@ -11,6 +11,7 @@
 //                    AUTO_LOCAL_WASM_BYTES for WASM; always within the memory budget; else remote
 
 import { simdSupported } from '../assembly/backend/instantiate.js';
+import { chooseBackend } from '../runtime/backend-choice.js';
 import type { ClientBackend } from '../serve/backend-choice.js';
 import { UnknownModeError } from './errors.js';
 import { UnknownBackendError } from '../engine/core/errors.js';
@@ -86,10 +87,9 @@ export function forcedBackend(text: string | null): { backend: ClientBackend; re
   return { backend: text as ClientBackend, reason: 'forced by the backend attribute' };
 }
 
-/** The client backend by the rule of serve/backend-choice.ts, for when /v1/backend cannot be asked. */
+/** The client backend by the one rule (runtime/backend-choice.ts), for when /v1/backend cannot be asked. */
 function localRule(caps: Capabilities): { backend: ClientBackend; reason: string } {
-  if (caps.webgpu) return { backend: 'webgpu', reason: caps.webgpuReason };
-  return caps.simd ? { backend: 'wasm', reason: `WASM SIMD (no WebGPU: ${caps.webgpuReason})` } : { backend: 'wasm-scalar', reason: 'no WASM SIMD' };
+  return chooseBackend({ webgpu: caps.webgpu, webgpuReason: caps.webgpuReason, simd: caps.simd });
 }
 
 /**

@@ -1,23 +1,22 @@
 // DESIGN §2, house style H24: the worker's one place for backend choice. The Worker itself
 // runs WASM SIMD where its engine validates the SIMD probe — the relaxed-SIMD kernel build where
 // it validates that probe too (workerd does), else the SIMD build — else plain WASM (Workers have
-// no WebGPU and no threads). `GET /v1/backend` advises a client (the embed script) from what it
-// reports (query parameters) or, failing that, from client hints:
-//   webgpu=1 (an adapter whose limits fit)  → webgpu
-//   simd=1, or no report                    → wasm (SIMD)
-//   simd=0                                  → wasm-scalar
-// Every choice can be forced (`?backend=`) and comes back with its reason.
+// no WebGPU and no threads). `GET /v1/backend` advises a client (the embed script) by the one
+// rule (runtime/backend-choice.ts) from what it reports (`?webgpu=`, `?simd=`; an adapter whose
+// limits fit counts as WebGPU). Every choice can be forced (`?backend=`) and comes back with its
+// reason.
 
 import { bestKernelBuild, type KernelBuild } from '../assembly/backend/instantiate.js';
+import { chooseBackend, type RunBackend } from '../runtime/backend-choice.js';
 import { InvalidRequestError } from './errors.js';
 
 /** Backends a client can run, with the embed bundle for each. */
-export const CLIENT_BUNDLES = {
+export const CLIENT_BUNDLES: Record<RunBackend, string> = {
   webgpu: 'edgetron-webgpu.js',
   wasm: 'edgetron-wasm-simd.js',
   'wasm-scalar': 'edgetron-wasm.js',
-} as const;
-export type ClientBackend = keyof typeof CLIENT_BUNDLES;
+};
+export type ClientBackend = RunBackend;
 
 /** A backend choice and why it was made. */
 export interface BackendChoice<B extends string> {
@@ -63,9 +62,8 @@ export function adviseClient(url: URL, headers: Headers): BackendChoice<ClientBa
     const v = q.get(key);
     if (v !== null && flag(v) === undefined) throw new InvalidRequestError(key, `${key} must be 0 or 1, got '${v}'`);
   }
-  if (flag(q.get('webgpu'))) return choose('webgpu', 'the client reports a WebGPU adapter');
-  if (flag(q.get('simd')) === false) return choose('wasm-scalar', 'the client reports no WASM SIMD');
-  return flag(q.get('simd'))
-    ? choose('wasm', 'the client reports WASM SIMD and no WebGPU')
-    : choose('wasm', 'no capabilities reported: WASM SIMD runs in every current browser');
+  const webgpu = flag(q.get('webgpu')) ?? null;
+  const webgpuReason = webgpu === null ? undefined : `the client reports ${webgpu ? 'a WebGPU adapter' : 'none'}`;
+  const { backend, reason } = chooseBackend({ webgpu, webgpuReason, simd: flag(q.get('simd')) ?? null });
+  return choose(backend, reason);
 }

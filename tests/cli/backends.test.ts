@@ -18,7 +18,7 @@ describe('pickBackend', () => {
   it('auto picks wasm SIMD where the engine validates the SIMD probe (Node 20 does)', async () => {
     const choice = await pickBackend('auto');
     expect(choice.name).toBe('wasm');
-    expect(choice.reason).toMatch(/validates the WASM SIMD probe/);
+    expect(choice.reason).toBe('auto: WASM SIMD (no WebGPU: no navigator.gpu)');
     expect(await pickBackend()).toMatchObject({ name: 'wasm' });
   });
   it('auto falls back to wasm-scalar when the probe is rejected', async () => {
@@ -26,7 +26,7 @@ describe('pickBackend', () => {
     const choice = await pickBackend('auto');
     expect(validate).toHaveBeenCalled();
     expect(choice.name).toBe('wasm-scalar');
-    expect(choice.reason).toMatch(/rejects the WASM SIMD probe/);
+    expect(choice.reason).toBe('auto: no WASM SIMD (no WebGPU: no navigator.gpu)');
   });
   it('wasm and wasm-scalar load models on the SIMD and scalar builds', async () => {
     const config = parseConfig(presetConfig('tiny'));

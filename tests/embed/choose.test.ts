@@ -45,7 +45,7 @@ describe('adviseBackend', () => {
       throw new TypeError('network');
     });
     expect(await adviseBackend('https://w.example/', caps({ webgpu: true, webgpuReason: 'a WebGPU adapter' }), {})).toEqual({ backend: 'webgpu', reason: 'a WebGPU adapter' });
-    expect(await adviseBackend(null, caps({ simd: false }), {})).toEqual({ backend: 'wasm-scalar', reason: 'no WASM SIMD' });
+    expect(await adviseBackend(null, caps({ simd: false }), {})).toEqual({ backend: 'wasm-scalar', reason: 'no WASM SIMD (no WebGPU: no navigator.gpu)' });
     expect(await adviseBackend(null, caps(), {})).toEqual({ backend: 'wasm', reason: 'WASM SIMD (no WebGPU: no navigator.gpu)' });
   });
 });

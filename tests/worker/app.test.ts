@@ -77,9 +77,10 @@ describe('GET routes', () => {
     const get = async (q: string, headers: Record<string, string> = {}) => json(await a.request(`/v1/backend${q}`, { headers }));
     const none = await get('');
     expect(none.server).toEqual({ backend: 'wasm', build: 'relaxed', reason: 'the engine validates the WASM relaxed-SIMD probe' });
-    expect(none.client).toMatchObject({ backend: 'wasm', bundle: 'edgetron-wasm-simd.js', memoryGb: null });
-    expect((await get('?webgpu=1&simd=1')).client).toMatchObject({ backend: 'webgpu', bundle: 'edgetron-webgpu.js' });
-    expect((await get('?simd=0')).client).toMatchObject({ backend: 'wasm-scalar', bundle: 'edgetron-wasm.js' });
+    expect(none.client).toMatchObject({ backend: 'wasm', bundle: 'edgetron-wasm-simd.js', memoryGb: null, reason: 'WASM SIMD not reported: every current engine has it (WebGPU not reported)' });
+    expect((await get('?webgpu=1&simd=1')).client).toMatchObject({ backend: 'webgpu', bundle: 'edgetron-webgpu.js', reason: 'the client reports a WebGPU adapter' });
+    expect((await get('?webgpu=0&simd=1')).client).toMatchObject({ backend: 'wasm', reason: 'WASM SIMD (no WebGPU: the client reports none)' });
+    expect((await get('?simd=0')).client).toMatchObject({ backend: 'wasm-scalar', bundle: 'edgetron-wasm.js', reason: 'no WASM SIMD (WebGPU not reported)' });
     expect((await get('?backend=wasm-scalar&webgpu=1')).client).toMatchObject({ backend: 'wasm-scalar', reason: 'requested' });
     expect((await get('', { 'sec-ch-device-memory': '4' })).client.memoryGb).toBe(4);
     const bad = await a.request('/v1/backend?backend=webgl');
