@@ -29,6 +29,9 @@
 // 6. nvfp4-s24 (the backend's s24 kernel, …_gather, nvfp4s24_gather.ts: activations gathered per kept
 //    weight) in the kernel table, and its A/B against the old s24 and the nvfp4 decodes in
 //    interleaved rounds (bench/s24-gather.ts).
+// The kernel rows of the variants the backend does not use (f32 FMA, q8, nvfp4-s24 q16) run on the
+// bench build (build/edgetron-bench.wasm, assembly/backend/bench-kernels.ts), the others on the
+// shipped builds.
 //
 // Options: --quick (fewer repetitions), --only-4bit (only the 4-bit kernel rows and section 4),
 // --model-dir DIR (where the `small` preset is written).
@@ -202,7 +205,7 @@ function fp4Row(k: WasmKernels, format: Fp4, path: 'f32' | 'q8' | 'q16' | 'i8' |
       : path === 'i8 rows4'
       ? () => e.nvfp4_matmul_i8_rows4(x, scratch, next(), 0.01, y, 1, K, N)
       : path === 'i8'
-      ? () => e.nvfp4_matvec_i8(x, scratch, w.c, w.s, 0.01, y, K, N)
+      ? () => e.nvfp4_matmul_i8(x, scratch, w.c, w.s, 0.01, y, 1, K, N)
       : path === 'q16'
       ? format === 'nvfp4'
         ? () => e.nvfp4_matmul_q16(x, scratch, w.c, w.s, 0.01, y, T, K, N)

@@ -3,7 +3,7 @@
 // activations) and the nvfp4 decodes (ModelOpt and rows4 layouts), in one process: every variant runs once per round, the
 // rounds interleave (this machine is a noisy VM), and the table gives the min and median over the
 // rounds of the weight-read GB/s (codes, positions and scales) and of the kept-weight GFLOP/s
-// (2 · kept weights / s: N·K/2 for s24, N·K for nvfp4), and the median time against nvfp4_matvec_q16.
+// (2 · kept weights / s: N·K/2 for s24, N·K for nvfp4), and the median time against nvfp4_matmul_q16 (all T = 1).
 // Also runnable alone: `node dist/bench/s24-gather.js [--quick]`.
 
 import { pathToFileURL } from 'node:url';
@@ -73,14 +73,14 @@ export async function benchS24Gather(quick: boolean): Promise<void> {
   const variants: Variant[] = [
     { stem: 'nvfp4_matmul_q16 T=1', s24: false, kernels: simd, call: (b, K, N) => simd.exports.nvfp4_matmul_q16(b.x, b.scratch, b.codes, b.scales, 0.01, b.y, 1, K, N) },
     { stem: 'nvfp4_matmul_q16_rows4 T=1', s24: false, rows4: true, kernels: simd, call: (b, K, N) => simd.exports.nvfp4_matmul_q16_rows4(b.x, b.scratch, b.packed, 0.01, b.y, 1, K, N) },
-    { stem: 'nvfp4s24_matvec_q16 (old)', s24: true, kernels: bench, call: (b, K, N) => bench.exports.nvfp4s24_matvec_q16(b.x, b.scratch, b.codes, b.positions, b.scales, 0.01, b.y, K, N) },
-    { stem: 'nvfp4s24_matvec_gather', s24: true, kernels: simd, call: (b, K, N) => simd.exports.nvfp4s24_matvec_gather(b.x, b.scratch, b.codes, b.positions, b.scales, 0.01, b.y, K, N) },
+    { stem: 'nvfp4s24_matmul_q16 T=1 (old)', s24: true, kernels: bench, call: (b, K, N) => bench.exports.nvfp4s24_matmul_q16(b.x, b.scratch, b.codes, b.positions, b.scales, 0.01, b.y, 1, K, N) },
+    { stem: 'nvfp4s24_matmul_gather T=1', s24: true, kernels: simd, call: (b, K, N) => simd.exports.nvfp4s24_matmul_gather(b.x, b.scratch, b.codes, b.positions, b.scales, 0.01, b.y, 1, K, N) },
     { stem: 'nvfp4s24_matmul_gather_rows4 T=1', s24: true, rows4: true, kernels: simd, call: (b, K, N) => simd.exports.nvfp4s24_matmul_gather_rows4(b.x, b.scratch, b.packed, 0.01, b.y, 1, K, N) },
   ];
   if (relaxed) {
-    variants.push({ stem: 'nvfp4_matvec_i8 (relaxed)', s24: false, kernels: relaxed, call: (b, K, N) => relaxed.exports.nvfp4_matvec_i8(b.x, b.scratch, b.codes, b.scales, 0.01, b.y, K, N) });
+    variants.push({ stem: 'nvfp4_matmul_i8 T=1 (relaxed)', s24: false, kernels: relaxed, call: (b, K, N) => relaxed.exports.nvfp4_matmul_i8(b.x, b.scratch, b.codes, b.scales, 0.01, b.y, 1, K, N) });
     variants.push({ stem: 'nvfp4_matmul_i8_rows4 T=1 (relaxed)', s24: false, rows4: true, kernels: relaxed, call: (b, K, N) => relaxed.exports.nvfp4_matmul_i8_rows4(b.x, b.scratch, b.packed, 0.01, b.y, 1, K, N) });
-    variants.push({ stem: 'nvfp4s24_matvec_gather (relaxed)', s24: true, kernels: relaxed, call: (b, K, N) => relaxed.exports.nvfp4s24_matvec_gather(b.x, b.scratch, b.codes, b.positions, b.scales, 0.01, b.y, K, N) });
+    variants.push({ stem: 'nvfp4s24_matmul_gather T=1 (relaxed)', s24: true, kernels: relaxed, call: (b, K, N) => relaxed.exports.nvfp4s24_matmul_gather(b.x, b.scratch, b.codes, b.positions, b.scales, 0.01, b.y, 1, K, N) });
     variants.push({ stem: 'nvfp4s24_matmul_gather_rows4 T=1 (relaxed)', s24: true, rows4: true, kernels: relaxed, call: (b, K, N) => relaxed.exports.nvfp4s24_matmul_gather_rows4(b.x, b.scratch, b.packed, 0.01, b.y, 1, K, N) });
   }
   const rounds = quick ? 7 : 21;

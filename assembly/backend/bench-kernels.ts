@@ -25,8 +25,6 @@ export interface BenchKernelExports extends KernelExports {
   nvfp4_matvec_q8(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4s24_matvec_q8(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   /** int16 activations, nvfp4-s24 weights spread to their positions (fp4_q16_matvec.ts, F = u16). */
-  nvfp4s24_matvec_q16(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
-  nvfp4s24_matvec_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4s24_matmul_q16(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   nvfp4s24_matmul_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
 }

@@ -21,14 +21,10 @@ export interface KernelExports {
   q16_scratch_bytes(K: number): number;
   i8_scratch_bytes(K: number): number;
   relaxed_simd(): number;
-  nvfp4_matvec_i8(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
-  nvfp4_matvec_i8_scalar(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4_matmul_i8(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   nvfp4_matmul_i8_scalar(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   /** nvfp4 weights in the rows4 layout (fp4_rows4.ts), relaxed-SIMD build: one buffer `w` of N·K/2 + N·K/16 bytes. */
   nvfp4_matmul_i8_rows4(x: Ptr, scratch: Ptr, w: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
-  nvfp4_matvec_q16(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
-  nvfp4_matvec_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4_matmul_q16(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   /** nvfp4 weights in the rows4 layout (fp4_rows4.ts, SIMD build): one buffer `w` of N·K/2 + N·K/16 bytes. */
   nvfp4_matmul_q16_rows4(x: Ptr, scratch: Ptr, w: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
@@ -38,8 +34,6 @@ export interface KernelExports {
   nvfp4_pack_rows4(codes: Ptr, scales: Ptr, dst: Ptr, K: number, N: number): number;
   nvfp4_matmul_q16_scalar(x: Ptr, scratch: Ptr, codes: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   gather_scratch_bytes(K: number): number;
-  nvfp4s24_matvec_gather(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
-  nvfp4s24_matvec_gather_scalar(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, K: number, N: number): void;
   nvfp4s24_matmul_gather(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   nvfp4s24_matmul_gather_scalar(x: Ptr, scratch: Ptr, codes: Ptr, positions: Ptr, scales: Ptr, scale2: number, y: Ptr, T: number, K: number, N: number): void;
   /** Packs nvfp4-s24 weights to rows4 (nvfp4s24_gather.ts) and returns 1, or returns 0 (dst untouched) when a scale byte is negative or NaN. */

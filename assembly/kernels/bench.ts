@@ -11,4 +11,4 @@ export * from './index';
 export { nvfp4_matvec, nvfp4_matvec_scalar, nvfp4_matmul, nvfp4_matmul_scalar } from './nvfp4_matmul';
 export { nvfp4s24_matvec, nvfp4s24_matvec_scalar, nvfp4s24_matmul, nvfp4s24_matmul_scalar } from './nvfp4s24_matmul';
 export { q8_scratch_bytes, nvfp4_matvec_q8, nvfp4s24_matvec_q8 } from './fp4_q8_matvec';
-export { nvfp4s24_matvec_q16, nvfp4s24_matvec_q16_scalar, nvfp4s24_matmul_q16, nvfp4s24_matmul_q16_scalar } from './fp4_q16_matvec';
+export { nvfp4s24_matmul_q16, nvfp4s24_matmul_q16_scalar } from './fp4_q16_matvec';

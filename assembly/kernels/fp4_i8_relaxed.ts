@@ -28,7 +28,7 @@
 //   4. Weights in the ModelOpt layout (nvfp4_matmul_i8) or rows4 (nvfp4_matmul_i8_rows4,
 //      fp4_rows4.ts: 4 rows and their 8 scale bytes per pair in one 72-byte chunk, one stream): the
 //      same arithmetic addressed by group strides, the same outputs bit for bit.
-// Scalar twin (nvfp4_matvec_i8_scalar, and nvfp4_matvec_i8 in builds without relaxed SIMD): the
+// Scalar twin (nvfp4_matmul_i8_scalar, and nvfp4_matmul_i8 in builds without relaxed SIMD): the
 //   same quantisation, d_b summed in i32, acc += f32(d_b) · (E4M3(s_b) · σ_b), y = acc · scale2 / 2.
 // Error: |x_k − σ_b q_k| ≤ σ_b · (1/2 + 2⁸·u) ≤ 0.504·σ_b, then the f32 products and sums:
 //   |ŷ − y| ≤ Σ_b 0.504·σ_b · Σ_{k∈b} |w_k| + (K/16 + 24)·u·Σ_k |x̂_k w_k|   (u = 2⁻²⁴).
@@ -49,7 +49,7 @@ export function i8_scratch_bytes(K: i32): i32 {
   return <i32>(qBytes(K) + (qBytes(K) >> 1)) + 4 * (K >> 4);
 }
 
-/** Whether this is the relaxed-SIMD build (its nvfp4_matvec_i8 is the fast one). */
+/** Whether this is the relaxed-SIMD build (its nvfp4_matmul_i8 is the fast one). */
 export function relaxed_simd(): bool {
   return ASC_FEATURE_RELAXED_SIMD;
 }
@@ -368,7 +368,7 @@ function matmulI8Scalar(x: usize, q: usize, c: usize, s: usize, scale2: f32, y: 
   for (let t = 0; t < T; t++) matvecI8Scalar(x + <usize>t * f4(K), q + <usize>t * qs, c, s, scale2, y + <usize>t * f4(N), K, N);
 }
 
-/** Y(T, N) = X(T, K) · W(N, K)ᵀ, nvfp4 weights, int8 activations (scratch: T · i8_scratch_bytes(K)); each token's row bit-identical to nvfp4_matvec_i8 of that token. */
+/** Y(T, N) = X(T, K) · W(N, K)ᵀ, nvfp4 weights, int8 activations (scratch: T · i8_scratch_bytes(K)); each token's row bit-identical to the T = 1 call (decode) of that token. */
 export function nvfp4_matmul_i8(x: usize, scratch: usize, codes: usize, scales: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
   if (ASC_FEATURE_RELAXED_SIMD) matmulI8Relaxed(x, scratch, codes, scales, scale2, y, T, K, N);
   else matmulI8Scalar(x, scratch, codes, scales, scale2, y, T, K, N);
@@ -382,13 +382,4 @@ export function nvfp4_matmul_i8_rows4(x: usize, scratch: usize, w: usize, scale2
 
 export function nvfp4_matmul_i8_scalar(x: usize, scratch: usize, codes: usize, scales: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
   matmulI8Scalar(x, scratch, codes, scales, scale2, y, T, K, N);
-}
-
-/** y(N) = W(N, K) · x(K), nvfp4 weights, int8 activations (scratch: i8_scratch_bytes(K)); relaxed SIMD in that build, else the scalar twin. */
-export function nvfp4_matvec_i8(x: usize, scratch: usize, codes: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {
-  nvfp4_matmul_i8(x, scratch, codes, scales, scale2, y, 1, K, N);
-}
-
-export function nvfp4_matvec_i8_scalar(x: usize, scratch: usize, codes: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {
-  matvecI8Scalar(x, scratch, codes, scales, scale2, y, K, N);
 }

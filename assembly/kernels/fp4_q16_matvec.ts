@@ -1,6 +1,7 @@
-// spec §14.1, DESIGN §3: the int16-activation linear kernels for 4-bit weights, the ones the
-// backend uses (assembly/backend/linear.ts): matvec (decode, T = 1) and matmul (prefill). Generic
-// over the format F as in nvfp4_matmul.ts: u8 = nvfp4, u16 = nvfp4-s24.
+// spec §14.1, DESIGN §3: the int16-activation linear kernels for 4-bit weights: one matmul for
+// decode (T = 1) and prefill. Generic over the format F as in nvfp4_matmul.ts: u8 = nvfp4, the
+// backend's kernel in SIMD builds without relaxed SIMD (assembly/backend/linear.ts); u16 =
+// nvfp4-s24, a variant of the bench build (bench.ts; the backend's s24 kernel is nvfp4s24_gather.ts).
 //   1. x (K, f32) is quantised once per call, per block b of 16:
 //      σ_b = max_{k∈b} |x_k| / 32767,  q_k = round(x_k · fl(1/σ_b)) (ties to even), |q_k| ≤ 32767
 //      (σ_b = 0 gives q = 0). Scratch: q (K rounded up to 32, i16) then σ (K/16 f32).
@@ -503,22 +504,4 @@ export function nvfp4s24_matmul_q16(x: usize, scratch: usize, codes: usize, posi
 
 export function nvfp4s24_matmul_q16_scalar(x: usize, scratch: usize, codes: usize, positions: usize, scales: usize, scale2: f32, y: usize, T: i32, K: i32, N: i32): void {
   matmulQ16Scalar<u16>(x, scratch, codes, positions, scales, scale2, y, T, K, N);
-}
-
-/** y(N) = W(N, K) · x(K), nvfp4 weights, int16 activations (scratch: q16_scratch_bytes(K)). */
-export function nvfp4_matvec_q16(x: usize, scratch: usize, codes: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {
-  nvfp4_matmul_q16(x, scratch, codes, scales, scale2, y, 1, K, N);
-}
-
-export function nvfp4_matvec_q16_scalar(x: usize, scratch: usize, codes: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {
-  matvecQ16Scalar<u8>(x, scratch, codes, 0, scales, scale2, y, K, N);
-}
-
-/** y(N) = W(N, K) · x(K), nvfp4-s24 weights, int16 activations (scratch: q16_scratch_bytes(K)). */
-export function nvfp4s24_matvec_q16(x: usize, scratch: usize, codes: usize, positions: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {
-  nvfp4s24_matmul_q16(x, scratch, codes, positions, scales, scale2, y, 1, K, N);
-}
-
-export function nvfp4s24_matvec_q16_scalar(x: usize, scratch: usize, codes: usize, positions: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {
-  matvecQ16Scalar<u16>(x, scratch, codes, positions, scales, scale2, y, K, N);
 }

@@ -19,7 +19,7 @@ import { f4, hsum } from './lanes';
 import { codeBytes } from './fp4_rows4';
 import { decodeAt, store4 } from './nvfp4_matmul';
 
-/** Bytes of scratch f32_quantize_q8 needs for K: K i16 values then K/16 f32 scales. */
+/** Bytes of scratch the q8 matvecs need for K: K i16 values then K/16 f32 scales. */
 export function q8_scratch_bytes(K: i32): i32 {
   return 2 * K + 4 * (K >> 4);
 }

@@ -11,8 +11,9 @@
 // scales are all finite and non-negative (bytes 0x00 … 0x7E, as quantisers write them) are packed,
 // so rows4 kernels widen a scale to its f32 bits with one shift (scaleBitsRows4). Kernels address a
 // row group as: row r's pair P codes at c + r·cr + P·cp, its scales at s + r·sr + P·sp, groups
-// cg / sg apart:
-//   ModelOpt: cr = K/2, cp = 16, cg = 4·cr;  sr = K/16, sp = 2, sg = 4·sr.
+// cg / sg apart (codeRow … scaleGroup below give these from K):
+//   ModelOpt: cr = K/2 (nvfp4-s24: K/4), cp = 16 (8), cg = 4·cr;  sr = K/16, sp = 2, sg = 4·sr;
+//             nvfp4-s24 positions at p + r·pr + 4P, pr = K/8 (positionRow).
 //   rows4:    cr = 16,  cp = 72, cg = 72·K/32;  s = c + 64, sr = 2, sp = 72, sg = cg.
 
 /** Bytes of one chunk: a pair of blocks of 4 rows, codes then scales. */
@@ -28,8 +29,7 @@ export const CHUNK: i32 = 72;
   return sizeof<F>() == 1 ? 8 : 4;
 }
 
-// The strides of the table above, for format F in ModelOpt (rows4 false) or rows4 (true): kernels
-// take the weight's base addresses (codes c, s24 positions p, scales s) and derive these from K.
+// The strides above for format F (u8 nvfp4, u16 nvfp4-s24) in ModelOpt (rows4 false) or rows4.
 /** cr: from one row's codes to the next row's in its group. */
 @inline export function codeRow<F>(K: i32, rows4: bool): usize {
   return rows4 ? 16 : <usize>(K >> 4) * codeBytes<F>();

@@ -4,7 +4,8 @@
 // allocates. Each `<stem>` export uses SIMD in the SIMD builds (ASC_FEATURE_SIMD) and its scalar
 // twin `<stem>_scalar` otherwise; the twins are exported too so tests can compare them.
 // The 4-bit kernels here are the backend's (assembly/backend/linear.ts): nvfp4 int16 (q16) and int8
-// (i8, relaxed SIMD) activations, nvfp4-s24 gathered int8 activations, each also on rows4 weights.
+// (i8, relaxed SIMD) activations, nvfp4-s24 gathered int8 activations, each also on rows4 weights;
+// decode is the matmul with T = 1.
 // Variants measured against them (f32 FMA, q8, nvfp4-s24 q16) are in the bench build (bench.ts).
 
 export { f32_matvec, f32_matvec_scalar, bf16_matvec, bf16_matvec_scalar } from './matmul';
@@ -20,8 +21,8 @@ export { f32_attention, f32_attention_scalar } from './attention';
 export { f32_moe_route, f32_moe_route_scratch_bytes } from './moe_route';
 export { f32_gather_rows, f32_scatter_add_rows, f32_scatter_add_rows_scalar } from './moe_dispatch';
 export { f32_sum_probe, f32_sum_probe_scalar } from './bandwidth_probe';
-export { q16_scratch_bytes, nvfp4_matvec_q16, nvfp4_matvec_q16_scalar, nvfp4_matmul_q16, nvfp4_matmul_q16_scalar, nvfp4_matmul_q16_rows4 } from './fp4_q16_matvec';
+export { q16_scratch_bytes, nvfp4_matmul_q16, nvfp4_matmul_q16_scalar, nvfp4_matmul_q16_rows4 } from './fp4_q16_matvec';
 export { rows4_supported, nvfp4_pack_rows4 } from './fp4_rows4';
-export { i8_scratch_bytes, relaxed_simd, nvfp4_matvec_i8, nvfp4_matvec_i8_scalar, nvfp4_matmul_i8, nvfp4_matmul_i8_scalar, nvfp4_matmul_i8_rows4 } from './fp4_i8_relaxed';
-export { gather_scratch_bytes, nvfp4s24_matvec_gather, nvfp4s24_matvec_gather_scalar, nvfp4s24_matmul_gather, nvfp4s24_matmul_gather_scalar } from './nvfp4s24_gather';
+export { i8_scratch_bytes, relaxed_simd, nvfp4_matmul_i8, nvfp4_matmul_i8_scalar, nvfp4_matmul_i8_rows4 } from './fp4_i8_relaxed';
+export { gather_scratch_bytes, nvfp4s24_matmul_gather, nvfp4s24_matmul_gather_scalar } from './nvfp4s24_gather';
 export { nvfp4s24_pack_rows4, nvfp4s24_matmul_gather_rows4 } from './nvfp4s24_gather';

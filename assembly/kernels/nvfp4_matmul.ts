@@ -1,6 +1,7 @@
 // spec §14.1, DESIGN §3: linear layers with 4-bit weights, Y(T, N) = X(T, K) · W(N, K)ᵀ, fused:
 // each weight block is decoded in registers (fp4_decode.ts) and multiplied at once; no f32 copy
-// of a weight exists. The drivers here are generic over the format F: u8 = nvfp4 (this file's
+// of a weight exists. A variant of the bench build (bench.ts): the backend's 4-bit kernels round x
+// to int16 or int8 (fp4_q16_matvec.ts, fp4_i8_relaxed.ts, nvfp4s24_gather.ts) and are faster. The drivers here are generic over the format F: u8 = nvfp4 (this file's
 // exports), u16 = nvfp4-s24 (nvfp4s24_matmul.ts's exports).
 //   W[n, k] = E2M1(code[n, k]) · E4M3(scale[n, ⌊k/16⌋]) · scale2,   K a multiple of 16 (validated)
 //   nvfp4:     codes u8 (N, K/2), scales E4M3 u8 (N, K/16)

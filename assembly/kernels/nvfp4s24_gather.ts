@@ -387,18 +387,6 @@ export function nvfp4s24_matmul_gather_scalar(x: usize, scratch: usize, codes: u
 }
 
 /**
- * y(N) = W(N, K) · x(K) for nvfp4-s24 weights, int8 activations gathered per kept weight (scratch: gather_scratch_bytes(K)).
- * @example nvfp4s24_matvec_gather(x, scratch, codes, positions, scales, scale2, y, K, N);
- */
-export function nvfp4s24_matvec_gather(x: usize, scratch: usize, codes: usize, positions: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {
-  nvfp4s24_matmul_gather(x, scratch, codes, positions, scales, scale2, y, 1, K, N);
-}
-
-export function nvfp4s24_matvec_gather_scalar(x: usize, scratch: usize, codes: usize, positions: usize, scales: usize, scale2: f32, y: usize, K: i32, N: i32): void {
-  matmulScalar(x, scratch, codes, positions, scales, scale2, y, 1, K, N);
-}
-
-/**
  * ModelOpt codes (N, K/4), positions (N, K/8) and scales (N, K/16) → the rows4 layout at dst (the
  * same bytes, not overlapping the sources): per group of 4 rows and pair P of blocks a 56-byte chunk
  * [even code bytes | odd code bytes | position bytes | scales], lanes 4r + m as in step 2 and scales

@@ -1,5 +1,5 @@
 // DESIGN §3, spec §14.1: linear layers with nvfp4-s24 weights (2:4-sparse NVFP4), fused, through
-// nvfp4_matmul.ts's drivers with F = u16; the block decoder (fp4_decode.ts) spreads each group's
+// nvfp4_matmul.ts's drivers with F = u16 (a bench-build variant, as nvfp4_matmul.ts); the block decoder (fp4_decode.ts) spreads each group's
 // two kept codes to their positions, the pruned two are 0.
 //   codes u8 (N, K/4): one byte per group of 4, low nibble = the first kept element
 //   positions u8 (N, K/8): one legal code i0 | i1 << 2 per group (checked at load), even group low

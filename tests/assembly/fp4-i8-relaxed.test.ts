@@ -1,4 +1,4 @@
-// The int8-activation nvfp4 matvec (assembly/kernels/fp4_i8_relaxed.ts): the relaxed-SIMD build
+// The int8-activation nvfp4 linear (assembly/kernels/fp4_i8_relaxed.ts), decode (T = 1) first: the relaxed-SIMD build
 // (relaxed dot, Node 20 with --experimental-wasm-relaxed-simd turned on here) and the scalar twin
 // (both exports of the SIMD build) against the reference matmul, each output within the stated
 // bound Σ_b (0.504·max_b|x| / 127)·Σ_{k∈b}|w_k| + (K/16 + 24)·u·Σ_k|x_k w_k|, on every row tail,
@@ -6,7 +6,7 @@
 // twin (the same integers, f32 sums in another order); the bound is not vacuous: the int16 path's
 // bound is exceeded, and a kernel that forgot the weight-offset correction exceeds it; and the build
 // selection: the relaxed build says so (relaxed_simd), the others do not. The prefill
-// nvfp4_matmul_i8: every token's row bit-identical to nvfp4_matvec_i8 of that token alone (what
+// (T > 1): every token's row bit-identical to the decode of that token alone (what
 // speculative verification needs), on every row tail, token tail, odd block count and the Nano K,
 // in the relaxed build and the scalar twin.
 
@@ -31,17 +31,16 @@ beforeAll(async () => {
   simd = await instantiateKernels(await readKernelBuild('simd'), true);
 });
 
-type Stem = 'nvfp4_matvec_i8' | 'nvfp4_matvec_i8_scalar' | 'nvfp4_matmul_i8' | 'nvfp4_matmul_i8_scalar';
+type Stem = 'nvfp4_matmul_i8' | 'nvfp4_matmul_i8_scalar';
 
-/** y of stem on kr for weight w and x (T, K); a matvec stem takes T = 1. */
+/** y of stem on kr for weight w and x (T, K). */
 function run(kr: WasmKernels, stem: Stem, w: RawTensor, x: Float64Array, T = 1): Float32Array {
   const [N, K] = [w.rows, w.cols];
   const put = (a: Uint8Array | Float32Array) => heapPut(kr.heap, a);
   const e = kr.exports;
   const [c, s, xp, y, sc] = [put(w.bytes), put(w.quant!.scale), put(Float32Array.from(x)), kr.heap.alloc(T * N * 4), kr.heap.alloc(T * e.i8_scratch_bytes(K))];
   kr.heap.f32(y, T * N).fill(NaN);
-  if (stem === 'nvfp4_matmul_i8' || stem === 'nvfp4_matmul_i8_scalar') e[stem](xp, sc, c, s, w.quant!.scale2, y, T, K, N);
-  else e[stem](xp, sc, c, s, w.quant!.scale2, y, K, N);
+  e[stem](xp, sc, c, s, w.quant!.scale2, y, T, K, N);
   const got = kr.heap.f32(y, T * N).slice();
   for (const p of [c, s, xp, y, sc]) kr.heap.free(p);
   return got;
@@ -55,9 +54,9 @@ function expectWithin(got: Float32Array, want: Float64Array, bound: Float64Array
 }
 
 describe.each([
-  ['relaxed build, nvfp4_matvec_i8', () => relaxed, 'nvfp4_matvec_i8'],
-  ['SIMD build, nvfp4_matvec_i8 (the twin there)', () => simd, 'nvfp4_matvec_i8'],
-  ['SIMD build, nvfp4_matvec_i8_scalar', () => simd, 'nvfp4_matvec_i8_scalar'],
+  ['relaxed build, nvfp4_matmul_i8 T = 1', () => relaxed, 'nvfp4_matmul_i8'],
+  ['SIMD build, nvfp4_matmul_i8 T = 1 (the twin there)', () => simd, 'nvfp4_matmul_i8'],
+  ['SIMD build, nvfp4_matmul_i8_scalar T = 1', () => simd, 'nvfp4_matmul_i8_scalar'],
 ] as const)('%s', (_name, kernels, stem) => {
   test('within the int8 activation-rounding bound on every row tail, K tail and Nano K', () => {
     for (const [K, N] of SHAPES) {
@@ -72,7 +71,7 @@ test('the relaxed kernel equals the scalar twin up to f32 summation order', () =
   for (const [K, N] of SHAPES) {
     const w = randomWeight('nvfp4', N, K, 7 * K + N);
     const x = randomX(1, K, K + 3);
-    expectWithin(run(relaxed, 'nvfp4_matvec_i8', w, x), Float64Array.from(run(simd, 'nvfp4_matvec_i8_scalar', w, x)), bounds(w, x, 1), `K=${K} N=${N}`);
+    expectWithin(run(relaxed, 'nvfp4_matmul_i8', w, x), Float64Array.from(run(simd, 'nvfp4_matmul_i8_scalar', w, x)), bounds(w, x, 1), `K=${K} N=${N}`);
   }
 });
 
@@ -81,7 +80,7 @@ test('the bound is not vacuous: int8 error exceeds the int16 bound, and a kernel
   const w = randomWeight('nvfp4', N, K, 42);
   const x = randomX(1, K, 43);
   const want = matmul(new RefAct(x, 1, K), w).data;
-  const got = run(relaxed, 'nvfp4_matvec_i8', w, x);
+  const got = run(relaxed, 'nvfp4_matmul_i8', w, x);
   const q16 = roundingBounds(w, x, 0.504 / 32767);
   expect(want.some((v, n) => Math.abs(got[n] - v) > q16[n])).toBe(true);
   // a kernel that forgot the −12·Σq of the offset weights: y + Σ_b 6·E4M3(s_b)·scale2·Σ_{k∈b} x_k
@@ -106,19 +105,19 @@ test('build selection: only the relaxed build reports relaxed SIMD', async () =>
 });
 
 describe.each([
-  ['relaxed build', () => relaxed, 'nvfp4_matmul_i8', 'nvfp4_matvec_i8'],
-  ['scalar twin', () => simd, 'nvfp4_matmul_i8_scalar', 'nvfp4_matvec_i8_scalar'],
-] as const)('nvfp4_matmul_i8 (%s)', (_name, kernels, matmulStem, matvecStem) => {
+  ['relaxed build', () => relaxed, 'nvfp4_matmul_i8'],
+  ['scalar twin', () => simd, 'nvfp4_matmul_i8_scalar'],
+] as const)('nvfp4_matmul_i8 prefill (%s)', (_name, kernels, stem) => {
   // K = 2688, 1856 (Nano), 48 and 80 (K/16 odd: the lone block), 64; N with every tail mod 4
   const CASES: [number, number, number][] = [[2688, 6, 5], [1856, 9, 9], [48, 7, 8], [80, 5, 3], [64, 13, 4], [16, 4, 2]];
   for (let T = 1; T <= 9; T++) CASES.push([96 + 32 * (T & 1) + 16 * ((T >> 1) & 1), T + 2, T]);
 
-  test.each(CASES)('K=%i N=%i T=%i: every token bit-identical to the matvec of that token alone', (K, N, T) => {
+  test.each(CASES)('K=%i N=%i T=%i: every token bit-identical to the decode (T = 1) of that token alone', (K, N, T) => {
     const w = randomWeight('nvfp4', N, K, 3 * K + N + T);
     const x = randomX(T, K, K + 5 * T);
-    const got = run(kernels(), matmulStem, w, x, T);
+    const got = run(kernels(), stem, w, x, T);
     for (let t = 0; t < T; t++) {
-      const alone = run(kernels(), matvecStem, w, x.subarray(t * K, (t + 1) * K));
+      const alone = run(kernels(), stem, w, x.subarray(t * K, (t + 1) * K));
       const row = got.subarray(t * N, (t + 1) * N);
       expect(new Uint32Array(row.buffer, row.byteOffset, N)).toEqual(new Uint32Array(alone.buffer));
     }
@@ -128,6 +127,6 @@ describe.each([
     const [K, N, T] = [1856, 10, 7];
     const w = randomWeight('nvfp4', N, K, 77);
     const x = randomX(T, K, 78);
-    expectWithin(run(kernels(), matmulStem, w, x, T), matmul(new RefAct(x, T, K), w).data, roundingBounds(w, x, STEP_I8, T), `K=${K} N=${N} T=${T}`);
+    expectWithin(run(kernels(), stem, w, x, T), matmul(new RefAct(x, T, K), w).data, roundingBounds(w, x, STEP_I8, T), `K=${K} N=${N} T=${T}`);
   });
 });

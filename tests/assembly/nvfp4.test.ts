@@ -2,12 +2,12 @@
 // decoding) on random weights that use every E2M1 code, E4M3 scales from subnormal to large, every
 // legal 2:4 position code, on every row tail (N mod 4), token tail (T mod 4) and block count, plus
 // the Nano shapes K = 2688 and K = 1856:
-// - the backend's int16-activation nvfp4 matvec and matmul (fp4_q16_matvec.ts), SIMD and scalar
+// - the backend's int16-activation nvfp4 matmul (fp4_q16_matvec.ts), decode and prefill, SIMD and scalar
 //   builds and twins, within Σ_b (0.504·max_b|x| / 32767)·Σ_{k∈b} |w_k| + (K/16 + 24)·u·Σ_k |x_k w_k|;
 // - the bench build's variants (assembly/kernels/bench.ts): the fused f32 kernels (nvfp4_matmul.ts,
 //   nvfp4s24_matmul.ts, fp4_decode.ts), both twins, within (K/16 + 24)·u·Σ_k |x_k w_k|; the int8
 //   matvecs (fp4_q8_matvec.ts) within Σ_b (max_b|x| / 254)·Σ_{k∈b} |w_k| + the f32 bound; the
-//   nvfp4-s24 int16 matvec and matmul (fp4_q16_matvec.ts, F = u16), both twins, within the q16 bound.
+//   nvfp4-s24 int16 matmul (fp4_q16_matvec.ts, F = u16), both twins, within the q16 bound.
 
 import { beforeAll, describe, expect, test } from 'vitest';
 import { loadBenchKernels, type BenchKernels } from '../../assembly/backend/bench-kernels.js';
@@ -23,8 +23,7 @@ beforeAll(async () => {
   builds.bench = await loadBenchKernels();
 });
 
-type Q16Stem = 'nvfp4_matvec_q16' | 'nvfp4_matvec_q16_scalar' | 'nvfp4s24_matvec_q16' | 'nvfp4s24_matvec_q16_scalar';
-type Q16MatmulStem = 'nvfp4_matmul_q16' | 'nvfp4_matmul_q16_scalar' | 'nvfp4s24_matmul_q16' | 'nvfp4s24_matmul_q16_scalar';
+type Q16Stem = 'nvfp4_matmul_q16' | 'nvfp4_matmul_q16_scalar' | 'nvfp4s24_matmul_q16' | 'nvfp4s24_matmul_q16_scalar';
 /** Where each q16 stem runs: the backend's nvfp4 ones in both shipped builds, the nvfp4-s24 ones (a variant) in the bench build. */
 const Q16_BUILDS = [
   ['simd', 'nvfp4', ''],
@@ -36,7 +35,7 @@ const Q16_BUILDS = [
 ] as const;
 
 /** The export `stem` of a build, called with plain numbers (the stems above share one signature per format). */
-function kernel(kr: WasmKernels, stem: Q16Stem | Q16MatmulStem): (...args: number[]) => void {
+function kernel(kr: WasmKernels, stem: Q16Stem): (...args: number[]) => void {
   return (kr.exports as unknown as Record<string, (...args: number[]) => void>)[stem];
 }
 
@@ -127,10 +126,10 @@ describe('4-bit variants, bench build', () => {
 
 // int16 activations (fp4_q16_matvec.ts): |x − σ_b q| ≤ 0.504·σ_b, σ_b = max_b|x| / 32767.
 describe('int16-activation kernels', () => {
-  test.each(Q16_BUILDS)('%s build, %s matvec%s within its activation-rounding bound on every row tail, K tail and Nano K', (build, format, twin) => {
+  test.each(Q16_BUILDS)('%s build, %s matmul%s T = 1 (decode) within its activation-rounding bound on every row tail, K tail and Nano K', (build, format, twin) => {
     const kr = builds[build];
     const put = (bytes: Uint8Array | Float32Array): number => heapPut(kr.heap, bytes);
-    const stem = `${format === 'nvfp4' ? 'nvfp4' : 'nvfp4s24'}_matvec_q16${twin}` as Q16Stem;
+    const stem = `${format === 'nvfp4' ? 'nvfp4' : 'nvfp4s24'}_matmul_q16${twin}` as Q16Stem;
     const shapes = [[2688, 7], [1856, 6], [4096, 4], [48, 12]];
     for (let K = 16; K <= 80; K += 16) for (let N = 1; N <= 9; N++) shapes.push([K, N]);
     const e = kr.exports;
@@ -141,8 +140,8 @@ describe('int16-activation kernels', () => {
       const bound = roundingBounds(w, x, 0.504 / 32767);
       const [c, s, p, xp, y, sc] = [put(w.bytes), put(w.quant!.scale), put(w.quant!.positions ?? new Uint8Array(1)), put(Float32Array.from(x)), kr.heap.alloc(N * 4), kr.heap.alloc(e.q16_scratch_bytes(K))];
       kr.heap.f32(y, N).fill(NaN);
-      if (format === 'nvfp4') kernel(kr, stem)(xp, sc, c, s, w.quant!.scale2, y, K, N);
-      else kernel(kr, stem)(xp, sc, c, p, s, w.quant!.scale2, y, K, N);
+      if (format === 'nvfp4') kernel(kr, stem)(xp, sc, c, s, w.quant!.scale2, y, 1, K, N);
+      else kernel(kr, stem)(xp, sc, c, p, s, w.quant!.scale2, y, 1, K, N);
       const got = kr.heap.f32(y, N);
       for (let n = 0; n < N; n++) {
         const err = Math.abs(got[n] - want[n]);
@@ -155,7 +154,7 @@ describe('int16-activation kernels', () => {
   test.each(Q16_BUILDS)('%s build, %s matmul%s (prefill) within its activation-rounding bound on every token tail, odd and even K/16, Nano K', (build, format, twin) => {
     const kr = builds[build];
     const put = (bytes: Uint8Array | Float32Array): number => heapPut(kr.heap, bytes);
-    const stem = `${format === 'nvfp4' ? 'nvfp4' : 'nvfp4s24'}_matmul_q16${twin}` as Q16MatmulStem;
+    const stem = `${format === 'nvfp4' ? 'nvfp4' : 'nvfp4s24'}_matmul_q16${twin}` as Q16Stem;
     const shapes: number[][] = [[2688, 5, 6], [1856, 6, 5]];
     for (const K of [16, 32, 48, 64]) for (let T = 2; T <= 9; T++) for (const N of [1, 4, 7]) shapes.push([K, N, T]);
     const e = kr.exports;
@@ -178,11 +177,11 @@ describe('int16-activation kernels', () => {
   });
 
   test.each([
-    ['simd', 'nvfp4_matvec_q16'],
-    ['simd', 'nvfp4_matvec_q16_scalar'],
-    ['scalar', 'nvfp4_matvec_q16'],
-    ['scalar', 'nvfp4_matvec_q16_scalar'],
-  ] as const)('%s build, %s: a NaN scale byte (0x7f, 0xff) gives NaN for its row only, in the 4-row and the tail paths', (build, stem) => {
+    ['simd', 'nvfp4_matmul_q16'],
+    ['simd', 'nvfp4_matmul_q16_scalar'],
+    ['scalar', 'nvfp4_matmul_q16'],
+    ['scalar', 'nvfp4_matmul_q16_scalar'],
+  ] as const)('%s build, %s T = 1: a NaN scale byte (0x7f, 0xff) gives NaN for its row only, in the 4-row and the tail paths', (build, stem) => {
     const kr = builds[build];
     const put = (bytes: Uint8Array | Float32Array): number => heapPut(kr.heap, bytes);
     const [K, N] = [32, 5];
@@ -193,7 +192,7 @@ describe('int16-activation kernels', () => {
     const x = randomX(1, K, 10);
     const want = matmul(new RefAct(x, 1, K), w).data;
     const [c, s, xp, y, sc] = [put(w.bytes), put(w.quant!.scale), put(Float32Array.from(x)), kr.heap.alloc(N * 4), kr.heap.alloc(kr.exports.q16_scratch_bytes(K))];
-    kr.exports[stem](xp, sc, c, s, w.quant!.scale2, y, K, N);
+    kr.exports[stem](xp, sc, c, s, w.quant!.scale2, y, 1, K, N);
     const got = Array.from(kr.heap.f32(y, N));
     expect(got.map(Number.isNaN)).toEqual([true, false, false, false, true]);
     for (const n of [1, 2, 3]) expect(got[n]).toBeCloseTo(want[n], 3);

@@ -46,9 +46,7 @@ function run(kr: WasmKernels, stem: Stem, w: RawTensor, x: Float64Array, T: numb
   const [c, p, s, xp] = [put(w.bytes), put(q.positions!), put(q.scale), put(Float32Array.from(x))];
   const [y, sc] = [kr.heap.alloc(T * N * 4), kr.heap.alloc(T * e.gather_scratch_bytes(K))];
   kr.heap.f32(y, T * N).fill(NaN);
-  if (T === 1 && stem === 'nvfp4s24_matmul_gather') e.nvfp4s24_matvec_gather(xp, sc, c, p, s, q.scale2, y, K, N);
-  else if (T === 1) e.nvfp4s24_matvec_gather_scalar(xp, sc, c, p, s, q.scale2, y, K, N);
-  else e[stem](xp, sc, c, p, s, q.scale2, y, T, K, N);
+  e[stem](xp, sc, c, p, s, q.scale2, y, T, K, N);
   const got = kr.heap.f32(y, T * N).slice();
   for (const ptr of [c, p, s, xp, y, sc]) kr.heap.free(ptr);
   return got;
