@@ -21,6 +21,7 @@ import type { Backend } from '../engine/core/backend.js';
 import type { MambaInputs } from '../engine/core/model.js';
 import { openSession, requireText, type Session } from '../engine/core/session.js';
 import { argmax } from '../engine/decode/sample.js';
+import { parseConfigJson } from '../engine/formats/config-json.js';
 import { SpeculativeDecoder, type RollbackStrategy, type SpeculativeStats } from '../engine/decode/speculative.js';
 import { packageRoot } from '../runtime/paths.js';
 import { openCheckpoint } from '../weights-tools/checkpoint.js';
@@ -38,7 +39,7 @@ const PROMPTS = [
 /** The trained demo model (assets/packs/default, when it has an MTP block), else a synthesized demo. */
 async function demoModel(): Promise<{ dir: string; trained: boolean }> {
   const packed = join(packageRoot(), 'assets', 'packs', 'default');
-  const config = JSON.parse(readFileSync(join(packed, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const config = parseConfigJson(readFileSync(join(packed, 'config.json'), 'utf8'), join(packed, 'config.json')) as Record<string, unknown>;
   if (Number(config.num_nextn_predict_layers ?? 0) > 0) return { dir: packed, trained: true };
   const dir = join(packageRoot(), 'models', 'bench', 'demo-synth');
   if (!existsSync(join(dir, 'model.safetensors'))) {

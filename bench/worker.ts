@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { servablePack, spawnWranglerDev } from '../cli/commands/serve.js';
 import { parseConfig } from '../engine/core/config.js';
+import { parseConfigJson } from '../engine/formats/config-json.js';
 import { convertCheckpoint } from '../weights-tools/convert.js';
 import { resolveModelPath } from '../weights-tools/checkpoint.js';
 import { synthesize } from '../weights-tools/synth.js';
@@ -95,7 +96,7 @@ async function smallNvfp4Pack(): Promise<string> {
 
 async function benchModel(label: string, modelDir: string, maxTokens: number, concurrency: number, limitMb: number | null): Promise<void> {
   const { packDir, cleanup } = await servablePack(modelDir, (m) => process.stderr.write(m));
-  const config = parseConfig(JSON.parse(readFileSync(join(packDir, 'config.json'), 'utf8')));
+  const config = parseConfig(parseConfigJson(readFileSync(join(packDir, 'config.json'), 'utf8'), join(packDir, 'config.json')));
   const index = JSON.parse(readFileSync(join(packDir, 'model.safetensors.index.json'), 'utf8'));
   const weightBytes = Number(index.metadata.total_size);
   const need = assertFitsIsolate({ source: label, config, weightBytes, maxContext: MAX_CONTEXT, concurrency, limitBytes: Infinity });

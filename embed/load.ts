@@ -9,7 +9,7 @@ import { CorruptWeightsError } from '../engine/core/errors.js';
 import { openShardedSafetensors } from '../engine/formats/safetensors.js';
 import { openSession, type Session } from '../engine/core/session.js';
 import { estimatePeakBytes } from '../serve/fit.js';
-import { readPackHeader } from '../serve/pack-header.js';
+import { parsePackJson, readPackHeader } from '../serve/pack-header.js';
 import { DownloadError, LocalMemoryError } from './errors.js';
 import type { PackFiles } from '../serve/pack-files.js';
 
@@ -26,11 +26,7 @@ async function readJson(files: PackFiles, file: string, required: boolean): Prom
     if (required) throw new DownloadError(`${files.name}${file}`, 'HTTP 404: the pack has no such file');
     return null;
   }
-  try {
-    return JSON.parse(new TextDecoder().decode(bytes));
-  } catch (e) {
-    throw new CorruptWeightsError(`${files.name}${file}`, `malformed JSON: ${(e as Error).message}`);
-  }
+  return parsePackJson(file, bytes, (detail) => new CorruptWeightsError(`${files.name}${file}`, detail));
 }
 
 /**

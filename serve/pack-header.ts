@@ -3,6 +3,8 @@
 // Worker's loadPack (serve/pack.ts) and the embed's in-tab loader (embed/load.ts).
 
 import { parseConfig, type ModelConfig } from '../engine/core/config.js';
+import { JsonSyntaxError } from '../engine/core/errors.js';
+import { parseConfigJson } from '../engine/formats/config-json.js';
 import { SAFETENSORS_INDEX_FILE, parseSafetensorsIndex, type SafetensorsIndex } from '../engine/formats/safetensors.js';
 import { IM_END } from '../engine/text/text.js';
 import type { PackFiles } from './pack-files.js';
@@ -22,6 +24,22 @@ export interface PackHeader {
 
 /** A pack file's parsed JSON, or null when it is optional and absent; errors in the caller's terms. */
 export type PackJsonReader = (files: PackFiles, file: string, required: boolean) => Promise<unknown>;
+
+/**
+ * A pack file's bytes as JSON: config.json as Hugging Face writes it (Python's bare Infinity /
+ * NaN, transformers 5's `{"__float__": …}`; parseConfigJson), every other file strictly. A parse
+ * failure becomes `wrap('malformed JSON: …')`, with line and column for config.json.
+ * @example const value = parsePackJson('config.json', bytes, (detail) => new Error(`pack/config.json: ${detail}`));
+ */
+export function parsePackJson(file: string, bytes: Uint8Array, wrap: (detail: string) => Error): unknown {
+  const text = new TextDecoder().decode(bytes);
+  try {
+    return file === 'config.json' ? parseConfigJson(text, file) : JSON.parse(text);
+  } catch (e) {
+    if (e instanceof JsonSyntaxError) throw wrap(`malformed JSON: line ${e.line}, column ${e.column}: ${e.reason}`);
+    throw wrap(`malformed JSON: ${(e as Error).message}`);
+  }
+}
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 

@@ -8,7 +8,7 @@ import type { Backend } from '../engine/core/backend.js';
 import { openShardedSafetensors } from '../engine/formats/safetensors.js';
 import { openSession, type Session } from '../engine/core/session.js';
 import { ModelUnavailableError } from './errors.js';
-import { readPackHeader } from './pack-header.js';
+import { parsePackJson, readPackHeader } from './pack-header.js';
 import { assertFitsIsolate } from './fit.js';
 import { ShardStreams, StreamedShard, type OpenedFile } from './shard-stream.js';
 import type { PackFiles } from './pack-files.js';
@@ -83,11 +83,7 @@ async function readJson(files: PackFiles, file: string, required: boolean): Prom
     if (required) throw new ModelUnavailableError(`${files.name}${file} is missing`);
     return null;
   }
-  try {
-    return JSON.parse(new TextDecoder().decode(bytes));
-  } catch (e) {
-    throw new ModelUnavailableError(`${files.name}${file}: malformed JSON: ${(e as Error).message}`);
-  }
+  return parsePackJson(file, bytes, (detail) => new ModelUnavailableError(`${files.name}${file}: ${detail}`));
 }
 
 /**

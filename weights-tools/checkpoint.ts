@@ -7,8 +7,9 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig, type ModelConfig } from '../engine/core/config.js';
-import { MissingTokenizerError } from '../engine/core/errors.js';
+import { JsonSyntaxError, MissingTokenizerError } from '../engine/core/errors.js';
 import type { WeightStore } from '../engine/core/weights.js';
+import { parseConfigJson } from '../engine/formats/config-json.js';
 import { openGguf } from '../engine/formats/gguf.js';
 import { ggufConfigJson, ggufWeightStore } from '../engine/formats/gguf-names.js';
 import { ggufTokenizer } from '../engine/formats/gguf-tokenizer.js';
@@ -31,8 +32,11 @@ export interface Checkpoint {
   readonly tokenizerConfig: Record<string, unknown> | null;
 }
 
-/** Read and parse a JSON file; null when it does not exist and is optional. */
-async function readJson(file: string, required: boolean): Promise<unknown | null> {
+/**
+ * Read and parse a JSON file; null when it does not exist and is optional. `config` files take
+ * Python's bare Infinity / NaN tokens (parseConfigJson, whose errors name line and column).
+ */
+async function readJson(file: string, required: boolean, config = false): Promise<unknown | null> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -42,8 +46,9 @@ async function readJson(file: string, required: boolean): Promise<unknown | null
     return null;
   }
   try {
-    return JSON.parse(text);
+    return config ? parseConfigJson(text, file) : JSON.parse(text);
   } catch (e) {
+    if (e instanceof JsonSyntaxError) throw new CheckpointError(file, `malformed JSON: line ${e.line}, column ${e.column}: ${e.reason}`);
     throw new CheckpointError(file, `malformed JSON: ${(e as Error).message}`);
   }
 }
@@ -126,7 +131,7 @@ export async function openCheckpoint(path: string): Promise<Checkpoint> {
     if (path.toLowerCase().endsWith('.gguf')) return openGgufCheckpoint(path);
     throw new CheckpointError(path, 'not an HF checkpoint folder (config.json + *.safetensors) or a .gguf file');
   }
-  const raw = await readJson(join(path, 'config.json'), true);
+  const raw = await readJson(join(path, 'config.json'), true, true);
   const tokenizerJson = await readJson(join(path, 'tokenizer.json'), false);
   const tokenizerConfig = await readJson(join(path, 'tokenizer_config.json'), false);
   if (tokenizerConfig !== null && (typeof tokenizerConfig !== 'object' || Array.isArray(tokenizerConfig))) {

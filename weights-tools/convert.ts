@@ -17,6 +17,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelConfig } from '../engine/core/config.js';
+import { parseConfigJson, stringifyConfigJson } from '../engine/formats/config-json.js';
 import { f32ToBf16Bits } from '../engine/formats/dtype.js';
 import { openGguf } from '../engine/formats/gguf.js';
 import { ggufConfigJson } from '../engine/formats/gguf-names.js';
@@ -372,7 +373,10 @@ export async function convertCheckpoint(input: string, out: string, options: Con
 
 /** The input's config.json as JSON: the folder's file, or a GGUF file's metadata mapped to HF keys. */
 async function rawConfigOf(inPath: string): Promise<Record<string, unknown>> {
-  if (!inPath.toLowerCase().endsWith('.gguf')) return JSON.parse(await readFile(join(inPath, 'config.json'), 'utf8')) as Record<string, unknown>;
+  if (!inPath.toLowerCase().endsWith('.gguf')) {
+    const file = join(inPath, 'config.json');
+    return parseConfigJson(await readFile(file, 'utf8'), file) as Record<string, unknown>;
+  }
   const source = await openFileSource(inPath);
   try {
     return ggufConfigJson(await openGguf(source)) as Record<string, unknown>;
@@ -391,5 +395,5 @@ async function writePackFiles(ckpt: Checkpoint, out: string, quantConfig: Record
   const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
   if (ckpt.tokenizerJson != null) await writeFile(join(out, 'tokenizer.json'), json(ckpt.tokenizerJson));
   if (ckpt.tokenizerConfig != null) await writeFile(join(out, 'tokenizer_config.json'), json(ckpt.tokenizerConfig));
-  await writeFile(join(out, 'config.json'), json(raw));
+  await writeFile(join(out, 'config.json'), stringifyConfigJson(raw));
 }

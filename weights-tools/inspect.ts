@@ -51,7 +51,8 @@ function configSummary(config: ModelConfig): string[] {
   if (m) {
     lines.push(
       `mamba2: H ${m.nHeads} × P ${m.headDim}, G ${m.nGroups}, N ${m.dState}, conv ${m.convKernel}, chunk ${m.chunkSize}` +
-        ` (dInner ${m.dInner}, convDim ${m.convDim}, in_proj ${m.inProjDim})`,
+        ` (dInner ${m.dInner}, convDim ${m.convDim}, in_proj ${m.inProjDim}),` +
+        ` time_step_limit [${m.timeStepLimit.join(', ')}] (Δ not clamped, spec §6.4)`,
     );
   }
   const a = config.attention;

@@ -9,11 +9,12 @@
 // with the tool-calling chat template below (spec §15.2–15.3), so the API's tools path has a
 // template.
 
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ShardLimitError } from '../engine/core/errors.js';
+import { stringifyConfigJson } from '../engine/formats/config-json.js';
 import { DTYPE_BYTES } from '../engine/core/weights.js';
 import { openCheckpoint, type Checkpoint } from './checkpoint.js';
 import { writeShardedSafetensors, type TensorDecl, type WrittenShards } from './safetensors-writer.js';
@@ -109,7 +110,7 @@ export async function writeEdgePack(ckpt: Checkpoint, rawConfig: unknown, out: s
     },
     { maxShardBytes, alignment: EDGE_ALIGNMENT, metadata: { format: 'pt', generator: 'edgetron pack' } },
   );
-  await writeJson(join(out, 'config.json'), rawConfig);
+  await writeFile(join(out, 'config.json'), stringifyConfigJson(rawConfig));
   if (ckpt.tokenizerJson !== null) await writeJson(join(out, 'tokenizer.json'), ckpt.tokenizerJson);
   const tokenizerConfig = { ...(ckpt.tokenizerConfig ?? {}), ...(options.chatTemplate && { chat_template: options.chatTemplate }) };
   await writeJson(join(out, 'tokenizer_config.json'), tokenizerConfig);
@@ -123,8 +124,7 @@ export async function writeEdgePack(ckpt: Checkpoint, rawConfig: unknown, out: s
 export async function packCheckpoint(path: string, out: string, options: EdgePackOptions = {}): Promise<WrittenShards> {
   const ckpt = await openCheckpoint(path);
   try {
-    const raw: unknown = JSON.parse(await readFile(join(path, 'config.json'), 'utf8'));
-    return await writeEdgePack(ckpt, raw, out, options);
+    return await writeEdgePack(ckpt, ckpt.config.raw, out, options);
   } finally {
     await ckpt.store.close();
   }

@@ -1,11 +1,12 @@
 // DESIGN §4: the synth presets as Hugging Face `config.json` objects, in the real NemotronH
 // layout so every loader, converter and backend sees them exactly as it would a released
-// checkpoint. `nano` is the Nemotron 3 Nano 30B-A3B config of spec §2, key for key.
+// checkpoint. `nano` is the Nemotron 3 Nano 30B-A3B config of spec §2, key for key; `nano-4b` the
+// dense Nemotron 3 Nano 4B (spec §18).
 
 import { InvalidOptionError } from '../engine/core/errors.js';
 
 /** Names accepted by `synthesize({ preset })` and `edgetron synth --preset`. */
-export const PRESET_NAMES = ['tiny', 'tiny-latent', 'demo', 'small', 'medium', 'nano'] as const;
+export const PRESET_NAMES = ['tiny', 'tiny-latent', 'demo', 'small', 'medium', 'nano', 'nano-4b'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 type HfConfig = Readonly<Record<string, unknown>>;
@@ -52,7 +53,8 @@ interface Sizes {
   pattern: string;
   mamba: [heads: number, headDim: number, groups: number, state: number, chunk: number];
   attn: [qHeads: number, kvHeads: number, headDim: number];
-  moe: [experts: number, topK: number, expertDim: number, sharedDim: number, scale: number];
+  /** Absent for a dense model (no MoE size keys written). */
+  moe?: [experts: number, topK: number, expertDim: number, sharedDim: number, scale: number];
   mlpDim: number;
   vocab: number;
   maxPositions: number;
@@ -87,6 +89,23 @@ const SIZES: Readonly<Record<PresetName, Sizes>> = {
     moe: [128, 6, 1856, 3712, 2.5], mlpDim: 1856, vocab: 131072, maxPositions: 262144, dtype: 'bfloat16',
     extra: { transformers_version: '4.55.4' },
   },
+  // NVIDIA-Nemotron-3-Nano-4B-BF16 (dense: M, * and relu² '-' layers, no MoE). Sources: the spec §18
+  // table and third-party copies of its config.json, which agree:
+  // NeMo Safe Synthesizer's config fingerprint (hidden 3136, mamba 96 × 80, state 128, 42 layers,
+  // vocab 131072, bfloat16), mlc-llm's and a Rust loader's Nano 4B fixtures (pattern, 40/8 × 128
+  // heads, intermediate 12544, n_groups 8, conv_kernel 4, chunk_size 256, use_conv_bias true,
+  // mamba_proj_bias false, eps 1e-5, untied, 262144 positions), the model card (3.97e9 parameters,
+  // 3,973,556,832 as a third-party note copies it from the HF page; countParams reproduces it exactly:
+  // tests/weights-tools/presets.test.ts).
+  // time_step_limit [0.0, Infinity] is the HF NemotronH config class default, which its saved
+  // config.json carries (spec §18); written with a bare Infinity as Python does.
+  // UNVERIFIED (not seen in a copy of the file): bos/eos/pad ids, rope_theta and the MoE routing keys
+  // (COMMON's values stand; the MoE keys are unused without E layers); transformers_version is left out.
+  'nano-4b': {
+    d: 3136, pattern: 'M-M-M-MM-M-M*-M-M*-M-M-M*-M-M-MM*-MMM-M-M-', mamba: [96, 80, 8, 128, 256], attn: [40, 8, 128],
+    mlpDim: 12544, vocab: 131072, maxPositions: 262144, dtype: 'bfloat16',
+    extra: { time_step_limit: [0.0, Infinity] },
+  },
 };
 
 /** HF keys of the `mamba`, `attn` and `moe` tuples of Sizes, in tuple order. */
@@ -106,7 +125,7 @@ function build(s: Sizes): HfConfig {
     hybrid_override_pattern: s.pattern,
     ...zip(ATTN_KEYS, s.attn),
     ...zip(MAMBA_KEYS, s.mamba),
-    ...zip(MOE_KEYS, s.moe),
+    ...(s.moe && zip(MOE_KEYS, s.moe)),
     intermediate_size: s.mlpDim,
     max_position_embeddings: s.maxPositions,
     torch_dtype: s.dtype,

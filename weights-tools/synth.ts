@@ -19,6 +19,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig, type ModelConfig } from '../engine/core/config.js';
+import { stringifyConfigJson } from '../engine/formats/config-json.js';
 import { decodeInto } from '../engine/formats/dtype.js';
 import { InvalidOptionError } from '../engine/core/errors.js';
 import { DTYPE_BYTES, expectedTensors, type DType } from '../engine/core/weights.js';
@@ -241,6 +242,6 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   });
   const quantConfig = quantizationConfig({ quant: options.quant ?? dtype }, config, true, plan);
   if (quantConfig) raw.quantization_config = quantConfig;
-  await writeJson(configFile, raw);
+  await writeFile(configFile, stringifyConfigJson(raw));
   return { out, skipped: false, config, bytes: written.layout.fileSize, sha256: written.sha256 };
 }

@@ -10,6 +10,7 @@ import { mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseConfig } from '../../engine/core/config.js';
+import { parseConfigJson } from '../../engine/formats/config-json.js';
 import { SAFETENSORS_INDEX_FILE, parseSafetensorsIndex } from '../../engine/formats/safetensors.js';
 import { packageRoot } from '../../runtime/paths.js';
 import { assertFitsIsolate } from '../../serve/fit.js';
@@ -208,7 +209,8 @@ Runs the Worker (worker/) under \`wrangler dev\` on http://127.0.0.1:PORT: the O
     const { packDir, cleanup } = await servablePack(model, (m) => io.stderr.write(m));
     const site = await siteFolder(packDir);
     try {
-      const config = parseConfig(JSON.parse(await readFile(join(packDir, 'config.json'), 'utf8')));
+      const configFile = join(packDir, 'config.json');
+      const config = parseConfig(parseConfigJson(await readFile(configFile, 'utf8'), configFile));
       const index = parseSafetensorsIndex(JSON.parse(await readFile(join(packDir, SAFETENSORS_INDEX_FILE), 'utf8')), SAFETENSORS_INDEX_FILE);
       const weightBytes = Number((index.metadata as { total_size?: unknown }).total_size ?? 0);
       assertFitsIsolate({ source: model, config, weightBytes, maxContext, concurrency });

@@ -55,6 +55,8 @@ export interface MambaConfig {
   readonly dInner: number; // H_m·P (never expand·d, spec §19.1)
   readonly convDim: number; // dInner + 2·G·N
   readonly inProjDim: number; // 2·dInner + 2·G·N + H_m (z | x | B | C | dt)
+  /** time_step_limit [lo, hi] as parsed (default [0, ∞]); never applied: spec §6.4 chooses no Δ clamp. */
+  readonly timeStepLimit: readonly [number, number];
 }
 
 export interface AttentionConfig {
@@ -168,6 +170,19 @@ function parseKinds(raw: Json, patternKey: string, listKey: string): LayerKind[]
   return kinds;
 }
 
+/**
+ * time_step_limit (spec §2, §6.4): absent → (0, ∞). HF writes the default as `[0.0, Infinity]`,
+ * read by parseConfigJson. Any well-formed 0 ≤ lo ≤ hi pair is accepted; the kernels never clamp
+ * Δ (the CUDA kernel path with (0, ∞), vLLM and llama.cpp do not), so the pair is only reported.
+ */
+function timeStepLimit(raw: Json): [number, number] {
+  const v = raw.time_step_limit;
+  if (v === undefined || v === null) return [0, Infinity];
+  const ok = Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number' && !Number.isNaN(x)) && v[0] >= 0 && v[0] <= v[1];
+  if (!ok) throw new ConfigError('time_step_limit', `must be [lo, hi] with 0 ≤ lo ≤ hi (hi may be Infinity), got ${Array.isArray(v) ? `[${v.join(', ')}]` : JSON.stringify(v)}`);
+  return [v[0], v[1]];
+}
+
 function requireFalse(raw: Json, key: string): void {
   if (raw[key] === true) throw new ConfigError(key, 'true is not supported: Nemotron-H has no such biases');
 }
@@ -176,7 +191,7 @@ function requireFalse(raw: Json, key: string): void {
  * Parse a NemotronH `config.json` object (spec §2). Throws `ConfigError` naming the key on
  * any missing, mistyped or inconsistent value.
  * @example
- * const config = parseConfig(JSON.parse(readFileSync('config.json', 'utf8')));
+ * const config = parseConfig(parseConfigJson(readFileSync('config.json', 'utf8'), 'config.json'));
  * config.layerKinds; // ['M', 'E', 'M', '*', ...]
  */
 export function parseConfig(raw: unknown, extraEosIds: readonly number[] = []): ModelConfig {
@@ -242,6 +257,7 @@ export function parseConfig(raw: unknown, extraEosIds: readonly number[] = []): 
       dInner,
       convDim: dInner + 2 * nGroups * dState,
       inProjDim: 2 * dInner + 2 * nGroups * dState + nHeads,
+      timeStepLimit: timeStepLimit(cfg),
     };
   }
 

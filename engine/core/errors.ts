@@ -19,6 +19,21 @@ export class ConfigError extends EdgetronError {
   }
 }
 
+/**
+ * A config file (config.json and its siblings) is not JSON plus the bare `Infinity`, `-Infinity`
+ * and `NaN` Python writes: names the file, the 1-based line and column, and what was found.
+ */
+export class JsonSyntaxError extends EdgetronError {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly column: number,
+    readonly reason: string,
+  ) {
+    super(`${file}: malformed JSON: line ${line}, column ${column}: ${reason}`);
+  }
+}
+
 /** A tensor the model needs is absent from the checkpoint. */
 export class MissingTensorError extends EdgetronError {
   constructor(

@@ -9,6 +9,7 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig } from '../../engine/core/config.js';
+import { stringifyConfigJson } from '../../engine/formats/config-json.js';
 import { CheckpointError } from '../../weights-tools/errors.js';
 import { serializeSafetensors } from '../../weights-tools/safetensors-writer.js';
 import { updateRouterBias } from './blocks/moe.js';
@@ -164,6 +165,6 @@ export async function exportHf(out: string, rawConfig: Record<string, unknown>, 
     return { name, dtype: 'f32' as const, shape: layout.shapes[i], data: new Uint8Array(data.buffer) };
   });
   await writeFile(join(out, 'model.safetensors'), serializeSafetensors(tensors, { format: 'pt', generator: 'edgetron train' }));
-  await writeFile(join(out, 'config.json'), `${JSON.stringify({ ...rawConfig, torch_dtype: 'float32' }, null, 2)}\n`);
+  await writeFile(join(out, 'config.json'), stringifyConfigJson({ ...rawConfig, torch_dtype: 'float32' }));
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) await copyFile(join(tokenizerDir, f), join(out, f));
 }

@@ -104,4 +104,20 @@ describe('loadPack', () => {
     await expect(loadPack(memoryPack((f) => f.set('config.json', new TextEncoder().encode('{'))), options)).rejects.toThrow(/^mem:\/config\.json: malformed JSON/);
     await expect(loadPack(memoryPack((f) => f.delete('model-00001-of-00001.safetensors')), options)).rejects.toThrow(/cannot open shard model-00001-of-00001\.safetensors/);
   });
+
+  it('reads config.json as Hugging Face writes it (bare Infinity, {"__float__": …}); other bare words name line and column', async () => {
+    /** The pack with `time_step_limit` spelled `limit` (text spliced in before the closing brace). */
+    const withLimit = (limit: string) =>
+      memoryPack((f) => {
+        const text = new TextDecoder().decode(f.get('config.json')!);
+        const at = text.lastIndexOf('}');
+        f.set('config.json', new TextEncoder().encode(`${text.slice(0, at).trimEnd()},\n  "time_step_limit": [\n    0.0,\n    ${limit}\n  ]\n}\n`));
+      });
+    for (const limit of ['Infinity', '{"__float__": "Infinity"}']) {
+      const session = await loadPack(withLimit(limit), options);
+      expect(session.model.config.mamba!.timeStepLimit).toEqual([0, Infinity]);
+      session.dispose();
+    }
+    await expect(loadPack(withLimit('Infinityx'), options)).rejects.toThrow(/^mem:\/config\.json: malformed JSON: line \d+, column 5: unknown token "Infinityx"/);
+  });
 });

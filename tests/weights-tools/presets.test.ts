@@ -4,6 +4,8 @@ import { InvalidOptionError } from '../../engine/core/errors.js';
 import { expectedTensors } from '../../engine/core/weights.js';
 import { PRESET_NAMES, isPresetName, presetConfig, truncateLayers } from '../../weights-tools/presets.js';
 import { quantizedLinears } from '../../weights-tools/quant-policy.js';
+import { countParams } from '../../weights-tools/inspect.js';
+import { parseConfigJson, stringifyConfigJson } from '../../engine/formats/config-json.js';
 import { NANO_PATTERN, nanoQuantized, nanoTable } from './nano-table.js';
 
 describe('presets', () => {
@@ -69,6 +71,41 @@ describe('presets', () => {
     expect(at('*')).toEqual([5, 12, 19, 26, 33, 42]);
     expect([at('M').length, at('E').length]).toEqual([23, 23]);
     expect(c.mamba).toMatchObject({ dInner: 4096, convDim: 6144, inProjDim: 10304 });
+  });
+
+  it('nano-4b: the Nemotron 3 Nano 4B config (spec §18), 3,973,556,832 parameters as published', () => {
+    const raw = presetConfig('nano-4b');
+    expect(raw).toMatchObject({
+      vocab_size: 131072,
+      hidden_size: 3136,
+      num_hidden_layers: 42,
+      hybrid_override_pattern: 'M-M-M-MM-M-M*-M-M*-M-M-M*-M-M-MM*-MMM-M-M-',
+      num_attention_heads: 40,
+      num_key_value_heads: 8,
+      head_dim: 128,
+      mamba_num_heads: 96,
+      mamba_head_dim: 80,
+      n_groups: 8,
+      ssm_state_size: 128,
+      conv_kernel: 4,
+      chunk_size: 256,
+      intermediate_size: 12544,
+      tie_word_embeddings: false,
+      max_position_embeddings: 262144,
+      torch_dtype: 'bfloat16',
+      time_step_limit: [0, Infinity],
+    });
+    expect(raw.n_routed_experts).toBeUndefined(); // dense: no MoE sizes
+    const c = parseConfig(raw);
+    const count = (k: string) => c.layerKinds.filter((x) => x === k).length;
+    expect([count('M'), count('*'), count('-'), count('E')]).toEqual([21, 4, 17, 0]);
+    expect(c.mamba).toMatchObject({ dInner: 7680, convDim: 9728, inProjDim: 17504, timeStepLimit: [0, Infinity] });
+    // the model card's 3.97e9; 3,973,556,832 exactly as the HF page's safetensors count is quoted
+    expect(countParams(c).total).toBe(3_973_556_832);
+    // written as Python writes it (bare Infinity) and read back
+    const text = stringifyConfigJson(raw);
+    expect(text).toContain('"time_step_limit": [\n    0,\n    Infinity\n  ]');
+    expect(parseConfigJson(text, 'config.json')).toEqual(raw);
   });
 
   it('returns a fresh copy each time and recognises only its names', () => {

@@ -148,3 +148,22 @@ describe('parseConfig', () => {
     }
   });
 });
+
+describe('parseConfig: time_step_limit and unknown keys (spec §6.4)', () => {
+  it('defaults to [0, Infinity], takes the pair HF writes, and never clamps (only reports it)', () => {
+    expect(parseConfig(NANO).mamba!.timeStepLimit).toEqual([0, Infinity]);
+    expect(parseConfig({ ...NANO, time_step_limit: [0.0, Infinity] }).mamba!.timeStepLimit).toEqual([0, Infinity]);
+    expect(parseConfig({ ...NANO, time_step_limit: [0.0, 1e30] }).mamba!.timeStepLimit).toEqual([0, 1e30]);
+  });
+
+  it.each([[[0, NaN]], [[0.1, 0.01]], [[-1, Infinity]], [[0]], ['inf'], [[0, 'Infinity']]])('rejects time_step_limit %j', (v) => {
+    expect(configError(() => parseConfig({ ...NANO, time_step_limit: v })).key).toBe('time_step_limit');
+  });
+
+  it('ignores keys it does not know, whatever their value (NaN, -Infinity, objects)', () => {
+    const extra = { some_future_key: NaN, another: -Infinity, nested: { a: [1, Infinity] }, auto_map: { AutoConfig: 'x' } };
+    const c = parseConfig({ ...NANO, ...extra });
+    expect(c.layerKinds).toEqual(parseConfig(NANO).layerKinds);
+    expect(c.raw.another).toBe(-Infinity);
+  });
+});
