@@ -35,6 +35,25 @@ export function groupProcesses(group: number): GroupProcess[] {
 }
 
 /**
+ * The live child processes of `parent` (e.g. the `wrangler dev` that `edgetron serve` starts in a
+ * process group of its own, led by that child).
+ * @example childProcesses(cli.pid!).map((p) => groupProcesses(p.pid));
+ */
+export function childProcesses(parent: number): GroupProcess[] {
+  const out: GroupProcess[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const { name, fields } = statFields(Number(entry));
+      if (Number(fields[1]) === parent) out.push({ pid: Number(entry), name });
+    } catch {
+      // the process went away
+    }
+  }
+  return out;
+}
+
+/**
  * CPU seconds (user + system) a process has used: wall time means little on a shared machine.
  * @example cpuSeconds(process.pid);
  */

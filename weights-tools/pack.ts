@@ -2,7 +2,9 @@
 // can serve as static assets: config.json, tokenizer.json, tokenizer_config.json, and
 // model-0000K-of-0000N.safetensors shards of at most 24 MiB (the Workers static-asset limit is
 // 25 MiB) with model.safetensors.index.json listing each shard's sha256 and size. Tensors are
-// 16-byte aligned so a loader can view them without copying.
+// 16-byte aligned so a loader can view them without copying, and written in the order the
+// backends load them (loadOrder), so an old loader that reads in its own order still streams
+// each shard once.
 //
 // The embedded default model (`buildDefaultPack`) is the trained `demo` model (`npm run
 // train:demo` writes it to models/demo-train) quantised to NVFP4 (weights-tools/convert.ts),
@@ -15,7 +17,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ShardLimitError } from '../engine/core/errors.js';
 import { stringifyConfigJson } from '../engine/formats/config-json.js';
-import { DTYPE_BYTES } from '../engine/core/weights.js';
+import { DTYPE_BYTES, expectedTensors, findTensor, sidecarNames } from '../engine/core/weights.js';
 import { openCheckpoint, type Checkpoint } from './checkpoint.js';
 import { writeShardedSafetensors, type TensorDecl, type WrittenShards } from './safetensors-writer.js';
 import { convertCheckpoint } from './convert.js';
@@ -84,6 +86,24 @@ export interface EdgePackOptions {
 const writeJson = (file: string, value: unknown) => writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
 
 /**
+ * The checkpoint's tensor names in the order the backends load them (expectedTensors, each
+ * 4-bit weight followed by its sidecars), then any others (input_scale, extra tensors) in store
+ * order: a pack written so streams each shard front to back once whatever its loader.
+ * @example loadOrder(ckpt)[0]; // 'backbone.embeddings.weight'
+ */
+export function loadOrder(ckpt: Checkpoint): string[] {
+  const names = new Set<string>();
+  for (const spec of expectedTensors(ckpt.config, true)) {
+    const t = findTensor(ckpt.store, spec.name);
+    if (!t) continue;
+    const side = sidecarNames(t.name);
+    for (const name of [t.name, side.scale, side.scale2, side.positions]) if (ckpt.store.get(name)) names.add(name);
+  }
+  for (const name of ckpt.store.names()) names.add(name);
+  return [...names];
+}
+
+/**
  * Rewrite an opened checkpoint as an edge pack in `out` (created if needed), with `rawConfig`
  * (the source's config.json) as its config; tensors keep their dtypes. A tensor that cannot
  * fit one shard is refused (ShardLimitError) before anything is written.
@@ -93,7 +113,7 @@ const writeJson = (file: string, value: unknown) => writeFile(file, `${JSON.stri
  */
 export async function writeEdgePack(ckpt: Checkpoint, rawConfig: unknown, out: string, options: EdgePackOptions = {}): Promise<WrittenShards> {
   const maxShardBytes = options.maxShardBytes ?? EDGE_SHARD_BYTES;
-  const decls: TensorDecl[] = ckpt.store.names().map((name) => {
+  const decls: TensorDecl[] = loadOrder(ckpt).map((name) => {
     const t = ckpt.store.get(name)!;
     // a shard also holds its header: 1 KiB is ample for one tensor's entry
     if (t.byteLength > maxShardBytes - 1024) throw new ShardLimitError(name, t.byteLength, maxShardBytes);

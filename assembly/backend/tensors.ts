@@ -12,6 +12,8 @@
 //   small vectors (norms, biases, D, dt_bias, router bias) become f32;
 //   conv1d.weight [C, 1, K] is stored transposed as `…conv1d.weightT` (K, C), channels contiguous;
 //   A_log becomes `…mixer.A` = −exp(A_log) (spec §6.3), computed in f64 and rounded once.
+// Tensors are read in the order they are stored (shard, then offset), whatever order the pack was
+// written in, so a shard streamed front to back (serve/shard-stream.ts) is fetched once per load.
 
 import type { ModelConfig } from '../../engine/core/config.js';
 import { MissingTensorError, UnsupportedDTypeError } from '../../engine/core/errors.js';
@@ -44,6 +46,9 @@ export interface Rows4Packer {
   nvfp4s24_pack_rows4(codes: number, positions: number, scales: number, dst: number, K: number, N: number): number;
 }
 
+/** A tensor and what the load does with its bytes (copy them in, decode them, finish a 4-bit weight). */
+type Read = [TensorEntry, () => Promise<void>];
+
 /** Order of two tensors in their checkpoint (file, then byte offset) where the store says; else 0. */
 function storedBefore(a: TensorEntry, b: TensorEntry): number {
   const x = a as { file?: string; offset?: number };
@@ -74,7 +79,7 @@ export class WasmTensors {
     private readonly packer: Rows4Packer | null,
   ) {}
 
-  /** Copy every tensor into `heap`; `onProgress` gets source bytes read so far; `packer` repacks 4-bit weights to rows4. */
+  /** Copy every tensor into `heap`, in storage order; `onProgress` gets source bytes read so far; `packer` repacks 4-bit weights to rows4. */
   static async load(
     heap: Heap,
     config: ModelConfig,
@@ -89,12 +94,18 @@ export class WasmTensors {
     for (const [name, entry] of tensors) {
       if (entry.dtype === 'u8') for (const side of Object.values(sidecarNames(name))) sidecars.add(side);
     }
+    const reads: Read[] = [];
     for (const [name, entry] of tensors) {
       if (sidecars.has(name)) continue;
-      if (isConvWeight(name)) await out.loadConv(name, entry, config.mamba!.convKernel);
-      else if (entry.dtype === 'u8') loaded += await out.loadQuantized(tensors, name);
-      else if (entry.shape.length === 2) await out.loadLinear(name, entry);
-      else await out.loadVector(isALog(name) ? name.replace(/A_log$/, 'A') : name, entry, isALog(name));
+      if (isConvWeight(name)) reads.push([entry, () => out.loadConv(name, entry, config.mamba!.convKernel)]);
+      else if (entry.dtype === 'u8') reads.push(...out.planQuantized(tensors, name));
+      else if (entry.shape.length === 2) reads.push([entry, () => out.loadLinear(name, entry)]);
+      else reads.push([entry, () => out.loadVector(isALog(name) ? name.replace(/A_log$/, 'A') : name, entry, isALog(name))]);
+    }
+    // storage order (stable: stores without offsets keep the map's order)
+    reads.sort(([a], [b]) => storedBefore(a, b));
+    for (const [entry, read] of reads) {
+      await read();
       loaded += entry.byteLength;
       onProgress?.(loaded, totalBytes);
     }
@@ -121,17 +132,17 @@ export class WasmTensors {
   }
 
   /**
-   * Copy a 4-bit linear weight and its sidecars in, in the order they are stored (so a shard
-   * streamed front to back is never read backwards); returns the sidecars' source bytes.
+   * The reads of a 4-bit linear weight and its sidecars, each placed by the load wherever its
+   * bytes are stored; the one that completes the set repacks the weight (rows4) and registers it.
    */
-  private async loadQuantized(tensors: ReadonlyMap<string, TensorEntry>, name: string): Promise<number> {
+  private planQuantized(tensors: ReadonlyMap<string, TensorEntry>, name: string): Read[] {
     const view = linearWeight(tensors, name);
     const side = sidecarNames(name);
     let scale2 = 1;
     let positions = 0;
     let scales = 0;
     let ptr = 0;
-    const parts: [TensorEntry, () => Promise<void>][] = [
+    const parts: Read[] = [
       [
         view.scale2!,
         async () => {
@@ -161,23 +172,30 @@ export class WasmTensors {
         },
       ]);
     }
-    parts.sort(([a], [b]) => storedBefore(a, b));
-    for (const [, read] of parts) await read();
-    const { rows, cols, format } = view;
-    const [codeBytes, scaleBytes, posBytes] = [view.weight.byteLength, view.scale!.byteLength, view.positions?.byteLength ?? 0];
-    const fp4 = format as 'nvfp4' | 'nvfp4-s24';
-    const packed = name !== EMBEDDING && this.packer?.rows4_supported(cols, rows) ? this.track(codeBytes + scaleBytes + posBytes) : 0;
-    const ok = packed !== 0 && (fp4 === 'nvfp4' ? this.packer!.nvfp4_pack_rows4(ptr, scales, packed, cols, rows) : this.packer!.nvfp4s24_pack_rows4(ptr, positions, scales, packed, cols, rows));
-    if (ok) {
-      this.untrack(ptr, codeBytes);
-      this.untrack(scales, scaleBytes);
-      if (positions) this.untrack(positions, posBytes);
-      this.linears.set(name, { name, format: fp4, layout: 'rows4', rows, cols, ptr: packed, scales: 0, positions: 0, scale2 });
-    } else {
-      if (packed) this.untrack(packed, codeBytes + scaleBytes + posBytes); // a negative or NaN scale: stays ModelOpt
-      this.linears.set(name, { name, format: format as 'nvfp4' | 'nvfp4-s24', layout: 'modelopt', rows, cols, ptr, scales, positions, scale2 });
-    }
-    return view.scale!.byteLength + view.scale2!.byteLength + (view.positions?.byteLength ?? 0);
+    let left = parts.length;
+    const finish = () => {
+      const { rows, cols, format } = view;
+      const [codeBytes, scaleBytes, posBytes] = [view.weight.byteLength, view.scale!.byteLength, view.positions?.byteLength ?? 0];
+      const fp4 = format as 'nvfp4' | 'nvfp4-s24';
+      const packed = name !== EMBEDDING && this.packer?.rows4_supported(cols, rows) ? this.track(codeBytes + scaleBytes + posBytes) : 0;
+      const ok = packed !== 0 && (fp4 === 'nvfp4' ? this.packer!.nvfp4_pack_rows4(ptr, scales, packed, cols, rows) : this.packer!.nvfp4s24_pack_rows4(ptr, positions, scales, packed, cols, rows));
+      if (ok) {
+        this.untrack(ptr, codeBytes);
+        this.untrack(scales, scaleBytes);
+        if (positions) this.untrack(positions, posBytes);
+        this.linears.set(name, { name, format: fp4, layout: 'rows4', rows, cols, ptr: packed, scales: 0, positions: 0, scale2 });
+      } else {
+        if (packed) this.untrack(packed, codeBytes + scaleBytes + posBytes); // a negative or NaN scale: stays ModelOpt
+        this.linears.set(name, { name, format: format as 'nvfp4' | 'nvfp4-s24', layout: 'modelopt', rows, cols, ptr, scales, positions, scale2 });
+      }
+    };
+    return parts.map(([entry, read]) => [
+      entry,
+      async () => {
+        await read();
+        if (--left === 0) finish();
+      },
+    ]);
   }
 
   private async loadLinear(name: string, entry: TensorEntry): Promise<void> {

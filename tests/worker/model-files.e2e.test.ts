@@ -3,7 +3,6 @@
 // environment (what `npm start` runs), `edgetron serve --model PATH --api-key KEY` on a copy of
 // the pack, and plain `wrangler dev` with wrangler.toml's own assets folder (what deploys).
 // Every file of the pack is asked for at every path a static-assets server could answer it.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,38 +10,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnWranglerDev, type WranglerDev } from '../../cli/commands/serve.js';
 import { freePort } from '../helpers/free-port.js';
+import { serveCli, stopGroup } from '../helpers/serve-cli.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PACK = join(ROOT, 'assets', 'packs', 'default');
 const FILES = readdirSync(PACK);
 const KEY = 'sk-test-7f3a9c';
-
-/** `node bin/edgetron.js serve …` in its own process group; resolves with its base URL. */
-function serveCli(args: string[], env: Record<string, string>): { child: ChildProcess; url: Promise<string> } {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'edgetron.js'), 'serve', ...args], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  const url = new Promise<string>((resolve, reject) => {
-    let out = '';
-    const onData = (b: Buffer) => {
-      out += b.toString();
-      const m = /serving .* at (http:\/\/\S+) /.exec(out);
-      if (m) resolve(m[1]);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`edgetron serve exited with ${code}:\n${out.slice(-2000)}`)));
-  });
-  url.catch(() => {});
-  return { child, url };
-}
-
-async function stopGroup(child: ChildProcess | undefined): Promise<void> {
-  if (child?.pid === undefined || child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  process.kill(-child.pid, 'SIGINT');
-  const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 const servers: { name: string; url: string; packPath: string }[] = [];
 let npmStart: ReturnType<typeof serveCli> | undefined;
