@@ -9,6 +9,7 @@ import { BACKEND_NAMES } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { loadForCli } from '../load.js';
+import { planReporter } from '../memory-plan.js';
 
 /**
  * The `eval` command (dispatched by cli/main.ts).
@@ -47,7 +48,7 @@ perplexity = exp(sum of NLL / tokens).
       return;
     }
     const text = await readEvalText(file);
-    const { session, close } = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'));
+    const { session, close } = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'), {}, { requestedContext: context ?? DEFAULT_CONTEXT, report: planReporter(io.stderr, false) });
     try {
       const result = evaluateModel(session, text, {
         context,

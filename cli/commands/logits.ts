@@ -6,6 +6,7 @@ import { stringOpt, tokenListOpt } from '../args.js';
 import { BACKEND_NAMES } from '../backends.js';
 import type { Command } from '../command.js';
 import { loadForCli } from '../load.js';
+import { planReporter } from '../memory-plan.js';
 
 /**
  * The `logits` command (dispatched by cli/main.ts).
@@ -26,7 +27,7 @@ Runs the tokens through the model in one forward call and prints
   options: { model: { type: 'string' }, tokens: { type: 'string' }, backend: { type: 'string' } },
   async run({ values }, io) {
     const tokens = tokenListOpt('logits', values, 'tokens');
-    const { session, choice, close } = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'));
+    const { session, choice, close } = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'), {}, { requestedContext: tokens.length, report: planReporter(io.stderr, false) });
     try {
       const { model } = session;
       const V = model.config.vocabSize;

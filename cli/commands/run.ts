@@ -11,6 +11,7 @@ import { BACKEND_NAMES } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { loadForCli } from '../load.js';
+import { planReporter } from '../memory-plan.js';
 
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 
@@ -25,7 +26,10 @@ export const runCommand: Command = {
   help: `usage: edgetron run [--model PATH] --prompt TEXT [--chat] [--no-think] [--max-tokens N]
                     [--temperature T] [--top-k K] [--top-p P] [--seed S] [--backend B] [--threads N] [--mtp K] [--stats]
 
-Streams the continuation of TEXT to stdout.
+Streams the continuation of TEXT to stdout. Before any weight is read, the memory plan (weights
+as resident on the backend, state per token, the WASM and machine limits, the longest context
+that fits) is printed on stderr when it is a terminal (one line with --stats), and a model that
+cannot fit is refused with those numbers.
 
   --model PATH       checkpoint folder, or "default" (the default)
   --prompt TEXT      the prompt
@@ -74,7 +78,9 @@ Streams the continuation of TEXT to stdout.
       mtp: intOpt('run', values, 'mtp', 0, 0, MAX_MTP) ?? 0,
     };
     const threads = stringOpt(values, 'threads') === 'auto' ? 'auto' : intOpt('run', values, 'threads', undefined, 1, 64);
-    const { session, choice, close } = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'), { threads });
+    // the memory plan: a block on a TTY, one line with --stats; at least one prompt token + --max-tokens must fit
+    const report = planReporter(io.stderr, values.stats === true);
+    const { session, choice, plan, close } = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'), { threads }, { requestedContext: (options.maxTokens ?? 0) + 1, report });
     try {
       if (options.mtp > 0 && !session.mtpLoaded) throw new UsageError(`--mtp ${options.mtp}: the model has no MTP block (mtp.* weights)`, 'run');
       const text = requireText(session);
@@ -84,7 +90,7 @@ Streams the continuation of TEXT to stdout.
         : [...(text.addBosToken && bos !== null ? [bos] : []), ...text.encode(prompt)];
       if (ids.length === 0) throw new UsageError('the prompt encodes to no tokens', 'run');
       let done: DoneEvent | undefined;
-      for await (const ev of generate(session, ids, options)) {
+      for await (const ev of generate(session, ids, { ...options, maxContext: plan.maxContext })) {
         if (ev.kind === 'token') io.stdout.write(ev.text);
         else done = ev;
       }

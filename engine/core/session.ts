@@ -7,7 +7,7 @@ import type { Backend } from './backend.js';
 import type { ModelConfig } from './config.js';
 import { MissingTokenizerError } from './errors.js';
 import { Model } from './model.js';
-import { expectedTensors, findTensor, validateWeights, type WeightStore } from './weights.js';
+import { expectedTensors, findTensor, validateWeights, type TensorEntry, type WeightStore } from './weights.js';
 
 /** What a checkpoint loader hands over (weights-tools `openCheckpoint` returns a superset). */
 export interface CheckpointLike {
@@ -20,6 +20,8 @@ export interface CheckpointLike {
 export interface SessionOptions {
   /** Bytes loaded so far, from the backend. */
   readonly onProgress?: (loadedBytes: number, totalBytes: number) => void;
+  /** Sees the validated tensors before the backend reads any of them (a memory plan); may throw to refuse the load. */
+  readonly beforeLoad?: (tensors: ReadonlyMap<string, TensorEntry>) => void;
 }
 
 /** A loaded model with its text codec. */
@@ -51,6 +53,7 @@ export async function openSession(checkpoint: CheckpointLike, backend: Backend, 
   // spec §11: the MTP block loads when the checkpoint carries it (HF exports often drop mtp.*)
   const mtpLoaded = config.mtp !== null && expectedTensors(config, true).every((t) => findTensor(store, t.name) !== undefined);
   const tensors = validateWeights(config, store, mtpLoaded);
+  options.beforeLoad?.(tensors);
   const text = checkpoint.tokenizerJson == null ? null : TextCodec.fromJson(checkpoint.tokenizerJson, checkpoint.tokenizerConfig, store.source);
   const loaded = await backend.load(config, tensors, options.onProgress);
   const imEnd = text?.special.imEnd;

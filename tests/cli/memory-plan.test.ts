@@ -1,0 +1,179 @@
+// Issue 18 §4: the memory plan before loading. Unit tests on synthetic tensor lists (nothing is
+// read: every entry's readInto throws), then the CLI: a sparse 7.4 GiB BF16 Nano 4B checkpoint
+// is refused in well under a second with the numbers, and a normal run prints the plan.
+
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadForCli } from '../../cli/load.js';
+import { main } from '../../cli/main.js';
+import { assertPlanFits, formatPlan, ModelDoesNotFitError, planMemory, WASM_LIMIT_BYTES } from '../../cli/memory-plan.js';
+import { parseConfig, type ModelConfig } from '../../engine/core/config.js';
+import { DTYPE_BYTES, expectedTensors, type DType, type TensorEntry } from '../../engine/core/weights.js';
+import { planSafetensors } from '../../weights-tools/safetensors-writer.js';
+import { presetConfig } from '../../weights-tools/presets.js';
+
+const GiB = 2 ** 30;
+
+function entry(name: string, dtype: DType, shape: readonly number[]): TensorEntry {
+  return {
+    name,
+    dtype,
+    shape,
+    byteLength: shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype],
+    readInto: () => Promise.reject(new Error(`${name} was read`)),
+  };
+}
+
+/** Every tensor of `config` in `dtype` (an HF BF16 checkpoint stores all of them in bf16). */
+function allIn(config: ModelConfig, dtype: DType): Map<string, TensorEntry> {
+  return new Map(expectedTensors(config).map((t) => [t.name, entry(t.name, dtype, t.shape)]));
+}
+
+const nano4b = parseConfig(presetConfig('nano-4b'));
+const tiny = parseConfig(presetConfig('tiny'));
+
+describe('planMemory', () => {
+  it('nano-4b in BF16: ~7.4 GiB of weights, refused on wasm with the numbers', () => {
+    const plan = planMemory({ backend: 'wasm', config: nano4b, tensors: allIn(nano4b, 'bf16'), availableBytes: 64 * GiB });
+    const stored = plan.byDtype.reduce((n, b) => n + b.stored, 0);
+    expect(stored).toBe(3_973_556_832 * 2); // the published parameter count, 2 bytes each (7.40 GiB)
+    // bf16 linear weights stay bf16 on wasm; only the vectors widen to f32 (a few MiB)
+    expect(plan.weightBytes).toBeGreaterThan(stored);
+    expect(plan.weightBytes - stored).toBeLessThan(8 * 2 ** 20);
+    // state: 4 '*' layers × K+V × 8 KV heads × 128 × f32; per 'M' layer conv (3 × 9728) + SSM (96 × 80 × 128), f32
+    const layers = 'M-M-M-MM-M-M*-M-M*-M-M-M*-M-M-MM*-MMM-M-M-';
+    expect(plan.kvBytesPerToken).toBe(4 * 2 * 8 * 128 * 4);
+    const mamba = [...layers].filter((c) => c === 'M').length;
+    expect(plan.fixedStateBytes).toBe(mamba * (3 * 9728 + 96 * 80 * 128) * 4);
+    expect(plan.limitBytes).toBe(4 * GiB - 65536);
+    expect(plan.maxContext).toBe(0);
+    expect(() => assertPlanFits('nano-4b', plan)).toThrow(ModelDoesNotFitError);
+    try {
+      assertPlanFits('nano-4b', plan);
+    } catch (e) {
+      const m = (e as Error).message;
+      expect(m).toMatch(/^nano-4b: needs 7\.\d\d GiB on wasm \(weights 7\.\d\d GiB, 1 tokens of context\) but one WASM memory holds at most 4\.00 GiB \(available 64\.00 GiB, limit 4\.00 GiB\)/);
+      expect(m).toMatch(/convert --quant nvfp4/);
+    }
+  });
+
+  it('nano-4b in BF16 on the reference backend: no WASM limit, refused only by available memory', () => {
+    const tensors = allIn(nano4b, 'bf16');
+    const big = planMemory({ backend: 'reference', config: nano4b, tensors, availableBytes: 64 * GiB });
+    expect(big.limitBytes).toBeNull();
+    expect(big.weightBytes).toBe(big.byDtype[0].stored); // kept as stored
+    expect(big.kvBytesPerToken).toBe(2 * 4 * 2 * 8 * 128 * 4); // f64
+    expect(() => assertPlanFits('m', big)).not.toThrow();
+    const small = planMemory({ backend: 'reference', config: nano4b, tensors, availableBytes: 6 * GiB });
+    expect(() => assertPlanFits('m', small)).toThrow(/this machine has available 6\.00 GiB \(available 6\.00 GiB\); quantise it .* or free memory/);
+  });
+
+  it('tiny: planned, fits, the longest context is capped at max_position_embeddings', () => {
+    const plan = assertPlanFits('tiny', planMemory({ backend: 'wasm', config: tiny, tensors: allIn(tiny, 'f32'), availableBytes: 8 * GiB }));
+    expect(plan.maxContext).toBe(tiny.maxPositionEmbeddings);
+    expect(plan.loadTransientBytes).toBe(0);
+  });
+
+  it('the longest context is what the room left after weights and fixed state holds', () => {
+    const tensors = allIn(tiny, 'f32');
+    const probe = planMemory({ backend: 'wasm', config: tiny, tensors, availableBytes: 0 });
+    const fixed = probe.weightBytes + probe.fixedStateBytes + probe.headBytes;
+    const perToken = probe.kvBytesPerToken + probe.activationBytesPerToken;
+    const plan = planMemory({ backend: 'wasm', config: tiny, tensors, availableBytes: fixed + 100 * perToken + perToken - 1, requestedContext: 101 });
+    expect(plan.maxContext).toBe(100);
+    expect(() => assertPlanFits('tiny', plan)).toThrow(/at most 100 tokens fit/);
+    expect(() => assertPlanFits('tiny', { ...plan, requestedContext: 100, neededBytes: fixed + 100 * perToken })).not.toThrow();
+  });
+
+  it('counts wasm residency by dtype: f16 widened ×2, 4-bit codes + scales kept packed, vectors as f32 in 16-byte blocks', () => {
+    const tensors = new Map<string, TensorEntry>([
+      ['a.weight', entry('a.weight', 'u8', [64, 32])], // nvfp4 [64, 64]: 2048 bytes of codes
+      ['a.weight_scale', entry('a.weight_scale', 'f8_e4m3', [64, 4])], // 256
+      ['a.weight_scale_2', entry('a.weight_scale_2', 'f32', [])], // 4, becomes a number
+      ['b.weight', entry('b.weight', 'f16', [10, 10])], // 200 → 400 as f32
+      ['n.weight', entry('n.weight', 'bf16', [10])], // 20 → 40 as f32 → 48 aligned
+    ]);
+    const plan = planMemory({ backend: 'wasm', config: tiny, tensors, availableBytes: GiB });
+    expect(plan.byDtype).toEqual([
+      { dtype: 'nvfp4', stored: 2308, resident: 2304 },
+      { dtype: 'f16', stored: 200, resident: 400 },
+      { dtype: 'bf16', stored: 20, resident: 48 },
+    ]);
+    expect(plan.weightBytes).toBe(2752);
+    expect(plan.loadTransientBytes).toBe(2304); // the rows4 repack beside the ModelOpt copy
+    expect(formatPlan(plan, true)).toMatch(/^memory plan \(wasm\): weights .* \[nvfp4 2\.3 KiB, f16 0\.4 KiB \(0\.2 KiB on disk\), bf16 0\.0 KiB\] \+ 2\.3 KiB while loading; .*longest context that fits \d+ tokens\n$/);
+  });
+
+  it('the WASM limit is one memory of 65536 pages less the reserved page', () => {
+    expect(WASM_LIMIT_BYTES).toBe(4294967296 - 65536);
+  });
+});
+
+describe('edgetron run with the plan', () => {
+  let tmp: string;
+  let big: string;
+  let tinyDir: string;
+
+  async function cli(tty: boolean, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+    let stdout = '';
+    let stderr = '';
+    const start = performance.now();
+    const code = await main(argv, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s), isTTY: tty }, env: {} });
+    return { code, stdout, stderr, ms: performance.now() - start };
+  }
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'edgetron-plan-'));
+    // a BF16 Nano 4B checkpoint: the real header, a sparse data section (no disk blocks)
+    big = join(tmp, 'nano-4b');
+    mkdirSync(big);
+    writeFileSync(join(big, 'config.json'), JSON.stringify(presetConfig('nano-4b')).replace('"time_step_limit":[0,null]', '"time_step_limit":[0.0,Infinity]'));
+    const layout = planSafetensors(expectedTensors(nano4b).map((t) => ({ name: t.name, dtype: 'bf16' as const, shape: t.shape })));
+    const file = join(big, 'model.safetensors');
+    writeFileSync(file, layout.header);
+    truncateSync(file, layout.fileSize);
+    tinyDir = join(tmp, 'tiny');
+    expect((await cli(false, 'synth', '--preset', 'tiny', '--seed', '1', '--out', tinyDir)).code).toBe(0);
+  });
+
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('refuses a 7.4 GiB BF16 model on wasm before reading a weight, with the numbers', async () => {
+    const r = await cli(false, 'run', '--model', big, '--prompt', 'Hello', '--backend', 'wasm');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^edgetron: .*nano-4b: needs 7\.\d\d GiB on wasm \(weights 7\.\d\d GiB, 129 tokens of context\) but one WASM memory holds at most 4\.00 GiB/);
+    expect(lines[0]).toMatch(/limit 4\.00 GiB\); quantise it \(edgetron convert --quant nvfp4 /);
+    expect(r.ms).toBeLessThan(3000); // loading it took ~10 s before failing
+  });
+
+  it('a normal run prints the plan: a block on a TTY, one line with --stats, nothing otherwise', async () => {
+    const tty = await cli(true, 'run', '--model', tinyDir, '--prompt', 'Hello', '--max-tokens', '2', '--backend', 'wasm');
+    expect(tty.code).toBe(0);
+    expect(tty.stderr).toMatch(/^memory plan \(wasm\): weights [\d.]+ [KM]iB \[f32 [\d.]+ [KM]iB\]\n {2}state [\d.]+ [KM]iB \+ [\d.]+ KiB KV per token; .*\n {2}limit 4\.00 GiB per WASM memory; available [\d.]+ GiB; longest context that fits 4096 tokens\n$/);
+    const stats = await cli(false, 'run', '--model', tinyDir, '--prompt', 'Hello', '--max-tokens', '2', '--backend', 'reference', '--stats');
+    expect(stats.code).toBe(0);
+    const lines = stats.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^memory plan \(reference\): .*; no memory limit; available .*; longest context that fits 4096 tokens$/);
+    const quiet = await cli(false, 'run', '--model', tinyDir, '--prompt', 'Hello', '--max-tokens', '2', '--backend', 'reference');
+    expect(quiet.stderr).toBe('');
+  });
+});
+
+describe('the plan against a real wasm load', () => {
+  it('the embedded default (nvfp4): planned weight bytes are the heap bytes the load holds, exactly', async () => {
+    const loaded = await loadForCli(undefined, 'wasm');
+    try {
+      const ops = loaded.session.model.ops as unknown as { usedBytes(): number };
+      expect(loaded.plan.weightBytes).toBe(ops.usedBytes());
+      expect(loaded.plan.byDtype.map((b) => b.dtype)).toContain('nvfp4');
+    } finally {
+      await loaded.close();
+    }
+  });
+});
