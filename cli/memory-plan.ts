@@ -1,4 +1,4 @@
-// Issue 18 §4: the memory plan of a model on a backend, made from the config and the tensor list
+// The memory plan of a model on a backend, made from the config and the tensor list
 // alone (no weight byte is read), and the refusal of a model that cannot fit.
 //   weights: as they will be resident. wasm (assembly/backend/tensors.ts): f32 / bf16 linear
 //     weights keep their bytes, f16 linear weights are widened to f32 (×2), 4-bit weights keep

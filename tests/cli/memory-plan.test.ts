@@ -1,4 +1,4 @@
-// Issue 18 §4: the memory plan before loading. Unit tests on synthetic tensor lists (nothing is
+// cli/memory-plan.ts: the memory plan before loading. Unit tests on synthetic tensor lists (nothing is
 // read: every entry's readInto throws), then the CLI: a sparse 7.4 GiB BF16 Nano 4B checkpoint
 // is refused in well under a second with the numbers, and a normal run prints the plan.
 

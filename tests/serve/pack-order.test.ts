@@ -1,4 +1,4 @@
-// Issue 21 point 1: a load streams each shard of a pack exactly once, front to back, whatever
+// A load streams each shard of a pack exactly once, front to back, whatever
 // order the pack's tensors were written in (the WASM loader reads in storage order). The default
 // pack is rewritten here with its tensors reversed and dealt round-robin over three shards, so
 // every shard's order differs from the loader's and 4-bit weights have sidecars in other shards.

@@ -1,4 +1,4 @@
-// End to end (runs in Node), issue 21 point 1: `edgetron serve --model PATH` on a checkpoint that
+// End to end (runs in Node): `edgetron serve --model PATH` on a checkpoint that
 // is not the default (the MoE `tiny` preset with its tensors sorted by name, as Hugging Face
 // checkpoints are, so `serve` packs it) loads and answers 100 requests while the descriptors of
 // wrangler's workerd processes stay flat. Each backward read of a shard used to restart its
