@@ -264,9 +264,10 @@ describe('POST /v1/chat/completions', () => {
     expect(model.live()).toBe(0);
   });
 
-  it('a failure after the stream started ends it with one OpenAI-shaped error chunk', async () => {
+  it('a failure after the stream started ends it with one OpenAI-shaped error chunk, and gives its slot back', async () => {
     const model = await trackedModel(3);
-    const res = await post(app({}, model), '/v1/chat/completions', chat({ stream: true, max_tokens: 20 }));
+    const a = app({}, model);
+    const res = await post(a, '/v1/chat/completions', chat({ stream: true, max_tokens: 20 }));
     expect(res.status).toBe(200);
     const events = sseEvents(await res.text());
     expect(events).not.toContain('[DONE]');
@@ -274,13 +275,17 @@ describe('POST /v1/chat/completions', () => {
     expect(last).toEqual({ error: { message: 'internal error: Error: simulated backend failure', type: 'server_error', param: null, code: 'internal_error' } });
     expect(events.slice(0, -1).every((e) => JSON.parse(e).object === 'chat.completion.chunk')).toBe(true);
     expect(model.live()).toBe(0);
+    expect(await json(await a.request('/health'))).toMatchObject({ running: 0, queued: 0 });
   });
 
-  it('a failure before the answer starts is a 500 JSON error', async () => {
+  it('a failure before the answer starts is a 500 JSON error, and gives its slot back', async () => {
     const model = await trackedModel(0);
-    const res = await post(app({}, model), '/v1/chat/completions', chat());
+    const a = app({}, model);
+    const res = await post(a, '/v1/chat/completions', chat());
     expect(res.status).toBe(500);
     expect((await json(res)).error).toMatchObject({ type: 'server_error', code: 'internal_error' });
+    expect(model.live()).toBe(0);
+    expect(await json(await a.request('/health'))).toMatchObject({ running: 0, queued: 0 });
   });
 });
 

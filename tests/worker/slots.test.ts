@@ -57,6 +57,15 @@ describe('generation slots', () => {
     expect(await (await a.request('/health')).json()).toMatchObject({ running: 0, queued: 0 });
   });
 
+  it('model work that fails inside its slot (an embedding input of more tokens than the context) gives the slot back', async () => {
+    const a = app({ concurrency: 1, maxQueue: 0 });
+    const res = await post(a, '/v1/embeddings', { model: MODEL_ID, input: ['fine', '😀'.repeat(2000)] });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as Json).error).toMatchObject({ code: 'context_length_exceeded', param: 'input[1]' });
+    expect(await (await a.request('/health')).json()).toMatchObject({ running: 0, queued: 0 });
+    expect((await post(a, '/v1/embeddings', { model: MODEL_ID, input: 'fine' })).status).toBe(200);
+  });
+
   it('a body that does not arrive in time is a 408 request_body_timeout', async () => {
     const a = app({ bodyTimeoutMs: 150 });
     const body = new ReadableStream<Uint8Array>({
