@@ -16,17 +16,14 @@ function statFields(pid: number): { name: string; fields: string[] } {
   return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), fields: stat.slice(stat.lastIndexOf(')') + 2).split(' ') };
 }
 
-/**
- * The live processes of process group `group`.
- * @example groupProcesses(dev.child.pid!).filter((p) => p.name === 'workerd');
- */
-export function groupProcesses(group: number): GroupProcess[] {
+/** The live processes whose /proc/<pid>/stat field `field` (1: ppid, 2: pgrp) is `value`. */
+function processesWhere(field: number, value: number): GroupProcess[] {
   const out: GroupProcess[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const { name, fields } = statFields(Number(entry));
-      if (Number(fields[2]) === group) out.push({ pid: Number(entry), name });
+      if (Number(fields[field]) === value) out.push({ pid: Number(entry), name });
     } catch {
       // the process went away
     }
@@ -35,22 +32,20 @@ export function groupProcesses(group: number): GroupProcess[] {
 }
 
 /**
+ * The live processes of process group `group`.
+ * @example groupProcesses(dev.child.pid!).filter((p) => p.name === 'workerd');
+ */
+export function groupProcesses(group: number): GroupProcess[] {
+  return processesWhere(2, group);
+}
+
+/**
  * The live child processes of `parent` (e.g. the `wrangler dev` that `edgetron serve` starts in a
  * process group of its own, led by that child).
  * @example childProcesses(cli.pid!).map((p) => groupProcesses(p.pid));
  */
 export function childProcesses(parent: number): GroupProcess[] {
-  const out: GroupProcess[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const { name, fields } = statFields(Number(entry));
-      if (Number(fields[1]) === parent) out.push({ pid: Number(entry), name });
-    } catch {
-      // the process went away
-    }
-  }
-  return out;
+  return processesWhere(1, parent);
 }
 
 /**

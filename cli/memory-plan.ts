@@ -25,6 +25,7 @@ import type { ModelConfig } from '../engine/core/config.js';
 import { EdgetronError } from '../engine/core/errors.js';
 import { sidecarNames, type TensorEntry } from '../engine/core/weights.js';
 import { MAX_PAGES, PAGE_BYTES, ALIGN } from '../assembly/backend/heap.js';
+import { EMBEDDING, isConvWeight } from '../assembly/backend/tensors.js';
 import { sequenceStateBytes } from '../serve/fit.js';
 
 /** Bytes one wasm32 memory can address (4 GiB), less the page the heap reserves at address 0. */
@@ -92,11 +93,11 @@ function weightBytes(residency: Residency, tensors: ReadonlyMap<string, TensorEn
       const parts = [e, tensors.get(side.scale), tensors.get(side.positions)].filter((p): p is TensorEntry => p !== undefined);
       const stored = parts.reduce((n, p) => n + p.byteLength, 0) + (tensors.get(side.scale2)?.byteLength ?? 0);
       const resident = residency === 'wasm' ? parts.reduce((n, p) => n + align(p.byteLength), 0) : stored;
-      if (residency === 'wasm' && name !== 'backbone.embeddings.weight') transient = Math.max(transient, align(parts.reduce((n, p) => n + p.byteLength, 0)));
+      if (residency === 'wasm' && name !== EMBEDDING) transient = Math.max(transient, align(parts.reduce((n, p) => n + p.byteLength, 0)));
       add('nvfp4', stored, resident);
     } else if (residency === 'host') {
       add(e.dtype, e.byteLength, e.byteLength);
-    } else if (e.shape.length === 2 && !name.endsWith('conv1d.weight')) {
+    } else if (e.shape.length === 2 && !isConvWeight(name)) {
       const widened = e.dtype === 'f16' && residency === 'wasm';
       if (widened) transient = Math.max(transient, e.byteLength);
       add(e.dtype, e.byteLength, residency === 'wasm' ? align(widened ? elements(e) * 4 : e.byteLength) : e.byteLength);
@@ -111,7 +112,7 @@ function weightBytes(residency: Residency, tensors: ReadonlyMap<string, TensorEn
 function widestLinear(config: ModelConfig, tensors: ReadonlyMap<string, TensorEntry>): number {
   let widest = config.dModel;
   for (const [name, e] of tensors) {
-    if (e.shape.length === 2 && name !== 'lm_head.weight' && name !== 'backbone.embeddings.weight') widest = Math.max(widest, e.shape[0]);
+    if (e.shape.length === 2 && name !== 'lm_head.weight' && name !== EMBEDDING) widest = Math.max(widest, e.shape[0]);
   }
   return widest;
 }

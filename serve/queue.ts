@@ -105,6 +105,11 @@ export class ConcurrencyLimiter {
     return this.waiting.length;
   }
 
+  /** A slot is free now and no request waits ahead: `acquire` would grant it at once. */
+  get free(): boolean {
+    return this.holders.size < this.limit && this.waiting.length === 0;
+  }
+
   /**
    * Sweep on a timer of the caller's own request, so `running` and `queued` count only live
    * requests (GET /health calls this before it answers).
@@ -118,14 +123,13 @@ export class ConcurrencyLimiter {
    * headers before it waits (a stream), while its status can still say 429.
    */
   assertRoom(): void {
-    const free = this.holders.size < this.limit && this.waiting.length === 0;
-    if (!free && this.waiting.length >= this.maxQueue) throw new RateLimitError(this.retryAfterS, this.limit, this.maxQueue);
+    if (!this.free && this.waiting.length >= this.maxQueue) throw new RateLimitError(this.retryAfterS, this.limit, this.maxQueue);
   }
 
   /** A slot, now or after the requests ahead; RateLimitError when the queue is full. */
   acquire(signal?: AbortSignal): Promise<Slot> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.holders.size < this.limit && this.waiting.length === 0) return Promise.resolve(this.hold());
+    if (this.free) return Promise.resolve(this.hold());
     try {
       this.assertRoom();
     } catch (err) {

@@ -17,7 +17,7 @@
 // `n` > 1 (runChoices): the choices run one after another in the request's one generation slot
 // (one sequence state alive at a time, as the limiter budgets), choice i with seed + i (int32).
 
-import { generate } from '../engine/decode/generate.js';
+import { chainProcessors, generate } from '../engine/decode/generate.js';
 import type { TokenLogprob } from '../engine/decode/logprobs.js';
 import { ReasoningSplitter, thinkingBudgetFor } from '../engine/text/reasoning.js';
 import { requireText, type Session } from '../engine/core/session.js';
@@ -176,8 +176,7 @@ function logitsProcessor(model: ServedModel, prepared: Prepared): LogitsProcesso
   const forced = grammarConstraint(model, request, prepared.maxTokens, thinking);
   if (forced) parts.push(forced);
   else if (request.toolChoice === 'none' && request.tools.length > 0) parts.push(new BannedText(TOOL_CALL_TAG, text, vocabSize));
-  if (parts.length <= 1) return parts[0];
-  return { process: (logits) => parts.forEach((p) => p.process(logits)), accept: (id) => parts.forEach((p) => p.accept(id)) };
+  return chainProcessors(parts);
 }
 
 /** Tool-call parser events → one delta. */

@@ -107,6 +107,7 @@ export function createApp(options: AppOptions): Hono {
   });
   const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const bodyTimeoutMs = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -169,13 +170,12 @@ export function createApp(options: AppOptions): Hono {
     const request = parse(body, model);
     const prepared = prepare(model, request);
     const meta: ResponseMeta = { id: `${request.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${crypto.randomUUID().replace(/-/g, '')}`, created: Math.floor(Date.now() / 1000), model: model.id };
-    const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     if (request.stream) {
       // The headers go out before the wait for a slot, so a client that leaves while queued is
       // noticed at once (under `wrangler dev` a disconnect shows only when a write fails).
       limiter.assertRoom();
       const stallMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
-      const queued = limiter.running >= limiter.limit || limiter.queued > 0;
+      const queued = !limiter.free;
       const leave = new AbortController(); // the client went away (or cancelled) while queued
       c.req.raw.signal?.addEventListener('abort', () => leave.abort(c.req.raw.signal!.reason));
       const slot = limiter.acquire(leave.signal);
@@ -205,7 +205,7 @@ export function createApp(options: AppOptions): Hono {
 
   app.post('/v1/chat/completions', (c) => complete(c, (body, m) => parseChatRequest(body, m.id, m.maxContext, options.testHooks === true)));
   app.post('/v1/completions', (c) => complete(c, (body, m) => parseCompletionRequest(body, m.id, m.maxContext)));
-  registerMetricRoutes(app, { model: options.model, limiter, maxBody, bodyTimeoutMs, requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS });
+  registerMetricRoutes(app, { model: options.model, limiter, maxBody, bodyTimeoutMs, requestTimeoutMs });
   for (const [path, methods] of [
     ['/v1/chat/completions', ['POST']],
     ['/v1/completions', ['POST']],

@@ -57,9 +57,11 @@ function storedBefore(a: TensorEntry, b: TensorEntry): number {
   return (x.offset ?? 0) - (y.offset ?? 0);
 }
 
-const isConvWeight = (name: string) => name.endsWith('conv1d.weight');
+/** Depthwise conv weights are stored transposed as f32 (see the header); cli/memory-plan.ts sizes them so. */
+export const isConvWeight = (name: string) => name.endsWith('conv1d.weight');
 /** The one linear weight whose rows are gathered (linear.ts linearRow), never multiplied unless tied: it keeps the ModelOpt layout. */
-const EMBEDDING = 'backbone.embeddings.weight';
+/** The embedding table: gathered, never repacked (cli/memory-plan.ts sizes it so). */
+export const EMBEDDING = 'backbone.embeddings.weight';
 const isALog = (name: string) => name.endsWith('mixer.A_log');
 
 /**

@@ -8,10 +8,9 @@
 // logprob, and a banned token can still be listed among the alternatives.
 // logsumexp(l) = max l + log Σ_j exp(l_j − max l), accumulated in f64.
 
-
-/** One candidate token and its log-probability. */
 import type { LogitsProcessor } from './logits-processor.js';
 
+/** One candidate token and its log-probability. */
 export interface TopLogprob {
   readonly id: number;
   readonly logprob: number;

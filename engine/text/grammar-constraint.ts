@@ -21,10 +21,9 @@
 // for a tool call (≈ 15 % of its 2.3 ms per token); a synthetic V = 131072 vocabulary 1–10 ms in
 // structural positions and 4–25 ms inside a string (the table and each split, once: ~0.5–1 s).
 
-
-/** What the constraint needs of a tokenizer. */
 import type { LogitsProcessor } from '../decode/logits-processor.js';
 
+/** What the constraint needs of a tokenizer. */
 export interface TokenDecoder {
   decode(ids: readonly number[]): string;
 }

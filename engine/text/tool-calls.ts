@@ -25,12 +25,13 @@ export type ToolCallEvent =
   | { readonly kind: 'call-args'; readonly index: number; readonly arguments: string }
   | { readonly kind: 'call-end'; readonly index: number };
 
-const CALL_OPEN = '<tool_call>';
-const CALL_CLOSE = '</tool_call>';
-const FUNC_OPEN = '<function=';
-const FUNC_CLOSE = '</function>';
-const PARAM_OPEN = '<parameter=';
-const PARAM_CLOSE = '</parameter>';
+/** The tags of the model's tool-call format (engine/text/tool-constraint.ts writes the same). */
+export const CALL_OPEN = '<tool_call>';
+export const CALL_CLOSE = '</tool_call>';
+export const FUNC_OPEN = '<function=';
+export const FUNC_CLOSE = '</function>';
+export const PARAM_OPEN = '<parameter=';
+export const PARAM_CLOSE = '</parameter>';
 
 type State = 'text' | 'call' | 'function' | 'parameter' | 'after-function';
 

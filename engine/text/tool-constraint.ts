@@ -24,20 +24,18 @@ import type { LogitsProcessor } from '../decode/logits-processor.js';
 import { GrammarConstraint, TokenTable, type Grammar, type GrammarConstraintOptions, type InertChars, type TokenDecoder } from './grammar-constraint.js';
 import { compileSchema, type SchemaNode } from './json-schema.js';
 import { JsonSchemaGrammar, STRING_CHARS } from './json-schema-grammar.js';
-import { isTextParam, type ToolSpec } from './tool-calls.js';
+import { CALL_CLOSE, CALL_OPEN, FUNC_CLOSE, FUNC_OPEN, isTextParam, PARAM_CLOSE, PARAM_OPEN, type ToolSpec } from './tool-calls.js';
 
-const CALL_START = '<tool_call>\n<function=';
-const PARAM_START = '<parameter=';
-const PARAM_END = '</parameter>';
+const CALL_START = `${CALL_OPEN}\n${FUNC_OPEN}`;
 /** After a JSON or literal value (the parser trims the line feeds). */
-const AFTER_VALUE = `\n${PARAM_END}\n`;
-const CALL_END = '</function>\n</tool_call>';
+const AFTER_VALUE = `\n${PARAM_CLOSE}\n`;
+const CALL_END = `${FUNC_CLOSE}\n${CALL_CLOSE}`;
 /** What a text argument takes without coming nearer `</parameter>`. */
 const TEXT_CHARS: InertChars = { key: 'tool-text', test: (c) => c !== '<' };
 /** What a string in a JSON argument takes as it is (no `<`: the parser ends the value at `</parameter>`). */
 const JSON_TEXT_CHARS: InertChars = { key: 'tool-json-string', test: (c) => c !== '<' && STRING_CHARS.test(c) };
 /** The text `tool_choice: "none"` keeps out of the answer. */
-export const TOOL_CALL_TAG = '<tool_call>';
+export const TOOL_CALL_TAG = CALL_OPEN;
 
 interface ParamRule {
   readonly name: string;
@@ -81,7 +79,7 @@ function minValue(p: ParamRule): string {
 }
 
 /** How a value of this parameter is closed. */
-const valueClose = (p: ParamRule) => (!p.choices && !p.json ? `${PARAM_END}\n` : AFTER_VALUE);
+const valueClose = (p: ParamRule) => (!p.choices && !p.json ? `${PARAM_CLOSE}\n` : AFTER_VALUE);
 
 /** What comes after a fixed piece of text. */
 type Next =
@@ -158,7 +156,7 @@ export class ToolCallGrammar implements Grammar {
         return best!;
       }
       case 'string':
-        return `${PARAM_END.slice(this.matched)}\n${this.rest()}`;
+        return `${PARAM_CLOSE.slice(this.matched)}\n${this.rest()}`;
       case 'json':
         return this.json!.completion() + AFTER_VALUE + this.rest();
     }
@@ -177,11 +175,11 @@ export class ToolCallGrammar implements Grammar {
         return 0;
       case 'alt': {
         let best = Infinity;
-        for (const a of this.alts) if (a.text.startsWith(this.typed)) best = Math.min(best, a.text.length - this.typed.length + this.completionAfter(a.next).length);
+        for (const a of this.alts) if (a.text.startsWith(this.typed)) best = Math.min(best, a.text.length - this.typed.length + this.costAfter(a.next));
         return best;
       }
       case 'string':
-        return PARAM_END.length - this.matched + 1 + this.restLength;
+        return PARAM_CLOSE.length - this.matched + 1 + this.restLength;
       case 'json':
         return this.json!.cost + AFTER_VALUE.length + this.restLength;
     }
@@ -214,8 +212,8 @@ export class ToolCallGrammar implements Grammar {
       }
       case 'string':
         // free text up to `</parameter>`; `matched` follows the tag (it has no self-overlap)
-        this.matched = c === PARAM_END[this.matched] ? this.matched + 1 : c === PARAM_END[0] ? 1 : 0;
-        if (this.matched === PARAM_END.length) this.literal('\n', { kind: 'params' });
+        this.matched = c === PARAM_CLOSE[this.matched] ? this.matched + 1 : c === PARAM_CLOSE[0] ? 1 : 0;
+        if (this.matched === PARAM_CLOSE.length) this.literal('\n', { kind: 'params' });
         return true;
       case 'json': {
         const json = this.json!;
@@ -237,7 +235,7 @@ export class ToolCallGrammar implements Grammar {
     for (const r of tool?.required ?? []) {
       if (used.has(r)) continue;
       const p = tool!.params.get(r)!;
-      text += `${PARAM_START}${r}>\n${minValue(p)}${valueClose(p)}`;
+      text += `${PARAM_OPEN}${r}>\n${minValue(p)}${valueClose(p)}`;
     }
     return text + CALL_END;
   }
@@ -252,6 +250,23 @@ export class ToolCallGrammar implements Grammar {
         return this.rest(next.tool, new Set());
       case 'value': // the parameter counts as used from its opening tag on
         return minValue(next.param) + valueClose(next.param) + this.rest(this.tool, new Set([...this.used, next.param.name]));
+    }
+  }
+
+  /** `completionAfter(next).length`; inside a call from `restLength`, without building text (cost runs per vocabulary token). */
+  private costAfter(next: Next): number {
+    switch (next.kind) {
+      case 'params':
+        return this.restLength;
+      case 'value': {
+        const p = next.param;
+        const value = minValue(p).length + valueClose(p).length;
+        // rest() less the parameter's own shortest entry `<parameter=NAME>\nVALUE…` when it is required
+        const own = this.tool!.required.includes(p.name) ? PARAM_OPEN.length + p.name.length + 2 + value : 0;
+        return value + this.restLength - own;
+      }
+      default:
+        return this.completionAfter(next).length;
     }
   }
 
@@ -275,7 +290,7 @@ export class ToolCallGrammar implements Grammar {
       case 'params': {
         const tool = this.tool!;
         const alts: Alt[] = [];
-        for (const p of tool.params.values()) if (!this.used.has(p.name)) alts.push({ text: `${PARAM_START}${p.name}>\n`, next: { kind: 'value', param: p } });
+        for (const p of tool.params.values()) if (!this.used.has(p.name)) alts.push({ text: `${PARAM_OPEN}${p.name}>\n`, next: { kind: 'value', param: p } });
         if (tool.required.every((r) => this.used.has(r))) alts.push({ text: CALL_END, next: { kind: 'end' } });
         this.phase = 'alt';
         this.alts = alts;

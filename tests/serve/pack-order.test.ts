@@ -8,6 +8,7 @@ import { createWasmBackend } from '../../assembly/backend/index.js';
 import simd from '../../build/edgetron-simd.wasm';
 import { assetsPack, loadPack, type AssetsBinding } from '../../serve/pack.js';
 import type { PackFiles } from '../../serve/pack-files.js';
+import { chunkedStream } from '../helpers/chunked-stream.js';
 
 const SHARD = 'model-00001-of-00001.safetensors';
 const INDEX = 'model.safetensors.index.json';
@@ -70,14 +71,7 @@ function streamed(files: Map<string, Uint8Array>): PackFiles & { opens: Map<stri
       const bytes = files.get(f);
       if (!bytes) return null;
       opens.set(f, (opens.get(f) ?? 0) + 1);
-      let at = 0;
-      const body = new ReadableStream<Uint8Array>({
-        pull(ctl) {
-          if (at >= bytes.byteLength) return ctl.close();
-          ctl.enqueue(bytes.slice(at, (at += 4096)));
-        },
-      });
-      return { size: bytes.byteLength, body };
+      return { size: bytes.byteLength, body: chunkedStream(bytes, 4096) };
     },
   };
 }

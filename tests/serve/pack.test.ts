@@ -6,6 +6,7 @@ import { CorruptWeightsError } from '../../engine/core/errors.js';
 import { ModelTooLargeError, ModelUnavailableError } from '../../serve/errors.js';
 import { assetsPack, loadPack, r2Pack, type AssetsBinding } from '../../serve/pack.js';
 import type { PackFiles } from '../../serve/pack-files.js';
+import { chunkedStream } from '../helpers/chunked-stream.js';
 
 const FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors.index.json', 'model-00001-of-00001.safetensors'];
 const assets = assetsPack((env as { ASSETS: AssetsBinding }).ASSETS, '/packs/default/');
@@ -31,14 +32,7 @@ function streamedPack(chunk: number, edit: (files: Map<string, Uint8Array>) => v
     const bytes = files.get(f);
     if (!bytes) return null;
     opens.push(f);
-    let at = 0;
-    const body = new ReadableStream<Uint8Array>({
-      pull(ctl) {
-        if (at >= bytes.byteLength) return ctl.close();
-        ctl.enqueue(bytes.slice(at, (at += chunk)));
-      },
-    });
-    return { size: bytes.byteLength, body };
+    return { size: bytes.byteLength, body: chunkedStream(bytes, chunk) };
   };
   return { ...pack, opens, open };
 }
