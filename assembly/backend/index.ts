@@ -144,7 +144,8 @@ export class WasmModel implements LoadedModel {
   }
 
   newSequence(maxTokens: number, part: StatePart = 'trunk'): WasmSequenceState {
-    return new WasmSequenceState(this.ctx.heap, this.ctx.config, maxTokens, part);
+    const { tensors, config } = this.ctx;
+    return new WasmSequenceState(this.ctx.heap, config, maxTokens, part, (il) => tensors.has(`${config.layers[il].prefix}norm.weight`));
   }
 
   upload(data: Float32Array, rows: number, cols: number): WasmAct {

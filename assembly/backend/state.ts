@@ -66,6 +66,8 @@ export class WasmSequenceState extends LayerStates<MambaBuffers, KvBuffers> impl
     readonly config: ModelConfig,
     readonly maxTokens: number,
     part: StatePart = 'trunk',
+    /** Whether this model holds layer il (a shard holds state only for its own layers). */
+    holds: (il: number) => boolean = () => true,
   ) {
     super();
     const m = config.mamba;
@@ -73,7 +75,7 @@ export class WasmSequenceState extends LayerStates<MambaBuffers, KvBuffers> impl
     this.convBytes = m ? (m.convKernel - 1) * m.convDim * 4 : 0;
     this.ssmBytes = m ? m.nHeads * m.headDim * m.dState * 4 : 0;
     this.kvRowBytes = a ? a.nKvHeads * a.headDim * 4 : 0;
-    for (const layer of stateLayers(config, part)) {
+    for (const layer of stateLayers(config, part).filter((l) => holds(l.il))) {
       if (layer.kind === 'M') {
         this.mamba.set(layer.il, { conv: heap.allocZeroed(this.convBytes), ssm: heap.allocZeroed(this.ssmBytes) });
       } else if (layer.kind === '*') {

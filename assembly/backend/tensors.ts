@@ -250,6 +250,11 @@ export class WasmTensors {
     return t;
   }
 
+  /** Whether tensor `name` is resident (a shard holds only its own layers' tensors). */
+  has(name: string): boolean {
+    return this.linears.has(name) || this.vectors.has(name);
+  }
+
   /** Address of the f32 vector `name` (see the header for the derived `…A` and `…weightT`). */
   vector(name: string): number {
     const p = this.vectors.get(name);

@@ -87,6 +87,12 @@ export interface LoadedModel {
   moe(il: number, u: Act): Act;
   /** spec §9: dense relu² MLP of layer il. */
   mlp(il: number, u: Act): Act;
+  /**
+   * Optional fast path: layers [from, to) of spec §4 step 2 (x ← x + Mixer_il(RMSNorm_il(x)), in
+   * turn), x updated in place, `state` not advanced. A sharded model (engine/shard) sends x once
+   * per shard for the whole range instead of once per op; the others leave it out.
+   */
+  blocks?(from: number, to: number, x: Act, state: SequenceState): void;
   /** Y = X · Wᵀ for the linear weight tensor `weight` ([out, in]): (T, in) → (T, out). */
   matmul(x: Act, weight: string): Act;
   /** spec §4.4: logits = h · W_lmᵀ for every row of h: (T, d) → (T, V), as host floats. */

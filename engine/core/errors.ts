@@ -314,3 +314,29 @@ export class PackageRootError extends EdgetronError {
     super(`${file}: cannot find the edgetron package root`);
   }
 }
+
+/** A shard of a sharded model (engine/shard) raised `remoteName` while running `op`. */
+export class ShardError extends EdgetronError {
+  constructor(
+    readonly shard: number,
+    readonly op: string,
+    readonly remoteName: string,
+    readonly detail: string,
+  ) {
+    super(`shard ${shard} (${op}): ${remoteName}: ${detail}`);
+  }
+}
+
+/**
+ * A shard of a sharded model is gone (its thread exited or was stopped) while or before it ran
+ * `op`; its sequences are lost with it, and the next new sequence reloads it.
+ */
+export class ShardLostError extends EdgetronError {
+  constructor(
+    readonly shard: number,
+    readonly op: string,
+    readonly detail: string,
+  ) {
+    super(`shard ${shard} was lost during ${op}: ${detail}; the request cannot go on, the next one reloads the shard`);
+  }
+}

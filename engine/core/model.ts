@@ -174,8 +174,10 @@ export class Model {
     // 1. x = Emb[t]   (T, d)
     const x = ops.embed(tokens);
     this.cb(x, 'embed', -1);
-    // 2. each layer: u = RMSNorm_il(x); x += Mixer_kind(u)
-    for (let il = 0; il < config.nTrunkLayers; il++) this.block(il, x, seq, mambaInputs);
+    // 2. each layer: u = RMSNorm_il(x); x += Mixer_kind(u) (a whole range at once where the
+    //    backend offers it and nothing asks for the layers' intermediates)
+    if (ops.blocks && !this.trace && !mambaInputs) ops.blocks(0, config.nTrunkLayers, x, seq);
+    else for (let il = 0; il < config.nTrunkLayers; il++) this.block(il, x, seq, mambaInputs);
     seq.advance(tokens.length);
     return x;
   }
