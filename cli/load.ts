@@ -3,9 +3,21 @@
 // (engine/core/session.ts). The backend name is checked before any file is read; a model that
 // does not fit is refused before any weight is read.
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Backend } from '../engine/core/backend.js';
 import { openSession, type Session } from '../engine/core/session.js';
+import type { TensorEntry } from '../engine/core/weights.js';
+import { LocalShardLink, shardTensors } from '../engine/shard/local.js';
+import { ShardServer } from '../engine/shard/server.js';
+import { ShardedModel } from '../engine/shard/sharded-model.js';
+import type { ShardSpec } from '../engine/shard/split.js';
+import { startThreadShards } from '../runtime/node-shards.js';
+import { packageRoot } from '../runtime/paths.js';
 import { openCheckpoint, resolveModelPath } from '../weights-tools/checkpoint.js';
 import { pickBackend, type BackendChoice, type BackendOptions } from './backends.js';
+import type { ShardThreadData } from './shard-thread.js';
 import { assertPlanFits, availableMemoryBytes, planMemory, type MemoryPlan } from './memory-plan.js';
 
 export interface LoadedCli {
@@ -23,6 +35,52 @@ export interface PlanOptions {
   readonly requestedContext?: number;
   /** Gets the plan before loading (e.g. to print it). */
   readonly report?: (plan: MemoryPlan) => void;
+  /** Split into shards of at most this many weight bytes (PlanInput.shardBudgetBytes). */
+  readonly shardBudgetBytes?: number;
+  /** Source bytes read so far, while loading (over every shard). */
+  readonly onProgress?: (loadedBytes: number, totalBytes: number) => void;
+}
+
+/** The shard thread entry: beside this file when it runs compiled (dist/), else the compiled one in dist/. */
+function shardThreadEntry(): string {
+  const beside = fileURLToPath(new URL('./shard-thread.js', import.meta.url));
+  return existsSync(beside) ? beside : join(packageRoot(), 'dist', 'cli', 'shard-thread.js');
+}
+
+/**
+ * A backend that loads the model as `shards`: shard 0 (embedding, head, first layers) on
+ * `choice`'s backend in this thread, every other one in its own worker thread with its own WASM
+ * memory (runtime/node-shards.ts), all loading at once.
+ */
+function threadShardsBackend(path: string, choice: BackendChoice, options: BackendOptions, shards: readonly ShardSpec[], tensors: ReadonlyMap<string, TensorEntry>): Backend {
+  const mtp = [...tensors.keys()].some((name) => name.startsWith('mtp.'));
+  const total = [...tensors.values()].reduce((n, e) => n + e.byteLength, 0);
+  const [first, ...rest] = shards;
+  return {
+    name: choice.name,
+    async load(config, _tensors, onProgress) {
+      const read = [0, 0]; // bytes read by this thread's shard, by the shard threads
+      const report = (i: number, bytes: number) => {
+        read[i] = bytes;
+        onProgress?.(read[0] + read[1], total);
+      };
+      const [local, links] = await Promise.allSettled([
+        choice.backend.load(config, shardTensors(tensors, first), (bytes) => report(0, bytes)),
+        startThreadShards(rest, {
+          entry: shardThreadEntry(),
+          workerData: (spec): Omit<ShardThreadData, 'channel'> => ({ path, mtp, names: spec.names, backend: choice.name, options }),
+          onProgress: (bytes) => report(1, bytes),
+        }),
+      ]);
+      if (local.status === 'rejected' || links.status === 'rejected') {
+        if (local.status === 'fulfilled') local.value.dispose();
+        if (links.status === 'fulfilled') for (const link of links.value) link.dispose();
+        throw local.status === 'rejected' ? local.reason : (links as PromiseRejectedResult).reason;
+      }
+      const all = [new LocalShardLink(new ShardServer(local.value)), ...links.value];
+      return new ShardedModel(config, choice.name, shards.map((spec, i) => ({ spec, link: all[i] })));
+    },
+  };
 }
 
 /**
@@ -39,10 +97,12 @@ export async function loadForCli(model: string | undefined, backendName: string 
   try {
     session = await openSession(ckpt, choice.backend, {
       beforeLoad: (tensors) => {
-        plan = planMemory({ backend: choice.name, config: ckpt.config, tensors, availableBytes: availableMemoryBytes(), requestedContext: planOptions.requestedContext });
+        plan = planMemory({ backend: choice.name, config: ckpt.config, tensors, availableBytes: availableMemoryBytes(), requestedContext: planOptions.requestedContext, shardBudgetBytes: planOptions.shardBudgetBytes });
         planOptions.report?.(plan);
         assertPlanFits(ckpt.path, plan);
+        if (plan.shards.length > 1) return threadShardsBackend(ckpt.path, choice, options, plan.shards, tensors);
       },
+      onProgress: planOptions.onProgress,
     });
   } catch (err) {
     await ckpt.store.close();

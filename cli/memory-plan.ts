@@ -27,6 +27,7 @@ import { sidecarNames, type TensorEntry } from '../engine/core/weights.js';
 import { MAX_PAGES, PAGE_BYTES, ALIGN } from '../assembly/backend/heap.js';
 import { EMBEDDING, isConvWeight } from '../assembly/backend/tensors.js';
 import { sequenceStateBytes } from '../serve/fit.js';
+import { splitLayers, type ShardSpec } from '../engine/shard/split.js';
 
 /** Bytes one wasm32 memory can address (4 GiB), less the page the heap reserves at address 0. */
 export const WASM_LIMIT_BYTES = MAX_PAGES * PAGE_BYTES - PAGE_BYTES;
@@ -65,6 +66,8 @@ export interface MemoryPlan {
   /** Bytes needed for `requestedContext` tokens. */
   readonly neededBytes: number;
   readonly requestedContext: number;
+  /** One entry per WASM memory (one, unless the model is split); other backends: one. */
+  readonly shards: readonly ShardPlan[];
 }
 
 /** Where the plan's memory lives: one WASM memory, the JS heap, or a GPU (host memory not checked). */
@@ -74,38 +77,53 @@ const residencyOf = (backend: string): Residency => (backend.startsWith('wasm') 
 const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 const elements = (e: TensorEntry) => e.shape.reduce((a, b) => a * b, 1);
 
-/** Resident bytes of every tensor, by dtype, and the load transient (see the header). */
-function weightBytes(residency: Residency, tensors: ReadonlyMap<string, TensorEntry>): { byDtype: DTypeBytes[]; transient: number } {
+/** Resident bytes and load transient of each tensor (a 4-bit weight carries its sidecars'; they count 0). */
+interface TensorResidency {
+  readonly dtype: string;
+  readonly stored: number;
+  readonly resident: number;
+  readonly transient: number;
+}
+
+/** Resident bytes of every tensor, by name (see the header). */
+function residencyByTensor(residency: Residency, tensors: ReadonlyMap<string, TensorEntry>): Map<string, TensorResidency> {
   const sidecars = new Set<string>();
   for (const [name, e] of tensors) if (e.dtype === 'u8') for (const side of Object.values(sidecarNames(name))) sidecars.add(side);
-  const by = new Map<string, { stored: number; resident: number }>();
-  let transient = 0;
-  const add = (dtype: string, stored: number, resident: number) => {
-    const row = by.get(dtype) ?? { stored: 0, resident: 0 };
-    row.stored += stored;
-    row.resident += resident;
-    by.set(dtype, row);
-  };
+  const out = new Map<string, TensorResidency>();
   for (const [name, e] of tensors) {
-    if (sidecars.has(name)) continue;
-    if (e.dtype === 'u8') {
+    if (sidecars.has(name)) {
+      out.set(name, { dtype: 'nvfp4', stored: 0, resident: 0, transient: 0 });
+    } else if (e.dtype === 'u8') {
       const side = sidecarNames(name);
       const parts = [e, tensors.get(side.scale), tensors.get(side.positions)].filter((p): p is TensorEntry => p !== undefined);
       const stored = parts.reduce((n, p) => n + p.byteLength, 0) + (tensors.get(side.scale2)?.byteLength ?? 0);
       const resident = residency === 'wasm' ? parts.reduce((n, p) => n + align(p.byteLength), 0) : stored;
-      if (residency === 'wasm' && name !== EMBEDDING) transient = Math.max(transient, align(parts.reduce((n, p) => n + p.byteLength, 0)));
-      add('nvfp4', stored, resident);
+      const transient = residency === 'wasm' && name !== EMBEDDING ? align(parts.reduce((n, p) => n + p.byteLength, 0)) : 0;
+      out.set(name, { dtype: 'nvfp4', stored, resident, transient });
     } else if (residency === 'host') {
-      add(e.dtype, e.byteLength, e.byteLength);
+      out.set(name, { dtype: e.dtype, stored: e.byteLength, resident: e.byteLength, transient: 0 });
     } else if (e.shape.length === 2 && !isConvWeight(name)) {
       const widened = e.dtype === 'f16' && residency === 'wasm';
-      if (widened) transient = Math.max(transient, e.byteLength);
-      add(e.dtype, e.byteLength, residency === 'wasm' ? align(widened ? elements(e) * 4 : e.byteLength) : e.byteLength);
+      const resident = residency === 'wasm' ? align(widened ? elements(e) * 4 : e.byteLength) : e.byteLength;
+      out.set(name, { dtype: e.dtype, stored: e.byteLength, resident, transient: widened ? e.byteLength : 0 });
     } else {
-      add(e.dtype, e.byteLength, residency === 'wasm' ? align(elements(e) * 4) : elements(e) * 4);
+      out.set(name, { dtype: e.dtype, stored: e.byteLength, resident: residency === 'wasm' ? align(elements(e) * 4) : elements(e) * 4, transient: 0 });
     }
   }
-  return { byDtype: [...by].map(([dtype, b]) => ({ dtype, ...b })), transient };
+  return out;
+}
+
+/** Stored and resident bytes by dtype (4-bit weights as 'nvfp4'), in first-seen order. */
+function byDtype(tensors: ReadonlyMap<string, TensorResidency>): DTypeBytes[] {
+  const by = new Map<string, { stored: number; resident: number }>();
+  for (const t of tensors.values()) {
+    if (t.stored === 0 && t.resident === 0) continue;
+    const row = by.get(t.dtype) ?? { stored: 0, resident: 0 };
+    row.stored += t.stored;
+    row.resident += t.resident;
+    by.set(t.dtype, row);
+  }
+  return [...by].map(([dtype, b]) => ({ dtype, ...b }));
 }
 
 /** The widest output of any linear weight but the head's (the widest live activation row). */
@@ -132,6 +150,24 @@ export function availableMemoryBytes(): number {
   return freemem();
 }
 
+/**
+ * Weight bytes one shard holds when a model is split over WASM memories (engine/shard): 3 GiB,
+ * leaving about 1 GiB of each 4 GiB memory for its state, activations and the load transient.
+ */
+export const SHARD_WEIGHT_BYTES = 3 * 2 ** 30;
+
+/** One shard of the plan: its layers and tensors (engine/shard/split.ts), and what its memory needs. */
+export interface ShardPlan extends ShardSpec {
+  /** Conv windows and SSM states of its 'M' layers, one sequence. */
+  readonly fixedStateBytes: number;
+  /** K + V rows of its '*' layers, per token. */
+  readonly kvBytesPerToken: number;
+  /** Bytes its memory needs for the requested context. */
+  readonly neededBytes: number;
+  /** The longest context its memory holds. */
+  readonly maxContext: number;
+}
+
 export interface PlanInput {
   readonly backend: string;
   readonly config: ModelConfig;
@@ -140,10 +176,17 @@ export interface PlanInput {
   readonly availableBytes: number;
   /** Tokens the command needs at least (prompt + generated); default 1. */
   readonly requestedContext?: number;
+  /**
+   * wasm: split into shards of at most this many weight bytes each, even when one memory would
+   * hold the model. Default: split only when it would not, at SHARD_WEIGHT_BYTES.
+   */
+  readonly shardBudgetBytes?: number;
 }
 
 /**
- * The memory plan of `tensors` on `backend` (see the header for what each term counts).
+ * The memory plan of `tensors` on `backend` (see the header for what each term counts). On wasm,
+ * a model one memory cannot hold is planned as shards (engine/shard/split.ts), each in its own
+ * memory; the machine must hold them all.
  * @example
  * const plan = planMemory({ backend: 'wasm', config, tensors, availableBytes: availableMemoryBytes() });
  * plan.maxContext; // e.g. 262144
@@ -152,35 +195,63 @@ export function planMemory(input: PlanInput): MemoryPlan {
   const { backend, config, tensors, availableBytes, requestedContext = 1 } = input;
   const residency = residencyOf(backend);
   const float = residency === 'host' ? 8 : 4;
-  const { byDtype, transient } = weightBytes(residency, tensors);
-  const weights = byDtype.reduce((n, b) => n + b.resident, 0);
+  const perTensor = residencyByTensor(residency, tensors);
+  const resident = (name: string) => perTensor.get(name)!.resident;
+  const weights = [...perTensor.values()].reduce((n, t) => n + t.resident, 0);
+  const transientOf = (names: Iterable<string>) => {
+    let most = 0;
+    for (const n of names) most = Math.max(most, perTensor.get(n)!.transient);
+    return most;
+  };
+  const transient = transientOf(perTensor.keys());
   const scale = float / 4; // sequenceStateBytes counts f32
-  const fixedStateBytes = sequenceStateBytes(config, 0) * scale;
-  const kvBytesPerToken = sequenceStateBytes(config, 1) * scale - fixedStateBytes;
+  const stateOf = (layers: ModelConfig['layers']) => {
+    const fixed = sequenceStateBytes(config, 0, layers) * scale;
+    return { fixed, kv: sequenceStateBytes(config, 1, layers) * scale - fixed };
+  };
+  const all = stateOf(config.layers);
   const activationBytesPerToken = (widestLinear(config, tensors) + 3 * config.dModel) * float;
   const headBytes = (config.vocabSize + config.dModel) * float;
   const limitBytes = residency === 'wasm' ? WASM_LIMIT_BYTES : null;
-  const base = weights + transient + fixedStateBytes + headBytes;
-  const perToken = kvBytesPerToken + activationBytesPerToken;
+  const oneMemory = weights + transient + all.fixed + headBytes + (all.kv + activationBytesPerToken) * requestedContext;
+  const split = residency === 'wasm' && (input.shardBudgetBytes !== undefined || oneMemory > limitBytes!);
+  const specs: ShardSpec[] = split
+    ? splitLayers(config, tensors.keys(), resident, input.shardBudgetBytes ?? SHARD_WEIGHT_BYTES)
+    : [{ index: 0, from: 0, to: config.layers.length, names: [...tensors.keys()], bytes: weights }];
+  let base = 0; // what the machine holds for every shard before any token: weights, transient, fixed state, head
+  const shards: ShardPlan[] = specs.map((spec) => {
+    const state = stateOf(config.layers.slice(spec.from, spec.to));
+    const own = spec.bytes + transientOf(spec.names) + state.fixed + (spec.index === 0 ? headBytes : 0);
+    base += own;
+    const perToken = state.kv + activationBytesPerToken;
+    const maxContext = limitBytes === null ? Infinity : Math.max(0, Math.floor((limitBytes - own) / perToken));
+    return { ...spec, fixedStateBytes: state.fixed, kvBytesPerToken: state.kv, neededBytes: own + perToken * requestedContext, maxContext };
+  });
+  // the machine holds every shard, each with its own activations
+  const perToken = all.kv + activationBytesPerToken * shards.length;
   // a GPU keeps it all on the device, whose memory is not known here: only the context cap applies
-  const room = residency === 'gpu' ? Infinity : Math.min(limitBytes ?? Infinity, availableBytes);
-  const fits = Math.floor((room - base) / perToken);
-  const maxContext = Math.max(0, Math.min(config.maxPositionEmbeddings, fits));
+  const machineRoom = residency === 'gpu' ? Infinity : availableBytes;
+  const machineContext = Math.floor((machineRoom - base) / perToken);
+  const maxContext = Math.max(0, Math.min(config.maxPositionEmbeddings, machineContext, ...shards.map((sh) => sh.maxContext)));
+  // what is checked: a shard's memory that overflows its limit, else the machine
+  const overflowing = limitBytes === null ? undefined : shards.find((sh) => sh.neededBytes > limitBytes);
+  const [neededBytes, roomBytes] = overflowing ? [overflowing.neededBytes, limitBytes!] : [base + perToken * requestedContext, Math.min(machineRoom, limitBytes === null || split ? Infinity : limitBytes)];
   return {
     backend,
-    byDtype,
+    byDtype: byDtype(perTensor),
     weightBytes: weights,
     loadTransientBytes: transient,
-    fixedStateBytes,
-    kvBytesPerToken,
+    fixedStateBytes: all.fixed,
+    kvBytesPerToken: all.kv,
     activationBytesPerToken,
     headBytes,
     limitBytes,
     availableBytes,
-    roomBytes: room,
+    roomBytes,
     maxContext,
-    neededBytes: base + perToken * requestedContext,
+    neededBytes,
     requestedContext,
+    shards,
   };
 }
 
@@ -201,6 +272,11 @@ export function formatPlan(plan: MemoryPlan, oneLine: boolean): string {
     `state ${size(plan.fixedStateBytes)} + ${kib(plan.kvBytesPerToken)} KV per token; activations ~${kib(plan.activationBytesPerToken)} per prompt token`,
     `${limit}; available ${size(plan.availableBytes)}; longest context that fits ${plan.maxContext} tokens`,
   ];
+  if (plan.shards.length > 1) {
+    const layers = (sh: ShardPlan) => (sh.to > sh.from ? `layers ${sh.from}-${sh.to - 1}` : '');
+    const each = plan.shards.map((sh) => `${sh.index === 0 ? ['embedding, head', layers(sh)].filter(Boolean).join(' + ') : layers(sh)} ${size(sh.bytes)}`);
+    lines.splice(1, 0, `${plan.shards.length} shards, one WASM memory and thread each: ${each.join('; ')}`);
+  }
   return oneLine ? `${lines.join('; ')}\n` : `${lines.join('\n  ')}\n`;
 }
 
@@ -225,14 +301,14 @@ export class ModelDoesNotFitError extends EdgetronError {
     readonly plan: MemoryPlan,
   ) {
     const { limitBytes, availableBytes, neededBytes, requestedContext, weightBytes, roomBytes: room } = plan;
-    const byLimit = limitBytes !== null && limitBytes < availableBytes;
+    const byLimit = limitBytes !== null && room === limitBytes;
+    const shards = plan.shards.length > 1 ? ` in ${plan.shards.length} shards` : '';
     const what = byLimit ? 'one WASM memory holds at most' : 'this machine has available';
-    const weightsFit = weightBytes + plan.loadTransientBytes + plan.fixedStateBytes < room;
-    const fix = weightsFit
+    const fix = plan.maxContext > 0
       ? `ask for less context (a shorter prompt, a smaller --max-tokens or --context): at most ${plan.maxContext} tokens fit`
       : `quantise it (edgetron convert --quant nvfp4 ${source} OUT)${byLimit ? '' : ' or free memory'}`;
     super(
-      `${source}: needs ${size(neededBytes)} on ${plan.backend} (weights ${size(weightBytes)}, ${requestedContext} tokens of context) but ${what} ${size(room)} (available ${size(availableBytes)}${limitBytes === null ? '' : `, limit ${gib(limitBytes)}`}); ${fix}`,
+      `${source}: needs ${size(neededBytes)} on ${plan.backend}${byLimit && shards ? ' in one shard' : shards} (weights ${size(weightBytes)}, ${requestedContext} tokens of context) but ${what} ${size(room)} (available ${size(availableBytes)}${limitBytes === null ? '' : `, limit ${gib(limitBytes)}`}); ${fix}`,
     );
   }
 }

@@ -6,7 +6,7 @@
 //     window and SSM state of every 'M' layer) + RUNTIME_BYTES (code, tokenizer, JS heap).
 // The estimate is checked before any shard is fetched.
 
-import type { ModelConfig } from '../engine/core/config.js';
+import type { LayerSpec, ModelConfig } from '../engine/core/config.js';
 import { ModelTooLargeError } from './errors.js';
 
 /** Cloudflare Workers' memory limit per isolate. */
@@ -19,14 +19,15 @@ export const STREAM_BYTES = 2 ** 20;
 const HEAP_GROWTH = 1.125;
 
 /**
- * Bytes of one sequence's state for `maxTokens` tokens (f32, as the wasm backend keeps it).
+ * Bytes of one sequence's state for `maxTokens` tokens (f32, as the wasm backend keeps it), over
+ * `layers` (default all; a shard holds its own).
  * @example sequenceStateBytes(config, 4096);
  */
-export function sequenceStateBytes(config: ModelConfig, maxTokens: number): number {
+export function sequenceStateBytes(config: ModelConfig, maxTokens: number, layers: readonly LayerSpec[] = config.layers): number {
   const m = config.mamba;
   const a = config.attention;
   let bytes = 0;
-  for (const layer of config.layers) {
+  for (const layer of layers) {
     if (layer.kind === 'M' && m) bytes += ((m.convKernel - 1) * m.convDim + m.nHeads * m.headDim * m.dState) * 4;
     if (layer.kind === '*' && a) bytes += 2 * maxTokens * a.nKvHeads * a.headDim * 4;
   }

@@ -8,14 +8,14 @@
 //   i32 words: [0] job number (the caller increments it to post a job, −1 stops the thread),
 //   [1] the job number the thread finished, [2] the kernel (index in THREAD_KERNELS), [3] 1 when
 //   the job threw; f64 from byte 32: up to 13 arguments (pointers as unsigned numbers, f32 values).
-// Waiting: both sides poll the other's word for SPIN_MS, then sleep in Atomics.wait, so decode —
-// one linear call every few tens of microseconds — never pays a wake-up, and an idle engine burns
-// no CPU. Atomics.wait is allowed in Node's main thread and in Web Workers, not in a page's main
-// thread: the embed runs the engine in a Web Worker.
+// Waiting: both sides poll the other's word, then sleep (runtime/wait.ts), so decode — one linear
+// call every few tens of microseconds — never pays a wake-up; the embed runs the engine in a Web
+// Worker, where Atomics.wait is allowed.
 
 import { InvalidOptionError, OpArgumentError } from '../../engine/core/errors.js';
 import type { Heap } from './heap.js';
 import type { KernelExports } from './instantiate.js';
+import { waitChange } from '../../runtime/wait.js';
 
 /** The kernels a worker thread can run (the linear products of linear.ts, the SSD decode step of mamba2.ts). */
 export const THREAD_KERNELS = [
@@ -39,8 +39,6 @@ export const CONTROL_BYTES = 192;
 const ARGS_OFFSET = 32;
 const MAX_ARGS = 13;
 const STOP = -1;
-/** How long a side polls before it sleeps in Atomics.wait (ms): longer than the gaps between the products of a decode step (with 0.2 ms the threads of a `small` decode often slept between them). */
-const SPIN_MS = 2;
 
 /** What a worker thread is started with: the compiled shared-memory build, its memory, its control block. */
 export interface ThreadStart {
@@ -56,17 +54,6 @@ export interface ThreadHandle {
 
 /** Starts one worker thread that calls serveKernels(start) (Node: node-threads.ts) and resolves once it serves. */
 export type ThreadSpawner = (start: ThreadStart) => Promise<ThreadHandle>;
-
-/** Block until the i32 at `index` differs from `value`: poll for SPIN_MS, then sleep. */
-function waitChange(words: Int32Array, index: number, value: number): void {
-  const until = performance.now() + SPIN_MS;
-  for (let i = 1; Atomics.load(words, index) === value; i++) {
-    if ((i & 255) === 0 && performance.now() > until) {
-      Atomics.wait(words, index, value);
-      return;
-    }
-  }
-}
 
 /**
  * A worker thread's loop: run the jobs posted to its control block with the kernels of its own

@@ -16,26 +16,9 @@ import { QUANT_POLICIES, type QuantPolicyName } from '../../weights-tools/quant-
 import { intOpt, stringOpt } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
+import { progressLine } from '../io.js';
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-
-/** A progress writer for stderr: percent, bytes and ETA on one rewritten line. */
-function progressLine(io: { stderr: { write(s: string): unknown } }, label: string): { update(done: number, total: number): void; end(): void } {
-  const start = performance.now();
-  let shown = false;
-  return {
-    update(done, total) {
-      const seconds = (performance.now() - start) / 1000;
-      const eta = done > 0 ? (seconds * (total - done)) / done : 0;
-      const percent = Math.floor((100 * done) / Math.max(1, total));
-      io.stderr.write(`\r${label}: ${percent}% (${mib(done)} of ${mib(total)}, ETA ${eta.toFixed(0)} s)`);
-      shown = true;
-    },
-    end() {
-      if (shown) io.stderr.write('\n');
-    },
-  };
-}
 
 /** `value` if it is one of `choices`, else a UsageError naming the option and the choices. */
 function choice<T extends string>(option: string, value: string | undefined, choices: readonly T[], fallback: T | undefined): T | undefined {

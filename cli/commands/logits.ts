@@ -2,7 +2,7 @@
 // with every row of logits, printed as {"backend", "tokens", "logits": [[V floats] × T]}
 // (DESIGN §5): the hook for parity checks against other implementations.
 
-import { stringOpt, tokenListOpt } from '../args.js';
+import { intOpt, stringOpt, tokenListOpt } from '../args.js';
 import { BACKEND_NAMES } from '../backends.js';
 import type { Command } from '../command.js';
 import { loadForCli } from '../load.js';
@@ -16,18 +16,25 @@ import { planReporter } from '../memory-plan.js';
 export const logitsCommand: Command = {
   name: 'logits',
   summary: 'print the logits of every position of a token sequence as JSON',
-  help: `usage: edgetron logits [--model PATH] --tokens 1,2,3 [--backend B]
+  help: `usage: edgetron logits [--model PATH] --tokens 1,2,3 [--backend B] [--shard-budget MIB]
 
 Runs the tokens through the model in one forward call and prints
 {"backend": B, "tokens": [...], "logits": [[...V floats...], ...]}, one row per position.
 
   --model PATH   checkpoint folder, or "default" (the default)
   --tokens IDS   comma-separated token ids
-  --backend B    one of: ${BACKEND_NAMES.join(', ')} (default auto)`,
-  options: { model: { type: 'string' }, tokens: { type: 'string' }, backend: { type: 'string' } },
+  --backend B    one of: ${BACKEND_NAMES.join(', ')} (default auto)
+  --shard-budget MIB  wasm: split into shards of at most MIB MiB of weights, each in its own
+                 thread and WASM memory (the logits are the same bits as unsplit)`,
+  options: { model: { type: 'string' }, tokens: { type: 'string' }, backend: { type: 'string' }, 'shard-budget': { type: 'string' } },
   async run({ values }, io) {
     const tokens = tokenListOpt('logits', values, 'tokens');
-    const { session, choice, close } = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'), {}, { requestedContext: tokens.length, report: planReporter(io.stderr, false) });
+    const shardMib = intOpt('logits', values, 'shard-budget', undefined, 1);
+    const { session, choice, close } = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'), {}, {
+      requestedContext: tokens.length,
+      report: planReporter(io.stderr, false),
+      shardBudgetBytes: shardMib === undefined ? undefined : shardMib * 2 ** 20,
+    });
     try {
       const { model } = session;
       const V = model.config.vocabSize;

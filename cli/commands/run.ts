@@ -10,6 +10,7 @@ import { intOpt, numberOpt, stringOpt } from '../args.js';
 import { BACKEND_NAMES } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
+import { progressLine } from '../io.js';
 import { loadForCli } from '../load.js';
 import { planReporter } from '../memory-plan.js';
 
@@ -24,12 +25,14 @@ export const runCommand: Command = {
   name: 'run',
   summary: 'generate text from a prompt, streamed to stdout',
   help: `usage: edgetron run [--model PATH] --prompt TEXT [--chat] [--no-think] [--max-tokens N]
-                    [--temperature T] [--top-k K] [--top-p P] [--seed S] [--backend B] [--threads N] [--mtp K] [--stats]
+                    [--temperature T] [--top-k K] [--top-p P] [--seed S] [--backend B] [--threads N] [--shard-budget MIB] [--mtp K] [--stats]
 
 Streams the continuation of TEXT to stdout. Before any weight is read, the memory plan (weights
 as resident on the backend, state per token, the WASM and machine limits, the longest context
 that fits) is printed on stderr when it is a terminal (one line with --stats), and a model that
-cannot fit is refused with those numbers.
+cannot fit is refused with those numbers. On wasm, a model one 4 GiB WASM memory cannot hold is
+split into shards of whole layers, each in its own worker thread and memory (the plan lists
+them); a progress line shows the load on a terminal.
 
   --model PATH       checkpoint folder, or "default" (the default)
   --prompt TEXT      the prompt
@@ -44,11 +47,13 @@ cannot fit is refused with those numbers.
   --threads N        wasm: threads for the linear products, a number or "auto" (the cores this
                      process may use); default $EDGETRON_THREADS, else 1. Outputs are the same
                      for any N; more than 1 needs the relaxed-SIMD build
+  --shard-budget MIB wasm: split into shards of at most MIB MiB of weights each, even when one
+                     memory would hold the model (default: split only when it would not, 3072)
   --mtp K            speculative decoding: draft K tokens per step with the model's MTP block
                      and verify them in one pass (default 0 = off; same output distribution)
   --stats            end stderr with one JSON line: backend, wasm_build (wasm: relaxed, simd or
                      scalar; EDGETRON_WASM_BUILD forces one), wasm_threads, prompt_tokens, completion_tokens,
-                     load_ms, prefill_tok_s, decode_tok_s, peak_rss_mb (with --mtp: accept_len,
+                     shards, load_ms, prefill_tok_s, decode_tok_s, peak_rss_mb (with --mtp: accept_len,
                      tokens per verification pass)`,
   options: {
     model: { type: 'string' },
@@ -62,6 +67,7 @@ cannot fit is refused with those numbers.
     seed: { type: 'string' },
     backend: { type: 'string' },
     threads: { type: 'string' },
+    'shard-budget': { type: 'string' },
     mtp: { type: 'string' },
     stats: { type: 'boolean' },
   },
@@ -80,7 +86,15 @@ cannot fit is refused with those numbers.
     const threads = stringOpt(values, 'threads') === 'auto' ? 'auto' : intOpt('run', values, 'threads', undefined, 1, 64);
     // the memory plan: a block on a TTY, one line with --stats; at least one prompt token + --max-tokens must fit
     const report = planReporter(io.stderr, values.stats === true);
-    const { session, choice, plan, close } = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'), { threads }, { requestedContext: (options.maxTokens ?? 0) + 1, report });
+    const shardMib = intOpt('run', values, 'shard-budget', undefined, 1);
+    const bar = io.stderr.isTTY ? progressLine(io, 'load') : null;
+    const { session, choice, plan, close } = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'), { threads }, {
+      requestedContext: (options.maxTokens ?? 0) + 1,
+      report,
+      shardBudgetBytes: shardMib === undefined ? undefined : shardMib * 2 ** 20,
+      onProgress: bar ? (done, total) => bar.update(done, total) : undefined,
+    });
+    bar?.end();
     try {
       if (options.mtp > 0 && !session.mtpLoaded) throw new UsageError(`--mtp ${options.mtp}: the model has no MTP block (mtp.* weights)`, 'run');
       const text = requireText(session);
@@ -100,6 +114,7 @@ cannot fit is refused with those numbers.
         const stats = {
           backend: choice.name,
           ...(kernelBuild ? { wasm_build: kernelBuild, wasm_threads: wasmThreads } : {}),
+          shards: plan.shards.length,
           prompt_tokens: done.usage.promptTokens,
           completion_tokens: done.usage.completionTokens,
           load_ms: round(session.loadMs, 1),

@@ -20,8 +20,11 @@ export interface CheckpointLike {
 export interface SessionOptions {
   /** Bytes loaded so far, from the backend. */
   readonly onProgress?: (loadedBytes: number, totalBytes: number) => void;
-  /** Sees the validated tensors before the backend reads any of them (a memory plan); may throw to refuse the load. */
-  readonly beforeLoad?: (tensors: ReadonlyMap<string, TensorEntry>) => void;
+  /**
+   * Sees the validated tensors before the backend reads any of them (a memory plan); may throw to
+   * refuse the load, or return the backend to load on instead (a model split over shards).
+   */
+  readonly beforeLoad?: (tensors: ReadonlyMap<string, TensorEntry>) => Backend | void;
 }
 
 /** A loaded model with its text codec. */
@@ -53,9 +56,9 @@ export async function openSession(checkpoint: CheckpointLike, backend: Backend, 
   // spec §11: the MTP block loads when the checkpoint carries it (HF exports often drop mtp.*)
   const mtpLoaded = config.mtp !== null && expectedTensors(config, true).every((t) => findTensor(store, t.name) !== undefined);
   const tensors = validateWeights(config, store, mtpLoaded);
-  options.beforeLoad?.(tensors);
+  const chosen = options.beforeLoad?.(tensors) ?? backend;
   const text = checkpoint.tokenizerJson == null ? null : TextCodec.fromJson(checkpoint.tokenizerJson, checkpoint.tokenizerConfig, store.source);
-  const loaded = await backend.load(config, tensors, options.onProgress);
+  const loaded = await chosen.load(config, tensors, options.onProgress);
   const imEnd = text?.special.imEnd;
   const stopIds = [...new Set([...config.eosTokenIds, ...(imEnd == null ? [] : [imEnd])])];
   const loadMs = performance.now() - start;
