@@ -30,7 +30,7 @@ const PRESETS = ['small', 'medium'] as const;
 type Preset = (typeof PRESETS)[number];
 
 /** The parts of node-llama-cpp the bench calls. */
-interface LlamaCpp {
+export interface LlamaCpp {
   getLlama(options: { gpu: false; build: 'never' }): Promise<{
     loadModel(options: { modelPath: string }): Promise<{
       createContext(options: { contextSize: number; threads: number }): Promise<{
@@ -50,7 +50,11 @@ export interface LlamaCppOptions {
   readonly presets?: readonly Preset[];
 }
 
-async function importLlamaCpp(): Promise<LlamaCpp | null> {
+/**
+ * node-llama-cpp (NODE_LLAMA_CPP or the installed package), or null when it is not installed.
+ * @example const nlc = await importLlamaCpp(); if (nlc) await nlc.getLlama({ gpu: false, build: 'never' });
+ */
+export async function importLlamaCpp(): Promise<LlamaCpp | null> {
   const entry = process.env.NODE_LLAMA_CPP ? pathToFileURL(process.env.NODE_LLAMA_CPP).href : 'node-llama-cpp';
   return ((await import(entry).catch(() => null)) as LlamaCpp | null) ?? null;
 }
@@ -65,8 +69,11 @@ async function presetDir(preset: Preset): Promise<string> {
   return dir;
 }
 
-/** dir exported as a GGUF with projections in `quant` (written once, beside the checkpoint). */
-async function ggufOf(dir: string, quant: GgufQuant): Promise<string> {
+/**
+ * dir exported as a GGUF with projections in `quant` (written once, beside the checkpoint).
+ * @example const q4 = await ggufOf('models/bench/nano-4b-bf16', 'q4_0'); // …-q4_0.gguf
+ */
+export async function ggufOf(dir: string, quant: GgufQuant): Promise<string> {
   const path = `${dir}-${quant}.gguf`;
   if (existsSync(path)) return path;
   process.stderr.write(`exporting ${path} …\n`);
@@ -80,10 +87,15 @@ async function ggufOf(dir: string, quant: GgufQuant): Promise<string> {
   return path;
 }
 
-/** llama.cpp on one GGUF, on `threads` threads: prefill (time to the first token) and decode tok/s. */
-async function llamaRun(llama: Awaited<ReturnType<LlamaCpp['getLlama']>>, path: string, prompt: number[], steps: number, threads = 1) {
+/**
+ * llama.cpp on one GGUF, on `threads` threads: load ms, prefill (time to the first token) and decode tok/s.
+ * @example const r = await llamaRun(llama, 'm-q4_0.gguf', prompt, 8, 2);
+ */
+export async function llamaRun(llama: Awaited<ReturnType<LlamaCpp['getLlama']>>, path: string, prompt: number[], steps: number, threads = 1) {
+  const loadStart = performance.now();
   const model = await llama.loadModel({ modelPath: path });
   const context = await model.createContext({ contextSize: prompt.length + steps + 16, threads });
+  const loadMs = performance.now() - loadStart;
   const t0 = performance.now();
   let first = 0;
   let n = 0;
@@ -94,7 +106,7 @@ async function llamaRun(llama: Awaited<ReturnType<LlamaCpp['getLlama']>>, path: 
   const last = performance.now();
   await context.dispose();
   await model.dispose();
-  return { prefillTokS: prompt.length / ((first - t0) / 1e3), decodeTokS: steps / ((last - first) / 1e3) };
+  return { loadMs, prefillTokS: prompt.length / ((first - t0) / 1e3), decodeTokS: steps / ((last - first) / 1e3) };
 }
 
 /**

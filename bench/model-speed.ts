@@ -18,8 +18,11 @@ export function benchPrompt(promptLen: number, V: number): Int32Array {
   return Int32Array.from({ length: promptLen }, (_, i) => (i * 7919 + 13) % V);
 }
 
-/** ms of the prefill of `prompt` on a fresh sequence, then of decodeSteps greedy tokens after it. */
-function timeGreedy(model: Model, prompt: Int32Array, decodeSteps: number): { prefillMs: number; decodeMs: number } {
+/**
+ * ms of the prefill of `prompt` on a fresh sequence, then of decodeSteps greedy tokens after it.
+ * @example const { prefillMs, decodeMs } = timeGreedy(session.model, benchPrompt(16, V), 8);
+ */
+export function timeGreedy(model: Model, prompt: Int32Array, decodeSteps: number): { prefillMs: number; decodeMs: number } {
   const V = model.config.vocabSize;
   const seq = model.newSequence(prompt.length + decodeSteps + 1);
   let t0 = performance.now();

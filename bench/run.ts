@@ -33,8 +33,11 @@
 // bench build (build/edgetron-bench.wasm, assembly/backend/bench-kernels.ts), the others on the
 // shipped builds.
 //
+// 7. With --nano (only this section): the Nemotron 3 Nano 4B and 30B-A3B shapes at full depth against llama.cpp on
+//    the same weights (bench/nano.ts), both head types, 1 and 2 threads, load time and peak RSS.
+//
 // Options: --quick (fewer repetitions), --only-4bit (only the 4-bit kernel rows and section 4),
-// --model-dir DIR (where the `small` preset is written).
+// --model-dir DIR (where the `small` preset is written), --nano [--nano-dir DIR].
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -56,6 +59,7 @@ import { convertCheckpoint } from '../weights-tools/convert.js';
 import { compareQuantizations, klOfLogits, promptLogits, QUALITY_PROMPTS, type QualityRow } from '../weights-tools/quality.js';
 import { synthesize } from '../weights-tools/synth.js';
 import { benchLlamaCpp } from './llamacpp.js';
+import { benchNano } from './nano.js';
 import { benchModel, benchModelsInterleaved, type ModelRow } from './model-speed.js';
 import { fmt, table } from './table.js';
 import { benchEmbed } from './embed.js';
@@ -65,7 +69,7 @@ import { benchS24Gather } from './s24-gather.js';
 import { packageRoot } from '../runtime/paths.js';
 
 const { values: opts } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, 'only-4bit': { type: 'boolean', default: false }, 'model-dir': { type: 'string' } },
+  options: { quick: { type: 'boolean', default: false }, 'only-4bit': { type: 'boolean', default: false }, 'model-dir': { type: 'string' }, nano: { type: 'boolean', default: false }, 'nano-dir': { type: 'string' } },
 });
 const QUICK = opts.quick === true;
 const ONLY_4BIT = opts['only-4bit'] === true;
@@ -417,6 +421,10 @@ async function bench4bit(dir: string, config: ModelConfig, ceiling: number, f32B
 }
 
 async function main(): Promise<void> {
+  if (opts.nano) {
+    await benchNano({ quick: QUICK, dir: opts['nano-dir'] ?? join(packageRoot(), 'models', 'bench', 'nano'), prompt: 16 });
+    return;
+  }
   const kernels = await instantiateKernels(await readKernelBuild('simd'), true);
   const bench = await loadBenchKernels(); // the SIMD kernels plus the variants the backend does not use
   const simdOrBench = (format: Fp4, path: 'f32' | 'q8' | 'q16') => (path === 'q16' && format === 'nvfp4' ? kernels : bench);
@@ -500,6 +508,7 @@ async function main(): Promise<void> {
   if (ONLY_4BIT) return;
   await benchMtp(table, { quick: QUICK, backends: [wasmBackend] });
   await benchLlamaCpp({ quick: QUICK, prompt });
+  console.log('\nNano 4B and Nano 30B-A3B rows: npm run bench -- --nano [--nano-dir DIR] (~55 GB of disk, about an hour on 2 cores the first time)');
   console.log(`\npeak RSS ${fmt(process.resourceUsage().maxRSS / 1024)} MiB`);
 }
 

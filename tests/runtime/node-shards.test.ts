@@ -8,6 +8,7 @@ import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadForCli, type LoadedCli } from '../../cli/load.js';
 import { ShardLostError } from '../../engine/core/errors.js';
+import { generate, type GenerateEvent } from '../../engine/decode/generate.js';
 import type { ShardedModel } from '../../engine/shard/sharded-model.js';
 import type { ThreadShardLink } from '../../runtime/node-shards.js';
 import { FIXTURES } from '../helpers/fixtures.js';
@@ -82,6 +83,33 @@ describe('a model split over shard threads', () => {
       expect(victim.lost).toBe(false);
     } finally {
       await split.close();
+    }
+  });
+
+  it('a generation whose shard dies ends with ShardLostError; the next generation works and gives the same tokens', async () => {
+    // the embedded default model in 2 shards: shard 1 (its layers) in a thread
+    const loaded = await loadForCli(undefined, 'wasm', {}, { shardBudgetBytes: 5 * 2 ** 20 });
+    try {
+      const { session } = loaded;
+      const ids = [1, 2, 3, 4];
+      const options = { maxTokens: 400, temperature: 0, stopIds: [] };
+      const tokens = async (onToken?: (n: number) => void) => {
+        const out: number[] = [];
+        for await (const ev of generate(session, ids, options) as AsyncGenerator<GenerateEvent>) {
+          if (ev.kind === 'token') {
+            out.push(ev.id);
+            onToken?.(out.length);
+          }
+        }
+        return out;
+      };
+      const want = await tokens();
+      expect(want.length).toBe(400);
+      const victim = (session.model.ops as ShardedModel).shards[1].link as ThreadShardLink;
+      await expect(tokens((n) => n === 5 && victim.kill(0))).rejects.toBeInstanceOf(ShardLostError);
+      expect(await tokens()).toEqual(want);
+    } finally {
+      await loaded.close();
     }
   });
 });
