@@ -128,7 +128,7 @@ describe('edgetron synth', () => {
 });
 
 describe('edgetron run', () => {
-  const STATS_KEYS = ['backend', 'prompt_tokens', 'completion_tokens', 'load_ms', 'prefill_tok_s', 'decode_tok_s', 'peak_rss_mb'];
+  const STATS_KEYS = ['backend', 'shards', 'prompt_tokens', 'completion_tokens', 'load_ms', 'prefill_tok_s', 'decode_tok_s', 'peak_rss_mb'];
 
   it('streams text and ends stderr with the --stats JSON line', async () => {
     const r = await cli('run', '--model', synthDir, '--prompt', 'Once upon a time', '--max-tokens', '6', '--temperature', '0', '--backend', 'reference', '--stats');
@@ -138,6 +138,7 @@ describe('edgetron run', () => {
     const stats = JSON.parse(last);
     expect(Object.keys(stats)).toEqual(STATS_KEYS);
     expect(stats.backend).toBe('reference');
+    expect(stats.shards).toBe(1);
     expect(stats.prompt_tokens).toBeGreaterThan(0);
     expect(stats.completion_tokens).toBeGreaterThan(0);
     expect(stats.completion_tokens).toBeLessThanOrEqual(6);
