@@ -26,6 +26,8 @@ export interface NanoOptions {
   readonly dir: string;
   /** Prompt tokens. */
   readonly prompt: number;
+  /** Which shapes to run (default both). */
+  readonly shapes?: readonly ('4b' | '30b')[];
 }
 
 interface Measured {
@@ -119,7 +121,13 @@ export async function benchNano(options: NanoOptions): Promise<void> {
   const cores = Math.min(2, availableParallelism());
   const threads = cores > 1 ? [1, cores] : [1];
 
-  // Nano 4B: BF16 → edgetron packs and GGUFs of the same weights
+  const shapes = options.shapes ?? ['4b', '30b'];
+  if (shapes.includes('4b')) await nano4b(dir, prompt, steps, rounds, threads);
+  if (shapes.includes('30b')) await nano30b(dir, prompt, steps, threads.at(-1)!);
+}
+
+/** The Nano 4B table: BF16 → edgetron packs and GGUFs of the same weights. */
+async function nano4b(dir: string, prompt: number, steps: number, rounds: number, threads: readonly number[]): Promise<void> {
   const bf16 = join(dir, 'nano-4b-bf16');
   if (!existsSync(join(bf16, 'model.safetensors'))) {
     process.stderr.write(`writing the nano-4b preset (BF16, 7.4 GiB) to ${bf16} …\n`);
@@ -131,23 +139,24 @@ export async function benchNano(options: NanoOptions): Promise<void> {
   );
   const q4 = await ggufOf(bf16, 'q4_0');
   const fp4 = await ggufOf(bf16, 'nvfp4');
-  const nano4b: Config[] = threads.flatMap((t) => [
+  const configs: Config[] = threads.flatMap((t) => [
     { label: 'llama.cpp q4_0', engine: 'llama' as const, path: q4, threads: t },
     { label: 'llama.cpp nvfp4', engine: 'llama' as const, path: fp4, threads: t },
     { label: 'edgetron nvfp4, BF16 head', engine: 'edgetron' as const, path: pack, threads: t },
     { label: 'edgetron nvfp4, 4-bit head', engine: 'edgetron' as const, path: all4, threads: t },
     ...(t === 1 ? [{ label: 'edgetron BF16 (3 shards)', engine: 'edgetron' as const, path: bf16, threads: t }] : []),
   ]);
-  runTable(`Nano 4B shape (42 layers, synthetic weights), prompt ${prompt} tokens, ${steps} greedy decode steps, medians of ${rounds} interleaved round(s)`, nano4b, rounds, prompt, steps);
+  runTable(`Nano 4B shape (42 layers, synthetic weights), prompt ${prompt} tokens, ${steps} greedy decode steps, medians of ${rounds} interleaved round(s)`, configs, rounds, prompt, steps);
+}
 
-  // Nano 30B-A3B: nvfp4 at synth, the same weights as a q4_0 GGUF
+/** The Nano 30B-A3B table: nvfp4 at synth, the same weights as a q4_0 GGUF, on `t` threads. */
+async function nano30b(dir: string, prompt: number, steps: number, t: number): Promise<void> {
   const moe = join(dir, 'nano-30b-nvfp4');
   if (!existsSync(join(moe, 'model.safetensors'))) {
     process.stderr.write(`writing the nano preset (30B-A3B, nvfp4, ~18 GB) to ${moe} …\n`);
     await synthesize({ preset: 'nano', seed: 1, out: moe, dtype: 'bf16', quant: 'nvfp4', ifMissing: true });
   }
   const moeQ4 = await ggufOf(moe, 'q4_0');
-  const t = threads.at(-1)!;
   runTable(
     `Nano 30B-A3B shape (52 layers, 128 experts, synthetic weights), ${t} threads, prompt ${prompt} tokens, ${steps} greedy decode steps, 1 round`,
     [

@@ -37,7 +37,7 @@
 //    the same weights (bench/nano.ts), both head types, 1 and 2 threads, load time and peak RSS.
 //
 // Options: --quick (fewer repetitions), --only-4bit (only the 4-bit kernel rows and section 4),
-// --model-dir DIR (where the `small` preset is written), --nano [--nano-dir DIR].
+// --model-dir DIR (where the `small` preset is written), --nano [--nano-dir DIR] [--nano-shapes 4b,30b].
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -69,7 +69,7 @@ import { benchS24Gather } from './s24-gather.js';
 import { packageRoot } from '../runtime/paths.js';
 
 const { values: opts } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, 'only-4bit': { type: 'boolean', default: false }, 'model-dir': { type: 'string' }, nano: { type: 'boolean', default: false }, 'nano-dir': { type: 'string' } },
+  options: { quick: { type: 'boolean', default: false }, 'only-4bit': { type: 'boolean', default: false }, 'model-dir': { type: 'string' }, nano: { type: 'boolean', default: false }, 'nano-dir': { type: 'string' }, 'nano-shapes': { type: 'string' } },
 });
 const QUICK = opts.quick === true;
 const ONLY_4BIT = opts['only-4bit'] === true;
@@ -422,7 +422,8 @@ async function bench4bit(dir: string, config: ModelConfig, ceiling: number, f32B
 
 async function main(): Promise<void> {
   if (opts.nano) {
-    await benchNano({ quick: QUICK, dir: opts['nano-dir'] ?? join(packageRoot(), 'models', 'bench', 'nano'), prompt: 16 });
+    const shapes = (opts['nano-shapes'] ?? '4b,30b').split(',') as ('4b' | '30b')[];
+    await benchNano({ quick: QUICK, dir: opts['nano-dir'] ?? join(packageRoot(), 'models', 'bench', 'nano'), prompt: 16, shapes });
     return;
   }
   const kernels = await instantiateKernels(await readKernelBuild('simd'), true);

@@ -78,7 +78,8 @@ function threadShardsBackend(path: string, choice: BackendChoice, options: Backe
         throw local.status === 'rejected' ? local.reason : (links as PromiseRejectedResult).reason;
       }
       const all = [new LocalShardLink(new ShardServer(local.value)), ...links.value];
-      return new ShardedModel(config, choice.name, shards.map((spec, i) => ({ spec, link: all[i] })));
+      const { kernelBuild, threads } = local.value as { kernelBuild?: string; threads?: number }; // the wasm backend's, the same in every shard
+      return new ShardedModel(config, choice.name, shards.map((spec, i) => ({ spec, link: all[i] })), { kernelBuild, threads });
     },
   };
 }

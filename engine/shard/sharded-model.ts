@@ -119,6 +119,8 @@ export class ShardedModel implements LoadedModel {
     /** The backend each shard runs on. */
     readonly backend: string,
     readonly shards: readonly FrontShard[],
+    /** The kernel build and thread count every shard runs with, where the backend has them (run --stats). */
+    readonly runtime: { readonly kernelBuild?: string; readonly threads?: number } = {},
   ) {
     this.owners = config.layers.map((layer) => {
       const s = shards.findIndex((sh) => layer.il >= sh.spec.from && layer.il < sh.spec.to);
@@ -128,6 +130,14 @@ export class ShardedModel implements LoadedModel {
     shards.forEach((sh, s) => {
       for (const name of sh.spec.names) if (layerOf(config, name) < 0) this.weightOwner.set(name, s);
     });
+  }
+
+  get kernelBuild(): string | undefined {
+    return this.runtime.kernelBuild;
+  }
+
+  get threads(): number | undefined {
+    return this.runtime.threads;
   }
 
   /** A fresh id for a sequence or snapshot. */
