@@ -10,6 +10,8 @@ import { GpuDeviceError, NoGpuAdapterError, OutOfMemoryError } from '../engine/c
 export interface GpuOptions {
   /** Cap on one storage binding in bytes (below the adapter's); tests use it to force splits. */
   readonly maxBindingBytes?: number;
+  /** Cap on workgroups per dimension where a dispatch is split past the limit (linear.ts column blocks, grid()), below the device's; tests use it to force those splits. */
+  readonly maxWorkgroups?: number;
   /** Do not use shader-f16 even when the adapter has it. */
   readonly disableF16?: boolean;
   /** Do not use subgroups even when the adapter has them. */
@@ -29,6 +31,8 @@ export interface GpuInfo {
   readonly subgroupMaxSize: number;
   readonly maxBindingBytes: number;
   readonly maxBufferBytes: number;
+  /** Workgroups one dispatch may have along a dimension (maxComputeWorkgroupsPerDimension, 65535 by default). */
+  readonly maxWorkgroups: number;
 }
 
 const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST
@@ -87,6 +91,7 @@ export class GpuDevice {
       subgroupMaxSize: (a as { subgroupMaxSize?: number }).subgroupMaxSize || 64,
       maxBindingBytes: Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize, options.maxBindingBytes ?? Infinity),
       maxBufferBytes: limits.maxBufferSize,
+      maxWorkgroups: Math.min(device.limits.maxComputeWorkgroupsPerDimension, options.maxWorkgroups ?? Infinity),
     };
     return new GpuDevice(device, info);
   }
@@ -161,10 +166,11 @@ export class GpuDevice {
     this.trash.push(uniform);
   }
 
-  /** Workgroups for n threads in groups of 64, 2-D past the 65535 per-dimension limit. */
+  /** Workgroups for n threads in groups of 64, 2-D past the per-dimension limit (maxWorkgroups). */
   grid(n: number): [number, number] {
     const groups = Math.ceil(n / WG);
-    return groups <= 65535 ? [Math.max(1, groups), 1] : [65535, Math.ceil(groups / 65535)];
+    const max = this.info.maxWorkgroups;
+    return groups <= max ? [Math.max(1, groups), 1] : [max, Math.ceil(groups / max)];
   }
 
   /** Encode a buffer-to-buffer copy. */

@@ -1,6 +1,8 @@
 // Y = X · Wᵀ on the device for any weight format (matmul_subgroup.wgsl when the device has
 // subgroups, else matmul.wgsl, with the format's decoder), one dispatch per part of a split
-// weight. With `gather`, row r of Y is slot r of the routed experts: the expert Sel[r] of the
+// weight, and per block of at most maxWorkgroups · (columns per workgroup) output columns within a
+// part (a 131072-row head on subgroups of 32 is 65536 workgroups, one past the default limit of
+// 65535). With `gather`, row r of Y is slot r of the routed experts: the expert Sel[r] of the
 // stack, on X row ⌊r / xDiv⌋ (spec §8 dispatch without a host round trip).
 // Also the embedding gather (embed.wgsl), which reads the table through the same decoders.
 
@@ -45,12 +47,16 @@ export function linear(ctx: GpuContext, x: DevAct, w: GpuLinear, options: Linear
   const subgroup = ctx.gpu.info.subgroups;
   const perGroup = subgroup ? Math.max(1, 64 / ctx.gpu.info.subgroupMaxSize) : 64; // columns per workgroup
   const [key, src] = source(ctx, subgroup ? 'matmulSubgroup' : 'matmul', w);
+  const block = ctx.gpu.info.maxWorkgroups * perGroup; // output columns of one dispatch at most
   for (const part of w.parts) {
-    const colStart = g ? 0 : part.start;
-    const nCols = g ? w.rows : part.end - part.start;
-    const params = [rows, w.cols, w.rows, colStart, nCols, part.start, part.end, g ? 1 : 0, g ? g.xDiv : 1, w.rows, options.relu2 ? 1 : 0];
     const bindings = { 1: x.buf, 2: y.buf, 6: g ? g.sel : ctx.gpu.dummy, ...weightBindings(part) }; // 6: expert of each slot
-    ctx.gpu.dispatch(key, src, bindings, params, [Math.ceil(nCols / perGroup), g ? rows : Math.ceil(rows / 4)]);
+    // output columns [first, end): the part's rows, or every row of one expert when gathering
+    const [first, end] = g ? [0, w.rows] : [part.start, part.end];
+    for (let colStart = first; colStart < end; colStart += block) {
+      const nCols = Math.min(block, end - colStart);
+      const params = [rows, w.cols, w.rows, colStart, nCols, part.start, part.end, g ? 1 : 0, g ? g.xDiv : 1, w.rows, options.relu2 ? 1 : 0];
+      ctx.gpu.dispatch(key, src, bindings, params, [Math.ceil(nCols / perGroup), g ? rows : Math.ceil(rows / 4)]);
+    }
   }
   return y;
 }
