@@ -1,8 +1,10 @@
 // `npm run bench -- --nano` (DESIGN §8): the real Nemotron 3 Nano shapes at full depth, with
 // synthetic weights, against llama.cpp on the same weights.
 //   Nano 4B (42 layers, d 3136, vocab 131072): a BF16 checkpoint (synth, seed 1), converted to
-//   edgetron's nvfp4 pack with NVIDIA's policy (embedding and lm_head BF16) and to an all-4-bit
-//   pack (--quant-head --quant-embedding); exported to GGUF q4_0 and nvfp4 for llama.cpp.
+//   edgetron's nvfp4 pack with NVIDIA's policy (attention and the Mamba layers before it,
+//   embedding and lm_head stay BF16) and to an all-4-bit pack (--policy all-linear --quant-head
+//   --quant-embedding: every weight llama.cpp's q4_0 quantises, in 4 bits); exported to GGUF
+//   q4_0 and nvfp4 for llama.cpp.
 //   Nano 30B-A3B (52 layers, 128 experts): synth with --quant nvfp4 (the Nano policy, ~18 GB),
 //   exported to GGUF q4_0; edgetron splits it over shard threads (engine/shard).
 // Every measurement runs in its own process (bench/nano-child.ts), so load time and peak RSS
@@ -134,16 +136,16 @@ async function nano4b(dir: string, prompt: number, steps: number, rounds: number
     await synthesize({ preset: 'nano-4b', seed: 1, out: bf16, dtype: 'bf16', ifMissing: true });
   }
   const pack = await once(join(dir, 'nano-4b-nvfp4'), 'converting to nvfp4 (BF16 embedding and head)', (out) => convertCheckpoint(bf16, out, { quant: 'nvfp4', shardMb: 512, maxMemoryMb: 1024 }));
-  const all4 = await once(join(dir, 'nano-4b-nvfp4-all4'), 'converting to nvfp4 (4-bit embedding and head)', (out) =>
-    convertCheckpoint(bf16, out, { quant: 'nvfp4', quantizeHead: true, quantizeEmbedding: true, shardMb: 512, maxMemoryMb: 1024 }),
+  const all4 = await once(join(dir, 'nano-4b-nvfp4-all-linear-4bit'), 'converting to nvfp4 (every linear, embedding and head in 4 bits)', (out) =>
+    convertCheckpoint(bf16, out, { quant: 'nvfp4', policy: 'all-linear', quantizeHead: true, quantizeEmbedding: true, shardMb: 512, maxMemoryMb: 1024 }),
   );
   const q4 = await ggufOf(bf16, 'q4_0');
   const fp4 = await ggufOf(bf16, 'nvfp4');
   const configs: Config[] = threads.flatMap((t) => [
     { label: 'llama.cpp q4_0', engine: 'llama' as const, path: q4, threads: t },
     { label: 'llama.cpp nvfp4', engine: 'llama' as const, path: fp4, threads: t },
-    { label: 'edgetron nvfp4, BF16 head', engine: 'edgetron' as const, path: pack, threads: t },
-    { label: 'edgetron nvfp4, 4-bit head', engine: 'edgetron' as const, path: all4, threads: t },
+    { label: 'edgetron nvfp4 (Nano policy), BF16 head', engine: 'edgetron' as const, path: pack, threads: t },
+    { label: 'edgetron nvfp4 (all linears), 4-bit head', engine: 'edgetron' as const, path: all4, threads: t },
     ...(t === 1 ? [{ label: 'edgetron BF16 (3 shards)', engine: 'edgetron' as const, path: bf16, threads: t }] : []),
   ]);
   runTable(`Nano 4B shape (42 layers, synthetic weights), prompt ${prompt} tokens, ${steps} greedy decode steps, medians of ${rounds} interleaved round(s)`, configs, rounds, prompt, steps);

@@ -11,6 +11,7 @@
 // Under both, the embedding and lm_head stay high precision unless asked (`embedding`, `head`),
 // and a weight whose K is not a multiple of the NVFP4 block (16) stays high precision.
 
+import { layerOf } from '../engine/shard/split.js';
 import type { ModelConfig } from '../engine/core/config.js';
 import { InvalidOptionError } from '../engine/core/errors.js';
 import { expectedTensors, headTensorName } from '../engine/core/weights.js';
@@ -31,11 +32,6 @@ const ATTENTION = /\.mixer\.(q_proj|k_proj|v_proj|o_proj)\.weight$/;
 const MAMBA_PROJ = /\.mixer\.(in_proj|out_proj)\.weight$/;
 const LATENT = /\.mixer\.fc[12]_latent_proj\.weight$/;
 const ROUTER = /\.mixer\.gate\.weight$/;
-
-/** Index of the layer (trunk or MTP) a tensor name belongs to, or −1 for globals. */
-function layerOf(config: ModelConfig, name: string): number {
-  return config.layers.find((l) => name.startsWith(l.prefix))?.il ?? -1;
-}
 
 /**
  * The linear weights (canonical names) that `policy` quantises for `config`.
