@@ -92,7 +92,7 @@ async function loadEngine(options: WasmBackendOptions): Promise<{ kernels: WasmK
 /** The count − 1 kernel threads beside the caller; a thread that fails to start is a ThreadStartError. */
 async function startThreads(kernels: WasmKernels, count: number, spawn: ThreadSpawner, minWork?: number): Promise<KernelThreads> {
   try {
-    return await KernelThreads.start(kernels.heap, kernels.module, count - 1, spawn, minWork);
+    return await KernelThreads.start(kernels.heap, kernels.module, kernels.exports, count - 1, spawn, minWork);
   } catch (e) {
     throw new ThreadStartError(count, (e as Error).message);
   }

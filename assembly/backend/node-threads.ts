@@ -20,7 +20,7 @@ export const THREADS_ENV = 'EDGETRON_THREADS';
 
 /**
  * Start one kernel thread (thread-worker.js) and resolve once it serves; it does not keep the process alive.
- * @example const threads = await KernelThreads.start(heap, module, 1, spawnNodeThread);
+ * @example const threads = await KernelThreads.start(heap, module, exports, 1, spawnNodeThread);
  */
 export const spawnNodeThread: ThreadSpawner = (start) =>
   new Promise((resolve, reject) => {

@@ -7,7 +7,12 @@
 // Protocol, one 192-byte control block per worker thread in the shared heap:
 //   i32 words: [0] job number (the caller increments it to post a job, −1 stops the thread),
 //   [1] the job number the thread finished, [2] the kernel (index in THREAD_KERNELS), [3] 1 when
-//   the job threw; f64 from byte 32: up to 13 arguments (pointers as unsigned numbers, f32 values).
+//   the job threw, [4] the job number the thread started; f64 from byte 32: up to 13 arguments
+//   (pointers as unsigned numbers, f32 values).
+// A busy machine: when the worker threads keep not starting their part before the caller has
+// finished its own (CONTENDED_RUNS calls in a row), they are not getting a core, and every
+// hand-off would wait for the scheduler; the caller then runs every part itself for SOLO_RUNS
+// calls (the same kernels on the same parts: the same bits), then tries the threads again.
 // Waiting: both sides poll the other's word, then sleep (runtime/wait.ts), so decode — one linear
 // call every few tens of microseconds — never pays a wake-up; the embed runs the engine in a Web
 // Worker, where Atomics.wait is allowed.
@@ -15,7 +20,7 @@
 import { InvalidOptionError, OpArgumentError } from '../../engine/core/errors.js';
 import type { Heap } from './heap.js';
 import type { KernelExports } from './instantiate.js';
-import { waitChange } from '../../runtime/wait.js';
+import { AdaptiveWaiter } from '../../runtime/wait.js';
 
 /** The kernels a worker thread can run (the linear products of linear.ts, the SSD decode step of mamba2.ts). */
 export const THREAD_KERNELS = [
@@ -33,6 +38,11 @@ export type ThreadKernel = (typeof THREAD_KERNELS)[number];
 
 /** Default fewest multiply-adds per part for a product to be split (below it, handing a part out costs more than it saves; KernelThreads.minWork). */
 export const MIN_PART_WORK = 1 << 17;
+
+/** Calls in a row whose worker parts had not started when the caller finished its own: the machine has no core for them. */
+const CONTENDED_RUNS = 16;
+/** Calls the caller then runs alone before trying the worker threads again. */
+const SOLO_RUNS = 256;
 
 /** Bytes of one worker thread's control block. */
 export const CONTROL_BYTES = 192;
@@ -64,10 +74,12 @@ export function serveKernels(kernels: KernelExports, memory: WebAssembly.Memory,
   const words = new Int32Array(memory.buffer, control, ARGS_OFFSET / 4);
   const args = new Float64Array(memory.buffer, control + ARGS_OFFSET, MAX_ARGS);
   let seen = 0; // the block starts zeroed and jobs count from 1, so a job posted before this loop starts is not missed
+  const waiter = new AdaptiveWaiter();
   for (;;) {
-    waitChange(words, 0, seen);
+    waiter.wait(words, 0, seen);
     seen = Atomics.load(words, 0);
     if (seen === STOP) return;
+    Atomics.store(words, 4, seen);
     const kernel = kernels[THREAD_KERNELS[words[2]]] as (...a: number[]) => void;
     try {
       // every kernel takes at most 13 arguments; a wasm function ignores the ones past its own
@@ -114,11 +126,15 @@ export interface KernelPart {
 /**
  * The calling thread's pool of kernel threads over one shared heap.
  * @example
- * const threads = await KernelThreads.start(kernels.heap, module, 1, spawnNodeThread);
+ * const threads = await KernelThreads.start(kernels.heap, module, kernels.exports, 1, spawnNodeThread);
  * threads.run([{ kernel: 'f32_matmul', args: [x, w2, y2, 1, K, N2] }], () => exports.f32_matmul(x, w, y, 1, K, N1));
  */
 export class KernelThreads {
   private job = 0;
+  private readonly waiter = new AdaptiveWaiter();
+  /** Calls in a row whose worker parts started late; then calls left to run on the caller alone. */
+  private late = 0;
+  private solo = 0;
   // views of the control blocks; a shared memory's buffer is never detached, so they stay valid after growth
   private readonly words: Int32Array[];
   private readonly args: Float64Array[];
@@ -129,13 +145,15 @@ export class KernelThreads {
     private readonly handles: readonly ThreadHandle[],
     /** Fewest multiply-adds a part of a product must have for the product to be split (linear.ts). */
     readonly minWork: number,
+    /** The caller's own instance of the kernels (runs the parts itself on a busy machine). */
+    private readonly kernels: KernelExports,
   ) {
     this.words = controls.map((c) => new Int32Array(heap.memory.buffer, c, ARGS_OFFSET / 4));
     this.args = controls.map((c) => new Float64Array(heap.memory.buffer, c + ARGS_OFFSET, MAX_ARGS));
   }
 
   /** Start `workers` worker threads (besides the caller) over `heap`'s shared memory, each with its control block; if one fails to start, those that did are stopped and its error is thrown. */
-  static async start(heap: Heap, module: WebAssembly.Module, workers: number, spawn: ThreadSpawner, minWork = MIN_PART_WORK): Promise<KernelThreads> {
+  static async start(heap: Heap, module: WebAssembly.Module, kernels: KernelExports, workers: number, spawn: ThreadSpawner, minWork = MIN_PART_WORK): Promise<KernelThreads> {
     const controls = Array.from({ length: workers }, () => heap.allocZeroed(CONTROL_BYTES));
     const started = await Promise.allSettled(controls.map((control) => spawn({ module, memory: heap.memory, control })));
     const failed = started.find((s) => s.status === 'rejected');
@@ -145,7 +163,7 @@ export class KernelThreads {
       for (const control of controls) heap.free(control);
       throw failed.reason;
     }
-    return new KernelThreads(heap, controls, started.map((s) => (s as PromiseFulfilledResult<ThreadHandle>).value), minWork);
+    return new KernelThreads(heap, controls, started.map((s) => (s as PromiseFulfilledResult<ThreadHandle>).value), minWork, kernels);
   }
 
   /** Threads that run a call's parts: the worker threads and the caller. */
@@ -156,6 +174,12 @@ export class KernelThreads {
   /** Run parts[i] on worker thread i and `own` on the caller, and return once all are done; a part that threw makes this throw. */
   run(parts: readonly KernelPart[], own: () => void): void {
     if (parts.length > this.controls.length) throw new OpArgumentError('threads', `${parts.length} parts for ${this.controls.length} worker threads`);
+    if (this.solo > 0) {
+      this.solo--;
+      own();
+      for (const part of parts) (this.kernels[part.kernel] as (...a: number[]) => void)(...part.args);
+      return;
+    }
     const job = ++this.job;
     const words = parts.map((part, i) => {
       const w = this.words[i];
@@ -168,11 +192,16 @@ export class KernelThreads {
     let failed = false;
     try {
       own();
+      this.late = words.some((w) => Atomics.load(w, 4) !== job) ? this.late + 1 : 0;
+      if (this.late >= CONTENDED_RUNS) {
+        this.late = 0;
+        this.solo = SOLO_RUNS;
+      }
     } finally {
       // even when `own` throws: a control block is reused only once its thread is done with it
       for (const w of words) {
         // wait on the value seen, never on a fresh read: the job may finish between the test and the wait
-        for (let done = Atomics.load(w, 1); done !== job; done = Atomics.load(w, 1)) waitChange(w, 1, done);
+        for (let done = Atomics.load(w, 1); done !== job; done = Atomics.load(w, 1)) this.waiter.wait(w, 1, done);
         failed ||= w[3] !== 0;
       }
     }

@@ -106,7 +106,7 @@ describe('the bf16 head over 2 kernel threads', () => {
   beforeAll(async () => {
     enableRelaxedSimd();
     kernels = await instantiateKernels(await readKernelBuild('relaxed', true), true, true);
-    threads = await KernelThreads.start(kernels.heap, kernels.module, 1, spawnNodeThread, 0);
+    threads = await KernelThreads.start(kernels.heap, kernels.module, kernels.exports, 1, spawnNodeThread, 0);
     tensors = await WasmTensors.load(kernels.heap, untied, memoryTensors(untied, nvidiaLayout(untied, 32, 'bf16')));
   });
   afterAll(() => threads?.dispose());

@@ -8,6 +8,7 @@
 // gives the same logits; a module without shared memory, or a thread that fails to start, is a
 // clear error with no thread left running.
 
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createWasmBackend, type WasmModel } from '../../../assembly/backend/index.js';
 import { instantiateKernels } from '../../../assembly/backend/instantiate.js';
@@ -94,7 +95,7 @@ test('a bad thread count is refused with InvalidOptionError, from the option or 
 test('a kernel that traps in a worker thread makes run throw, the pool serves the next job, and a throwing own part waits for the workers', async () => {
   enableRelaxedSimd();
   const kernels = await instantiateKernels(await readKernelBuild('relaxed', true), true, true);
-  const threads = await KernelThreads.start(kernels.heap, kernels.module, 1, spawnNodeThread);
+  const threads = await KernelThreads.start(kernels.heap, kernels.module, kernels.exports, 1, spawnNodeThread);
   try {
     const { heap } = kernels;
     const [x, w, y] = [heap.allocZeroed(64), heap.allocZeroed(16 * 16 * 4), heap.alloc(64)];
@@ -112,6 +113,61 @@ test('a kernel that traps in a worker thread makes run throw, the pool serves th
       }),
     ).toThrow('own part');
     expect([...heap.f32(y, 16)]).toEqual(new Array(16).fill(32));
+  } finally {
+    threads.dispose();
+  }
+});
+
+/**
+ * A stand-in worker thread that takes every job 3 ms late, as a thread that gets no core on a busy
+ * machine: it marks the job started (word 4) and finished (word 1) without computing it.
+ */
+const LATE_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const words = new Int32Array(workerData.memory.buffer, workerData.control, 8);
+const pause = new Int32Array(new SharedArrayBuffer(4));
+parentPort.postMessage('ready');
+for (let seen = 0; ; ) {
+  Atomics.wait(words, 0, seen);
+  seen = Atomics.load(words, 0);
+  if (seen === -1) break;
+  Atomics.wait(pause, 0, 0, 3);
+  Atomics.store(words, 4, seen);
+  Atomics.store(words, 1, seen);
+  Atomics.notify(words, 1);
+}`;
+
+const spawnLateThread: ThreadSpawner = (start) =>
+  new Promise((resolve, reject) => {
+    const worker = new Worker(LATE_WORKER, { eval: true, workerData: start });
+    worker.unref();
+    worker.once('error', reject);
+    worker.once('message', () => resolve({ terminate: () => void worker.terminate() }));
+  });
+
+test('worker threads that keep starting their part after the caller finished its own: the caller runs the parts itself, with the same results', async () => {
+  enableRelaxedSimd();
+  const kernels = await instantiateKernels(await readKernelBuild('relaxed', true), true, true);
+  const threads = await KernelThreads.start(kernels.heap, kernels.module, kernels.exports, 1, spawnLateThread);
+  try {
+    const { heap } = kernels;
+    const [x, w, y] = [heap.allocZeroed(64), heap.allocZeroed(16 * 16 * 4), heap.alloc(64)];
+    heap.f32(w, 256).fill(1);
+    heap.f32(x, 16).fill(3);
+    const part = { kernel: 'f32_matmul' as const, args: [x, w, y, 1, 16, 16] };
+    const state = threads as unknown as { solo: number; job: number };
+    for (let call = 0; call < 16; call++) {
+      expect(state.solo, `call ${call}`).toBe(0);
+      heap.f32(y, 16).fill(0);
+      threads.run([part], () => {});
+      expect(heap.f32(y, 16)[0]).toBe(0); // the stand-in did not compute it
+    }
+    // 16 late calls in a row: the next ones run on the caller, and post nothing
+    expect(state.solo).toBeGreaterThan(0);
+    const jobs = state.job;
+    threads.run([part], () => {});
+    expect([...heap.f32(y, 16)]).toEqual(new Array(16).fill(48)); // Σ_k 1 · 3 over K = 16
+    expect(state.job).toBe(jobs);
   } finally {
     threads.dispose();
   }
