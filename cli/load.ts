@@ -3,9 +3,6 @@
 // (engine/core/session.ts). The backend name is checked before any file is read; a model that
 // does not fit is refused before any weight is read.
 
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Backend } from '../engine/core/backend.js';
 import { openSession, type Session } from '../engine/core/session.js';
 import type { TensorEntry } from '../engine/core/weights.js';
@@ -14,7 +11,7 @@ import { ShardServer } from '../engine/shard/server.js';
 import { ShardedModel } from '../engine/shard/sharded-model.js';
 import type { ShardSpec } from '../engine/shard/split.js';
 import { startThreadShards } from '../runtime/node-shards.js';
-import { packageRoot } from '../runtime/paths.js';
+import { compiledBeside } from '../runtime/paths.js';
 import { openCheckpoint, resolveModelPath } from '../weights-tools/checkpoint.js';
 import { pickBackend, type BackendChoice, type BackendOptions } from './backends.js';
 import type { ShardThreadData } from './shard-thread.js';
@@ -41,11 +38,6 @@ export interface PlanOptions {
   readonly onProgress?: (loadedBytes: number, totalBytes: number) => void;
 }
 
-/** The shard thread entry: beside this file when it runs compiled (dist/), else the compiled one in dist/. */
-function shardThreadEntry(): string {
-  const beside = fileURLToPath(new URL('./shard-thread.js', import.meta.url));
-  return existsSync(beside) ? beside : join(packageRoot(), 'dist', 'cli', 'shard-thread.js');
-}
 
 /**
  * A backend that loads the model as `shards`: shard 0 (embedding, head, first layers) on
@@ -67,7 +59,7 @@ function threadShardsBackend(path: string, choice: BackendChoice, options: Backe
       const [local, links] = await Promise.allSettled([
         choice.backend.load(config, shardTensors(tensors, first), (bytes) => report(0, bytes)),
         startThreadShards(rest, {
-          entry: shardThreadEntry(),
+          entry: compiledBeside(import.meta.url, 'shard-thread.js'),
           workerData: (spec): Omit<ShardThreadData, 'channel'> => ({ path, mtp, names: spec.names, backend: choice.name, options }),
           onProgress: (bytes) => report(1, bytes),
         }),

@@ -4,21 +4,13 @@
 // starts them and marks a shard GONE when its thread ends, so the front never waits on a dead
 // one. A lost shard is started again (its weights reloaded) by `revive`, on the next sequence.
 
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ShardLostError } from '../engine/core/errors.js';
 import { decodeMessage, encodeMessage, type ShardLink, type ShardReply, type ShardRequest } from '../engine/shard/protocol.js';
 import type { ShardSpec } from '../engine/shard/split.js';
-import { packageRoot } from './paths.js';
+import { compiledBeside } from './paths.js';
 import { ChannelFront, ChannelGoneError, GONE, newChannel } from './shard-channel.js';
 
-/** The compiled file `name` of runtime/: beside this file when it runs compiled (dist/), else the one in dist/. */
-function compiled(name: string): string {
-  const beside = fileURLToPath(new URL(`./${name}`, import.meta.url));
-  return existsSync(beside) ? beside : join(packageRoot(), 'dist', 'runtime', name);
-}
 
 /** How the shard threads are started. */
 export interface ThreadShardOptions {
@@ -38,7 +30,7 @@ type SupervisorMessage = { id: number; progress?: number; ready?: boolean; gone?
 
 /** The supervisor thread, shared by one model's shards; it ends with the last of them. */
 class Supervisor {
-  private readonly worker = new Worker(compiled('shard-supervisor.js'));
+  private readonly worker = new Worker(compiledBeside(import.meta.url, 'shard-supervisor.js'));
   private readonly listeners = new Map<number, (m: SupervisorMessage) => void>();
   private users = 0;
 

@@ -1,19 +1,10 @@
 // Node-only: the kernel threads' spawner (threads.ts) on worker_threads, and the default thread
 // count. Kept apart so Workers and browsers never load node:worker_threads.
 
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { packageRoot } from '../../runtime/paths.js';
+import { compiledBeside } from '../../runtime/paths.js';
 import { threadCount, type ThreadSpawner } from './threads.js';
-
-/** The worker entry: beside this file when it runs compiled (dist/), else (TypeScript sources under vitest) the compiled one in dist/. */
-function workerEntry(): string {
-  const beside = fileURLToPath(new URL('./thread-worker.js', import.meta.url));
-  return existsSync(beside) ? beside : join(packageRoot(), 'dist', 'assembly', 'backend', 'thread-worker.js');
-}
 
 /** The environment variable that sets the wasm backend's thread count in Node (and the CLI). */
 export const THREADS_ENV = 'EDGETRON_THREADS';
@@ -24,7 +15,7 @@ export const THREADS_ENV = 'EDGETRON_THREADS';
  */
 export const spawnNodeThread: ThreadSpawner = (start) =>
   new Promise((resolve, reject) => {
-    const worker = new Worker(workerEntry(), { workerData: start });
+    const worker = new Worker(compiledBeside(import.meta.url, 'thread-worker.js'), { workerData: start });
     worker.unref();
     worker.once('error', reject);
     worker.once('message', () => resolve({ terminate: () => void worker.terminate() }));

@@ -12,7 +12,7 @@ import type { ModelConfig } from '../core/config.js';
 import { ContextWindowExceededError, OpArgumentError, ShardError, TokenOutOfRangeError } from '../core/errors.js';
 import { headTensorName } from '../core/weights.js';
 import type { ShardReply, ShardRequest, WireMatrix } from './protocol.js';
-import { layerOf, type ShardSpec } from './split.js';
+import { ShardOwners, type ShardSpec } from './split.js';
 
 /** A link whose replies arrive later. */
 export interface AsyncShardLink {
@@ -35,6 +35,7 @@ export interface PipelineSequence {
  */
 export class ShardPipeline {
   private ids = 0;
+  private readonly owners: ShardOwners;
 
   constructor(
     readonly config: ModelConfig,
@@ -42,6 +43,7 @@ export class ShardPipeline {
     readonly links: readonly AsyncShardLink[],
   ) {
     if (specs.length !== links.length) throw new OpArgumentError('shards', `${specs.length} shards and ${links.length} links`);
+    this.owners = new ShardOwners(config, specs);
   }
 
   private async send(s: number, request: ShardRequest): Promise<ShardReply> {
@@ -56,12 +58,6 @@ export class ShardPipeline {
     return reply.x;
   }
 
-  /** The shard holding global tensor `name`. */
-  private owner(name: string): number {
-    const s = this.specs.findIndex((spec) => spec.names.includes(name));
-    if (s < 0 || layerOf(this.config, name) >= 0) throw new OpArgumentError('shards', `no shard holds ${name}`);
-    return s;
-  }
 
   /** A new trunk sequence on every shard (in parallel). */
   async newSequence(maxTokens: number): Promise<PipelineSequence> {
@@ -81,7 +77,7 @@ export class ShardPipeline {
     for (const t of tokens) if (!(t >= 0 && t < config.vocabSize)) throw new TokenOutOfRangeError(t, config.vocabSize);
     if (seq.position + tokens.length > seq.maxTokens) throw new ContextWindowExceededError(seq.position + tokens.length, seq.maxTokens);
     // 1. X = Emb[tokens]   (T, d)
-    let x = await this.matrix(this.owner('backbone.embeddings.weight'), { op: 'embed', tokens });
+    let x = await this.matrix(this.owners.tensor('backbone.embeddings.weight'), { op: 'embed', tokens });
     // 2. each shard's layers, in order
     for (const [s, spec] of this.specs.entries()) {
       const to = Math.min(spec.to, config.nTrunkLayers);
@@ -90,8 +86,8 @@ export class ShardPipeline {
     seq.position += tokens.length;
     // 3. H = RMSNorm_f(X) on the rows whose logits are wanted
     const kept = rows === 'last' && x.rows > 1 ? { rows: 1, cols: x.cols, data: x.data.slice((x.rows - 1) * x.cols) } : x;
-    const h = await this.matrix(this.owner('backbone.norm_f.weight'), { op: 'rmsnorm', weight: 'backbone.norm_f.weight', x: kept });
+    const h = await this.matrix(this.owners.tensor('backbone.norm_f.weight'), { op: 'rmsnorm', weight: 'backbone.norm_f.weight', x: kept });
     // 4. logits = H · W_lmᵀ   (rows, V)
-    return (await this.matrix(this.owner(headTensorName(config)), { op: 'head', x: h })).data;
+    return (await this.matrix(this.owners.tensor(headTensorName(config)), { op: 'head', x: h })).data;
   }
 }

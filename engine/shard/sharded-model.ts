@@ -12,7 +12,7 @@ import type { ModelConfig } from '../core/config.js';
 import { ContextWindowExceededError, OpArgumentError, SequenceStateError, ShardError } from '../core/errors.js';
 import { headTensorName } from '../core/weights.js';
 import type { ShardLink, ShardReply, ShardRequest, WireMatrix } from './protocol.js';
-import { layerOf, type ShardSpec } from './split.js';
+import { ShardOwners, type ShardSpec } from './split.js';
 
 /** An activation of the sharded model: rows × cols f32 on the front. */
 export class HostAct implements Act, WireMatrix {
@@ -110,8 +110,7 @@ class ShardedSequence implements SequenceState {
  */
 export class ShardedModel implements LoadedModel {
   private ids = 0;
-  private readonly owners: number[];
-  private readonly weightOwner = new Map<string, number>();
+  private readonly owners: ShardOwners;
   private bytes: number | null = null;
 
   constructor(
@@ -122,14 +121,7 @@ export class ShardedModel implements LoadedModel {
     /** The kernel build and thread count every shard runs with, where the backend has them (run --stats). */
     readonly runtime: { readonly kernelBuild?: string; readonly threads?: number } = {},
   ) {
-    this.owners = config.layers.map((layer) => {
-      const s = shards.findIndex((sh) => layer.il >= sh.spec.from && layer.il < sh.spec.to);
-      if (s < 0) throw new OpArgumentError('shards', `no shard holds layer ${layer.il}`);
-      return s;
-    });
-    shards.forEach((sh, s) => {
-      for (const name of sh.spec.names) if (layerOf(config, name) < 0) this.weightOwner.set(name, s);
-    });
+    this.owners = new ShardOwners(config, shards.map((sh) => sh.spec));
   }
 
   get kernelBuild(): string | undefined {
@@ -145,7 +137,7 @@ export class ShardedModel implements LoadedModel {
     return ++this.ids;
   }
 
-  /** Send `request` to shard `s`; a lost shard is brought back first only for a new sequence. An error reply is thrown as a ShardError. */
+  /** Send `request` to shard `s`; an error reply is thrown as a ShardError (a lost shard is brought back only by newSequence). */
   send(s: number, request: ShardRequest): ShardReply {
     const reply = this.shards[s].link.call(request);
     if ('error' in reply) throw new ShardError(s, request.op, reply.error.name, reply.error.message);
@@ -168,18 +160,11 @@ export class ShardedModel implements LoadedModel {
     return new HostAct(reply.x.rows, reply.x.cols, reply.x.data);
   }
 
-  /** The shard that holds weight tensor `name` (a global tensor, or a layer's). */
-  private ownerOf(name: string): number {
-    const il = layerOf(this.config, name);
-    const s = il >= 0 ? this.owners[il] : this.weightOwner.get(name);
-    if (s === undefined) throw new OpArgumentError('shards', `no shard holds ${name}`);
-    return s;
-  }
 
   newSequence(maxTokens: number, part: StatePart = 'trunk'): SequenceState {
     for (const shard of this.shards) if (shard.link.lost) shard.link.revive();
     // every shard with a layer of `part` (those without 'M' or '*' layers hold an empty state)
-    const holders = [...new Set(stateLayers(this.config, part).map((l) => this.owners[l.il]))];
+    const holders = [...new Set(stateLayers(this.config, part).map((l) => this.owners.layer(l.il)))];
     const seq = new ShardedSequence(this, this.nextId(), maxTokens, holders);
     const made: number[] = [];
     try {
@@ -231,11 +216,11 @@ export class ShardedModel implements LoadedModel {
   }
 
   embed(tokens: Int32Array): HostAct {
-    return this.matrix(this.ownerOf('backbone.embeddings.weight'), { op: 'embed', tokens });
+    return this.matrix(this.owners.tensor('backbone.embeddings.weight'), { op: 'embed', tokens });
   }
 
   rmsnorm(x: Act, weight: string): HostAct {
-    return this.matrix(this.ownerOf(weight), { op: 'rmsnorm', weight, x: hostAct(x, 'rmsnorm') });
+    return this.matrix(this.owners.tensor(weight), { op: 'rmsnorm', weight, x: hostAct(x, 'rmsnorm') });
   }
 
   addInPlace(x: Act, y: Act): void {
@@ -248,24 +233,24 @@ export class ShardedModel implements LoadedModel {
 
   mamba2(il: number, u: Act, state: SequenceState): HostAct {
     const seq = this.sequence(state);
-    return this.matrix(this.owners[il], { op: 'mamba2', il, seq: seq.id, position: seq.position, x: hostAct(u, 'mamba2') });
+    return this.matrix(this.owners.layer(il), { op: 'mamba2', il, seq: seq.id, position: seq.position, x: hostAct(u, 'mamba2') });
   }
 
   attention(il: number, u: Act, state: SequenceState): HostAct {
     const seq = this.sequence(state);
-    return this.matrix(this.owners[il], { op: 'attention', il, seq: seq.id, position: seq.position, x: hostAct(u, 'attention') });
+    return this.matrix(this.owners.layer(il), { op: 'attention', il, seq: seq.id, position: seq.position, x: hostAct(u, 'attention') });
   }
 
   moe(il: number, u: Act): HostAct {
-    return this.matrix(this.owners[il], { op: 'moe', il, x: hostAct(u, 'moe') });
+    return this.matrix(this.owners.layer(il), { op: 'moe', il, x: hostAct(u, 'moe') });
   }
 
   mlp(il: number, u: Act): HostAct {
-    return this.matrix(this.owners[il], { op: 'mlp', il, x: hostAct(u, 'mlp') });
+    return this.matrix(this.owners.layer(il), { op: 'mlp', il, x: hostAct(u, 'mlp') });
   }
 
   matmul(x: Act, weight: string): HostAct {
-    return this.matrix(this.ownerOf(weight), { op: 'matmul', weight, x: hostAct(x, 'matmul') });
+    return this.matrix(this.owners.tensor(weight), { op: 'matmul', weight, x: hostAct(x, 'matmul') });
   }
 
   /** Layers [from, to) with their residuals, x updated in place: one request per shard in the range. */
@@ -273,7 +258,7 @@ export class ShardedModel implements LoadedModel {
     const a = hostAct(x, 'blocks');
     const seq = this.sequence(state);
     for (let il = from; il < to; ) {
-      const s = this.owners[il];
+      const s = this.owners.layer(il);
       const end = Math.min(to, this.shards[s].spec.to);
       const y = this.matrix(s, { op: 'blocks', seq: seq.id, position: seq.position, from: il, to: end, x: a });
       a.data.set(y.data);
@@ -282,7 +267,7 @@ export class ShardedModel implements LoadedModel {
   }
 
   head(h: Act): Float32Array {
-    return this.matrix(this.ownerOf(headTensorName(this.config)), { op: 'head', x: hostAct(h, 'head') }).data;
+    return this.matrix(this.owners.tensor(headTensorName(this.config)), { op: 'head', x: hostAct(h, 'head') }).data;
   }
 
   /** Resident weight bytes over every shard (asked once). */

@@ -5,7 +5,7 @@
 // still gives that many, so the shards come out near-equal.
 
 import type { ModelConfig } from '../core/config.js';
-import { EdgetronError } from '../core/errors.js';
+import { EdgetronError, OpArgumentError } from '../core/errors.js';
 
 /** One shard: layers [from, to) of config.layers, and the tensors it loads. */
 export interface ShardSpec {
@@ -96,4 +96,41 @@ export function splitLayers(config: ModelConfig, names: Iterable<string>, bytesO
     const bytes = (index === 0 ? global.bytes : 0) + members.reduce((n, l) => n + l.bytes, 0);
     return { index, from, to, names, bytes };
   });
+}
+
+/**
+ * Which shard of `specs` holds each layer and each tensor, looked up in constant time (the front
+ * asks on every pass).
+ * @example new ShardOwners(config, specs).tensor('lm_head.weight'); // 0
+ */
+export class ShardOwners {
+  private readonly layers: number[];
+  private readonly globals = new Map<string, number>();
+
+  constructor(
+    private readonly config: ModelConfig,
+    specs: readonly ShardSpec[],
+  ) {
+    this.layers = config.layers.map((layer) => {
+      const s = specs.findIndex((spec) => layer.il >= spec.from && layer.il < spec.to);
+      if (s < 0) throw new OpArgumentError('shards', `no shard holds layer ${layer.il}`);
+      return s;
+    });
+    specs.forEach((spec, s) => {
+      for (const name of spec.names) if (layerOf(config, name) < 0) this.globals.set(name, s);
+    });
+  }
+
+  /** The shard holding layer il. */
+  layer(il: number): number {
+    return this.layers[il];
+  }
+
+  /** The shard holding tensor `name` (a layer's, or a global one). */
+  tensor(name: string): number {
+    const il = layerOf(this.config, name);
+    const s = il >= 0 ? this.layers[il] : this.globals.get(name);
+    if (s === undefined) throw new OpArgumentError('shards', `no shard holds ${name}`);
+    return s;
+  }
 }
