@@ -112,4 +112,53 @@ describe('a model split over shard threads', () => {
       await loaded.close();
     }
   });
+
+  it('the state a generation holds on every shard comes back when it ends, is aborted, or fails', async () => {
+    const loaded = await loadForCli(undefined, 'wasm', {}, { shardBudgetBytes: 5 * 2 ** 20 });
+    try {
+      const { session } = loaded;
+      const sharded = session.model.ops as ShardedModel;
+      const used = () => sharded.shards.map((_, s) => (sharded.send(s, { op: 'usage' }) as { usedBytes: number }).usedBytes);
+      const before = used();
+      const drain = async (signal?: AbortSignal, onToken?: (n: number) => void) => {
+        let n = 0;
+        for await (const ev of generate(session, [1, 2, 3], { maxTokens: 200, temperature: 0, stopIds: [] }, signal) as AsyncGenerator<GenerateEvent>) {
+          if (ev.kind === 'token') onToken?.(++n);
+        }
+      };
+      // ends normally
+      await drain();
+      expect(used()).toEqual(before);
+      // aborted after 5 tokens
+      const abort = new AbortController();
+      await drain(abort.signal, (n) => n === 5 && abort.abort()).catch(() => undefined);
+      expect(used()).toEqual(before);
+    } finally {
+      await loaded.close();
+    }
+  });
+
+  it('a generation that fails when a shard dies frees its state on the shards that are left', async () => {
+    const loaded = await loadForCli(MOE, 'wasm', {}, { shardBudgetBytes: BUDGET });
+    try {
+      const { session } = loaded;
+      const sharded = session.model.ops as ShardedModel;
+      const left = sharded.shards.slice(0, -1).map((_, s) => s);
+      const used = () => left.map((s) => (sharded.send(s, { op: 'usage' }) as { usedBytes: number }).usedBytes);
+      const before = used();
+      const victim = sharded.shards.at(-1)!.link as ThreadShardLink;
+      let n = 0;
+      const run = async () => {
+        for await (const ev of generate(session, [1, 2, 3], { maxTokens: 400, temperature: 0, stopIds: [] }) as AsyncGenerator<GenerateEvent>) {
+          if (ev.kind === 'token' && ++n === 3) victim.kill(0);
+        }
+      };
+      await expect(run()).rejects.toBeInstanceOf(ShardLostError);
+      expect(n).toBeGreaterThanOrEqual(3);
+      expect(used()).toEqual(before);
+    } finally {
+      await loaded.close();
+    }
+  });
 });
+
