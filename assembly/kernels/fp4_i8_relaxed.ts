@@ -11,15 +11,21 @@
 //   2. Weights: 2·E2M1 + 12 ∈ [0, 24] (i8x16.relaxed_swizzle of the 16-entry table, indices < 16),
 //      so the second operand of i16x8.relaxed_dot_i8x16_i7x16_s stays in [0, 127], where the
 //      relaxed dot is deterministic on every engine (no i16 saturation: 2·127·24 < 2¹⁵). Per pair
-//      and row widen(dot(qlo, wlo) + dot(qhi, whi)) (the i16 sum ≤ 4·127·24) = [A, A, B, B] lane
-//      partials; two rows' partials are summed into [A, B, A′, B′] (shuffles), then −12·Σq is
-//      added once for both: the exact block dots d_b = Σ_{k∈b} q_k · 2·E2M1_k (|d_b| ≤ 16·127·12,
-//      exact in f32). Not i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's V8 (11.3, behind its
+//      and row dot(qlo, wlo) + dot(qhi, whi) = i16 partials [A×4, B×4] (|·| ≤ 4·127·24); two rows'
+//      partials are interleaved by i32 halves (two shufps), added as i16 (|·| ≤ 8·127·24 < 2¹⁵)
+//      and widened once into [A, B, A′, B′], then −12·Σq is added: the exact block dots
+//      d_b = Σ_{k∈b} q_k · 2·E2M1_k (|d_b| ≤ 16·127·12, exact in f32). Not i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's V8 (11.3, behind its
 //      flag) ignores the accumulator and doubles the dot. The high nibble is i16x8.shr_u + and:
 //      V8 lowers i8x16.shr_u to several x64 instructions.
-//   3. As fp4_q16_matvec.ts: four rows share each pair's loads; f32(d_b) · (E4M3(s_b) · σ_b)
-//      accumulated in f32, y = acc · scale2 / 2; a lone last block per row in its own step; the
-//      last N mod 4 rows one at a time. The matvec is the matmul with T = 1.
+//   3. As fp4_q16_matvec.ts: four rows share each pair's loads; acc = fma(f32(d_b), E4M3(s_b) · σ_b,
+//      acc) (f32x4.relaxed_madd: fused where the CPU has FMA, else a product and a sum — the same
+//      choice for every path of one engine, so decode and prefill still agree bit for bit),
+//      y = acc · scale2 / 2; a lone last block per row in its own step; the last N mod 4 rows one
+//      at a time. The matvec is the matmul with T = 1. Decode takes E4M3(s_b) · σ_b as one product
+//      of the scale bits (E·2⁻¹²⁰, exact) and σ_b·2¹²⁰ (one product per pair, shared by all rows)
+//      when every σ_b of the token is below 2⁷ (so σ_b·2¹²⁰ is finite): the exact E·σ rounded once,
+//      the same f32 as (E·2⁻¹²⁰·2¹²⁰)·σ. rows4 scale bytes reach their f32 bits by one swizzle and
+//      one shift per two rows.
 //   Prefill (T > 1): every token quantised (T scratch blocks), rows walked in blocks that stay in
 //      L2; for rows in whole groups of 4, one row's decoded pair serves 4 tokens (micro4R: the same
 //      integers, the same products E·σ and the same f32 sums per row as the 4-row step), the last
@@ -29,13 +35,14 @@
 //      fp4_rows4.ts: 4 rows and their 8 scale bytes per pair in one 72-byte chunk, one stream): the
 //      same arithmetic addressed by group strides, the same outputs bit for bit.
 // Scalar twin (nvfp4_matmul_i8_scalar, and nvfp4_matmul_i8 in builds without relaxed SIMD): the
-//   same quantisation, d_b summed in i32, acc += f32(d_b) · (E4M3(s_b) · σ_b), y = acc · scale2 / 2.
+//   same quantisation, d_b summed in i32, acc += f32(d_b) · (E4M3(s_b) · σ_b), y = acc · scale2 / 2
+//   (unfused: the same result up to the rounding of the accumulation).
 // Error: |x_k − σ_b q_k| ≤ σ_b · (1/2 + 2⁸·u) ≤ 0.504·σ_b, then the f32 products and sums:
 //   |ŷ − y| ≤ Σ_b 0.504·σ_b · Σ_{k∈b} |w_k| + (K/16 + 24)·u·Σ_k |x̂_k w_k|   (u = 2⁻²⁴).
 
 import { e2m1x2, e2m1x2Lanes, e4m3At } from './fp4_decode';
 import { codeGroup, codePair, codeRow, groupBytes, scaleGroup, scalePair, scaleRow } from './fp4_rows4';
-import { blockSigma, groupScaleBits, roundedHalf, scaleHalf, storeGroups4, storeRows4 } from './fp4_q16_matvec';
+import { blockSigma, E4M3_UNBIAS, groupScaleBits, roundedHalf, scaleHalf, scaleHalfBits, storeGroups4, storeRows4 } from './fp4_q16_matvec';
 import { f4 } from './lanes';
 import { rowBlock } from './matmul';
 
@@ -102,33 +109,61 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
   return sig;
 }
 
-/** [A, A, B, B] partials of Σ q_k · (2·E2M1_k + 12) of one row's pair: its 16 code bytes v against qlo, qh. */
+/** i16 partials [A, A, A, A, B, B, B, B] of Σ q_k · (2·E2M1_k + 12) of one row's pair: its 16 code bytes v against qlo, qh (|·| ≤ 4·127·24). */
 @inline function pairDotR(v: v128, ql: v128, qh: v128, tbl: v128): v128 {
   const m = i8x16.splat(0x0f);
   const lo = i8x16.relaxed_swizzle(tbl, v128.and(v, m));
   const hi = i8x16.relaxed_swizzle(tbl, v128.and(i16x8.shr_u(v, 4), m)); // not i8x16.shr_u: several x64 instructions in V8
-  return i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(ql, lo), i16x8.relaxed_dot_i8x16_i7x16_s(qh, hi))); // i16 |·| ≤ 4·127·24
+  return i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(ql, lo), i16x8.relaxed_dot_i8x16_i7x16_s(qh, hi));
 }
 
-/** acc + f32([A, B, A′, B′] + n) · scales, from two [A, A, B, B] partials d, d′ and the −12·Σq correction n = [cA, cB, cA′, cB′]. */
+/**
+ * acc + f32([A, B, A′, B′] + n) · scales, from two rows' i16 partials d, d′ (pairDotR) and the
+ * −12·Σq correction n = [cA, cB, cA′, cB′]: the i32 halves of A and B of both rows side by side
+ * (two shufps), added as i16 (|·| ≤ 8·127·24 < 2¹⁵) and widened once for both rows.
+ */
 @inline function addPairs(acc: v128, d0: v128, d1: v128, n: v128, scales: v128): v128 {
-  const t = i32x4.add(i32x4.add(v128.shuffle<i32>(d0, d1, 0, 2, 4, 6), v128.shuffle<i32>(d0, d1, 1, 3, 5, 7)), n);
-  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(t), scales));
+  const h = i16x8.add(v128.shuffle<i32>(d0, d1, 0, 2, 4, 6), v128.shuffle<i32>(d0, d1, 1, 3, 5, 7));
+  const t = i32x4.add(i32x4.extadd_pairwise_i16x8_s(h), n);
+  return f32x4.relaxed_madd(f32x4.convert_i32x4_s(t), scales, acc);
 }
 
 /** A lone last block (pair P) of one row: f32(d_b) · E4M3(s_b) · σ_b (no scale2). */
 @inline function loneDotR(c: usize, s: usize, P: i32, q: usize, nc: usize, sig: usize, tbl: v128): f32 {
   const qp = q + (<usize>P << 5);
-  const d = pairDotR(v128.load64_zero(c + (<usize>P << 4)), v128.load(qp), v128.load(qp, 16), tbl);
+  const d = i32x4.extadd_pairwise_i16x8_s(pairDotR(v128.load64_zero(c + (<usize>P << 4)), v128.load(qp), v128.load(qp, 16), tbl));
   const dA = i32x4.extract_lane(d, 0) + i32x4.extract_lane(d, 1) + load<i32>(nc + (<usize>P << 4));
   return <f32>dA * (e4m3At(s + <usize>(2 * P)) * load<f32>(sig + f4(2 * P)));
 }
 
-/** acc + rows 2h, 2h + 1 of a group's pair (codes of row r at co + r·cr): addPairs of their pair dots with the correction n and scales scaleHalf(bits, h, σ). */
-@inline function halfStep(acc: v128, co: usize, cr: usize, h: i32, ql: v128, qh: v128, n: v128, bits: v128, sigma: v128, tbl: v128): v128 {
+/**
+ * acc + rows 2h, 2h + 1 of a group's pair (codes of row r at co + r·cr): addPairs of their pair
+ * dots with the correction n and scales E·σ. `unbiased`: sigma is σ·2¹²⁰ (finite), so E·σ is one
+ * product of the scale bits and it — the same f32 as scaleHalf(bits, h, σ): both are the exact
+ * E·σ rounded once.
+ */
+@inline function halfStep(acc: v128, co: usize, cr: usize, h: i32, ql: v128, qh: v128, n: v128, bits: v128, sigma: v128, tbl: v128, unbiased: bool, rows4: bool): v128 {
   const d0 = pairDotR(v128.load(co + <usize>(2 * h) * cr), ql, qh, tbl);
   const d1 = pairDotR(v128.load(co + <usize>(2 * h + 1) * cr), ql, qh, tbl);
-  return addPairs(acc, d0, d1, n, scaleHalf(bits, h, sigma));
+  return addPairs(acc, d0, d1, n, unbiased ? f32x4.mul(rows4 ? rows4HalfBits(bits, h) : scaleHalfBits(bits, h), sigma) : scaleHalf(rows4 ? scaleBitsRows4Raw(bits) : bits, h, sigma));
+}
+
+/** Rows 2h, 2h + 1 of a rows4 chunk's 8 raw scale bytes (each ≤ 0x7E) as f32 [E(A), E(B), E(A′), E(B′)] · 2⁻¹²⁰: each byte swizzled to bits 16–23 of its lane (index ≥ 0x80 gives 0 on every engine), shifted to 20–27. */
+@inline function rows4HalfBits(raw: v128, h: i32): v128 {
+  const at = h == 0
+    ? i8x16(-128, -128, 0, -128, -128, -128, 1, -128, -128, -128, 2, -128, -128, -128, 3, -128)
+    : i8x16(-128, -128, 4, -128, -128, -128, 5, -128, -128, -128, 6, -128, -128, -128, 7, -128);
+  return i32x4.shl(i8x16.relaxed_swizzle(raw, at), 4);
+}
+
+/** A rows4 chunk's raw scale bytes as scaleBitsRows4 gives them (the path without σ·2¹²⁰). */
+@inline function scaleBitsRows4Raw(raw: v128): v128 {
+  return i16x8.shl(i16x8.extend_low_i8x16_u(raw), 4);
+}
+
+/** A group's pair scales as halfStep takes them: rows4, the chunk's 8 raw bytes; ModelOpt, scaleBits8. */
+@inline function scaleBitsI8(s: usize, sr: usize, rows4: bool): v128 {
+  return rows4 ? v128.load64_zero(s) : groupScaleBits(s, sr, false);
 }
 
 /**
@@ -140,7 +175,7 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
  * outside the caches: 1.3–1.5× over one stream). Each group's operations are those of one stream,
  * so a row gets the same bits either way; one stream also takes a lone last block (K/16 odd).
  */
-@inline function groupsDotR(q: usize, c: usize, s: usize, G: i32, Q: i32, K: i32, y: usize, g: f32, rows4: bool, streams: i32): void {
+@inline function groupsDotR(q: usize, c: usize, s: usize, G: i32, Q: i32, K: i32, y: usize, g: f32, rows4: bool, streams: i32, unbiased: bool): void {
   let a01 = f32x4.splat(0);
   let a23 = a01;
   let b01 = a01;
@@ -167,22 +202,22 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
     const ql = v128.load(qp);
     const qh = v128.load(qp, 16);
     const n = v128.load(nc + (<usize>P << 4));
-    const sigma = v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
+    const sigma = unbiased ? f32x4.mul(v128.load64_splat(sig + f4(2 * P)), f32x4.splat(E4M3_UNBIAS)) : v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
     const co = cA + <usize>P * cp;
     const so = sA + <usize>P * sp;
-    const bA = groupScaleBits(so, sr, rows4);
-    const bB = streams == 4 ? groupScaleBits(so + ss, sr, rows4) : bA;
-    const bC = streams == 4 ? groupScaleBits(so + 2 * ss, sr, rows4) : bA;
-    const bE = streams == 4 ? groupScaleBits(so + 3 * ss, sr, rows4) : bA;
-    a01 = halfStep(a01, co, cr, 0, ql, qh, n, bA, sigma, tbl);
-    a23 = halfStep(a23, co, cr, 1, ql, qh, n, bA, sigma, tbl);
+    const bA = scaleBitsI8(so, sr, rows4);
+    const bB = streams == 4 ? scaleBitsI8(so + ss, sr, rows4) : bA;
+    const bC = streams == 4 ? scaleBitsI8(so + 2 * ss, sr, rows4) : bA;
+    const bE = streams == 4 ? scaleBitsI8(so + 3 * ss, sr, rows4) : bA;
+    a01 = halfStep(a01, co, cr, 0, ql, qh, n, bA, sigma, tbl, unbiased, rows4);
+    a23 = halfStep(a23, co, cr, 1, ql, qh, n, bA, sigma, tbl, unbiased, rows4);
     if (streams == 4) {
-      b01 = halfStep(b01, co + cs, cr, 0, ql, qh, n, bB, sigma, tbl);
-      b23 = halfStep(b23, co + cs, cr, 1, ql, qh, n, bB, sigma, tbl);
-      c01 = halfStep(c01, co + 2 * cs, cr, 0, ql, qh, n, bC, sigma, tbl);
-      c23 = halfStep(c23, co + 2 * cs, cr, 1, ql, qh, n, bC, sigma, tbl);
-      e01 = halfStep(e01, co + 3 * cs, cr, 0, ql, qh, n, bE, sigma, tbl);
-      e23 = halfStep(e23, co + 3 * cs, cr, 1, ql, qh, n, bE, sigma, tbl);
+      b01 = halfStep(b01, co + cs, cr, 0, ql, qh, n, bB, sigma, tbl, unbiased, rows4);
+      b23 = halfStep(b23, co + cs, cr, 1, ql, qh, n, bB, sigma, tbl, unbiased, rows4);
+      c01 = halfStep(c01, co + 2 * cs, cr, 0, ql, qh, n, bC, sigma, tbl, unbiased, rows4);
+      c23 = halfStep(c23, co + 2 * cs, cr, 1, ql, qh, n, bC, sigma, tbl, unbiased, rows4);
+      e01 = halfStep(e01, co + 3 * cs, cr, 0, ql, qh, n, bE, sigma, tbl, unbiased, rows4);
+      e23 = halfStep(e23, co + 3 * cs, cr, 1, ql, qh, n, bE, sigma, tbl, unbiased, rows4);
     }
   }
   if (streams == 4) storeGroups4(y, G, Q, a01, a23, b01, b23, c01, c23, e01, e23, g);
@@ -233,10 +268,10 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
     const lo = i8x16.relaxed_swizzle(tbl, v128.and(v, m));
     const hi = i8x16.relaxed_swizzle(tbl, v128.and(i16x8.shr_u(v, 4), m));
     const qp = q + (<usize>P << 5);
-    const d0 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp, 16), hi)));
-    const d1 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + qs), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + qs, 16), hi)));
-    const d2 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + 2 * qs), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + 2 * qs, 16), hi)));
-    const d3 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + 3 * qs), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + 3 * qs, 16), hi)));
+    const d0 = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp, 16), hi));
+    const d1 = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + qs), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + qs, 16), hi));
+    const d2 = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + 2 * qs), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + 2 * qs, 16), hi));
+    const d3 = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + 3 * qs), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(qp + 3 * qs, 16), hi));
     const so = s + <usize>P * sp;
     const eB = e4m3At(so + 1);
     const e = f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(e4m3At(so)), 1, eB), 3, eB); // [eA, eB, eA, eB]
@@ -285,9 +320,17 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
     }
     for (let t = T4; t < T; t++) {
       const qt = q + <usize>t * qs;
-      for (let n = n0; n < n1; n += 4) groupsDotR(qt, c, s, n >> 2, 0, K, y + <usize>t * ys, g, rows4, 1);
+      for (let n = n0; n < n1; n += 4) groupsDotR(qt, c, s, n >> 2, 0, K, y + <usize>t * ys, g, rows4, 1, false);
     }
   }
+}
+
+/** The largest σ_b of a token's scratch q (σ·2¹²⁰ is finite below 2⁸; 128 leaves a margin). */
+function sigmaMax(q: usize, K: i32): f32 {
+  const sig = q + qBytes(K) + (qBytes(K) >> 1);
+  let m: f32 = 0;
+  for (let b = 0; b < K >> 4; b++) m = max(m, load<f32>(sig + f4(b)));
+  return m;
 }
 
 /**
@@ -301,8 +344,9 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
   for (let t = 0; t < T; t++) {
     const qt = q + <usize>t * qs;
     const yt = y + <usize>t * ys;
-    for (let G = 0; G < Q; G++) groupsDotR(qt, c, s, G, Q, K, yt, g, rows4, 4);
-    for (let G = 4 * Q; G < M; G++) groupsDotR(qt, c, s, G, 0, K, yt, g, rows4, 1);
+    if (sigmaMax(qt, K) < 128) for (let G = 0; G < Q; G++) groupsDotR(qt, c, s, G, Q, K, yt, g, rows4, 4, true);
+    else for (let G = 0; G < Q; G++) groupsDotR(qt, c, s, G, Q, K, yt, g, rows4, 4, false);
+    for (let G = 4 * Q; G < M; G++) groupsDotR(qt, c, s, G, 0, K, yt, g, rows4, 1, false);
   }
 }
 

@@ -178,11 +178,18 @@ export function q16_scratch_bytes(K: i32): i32 {
   return v128.or(h, i16x8.eq(mag, i16x8.splat(0x7f))); // 0x7F / 0xFF → 0xFFFF, a NaN
 }
 
+/** 2¹²⁰: E4M3 bits placed as scaleBits8 places them read as f32 are the value times 2⁻¹²⁰ (exact, subnormals included). */
+export const E4M3_UNBIAS: f32 = 1.329227995784916e36;
+
+/** Rows 2h, 2h + 1 of scaleBits8 as f32 [E(A), E(B), E(A′), E(B′)] · 2⁻¹²⁰. */
+@inline export function scaleHalfBits(bits: v128, h: i32): v128 {
+  // widened by extend and shift: V8 lowers the equivalent two-input i16x8.shuffle with zero to ~10 x64 instructions
+  return i32x4.shl(h == 0 ? i32x4.extend_low_i16x8_u(bits) : i32x4.extend_high_i16x8_u(bits), 16);
+}
+
 /** Rows 2h, 2h + 1 of scaleBits8 as f32 [E(A), E(B), E(A′), E(B′)] times σ = [σA, σB, σA, σB]. */
 @inline export function scaleHalf(bits: v128, h: i32, sigma: v128): v128 {
-  // widened by extend and shift: V8 lowers the equivalent two-input i16x8.shuffle with zero to ~10 x64 instructions
-  const w = i32x4.shl(h == 0 ? i32x4.extend_low_i16x8_u(bits) : i32x4.extend_high_i16x8_u(bits), 16);
-  return f32x4.mul(f32x4.mul(w, f32x4.splat(1.329227995784916e36)), sigma); // · 2¹²⁰
+  return f32x4.mul(f32x4.mul(scaleHalfBits(bits, h), f32x4.splat(E4M3_UNBIAS)), sigma);
 }
 
 /** acc + f32([A, B, A′, B′]) · scales, from two rows' [A, A, B, B] partials d, d′. */
