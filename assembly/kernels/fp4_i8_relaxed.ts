@@ -42,7 +42,7 @@
 
 import { e2m1x2, e2m1x2Lanes, e4m3At } from './fp4_decode';
 import { codeGroup, codePair, codeRow, groupBytes, scaleGroup, scalePair, scaleRow } from './fp4_rows4';
-import { blockSigma, E4M3_UNBIAS, groupScaleBits, roundedHalf, scaleHalf, scaleHalfBits, storeGroups4, storeRows4 } from './fp4_q16_matvec';
+import { blockSigma, E4M3_UNBIAS, groupScaleBits, roundedHalf, scaleHalf, scaleHalfBits, storeRows4 } from './fp4_q16_matvec';
 import { f4 } from './lanes';
 import { rowBlock } from './matmul';
 
@@ -167,23 +167,21 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
 }
 
 /**
- * `streams` (1 or 4) groups of 4 rows, the groups G + j·Q of the weight at codes c, scales s
+ * `streams` (1 or 2) groups of 4 rows, the groups G and G + Q of the weight at codes c, scales s
  * (addressed as fp4_rows4.ts says for `rows4`), against one token's scratch (q, then −12·Σq at nc,
- * σ at sig) → their outputs at y[4(G + j·Q) …], times g. Decode takes four groups a quarter of the
- * matrix apart (K/16 even): they share each pair's token loads, and the weights arrive as four
- * sequential streams, which the hardware prefetchers serve faster than one (bench A/B on weights
- * outside the caches: 1.3–1.5× over one stream). Each group's operations are those of one stream,
- * so a row gets the same bits either way; one stream also takes a lone last block (K/16 odd).
+ * σ at sig) → their outputs at y[4G …] and y[4(G + Q) …], times g. Decode takes two groups half
+ * the matrix apart (K/16 even): they share each pair's token loads, and the weights arrive as two
+ * sequential streams. Two rather than four (as the int16 kernel reads): V8 schedules every load
+ * of a loop iteration first, and four groups' 16 code vectors and 8 accumulators overflow the 16
+ * x64 vector registers (47 spills and reloads per 512 weights); two streams measured 2–7 % faster
+ * with weights in DRAM. Each group's operations are those of one stream, so a row gets the same
+ * bits either way; one stream also takes a lone last block (K/16 odd). `unbiased`: see halfStep.
  */
 @inline function groupsDotR(q: usize, c: usize, s: usize, G: i32, Q: i32, K: i32, y: usize, g: f32, rows4: bool, streams: i32, unbiased: bool): void {
   let a01 = f32x4.splat(0);
   let a23 = a01;
   let b01 = a01;
   let b23 = a01;
-  let c01 = a01;
-  let c23 = a01;
-  let e01 = a01;
-  let e23 = a01;
   const nb = K >> 4;
   const np = nb >> 1;
   const tbl = e2m1x2Lanes(true); // 2·E2M1 + 12 (code 8, −0, is 12)
@@ -197,35 +195,40 @@ function quantizeSimd(x: usize, K: i32, q: usize): usize {
   const sA = s + <usize>G * scaleGroup(K, rows4);
   const cs = <usize>Q * codeGroup<u8>(K, rows4); // from one stream to the next
   const ss = <usize>Q * scaleGroup(K, rows4);
+  // pointers stepped per pair (fewer address computations in V8's code than P · stride)
+  let qp = q;
+  let ncp = nc;
+  let sgp = sig;
+  let co = cA;
+  let so = sA;
   for (let P = 0; P < np; P++) {
-    const qp = q + (<usize>P << 5);
     const ql = v128.load(qp);
     const qh = v128.load(qp, 16);
-    const n = v128.load(nc + (<usize>P << 4));
-    const sigma = unbiased ? f32x4.mul(v128.load64_splat(sig + f4(2 * P)), f32x4.splat(E4M3_UNBIAS)) : v128.load64_splat(sig + f4(2 * P)); // [σA, σB, σA, σB]
-    const co = cA + <usize>P * cp;
-    const so = sA + <usize>P * sp;
+    const n = v128.load(ncp);
+    const sigma = unbiased ? f32x4.mul(v128.load64_splat(sgp), f32x4.splat(E4M3_UNBIAS)) : v128.load64_splat(sgp); // [σA, σB, σA, σB]
     const bA = scaleBitsI8(so, sr, rows4);
-    const bB = streams == 4 ? scaleBitsI8(so + ss, sr, rows4) : bA;
-    const bC = streams == 4 ? scaleBitsI8(so + 2 * ss, sr, rows4) : bA;
-    const bE = streams == 4 ? scaleBitsI8(so + 3 * ss, sr, rows4) : bA;
     a01 = halfStep(a01, co, cr, 0, ql, qh, n, bA, sigma, tbl, unbiased, rows4);
     a23 = halfStep(a23, co, cr, 1, ql, qh, n, bA, sigma, tbl, unbiased, rows4);
-    if (streams == 4) {
+    if (streams == 2) {
+      const bB = scaleBitsI8(so + ss, sr, rows4);
       b01 = halfStep(b01, co + cs, cr, 0, ql, qh, n, bB, sigma, tbl, unbiased, rows4);
       b23 = halfStep(b23, co + cs, cr, 1, ql, qh, n, bB, sigma, tbl, unbiased, rows4);
-      c01 = halfStep(c01, co + 2 * cs, cr, 0, ql, qh, n, bC, sigma, tbl, unbiased, rows4);
-      c23 = halfStep(c23, co + 2 * cs, cr, 1, ql, qh, n, bC, sigma, tbl, unbiased, rows4);
-      e01 = halfStep(e01, co + 3 * cs, cr, 0, ql, qh, n, bE, sigma, tbl, unbiased, rows4);
-      e23 = halfStep(e23, co + 3 * cs, cr, 1, ql, qh, n, bE, sigma, tbl, unbiased, rows4);
     }
+    qp += 32;
+    ncp += 16;
+    sgp += 8;
+    co += cp;
+    so += sp;
   }
-  if (streams == 4) storeGroups4(y, G, Q, a01, a23, b01, b23, c01, c23, e01, e23, g);
-  else if (nb & 1) {
+  const z = f32x4.splat(0);
+  if (streams == 2) {
+    storeRows4(y + f4(4 * G), a01, a23, z, z, g);
+    storeRows4(y + f4(4 * (G + Q)), b01, b23, z, z, g);
+  } else if (nb & 1) {
     const l01 = f32x4.replace_lane(f32x4.splat(loneDotR(cA, sA, np, q, nc, sig, tbl)), 2, loneDotR(cA + cr, sA + sr, np, q, nc, sig, tbl));
     const l23 = f32x4.replace_lane(f32x4.splat(loneDotR(cA + 2 * cr, sA + 2 * sr, np, q, nc, sig, tbl)), 2, loneDotR(cA + 3 * cr, sA + 3 * sr, np, q, nc, sig, tbl));
     storeRows4(y + f4(4 * G), a01, a23, l01, l23, g);
-  } else storeRows4(y + f4(4 * G), a01, a23, f32x4.splat(0), f32x4.splat(0), g);
+  } else storeRows4(y + f4(4 * G), a01, a23, z, z, g);
 }
 
 /** One row against one token (no scale2): the two-row step with the row twice, lanes A, B. */
@@ -334,19 +337,19 @@ function sigmaMax(q: usize, K: i32): f32 {
 }
 
 /**
- * groupsI8 for T < 4 (decode, short verification passes), token by token: groups G, G + Q, G + 2Q,
- * G + 3Q together (groupsDotR, four streams; Q = M/4); the last M mod 4 groups, and every group
- * when K/16 is odd, alone.
+ * groupsI8 for T < 4 (decode, short verification passes), token by token: groups G and G + Q
+ * together (groupsDotR, two streams; Q = M/2); the last group when M is odd, and every group when
+ * K/16 is odd, alone. σ·2¹²⁰ stands in for σ while the token's σ stay below 2⁷ (halfStep).
  */
 @inline function decodeGroupsI8(q: usize, qs: usize, T: i32, K: i32, N4: i32, c: usize, s: usize, y: usize, ys: usize, g: f32, rows4: bool): void {
   const M = N4 >> 2;
-  const Q = (K >> 4) & 1 ? 0 : M >> 2;
+  const Q = (K >> 4) & 1 ? 0 : M >> 1;
   for (let t = 0; t < T; t++) {
     const qt = q + <usize>t * qs;
     const yt = y + <usize>t * ys;
-    if (sigmaMax(qt, K) < 128) for (let G = 0; G < Q; G++) groupsDotR(qt, c, s, G, Q, K, yt, g, rows4, 4, true);
-    else for (let G = 0; G < Q; G++) groupsDotR(qt, c, s, G, Q, K, yt, g, rows4, 4, false);
-    for (let G = 4 * Q; G < M; G++) groupsDotR(qt, c, s, G, 0, K, yt, g, rows4, 1, false);
+    if (sigmaMax(qt, K) < 128) for (let G = 0; G < Q; G++) groupsDotR(qt, c, s, G, Q, K, yt, g, rows4, 2, true);
+    else for (let G = 0; G < Q; G++) groupsDotR(qt, c, s, G, Q, K, yt, g, rows4, 2, false);
+    for (let G = 2 * Q; G < M; G++) groupsDotR(qt, c, s, G, 0, K, yt, g, rows4, 1, false);
   }
 }
 

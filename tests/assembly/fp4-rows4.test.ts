@@ -5,7 +5,8 @@
 // ModelOpt layout (whose accuracy tests/assembly/nvfp4.test.ts and fp4-i8-relaxed.test.ts check
 // against the reference backend), on
 // row tails (N mod 4), token tails (T mod 4), the Nano expert shapes K = 2688 and K = 1856, and
-// N ≥ 16 rows, where decode reads four row groups as four streams (groupsDotR, groupsDotQ).
+// N ≥ 16 rows, where decode reads several row groups as parallel streams (four in groupsDotQ, two in
+// groupsDotR).
 // Also the property speculative decoding relies on: every token of a prefill (T > 1) gives
 // exactly the output of that token alone (T = 1), in both layouts.
 
