@@ -17,6 +17,8 @@
 
 import { OpArgumentError } from '../../engine/core/errors.js';
 import { decodeNvfp4Row, decodeNvfp4S24Row } from '../../engine/formats/nvfp4.js';
+import { isGgmlBlock } from '../../engine/formats/ggml-blocks.js';
+import { ggmlLinearRow, ggmlRowsCall } from './ggml-linear.js';
 import { newAct, type WasmAct, type WasmContext } from './act.js';
 import type { WasmLinear } from './tensors.js';
 import { partBounds, type KernelPart } from './threads.js';
@@ -29,7 +31,7 @@ function rows4GroupBytes(w: WasmLinear): number {
 /** Bytes of int8 / int16 x scratch the kernel of `w` needs for T tokens (0: none). */
 function scratchBytes(ctx: WasmContext, w: WasmLinear, T: number): number {
   const k = ctx.kernels;
-  if (w.format === 'f32' || w.format === 'bf16') return 0;
+  if (w.format === 'f32' || w.format === 'bf16' || isGgmlBlock(w.format)) return 0;
   if (w.format === 'nvfp4-s24') return T * k.gather_scratch_bytes(w.cols);
   return T * (ctx.relaxed ? k.i8_scratch_bytes(w.cols) : k.q16_scratch_bytes(w.cols));
 }
@@ -37,6 +39,7 @@ function scratchBytes(ctx: WasmContext, w: WasmLinear, T: number): number {
 /** The kernel call for rows [n0, n0 + n) of `w` (n0 a multiple of 4): T tokens of x, outputs (T, n) at y. */
 function rowsCall(ctx: WasmContext, w: WasmLinear, x: number, T: number, scratch: number, y: number, n0: number, n: number): KernelPart {
   const K = w.cols;
+  if (isGgmlBlock(w.format)) return ggmlRowsCall(w, x, T, y, n0, n);
   if (w.format === 'f32') return { kernel: 'f32_matmul', args: [x, w.ptr + n0 * K * 4, y, T, K, n] };
   if (w.format === 'bf16') return { kernel: 'bf16_matmul', args: [x, w.ptr + n0 * K * 2, y, T, K, n] };
   const s24 = w.format === 'nvfp4-s24';
@@ -47,6 +50,22 @@ function rowsCall(ctx: WasmContext, w: WasmLinear, x: number, T: number, scratch
   const scales = w.scales + (n0 * K) / 16;
   if (s24) return { kernel: 'nvfp4s24_matmul_gather', args: [x, scratch, w.ptr + (n0 * K) / 4, w.positions + (n0 * K) / 8, scales, w.scale2, y, T, K, n] };
   return { kernel: ctx.relaxed ? 'nvfp4_matmul_i8' : 'nvfp4_matmul_q16', args: [x, scratch, w.ptr + (n0 * K) / 2, scales, w.scale2, y, T, K, n] };
+}
+
+/**
+ * The one kernel call of X · Wᵀ for the linear weight `name` over all its rows, unsplit: T tokens
+ * at x (T, in) into y (T, out), with `scratch` of wholeProductScratch bytes (a thread's job
+ * program, as moe.ts runs whole experts in parallel; the same outputs as `linear`).
+ * @example const call = wholeProduct(ctx, `${pre}up_proj.weight`, x.ptr, 1, scratch, h);
+ */
+export function wholeProduct(ctx: WasmContext, name: string, x: number, T: number, scratch: number, y: number): KernelPart {
+  const w = ctx.tensors.linear(name);
+  return rowsCall(ctx, w, x, T, scratch, y, 0, w.rows);
+}
+
+/** Scratch bytes wholeProduct needs for `name` and T tokens. */
+export function wholeProductScratch(ctx: WasmContext, name: string, T: number): number {
+  return scratchBytes(ctx, ctx.tensors.linear(name), T);
 }
 
 /**
@@ -95,6 +114,7 @@ export function linearRow(ctx: WasmContext, w: WasmLinear, r: number, dst: numbe
   const n = w.cols;
   if (w.format === 'f32') return heap.copy(dst, w.ptr + r * n * 4, n * 4);
   if (w.format === 'bf16') return ctx.kernels.bf16_to_f32(w.ptr + r * n * 2, dst, n);
+  if (isGgmlBlock(w.format)) return ggmlLinearRow(ctx, w, r, dst);
   const row = new Float64Array(n);
   const scales = heap.u8(w.scales + r * (n / 16), n / 16);
   if (w.format === 'nvfp4') decodeNvfp4Row(heap.u8(w.ptr + r * (n / 2), n / 2), scales, w.scale2, 0, n, row);

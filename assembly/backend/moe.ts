@@ -7,11 +7,61 @@
 //      (f32_scatter_add_rows): each expert's weights are read once per forward pass
 //   4. LatentMoE: routed = W_fc2 · routed (T, d)
 //   5. out = routed + shared(u), the relu² MLP of width S at full width d
+// Decode with kernel threads: the experts of step 3 and the shared expert of step 5 are jobs of
+// whole experts (up product, relu², down product), spread over the threads longest first onto the
+// least loaded one, instead of splitting each small expert matrix over every thread: one hand-off
+// per layer and thread, and every thread reads whole matrices. The same kernel calls on the same
+// inputs, summed in the same order: the outputs are those of one thread, bit for bit.
 // Error budget: the kernels' (see their headers).
 
 import { freeAct, newAct, type WasmAct, type WasmContext } from './act.js';
-import { linear } from './linear.js';
+import { linear, wholeProduct, wholeProductScratch } from './linear.js';
 import { relu2Mlp } from './mlp.js';
+import { MAX_CALLS, type KernelPart } from './threads.js';
+
+/** One expert's MLP as a thread job: x (1, w) → relu(W_up · x)² at h → W_down · h at y. */
+interface ExpertJob {
+  readonly up: string;
+  readonly down: string;
+  readonly x: number;
+  readonly h: number;
+  readonly y: number;
+  readonly scratch: number;
+  readonly width: number; // rows of W_up: the hidden width
+  readonly cost: number; // multiply-adds of both products
+}
+
+/** An expert job for the weights up / down on the one token at x: its buffers allocated (freeExpertJob). */
+function expertJob(ctx: WasmContext, up: string, down: string, x: number): ExpertJob {
+  const wUp = ctx.tensors.linear(up);
+  const { heap } = ctx;
+  const scratch = Math.max(wholeProductScratch(ctx, up, 1), wholeProductScratch(ctx, down, 1));
+  return { up, down, x, h: heap.alloc(wUp.rows * 4), y: heap.alloc(wUp.cols * 4), scratch: scratch ? heap.alloc(scratch) : 0, width: wUp.rows, cost: 2 * wUp.rows * wUp.cols };
+}
+
+function freeExpertJob(ctx: WasmContext, job: ExpertJob): void {
+  for (const p of [job.h, job.y, job.scratch]) if (p) ctx.heap.free(p);
+}
+
+/** The calls of one expert job, in order. */
+function expertCalls(ctx: WasmContext, job: ExpertJob): KernelPart[] {
+  return [wholeProduct(ctx, job.up, job.x, 1, job.scratch, job.h), { kernel: 'f32_relu2', args: [job.h, job.width] }, wholeProduct(ctx, job.down, job.h, 1, job.scratch, job.y)];
+}
+
+/** Run the expert jobs spread over the kernel threads (longest first onto the least loaded); false, running nothing, when a thread's share would exceed MAX_CALLS. */
+function runExpertJobs(ctx: WasmContext, jobs: readonly ExpertJob[]): boolean {
+  const threads = ctx.threads!;
+  const load = new Array<number>(threads.count).fill(0);
+  const programs: KernelPart[][] = Array.from({ length: threads.count }, () => []);
+  for (const job of [...jobs].sort((a, b) => b.cost - a.cost)) {
+    const t = load.indexOf(Math.min(...load));
+    load[t] += job.cost;
+    programs[t].push(...expertCalls(ctx, job));
+  }
+  if (programs.some((p) => p.length > MAX_CALLS)) return false;
+  threads.runAll(programs.filter((p) => p.length > 0), ctx.kernels);
+  return true;
+}
 
 /**
  * The MoE mixer of layer il on u: (T, d) → (T, d).
@@ -59,8 +109,35 @@ export function moe(ctx: WasmContext, il: number, u: WasmAct): WasmAct {
   const rows = heap.alloc(T * 4); // (n_e) token rows of one expert
   const rowGains = heap.alloc(T * 4); // (n_e) their weights
 
+  // decode on threads: every expert and the shared one as whole jobs (see the header)
+  const order = [...tokensOf.keys()].sort((a, b) => a - b);
+  const sharedUp = `${pre}shared_experts.up_proj.weight`;
+  const sharedDown = `${pre}shared_experts.down_proj.weight`;
+  if (T === 1 && ctx.threads && ctx.threads.count > 1) {
+    const jobs = order.map((e) => expertJob(ctx, `${pre}experts.${e}.up_proj.weight`, `${pre}experts.${e}.down_proj.weight`, xe.ptr));
+    const sharedJob = expertJob(ctx, sharedUp, sharedDown, u.ptr);
+    try {
+      if (runExpertJobs(ctx, [...jobs, sharedJob])) {
+        heap.i32(rows, 1)[0] = 0;
+        order.forEach((e, i) => {
+          heap.f32(rowGains, 1)[0] = gainsOf.get(e)![0];
+          k.f32_scatter_add_rows(jobs[i].y, w, rows, rowGains, 1, routed.ptr);
+        });
+        heap.free(rows);
+        heap.free(rowGains);
+        if (xe !== u) freeAct(xe);
+        const out = cfg.latentDim !== null ? linear(ctx, routed, `${pre}fc2_latent_proj.weight`) : routed;
+        if (out !== routed) freeAct(routed);
+        k.f32_add(out.ptr, sharedJob.y, T * ctx.config.dModel);
+        return out;
+      }
+    } finally {
+      for (const job of [...jobs, sharedJob]) freeExpertJob(ctx, job);
+    }
+  }
+
   // 3. each expert once, over all its tokens, in expert order
-  for (const e of [...tokensOf.keys()].sort((a, b) => a - b)) {
+  for (const e of order) {
     const tokens = tokensOf.get(e)!;
     const n = tokens.length;
     heap.i32(rows, n).set(tokens);
@@ -83,7 +160,7 @@ export function moe(ctx: WasmContext, il: number, u: WasmAct): WasmAct {
     freeAct(routed);
   }
   // 5. shared expert, always on
-  const shared = relu2Mlp(ctx, u, `${pre}shared_experts.up_proj.weight`, `${pre}shared_experts.down_proj.weight`);
+  const shared = relu2Mlp(ctx, u, sharedUp, sharedDown);
   k.f32_add(out.ptr, shared.ptr, T * ctx.config.dModel);
   freeAct(shared);
   return out;

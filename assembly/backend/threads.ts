@@ -4,11 +4,13 @@
 // kernel call, runs its own part, then waits for theirs; linear.ts splits a linear weight's rows
 // into parts of whole groups of 4 rows, so each output is computed by exactly the arithmetic of the
 // call without threads (the same bits for any thread count).
-// Protocol, one 192-byte control block per worker thread in the shared heap:
+// Protocol, one control block per worker thread in the shared heap (CONTROL_BYTES):
 //   i32 words: [0] job number (the caller increments it to post a job, −1 stops the thread),
-//   [1] the job number the thread finished, [2] the kernel (index in THREAD_KERNELS), [3] 1 when
-//   the job threw, [4] the job number the thread started; f64 from byte 32: up to 13 arguments
-//   (pointers as unsigned numbers, f32 values).
+//   [1] the job number the thread finished, [2] the number of kernel calls in the job (1 …
+//   MAX_CALLS), [3] 1 when the job threw, [4] the job number the thread started, [8 + c] the
+//   kernel of call c (index in THREAD_KERNELS); f64 from ARGS_OFFSET: 13 arguments per call
+//   (pointers as unsigned numbers, f32 values). A job's calls run in order (a program: e.g. an
+//   expert's up product, relu², down product).
 // A busy machine: when the worker threads keep not starting their part before the caller has
 // finished its own (CONTENDED_RUNS calls in a row), they are not getting a core, and every
 // hand-off would wait for the scheduler; the caller then runs every part itself for SOLO_RUNS
@@ -22,9 +24,10 @@ import type { Heap } from './heap.js';
 import type { KernelExports } from './instantiate.js';
 import { AdaptiveWaiter } from '../../runtime/wait.js';
 
-/** The kernels a worker thread can run (the linear products of linear.ts, the SSD decode step of mamba2.ts). */
+/** The kernels a worker thread can run (the linear products of linear.ts, the SSD decode step of mamba2.ts, relu² between an expert's products in moe.ts). */
 export const THREAD_KERNELS = [
   'f32_ssd_step',
+  'f32_relu2',
   'f32_matmul',
   'bf16_matmul',
   'nvfp4_matmul_q16',
@@ -33,6 +36,7 @@ export const THREAD_KERNELS = [
   'nvfp4_matmul_i8_rows4',
   'nvfp4s24_matmul_gather',
   'nvfp4s24_matmul_gather_rows4',
+  'ggml_q8_0_matmul', 'ggml_q4_0_matmul', 'ggml_q4_k_matmul', 'ggml_q5_k_matmul', 'ggml_q6_k_matmul', // ggml-linear.ts
 ] as const satisfies readonly (keyof KernelExports)[];
 export type ThreadKernel = (typeof THREAD_KERNELS)[number];
 
@@ -44,10 +48,13 @@ const CONTENDED_RUNS = 16;
 /** Calls the caller then runs alone before trying the worker threads again. */
 const SOLO_RUNS = 256;
 
-/** Bytes of one worker thread's control block. */
-export const CONTROL_BYTES = 192;
-const ARGS_OFFSET = 32;
+/** Most kernel calls in one job of a worker thread. */
+export const MAX_CALLS = 16;
+const KERNEL_WORD = 8;
+const ARGS_OFFSET = 4 * (KERNEL_WORD + MAX_CALLS);
 const MAX_ARGS = 13;
+/** Bytes of one worker thread's control block. */
+export const CONTROL_BYTES = ARGS_OFFSET + 8 * MAX_ARGS * MAX_CALLS;
 const STOP = -1;
 
 /** What a worker thread is started with: the compiled shared-memory build, its memory, its control block. */
@@ -72,7 +79,7 @@ export type ThreadSpawner = (start: ThreadStart) => Promise<ThreadHandle>;
  */
 export function serveKernels(kernels: KernelExports, memory: WebAssembly.Memory, control: number): void {
   const words = new Int32Array(memory.buffer, control, ARGS_OFFSET / 4);
-  const args = new Float64Array(memory.buffer, control + ARGS_OFFSET, MAX_ARGS);
+  const args = new Float64Array(memory.buffer, control + ARGS_OFFSET, MAX_ARGS * MAX_CALLS);
   let seen = 0; // the block starts zeroed and jobs count from 1, so a job posted before this loop starts is not missed
   const waiter = new AdaptiveWaiter();
   for (;;) {
@@ -80,10 +87,13 @@ export function serveKernels(kernels: KernelExports, memory: WebAssembly.Memory,
     seen = Atomics.load(words, 0);
     if (seen === STOP) return;
     Atomics.store(words, 4, seen);
-    const kernel = kernels[THREAD_KERNELS[words[2]]] as (...a: number[]) => void;
     try {
-      // every kernel takes at most 13 arguments; a wasm function ignores the ones past its own
-      kernel(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], args[9], args[10], args[11], args[12]);
+      for (let c = 0; c < words[2]; c++) {
+        const kernel = kernels[THREAD_KERNELS[words[KERNEL_WORD + c]]] as (...a: number[]) => void;
+        const a = c * MAX_ARGS;
+        // every kernel takes at most 13 arguments; a wasm function ignores the ones past its own
+        kernel(args[a], args[a + 1], args[a + 2], args[a + 3], args[a + 4], args[a + 5], args[a + 6], args[a + 7], args[a + 8], args[a + 9], args[a + 10], args[a + 11], args[a + 12]);
+      }
       words[3] = 0;
     } catch {
       words[3] = 1;
@@ -123,6 +133,16 @@ export interface KernelPart {
   readonly args: readonly number[];
 }
 
+/** What one thread runs for one job: a kernel call, or up to MAX_CALLS of them in order. */
+export type ThreadJob = KernelPart | readonly KernelPart[];
+
+const callsOf = (job: ThreadJob): readonly KernelPart[] => ('kernel' in job ? [job] : job);
+
+/** Run a job's calls in order on `kernels`. */
+function runCalls(job: ThreadJob, kernels: KernelExports): void {
+  for (const part of callsOf(job)) (kernels[part.kernel] as (...a: number[]) => void)(...part.args);
+}
+
 /**
  * The calling thread's pool of kernel threads over one shared heap.
  * @example
@@ -149,7 +169,7 @@ export class KernelThreads {
     private readonly kernels: KernelExports,
   ) {
     this.words = controls.map((c) => new Int32Array(heap.memory.buffer, c, ARGS_OFFSET / 4));
-    this.args = controls.map((c) => new Float64Array(heap.memory.buffer, c + ARGS_OFFSET, MAX_ARGS));
+    this.args = controls.map((c) => new Float64Array(heap.memory.buffer, c + ARGS_OFFSET, MAX_ARGS * MAX_CALLS));
   }
 
   /** Start `workers` worker threads (besides the caller) over `heap`'s shared memory, each with its control block; if one fails to start, those that did are stopped and its error is thrown. */
@@ -171,20 +191,25 @@ export class KernelThreads {
     return this.controls.length + 1;
   }
 
-  /** Run parts[i] on worker thread i and `own` on the caller, and return once all are done; a part that threw makes this throw. */
-  run(parts: readonly KernelPart[], own: () => void): void {
+  /** Run parts[i] (a call or a program of calls) on worker thread i and `own` on the caller, and return once all are done; a part that threw makes this throw. */
+  run(parts: readonly ThreadJob[], own: () => void): void {
     if (parts.length > this.controls.length) throw new OpArgumentError('threads', `${parts.length} parts for ${this.controls.length} worker threads`);
+    for (const part of parts) if (callsOf(part).length > MAX_CALLS) throw new OpArgumentError('threads', `${callsOf(part).length} kernel calls in one job (at most ${MAX_CALLS})`);
     if (this.solo > 0) {
       this.solo--;
       own();
-      for (const part of parts) (this.kernels[part.kernel] as (...a: number[]) => void)(...part.args);
+      for (const part of parts) runCalls(part, this.kernels);
       return;
     }
     const job = ++this.job;
     const words = parts.map((part, i) => {
       const w = this.words[i];
-      this.args[i].set(part.args);
-      w[2] = THREAD_KERNELS.indexOf(part.kernel);
+      const calls = callsOf(part);
+      calls.forEach((call, c) => {
+        this.args[i].set(call.args, c * MAX_ARGS);
+        w[KERNEL_WORD + c] = THREAD_KERNELS.indexOf(call.kernel);
+      });
+      w[2] = calls.length;
       Atomics.store(w, 0, job);
       Atomics.notify(w, 0);
       return w;
@@ -209,9 +234,9 @@ export class KernelThreads {
   }
 
   /** Run parts[0] on the caller with `kernels` (its own instance) and the others on worker threads 0, 1, …; return once all are done. */
-  runAll(parts: readonly KernelPart[], kernels: KernelExports): void {
+  runAll(parts: readonly ThreadJob[], kernels: KernelExports): void {
     const [own, ...rest] = parts;
-    this.run(rest, () => (kernels[own.kernel] as (...a: number[]) => void)(...own.args));
+    this.run(rest, () => runCalls(own, kernels));
   }
 
   /** Stop and release the worker threads (their control blocks are freed). */

@@ -3,7 +3,8 @@
 // (f32; nvfp4 and nvfp4-s24 in rows4, and in ModelOpt where a scale byte keeps a weight out of
 // rows4), prefill and decode, with uneven parts (3 threads, N mod 4 ≠ 0 rows in the last part);
 // so must the SSD decode step split by heads (tiny: 2 groups; demo: 1 group, heads split freely).
-// A kernel that traps in a worker thread is reported, not hung on, and the pool still works after.
+// A kernel that traps in a worker thread is reported, not hung on, and the pool still works after;
+// a job of several calls (an expert: product, relu², product) runs them in order.
 // The browser embed's path (the shared-memory build given as a module, threads from a spawner)
 // gives the same logits; a module without shared memory, or a thread that fails to start, is a
 // clear error with no thread left running.
@@ -14,7 +15,7 @@ import { createWasmBackend, type WasmModel } from '../../../assembly/backend/ind
 import { instantiateKernels } from '../../../assembly/backend/instantiate.js';
 import { spawnNodeThread, THREADS_ENV } from '../../../assembly/backend/node-threads.js';
 import { enableRelaxedSimd, readKernelBuild } from '../../../assembly/backend/node-wasm.js';
-import { KernelThreads, type ThreadSpawner } from '../../../assembly/backend/threads.js';
+import { KernelThreads, MAX_CALLS, type ThreadSpawner } from '../../../assembly/backend/threads.js';
 import { parseConfig, type ModelConfig } from '../../../engine/core/config.js';
 import { InvalidOptionError, OpArgumentError, ThreadStartError } from '../../../engine/core/errors.js';
 import { Model } from '../../../engine/core/model.js';
@@ -212,4 +213,27 @@ describe('threads from a given module and spawner (the browser embed path)', () 
     expect(n).toBe(3);
     expect(stopped).toHaveLength(2);
   });
+});
+
+test('a job of several kernel calls runs them in order on the worker thread; more than MAX_CALLS is refused', async () => {
+  enableRelaxedSimd();
+  const kernels = await instantiateKernels(await readKernelBuild('relaxed', true), true, true);
+  const threads = await KernelThreads.start(kernels.heap, kernels.module, kernels.exports, 1, spawnNodeThread);
+  try {
+    const { heap } = kernels;
+    const [x, w, y] = [heap.allocZeroed(64), heap.allocZeroed(16 * 16 * 4), heap.alloc(64)];
+    heap.f32(w, 256).forEach((_, i, a) => (a[i] = (i % 16) - 7.5)); // row n: −7.5 … 7.5 by column
+    heap.f32(x, 16).fill(1);
+    // y = W · x (every row sums to 0), then relu², then W · relu²(y)… in that order: the second product reads the first's output
+    const matvec = { kernel: 'f32_matmul' as const, args: [x, w, y, 1, 16, 16] };
+    heap.f32(x, 16).forEach((_, i, a) => (a[i] = i)); // y_n = Σ_k k·(k − 7.5) = 340
+    threads.run([[matvec, { kernel: 'f32_relu2', args: [y, 16] }]], () => {});
+    expect([...heap.f32(y, 16)]).toEqual(new Array(16).fill(340 * 340));
+    // the order matters: relu² first (on x = 0 … 15), then the product of the squared x
+    threads.run([[{ kernel: 'f32_relu2', args: [x, 16] }, matvec]], () => {});
+    expect([...heap.f32(y, 16)]).toEqual(new Array(16).fill(Array.from({ length: 16 }, (_, k) => k * k * (k - 7.5)).reduce((a, b) => a + b, 0)));
+    expect(() => threads.run([new Array(MAX_CALLS + 1).fill(matvec)], () => {})).toThrow(OpArgumentError);
+  } finally {
+    threads.dispose();
+  }
 });
