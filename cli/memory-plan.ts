@@ -9,8 +9,10 @@
 //     briefly holds the largest such weight twice; an f16 weight is read through a JS copy.
 //   state (serve/fit.ts sequenceStateBytes): conv + SSM of 'M' layers (fixed) and K + V rows of
 //     '*' layers (per token); f32 on wasm / webgpu, f64 on reference (×2).
-//   activations (an estimate, not exact): a prefill of T tokens holds about T × (widest linear
-//     output + 3·d) floats at once, plus one row of logits.
+//   activations (an estimate, not exact): a prefill pass of T tokens holds about T × (widest
+//     linear output + 3·d) floats at once, plus one row of logits; a prompt goes through in
+//     passes of at most PREFILL_CHUNK tokens (engine/core/model.ts), so this is a fixed cost,
+//     not one per token of context.
 // wasm holds all of it in one memory of at most 4 GiB (MAX_PAGES); the process needs it on top
 // of what it already uses, so it is compared with this machine's available memory
 // (/proc/meminfo MemAvailable, else os.freemem()). The longest context is what fits both, capped
@@ -22,6 +24,7 @@
 import { readFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 import type { ModelConfig } from '../engine/core/config.js';
+import { PREFILL_CHUNK } from '../engine/core/model.js';
 import { EdgetronError } from '../engine/core/errors.js';
 import { sidecarNames, type TensorEntry } from '../engine/core/weights.js';
 import { MAX_PAGES, PAGE_BYTES, ALIGN } from '../assembly/backend/heap.js';
@@ -213,7 +216,8 @@ export function planMemory(input: PlanInput): MemoryPlan {
   const activationBytesPerToken = (widestLinear(config, tensors) + 3 * config.dModel) * float;
   const headBytes = (config.vocabSize + config.dModel) * float;
   const limitBytes = residency === 'wasm' ? WASM_LIMIT_BYTES : null;
-  const oneMemory = weights + transient + all.fixed + headBytes + (all.kv + activationBytesPerToken) * requestedContext;
+  const activations = activationBytesPerToken * Math.min(requestedContext, PREFILL_CHUNK);
+  const oneMemory = weights + transient + all.fixed + headBytes + activations + all.kv * requestedContext;
   const split = residency === 'wasm' && (input.shardBudgetBytes !== undefined || oneMemory > limitBytes!);
   const specs: ShardSpec[] = split
     ? splitLayers(config, tensors.keys(), resident, input.shardBudgetBytes ?? SHARD_WEIGHT_BYTES)
@@ -221,14 +225,13 @@ export function planMemory(input: PlanInput): MemoryPlan {
   let base = 0; // what the machine holds for every shard before any token: weights, transient, fixed state, head
   const shards: ShardPlan[] = specs.map((spec) => {
     const state = stateOf(config.layers.slice(spec.from, spec.to));
-    const own = spec.bytes + transientOf(spec.names) + state.fixed + (spec.index === 0 ? headBytes : 0);
+    // each shard holds its own activations of a pass
+    const own = spec.bytes + transientOf(spec.names) + state.fixed + (spec.index === 0 ? headBytes : 0) + activations;
     base += own;
-    const perToken = state.kv + activationBytesPerToken;
-    const maxContext = limitBytes === null ? Infinity : Math.max(0, Math.floor((limitBytes - own) / perToken));
-    return { ...spec, fixedStateBytes: state.fixed, kvBytesPerToken: state.kv, neededBytes: own + perToken * requestedContext, maxContext };
+    const maxContext = limitBytes === null ? Infinity : Math.max(0, Math.floor((limitBytes - own) / state.kv));
+    return { ...spec, fixedStateBytes: state.fixed, kvBytesPerToken: state.kv, neededBytes: own + state.kv * requestedContext, maxContext };
   });
-  // the machine holds every shard, each with its own activations
-  const perToken = all.kv + activationBytesPerToken * shards.length;
+  const perToken = all.kv;
   // a GPU keeps it all on the device, whose memory is not known here: only the context cap applies
   const machineRoom = residency === 'gpu' ? Infinity : availableBytes;
   const machineContext = Math.floor((machineRoom - base) / perToken);
@@ -269,7 +272,7 @@ export function formatPlan(plan: MemoryPlan, oneLine: boolean): string {
   const limit = plan.limitBytes === null ? (plan.backend === 'webgpu' ? 'GPU memory not checked' : 'no memory limit') : `limit ${gib(plan.limitBytes)} per WASM memory`;
   const lines = [
     `memory plan (${plan.backend}): weights ${size(plan.weightBytes)} [${dtypes}]${plan.loadTransientBytes ? ` + ${size(plan.loadTransientBytes)} while loading` : ''}`,
-    `state ${size(plan.fixedStateBytes)} + ${kib(plan.kvBytesPerToken)} KV per token; activations ~${kib(plan.activationBytesPerToken)} per prompt token`,
+    `state ${size(plan.fixedStateBytes)} + ${kib(plan.kvBytesPerToken)} KV per token; activations ~${size(plan.activationBytesPerToken * Math.min(plan.requestedContext, PREFILL_CHUNK))} a prefill pass (${Math.min(plan.requestedContext, PREFILL_CHUNK)} tokens)`,
     `${limit}; available ${size(plan.availableBytes)}; longest context that fits ${plan.maxContext} tokens`,
   ];
   if (plan.shards.length > 1) {

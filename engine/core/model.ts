@@ -1,6 +1,11 @@
 // spec §4: the NemotronH forward pass, written once over the op interface (DESIGN §1–2).
 // For each layer: u = RMSNorm(x); x = x + Mixer_kind(u). Then norm_f and the head.
 // This file does no arithmetic itself (house style H2).
+// A prompt longer than `prefillChunk` tokens goes through in passes of that many (`forward`,
+// `hidden`): every op of spec §4 is causal and carries its state between passes, so the logits
+// and the state are those of one pass up to the reassociation of the SSD's chunk sums (spec
+// §6.6; the tolerance of prefill against decode), while a pass holds the activations of at most
+// `prefillChunk` tokens instead of the whole prompt's.
 
 import type { Act, LoadedModel, SequenceState } from './backend.js';
 import { ContextWindowExceededError, TokenOutOfRangeError } from './errors.js';
@@ -16,6 +21,9 @@ const MIXER_NAMES = { M: 'mamba2', '*': 'attention', E: 'moe', '-': 'mlp' } as c
 /** Which rows of logits a forward pass returns. */
 export type LogitRows = 'last' | 'all';
 
+/** Prompt tokens one pass takes at most (Model.prefillChunk's default; see the header). */
+export const PREFILL_CHUNK = 256;
+
 /**
  * The model graph over one backend.
  * @example
@@ -26,6 +34,8 @@ export type LogitRows = 'last' | 'all';
 export class Model {
   /** Receives every named intermediate (engine/core/trace.ts); unset, tracing costs nothing. */
   trace: TraceHook | null = null;
+  /** Prompt tokens one pass of `forward` / `hidden` takes at most (see the header). */
+  prefillChunk = PREFILL_CHUNK;
 
   constructor(readonly ops: LoadedModel) {}
 
@@ -48,6 +58,19 @@ export class Model {
    * Returns logits as (rows × V) host floats, rows = 1 for 'last', T for 'all'.
    */
   forward(seq: SequenceState, tokens: Int32Array, rows: LogitRows = 'last', maxTokens?: number): Float32Array {
+    if (tokens.length <= this.prefillChunk) return this.pass(seq, tokens, rows, maxTokens);
+    this.check(seq, tokens, maxTokens); // before the first pass: a bad token in a later one changes nothing
+    const parts = this.chunks(tokens);
+    const last = parts.pop()!;
+    if (rows === 'last') {
+      for (const part of parts) this.consume(seq, part);
+      return this.pass(seq, last, 'last', maxTokens);
+    }
+    return concatRows([...parts, last].map((part) => this.pass(seq, part, 'all', maxTokens)));
+  }
+
+  /** `forward` in one pass. */
+  private pass(seq: SequenceState, tokens: Int32Array, rows: LogitRows, maxTokens: number | undefined): Float32Array {
     const { ops } = this;
     const x = this.trunk(seq, tokens, maxTokens);
     // 3. h = RMSNorm_f(x), only on the rows whose logits are wanted
@@ -109,10 +132,31 @@ export class Model {
    * const h = model.hidden(model.newSequence(8), Int32Array.of(1, 42, 7)); // (3, d)
    */
   hidden(seq: SequenceState, tokens: Int32Array, maxTokens?: number): Float32Array {
-    const h = this.normed(seq, tokens, maxTokens);
-    const rows = this.ops.download(h);
-    this.ops.free(h);
-    return rows;
+    this.check(seq, tokens, maxTokens);
+    return concatRows(
+      this.chunks(tokens).map((part) => {
+        const h = this.normed(seq, part, maxTokens);
+        const rows = this.ops.download(h);
+        this.ops.free(h);
+        return rows;
+      }),
+    );
+  }
+
+  /** `tokens` in runs of at most prefillChunk. */
+  private chunks(tokens: Int32Array): Int32Array[] {
+    const out: Int32Array[] = [];
+    for (let at = 0; at < tokens.length; at += this.prefillChunk) out.push(tokens.subarray(at, at + this.prefillChunk));
+    return out;
+  }
+
+  /** Every token in the vocabulary and the sequence's room for them, or the error, before any compute. */
+  private check(seq: SequenceState, tokens: Int32Array, maxTokens: number | undefined): void {
+    const { vocabSize } = this.config;
+    for (const t of tokens) if (!(t >= 0 && t < vocabSize)) throw new TokenOutOfRangeError(t, vocabSize);
+    if (maxTokens !== undefined && seq.position + tokens.length > maxTokens) {
+      throw new ContextWindowExceededError(seq.position + tokens.length, maxTokens);
+    }
   }
 
   /**
@@ -167,10 +211,7 @@ export class Model {
   /** Steps 1–2 of spec §4 (embedding, then every layer with its residual): x (T, d), `seq` advanced. */
   private trunk(seq: SequenceState, tokens: Int32Array, maxTokens: number | undefined, mambaInputs?: MambaInputs) {
     const { ops, config } = this;
-    for (const t of tokens) if (!(t >= 0 && t < config.vocabSize)) throw new TokenOutOfRangeError(t, config.vocabSize);
-    if (maxTokens !== undefined && seq.position + tokens.length > maxTokens) {
-      throw new ContextWindowExceededError(seq.position + tokens.length, maxTokens);
-    }
+    this.check(seq, tokens, maxTokens);
     // 1. x = Emb[t]   (T, d)
     const x = ops.embed(tokens);
     this.cb(x, 'embed', -1);
@@ -186,4 +227,16 @@ export class Model {
   get headWeight(): string {
     return headTensorName(this.config);
   }
+}
+
+/** Row blocks (each rows × cols, the same cols) one after another. */
+function concatRows(blocks: readonly Float32Array[]): Float32Array {
+  if (blocks.length === 1) return blocks[0];
+  const out = new Float32Array(blocks.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of blocks) {
+    out.set(b, at);
+    at += b.length;
+  }
+  return out;
 }

@@ -10,6 +10,7 @@ import { loadForCli } from '../../cli/load.js';
 import { main } from '../../cli/main.js';
 import { assertPlanFits, formatPlan, planMemory, SHARD_WEIGHT_BYTES, WASM_LIMIT_BYTES } from '../../cli/memory-plan.js';
 import { parseConfig, type ModelConfig } from '../../engine/core/config.js';
+import { PREFILL_CHUNK } from '../../engine/core/model.js';
 import { DTYPE_BYTES, expectedTensors, type DType, type TensorEntry } from '../../engine/core/weights.js';
 import { planSafetensors } from '../../weights-tools/safetensors-writer.js';
 import { presetConfig } from '../../weights-tools/presets.js';
@@ -108,15 +109,16 @@ describe('planMemory', () => {
     expect(plan.loadTransientBytes).toBe(0);
   });
 
-  it('the longest context is what the room left after weights and fixed state holds', () => {
+  it('the longest context is what the room left after weights, fixed state and one prefill pass holds', () => {
     const tensors = allIn(tiny, 'f32');
     const probe = planMemory({ backend: 'wasm', config: tiny, tensors, availableBytes: 0 });
-    const fixed = probe.weightBytes + probe.fixedStateBytes + probe.headBytes;
-    const perToken = probe.kvBytesPerToken + probe.activationBytesPerToken;
-    const plan = planMemory({ backend: 'wasm', config: tiny, tensors, availableBytes: fixed + 100 * perToken + perToken - 1, requestedContext: 101 });
-    expect(plan.maxContext).toBe(100);
-    expect(() => assertPlanFits('tiny', plan)).toThrow(/at most 100 tokens fit/);
-    expect(() => assertPlanFits('tiny', { ...plan, requestedContext: 100, neededBytes: fixed + 100 * perToken })).not.toThrow();
+    // a prompt goes through in passes of at most PREFILL_CHUNK tokens: their activations are paid once, KV per token
+    const fixed = probe.weightBytes + probe.fixedStateBytes + probe.headBytes + PREFILL_CHUNK * probe.activationBytesPerToken;
+    const kv = probe.kvBytesPerToken;
+    const plan = planMemory({ backend: 'wasm', config: tiny, tensors, availableBytes: fixed + 1000 * kv + kv - 1, requestedContext: 1001 });
+    expect(plan.maxContext).toBe(1000);
+    expect(() => assertPlanFits('tiny', plan)).toThrow(/at most 1000 tokens fit/);
+    expect(() => assertPlanFits('tiny', { ...plan, requestedContext: 1000, neededBytes: fixed + 1000 * kv })).not.toThrow();
   });
 
   it('counts wasm residency by dtype: f16 widened ×2, 4-bit codes + scales kept packed, vectors as f32 in 16-byte blocks', () => {
