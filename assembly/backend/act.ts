@@ -35,7 +35,12 @@ export interface WasmContext {
   /** Whether the kernels are the relaxed-SIMD build (int8-activation nvfp4 products). */
   readonly relaxed: boolean;
   readonly threads?: KernelThreads;
+  /** Element type of the attention caches (WasmBackendOptions.kvDtype). */
+  readonly kvDtype: KvDtype;
 }
+
+/** Element type of the attention caches: f32, or bf16 (half the bytes per token). */
+export type KvDtype = 'f32' | 'bf16';
 
 /**
  * A new, uninitialised (rows, cols) activation.

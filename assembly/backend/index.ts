@@ -13,7 +13,7 @@ import type { Act, Backend, LoadedModel, SequenceState, StatePart } from '../../
 import type { ModelConfig } from '../../engine/core/config.js';
 import { InvalidOptionError, OpArgumentError, SequenceStateError, ThreadStartError, TokenOutOfRangeError } from '../../engine/core/errors.js';
 import { headTensorName, type TensorEntry } from '../../engine/core/weights.js';
-import { freeAct, newAct, WasmAct, type WasmContext } from './act.js';
+import { freeAct, newAct, WasmAct, type KvDtype, type WasmContext } from './act.js';
 import { attention } from './attention.js';
 import { instantiateKernels, simdSupported, type KernelBuild, type WasmKernels } from './instantiate.js';
 import { linear, linearRow } from './linear.js';
@@ -51,6 +51,12 @@ export interface WasmBackendOptions {
   readonly spawnThread?: ThreadSpawner;
   /** With threads: the fewest multiply-adds per thread for a product to be split (default threads.ts MIN_PART_WORK, 2¹⁷). */
   readonly threadMinWork?: number;
+  /**
+   * Element type of the attention caches: 'f32' (default) or 'bf16', half the bytes per token of
+   * context (each K and V element rounded to nearest even as it is stored, widened exactly as it
+   * is read; attention.ts).
+   */
+  readonly kvDtype?: KvDtype;
 }
 
 /**
@@ -145,7 +151,7 @@ export class WasmModel implements LoadedModel {
 
   newSequence(maxTokens: number, part: StatePart = 'trunk'): WasmSequenceState {
     const { tensors, config } = this.ctx;
-    return new WasmSequenceState(this.ctx.heap, config, maxTokens, part, (il) => tensors.has(`${config.layers[il].prefix}norm.weight`));
+    return new WasmSequenceState(this.ctx.heap, config, maxTokens, part, (il) => tensors.has(`${config.layers[il].prefix}norm.weight`), this.ctx.kvDtype);
   }
 
   upload(data: Float32Array, rows: number, cols: number): WasmAct {
@@ -263,6 +269,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}, name = 'wasm
   return {
     name,
     async load(config: ModelConfig, tensors: ReadonlyMap<string, TensorEntry>, onProgress) {
+      const kvDtype = options.kvDtype ?? 'f32';
+      if (kvDtype !== 'f32' && kvDtype !== 'bf16') throw new InvalidOptionError('kvDtype', kvDtype, "'f32' or 'bf16'");
       const { kernels, threads } = await loadEngine(options);
       let weights: WasmTensors;
       try {
@@ -271,7 +279,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}, name = 'wasm
         threads?.dispose();
         throw e;
       }
-      const ctx: WasmContext = { config, kernels: kernels.exports, heap: kernels.heap, tensors: weights, relaxed: kernels.relaxed, threads };
+      const ctx: WasmContext = { config, kernels: kernels.exports, heap: kernels.heap, tensors: weights, relaxed: kernels.relaxed, threads, kvDtype };
       return new WasmModel(kernels.simd ? 'wasm' : 'wasm-scalar', ctx, kernels.build);
     },
   };

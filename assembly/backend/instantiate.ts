@@ -47,6 +47,9 @@ export interface KernelExports {
   f32_axpy_scalar(a: number, x: Ptr, y: Ptr, n: number): void;
   bf16_to_f32(x: Ptr, y: Ptr, n: number): void;
   bf16_to_f32_scalar(x: Ptr, y: Ptr, n: number): void;
+  /** y(n) bf16 ← x(n) f32, nearest even (the attention cache in 16 bits). */
+  f32_to_bf16(x: Ptr, y: Ptr, n: number): void;
+  f32_to_bf16_scalar(x: Ptr, y: Ptr, n: number): void;
   f32_rmsnorm(x: Ptr, w: Ptr, y: Ptr, T: number, d: number, eps: number): void;
   f32_rmsnorm_scalar(x: Ptr, w: Ptr, y: Ptr, T: number, d: number, eps: number): void;
   f32_gated_rmsnorm(y: Ptr, z: Ptr, zStride: number, w: Ptr, out: Ptr, T: number, dInner: number, groupSize: number, eps: number): void;
@@ -72,6 +75,13 @@ export interface KernelExports {
     q: Ptr, kc: Ptr, vc: Ptr, y: Ptr, T: number, pos0: number, nHeads: number, nKvHeads: number, hd: number, scale: number, scores: Ptr,
   ): void;
   f32_attention_scalar(
+    q: Ptr, kc: Ptr, vc: Ptr, y: Ptr, T: number, pos0: number, nHeads: number, nKvHeads: number, hd: number, scale: number, scores: Ptr,
+  ): void;
+  /** f32_attention over bf16 caches. */
+  bf16_attention(
+    q: Ptr, kc: Ptr, vc: Ptr, y: Ptr, T: number, pos0: number, nHeads: number, nKvHeads: number, hd: number, scale: number, scores: Ptr,
+  ): void;
+  bf16_attention_scalar(
     q: Ptr, kc: Ptr, vc: Ptr, y: Ptr, T: number, pos0: number, nHeads: number, nKvHeads: number, hd: number, scale: number, scores: Ptr,
   ): void;
   f32_moe_route(

@@ -11,6 +11,7 @@ import { LayerStates } from '../../engine/core/layer-states.js';
 import { stateLayers, type SequenceState, type StatePart, type StateSnapshot } from '../../engine/core/backend.js';
 import type { ModelConfig } from '../../engine/core/config.js';
 import { ContextWindowExceededError, SequenceStateError } from '../../engine/core/errors.js';
+import type { KvDtype } from './act.js';
 import type { Heap } from './heap.js';
 
 /** Conv window and SSM state of one Mamba-2 layer (byte addresses). */
@@ -21,8 +22,8 @@ export interface MambaBuffers {
 
 /** KV cache of one attention layer (byte addresses). */
 export interface KvBuffers {
-  readonly k: number; // (maxTokens, nKvHeads·hd) f32
-  readonly v: number; // (maxTokens, nKvHeads·hd) f32
+  readonly k: number; // (maxTokens, nKvHeads·hd) f32 or bf16 (WasmSequenceState.kvDtype)
+  readonly v: number; // (maxTokens, nKvHeads·hd) f32 or bf16
 }
 
 /** KV rows [from, to) of every attention layer, saved for a snapshot. */
@@ -68,13 +69,15 @@ export class WasmSequenceState extends LayerStates<MambaBuffers, KvBuffers> impl
     part: StatePart = 'trunk',
     /** Whether this model holds layer il (a shard holds state only for its own layers). */
     holds: (il: number) => boolean = () => true,
+    /** Element type of the KV caches. */
+    readonly kvDtype: KvDtype = 'f32',
   ) {
     super();
     const m = config.mamba;
     const a = config.attention;
     this.convBytes = m ? (m.convKernel - 1) * m.convDim * 4 : 0;
     this.ssmBytes = m ? m.nHeads * m.headDim * m.dState * 4 : 0;
-    this.kvRowBytes = a ? a.nKvHeads * a.headDim * 4 : 0;
+    this.kvRowBytes = a ? a.nKvHeads * a.headDim * (kvDtype === 'bf16' ? 2 : 4) : 0;
     for (const layer of stateLayers(config, part).filter((l) => holds(l.il))) {
       if (layer.kind === 'M') {
         this.mamba.set(layer.il, { conv: heap.allocZeroed(this.convBytes), ssm: heap.allocZeroed(this.ssmBytes) });

@@ -11,13 +11,13 @@
 export { f32_matvec, f32_matvec_scalar, bf16_matvec, bf16_matvec_scalar } from './matmul';
 export { f32_matmul, f32_matmul_scalar, bf16_matmul, bf16_matmul_scalar } from './matmul';
 export { f32_add, f32_add_scalar, f32_relu2, f32_relu2_scalar, f32_axpy, f32_axpy_scalar } from './eltwise';
-export { bf16_to_f32, bf16_to_f32_scalar } from './eltwise';
+export { bf16_to_f32, bf16_to_f32_scalar, f32_to_bf16, f32_to_bf16_scalar } from './eltwise';
 export { f32_rmsnorm, f32_rmsnorm_scalar } from './rmsnorm';
 export { f32_gated_rmsnorm, f32_gated_rmsnorm_scalar } from './gated_rmsnorm';
 export { f32_conv1d_silu, f32_conv1d_silu_scalar } from './conv1d';
 export { f32_ssd_step, f32_ssd_step_scalar } from './ssd_step';
 export { f32_ssd_chunked, f32_ssd_chunked_scalar, f32_ssd_chunked_scratch_bytes } from './ssd_chunk';
-export { f32_attention, f32_attention_scalar } from './attention';
+export { f32_attention, f32_attention_scalar, bf16_attention, bf16_attention_scalar } from './attention';
 export { f32_moe_route, f32_moe_route_scratch_bytes } from './moe_route';
 export { f32_gather_rows, f32_scatter_add_rows, f32_scatter_add_rows_scalar } from './moe_dispatch';
 export { f32_sum_probe, f32_sum_probe_scalar } from './bandwidth_probe';

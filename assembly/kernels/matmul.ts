@@ -87,12 +87,17 @@ const ROW_BLOCK_BYTES: i32 = 1 << 17;
   return s;
 }
 
-/** Σ_k x_k w_k over K f32 pairs; the SIMD twin where the build has SIMD and `simd` is set. */
-@inline export function dotF32(simd: bool, x: usize, w: usize, K: i32): f32 {
+/** Σ_k x_k w_k over K pairs, x f32 and w f32 or bf16 (W = u16); the SIMD twin where the build has SIMD and `simd` is set. */
+@inline export function dotW<W>(simd: bool, x: usize, w: usize, K: i32): f32 {
   if (ASC_FEATURE_SIMD) {
-    if (simd) return dotSimd<f32>(x, w, K);
+    if (simd) return dotSimd<W>(x, w, K);
   }
-  return dotScalar<f32>(x, w, K);
+  return dotScalar<W>(x, w, K);
+}
+
+/** Σ_k x_k w_k over K f32 pairs (dotW<f32>). */
+@inline export function dotF32(simd: bool, x: usize, w: usize, K: i32): f32 {
+  return dotW<f32>(simd, x, w, K);
 }
 
 /**

@@ -357,17 +357,22 @@ describe.each([
     m.release();
   });
 
-  test.each(LENGTHS)('attention, head dim %i, GQA 4 q / 2 kv heads, T 3 after 2 cached rows; twins agree', (hd) => {
+  // the caches in f32, or in bf16 (bf16_attention: each element widened exactly, so the same
+  // bound holds against the widened values)
+  test.each(LENGTHS.flatMap((hd) => [[hd, 'f32'], [hd, 'bf16']] as const))('attention, head dim %i, %s caches, GQA 4 q / 2 kv heads, T 3 after 2 cached rows; twins agree', (hd, kv) => {
     const [T, pos0, nH, nKv] = [3, 2, 4, 2];
+    const widen = (a: Float32Array) => (kv === 'bf16' ? a.map((v) => bf16ToF32(f32ToBf16Bits(v))) : a);
     const q = randoms(T * nH * hd, hd * 3);
-    const kc = randoms((pos0 + T) * nKv * hd, hd * 3 + 1);
-    const vc = randoms((pos0 + T) * nKv * hd, hd * 3 + 2);
+    const kc = widen(randoms((pos0 + T) * nKv * hd, hd * 3 + 1));
+    const vc = widen(randoms((pos0 + T) * nKv * hd, hd * 3 + 2));
+    const cache = (a: Float32Array) => (kv === 'bf16' ? m.u16(Array.from(a, f32ToBf16Bits)) : m.f32(a));
     const scale = 1 / Math.sqrt(hd);
     const outs: Float32Array[] = [];
     for (const twin of [false, true]) {
       const y = m.zeros(T * nH * hd);
       const scores = m.zeros(pos0 + T);
-      (twin ? m.k.f32_attention_scalar : m.k.f32_attention)(m.f32(q), m.f32(kc), m.f32(vc), y, T, pos0, nH, nKv, hd, scale, scores);
+      const kernel = kv === 'bf16' ? (twin ? m.k.bf16_attention_scalar : m.k.bf16_attention) : twin ? m.k.f32_attention_scalar : m.k.f32_attention;
+      kernel(m.f32(q), cache(kc), cache(vc), y, T, pos0, nH, nKv, hd, scale, scores);
       outs.push(m.read(y, T * nH * hd));
     }
     for (let t = 0; t < T; t++) {
@@ -394,6 +399,48 @@ describe.each([
           for (const out of outs) expect(Math.abs(out[(t * nH + h) * hd + i] - want)).toBeLessThanOrEqual(tol);
         }
       }
+    }
+    m.release();
+  });
+
+  test.each(LENGTHS)('f32 → bf16, %i values: nearest even, as engine/formats/dtype.ts rounds; twins agree', (n) => {
+    const x = randoms(n, n + 90);
+    for (const twin of [false, true]) {
+      const y = kr.heap.alloc(2 * n);
+      (twin ? m.k.f32_to_bf16_scalar : m.k.f32_to_bf16)(m.f32(x), y, n);
+      const got = Array.from(kr.heap.u16(y, n));
+      kr.heap.free(y);
+      expect(got).toEqual(Array.from(x, f32ToBf16Bits));
+      for (let i = 0; i < n; i++) expect(Math.abs(bf16ToF32(got[i]) - x[i])).toBeLessThanOrEqual(Math.abs(x[i]) * 2 ** -8); // half an ulp of 7 mantissa bits
+    }
+    m.release();
+  });
+
+  test('f32 → bf16 on hand-picked bits: ties to even, carries into the exponent, overflow to inf, NaN kept, subnormals; twins agree', () => {
+    // [f32 bits, bf16 bits] worked out by hand: keep the high half, add 1 when the low half is above 0x8000 or equal with an odd high half
+    const cases: [number, number][] = [
+      [0x3f800000, 0x3f80], // 1
+      [0x3f808000, 0x3f80], // 1 + 2⁻⁸: a tie, the even 0x3f80
+      [0x3f818000, 0x3f82], // a tie above the odd 0x3f81: up to the even 0x3f82
+      [0x3f808001, 0x3f81], // just above the tie: up
+      [0x3f807fff, 0x3f80], // just below: down
+      [0x3fffffff, 0x4000], // the carry reaches the exponent: 2
+      [0xc0200000, 0xc020], // −2.5, exact
+      [0x7f7fffff, 0x7f80], // the largest f32 rounds to +inf
+      [0x7f800000, 0x7f80], // +inf
+      [0xff800000, 0xff80], // −inf
+      [0x7fc00001, 0x7fc0], // quiet NaN
+      [0x7f800001, 0x7fc0], // signalling NaN: a NaN still, not inf
+      [0x00008000, 0x0000], // subnormal tie: even 0
+      [0x00018000, 0x0002], // subnormal tie above odd: up
+      [0x80000000, 0x8000], // −0
+    ];
+    const x = new Float32Array(new Uint32Array(cases.map((c) => c[0])).buffer);
+    for (const twin of [false, true]) {
+      const y = kr.heap.alloc(2 * cases.length);
+      (twin ? m.k.f32_to_bf16_scalar : m.k.f32_to_bf16)(m.f32(x), y, cases.length);
+      expect(Array.from(kr.heap.u16(y, cases.length)).map((b) => b.toString(16))).toEqual(cases.map((c) => c[1].toString(16)));
+      kr.heap.free(y);
     }
     m.release();
   });
