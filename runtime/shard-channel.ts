@@ -9,6 +9,7 @@
 //   Data from byte 64, `capacity` bytes. A message longer than that goes in chunks; each chunk
 //   but the last is acknowledged by the reader handing the turn back with an empty chunk.
 
+import { concatArrays } from '../engine/formats/bytes.js';
 import { waitChange } from './wait.js';
 
 const TURN = 0;
@@ -91,7 +92,7 @@ function receive(words: Int32Array, data: Uint8Array, side: number): { bytes: Ui
     chunks.push(data.slice(0, words[LEN]));
     const flags = words[FLAGS];
     if (!(flags & MORE)) {
-      const bytes = chunks.length === 1 ? chunks[0] : concat(chunks);
+      const bytes = chunks.length === 1 ? chunks[0] : concatArrays(chunks, Uint8Array);
       return { bytes, flags };
     }
     Atomics.store(words, TURN, 1 - side);
@@ -100,15 +101,6 @@ function receive(words: Int32Array, data: Uint8Array, side: number): { bytes: Ui
   }
 }
 
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
 
 /**
  * The front's end of a channel.

@@ -11,6 +11,7 @@ import type { Act, LoadedModel, SequenceState } from './backend.js';
 import { ContextWindowExceededError, TokenOutOfRangeError } from './errors.js';
 import type { TraceHook } from './trace.js';
 import { headTensorName } from './weights.js';
+import { concatArrays } from '../formats/bytes.js';
 
 /** The normed inputs u (T, d) of the Mamba-2 layers of one pass, by layer index il. */
 export type MambaInputs = Map<number, Act>;
@@ -231,12 +232,5 @@ export class Model {
 
 /** Row blocks (each rows × cols, the same cols) one after another. */
 function concatRows(blocks: readonly Float32Array[]): Float32Array {
-  if (blocks.length === 1) return blocks[0];
-  const out = new Float32Array(blocks.reduce((n, b) => n + b.length, 0));
-  let at = 0;
-  for (const b of blocks) {
-    out.set(b, at);
-    at += b.length;
-  }
-  return out;
+  return blocks.length === 1 ? blocks[0] : concatArrays(blocks, Float32Array);
 }

@@ -57,3 +57,17 @@ export function memorySource(name: string, bytes: Uint8Array): ByteSource {
     async close() {},
   };
 }
+
+/**
+ * The arrays one after another, in one new array of their type (an empty list gives an empty one).
+ * @example concatArrays([Float32Array.of(1), Float32Array.of(2, 3)]); // Float32Array [1, 2, 3]
+ */
+export function concatArrays<T extends Uint8Array | Float32Array>(parts: readonly T[], Type: new (n: number) => T): T {
+  const out = new Type(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

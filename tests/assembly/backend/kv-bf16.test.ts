@@ -15,22 +15,12 @@ import { InvalidOptionError } from '../../../engine/core/errors.js';
 import { Model } from '../../../engine/core/model.js';
 import { referenceBackend } from '../../../engine/reference/index.js';
 import { presetConfig } from '../../../weights-tools/presets.js';
+import { maxRelErr } from '../../helpers/compare.js';
 import { memoryTensors, randomModelTensors } from '../../helpers/memory-store.js';
 
 const config = parseConfig(presetConfig('tiny'));
 const tensors = () => memoryTensors(config, randomModelTensors(config, 31));
 const PROMPT = Int32Array.from({ length: 30 }, (_, i) => (i * 41 + 9) % 512);
-
-/** Largest |a − b| over the largest |b|. */
-function relErr(a: Float32Array, b: Float32Array): number {
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    worst = Math.max(worst, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return worst / scale;
-}
 
 /** Prefill logits of every row, then two decode steps. */
 function run(model: Model): Float32Array[] {
@@ -61,10 +51,10 @@ describe('bf16 attention caches on wasm', () => {
     const bf16 = new Model(await createWasmBackend({ kvDtype: 'bf16' }).load(config, tensors()));
     const [a, b] = [run(f32), run(bf16)];
     for (let i = 0; i < ref.length; i++) {
-      expect(relErr(a[i], ref[i])).toBeLessThanOrEqual(5e-5);
-      expect(relErr(b[i], ref[i])).toBeLessThanOrEqual(5e-3);
+      expect(maxRelErr(a[i], ref[i])).toBeLessThanOrEqual(5e-5);
+      expect(maxRelErr(b[i], ref[i])).toBeLessThanOrEqual(5e-3);
     }
-    expect(Math.max(...b.map((x, i) => relErr(x, a[i])))).toBeGreaterThan(5e-5);
+    expect(Math.max(...b.map((x, i) => maxRelErr(x, a[i])))).toBeGreaterThan(5e-5);
     f32.ops.dispose();
     bf16.ops.dispose();
   });

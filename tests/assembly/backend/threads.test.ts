@@ -12,7 +12,7 @@
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createWasmBackend, type WasmModel } from '../../../assembly/backend/index.js';
-import { instantiateKernels } from '../../../assembly/backend/instantiate.js';
+import { instantiateKernels, type WasmKernels } from '../../../assembly/backend/instantiate.js';
 import { spawnNodeThread, THREADS_ENV } from '../../../assembly/backend/node-threads.js';
 import { enableRelaxedSimd, readKernelBuild } from '../../../assembly/backend/node-wasm.js';
 import { KernelThreads, MAX_CALLS, type ThreadSpawner } from '../../../assembly/backend/threads.js';
@@ -93,13 +93,22 @@ test('a bad thread count is refused with InvalidOptionError, from the option or 
   }
 });
 
-test('a kernel that traps in a worker thread makes run throw, the pool serves the next job, and a throwing own part waits for the workers', async () => {
+/** The shared-memory relaxed build with one kernel thread, given x (16), W (16 × 16) and y (16) in its heap; the thread is stopped after. */
+async function withOneThread(body: (threads: KernelThreads, kernels: WasmKernels, x: number, w: number, y: number) => void): Promise<void> {
   enableRelaxedSimd();
   const kernels = await instantiateKernels(await readKernelBuild('relaxed', true), true, true);
   const threads = await KernelThreads.start(kernels.heap, kernels.module, kernels.exports, 1, spawnNodeThread);
   try {
     const { heap } = kernels;
-    const [x, w, y] = [heap.allocZeroed(64), heap.allocZeroed(16 * 16 * 4), heap.alloc(64)];
+    body(threads, kernels, heap.allocZeroed(64), heap.allocZeroed(16 * 16 * 4), heap.alloc(64));
+  } finally {
+    threads.dispose();
+  }
+}
+
+test('a kernel that traps in a worker thread makes run throw, the pool serves the next job, and a throwing own part waits for the workers', async () => {
+  await withOneThread((threads, kernels, x, w, y) => {
+    const { heap } = kernels;
     heap.f32(w, 256).fill(1);
     heap.f32(x, 16).fill(2);
     const outside = heap.memory.buffer.byteLength; // reading W there traps
@@ -114,9 +123,7 @@ test('a kernel that traps in a worker thread makes run throw, the pool serves th
       }),
     ).toThrow('own part');
     expect([...heap.f32(y, 16)]).toEqual(new Array(16).fill(32));
-  } finally {
-    threads.dispose();
-  }
+  });
 });
 
 /**
@@ -216,12 +223,8 @@ describe('threads from a given module and spawner (the browser embed path)', () 
 });
 
 test('a job of several kernel calls runs them in order on the worker thread; more than MAX_CALLS is refused', async () => {
-  enableRelaxedSimd();
-  const kernels = await instantiateKernels(await readKernelBuild('relaxed', true), true, true);
-  const threads = await KernelThreads.start(kernels.heap, kernels.module, kernels.exports, 1, spawnNodeThread);
-  try {
+  await withOneThread((threads, kernels, x, w, y) => {
     const { heap } = kernels;
-    const [x, w, y] = [heap.allocZeroed(64), heap.allocZeroed(16 * 16 * 4), heap.alloc(64)];
     heap.f32(w, 256).forEach((_, i, a) => (a[i] = (i % 16) - 7.5)); // row n: −7.5 … 7.5 by column
     heap.f32(x, 16).fill(1);
     // y = W · x (every row sums to 0), then relu², then W · relu²(y)… in that order: the second product reads the first's output
@@ -233,7 +236,5 @@ test('a job of several kernel calls runs them in order on the worker thread; mor
     threads.run([[{ kernel: 'f32_relu2', args: [x, 16] }, matvec]], () => {});
     expect([...heap.f32(y, 16)]).toEqual(new Array(16).fill(Array.from({ length: 16 }, (_, k) => k * k * (k - 7.5)).reduce((a, b) => a + b, 0)));
     expect(() => threads.run([new Array(MAX_CALLS + 1).fill(matvec)], () => {})).toThrow(OpArgumentError);
-  } finally {
-    threads.dispose();
-  }
+  });
 });

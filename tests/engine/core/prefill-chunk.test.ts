@@ -15,6 +15,7 @@ import { TokenOutOfRangeError } from '../../../engine/core/errors.js';
 import { Model } from '../../../engine/core/model.js';
 import { referenceBackend } from '../../../engine/reference/index.js';
 import { presetConfig } from '../../../weights-tools/presets.js';
+import { maxRelErr } from '../../helpers/compare.js';
 import { memoryTensors, randomModelTensors } from '../../helpers/memory-store.js';
 
 const BACKENDS: [string, Backend, number][] = [
@@ -26,18 +27,6 @@ const BACKENDS: [string, Backend, number][] = [
 async function load(preset: 'tiny' | 'tiny-latent', backend: Backend): Promise<Model> {
   const config = parseConfig(presetConfig(preset));
   return new Model(await backend.load(config, memoryTensors(config, randomModelTensors(config, 13))));
-}
-
-/** Largest |a − b| over the largest |b|. */
-function relErr(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    worst = Math.max(worst, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return worst / scale;
 }
 
 describe.each(['tiny', 'tiny-latent'] as const)('%s', (preset) => {
@@ -59,7 +48,7 @@ describe.each(['tiny', 'tiny-latent'] as const)('%s', (preset) => {
       const one = run(model, 1000);
       for (const chunk of [16, 8, 7, 20]) {
         const got = run(model, chunk);
-        for (const k of ['all', 'last', 'next'] as const) expect(relErr(got[k], one[k]), `passes of ${chunk}: ${k}`).toBeLessThanOrEqual(rel);
+        for (const k of ['all', 'last', 'next'] as const) expect(maxRelErr(got[k], one[k]), `passes of ${chunk}: ${k}`).toBeLessThanOrEqual(rel);
       }
     });
 
