@@ -60,6 +60,17 @@ export function requiredOpt(command: string, values: OptionValues, name: string)
 }
 
 /**
+ * `--kv-dtype`: the wasm attention caches' element type, f32 or bf16, or undefined (f32); UsageError otherwise.
+ * @example
+ * kvDtypeOpt('run', values); // 'bf16' for --kv-dtype bf16
+ */
+export function kvDtypeOpt(command: string, values: OptionValues): 'f32' | 'bf16' | undefined {
+  const v = stringOpt(values, 'kv-dtype');
+  if (v === undefined || v === 'f32' || v === 'bf16') return v;
+  throw new UsageError(`--kv-dtype must be f32 or bf16, got "${v}"`, command);
+}
+
+/**
  * An integer option in [min, max], or `fallback` when absent; UsageError when malformed.
  * @example
  * intOpt('run', values, 'max-tokens', 128, 0); // 128 when --max-tokens is absent

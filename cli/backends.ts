@@ -22,14 +22,15 @@ export interface BackendChoice {
   readonly reason: string;
 }
 
-/** What a backend is built with: the wasm backend's thread count (WasmBackendOptions.threads; default $EDGETRON_THREADS, else 1). */
+/** What a backend is built with: the wasm backend's thread count (WasmBackendOptions.threads; default $EDGETRON_THREADS, else 1) and attention cache type (kvDtype, default f32). */
 export interface BackendOptions {
   readonly threads?: number | 'auto';
+  readonly kvDtype?: 'f32' | 'bf16';
 }
 
 async function wasm(simd: boolean, options: BackendOptions): Promise<Backend> {
   const { createWasmBackend, wasmScalarBackend } = await import('../assembly/backend/index.js');
-  return simd ? createWasmBackend({ simd: true, threads: options.threads }, 'wasm') : wasmScalarBackend;
+  return createWasmBackend(simd ? { simd: true, threads: options.threads, kvDtype: options.kvDtype } : { simd: false, kvDtype: options.kvDtype }, simd ? 'wasm' : 'wasm-scalar');
 }
 
 async function webgpu(): Promise<Backend> {

@@ -16,3 +16,18 @@ export class UsageError extends EdgetronError {
     super(command ? `${command}: ${detail} (see edgetron ${command} --help)` : detail);
   }
 }
+
+/**
+ * A conversation or tools file a command reads is malformed; the message names the file and the
+ * field, as the API's 400 would.
+ * @example
+ * throw new ChatInputError('chat.json', 'messages[0].role must be one of system, developer, user, assistant, tool, got "bot"');
+ */
+export class ChatInputError extends EdgetronError {
+  constructor(
+    readonly file: string,
+    readonly detail: string,
+  ) {
+    super(`${file}: ${detail}`);
+  }
+}

@@ -90,7 +90,7 @@ export async function loadForCli(model: string | undefined, backendName: string 
   try {
     session = await openSession(ckpt, choice.backend, {
       beforeLoad: (tensors) => {
-        plan = planMemory({ backend: choice.name, config: ckpt.config, tensors, availableBytes: availableMemoryBytes(), requestedContext: planOptions.requestedContext, shardBudgetBytes: planOptions.shardBudgetBytes });
+        plan = planMemory({ backend: choice.name, config: ckpt.config, tensors, availableBytes: availableMemoryBytes(), requestedContext: planOptions.requestedContext, shardBudgetBytes: planOptions.shardBudgetBytes, kvDtype: options.kvDtype });
         planOptions.report?.(plan);
         assertPlanFits(ckpt.path, plan);
         if (plan.shards.length > 1) return threadShardsBackend(ckpt.path, choice, options, plan.shards, tensors);

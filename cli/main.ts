@@ -12,15 +12,17 @@ import { trainCommand } from './commands/train.js';
 import { inspectCommand } from './commands/inspect.js';
 import { logitsCommand } from './commands/logits.js';
 import { metricCommand } from './commands/metric.js';
+import { pullCommand } from './commands/pull.js';
 import { runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
 import { sparsityReportCommand } from './commands/sparsity-report.js';
 import { synthCommand } from './commands/synth.js';
+import { templateCommand } from './commands/template.js';
 import { tokenizeCommand } from './commands/tokenize.js';
 import { UsageError } from './errors.js';
 import { processIO, type CliIO } from './io.js';
 
-const COMMANDS: readonly Command[] = [runCommand, logitsCommand, synthCommand, inspectCommand, tokenizeCommand, serveCommand, convertCommand, metricCommand, corpusCommand, trainCommand, evalCommand, sparsityReportCommand];
+const COMMANDS: readonly Command[] = [runCommand, logitsCommand, synthCommand, inspectCommand, tokenizeCommand, templateCommand, serveCommand, convertCommand, metricCommand, corpusCommand, trainCommand, evalCommand, sparsityReportCommand, pullCommand];
 
 const EXIT_OK = 0;
 const EXIT_ERROR = 1;

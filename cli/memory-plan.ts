@@ -3,8 +3,11 @@
 //   weights: as they will be resident. wasm (assembly/backend/tensors.ts): f32 / bf16 linear
 //     weights keep their bytes, f16 linear weights are widened to f32 (×2), 4-bit weights keep
 //     codes + E4M3 scales + position codes (weight_scale_2 becomes a number), vectors and conv
-//     weights become f32; every block is rounded up to 16 bytes (heap.ts). reference: the bytes
-//     as stored. webgpu: as stored, vectors as f32, on the device.
+//     weights become f32, ggml blocks (GGUF Q8_0 … Q6_K) keep their bytes; every block is rounded up
+//     to 16 bytes (heap.ts). reference: the bytes as stored. webgpu: as stored, vectors and ggml
+//     blocks as f32, on the device.
+//   FP8 (ModelOpt) linear weights are read as bf16 (engine/formats/fp8.ts): resident as bf16,
+//     listed as 'bf16 (fp8)' with their E4M3 bytes as stored.
 //   load transient: wasm repacks a 4-bit weight to rows4 beside its ModelOpt copy, so the heap
 //     briefly holds the largest such weight twice; an f16 weight is read through a JS copy.
 //   state (serve/fit.ts sequenceStateBytes): conv + SSM of 'M' layers (fixed) and K + V rows of
@@ -23,10 +26,12 @@
 
 import { readFileSync } from 'node:fs';
 import { freemem } from 'node:os';
+import { isGgmlBlock } from '../engine/formats/ggml-blocks.js';
 import type { ModelConfig } from '../engine/core/config.js';
 import { PREFILL_CHUNK } from '../engine/core/model.js';
 import { EdgetronError } from '../engine/core/errors.js';
 import { sidecarNames, type TensorEntry } from '../engine/core/weights.js';
+import type { Fp8Bf16Entry } from '../engine/formats/fp8.js';
 import { MAX_PAGES, PAGE_BYTES, ALIGN } from '../assembly/backend/heap.js';
 import { EMBEDDING, isConvWeight } from '../assembly/backend/tensors.js';
 import { sequenceStateBytes } from '../serve/fit.js';
@@ -103,11 +108,16 @@ function residencyByTensor(residency: Residency, tensors: ReadonlyMap<string, Te
       const resident = residency === 'wasm' ? parts.reduce((n, p) => n + align(p.byteLength), 0) : stored;
       const transient = residency === 'wasm' && name !== EMBEDDING ? align(parts.reduce((n, p) => n + p.byteLength, 0)) : 0;
       out.set(name, { dtype: 'nvfp4', stored, resident, transient });
+    } else if ((e as Partial<Fp8Bf16Entry>).fp8) {
+      const { weight, scale, inputScale } = (e as Fp8Bf16Entry).fp8;
+      const stored = weight.byteLength + scale.byteLength + (inputScale?.byteLength ?? 0);
+      out.set(name, { dtype: 'bf16 (fp8)', stored, resident: residency === 'wasm' ? align(e.byteLength) : e.byteLength, transient: 0 });
     } else if (residency === 'host') {
       out.set(name, { dtype: e.dtype, stored: e.byteLength, resident: e.byteLength, transient: 0 });
     } else if (e.shape.length === 2 && !isConvWeight(name)) {
       const widened = e.dtype === 'f16' && residency === 'wasm';
-      const resident = residency === 'wasm' ? align(widened ? elements(e) * 4 : e.byteLength) : e.byteLength;
+      const gpuF32 = residency === 'gpu' && isGgmlBlock(e.dtype); // gpu/tensors.ts dequantises ggml blocks to f32
+      const resident = residency === 'wasm' ? align(widened ? elements(e) * 4 : e.byteLength) : gpuF32 ? elements(e) * 4 : e.byteLength;
       out.set(name, { dtype: e.dtype, stored: e.byteLength, resident, transient: widened ? e.byteLength : 0 });
     } else {
       out.set(name, { dtype: e.dtype, stored: e.byteLength, resident: residency === 'wasm' ? align(elements(e) * 4) : elements(e) * 4, transient: 0 });
@@ -184,6 +194,8 @@ export interface PlanInput {
    * hold the model. Default: split only when it would not, at SHARD_WEIGHT_BYTES.
    */
   readonly shardBudgetBytes?: number;
+  /** wasm: the attention caches' element type (default f32; bf16 halves the KV bytes per token). */
+  readonly kvDtype?: 'f32' | 'bf16';
 }
 
 /**
@@ -208,9 +220,10 @@ export function planMemory(input: PlanInput): MemoryPlan {
   };
   const transient = transientOf(perTensor.keys());
   const scale = float / 4; // sequenceStateBytes counts f32
+  const kvScale = residency === 'wasm' && input.kvDtype === 'bf16' ? 0.5 : 1; // bf16 caches: 2 bytes an element
   const stateOf = (layers: ModelConfig['layers']) => {
     const fixed = sequenceStateBytes(config, 0, layers) * scale;
-    return { fixed, kv: sequenceStateBytes(config, 1, layers) * scale - fixed };
+    return { fixed, kv: (sequenceStateBytes(config, 1, layers) * scale - fixed) * kvScale };
   };
   const all = stateOf(config.layers);
   const activationBytesPerToken = (widestLinear(config, tensors) + 3 * config.dModel) * float;

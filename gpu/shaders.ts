@@ -24,6 +24,7 @@ import wF16Native from './kernels/weights_f16_native.wgsl';
 import wF32 from './kernels/weights_f32.wgsl';
 import wNvfp4 from './kernels/weights_nvfp4.wgsl';
 import wNvfp4S24 from './kernels/weights_nvfp4s24.wgsl';
+import { UnsupportedDTypeError } from '../engine/core/errors.js';
 import type { LinearFormat } from '../engine/core/weights.js';
 
 /** Kernels that need no weight decoder. */
@@ -50,6 +51,8 @@ export function decoderSource(format: LinearFormat, nativeF16: boolean): string 
       return `${fp4Codecs}\n${wNvfp4}`;
     case 'nvfp4-s24':
       return `${fp4Codecs}\n${wNvfp4S24}`;
+    default:
+      throw new UnsupportedDTypeError('(weight)', format, ['f32', 'bf16', 'f16', 'nvfp4', 'nvfp4-s24']); // ggml blocks are dequantised at load (gpu/tensors.ts)
   }
 }
 

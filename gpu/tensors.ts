@@ -4,11 +4,13 @@
 // (weights_*.wgsl). The routed experts of a layer are stacked into one matrix of E·I rows
 // (`experts.*.up_proj.weight`) so one dispatch serves all of a token's experts.
 // A matrix above the device's largest storage binding is split by rows into parts (whole experts
-// for a stack); every part is its own buffer. Parameter vectors are decoded to f32.
+// for a stack); every part is its own buffer. Parameter vectors are decoded to f32. ggml block
+// types (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) are dequantised to f32 at load: no WGSL block kernels yet.
 
 import { MissingTensorError, OutOfMemoryError } from '../engine/core/errors.js';
 import { linearWeight, sidecarNames, type DType, type LinearFormat, type LinearWeight, type TensorEntry } from '../engine/core/weights.js';
 import { decodeAll } from '../engine/formats/dtype.js';
+import { GGML_BLOCKS, isGgmlBlock, type GgmlBlockDType } from '../engine/formats/ggml-blocks.js';
 import { checkPositionCodes } from '../engine/formats/sparse24.js';
 import type { GpuDevice } from './device.js';
 
@@ -18,6 +20,14 @@ export interface HostTensor {
   readonly dtype: DType;
   readonly shape: readonly number[];
   readonly bytes: Uint8Array;
+}
+
+/** A ggml block-typed tensor (engine/formats/ggml-blocks.ts) dequantised to f32: there are no WGSL block kernels yet. */
+function ggmlToF32(h: HostTensor): HostTensor {
+  const n = h.shape.reduce((a, b) => a * b, 1);
+  const values = new Float32Array(n);
+  GGML_BLOCKS[h.dtype as GgmlBlockDType].dequant(h.bytes, values, n);
+  return { ...h, dtype: 'f32', bytes: new Uint8Array(values.buffer) };
 }
 
 /** Stacked rows [start, end) of a linear weight, in one buffer per component. */
@@ -45,7 +55,7 @@ const SIDECAR = /\.(weight_scale|weight_scale_2|weight_pos|input_scale)$/;
 
 /** Bytes of one row of each component of a linear weight with `cols` columns. */
 function rowBytes(format: LinearFormat, cols: number): { w: number; scale: number; positions: number } {
-  const w = { f32: cols * 4, f16: cols * 2, bf16: cols * 2, nvfp4: cols / 2, 'nvfp4-s24': cols / 4 }[format];
+  const w = ({ f32: cols * 4, f16: cols * 2, bf16: cols * 2, nvfp4: cols / 2, 'nvfp4-s24': cols / 4 } as Partial<Record<LinearFormat, number>>)[format]!; // ggml blocks arrive as f32 (load)
   const quant = format === 'nvfp4' || format === 'nvfp4-s24';
   return { w, scale: quant ? cols / 16 : 0, positions: format === 'nvfp4-s24' ? cols / 8 : 0 };
 }
@@ -71,6 +81,7 @@ export class GpuTensors {
 
   /** Upload every tensor: linear weights (experts stacked per layer), then vectors. */
   static async load(gpu: GpuDevice, host: ReadonlyMap<string, HostTensor>): Promise<GpuTensors> {
+    host = new Map([...host].map(([name, h]) => [name, isGgmlBlock(h.dtype) ? ggmlToF32(h) : h]));
     const t = new GpuTensors(gpu, host);
     const entries = new Map<string, TensorEntry>();
     for (const [name, h] of host) entries.set(name, { name, dtype: h.dtype, shape: h.shape, byteLength: h.bytes.byteLength, readInto: async () => {} });

@@ -25,6 +25,7 @@ import { GrammarConstraint } from '../engine/text/grammar-constraint.js';
 import { JsonSchemaGrammar } from '../engine/text/json-schema-grammar.js';
 import { BannedText, TOOL_CALL_TAG, ToolCallConstraint } from '../engine/text/tool-constraint.js';
 import { ToolCallParser, type ToolCallEvent } from '../engine/text/tool-calls.js';
+import type { TextCodec } from '../engine/text/text.js';
 import { ContextLengthError, InvalidRequestError } from './errors.js';
 import { StopFilter } from './stop.js';
 import type { ChatRequest, CompletionRequest } from './validate.js';
@@ -120,6 +121,19 @@ class ForcedTokens implements LogitsProcessor {
 }
 
 /**
+ * The prompt the chat template renders for a validated chat request, before tokenising: its
+ * messages (tool-call arguments already parsed into objects, reasoning_content passed through),
+ * the tools tool_choice leaves, enable_thinking, and the other chat_template_kwargs (e.g.
+ * truncate_history_thinking). `edgetron template` prints exactly this.
+ * @example chatPrompt(text, parseChatRequest(body, model.id, model.maxContext, false)); // '<|im_start|>system\n…'
+ */
+export function chatPrompt(text: TextCodec, request: ChatRequest): string {
+  const choice = request.toolChoice;
+  const tools = choice === 'none' ? [] : request.toolDefs.filter((d) => typeof choice !== 'object' || (d.function as { name: string }).name === choice.name);
+  return text.renderChat(request.messages, { enableThinking: request.thinking, kwargs: request.templateKwargs, ...(tools.length > 0 && { tools }) });
+}
+
+/**
  * Render and encode the prompt, and check prompt + max_tokens against the context.
  * @example const prepared = prepare(model, parseChatRequest(body, model.id, model.maxContext, false));
  */
@@ -128,9 +142,8 @@ export function prepare(model: ServedModel, request: ChatRequest | CompletionReq
   let ids: number[];
   let thinking = false;
   if (request.kind === 'chat') {
-    const tools = request.toolChoice === 'none' ? [] : request.toolDefs.filter((d) => typeof request.toolChoice !== 'object' || (d.function as { name: string }).name === request.toolChoice.name);
     thinking = request.thinking && model.session.text?.special.thinkEnd != null;
-    ids = text.encodeChat(request.messages, { enableThinking: request.thinking, ...(tools.length > 0 && { tools }) });
+    ids = text.encode(chatPrompt(text, request));
   } else {
     const bos = model.session.model.config.bosTokenId;
     ids = [...(text.addBosToken && bos !== null ? [bos] : []), ...text.encode(request.prompt)];

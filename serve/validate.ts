@@ -7,6 +7,7 @@
 
 import { SchemaError } from '../engine/core/errors.js';
 import { ANY_OBJECT, compileSchema, type SchemaMode, type SchemaNode } from '../engine/text/json-schema.js';
+import { JsonNumber, parseJsonKeepingFloats } from '../engine/text/jinja.js';
 import type { ChatMessage } from '../engine/text/text.js';
 import type { ToolSpec } from '../engine/text/tool-calls.js';
 import { EFFORT_BUDGETS, REASONING_EFFORTS, type ReasoningEffort } from '../engine/text/reasoning.js';
@@ -62,6 +63,8 @@ export interface ChatRequest extends SamplingRequest {
   readonly tools: readonly ToolSpec[];
   /** Tool definitions as sent (OpenAI `tools`), for the chat template. */
   readonly toolDefs: readonly Json[];
+  /** `chat_template_kwargs` for the template (e.g. truncate_history_thinking), without the names the renderer sets itself. */
+  readonly templateKwargs: Readonly<Json>;
   readonly toolChoice: ToolChoice;
   readonly thinking: boolean;
   /** Most reasoning tokens, or null for no budget. */
@@ -277,12 +280,13 @@ function parseToolCalls(v: unknown, param: string): Json[] {
     let parsed: unknown = args ?? {};
     if (typeof args === 'string') {
       try {
-        parsed = JSON.parse(args);
+        // as json.loads reads them: `2.0` stays a float the template prints as 2.0
+        parsed = parseJsonKeepingFloats(args);
       } catch {
         throw new InvalidRequestError(`${p}.function.arguments`, `${p}.function.arguments must be a JSON object string`);
       }
     }
-    if (!isObject(parsed)) throw wrongType(`${p}.function.arguments`, 'a JSON object', parsed);
+    if (!isObject(parsed) || parsed instanceof JsonNumber) throw wrongType(`${p}.function.arguments`, 'a JSON object', parsed instanceof JsonNumber ? parsed.toJSON() : parsed);
     return { id: typeof tc.id === 'string' ? tc.id : `call_${j}`, type: 'function', function: { name, arguments: parsed } };
   });
 }
@@ -304,6 +308,9 @@ function parseMessages(v: unknown): ChatMessage[] {
     if (hasCalls) out.tool_calls = parseToolCalls(m.tool_calls, `${p}.tool_calls`);
     if (role === 'assistant' && typeof m.reasoning_content === 'string') out.reasoning_content = m.reasoning_content;
     if (role === 'tool' && m.tool_call_id !== undefined && typeof m.tool_call_id !== 'string') throw wrongType(`${p}.tool_call_id`, 'a string', m.tool_call_id);
+    // passed through as apply_chat_template sees them (some templates print a tool result's call id or a speaker name)
+    if (role === 'tool' && typeof m.tool_call_id === 'string') out.tool_call_id = m.tool_call_id;
+    if (typeof m.name === 'string') out.name = m.name;
     return out as unknown as ChatMessage;
   });
 }
@@ -339,7 +346,8 @@ function parseTools(v: unknown): { specs: ToolSpec[]; defs: Json[] } {
       schemaNode(params, `${p}.function.parameters`, 'lenient');
     }
     specs.push({ name: f.name, parameters: params as ToolSpec['parameters'] });
-    defs.push({ type: 'function', function: { name: f.name, description: f.description ?? '', parameters: params ?? { type: 'object', properties: {} } } });
+    // as sent, as apply_chat_template sees them: a template tests `description is defined` and renders extra keys
+    defs.push(t);
   });
   return { specs, defs };
 }
@@ -390,6 +398,18 @@ function parseToolChoice(v: unknown, tools: readonly ToolSpec[]): ToolChoice {
   throw new InvalidRequestError('tool_choice', "tool_choice must be 'none', 'auto', 'required' or {\"type\": \"function\", \"function\": {\"name\": …}}");
 }
 
+/** Template variables the renderer sets itself (engine/text/text.ts renderChat), never taken from chat_template_kwargs. */
+const RENDERER_VARIABLES = new Set(['messages', 'tools', 'documents', 'add_generation_prompt', 'bos_token', 'eos_token', 'unk_token', 'pad_token']);
+
+/** `chat_template_kwargs` passed to the template; its booleans the Nemotron 3 template reads are checked (spec §15.2). */
+function parseTemplateKwargs(body: Json): Json {
+  const kwargs = body.chat_template_kwargs;
+  if (kwargs === undefined || kwargs === null) return {};
+  if (!isObject(kwargs)) throw wrongType('chat_template_kwargs', 'an object', kwargs);
+  optBool(kwargs, 'truncate_history_thinking', 'chat_template_kwargs.truncate_history_thinking');
+  return Object.fromEntries(Object.entries(kwargs).filter(([k]) => !RENDERER_VARIABLES.has(k)));
+}
+
 /** Thinking on/off and the budget, from chat_template_kwargs, reasoning_effort, max_reasoning_tokens. */
 function parseReasoning(body: Json, maxContext: number): { thinking: boolean; budget: number | null } {
   const kwargs = body.chat_template_kwargs;
@@ -415,6 +435,7 @@ export function parseChatRequest(body: Json, served: string, maxContext: number,
   const { specs, defs } = parseTools(body.tools);
   const toolChoice = parseToolChoice(body.tool_choice, specs);
   const { thinking, budget } = parseReasoning(body, maxContext);
+  const templateKwargs = parseTemplateKwargs(body);
   const forced = testHooks ? body.x_force_output : undefined;
   if (forced !== undefined && typeof forced !== 'string') throw wrongType('x_force_output', 'a string', forced);
   const responseFormat = parseResponseFormat(body.response_format);
@@ -427,6 +448,7 @@ export function parseChatRequest(body: Json, served: string, maxContext: number,
     messages,
     tools: specs,
     toolDefs: defs,
+    templateKwargs,
     toolChoice,
     thinking,
     reasoningBudget: budget,

@@ -10,6 +10,7 @@ import { parseConfig, type ModelConfig } from '../engine/core/config.js';
 import { JsonSyntaxError, MissingTokenizerError } from '../engine/core/errors.js';
 import type { WeightStore } from '../engine/core/weights.js';
 import { parseConfigJson } from '../engine/formats/config-json.js';
+import { mergeHfQuantConfig } from '../engine/formats/modelopt.js';
 import { openGguf } from '../engine/formats/gguf.js';
 import { ggufConfigJson, ggufWeightStore } from '../engine/formats/gguf-names.js';
 import { ggufTokenizer } from '../engine/formats/gguf-tokenizer.js';
@@ -17,6 +18,9 @@ import { SAFETENSORS_INDEX_FILE, openSafetensorsStore, openShardedSafetensors } 
 import { packageRoot } from '../runtime/paths.js';
 import { CheckpointError } from './errors.js';
 import { openFileSource, sha256Streaming } from './fs-source.js';
+
+/** ModelOpt's quantisation config beside config.json (engine/formats/modelopt.ts). */
+export const HF_QUANT_CONFIG_FILE = 'hf_quant_config.json';
 
 /** The word that names the embedded default model on the command line. */
 export const DEFAULT_MODEL = 'default';
@@ -117,8 +121,9 @@ async function openGgufCheckpoint(path: string): Promise<Checkpoint> {
 
 /**
  * Open an HF checkpoint folder, or a `.gguf` file. `<|im_end|>` from tokenizer.json becomes an extra stop id
- * (spec §10). Errors name the file: missing config.json, malformed JSON, no weights file;
- * config problems are `ConfigError`s naming the key, weight-file problems `CorruptWeightsError`s.
+ * (spec §10); a ModelOpt `hf_quant_config.json` is folded into config.json's `quantization_config`
+ * (`mergeHfQuantConfig`: the exclusion lists joined), so `config.raw` carries both. Errors name
+ * the file: missing config.json, malformed JSON, no weights file; config problems are `ConfigError`s naming the key, weight-file problems `CorruptWeightsError`s.
  * The caller closes `store` when done.
  * @example
  * const ckpt = await openCheckpoint(resolveModelPath('default'));
@@ -132,6 +137,12 @@ export async function openCheckpoint(path: string): Promise<Checkpoint> {
     throw new CheckpointError(path, 'not an HF checkpoint folder (config.json + *.safetensors) or a .gguf file');
   }
   const raw = await readJson(join(path, 'config.json'), true, true);
+  // ModelOpt's hf_quant_config.json, folded into config.json's quantization_config (spec §14.2)
+  const hfQuant = await readJson(join(path, HF_QUANT_CONFIG_FILE), false, true);
+  if (hfQuant !== null && typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
+    const cfg = raw as Record<string, unknown>;
+    cfg.quantization_config = mergeHfQuantConfig(cfg.quantization_config, hfQuant);
+  }
   const tokenizerJson = await readJson(join(path, 'tokenizer.json'), false);
   const tokenizerConfig = await readJson(join(path, 'tokenizer_config.json'), false);
   if (tokenizerConfig !== null && (typeof tokenizerConfig !== 'object' || Array.isArray(tokenizerConfig))) {

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import type { ModelConfig } from '../engine/core/config.js';
 import { parseConfigJson, stringifyConfigJson } from '../engine/formats/config-json.js';
 import { f32ToBf16Bits } from '../engine/formats/dtype.js';
+import { isGgmlBlock } from '../engine/formats/ggml-blocks.js';
 import { openGguf } from '../engine/formats/gguf.js';
 import { ggufConfigJson } from '../engine/formats/gguf-names.js';
 import { InvalidOptionError, MissingTensorError } from '../engine/core/errors.js';
@@ -275,9 +276,9 @@ function keepFiller(tensors: ReadonlyMap<string, TensorEntry>, memory: ChunkMemo
   };
 }
 
-/** Output dtype of a kept tensor. */
+/** Output dtype of a kept tensor (4-bit codes and GGUF ggml blocks decode exactly to f32). */
 function keptDType(name: string, source: TensorEntry, quant: ConvertQuant): DType {
-  const float = source.dtype === 'u8' ? 'f32' : source.dtype;
+  const float = source.dtype === 'u8' || isGgmlBlock(source.dtype) ? 'f32' : source.dtype;
   if (quant === 'nvfp4') return float;
   return name.endsWith('e_score_correction_bias') ? 'f32' : quant;
 }

@@ -3,7 +3,7 @@
 // built in memory from the planned names, types and dims alone (metadata and tensor infos: small);
 // tensor data follows, one tensor at a time, each at a multiple of the alignment, zero-padded.
 // An export streams each tensor a chunk of whole rows at a time under a memory cap
-// (row-chunks.ts): ggml blocks (32 or 64 values) lie inside a row, so chunks do not change a byte.
+// (row-chunks.ts): ggml blocks (32, 64 or 256 values) lie inside a row, so chunks do not change a byte.
 //
 //   u32 "GGUF" | u32 version 3 | u64 n_tensors | u64 n_kv | kv… | tensor infos… | pad | data
 //
@@ -18,7 +18,8 @@ import { f32ToBf16Bits, f32ToF16Bits } from '../engine/formats/dtype.js';
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VALUE, type GgufKV, type GgufScalar } from '../engine/formats/gguf.js';
 import { ggufTensorName } from '../engine/formats/gguf-names.js';
 import { TOKEN_TYPE } from '../engine/formats/gguf-tokenizer.js';
-import { GGML_SUPPORTED, GGML_TYPE, e4m3ScalesPackable, packNvfp4, quantQ4_0, quantQ8_0 } from '../engine/formats/ggml-types.js';
+import { GGML_SUPPORTED, GGML_TYPE, e4m3ScalesPackable, packNvfp4 } from '../engine/formats/ggml-types.js';
+import { ggmlBlockOf } from '../engine/formats/ggml-blocks.js';
 import { expectedTensors, linearWeight, validateWeights, type TensorEntry, type WeightStore } from '../engine/core/weights.js';
 import { CheckpointError } from './errors.js';
 import { ConfigError } from '../engine/core/errors.js';
@@ -207,8 +208,8 @@ export function encodeGguf(metadata: ReadonlyMap<string, GgufKV>, tensors: reado
 }
 
 /** Types a GGUF export can give the projections. */
-export type GgufQuant = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'nvfp4';
-export const GGUF_QUANTS: readonly GgufQuant[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'nvfp4'];
+export type GgufQuant = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'nvfp4' | 'q4_k' | 'q5_k' | 'q6_k' | 'q4_k_m' | 'q4_1' | 'q5_0' | 'q5_1';
+export const GGUF_QUANTS: readonly GgufQuant[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'nvfp4', 'q4_k', 'q5_k', 'q6_k', 'q4_k_m', 'q4_1', 'q5_0', 'q5_1'];
 
 const QUANT_TYPE: Readonly<Record<GgufQuant, number>> = {
   f32: GGML_TYPE.F32,
@@ -217,9 +218,35 @@ const QUANT_TYPE: Readonly<Record<GgufQuant, number>> = {
   q8_0: GGML_TYPE.Q8_0,
   q4_0: GGML_TYPE.Q4_0,
   nvfp4: GGML_TYPE.NVFP4,
+  q4_k: GGML_TYPE.Q4_K,
+  q5_k: GGML_TYPE.Q5_K,
+  q6_k: GGML_TYPE.Q6_K,
+  q4_k_m: GGML_TYPE.Q4_K, // the base type of the mix (mixedType)
+  q4_1: GGML_TYPE.Q4_1,
+  q5_0: GGML_TYPE.Q5_0,
+  q5_1: GGML_TYPE.Q5_1,
 };
-/** llama.cpp `llama_ftype` of a file whose projections are all of one type. */
-const FILE_TYPE: Readonly<Record<GgufQuant, number>> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, bf16: 32, nvfp4: 39 };
+/** llama.cpp `llama_ftype` of the file (q4_k, q5_k: the _S ftypes, all projections of one type; q4_k_m: the mix). */
+const FILE_TYPE: Readonly<Record<GgufQuant, number>> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, bf16: 32, nvfp4: 39, q4_k: 14, q4_k_m: 15, q5_k: 16, q6_k: 18, q4_1: 3, q5_0: 8, q5_1: 9 };
+
+/** llama.cpp's type for a row a K-quant block does not fit (llama-quant.cpp: Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0). */
+const K_FALLBACK: Readonly<Record<number, number>> = { [GGML_TYPE.Q4_K]: GGML_TYPE.Q5_0, [GGML_TYPE.Q5_K]: GGML_TYPE.Q5_1, [GGML_TYPE.Q6_K]: GGML_TYPE.Q8_0 };
+
+/**
+ * The ggml type of projection `gguf` in a Q4_K_M-style mix (after llama.cpp's llama-quant.cpp
+ * rules, simplified): the output head Q6_K, the embedding Q8_0; attn_v, ssm_out and the FFN down
+ * projections Q6_K in the layers llama.cpp gives more bits (the first and last eighth, and every
+ * third in between); everything else Q4_K.
+ */
+function mixedType(gguf: string, nLayers: number): number {
+  if (gguf === 'output.weight') return GGML_TYPE.Q6_K;
+  if (gguf === 'token_embd.weight') return GGML_TYPE.Q8_0;
+  const m = /^blk\.(\d+)\.(attn_v|ssm_out|ffn_down(?:_exps|_shexp)?)\.weight$/.exec(gguf);
+  if (!m) return GGML_TYPE.Q4_K;
+  const il = Number(m[1]);
+  const moreBits = il < nLayers / 8 || il >= (7 * nLayers) / 8 || (il - Math.floor(nLayers / 8)) % 3 === 2;
+  return moreBits ? GGML_TYPE.Q6_K : GGML_TYPE.Q4_K;
+}
 
 /** What an export reads: an opened checkpoint (weights-tools/checkpoint.ts `Checkpoint` fits). */
 export interface GgufExportSource {
@@ -353,7 +380,7 @@ function encodeValuesInto(x: Float32Array, type: number, out: Uint8Array): Uint8
     const bits = new Uint16Array(bytes.buffer, bytes.byteOffset, x.length);
     const encode = type === GGML_TYPE.F16 ? f32ToF16Bits : f32ToBf16Bits;
     for (let i = 0; i < x.length; i++) bits[i] = encode(x[i]);
-  } else (type === GGML_TYPE.Q8_0 ? quantQ8_0 : quantQ4_0)(x, bytes, x.length);
+  } else ggmlBlockOf(type)!.quant(x, bytes, x.length);
   return bytes;
 }
 
@@ -491,7 +518,11 @@ export function planGgufExport(source: GgufExportSource, quant: GgufQuant, name 
       dims = [config.mamba!.dInner / config.mamba!.nGroups, config.mamba!.nGroups];
     }
     const projection = spec.linear === true && !spec.name.endsWith('mixer.gate.weight');
-    let type = projection && dims[0] % GGML_SUPPORTED.get(QUANT_TYPE[quant])!.blockValues === 0 ? QUANT_TYPE[quant] : GGML_TYPE.F32;
+    const wanted = quant === 'q4_k_m' ? mixedType(gguf, config.nTrunkLayers) : QUANT_TYPE[quant];
+    const fits = (t: number) => dims[0] % GGML_SUPPORTED.get(t)!.blockValues === 0;
+    // a row that does not fill a 256-value K-quant block takes llama.cpp's fallback (Q5_0, Q5_1, Q8_0)
+    const fallback = K_FALLBACK[wanted];
+    let type = !projection ? GGML_TYPE.F32 : fits(wanted) ? wanted : fallback !== undefined && fits(fallback) ? fallback : GGML_TYPE.F32;
     if (type === GGML_TYPE.NVFP4 && gguf === 'token_embd.weight') type = GGML_TYPE.F16; // llama.cpp keeps the embedding out of NVFP4
     const info = GGML_SUPPORTED.get(type)!;
     const byteLength = (dims.reduce((a, b) => a * b, 1) / info.blockValues) * info.blockBytes;

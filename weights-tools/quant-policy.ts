@@ -10,6 +10,7 @@
 //   all-linear  every linear weight except the router gate.
 // Under both, the embedding and lm_head stay high precision unless asked (`embedding`, `head`),
 // and a weight whose K is not a multiple of the NVFP4 block (16) stays high precision.
+// `fp8Linears` picks what NVIDIA's `-FP8` releases store in FP8 (spec §14.3; `synth --quant fp8`).
 
 import { layerOf } from '../engine/shard/split.js';
 import type { ModelConfig } from '../engine/core/config.js';
@@ -55,6 +56,23 @@ export function quantizedLinears(config: ModelConfig, policy: QuantPolicy): Set<
       keep ||= MAMBA_PROJ.test(name) && beforeAttention.has(il);
     }
     if (!keep) out.add(name);
+  }
+  return out;
+}
+
+const FP8_LINEAR = /\.mixer\.(in_proj|out_proj|up_proj|down_proj|experts\.\d+\.(up|down)_proj|shared_experts\.(up|down)_proj)\.weight$/;
+
+/**
+ * The linear weights NVIDIA's FP8 releases store in FP8 (spec §14.3: "MoE and Mamba GEMMs FP8"):
+ * the Mamba in/out projections, every routed and shared expert and the dense MLP projections of
+ * the trunk. Attention q/k/v/o, the LatentMoE projections, the router, the embedding, lm_head and
+ * the MTP block stay BF16.
+ * @example fp8Linears(config).has('backbone.layers.0.mixer.in_proj.weight') // true on a Mamba layer
+ */
+export function fp8Linears(config: ModelConfig): Set<string> {
+  const out = new Set<string>();
+  for (const spec of expectedTensors(config, true)) {
+    if (spec.linear && FP8_LINEAR.test(spec.name) && layerOf(config, spec.name) < config.nTrunkLayers) out.add(spec.name);
   }
   return out;
 }

@@ -13,14 +13,19 @@
 // disk one chunk at a time: the 60 GB `nano` preset never sits in memory. With `quant: 'nvfp4'`
 // the linear weights the `nano` policy picks are generated whole, one at a time, and written as
 // nvfp4 (weights-tools/convert.ts, quantize.ts): exactly what `convert --quant nvfp4` makes of the
-// same synth without it.
+// same synth without it. With `quant: 'fp8'` the linears NVIDIA's `-FP8` releases keep in FP8
+// (quant-policy.ts `fp8Linears`) are written as ModelOpt writes them: X.weight F8_E4M3 [out, in]
+// = E4M3(W / s) (ties to even), X.weight_scale f32 [] = s = amax|W| / 448, X.input_scale f32 [] = 1
+// (no calibration: edgetron never applies it), with a ModelOpt `quantization_config` in
+// config.json and an hf_quant_config.json listing the BF16 modules.
 
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig, type ModelConfig } from '../engine/core/config.js';
 import { stringifyConfigJson } from '../engine/formats/config-json.js';
-import { decodeInto } from '../engine/formats/dtype.js';
+import { decodeAll, decodeInto } from '../engine/formats/dtype.js';
+import { E4M3_MAX, numberToE4m3 } from '../engine/formats/nvfp4.js';
 import { InvalidOptionError } from '../engine/core/errors.js';
 import { DTYPE_BYTES, expectedTensors, type DType } from '../engine/core/weights.js';
 import { SPECIAL_TOKENS, TRAINING_TEXT, tokenizerJson, trainBpe } from './bpe.js';
@@ -29,8 +34,9 @@ import { UnknownPresetError } from './errors.js';
 import { PRESET_NAMES, isPresetName, presetConfig, truncateLayers } from './presets.js';
 import { Prng } from '../engine/decode/prng.js';
 import { planTensors, quantizationConfig, quantizingFiller } from './convert.js';
+import { fp8Linears } from './quant-policy.js';
 import { quantizeLinear } from './quantize.js';
-import { writeSafetensorsFile, type TensorFiller, type TensorLayout } from './safetensors-writer.js';
+import { writeSafetensorsFile, type TensorDecl, type TensorFiller, type TensorLayout } from './safetensors-writer.js';
 
 /** Elements generated per chunk (4 MiB of f32). */
 const CHUNK_ELEMS = 1 << 20;
@@ -62,8 +68,8 @@ export interface SynthOptions {
   readonly dtype: SynthDType;
   /** Keep only the first N layers of the preset (`truncateLayers`); default all. */
   readonly layers?: number;
-  /** Quantise the linear weights the `nano` policy picks to nvfp4 (weights-tools/convert.ts). */
-  readonly quant?: 'nvfp4';
+  /** Quantise the linear weights the `nano` policy picks to nvfp4 (weights-tools/convert.ts), or NVIDIA's FP8 selection to FP8. */
+  readonly quant?: 'nvfp4' | 'fp8';
   /** Do nothing when `out` already holds config.json and model.safetensors. */
   readonly ifMissing?: boolean;
   readonly onProgress?: (p: SynthProgress) => void;
@@ -143,6 +149,47 @@ async function fillTensor(t: TensorLayout, init: Init, seed: number, write: (chu
   }
 }
 
+/** An FP8 linear's stored tensors (ModelOpt names): the E4M3 codes, the per-tensor weight scale, the input scale. */
+function fp8Decls(name: string, shape: readonly number[]): TensorDecl[] {
+  const base = name.replace(/\.weight$/, '');
+  return [
+    { name, dtype: 'f8_e4m3', shape },
+    { name: `${base}.weight_scale`, dtype: 'f32', shape: [] },
+    { name: `${base}.input_scale`, dtype: 'f32', shape: [] },
+  ];
+}
+
+type Generated = { rows: number; cols: number; dtype: DType; bytes: Uint8Array };
+
+/**
+ * The filler of an FP8 synth: each FP8 linear generated whole (`generate`), then s = amax|W| / 448
+ * (rounded to f32) and the codes E4M3(W / s); its weight_scale (s) and input_scale (1) follow it.
+ */
+function fp8Filler(fp8: ReadonlySet<string>, generate: (name: string) => Promise<Generated>, keep: TensorFiller): TensorFiller {
+  const scales = new Map<string, number>();
+  return async (t, write) => {
+    if (fp8.has(t.name)) {
+      const g = await generate(t.name);
+      const values = decodeAll(g.dtype, g.bytes, t.name);
+      const amax = values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      const s = amax > 0 ? Math.fround(amax / E4M3_MAX) : 1;
+      scales.set(t.name.replace(/\.weight$/, '.weight_scale'), s);
+      return write(Uint8Array.from(values, (v) => numberToE4m3(v / s)));
+    }
+    if (scales.has(t.name)) return write(new Uint8Array(Float32Array.of(scales.get(t.name)!).buffer));
+    if (t.name.endsWith('.input_scale')) return write(new Uint8Array(Float32Array.of(1).buffer));
+    return keep(t, write);
+  };
+}
+
+/** config.json's `quantization_config` of an FP8 synth, as ModelOpt writes it: the BF16 linear modules excluded by name. */
+function fp8QuantizationConfig(config: ModelConfig, fp8: ReadonlySet<string>): Record<string, unknown> {
+  const excluded = expectedTensors(config, true)
+    .filter((t) => t.linear && !fp8.has(t.name) && t.name !== 'backbone.embeddings.weight' && !t.name.endsWith('.mixer.gate.weight'))
+    .map((t) => t.name.replace(/\.weight$/, ''));
+  return { quant_method: 'modelopt', quant_algo: 'FP8', exclude_modules: excluded, producer: { name: 'edgetron synth' } };
+}
+
 /**
  * ChatML with Nemotron 3's think tags (spec §15.2): an empty system turn when none is given,
  * `<think></think>` before assistant answers without reasoning, and the generation prompt
@@ -199,7 +246,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     throw new InvalidOptionError('seed', seed, 'a 32-bit integer');
   }
   if (dtype !== 'f32' && dtype !== 'bf16') throw new InvalidOptionError('dtype', dtype, 'f32 or bf16');
-  if (options.quant !== undefined && options.quant !== 'nvfp4') throw new InvalidOptionError('quant', options.quant, 'nvfp4');
+  if (options.quant !== undefined && options.quant !== 'nvfp4' && options.quant !== 'fp8') throw new InvalidOptionError('quant', options.quant, 'nvfp4 or fp8');
   const raw = options.layers === undefined ? presetConfig(preset) : truncateLayers(presetConfig(preset), options.layers);
   raw.torch_dtype = dtype === 'bf16' ? 'bfloat16' : 'float32';
   const config = parseConfig(raw, [SPECIAL_TOKENS.indexOf('<|im_end|>')]);
@@ -216,32 +263,43 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   const specs = expectedTensors(config, true);
   const inits = new Map(specs.map((s) => [s.name, initFor(s.name, s.shape, config)]));
   const storage = (name: string): DType => (name.endsWith('e_score_correction_bias') ? 'f32' : dtype);
-  const plan = planTensors(config, true, { quant: options.quant ?? dtype }, (name, shape) => ({ dtype: storage(name), shape }));
+  const fp8 = options.quant === 'fp8' ? fp8Linears(config) : null;
+  const quant = options.quant === 'nvfp4' ? 'nvfp4' : dtype; // FP8 is planned as the float model, then its linears are swapped
+  const plan = planTensors(config, true, { quant }, (name, shape) => ({ dtype: storage(name), shape }));
   const keep: TensorFiller = (t, write) => fillTensor(t, inits.get(t.name)!, seed, write);
   // a quantised linear is generated whole, exactly as it is written without --quant, then quantised
-  const quantize = async (name: string) => {
+  const generate = async (name: string) => {
     const spec = specs.find((s) => s.name === name)!;
-    const [rows, cols] = spec.shape;
-    const bytes = new Uint8Array(rows * cols * DTYPE_BYTES[storage(name)]);
+    const bytes = new Uint8Array(spec.shape[0] * spec.shape[1] * DTYPE_BYTES[storage(name)]);
     let at = 0;
     const layout: TensorLayout = { name, dtype: storage(name), shape: spec.shape, byteLength: bytes.byteLength, begin: 0 };
     await keep(layout, async (chunk) => {
       bytes.set(chunk, at);
       at += chunk.byteLength;
     });
-    return quantizeLinear({ name, rows, cols, readRow: (r, dst) => decodeInto(layout.dtype, bytes, r * cols, cols, dst, 0, name) }, { format: 'nvfp4' });
+    return { rows: spec.shape[0], cols: spec.shape[1], dtype: layout.dtype, bytes };
   };
-  const bytesTotal = plan.decls.reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype], 0);
+  const quantize = async (name: string) => {
+    const { rows, cols, dtype: d, bytes } = await generate(name);
+    return quantizeLinear({ name, rows, cols, readRow: (r, dst) => decodeInto(d, bytes, r * cols, cols, dst, 0, name) }, { format: 'nvfp4' });
+  };
+  const decls = fp8 ? plan.decls.flatMap((d) => (fp8.has(d.name) ? fp8Decls(d.name, d.shape) : [d])) : plan.decls;
+  const fill = fp8 ? fp8Filler(fp8, generate, keep) : quantizingFiller(plan, quantize, keep);
+  const bytesTotal = decls.reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype], 0);
   let bytesDone = 0;
-  const written = await writeSafetensorsFile(modelFile, plan.decls, quantizingFiller(plan, quantize, keep), {
+  const written = await writeSafetensorsFile(modelFile, decls, fill, {
     metadata: { format: 'pt', generator: 'edgetron synth', preset, seed: String(seed) },
     onTensor: (t, index, count) => {
       bytesDone += t.byteLength;
       options.onProgress?.({ tensor: t.name, index, count, bytesDone, bytesTotal });
     },
   });
-  const quantConfig = quantizationConfig({ quant: options.quant ?? dtype }, config, true, plan);
+  const quantConfig = fp8 ? fp8QuantizationConfig(config, fp8) : quantizationConfig({ quant }, config, true, plan);
   if (quantConfig) raw.quantization_config = quantConfig;
+  if (fp8) {
+    const { quant_algo, exclude_modules } = quantConfig as { quant_algo: string; exclude_modules: string[] };
+    await writeJson(join(out, 'hf_quant_config.json'), { producer: { name: 'edgetron synth' }, quantization: { quant_algo, kv_cache_quant_algo: 'FP8', exclude_modules } });
+  }
   await writeFile(configFile, stringifyConfigJson(raw));
   return { out, skipped: false, config, bytes: written.layout.fileSize, sha256: written.sha256 };
 }

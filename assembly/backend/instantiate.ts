@@ -18,6 +18,23 @@ export interface KernelExports {
   f32_matmul_scalar(x: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
   bf16_matmul(x: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
   bf16_matmul_scalar(x: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
+  /** W(N, K) in ggml blocks as a GGUF stores them (ggml_blocks.ts): Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 (K % 32 = 0), Q4_K, Q5_K, Q6_K (K % 256 = 0); scratch: K f32. */
+  ggml_q8_0_matmul(x: Ptr, scratch: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
+  ggml_q8_0_matmul_scalar(x: Ptr, scratch: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
+  ggml_q4_0_matmul(x: Ptr, scratch: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
+  ggml_q4_0_matmul_scalar(x: Ptr, scratch: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
+  ggml_q4_k_matmul(x: Ptr, scratch: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
+  ggml_q4_k_matmul_scalar(x: Ptr, scratch: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
+  ggml_q5_k_matmul(x: Ptr, scratch: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
+  ggml_q5_k_matmul_scalar(x: Ptr, scratch: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
+  ggml_q6_k_matmul(x: Ptr, scratch: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
+  ggml_q6_k_matmul_scalar(x: Ptr, scratch: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
+  ggml_q4_1_matmul(x: Ptr, scratch: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
+  ggml_q4_1_matmul_scalar(x: Ptr, scratch: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
+  ggml_q5_0_matmul(x: Ptr, scratch: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
+  ggml_q5_0_matmul_scalar(x: Ptr, scratch: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
+  ggml_q5_1_matmul(x: Ptr, scratch: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
+  ggml_q5_1_matmul_scalar(x: Ptr, scratch: Ptr, w: Ptr, y: Ptr, T: number, K: number, N: number): void;
   q16_scratch_bytes(K: number): number;
   i8_scratch_bytes(K: number): number;
   relaxed_simd(): number;

@@ -17,6 +17,8 @@
 
 import { OpArgumentError } from '../../engine/core/errors.js';
 import { decodeNvfp4Row, decodeNvfp4S24Row } from '../../engine/formats/nvfp4.js';
+import { isGgmlBlock } from '../../engine/formats/ggml-blocks.js';
+import { ggmlLinearRow, ggmlRowsCall, ggmlScratchBytes } from './ggml-linear.js';
 import { newAct, type WasmAct, type WasmContext } from './act.js';
 import type { WasmLinear } from './tensors.js';
 import { partBounds, type KernelPart } from './threads.js';
@@ -30,6 +32,7 @@ function rows4GroupBytes(w: WasmLinear): number {
 function scratchBytes(ctx: WasmContext, w: WasmLinear, T: number): number {
   const k = ctx.kernels;
   if (w.format === 'f32' || w.format === 'bf16') return 0;
+  if (isGgmlBlock(w.format)) return ggmlScratchBytes(w);
   if (w.format === 'nvfp4-s24') return T * k.gather_scratch_bytes(w.cols);
   return T * (ctx.relaxed ? k.i8_scratch_bytes(w.cols) : k.q16_scratch_bytes(w.cols));
 }
@@ -37,6 +40,7 @@ function scratchBytes(ctx: WasmContext, w: WasmLinear, T: number): number {
 /** The kernel call for rows [n0, n0 + n) of `w` (n0 a multiple of 4): T tokens of x, outputs (T, n) at y. */
 function rowsCall(ctx: WasmContext, w: WasmLinear, x: number, T: number, scratch: number, y: number, n0: number, n: number): KernelPart {
   const K = w.cols;
+  if (isGgmlBlock(w.format)) return ggmlRowsCall(w, x, T, scratch, y, n0, n);
   if (w.format === 'f32') return { kernel: 'f32_matmul', args: [x, w.ptr + n0 * K * 4, y, T, K, n] };
   if (w.format === 'bf16') return { kernel: 'bf16_matmul', args: [x, w.ptr + n0 * K * 2, y, T, K, n] };
   const s24 = w.format === 'nvfp4-s24';
@@ -111,6 +115,7 @@ export function linearRow(ctx: WasmContext, w: WasmLinear, r: number, dst: numbe
   const n = w.cols;
   if (w.format === 'f32') return heap.copy(dst, w.ptr + r * n * 4, n * 4);
   if (w.format === 'bf16') return ctx.kernels.bf16_to_f32(w.ptr + r * n * 2, dst, n);
+  if (isGgmlBlock(w.format)) return ggmlLinearRow(ctx, w, r, dst);
   const row = new Float64Array(n);
   const scales = heap.u8(w.scales + r * (n / 16), n / 16);
   if (w.format === 'nvfp4') decodeNvfp4Row(heap.u8(w.ptr + r * (n / 2), n / 2), scales, w.scale2, 0, n, row);

@@ -1,5 +1,6 @@
 // The WASM backend's weights, copied once into WASM memory at load:
-//   linear weights [out, in] (and the embedding) keep their f32 or bf16 bytes; f16 is widened
+//   linear weights [out, in] (and the embedding) keep their f32 or bf16 bytes, or their ggml blocks
+//     (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K as the GGUF stores them, ggml-linear.ts); f16 is widened
 //     to f32 at load (exact), since there is no f16 kernel;
 //   4-bit linear weights (spec §14.1, DESIGN §3) keep their packed form as stored: the E2M1 codes
 //     (nvfp4 (out, in/2), nvfp4-s24 (out, in/4)), the E4M3 scales (out, in/16), for s24 the
@@ -19,6 +20,7 @@ import type { ModelConfig } from '../../engine/core/config.js';
 import { MissingTensorError, UnsupportedDTypeError } from '../../engine/core/errors.js';
 import { linearWeight, sidecarNames, type TensorEntry } from '../../engine/core/weights.js';
 import { decodeAll, f16ToF32 } from '../../engine/formats/dtype.js';
+import { GGML_BLOCK_DTYPES, isGgmlBlock, type GgmlBlockDType } from '../../engine/formats/ggml-blocks.js';
 import { checkPositionCodes } from '../../engine/formats/sparse24.js';
 import type { Heap } from './heap.js';
 
@@ -28,7 +30,7 @@ import type { Heap } from './heap.js';
  */
 export interface WasmLinear {
   readonly name: string;
-  readonly format: 'f32' | 'bf16' | 'nvfp4' | 'nvfp4-s24';
+  readonly format: 'f32' | 'bf16' | 'nvfp4' | 'nvfp4-s24' | GgmlBlockDType;
   /** 4-bit: 'rows4' when `ptr` holds codes, scales (and s24 positions) repacked (fp4_rows4.ts, nvfp4s24_gather.ts; `scales`, `positions` are then 0), else 'modelopt'. */
   readonly layout: 'modelopt' | 'rows4';
   readonly rows: number;
@@ -203,7 +205,7 @@ export class WasmTensors {
   private async loadLinear(name: string, entry: TensorEntry): Promise<void> {
     const [rows, cols] = entry.shape;
     const float = { layout: 'modelopt' as const, scales: 0, positions: 0, scale2: 1 };
-    if (entry.dtype === 'f32' || entry.dtype === 'bf16') {
+    if (entry.dtype === 'f32' || entry.dtype === 'bf16' || isGgmlBlock(entry.dtype)) {
       const ptr = await this.copyIn(entry);
       this.linears.set(name, { name, format: entry.dtype, rows, cols, ptr, ...float });
     } else if (entry.dtype === 'f16') {
@@ -215,7 +217,7 @@ export class WasmTensors {
       for (let i = 0; i < bits.length; i++) dst[i] = f16ToF32(bits[i]);
       this.linears.set(name, { name, format: 'f32', rows, cols, ptr, ...float });
     } else {
-      throw new UnsupportedDTypeError(name, entry.dtype, ['f32', 'bf16', 'f16', 'u8 (nvfp4, nvfp4-s24)']);
+      throw new UnsupportedDTypeError(name, entry.dtype, ['f32', 'bf16', 'f16', 'u8 (nvfp4, nvfp4-s24)', ...GGML_BLOCK_DTYPES]);
     }
   }
 

@@ -36,6 +36,8 @@ export const THREAD_KERNELS = [
   'nvfp4_matmul_i8_rows4',
   'nvfp4s24_matmul_gather',
   'nvfp4s24_matmul_gather_rows4',
+  'ggml_q8_0_matmul', 'ggml_q4_0_matmul', 'ggml_q4_k_matmul', 'ggml_q5_k_matmul', 'ggml_q6_k_matmul', // ggml-linear.ts
+  'ggml_q4_1_matmul', 'ggml_q5_0_matmul', 'ggml_q5_1_matmul',
 ] as const satisfies readonly (keyof KernelExports)[];
 export type ThreadKernel = (typeof THREAD_KERNELS)[number];
 

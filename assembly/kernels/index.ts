@@ -26,3 +26,6 @@ export { rows4_supported, nvfp4_pack_rows4 } from './fp4_rows4';
 export { i8_scratch_bytes, relaxed_simd, nvfp4_matmul_i8, nvfp4_matmul_i8_scalar, nvfp4_matmul_i8_rows4 } from './fp4_i8_relaxed';
 export { gather_scratch_bytes, nvfp4s24_matmul_gather, nvfp4s24_matmul_gather_scalar } from './nvfp4s24_gather';
 export { nvfp4s24_pack_rows4, nvfp4s24_matmul_gather_rows4 } from './nvfp4s24_gather';
+export { ggml_q8_0_matmul, ggml_q8_0_matmul_scalar, ggml_q4_0_matmul, ggml_q4_0_matmul_scalar } from './ggml_blocks';
+export { ggml_q4_k_matmul, ggml_q4_k_matmul_scalar, ggml_q5_k_matmul, ggml_q5_k_matmul_scalar, ggml_q6_k_matmul, ggml_q6_k_matmul_scalar } from './ggml_blocks';
+export { ggml_q4_1_matmul, ggml_q4_1_matmul_scalar, ggml_q5_0_matmul, ggml_q5_0_matmul_scalar, ggml_q5_1_matmul, ggml_q5_1_matmul_scalar } from './ggml_blocks';

@@ -17,6 +17,7 @@ import { intOpt, stringOpt } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { progressLine } from '../io.js';
+import { resolveModelArg } from '../model-arg.js';
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
@@ -87,7 +88,8 @@ with --quant one of ${GGUF_QUANTS.join(', ')} (default f32).
   maxPositionals: 2,
   async run({ values, positionals }, io) {
     if (positionals.length !== 2) throw new UsageError('IN and OUT are required', 'convert');
-    const [input, out] = positionals;
+    const [arg, out] = positionals;
+    const input = (await resolveModelArg(arg, io)) ?? arg;
     const maxMemoryMb = intOpt('convert', values, 'max-memory', DEFAULT_MAX_MEMORY_MIB, RUNTIME_MIB + 1, 2 ** 24)!;
     if (out.toLowerCase().endsWith('.gguf')) {
       const quant = choice<GgufQuant>('quant', stringOpt(values, 'quant'), GGUF_QUANTS, 'f32')!;

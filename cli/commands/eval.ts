@@ -5,6 +5,7 @@
 
 import { DEFAULT_CONTEXT, evaluateModel, evaluateTrigram, readEvalText } from '../../lab/eval.js';
 import { intOpt, requiredOpt, stringOpt } from '../args.js';
+import { resolveModelArg } from '../model-arg.js';
 import { BACKEND_NAMES } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
@@ -28,7 +29,7 @@ token is scored given the previous ones within windows of N tokens (a fresh sequ
 window). bits_per_byte = sum of NLL (nats) / ln 2 / UTF-8 bytes of FILE;
 perplexity = exp(sum of NLL / tokens).
 
-  --model PATH         checkpoint folder, or "default" (the default)
+  --model PATH         checkpoint folder, .gguf, Hub ORG/NAME[@REV][:TAG] (see pull), or "default" (the default)
   --text FILE          the text to score (UTF-8)
   --backend B          one of: ${BACKEND_NAMES.join(', ')} (default auto)
   --context N          window length in tokens (default ${DEFAULT_CONTEXT}, at most the model's maximum)
@@ -48,7 +49,7 @@ perplexity = exp(sum of NLL / tokens).
       return;
     }
     const text = await readEvalText(file);
-    const { session, close } = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'), {}, { requestedContext: context ?? DEFAULT_CONTEXT, report: planReporter(io.stderr, false) });
+    const { session, close } = await loadForCli(await resolveModelArg(stringOpt(values, 'model'), io), stringOpt(values, 'backend'), {}, { requestedContext: context ?? DEFAULT_CONTEXT, report: planReporter(io.stderr, false) });
     try {
       const result = evaluateModel(session, text, {
         context,

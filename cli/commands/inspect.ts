@@ -4,6 +4,7 @@ import { inspect } from '../../weights-tools/inspect.js';
 import { resolveModelPath } from '../../weights-tools/checkpoint.js';
 import { UsageError } from '../errors.js';
 import type { Command } from '../command.js';
+import { resolveModelArg } from '../model-arg.js';
 
 /**
  * The `inspect` command (dispatched by cli/main.ts).
@@ -21,7 +22,7 @@ parameter counts. PATH is a checkpoint folder or "default".`,
   maxPositionals: 1,
   async run({ positionals }, io) {
     if (positionals.length === 0) throw new UsageError('PATH is required', 'inspect');
-    const report = await inspect(resolveModelPath(positionals[0]));
+    const report = await inspect(resolveModelPath(await resolveModelArg(positionals[0], io)));
     io.stdout.write(report.endsWith('\n') ? report : `${report}\n`);
   },
 };

@@ -3,6 +3,7 @@
 // (DESIGN §5): the hook for parity checks against other implementations.
 
 import { intOpt, stringOpt, tokenListOpt } from '../args.js';
+import { resolveModelArg } from '../model-arg.js';
 import { BACKEND_NAMES } from '../backends.js';
 import type { Command } from '../command.js';
 import { loadForCli } from '../load.js';
@@ -21,7 +22,7 @@ export const logitsCommand: Command = {
 Runs the tokens through the model in one forward call and prints
 {"backend": B, "tokens": [...], "logits": [[...V floats...], ...]}, one row per position.
 
-  --model PATH   checkpoint folder, or "default" (the default)
+  --model PATH   checkpoint folder, .gguf, Hub ORG/NAME[@REV][:TAG] (see pull), or "default" (the default)
   --tokens IDS   comma-separated token ids
   --backend B    one of: ${BACKEND_NAMES.join(', ')} (default auto)
   --shard-budget MIB  wasm: split into shards of at most MIB MiB of weights, each in its own
@@ -30,7 +31,7 @@ Runs the tokens through the model in one forward call and prints
   async run({ values }, io) {
     const tokens = tokenListOpt('logits', values, 'tokens');
     const shardMib = intOpt('logits', values, 'shard-budget', undefined, 1);
-    const { session, choice, close } = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'), {}, {
+    const { session, choice, close } = await loadForCli(await resolveModelArg(stringOpt(values, 'model'), io), stringOpt(values, 'backend'), {}, {
       requestedContext: tokens.length,
       report: planReporter(io.stderr, false),
       shardBudgetBytes: shardMib === undefined ? undefined : shardMib * 2 ** 20,

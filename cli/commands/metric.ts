@@ -24,6 +24,7 @@ import { intOpt, numberOpt, requiredOpt, stringOpt, type OptionValues } from '..
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
+import { resolveModelArg } from '../model-arg.js';
 import { loadForCli } from '../load.js';
 import { packageRoot } from '../../runtime/paths.js';
 
@@ -130,7 +131,7 @@ async function ticketsDemo(values: OptionValues, io: CliIO): Promise<void> {
   const sweeps = intOpt('metric', values, 'sweeps', 30, 1)!;
   const seed = intOpt('metric', values, 'seed', 0)!;
   const k = intOpt('metric', values, 'k', 3, 1)!;
-  const loaded = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'));
+  const loaded = await loadForCli(await resolveModelArg(stringOpt(values, 'model'), io), stringOpt(values, 'backend'));
   try {
     const { model } = loaded.session;
     const text = requireText(loaded.session);

@@ -6,11 +6,12 @@
 
 import { requireText } from '../../engine/core/session.js';
 import { generate, MAX_MTP, type DoneEvent } from '../../engine/decode/generate.js';
-import { intOpt, numberOpt, stringOpt } from '../args.js';
+import { intOpt, kvDtypeOpt, numberOpt, stringOpt } from '../args.js';
 import { BACKEND_NAMES } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { progressLine } from '../io.js';
+import { resolveModelArg } from '../model-arg.js';
 import { loadForCli } from '../load.js';
 import { planReporter } from '../memory-plan.js';
 
@@ -25,7 +26,7 @@ export const runCommand: Command = {
   name: 'run',
   summary: 'generate text from a prompt, streamed to stdout',
   help: `usage: edgetron run [--model PATH] --prompt TEXT [--chat] [--no-think] [--max-tokens N]
-                    [--temperature T] [--top-k K] [--top-p P] [--seed S] [--backend B] [--threads N] [--shard-budget MIB] [--mtp K] [--stats]
+                    [--temperature T] [--top-k K] [--top-p P] [--seed S] [--backend B] [--threads N] [--shard-budget MIB] [--kv-dtype f32|bf16] [--mtp K] [--stats]
 
 Streams the continuation of TEXT to stdout. Before any weight is read, the memory plan (weights
 as resident on the backend, state per token, the WASM and machine limits, the longest context
@@ -34,7 +35,7 @@ cannot fit is refused with those numbers. On wasm, a model one 4 GiB WASM memory
 split into shards of whole layers, each in its own worker thread and memory (the plan lists
 them); a progress line shows the load on a terminal.
 
-  --model PATH       checkpoint folder, or "default" (the default)
+  --model PATH       checkpoint folder, .gguf, Hub ORG/NAME[@REV][:TAG] (see pull), or "default" (the default)
   --prompt TEXT      the prompt
   --chat             wrap the prompt in the chat template as one user message
   --no-think         with --chat: start the answer with an empty <think></think>
@@ -49,6 +50,8 @@ them); a progress line shows the load on a terminal.
                      for any N; more than 1 needs the relaxed-SIMD build
   --shard-budget MIB wasm: split into shards of at most MIB MiB of weights each, even when one
                      memory would hold the model (default: split only when it would not, 3072)
+  --kv-dtype T       wasm: the attention caches' element type, f32 (default) or bf16 (half the
+                     bytes per token of context; each K and V element rounded once)
   --mtp K            speculative decoding: draft K tokens per step with the model's MTP block
                      and verify them in one pass (default 0 = off; same output distribution)
   --stats            end stderr with one JSON line: backend, wasm_build (wasm: relaxed, simd or
@@ -68,6 +71,7 @@ them); a progress line shows the load on a terminal.
     backend: { type: 'string' },
     threads: { type: 'string' },
     'shard-budget': { type: 'string' },
+    'kv-dtype': { type: 'string' },
     mtp: { type: 'string' },
     stats: { type: 'boolean' },
   },
@@ -84,11 +88,12 @@ them); a progress line shows the load on a terminal.
       mtp: intOpt('run', values, 'mtp', 0, 0, MAX_MTP) ?? 0,
     };
     const threads = stringOpt(values, 'threads') === 'auto' ? 'auto' : intOpt('run', values, 'threads', undefined, 1, 64);
+    const kvDtype = kvDtypeOpt('run', values);
     // the memory plan: a block on a TTY, one line with --stats; at least one prompt token + --max-tokens must fit
     const report = planReporter(io.stderr, values.stats === true);
     const shardMib = intOpt('run', values, 'shard-budget', undefined, 1);
     const bar = io.stderr.isTTY ? progressLine(io, 'load') : null;
-    const { session, choice, plan, close } = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'), { threads }, {
+    const { session, choice, plan, close } = await loadForCli(await resolveModelArg(stringOpt(values, 'model'), io), stringOpt(values, 'backend'), { threads, kvDtype }, {
       requestedContext: (options.maxTokens ?? 0) + 1,
       report,
       shardBudgetBytes: shardMib === undefined ? undefined : shardMib * 2 ** 20,

@@ -17,6 +17,7 @@ import { assertFitsIsolate } from '../../serve/fit.js';
 import { resolveModelPath } from '../../weights-tools/checkpoint.js';
 import { EDGE_SHARD_BYTES, packCheckpoint } from '../../weights-tools/pack.js';
 import { intOpt, stringOpt } from '../args.js';
+import { resolveModelArg } from '../model-arg.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 
@@ -205,7 +206,7 @@ Runs the Worker (worker/) under \`wrangler dev\` on http://127.0.0.1:PORT: the O
     const apiKey = stringOpt(values, 'api-key') ?? io.env.EDGETRON_API_KEY ?? '';
     const root = packageRoot();
     if (!existsSync(join(root, 'build', 'edgetron-simd.wasm'))) throw new UsageError('the WASM kernels are not built; run `npm run build` first', 'serve');
-    const model = resolve(resolveModelPath(stringOpt(values, 'model')));
+    const model = resolve(resolveModelPath(await resolveModelArg(stringOpt(values, 'model'), io)));
     const { packDir, cleanup } = await servablePack(model, (m) => io.stderr.write(m));
     const site = await siteFolder(packDir);
     try {

@@ -10,6 +10,7 @@ import { readEvalText } from '../../lab/eval.js';
 import { sparsityReport } from '../../lab/sparsity-report.js';
 import { packageRoot } from '../../runtime/paths.js';
 import { intOpt, requiredOpt, stringOpt } from '../args.js';
+import { resolveModelArg } from '../model-arg.js';
 import { BACKEND_NAMES, pickBackend } from '../backends.js';
 import type { Command } from '../command.js';
 
@@ -54,7 +55,7 @@ the bits per byte of FILE. Writes DIR/report.md, DIR/report.json, DIR/flip-rate.
     'recover-steps': { type: 'string' },
   },
   async run({ values }, io) {
-    const model = requiredOpt('sparsity-report', values, 'model');
+    const model = (await resolveModelArg(requiredOpt('sparsity-report', values, 'model'), io))!;
     const out = requiredOpt('sparsity-report', values, 'out');
     const heldout = await readEvalText(stringOpt(values, 'text') ?? join(packageRoot(), 'assets', 'corpus', 'heldout.txt'));
     const calibFile = stringOpt(values, 'calib');

@@ -1,4 +1,4 @@
-// `edgetron synth --preset P --seed S --out DIR [--dtype f32|bf16] [--quant nvfp4] [--layers N] [--if-missing]`: write a
+// `edgetron synth --preset P --seed S --out DIR [--dtype f32|bf16] [--quant nvfp4|fp8] [--layers N] [--if-missing]`: write a
 // seeded random checkpoint in the HF layout (DESIGN §4), with a progress line on stderr.
 
 import { PRESET_NAMES } from '../../weights-tools/presets.js';
@@ -17,7 +17,7 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 export const synthCommand: Command = {
   name: 'synth',
   summary: 'write a seeded random model of a preset shape',
-  help: `usage: edgetron synth --preset P --seed S --out DIR [--dtype f32|bf16] [--quant nvfp4] [--layers N] [--if-missing]
+  help: `usage: edgetron synth --preset P --seed S --out DIR [--dtype f32|bf16] [--quant nvfp4|fp8] [--layers N] [--if-missing]
 
 Writes a checkpoint folder (config.json, model.safetensors, tokenizer.json,
 tokenizer_config.json) with seeded random weights; the same seed gives the same bytes.
@@ -28,6 +28,10 @@ tokenizer_config.json) with seeded random weights; the same seed gives the same 
   --dtype D      f32 (default) or bf16
   --quant nvfp4  store the linears of the nano policy as nvfp4: exactly what
                  \`convert --quant nvfp4\` makes of the same synth without it
+  --quant fp8    store the Mamba, expert and MLP projections as ModelOpt FP8
+                 (F8_E4M3 + per-tensor weight_scale + input_scale, with
+                 quantization_config and hf_quant_config.json), as NVIDIA's -FP8
+                 releases do; use with --dtype bf16 for their BF16 remainder
   --layers N     keep only the first N layers of the preset's pattern
                  (e.g. --preset nano --layers 6: NVIDIA's names and shapes, 6 layers)
   --if-missing   do nothing when DIR already holds a model`,
@@ -48,7 +52,7 @@ tokenizer_config.json) with seeded random weights; the same seed gives the same 
     const dtype = stringOpt(values, 'dtype') ?? 'f32';
     if (dtype !== 'f32' && dtype !== 'bf16') throw new UsageError(`--dtype must be f32 or bf16, got "${dtype}"`, 'synth');
     const quant = stringOpt(values, 'quant');
-    if (quant !== undefined && quant !== 'nvfp4') throw new UsageError(`--quant must be nvfp4, got "${quant}"`, 'synth');
+    if (quant !== undefined && quant !== 'nvfp4' && quant !== 'fp8') throw new UsageError(`--quant must be nvfp4 or fp8, got "${quant}"`, 'synth');
     let lastPercent = -1;
     const result = await synthesize({
       preset,

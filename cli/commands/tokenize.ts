@@ -5,6 +5,7 @@ import { TextCodec } from '../../engine/text/text.js';
 import { openCheckpoint, resolveModelPath } from '../../weights-tools/checkpoint.js';
 import { requiredOpt, stringOpt } from '../args.js';
 import type { Command } from '../command.js';
+import { resolveModelArg } from '../model-arg.js';
 
 /**
  * The `tokenize` command (dispatched by cli/main.ts).
@@ -19,12 +20,12 @@ export const tokenizeCommand: Command = {
 Prints the ids of TEXT as a JSON array. No BOS is added; special-token strings such as
 <|im_end|> in the text map to their ids.
 
-  --model PATH   checkpoint folder, or "default" (the default)
+  --model PATH   checkpoint folder, .gguf, Hub ORG/NAME[@REV][:TAG] (see pull), or "default" (the default)
   --text TEXT    the text to tokenize`,
   options: { model: { type: 'string' }, text: { type: 'string' } },
   async run({ values }, io) {
     const input = requiredOpt('tokenize', values, 'text');
-    const ckpt = await openCheckpoint(resolveModelPath(stringOpt(values, 'model')));
+    const ckpt = await openCheckpoint(resolveModelPath(await resolveModelArg(stringOpt(values, 'model'), io)));
     try {
       if (ckpt.tokenizerJson === null) throw new MissingTokenizerError(ckpt.path);
       const text = TextCodec.fromJson(ckpt.tokenizerJson, ckpt.tokenizerConfig, ckpt.path);

@@ -15,6 +15,7 @@ import { exportHf, train } from '../../lab/train/trainer.js';
 import { paramLayout } from '../../lab/train/params.js';
 import { PRESET_NAMES, isPresetName, presetConfig } from '../../weights-tools/presets.js';
 import { intOpt, numberOpt, requiredOpt, stringOpt } from '../args.js';
+import { resolveModelArg } from '../model-arg.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 
@@ -100,7 +101,7 @@ model.safetensors and DIR's tokenizer files (an HF folder for \`edgetron run --m
     const sparseTraining = sparse && new SparseTraining(paramLayout(parseConfig(rawConfig)), sparseLinears(parseConfig(rawConfig)), sparse);
     const result = await train({
       ...options,
-      initFrom: stringOpt(values, 'init'),
+      initFrom: await resolveModelArg(stringOpt(values, 'init'), io),
       sparse: sparseTraining || undefined,
       onProgress: (p) =>
         io.stderr.write(

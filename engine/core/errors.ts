@@ -176,6 +176,22 @@ export class QuantizedLayoutError extends EdgetronError {
   }
 }
 
+/**
+ * A quantisation config (config.json `quantization_config`, hf_quant_config.json) names a method or
+ * algorithm edgetron cannot load for a tensor it quantises: names the tensor, the value, where it
+ * came from and the supported choices.
+ */
+export class UnsupportedQuantizationError extends EdgetronError {
+  constructor(
+    readonly tensor: string,
+    readonly value: string,
+    readonly source: string,
+    readonly supported: readonly string[],
+  ) {
+    super(`tensor ${tensor}: ${source} says ${value}, which edgetron cannot load; supported: ${supported.join(', ')}`);
+  }
+}
+
 /** A tensor holds fewer (or more) bytes than its dtype and shape need. */
 export class TruncatedTensorError extends EdgetronError {
   constructor(

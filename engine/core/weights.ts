@@ -1,15 +1,24 @@
 // spec §12: the tensors a NemotronH checkpoint must hold, and the lazy tensor store every
 // loader (safetensors, later GGUF and the edge pack) presents to the backends. A linear weight
-// may be a float matrix or, with its sidecars, nvfp4 / nvfp4-s24 (spec §14.1, DESIGN §3).
+// may be a float matrix or, with its sidecars, nvfp4 / nvfp4-s24 (spec §14.1, DESIGN §3), or
+// ModelOpt FP8 (f8_e4m3 with a per-tensor scale), which reads as bf16 (engine/formats/fp8.ts).
+// The checkpoint's quantisation config (engine/formats/modelopt.ts) is checked against the
+// stored dtypes where they disagree in a way that changes the numbers.
 
+import { FP8_SCALE_DTYPES, fp8AsBf16 } from '../formats/fp8.js';
+import { CHECKPOINT_QUANT_ALGOS, moduleQuant, NVFP4_GROUP_SIZE, parseQuantScheme, QUANT_ALGOS, type QuantScheme } from '../formats/modelopt.js';
 import { NVFP4_BLOCK } from '../formats/nvfp4.js';
 import type { LayerSpec, ModelConfig } from './config.js';
-import { MissingTensorError, QuantizedLayoutError, TensorShapeError, TruncatedTensorError, UnsupportedDTypeError } from './errors.js';
+import { MissingTensorError, QuantizedLayoutError, TensorShapeError, TruncatedTensorError, UnsupportedDTypeError, UnsupportedQuantizationError } from './errors.js';
+
+/** ggml block types a linear weight may keep as stored (engine/formats/ggml-blocks.ts), in the order they were added. */
+export const GGML_BLOCK_DTYPES = ['q8_0', 'q4_0', 'q4_k', 'q5_k', 'q6_k', 'q4_1', 'q5_0', 'q5_1'] as const;
+export type GgmlBlockDType = (typeof GGML_BLOCK_DTYPES)[number];
 
 /** Element types a tensor may be stored in (safetensors spelling lower-cased). */
-export type DType = 'f32' | 'f16' | 'bf16' | 'f64' | 'u8' | 'i8' | 'i32' | 'i64' | 'f8_e4m3';
+export type DType = 'f32' | 'f16' | 'bf16' | 'f64' | 'u8' | 'i8' | 'i32' | 'i64' | 'f8_e4m3' | GgmlBlockDType;
 
-/** Bytes per element of each dtype. */
+/** Bytes per element of each dtype (a ggml block dtype: block bytes / block values, engine/formats/ggml-blocks.ts). */
 export const DTYPE_BYTES: Readonly<Record<DType, number>> = {
   f32: 4,
   f16: 2,
@@ -20,17 +29,25 @@ export const DTYPE_BYTES: Readonly<Record<DType, number>> = {
   i32: 4,
   i64: 8,
   f8_e4m3: 1,
+  q8_0: 34 / 32,
+  q4_0: 18 / 32,
+  q4_k: 144 / 256,
+  q5_k: 176 / 256,
+  q6_k: 210 / 256,
+  q4_1: 20 / 32,
+  q5_0: 22 / 32,
+  q5_1: 24 / 32,
 };
 
-/** Float dtypes a linear weight may have on the CPU backends today. */
-export const LINEAR_DTYPES: readonly DType[] = ['f32', 'f16', 'bf16'];
+/** Dtypes a linear weight may have on the CPU backends today: float, or ggml blocks kept as stored. */
+export const LINEAR_DTYPES: readonly DType[] = ['f32', 'f16', 'bf16', ...GGML_BLOCK_DTYPES];
 /**
  * Storage formats of a linear weight [out, in] (DESIGN §3): a float dtype, or NVFP4 (spec §14.1,
  * ModelOpt layout) dense or 2:4 sparse. Format names are append-only.
  */
-export type LinearFormat = 'f32' | 'f16' | 'bf16' | 'nvfp4' | 'nvfp4-s24';
+export type LinearFormat = 'f32' | 'f16' | 'bf16' | 'nvfp4' | 'nvfp4-s24' | GgmlBlockDType;
 /** Every linear-weight format, in the order they were added. */
-export const LINEAR_FORMATS: readonly LinearFormat[] = ['f32', 'f16', 'bf16', 'nvfp4', 'nvfp4-s24'];
+export const LINEAR_FORMATS: readonly LinearFormat[] = ['f32', 'f16', 'bf16', 'nvfp4', 'nvfp4-s24', ...GGML_BLOCK_DTYPES];
 
 /** Float dtypes for small parameter vectors (norms, conv, A_log, D, dt_bias, router bias). */
 export const PARAM_DTYPES: readonly DType[] = ['f32', 'f16', 'bf16', 'f64'];
@@ -170,7 +187,7 @@ export interface SidecarNames {
   readonly scale: string; // X.weight_scale    E4M3 [out, in/16]
   readonly scale2: string; // X.weight_scale_2  f32 [] or [1]
   readonly positions: string; // X.weight_pos  u8 [out, in/8] (nvfp4-s24 only)
-  readonly inputScale: string; // X.input_scale  f32 scalar, ignored (W4A16)
+  readonly inputScale: string; // X.input_scale  f32 scalar: checked, never applied (activations stay f32: W4A16, W8A16)
 }
 
 /**
@@ -257,27 +274,97 @@ function validateQuantized(spec: TensorSpec, t: TensorEntry, store: WeightStore,
     checkTensor(stored.positions, positions, [rows, cols / 8], ['u8']);
     found.set(canonical.positions, positions);
   }
+  checkInputScale(store, stored.inputScale);
+}
+
+/** A scalar scale's shape: [] or [1], as stored. */
+const scalarShape = (t: TensorEntry) => (t.shape.length === 0 ? [] : [1]);
+
+/** `X.input_scale`, where there is one, must be a float scalar (it is kept, never applied). */
+function checkInputScale(store: WeightStore, name: string): TensorEntry | undefined {
+  const t = store.get(name);
+  if (t) checkTensor(name, t, scalarShape(t), FP8_SCALE_DTYPES);
+  return t;
+}
+
+/**
+ * An f8_e4m3 linear weight is ModelOpt FP8 (spec §12): codes [out, in] with a per-tensor
+ * `weight_scale` (f32 or bf16 scalar) and usually an `input_scale`; it enters `found` as the bf16
+ * view that decodes E4M3 · weight_scale (engine/formats/fp8.ts).
+ */
+function validateFp8(spec: TensorSpec, t: TensorEntry, store: WeightStore, found: Map<string, TensorEntry>): void {
+  checkTensor(spec.name, t, spec.shape, ['f8_e4m3']);
+  const stored = sidecarNames(t.name);
+  const scale = store.get(stored.scale);
+  if (!scale) throw new MissingTensorError(stored.scale, `${store.source} (the per-tensor scale of the FP8 weight ${t.name})`);
+  if (scale.shape.length > 1 || (scale.shape.length === 1 && scale.shape[0] !== 1)) {
+    throw new QuantizedLayoutError(stored.scale, `shape [${scale.shape.join(', ')}]: FP8 weights load with one per-tensor scale ([] or [1]); per-channel or block scales are not supported`);
+  }
+  checkTensor(stored.scale, scale, scalarShape(scale), FP8_SCALE_DTYPES);
+  const inputScale = checkInputScale(store, stored.inputScale);
+  found.set(spec.name, fp8AsBf16({ weight: t, scale, inputScale }) as TensorEntry);
+}
+
+/** Float dtypes: a weight stored so is read as it is, whatever the quantisation config says. */
+const isFloat = (t: TensorEntry) => t.dtype === 'f32' || t.dtype === 'f16' || t.dtype === 'bf16' || t.dtype === 'f64';
+
+/**
+ * Check linear weight `spec` (stored as `t`, if present) against the checkpoint's quantisation
+ * config where it matters: an algorithm edgetron cannot load for a weight not stored in float, an
+ * NVFP4 group size other than 16, FP8 in the config but NVFP4 codes in the file (or the reverse),
+ * and a float weight with a `weight_scale` beside it that the config calls quantised (is it
+ * dequantised already?). A quantised module the config excludes, or a float one it quantises
+ * (ModelOpt leaves some, e.g. the router gate), loads as stored.
+ */
+function checkQuantConfig(scheme: QuantScheme, spec: TensorSpec, t: TensorEntry | undefined, store: WeightStore): void {
+  const name = t?.name ?? spec.name;
+  const module = name.replace(/\.weight$/, '');
+  const canonical = spec.name.replace(/\.weight$/, '');
+  const q = moduleQuant(scheme, module) && moduleQuant(scheme, canonical);
+  if (!q || (t && isFloat(t) && !store.get(sidecarNames(name).scale))) return;
+  const algo = q.algo || '(no quant_algo)';
+  if (!(QUANT_ALGOS as readonly string[]).includes(algo)) throw new UnsupportedQuantizationError(name, algo, scheme.source, scheme.method === 'modelopt' ? CHECKPOINT_QUANT_ALGOS : ['quant_method "modelopt"']);
+  if (algo === 'NVFP4' && q.groupSize !== null && q.groupSize !== NVFP4_GROUP_SIZE) {
+    throw new UnsupportedQuantizationError(name, `NVFP4 with group_size ${q.groupSize}`, scheme.source, [`group_size ${NVFP4_GROUP_SIZE}`]);
+  }
+  if (!t) return;
+  const storedAs = t.dtype === 'u8' ? 'NVFP4' : t.dtype === 'f8_e4m3' ? 'FP8' : null;
+  if (storedAs === null) {
+    throw new QuantizedLayoutError(name, `${scheme.source} quantises ${module} as ${algo} and ${sidecarNames(name).scale} is present, but the weight is stored as ${t.dtype}; is it already dequantised? Remove the scale or store the ${algo} codes`);
+  }
+  if (storedAs !== algo) {
+    throw new QuantizedLayoutError(name, `${scheme.source} quantises ${module} as ${algo}, but it is stored as ${t.dtype} (${storedAs})`);
+  }
 }
 
 /**
  * Check that the store holds every tensor the config needs, with the right shape, a usable dtype
  * and as many bytes as those imply. A linear weight may be a float matrix or nvfp4 / nvfp4-s24
- * with its sidecars (DESIGN §3), which are added to the result beside it; `X.input_scale` is
- * ignored. Throws the first problem as a named error; returns the tensors by canonical name.
+ * with its sidecars (DESIGN §3), which are added to the result beside it, or ModelOpt FP8, which
+ * enters as its bf16 view; `X.input_scale` is checked (a float scalar), never applied. The
+ * config's `quantization_config` (engine/formats/modelopt.ts) is checked against the stored
+ * dtypes (`checkQuantConfig`). Throws the first problem as a named error; returns the tensors by
+ * canonical name.
  */
 export function validateWeights(config: ModelConfig, store: WeightStore, withMtp = false): Map<string, TensorEntry> {
   const found = new Map<string, TensorEntry>();
+  const scheme = parseQuantScheme(config.raw?.quantization_config);
   for (const spec of expectedTensors(config, withMtp)) {
     const t = findTensor(store, spec.name);
+    if (spec.linear && scheme) checkQuantConfig(scheme, spec, t, store);
     if (!t) throw new MissingTensorError(spec.name, store.source);
     if (spec.linear && t.dtype === 'u8') {
       validateQuantized(spec, t, store, found);
       continue;
     }
+    if (spec.linear && t.dtype === 'f8_e4m3') {
+      validateFp8(spec, t, store, found);
+      continue;
+    }
     const shape = spec.name.endsWith('conv1d.weight') && t.shape.length === 2 ? [t.shape[0], 1, t.shape[1]] : t.shape;
     if (!sameShape(shape, spec.shape)) throw new TensorShapeError(spec.name, spec.shape, t.shape);
     if (!spec.dtypes.includes(t.dtype)) {
-      throw new UnsupportedDTypeError(spec.name, t.dtype, spec.linear ? [...spec.dtypes, 'u8 (nvfp4, nvfp4-s24)'] : spec.dtypes);
+      throw new UnsupportedDTypeError(spec.name, t.dtype, spec.linear ? [...spec.dtypes, 'u8 (nvfp4, nvfp4-s24)', 'f8_e4m3 (FP8)'] : spec.dtypes);
     }
     const bytes = spec.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
     if (t.byteLength !== bytes) throw new TruncatedTensorError(spec.name, bytes, t.byteLength);

@@ -6,6 +6,8 @@
 // Block layouts (ggml-common.h; all little-endian, blocks follow each other along a row):
 //   Q8_0  (32 values, 34 bytes): f16 d | i8 q[32]           x[j] = q[j]·d
 //   Q4_0  (32 values, 18 bytes): f16 d | u8 qs[16]          x[j] = (lo(qs[j]) − 8)·d,  x[j+16] = (hi(qs[j]) − 8)·d
+//   Q4_1, Q5_0, Q5_1 (32 values; 20, 22, 24 bytes): engine/formats/legacy-quants.ts
+//   Q4_K, Q5_K, Q6_K (256 values; 144, 176, 210 bytes): engine/formats/kquants.ts
 //   NVFP4 (64 values, 36 bytes): u8 d[4] | u8 qs[32]        sub-block s (16 values) uses d[s] and qs[8s .. 8s+8):
 //                                x[16s+j] = E2M1(lo(qs[8s+j]))·UE4M3(d[s]),  x[16s+j+8] = E2M1(hi(qs[8s+j]))·UE4M3(d[s])
 // Quantisers (ggml-quants.c `quantize_row_*_ref`, all arithmetic in f32, scales stored as f16):
@@ -24,7 +26,13 @@ export const GGML_TYPE = {
   F32: 0,
   F16: 1,
   Q4_0: 2,
+  Q4_1: 3,
+  Q5_0: 6,
+  Q5_1: 7,
   Q8_0: 8,
+  Q4_K: 12,
+  Q5_K: 13,
+  Q6_K: 14,
   BF16: 30,
   NVFP4: 40,
 } as const;
@@ -55,6 +63,12 @@ export const GGML_SUPPORTED: ReadonlyMap<number, GgmlTypeInfo> = new Map(
       [GGML_TYPE.BF16, 1, 2],
       [GGML_TYPE.Q8_0, 32, 34],
       [GGML_TYPE.Q4_0, 32, 18],
+      [GGML_TYPE.Q4_1, 32, 20],
+      [GGML_TYPE.Q5_0, 32, 22],
+      [GGML_TYPE.Q5_1, 32, 24],
+      [GGML_TYPE.Q4_K, 256, 144],
+      [GGML_TYPE.Q5_K, 256, 176],
+      [GGML_TYPE.Q6_K, 256, 210],
       [GGML_TYPE.NVFP4, 64, 36],
     ] as const
   ).map(([id, blockValues, blockBytes]) => [id, { id, name: GGML_TYPE_NAMES[id], blockValues, blockBytes }]),

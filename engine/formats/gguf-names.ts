@@ -12,12 +12,14 @@
 //   ssm_conv1d [convDim, K] stays 2-D (the engine accepts [convDim, K] for [convDim, 1, K])
 //   *_exps     [E, out, in] → E tensors experts.e.* [out, in] (views into the stacked tensor)
 //   output     absent ⇒ tied embeddings
-// Q8_0 and Q4_0 are dequantised to f32 when read (exact); F32, F16 and BF16 pass through as they
-// are; NVFP4 is repacked losslessly into the engine's `nvfp4` format (engine/formats/ggml-types.ts).
+// Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K matrices keep their blocks, as engine dtypes of those names
+// (engine/formats/ggml-blocks.ts), unless the store is opened with `blocks: 'dequant'`; other
+// tensors of those types are dequantised to f32 when read (exact); F32, F16 and BF16 pass through; NVFP4 is repacked losslessly into the engine's `nvfp4` format (engine/formats/ggml-types.ts).
 
 import { CorruptWeightsError, UnsupportedArchitectureError } from '../core/errors.js';
 import { GGUF_VALUE, type GgufFile, type GgufScalar, type GgufTensorInfo } from './gguf.js';
-import { GGML_TYPE, NVFP4_BLOCK_BYTES, dequantNvfp4, dequantQ4_0, dequantQ8_0, nvfp4Repackable, repackNvfp4 } from './ggml-types.js';
+import { GGML_TYPE, NVFP4_BLOCK_BYTES, dequantNvfp4, nvfp4Repackable, repackNvfp4 } from './ggml-types.js';
+import { ggmlBlockOf } from './ggml-blocks.js';
 import { DTYPE_BYTES, type DType, type TensorEntry, type WeightStore } from '../core/weights.js';
 
 /** The llama.cpp architectures that are NemotronH models. */
@@ -303,6 +305,8 @@ export type Nvfp4Mode = 'repack' | 'dequant';
 export interface GgufStoreOptions {
   /** Default 'repack' (lossless; a tensor that cannot be repacked exactly is dequantised instead). */
   readonly nvfp4?: Nvfp4Mode;
+  /** Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K matrices: kept as their blocks ('keep', the default; engine/formats/ggml-blocks.ts) or dequantised to f32. */
+  readonly blocks?: 'keep' | 'dequant';
 }
 
 /** One NVFP4 tensor's per-tensor (or per-expert) scales from `X.scale`, and whether it repacks exactly. */
@@ -348,13 +352,22 @@ async function nvfp4Infos(gguf: GgufFile, mode: Nvfp4Mode): Promise<Map<string, 
  * The entries of one GGUF tensor stored at [offset, offset + rawBytes) with HF name `hf` and
  * shape `shape`; `scale` is its NVFP4 per-tensor scale.
  */
-function entriesAt(gguf: GgufFile, t: GgufTensorInfo, hf: string, shape: number[], offset: number, rawBytes: number, nvfp4?: { scale: number; repack: boolean }): TensorEntry[] {
+function entriesAt(gguf: GgufFile, t: GgufTensorInfo, hf: string, shape: number[], offset: number, rawBytes: number, keepBlocks: boolean, nvfp4?: { scale: number; repack: boolean }): TensorEntry[] {
   const nValues = shape.reduce((a, b) => a * b, 1);
   switch (t.type.id) {
     case GGML_TYPE.Q8_0:
-      return [fileEntry(gguf, hf, shape, 'f32', offset, rawBytes, toF32(dequantQ8_0))];
     case GGML_TYPE.Q4_0:
-      return [fileEntry(gguf, hf, shape, 'f32', offset, rawBytes, toF32(dequantQ4_0))];
+    case GGML_TYPE.Q4_1:
+    case GGML_TYPE.Q5_0:
+    case GGML_TYPE.Q5_1:
+    case GGML_TYPE.Q4_K:
+    case GGML_TYPE.Q5_K:
+    case GGML_TYPE.Q6_K: {
+      const block = ggmlBlockOf(t.type.id)!;
+      // a matrix keeps its blocks (a linear weight the backends multiply as stored); anything else is f32
+      if (keepBlocks && shape.length === 2 && !hf.endsWith('conv1d.weight')) return [fileEntry(gguf, hf, shape, block.dtype, offset, rawBytes)];
+      return [fileEntry(gguf, hf, shape, 'f32', offset, rawBytes, toF32(block.dequant))];
+    }
     case GGML_TYPE.NVFP4: {
       const { scale, repack } = nvfp4!;
       if (!repack || shape.length !== 2) return [fileEntry(gguf, hf, shape, 'f32', offset, rawBytes, toF32((raw, dst, n) => dequantNvfp4(raw, dst, n, scale)))];
@@ -374,7 +387,7 @@ function entriesAt(gguf: GgufFile, t: GgufTensorInfo, hf: string, shape: number[
 }
 
 /** The entries (one, or one per expert) of one GGUF tensor under HF names. */
-function entriesOf(gguf: GgufFile, t: GgufTensorInfo, hf: string, nvfp4: Map<string, Nvfp4Info>): TensorEntry[] {
+function entriesOf(gguf: GgufFile, t: GgufTensorInfo, hf: string, nvfp4: Map<string, Nvfp4Info>, keepBlocks: boolean): TensorEntry[] {
   const file = gguf.source.name;
   const shape = [...t.dims].reverse();
   if (hf.endsWith('.A_log')) {
@@ -388,7 +401,7 @@ function entriesOf(gguf: GgufFile, t: GgufTensorInfo, hf: string, nvfp4: Map<str
   const info = nvfp4.get(t.name);
   if (!hf.includes('{e}')) {
     const flat = hf.endsWith('.D') || hf.endsWith('mixer.norm.weight'); // [H, 1] and [G, dInner/G] are vectors
-    return entriesAt(gguf, t, hf, flat ? [t.nValues] : shape, t.offset, t.byteLength, info && { scale: info.scales[0], repack: info.repack });
+    return entriesAt(gguf, t, hf, flat ? [t.nValues] : shape, t.offset, t.byteLength, keepBlocks, info && { scale: info.scales[0], repack: info.repack });
   }
   if (shape.length !== 3) throw new CorruptWeightsError(file, `tensor ${t.name} must be 3-D [experts, out, in], got [${shape.join(', ')}]`);
   const [nExperts, ...perExpert] = shape;
@@ -397,7 +410,7 @@ function entriesOf(gguf: GgufFile, t: GgufTensorInfo, hf: string, nvfp4: Map<str
   }
   const bytesEach = t.byteLength / nExperts;
   return Array.from({ length: nExperts }, (_, e) =>
-    entriesAt(gguf, t, hf.replace('{e}', String(e)), perExpert, t.offset + e * bytesEach, bytesEach, info && {
+    entriesAt(gguf, t, hf.replace('{e}', String(e)), perExpert, t.offset + e * bytesEach, bytesEach, keepBlocks, info && {
       scale: info.scales[info.scales.length === 1 ? 0 : e],
       repack: info.repack,
     }),
@@ -420,7 +433,7 @@ export async function ggufWeightStore(gguf: GgufFile, options: GgufStoreOptions 
   for (const t of gguf.tensors) {
     const hf = hfTensorName(t.name);
     if (!hf) continue;
-    for (const e of entriesOf(gguf, t, hf, nvfp4)) entries.set(e.name, e);
+    for (const e of entriesOf(gguf, t, hf, nvfp4, options.blocks !== 'dequant')) entries.set(e.name, e);
   }
   return {
     source: gguf.source.name,

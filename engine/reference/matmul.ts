@@ -1,12 +1,14 @@
 // Linear layer, the one primitive under every projection: Y = X · Wᵀ.
 //   Y[t, o] = Σ_i X[t, i] · W[o, i]      X (T, in), W (out, in), Y (T, out)
-// W is raw f32/f16/bf16, or nvfp4 / nvfp4-s24 (spec §14.1: W = E2M1 · E4M3(block scale) ·
-// weight_scale_2, the pruned elements of s24 are 0). Each weight row is decoded exactly to f64
+// W is raw f32/f16/bf16, ggml blocks (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K as a GGUF stores them, decoded as
+// ggml does: engine/formats/ggml-blocks.ts), or nvfp4 / nvfp4-s24 (spec §14.1: W = E2M1 · E4M3(block
+// scale) · weight_scale_2, the pruned elements of s24 are 0). Each weight row is decoded exactly to f64
 // (engine/formats/dtype.ts, engine/formats/nvfp4.ts) once per call, then dotted with every row of X in f64.
 // Error budget: f64 rounding only, ≲ in · 2^−53 · Σ|X·W| relative; the oracle for all backends,
 // the fused 4-bit kernels included.
 
 import { decodeInto } from '../formats/dtype.js';
+import { decodeBlocksInto, isGgmlBlock } from '../formats/ggml-blocks.js';
 import { decodeNvfp4Row, decodeNvfp4S24Row } from '../formats/nvfp4.js';
 import { RefAct } from './act.js';
 import type { LinearTap, RawTensor } from './tensors.js';
@@ -17,7 +19,8 @@ import type { LinearTap, RawTensor } from './tensors.js';
  */
 export function decodeWeightRow(w: RawTensor, o: number, dst: Float64Array, dstOffset = 0): void {
   const out = dstOffset === 0 ? dst : dst.subarray(dstOffset, dstOffset + w.cols);
-  if (!w.quant) decodeInto(w.dtype, w.bytes, o * w.cols, w.cols, out, 0, w.name);
+  if (isGgmlBlock(w.dtype)) decodeBlocksInto(w.dtype, w.bytes, o * w.cols, w.cols, out);
+  else if (!w.quant) decodeInto(w.dtype, w.bytes, o * w.cols, w.cols, out, 0, w.name);
   else if (w.quant.format === 'nvfp4') decodeNvfp4Row(w.bytes, w.quant.scale, w.quant.scale2, o, w.cols, out);
   else decodeNvfp4S24Row(w.bytes, w.quant.positions!, w.quant.scale, w.quant.scale2, o, w.cols, out);
 }

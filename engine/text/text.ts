@@ -1,11 +1,12 @@
 // spec §15.1–15.2: text in and out of the model. Tokenisation is delegated to
 // @huggingface/tokenizers over the checkpoint's tokenizer.json; the chat template from
-// tokenizer_config.json is rendered with @huggingface/jinja. Ids never get a BOS added here:
+// tokenizer_config.json is rendered as Python's Jinja2 renders it under Hugging Face's
+// apply_chat_template (./jinja.ts, over @huggingface/jinja). Ids never get a BOS added here:
 // the chat template (or the caller) decides where special tokens go.
 
-import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ChatTemplateError, MissingTokenizerError } from '../core/errors.js';
+import { PyTemplate } from './jinja.js';
 
 /** Special tokens the engine looks up by string (spec §15.1). */
 export const IM_END = '<|im_end|>';
@@ -135,7 +136,7 @@ export class TextCodec {
   readonly addBosToken: boolean;
   private readonly tokenizer: Tokenizer;
   private readonly config: Json;
-  private template: Template | undefined;
+  private template: PyTemplate | undefined;
   /** Vocabulary pieces are byte-level BPE (GPT-2 alphabet); added tokens are stored as text. */
   private readonly byteLevel: boolean;
   private readonly byteFallback: boolean;
@@ -217,7 +218,7 @@ export class TextCodec {
     if (source === undefined) throw new ChatTemplateError('tokenizer_config.json has no chat_template');
     if (!this.template) {
       try {
-        this.template = new Template(source);
+        this.template = new PyTemplate(source);
       } catch (err) {
         throw new ChatTemplateError(`cannot parse chat_template: ${(err as Error).message}`);
       }

@@ -12,6 +12,7 @@ import { assertPlanFits, formatPlan, planMemory, SHARD_WEIGHT_BYTES, WASM_LIMIT_
 import { parseConfig, type ModelConfig } from '../../engine/core/config.js';
 import { PREFILL_CHUNK } from '../../engine/core/model.js';
 import { DTYPE_BYTES, expectedTensors, type DType, type TensorEntry } from '../../engine/core/weights.js';
+import { fp8AsBf16 } from '../../engine/formats/fp8.js';
 import { planSafetensors } from '../../weights-tools/safetensors-writer.js';
 import { presetConfig } from '../../weights-tools/presets.js';
 
@@ -121,6 +122,17 @@ describe('planMemory', () => {
     expect(() => assertPlanFits('tiny', { ...plan, requestedContext: 1000, neededBytes: fixed + 1000 * kv })).not.toThrow();
   });
 
+  it('bf16 attention caches (--kv-dtype bf16) halve the KV bytes per token on wasm, and only there', () => {
+    const tensors = allIn(tiny, 'f32');
+    const f32 = planMemory({ backend: 'wasm', config: tiny, tensors, availableBytes: 8 * GiB });
+    const bf16 = planMemory({ backend: 'wasm', config: tiny, tensors, availableBytes: 8 * GiB, kvDtype: 'bf16' });
+    expect(f32.kvBytesPerToken).toBeGreaterThan(0);
+    expect(bf16.kvBytesPerToken).toBe(f32.kvBytesPerToken / 2);
+    expect(bf16.fixedStateBytes).toBe(f32.fixedStateBytes);
+    const ref = planMemory({ backend: 'reference', config: tiny, tensors, availableBytes: 8 * GiB, kvDtype: 'bf16' });
+    expect(ref.kvBytesPerToken).toBe(planMemory({ backend: 'reference', config: tiny, tensors, availableBytes: 8 * GiB }).kvBytesPerToken);
+  });
+
   it('counts wasm residency by dtype: f16 widened ×2, 4-bit codes + scales kept packed, vectors as f32 in 16-byte blocks', () => {
     const tensors = new Map<string, TensorEntry>([
       ['a.weight', entry('a.weight', 'u8', [64, 32])], // nvfp4 [64, 64]: 2048 bytes of codes
@@ -138,6 +150,16 @@ describe('planMemory', () => {
     expect(plan.weightBytes).toBe(2752);
     expect(plan.loadTransientBytes).toBe(2304); // the rows4 repack beside the ModelOpt copy
     expect(formatPlan(plan, true)).toMatch(/^memory plan \(wasm\): weights .* \[nvfp4 2\.3 KiB, f16 0\.4 KiB \(0\.2 KiB on disk\), bf16 0\.0 KiB\] \+ 2\.3 KiB while loading; .*longest context that fits \d+ tokens\n$/);
+  });
+
+  it('an FP8 (ModelOpt) weight is resident as bf16 and listed with its E4M3 bytes as stored', () => {
+    const weight = entry('c.weight', 'f8_e4m3', [10, 16]); // 160 bytes of codes
+    const fp8 = fp8AsBf16({ weight, scale: entry('c.weight_scale', 'f32', []), inputScale: entry('c.input_scale', 'f32', []) });
+    const tensors = new Map<string, TensorEntry>([['c.weight', fp8 as TensorEntry]]);
+    for (const backend of ['wasm', 'reference']) {
+      const plan = planMemory({ backend, config: tiny, tensors, availableBytes: GiB });
+      expect(plan.byDtype).toEqual([{ dtype: 'bf16 (fp8)', stored: 168, resident: 320 }]); // 160 + 4 + 4 on disk; 10·16 bf16
+    }
   });
 
   it('the WASM limit is one memory of 65536 pages less the reserved page', () => {

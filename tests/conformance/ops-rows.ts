@@ -14,14 +14,17 @@ import { parseConfig, type ModelConfig } from '../../engine/core/config.js';
 import { referenceBackend } from '../../engine/reference/index.js';
 import { presetConfig } from '../../weights-tools/presets.js';
 import { memoryTensors, randomModelTensors } from '../helpers/memory-store.js';
-import { quantizedModelTensors } from '../helpers/quantized-store.js';
+import { ggmlModelTensors, quantizedModelTensors } from '../helpers/quantized-store.js';
 import { expectNormwiseClose, randomRows, runBlock, tolPath, tolPathI8, tolPathQ16, U, uploadRandom, withPrefix } from './harness.js';
 
 type ModelKey = 'tiny' | 'tiny-latent' | 'tiny-grouped';
-type DType = 'f32' | 'bf16' | 'nvfp4' | 'nvfp4-s24';
-const DTYPES: readonly DType[] = ['f32', 'bf16', 'nvfp4', 'nvfp4-s24'];
+/** ggml block types whose 32-value blocks fit the tiny models' rows (the 256-value K-quants need K % 256 = 0: tests/engine/formats/ggml-blocks.test.ts runs them end to end). */
+const GGML = ['q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1'] as const;
+type DType = 'f32' | 'bf16' | 'nvfp4' | 'nvfp4-s24' | (typeof GGML)[number];
+const DTYPES: readonly DType[] = ['f32', 'bf16', 'nvfp4', 'nvfp4-s24', ...GGML];
 /** 4-bit linear weights (DESIGN §3): every linear of the seeded f32 model quantised; decoding is exact. */
 const QUANT = ['nvfp4', 'nvfp4-s24'] as const;
+const isGgml = (d: DType): d is (typeof GGML)[number] => (GGML as readonly string[]).includes(d);
 
 // tiny: d 64, 'ME*M-E*E', Mamba 4×16 G 2 N 16 Q 8, attention 4 q / 2 kv × 16, MoE 8 top-2 I 32 S 64, MLP 128
 // tiny-latent: LatentMoE ℓ 32, 16 experts top-4; tiny-grouped: tiny with n_group 4, topk_group 2
@@ -79,8 +82,9 @@ export const ROWS: Row[] = [
       return [out];
     },
   })),
-  // 4-bit: every op that reads a linear weight (the fused kernels, the embedding gather by decoding)
-  ...QUANT.flatMap<Row>((dtype) => [
+  // 4-bit and ggml blocks: every op that reads a linear weight (the fused kernels, the embedding
+  // gather by decoding); ggml blocks decode exactly and keep f32 activations, so they take tolPath
+  ...[...QUANT, ...GGML].flatMap<Row>((dtype) => [
     { op: 'embed (decoded rows)', shapes: '(4) → (4, 64)', model: 'tiny', dtype, tol: 0,
       run: (m) => {
         const x = m.embed(new Int32Array([0, 7, 511, 300]));
@@ -190,7 +194,12 @@ export function describeOpRows(backends: readonly Backend[], rows: readonly Row[
       for (const dtype of DTYPES) {
         if (!rows.some((r) => r.model === model && r.dtype === dtype)) continue;
         const config = CONFIGS[model]();
-        const raw = dtype === 'f32' || dtype === 'bf16' ? randomModelTensors(config, 17, { linearDType: dtype }) : quantizedModelTensors(config, 17, dtype);
+        const raw =
+          dtype === 'f32' || dtype === 'bf16'
+            ? randomModelTensors(config, 17, { linearDType: dtype })
+            : isGgml(dtype)
+              ? ggmlModelTensors(config, 17, dtype)
+              : quantizedModelTensors(config, 17, dtype);
         const tensors = memoryTensors(config, raw);
         for (const backend of [referenceBackend, ...backends]) {
           models.set(key(backend.name, model, dtype), await backend.load(config, tensors));

@@ -97,6 +97,20 @@ describe('openCheckpoint errors', () => {
     await expect(openCheckpoint(path)).rejects.toThrow(/hidden_size/);
   });
 
+  it("ModelOpt's hf_quant_config.json is folded into quantization_config; a malformed one or another quant_algo is named", async () => {
+    const path = await folder('hf-quant', {});
+    await copyFile(join(hf('moe'), 'model.safetensors'), join(path, 'model.safetensors'));
+    const raw = JSON.parse(await readFile(join(path, 'config.json'), 'utf8'));
+    await writeFile(join(path, 'config.json'), JSON.stringify({ ...raw, quantization_config: { quant_method: 'modelopt', quant_algo: 'FP8', ignore: ['lm_head'] } }));
+    await writeFile(join(path, 'hf_quant_config.json'), JSON.stringify({ producer: { name: 'modelopt' }, quantization: { quant_algo: 'FP8', exclude_modules: ['*.q_proj'] } }));
+    expect((await open(path)).config.raw.quantization_config).toEqual({ quant_method: 'modelopt', quant_algo: 'FP8', ignore: ['lm_head'], exclude_modules: ['*.q_proj'] });
+    await writeFile(join(path, 'hf_quant_config.json'), '{"quantization": ');
+    await expect(openCheckpoint(path)).rejects.toThrow(CheckpointError);
+    await expect(openCheckpoint(path)).rejects.toThrow(/hf_quant_config\.json: malformed JSON/);
+    await writeFile(join(path, 'hf_quant_config.json'), JSON.stringify({ quantization: { quant_algo: 'NVFP4' } }));
+    await expect(openCheckpoint(path)).rejects.toThrow(/quant_algo: config\.json says FP8 but hf_quant_config\.json says NVFP4/);
+  });
+
   it('a folder without weights, a missing path, and a plain file', async () => {
     const path = await folder('no-weights', {});
     await expect(openCheckpoint(path)).rejects.toThrow(`${path}: no weights file (expected model.safetensors or model.safetensors.index.json)`);

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,9 +13,13 @@ import { isLegalPositionCode } from '../../engine/formats/sparse24.js';
 import { referenceBackend } from '../../engine/reference/index.js';
 import { openCheckpoint, type Checkpoint } from '../../weights-tools/checkpoint.js';
 import { convertCheckpoint } from '../../weights-tools/convert.js';
+import { RUNTIME_MIB } from '../../weights-tools/row-chunks.js';
 import { quantizedLinears } from '../../weights-tools/quant-policy.js';
+import { serializeSafetensors, type TensorData } from '../../weights-tools/safetensors-writer.js';
 import { synthesize } from '../../weights-tools/synth.js';
+import { expectNormwiseClose, tolPath } from '../conformance/harness.js';
 import { FIXTURES } from '../helpers/fixtures.js';
+import { writeModelopt } from '../helpers/modelopt-checkpoint.js';
 
 let dir: string;
 /** Checkpoints opened by the tests, by path: each opened once, all closed at the end. */
@@ -179,5 +183,53 @@ describe('convert from GGUF', () => {
     const config = JSON.parse(readFileSync(join(dir, 'from-gguf', 'config.json'), 'utf8'));
     expect(config.quantization_config.format).toBe('nvfp4');
     expect(existsSync(join(dir, 'from-gguf', 'tokenizer.json'))).toBe(true);
+  });
+});
+
+describe('convert a ModelOpt FP8 checkpoint (NVIDIA names, engine/formats/fp8.ts) to nvfp4', () => {
+  const TOKENS = new Int32Array([1, 17, 300, 4, 4, 99, 511, 0, 42]);
+  beforeAll(async () => {
+    await synthesize({ preset: 'tiny', seed: 4, out: join(dir, 'fp8-src'), dtype: 'bf16' });
+    await writeModelopt(join(dir, 'fp8-src'), join(dir, 'fp8'), {
+      algo: 'FP8',
+      excluded: (m) => /\.mixer\.[qkvo]_proj$/.test(m) || m === 'lm_head',
+      ignore: ['*.mixer.q_proj', '*.mixer.k_proj', '*.mixer.v_proj', '*.mixer.o_proj'],
+      hfExclude: ['lm_head'],
+    });
+    // the same weights as a plain bf16 checkpoint: every tensor as validateWeights reads it
+    const ckpt = await openCheckpoint(join(dir, 'fp8'));
+    const tensors = validateWeights(ckpt.config, ckpt.store);
+    const files: TensorData[] = [];
+    for (const [name, t] of tensors) files.push({ name, dtype: t.dtype, shape: t.shape, data: await bytesOf({ ...ckpt, store: { ...ckpt.store, get: () => t } }, name) });
+    await ckpt.store.close();
+    mkdirSync(join(dir, 'fp8-as-bf16'), { recursive: true });
+    writeFileSync(join(dir, 'fp8-as-bf16', 'model.safetensors'), serializeSafetensors(files, { format: 'pt' }));
+    const raw = JSON.parse(readFileSync(join(dir, 'fp8', 'config.json'), 'utf8'));
+    delete raw.quantization_config;
+    writeFileSync(join(dir, 'fp8-as-bf16', 'config.json'), JSON.stringify(raw));
+    for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(dir, 'fp8', f), join(dir, 'fp8-as-bf16', f));
+  });
+
+  it('streams (by byte ranges, a chunk of rows at a time under a cap of 64 KiB of data) the bytes that converting its bf16 reading gives, and the pack runs', async () => {
+    const options = { quant: 'nvfp4' as const, shardMb: 0.25, maxMemoryMb: RUNTIME_MIB + 1 / 16 };
+    const { report } = await convertCheckpoint(join(dir, 'fp8'), join(dir, 'fp8-nvfp4'), options);
+    await convertCheckpoint(join(dir, 'fp8-as-bf16'), join(dir, 'bf16-nvfp4'), options);
+    const shards = readdirSync(join(dir, 'fp8-nvfp4')).sort();
+    expect(readdirSync(join(dir, 'bf16-nvfp4')).sort()).toEqual(shards);
+    for (const f of shards) expect([f, readFileSync(join(dir, 'fp8-nvfp4', f))]).toEqual([f, readFileSync(join(dir, 'bf16-nvfp4', f))]);
+    // each quantised linear within NVFP4's usual error of the FP8 weights it was made from
+    expect(report.length).toBeGreaterThan(10);
+    for (const r of report) expect([r.name, r.relError < 0.2]).toEqual([r.name, true]);
+
+    const pack = await open(join(dir, 'fp8-nvfp4'));
+    expect(pack.config.raw.quantization_config).toMatchObject({ quant_algo: 'NVFP4', format: 'nvfp4', producer: { name: 'edgetron convert' } });
+    const tensors = validateWeights(pack.config, pack.store);
+    const quantized = quantizedLinears(pack.config, { name: 'nano' });
+    for (const name of quantized) expect([name, linearWeight(tensors, name).format]).toEqual([name, 'nvfp4']);
+    expect(linearWeight(tensors, 'backbone.layers.2.mixer.q_proj.weight').format).toBe('bf16'); // was excluded (BF16), kept by the nano policy
+    const ref = new Model(await referenceBackend.load(pack.config, tensors));
+    const wasm = new Model(await createWasmBackend({ build: 'simd' }, 'wasm-simd').load(pack.config, tensors));
+    const want = ref.forward(ref.newSequence(16), TOKENS, 'all');
+    expectNormwiseClose([wasm.forward(wasm.newSequence(16), TOKENS, 'all')], [want], tolPath(8 * (64 + 4 + 24 + 32 + 64) + 64));
   });
 });

@@ -12,6 +12,7 @@ import { referenceBackend } from '../../engine/reference/index.js';
 import { openCheckpoint, type Checkpoint } from '../../weights-tools/checkpoint.js';
 import { UnknownPresetError } from '../../weights-tools/errors.js';
 import { synthesize } from '../../weights-tools/synth.js';
+import { writeModelopt } from '../helpers/modelopt-checkpoint.js';
 
 /** sha256 of `synth --preset tiny --seed 1` model.safetensors in f32: any change to the PRNG, the
  * init rules, the tensor list or the writer changes it (update deliberately, never casually). */
@@ -169,5 +170,44 @@ describe('synthesize tiny-latent', () => {
     expect(ckpt.store.get('mtp.layers.0.mixer.q_proj.weight')!.shape).toEqual([64, 64]);
     const cfg = JSON.parse(await readFile(join(dir, 'latent', 'config.json'), 'utf8'));
     expect(cfg.mtp_hybrid_override_pattern).toBe('*E');
+  });
+});
+
+describe('synthesize --quant fp8 (ModelOpt FP8, as NVIDIA ships it)', () => {
+  it("stores the Mamba, expert and MLP projections as E4M3 of the bf16 synth's weights over amax/448, with ModelOpt's config", async () => {
+    await synthesize({ preset: 'tiny-latent', seed: 8, out: join(dir, 'fp8'), dtype: 'bf16', quant: 'fp8' });
+    await synthesize({ preset: 'tiny-latent', seed: 8, out: join(dir, 'fp8-src'), dtype: 'bf16' });
+    // the test helper's FP8 of the same weights, its kept set written out by hand (spec §14.3)
+    const kept = (m: string) => /\.mixer\.([qkvo]_proj|fc[12]_latent_proj)$/.test(m) || m.startsWith('mtp.') || m === 'lm_head';
+    const quantized = await writeModelopt(join(dir, 'fp8-src'), join(dir, 'fp8-helper'), { algo: 'FP8', excluded: kept });
+    const [a, b] = [await open(join(dir, 'fp8')), await open(join(dir, 'fp8-helper'))];
+    expect(quantized.length).toBeGreaterThan(10);
+    for (const m of quantized) {
+      for (const part of ['weight', 'weight_scale']) {
+        const [x, y] = [a.store.get(`${m}.${part}`)!, b.store.get(`${m}.${part}`)!];
+        expect([`${m}.${part}`, x.dtype, x.shape]).toEqual([`${m}.${part}`, y.dtype, y.shape]);
+        const [bx, by] = [new Uint8Array(x.byteLength), new Uint8Array(y.byteLength)];
+        await x.readInto(bx);
+        await y.readInto(by);
+        expect(bx).toEqual(by);
+      }
+      expect(a.store.get(`${m}.input_scale`)).toMatchObject({ dtype: 'f32', shape: [] });
+    }
+    const fp8Names = a.store.names().filter((n) => a.store.get(n)!.dtype === 'f8_e4m3');
+    expect(fp8Names.sort()).toEqual(quantized.map((m) => `${m}.weight`).sort());
+    expect(a.config.raw.quantization_config).toMatchObject({ quant_method: 'modelopt', quant_algo: 'FP8', kv_cache_quant_algo: 'FP8' });
+    const excluded = (a.config.raw.quantization_config as { exclude_modules: string[] }).exclude_modules;
+    expect(excluded).toContain('lm_head');
+    expect(excluded).toContain('backbone.layers.2.mixer.q_proj');
+    expect(excluded.every((m) => kept(m))).toBe(true);
+    expect(JSON.parse(await readFile(join(dir, 'fp8', 'hf_quant_config.json'), 'utf8')).quantization).toMatchObject({ quant_algo: 'FP8', exclude_modules: excluded });
+    // it loads, with its MTP block, and runs
+    const tensors = validateWeights(a.config, a.store, true);
+    const model = new Model(await referenceBackend.load(a.config, tensors));
+    expect(model.forward(model.newSequence(4), Int32Array.of(3, 40, 41), 'last').every(Number.isFinite)).toBe(true);
+  });
+
+  it('refuses another quant, naming the choices', async () => {
+    await expect(synthesize({ preset: 'tiny', seed: 1, out: join(dir, 'never'), dtype: 'bf16', quant: 'int4' as 'fp8' })).rejects.toThrow(/quant = "int4" is invalid; expected nvfp4 or fp8/);
   });
 });

@@ -39,7 +39,7 @@ describe('edgetron convert', () => {
     expect((await cli('logits', '--model', join(tmp, 'q'), '--tokens', '5', '--backend', 'reference')).code).toBe(0);
     const bad = await cli('synth', '--preset', 'tiny', '--seed', '2', '--out', join(tmp, 'q2'), '--quant', 'q4_0');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/^edgetron: .*--quant must be nvfp4, got "q4_0"/);
+    expect(bad.stderr).toMatch(/^edgetron: .*--quant must be nvfp4 or fp8, got "q4_0"/);
   });
 
   it('names bad options in one line with usage status', async () => {
@@ -105,6 +105,6 @@ describe('edgetron convert to GGUF', () => {
     expect(sparse.stderr).toMatch(/--sparse applies to edge packs, not to a GGUF output/);
     const bad = await cli('convert', join(tmp, 'f32'), join(tmp, 'x.gguf'), '--quant', 'q3_k');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--quant must be one of f32, f16, bf16, q8_0, q4_0, nvfp4, got "q3_k"/);
+    expect(bad.stderr).toMatch(/--quant must be one of f32, f16, bf16, q8_0, q4_0, nvfp4, q4_k, q5_k, q6_k, q4_k_m, q4_1, q5_0, q5_1, got "q3_k"/);
   });
 });

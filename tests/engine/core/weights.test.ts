@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../engine/core/config.js';
-import { MissingTensorError, QuantizedLayoutError, TensorShapeError, TruncatedTensorError, UnsupportedDTypeError } from '../../../engine/core/errors.js';
+import { MissingTensorError, QuantizedLayoutError, TensorShapeError, TruncatedTensorError, UnsupportedDTypeError, UnsupportedQuantizationError } from '../../../engine/core/errors.js';
 import { DTYPE_BYTES, expectedTensors, linearWeight, validateWeights, type DType, type TensorEntry, type WeightStore } from '../../../engine/core/weights.js';
 
 // A store of header-only entries: validation never reads bytes.
@@ -187,5 +187,103 @@ describe('validateWeights: nvfp4 and nvfp4-s24 linear weights (DESIGN §3)', () 
     );
     expect(() => validateWeights(TINY, headerStore(entries))).toThrow(QuantizedLayoutError);
     expect(() => validateWeights(TINY, headerStore(entries))).toThrow(/in_proj\.weight: K = 8 is not a multiple of 16/);
+  });
+});
+
+describe('validateWeights: ModelOpt FP8 and the quantisation config (engine/formats/fp8.ts, modelopt.ts)', () => {
+  const C16 = parseConfig({
+    vocab_size: 32, hidden_size: 32, hybrid_override_pattern: 'ME*-', mamba_num_heads: 2, mamba_head_dim: 16, n_groups: 1,
+    ssm_state_size: 4, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 16, n_routed_experts: 2,
+    num_experts_per_tok: 1, moe_intermediate_size: 16, moe_shared_expert_intermediate_size: 32, intermediate_size: 48,
+  });
+  const withQuant = (q: unknown) => parseConfig({ ...C16.raw, quantization_config: q });
+  const OUT = 'backbone.layers.0.mixer.out_proj'; // [32, 32]
+  const IN = 'backbone.layers.0.mixer.in_proj';
+  type E = { name: string; dtype: DType; shape: readonly number[]; byteLength?: number };
+  const fp8 = (base: string, rows: number, cols: number): E[] => [
+    { name: `${base}.weight`, dtype: 'f8_e4m3', shape: [rows, cols] },
+    { name: `${base}.weight_scale`, dtype: 'f32', shape: [] },
+    { name: `${base}.input_scale`, dtype: 'f32', shape: [] },
+  ];
+  const nvfp4 = (base: string, rows: number, cols: number): E[] => [
+    { name: `${base}.weight`, dtype: 'u8', shape: [rows, cols / 2] },
+    { name: `${base}.weight_scale`, dtype: 'f8_e4m3', shape: [rows, cols / 16] },
+    { name: `${base}.weight_scale_2`, dtype: 'f32', shape: [] },
+  ];
+  const floats = (skip: string[]) =>
+    expectedTensors(C16)
+      .filter((t) => !skip.includes(t.name))
+      .map((t) => ({ name: t.name, dtype: 'bf16' as DType, shape: t.shape }));
+  const store = (out: E[]) => headerStore([...floats([`${OUT}.weight`]), ...out]);
+
+  it('reads an f8_e4m3 weight with its per-tensor scale as a bf16 view, keeping input_scale', () => {
+    const found = validateWeights(withQuant({ quant_method: 'modelopt', quant_algo: 'FP8' }), store(fp8(OUT, 32, 32)));
+    const w = found.get(`${OUT}.weight`) as TensorEntry & { fp8?: { weight: TensorEntry; scale: TensorEntry; inputScale?: TensorEntry } };
+    expect([w.dtype, w.shape, w.byteLength]).toEqual(['bf16', [32, 32], 2048]);
+    expect([w.fp8?.weight.dtype, w.fp8?.scale.name, w.fp8?.inputScale?.name]).toEqual(['f8_e4m3', `${OUT}.weight_scale`, `${OUT}.input_scale`]);
+    expect(linearWeight(found, `${OUT}.weight`).format).toBe('bf16');
+    // no config at all: the stored dtypes decide
+    expect(validateWeights(C16, store(fp8(OUT, 32, 32))).get(`${OUT}.weight`)!.dtype).toBe('bf16');
+  });
+
+  it('names a missing weight_scale, a per-channel scale and a bad input_scale', () => {
+    const missing = store(fp8(OUT, 32, 32).filter((t) => !t.name.endsWith('weight_scale')));
+    expect(() => validateWeights(C16, missing)).toThrow(MissingTensorError);
+    expect(() => validateWeights(C16, missing)).toThrow(/missing tensor backbone\.layers\.0\.mixer\.out_proj\.weight_scale .*FP8 weight backbone\.layers\.0\.mixer\.out_proj\.weight/);
+    const perChannel = store(fp8(OUT, 32, 32).map((t) => (t.name.endsWith('weight_scale') ? { ...t, shape: [32] } : t)));
+    expect(() => validateWeights(C16, perChannel)).toThrow(QuantizedLayoutError);
+    expect(() => validateWeights(C16, perChannel)).toThrow(/out_proj\.weight_scale: shape \[32\]: .*per-tensor scale/);
+    const inputScale = store(fp8(OUT, 32, 32).map((t) => (t.name.endsWith('input_scale') ? { ...t, dtype: 'u8' as DType } : t)));
+    expect(() => validateWeights(C16, inputScale)).toThrow(/out_proj\.input_scale has dtype u8; supported: f32, bf16/);
+  });
+
+  it('an algorithm edgetron cannot load is an error naming the tensor, where a weight is stored quantised', () => {
+    const awq = withQuant({ quant_method: 'modelopt', quant_algo: 'W4A16_AWQ' });
+    expect(() => validateWeights(awq, store(nvfp4(OUT, 32, 32)))).toThrow(UnsupportedQuantizationError);
+    expect(() => validateWeights(awq, store(nvfp4(OUT, 32, 32)))).toThrow(
+      /tensor backbone\.layers\.0\.mixer\.out_proj\.weight: quantization_config \(config\.json, hf_quant_config\.json\) says W4A16_AWQ, which edgetron cannot load; supported: FP8, NVFP4, MIXED_PRECISION/,
+    );
+    // every linear in float: the algorithm does not matter
+    expect(() => validateWeights(awq, headerStore(floats([])))).not.toThrow();
+    const gptq = withQuant({ quant_method: 'gptq', bits: 4 });
+    expect(() => validateWeights(gptq, store(nvfp4(OUT, 32, 32)))).toThrow(/says quant_method "gptq".*supported: quant_method "modelopt"/);
+    const g32 = withQuant({ quant_method: 'modelopt', quant_algo: 'NVFP4', group_size: 32 });
+    expect(() => validateWeights(g32, store(nvfp4(OUT, 32, 32)))).toThrow(/out_proj\.weight: .*says NVFP4 with group_size 32.*supported: group_size 16/);
+  });
+
+  it('the config and the stored layout disagreeing on FP8 vs NVFP4 is an error naming the tensor', () => {
+    const fp8Config = withQuant({ quant_method: 'modelopt', quant_algo: 'FP8' });
+    expect(() => validateWeights(fp8Config, store(nvfp4(OUT, 32, 32)))).toThrow(QuantizedLayoutError);
+    expect(() => validateWeights(fp8Config, store(nvfp4(OUT, 32, 32)))).toThrow(/out_proj\.weight: .*quantises backbone\.layers\.0\.mixer\.out_proj as FP8, but it is stored as u8 \(NVFP4\)/);
+    const nvConfig = withQuant({ quant_method: 'modelopt', quant_algo: 'NVFP4', group_size: 16 });
+    expect(() => validateWeights(nvConfig, store(fp8(OUT, 32, 32)))).toThrow(/as NVFP4, but it is stored as f8_e4m3 \(FP8\)/);
+    // excluded by pattern: the stored layout is read as it is
+    const excluded = withQuant({ quant_method: 'modelopt', quant_algo: 'NVFP4', ignore: ['backbone.layers.0.*'] });
+    expect(validateWeights(excluded, store(fp8(OUT, 32, 32))).get(`${OUT}.weight`)!.dtype).toBe('bf16');
+  });
+
+  it("MIXED_PRECISION (Super's NVFP4 release): FP8 and NVFP4 modules side by side, each checked against its own algorithm", () => {
+    const mixed = withQuant({
+      quant_method: 'modelopt',
+      quant_algo: 'MIXED_PRECISION',
+      quantized_layers: { [OUT]: { quant_algo: 'FP8' }, [IN]: { quant_algo: 'NVFP4', group_size: 16 } },
+    });
+    const both = (out: E[], inProj: E[]) => headerStore([...floats([`${OUT}.weight`, `${IN}.weight`]), ...out, ...inProj]);
+    const found = validateWeights(mixed, both(fp8(OUT, 32, 32), nvfp4(IN, 74, 32))); // in_proj: 2·32 + 2·4 + 2 rows
+    expect([linearWeight(found, `${OUT}.weight`).format, linearWeight(found, `${IN}.weight`).format]).toEqual(['bf16', 'nvfp4']);
+    expect(() => validateWeights(mixed, both(nvfp4(OUT, 32, 32), nvfp4(IN, 74, 32)))).toThrow(/out_proj\.weight: .*as FP8, but it is stored as u8 \(NVFP4\)/);
+    // a module MIXED_PRECISION does not list is high precision: stored BF16, it loads
+    expect(() => validateWeights(mixed, headerStore(floats([])))).not.toThrow();
+  });
+
+  it('a float weight with a weight_scale is refused when the config quantises it, read as stored when a pattern excludes it', () => {
+    const scaled = headerStore([...floats([]), { name: `${IN}.weight_scale`, dtype: 'f32', shape: [] }]);
+    const quantised = withQuant({ quant_method: 'modelopt', quant_algo: 'FP8', ignore: ['lm_head'] });
+    expect(() => validateWeights(quantised, scaled)).toThrow(QuantizedLayoutError);
+    expect(() => validateWeights(quantised, scaled)).toThrow(/in_proj\.weight: .*quantises backbone\.layers\.0\.mixer\.in_proj as FP8 and .*in_proj\.weight_scale is present, but the weight is stored as bf16/);
+    const excluded = withQuant({ quant_method: 'modelopt', quant_algo: 'FP8', ignore: ['*.mixer.in_proj'] });
+    expect(validateWeights(excluded, scaled).get(`${IN}.weight`)!.dtype).toBe('bf16');
+    // and with no config the float weight is simply float
+    expect(validateWeights(C16, scaled).get(`${IN}.weight`)!.dtype).toBe('bf16');
   });
 });

@@ -115,8 +115,8 @@ describe('edgetron on broken GGUFs: one line on stderr naming the file and the p
     const b = new Uint8Array(original);
     const name = Buffer.from('blk.0.ssm_norm.weight');
     const at = original.indexOf(name) + name.length; // n_dims u32, 2 × u64 dims, then the u32 type
-    new DataView(b.buffer).setUint32(at + 4 + 16, 12, true);
-    expect(await fails('type.gguf', b)).toMatch(/tensor blk\.0\.ssm_norm\.weight has ggml type Q4_K; supported: F32, F16, BF16, Q8_0, Q4_0, NVFP4/);
+    new DataView(b.buffer).setUint32(at + 4 + 16, 10, true);
+    expect(await fails('type.gguf', b)).toMatch(/tensor blk\.0\.ssm_norm\.weight has ggml type Q2_K; supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, NVFP4/);
   });
 
   it('a tokenizer edgetron cannot rebuild: ids still run, text is refused', async () => {

@@ -78,11 +78,13 @@ describe('GGUF → HF mapping on the fixtures', () => {
     expect(hfTensorName('rope_freqs.weight')).toBeUndefined();
   });
 
-  it('f16 passes through; q8_0 dequantises to f32; nvfp4 becomes the nvfp4 triplet (or f32 on request)', async () => {
+  it('f16 passes through; q8_0 matrices keep their blocks (f32 on request); nvfp4 becomes the nvfp4 triplet (or f32 on request)', async () => {
     const f16 = await ggufWeightStore(await open(`${FIXTURES}moe/model-f16.gguf`));
     expect(f16.get('backbone.layers.0.mixer.in_proj.weight')).toMatchObject({ dtype: 'f16', shape: [776, 256], byteLength: 776 * 256 * 2 });
     const q8 = await ggufWeightStore(await open(`${FIXTURES}moe/model-q8_0.gguf`));
-    expect(q8.get('backbone.layers.1.mixer.experts.7.down_proj.weight')).toMatchObject({ dtype: 'f32', shape: [256, 128], byteLength: 256 * 128 * 4 });
+    expect(q8.get('backbone.layers.1.mixer.experts.7.down_proj.weight')).toMatchObject({ dtype: 'q8_0', shape: [256, 128], byteLength: 256 * 4 * 34 });
+    const q8f = await ggufWeightStore(await open(`${FIXTURES}moe/model-q8_0.gguf`), { blocks: 'dequant' });
+    expect(q8f.get('backbone.layers.1.mixer.experts.7.down_proj.weight')).toMatchObject({ dtype: 'f32', shape: [256, 128], byteLength: 256 * 128 * 4 });
 
     const nvGguf = await open(`${FIXTURES}moe/model-nvfp4.gguf`);
     const nv = await ggufWeightStore(nvGguf);

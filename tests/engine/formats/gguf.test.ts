@@ -147,10 +147,10 @@ describe('openGguf errors name the file and the problem', () => {
     const at = fields(bytes, 'w').type;
     const v = new DataView(bytes.buffer);
     expect(v.getUint32(at, true)).toBe(GGML_TYPE.F32);
-    v.setUint32(at, 12, true);
+    v.setUint32(at, 10, true);
     const err = await openGguf(memorySource('q.gguf', bytes)).catch((e) => e);
     expect(err).toBeInstanceOf(UnsupportedGgufTypeError);
-    expect(err.message).toBe('q.gguf: tensor w has ggml type Q4_K; supported: F32, F16, BF16, Q8_0, Q4_0, NVFP4');
+    expect(err.message).toBe('q.gguf: tensor w has ggml type Q2_K; supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, NVFP4');
     v.setUint32(at, 999, true);
     await expect(openGguf(memorySource('q.gguf', bytes))).rejects.toThrow(/ggml type type 999/);
   });

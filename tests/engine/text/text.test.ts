@@ -118,7 +118,7 @@ describe('chat template', () => {
     const tpl =
       '{{ bos_token }}|{{ eos_token }}|{{ tools | length }}|{{ custom }}|{{ enable_thinking }}|{{ add_generation_prompt }}';
     const codec = TextCodec.fromJson(tokenizerJson, { ...tokenizerConfig, chat_template: tpl });
-    expect(codec.renderChat([], { tools: [{ name: 'a' }, { name: 'b' }], kwargs: { custom: 'x' } })).toBe('<s>|<|im_end|>|2|x|true|true');
+    expect(codec.renderChat([], { tools: [{ name: 'a' }, { name: 'b' }], kwargs: { custom: 'x' } })).toBe('<s>|<|im_end|>|2|x|True|True'); // Python's str(True)
   });
   it('accepts a list of named templates and picks "default"', () => {
     const codec = TextCodec.fromJson(tokenizerJson, {
