@@ -42,7 +42,7 @@ export const DEFAULT_PACK_DIR = join('assets', 'packs', 'default');
 export const TOOL_CHAT_TEMPLATE = [
   String.raw`{%- set sys = messages[0]['content'] if messages | length > 0 and messages[0]['role'] == 'system' else '' -%}`,
   String.raw`{{- '<|im_start|>system\n' + sys -}}`,
-  String.raw`{%- if tools is defined and tools | length > 0 -%}`,
+  String.raw`{%- if tools -%}`,
   String.raw`{{- '\n\n# Tools\n\nYou have access to the following functions:\n\n<tools>' -}}`,
   String.raw`{%- for tool in tools -%}{%- set f = tool['function'] -%}`,
   String.raw`{{- '\n<function>\n<name>' + f['name'] + '</name>\n<description>' + (f['description'] or '') + '</description>\n<parameters>' -}}`,

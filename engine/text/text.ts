@@ -233,7 +233,9 @@ export class TextCodec {
       unk_token: tokenString(this.config.unk_token) ?? '',
       pad_token: tokenString(this.config.pad_token) ?? '',
     };
-    if (options.tools !== undefined) context.tools = options.tools;
+    // as Hugging Face's apply_chat_template passes them: None when absent
+    context.tools = options.tools ?? context.tools ?? null;
+    context.documents ??= null;
     try {
       return this.template.render(context);
     } catch (err) {

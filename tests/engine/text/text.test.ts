@@ -120,6 +120,12 @@ describe('chat template', () => {
     const codec = TextCodec.fromJson(tokenizerJson, { ...tokenizerConfig, chat_template: tpl });
     expect(codec.renderChat([], { tools: [{ name: 'a' }, { name: 'b' }], kwargs: { custom: 'x' } })).toBe('<s>|<|im_end|>|2|x|True|True'); // Python's str(True)
   });
+  it('without tools, tools and documents are None, as apply_chat_template passes them', () => {
+    const tpl = '{{ tools is none }}|{{ documents is none }}|{{ tools is defined }}|{{ tools }}';
+    const codec = TextCodec.fromJson(tokenizerJson, { ...tokenizerConfig, chat_template: tpl });
+    expect(codec.renderChat(user)).toBe('True|True|True|None'); // jinja2: render(tools=None, documents=None)
+    expect(codec.renderChat(user, { tools: [{ name: 'a' }] })).toBe("False|True|True|[{'name': 'a'}]");
+  });
   it('accepts a list of named templates and picks "default"', () => {
     const codec = TextCodec.fromJson(tokenizerJson, {
       ...tokenizerConfig,
