@@ -9,7 +9,7 @@ import type { WasmLinear } from './tensors.js';
 import type { KernelPart, ThreadKernel } from './threads.js';
 
 /** The kernel stem of each block format (H8: dtype_op). */
-const KERNELS: Readonly<Record<GgmlBlockDType, ThreadKernel>> = {
+export const GGML_KERNELS: Readonly<Record<GgmlBlockDType, ThreadKernel>> = {
   q8_0: 'ggml_q8_0_matmul',
   q4_0: 'ggml_q4_0_matmul',
   q4_k: 'ggml_q4_k_matmul',
@@ -37,7 +37,7 @@ export function ggmlScratchBytes(w: WasmLinear): number {
  * @example const { kernel, args } = ggmlRowsCall(w, x.ptr, T, scratch, y.ptr, 0, w.rows);
  */
 export function ggmlRowsCall(w: WasmLinear, x: number, T: number, scratch: number, y: number, n0: number, n: number): KernelPart {
-  return { kernel: KERNELS[w.format as GgmlBlockDType], args: [x, scratch, w.ptr + n0 * ggmlRowBytes(w), y, T, w.cols, n] };
+  return { kernel: GGML_KERNELS[w.format as GgmlBlockDType], args: [x, scratch, w.ptr + n0 * ggmlRowBytes(w), y, T, w.cols, n] };
 }
 
 /**

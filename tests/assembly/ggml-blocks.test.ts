@@ -10,6 +10,7 @@
 
 import { beforeAll, describe, expect, test } from 'vitest';
 import { loadKernels, type WasmKernels } from '../../assembly/backend/index.js';
+import { GGML_KERNELS } from '../../assembly/backend/ggml-linear.js';
 import type { KernelExports } from '../../assembly/backend/instantiate.js';
 import { f32ToF16Bits } from '../../engine/formats/dtype.js';
 import { GGML_BLOCKS, type GgmlBlockDType } from '../../engine/formats/ggml-blocks.js';
@@ -45,16 +46,7 @@ function blocks(dtype: GgmlBlockDType, N: number, K: number, seed: number, rando
   return out;
 }
 
-const KERNEL: Record<GgmlBlockDType, keyof KernelExports> = {
-  q8_0: 'ggml_q8_0_matmul',
-  q4_0: 'ggml_q4_0_matmul',
-  q4_k: 'ggml_q4_k_matmul',
-  q5_k: 'ggml_q5_k_matmul',
-  q6_k: 'ggml_q6_k_matmul',
-  q4_1: 'ggml_q4_1_matmul',
-  q5_0: 'ggml_q5_0_matmul',
-  q5_1: 'ggml_q5_1_matmul',
-};
+const KERNEL = GGML_KERNELS;
 
 describe.each([
   ['simd', true],
