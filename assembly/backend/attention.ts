@@ -2,13 +2,51 @@
 //   1. q = W_q u (n_q·hd), k = W_k u, v = W_v u (n_kv·hd)        bf16/f32_matmul
 //   2. append k, v to the cache at rows [position, position + T) (f32, or bf16: f32_to_bf16)
 //   3. o = softmax(q·Kᵀ/√hd, causal) · V per query head           f32_attention / bf16_attention
+//      (with kernel threads, a prefill's query rows in parts of about equal key counts)
 //   4. out = W_o · o
 // Error budget: the kernels' (see their headers).
 
 import { ContextWindowExceededError } from '../../engine/core/errors.js';
 import { freeAct, newAct, type WasmAct, type WasmContext } from './act.js';
 import { linear } from './linear.js';
+import type { KernelExports } from './instantiate.js';
 import type { WasmSequenceState } from './state.js';
+import type { KernelPart } from './threads.js';
+
+/**
+ * Step 3 for the T query rows of q at position pos into o. With kernel threads and enough work
+ * (2·hd multiply-adds per query head and visible key), the query rows go out in parts of
+ * contiguous tokens whose key counts (pos + t + 1 for token t) sum to about the same; each row's
+ * arithmetic is that of one thread, so every output is the same for any thread count.
+ */
+function attend(ctx: WasmContext, kernel: 'f32_attention' | 'bf16_attention', q: WasmAct, cache: { k: number; v: number }, o: WasmAct, pos: number, nHeads: number, nKvHeads: number, hd: number): void {
+  const T = q.rows;
+  const scale = 1 / Math.sqrt(hd);
+  const keys = (t: number) => pos + t + 1; // keys visible to token t
+  const work = 2 * hd * nHeads * (T * pos + (T * (T + 1)) / 2);
+  const parts = ctx.threads ? Math.min(ctx.threads.count, T, Math.floor(work / Math.max(ctx.threads.minWork, 1))) : 1;
+  // token boundaries: part p starts at the first token whose cumulative key count reaches p / parts of the total
+  const at = [0];
+  let sum = 0;
+  for (let t = 0, p = 1; t < T && p < parts; t++) {
+    sum += keys(t);
+    if (sum * parts >= (p * work) / (2 * hd * nHeads)) {
+      at.push(t + 1);
+      p++;
+    }
+  }
+  at.push(T);
+  const bounds = [...new Set(at)].filter((t) => t <= T);
+  const row = nHeads * hd * 4;
+  const scores = bounds.slice(1).map((t1) => ctx.heap.alloc((pos + t1) * 4));
+  const calls: KernelPart[] = bounds.slice(1).map((t1, i) => {
+    const t0 = bounds[i];
+    return { kernel, args: [q.ptr + t0 * row, cache.k, cache.v, o.ptr + t0 * row, t1 - t0, pos + t0, nHeads, nKvHeads, hd, scale, scores[i]] };
+  });
+  if (calls.length === 1) ctx.kernels[kernel](...(calls[0].args as Parameters<KernelExports['f32_attention']>));
+  else ctx.threads!.runAll(calls, ctx.kernels);
+  for (const p of scores) ctx.heap.free(p);
+}
 
 /**
  * Attention of layer il on u (T, d) at the sequence's position, appending to its KV cache.
@@ -43,10 +81,7 @@ export function attention(ctx: WasmContext, il: number, u: WasmAct, seq: WasmSeq
 
   // 3. causal softmax over rows 0..pos+t: (T, n_q·hd)
   const o = newAct(ctx, T, nHeads * hd);
-  const scores = ctx.heap.alloc((pos + T) * 4);
-  const attend = bf16 ? ctx.kernels.bf16_attention : ctx.kernels.f32_attention;
-  attend(q.ptr, cache.k, cache.v, o.ptr, T, pos, nHeads, nKvHeads, hd, 1 / Math.sqrt(hd), scores);
-  ctx.heap.free(scores);
+  attend(ctx, bf16 ? 'bf16_attention' : 'f32_attention', q, cache, o, pos, nHeads, nKvHeads, hd);
   freeAct(q);
 
   // 4. out = W_o · o: (T, n_q·hd) → (T, d)

@@ -24,10 +24,12 @@ import type { Heap } from './heap.js';
 import type { KernelExports } from './instantiate.js';
 import { AdaptiveWaiter } from '../../runtime/wait.js';
 
-/** The kernels a worker thread can run (the linear products of linear.ts, the SSD decode step of mamba2.ts, relu² between an expert's products in moe.ts). */
+/** The kernels a worker thread can run (the linear products of linear.ts, the SSD decode step of mamba2.ts, relu² between an expert's products in moe.ts, a prefill's attention rows in attention.ts). */
 export const THREAD_KERNELS = [
   'f32_ssd_step',
   'f32_relu2',
+  'f32_attention',
+  'bf16_attention',
   'f32_matmul',
   'bf16_matmul',
   'nvfp4_matmul_q16',
