@@ -11,7 +11,7 @@ import { freeAct, newAct, type WasmAct, type WasmContext } from './act.js';
 import { linear } from './linear.js';
 import type { KernelExports } from './instantiate.js';
 import type { WasmSequenceState } from './state.js';
-import type { KernelPart } from './threads.js';
+import { threadParts, type KernelPart } from './threads.js';
 
 /**
  * Step 3 for the T query rows of q at position pos into o. With kernel threads and enough work
@@ -21,31 +21,24 @@ import type { KernelPart } from './threads.js';
  */
 function attend(ctx: WasmContext, kernel: 'f32_attention' | 'bf16_attention', q: WasmAct, cache: { k: number; v: number }, o: WasmAct, pos: number, nHeads: number, nKvHeads: number, hd: number): void {
   const T = q.rows;
-  const scale = 1 / Math.sqrt(hd);
-  const keys = (t: number) => pos + t + 1; // keys visible to token t
-  const work = 2 * hd * nHeads * (T * pos + (T * (T + 1)) / 2);
-  const parts = ctx.threads ? Math.min(ctx.threads.count, T, Math.floor(work / Math.max(ctx.threads.minWork, 1))) : 1;
-  // token boundaries: part p starts at the first token whose cumulative key count reaches p / parts of the total
-  const at = [0];
-  let sum = 0;
-  for (let t = 0, p = 1; t < T && p < parts; t++) {
-    sum += keys(t);
-    if (sum * parts >= (p * work) / (2 * hd * nHeads)) {
-      at.push(t + 1);
-      p++;
-    }
+  const keys = T * pos + (T * (T + 1)) / 2; // Σ_t (pos + t + 1): the keys all T rows see
+  const parts = threadParts(ctx.threads, 2 * hd * nHeads * keys, T);
+  // part p starts after the first token whose cumulative key count reaches p / parts of the total
+  const bounds = [0];
+  for (let t = 0, seen = 0; t < T - 1 && bounds.length < parts; t++) {
+    seen += pos + t + 1;
+    if (seen * parts >= bounds.length * keys) bounds.push(t + 1);
   }
-  at.push(T);
-  const bounds = [...new Set(at)].filter((t) => t <= T);
+  bounds.push(T);
   const row = nHeads * hd * 4;
-  const scores = bounds.slice(1).map((t1) => ctx.heap.alloc((pos + t1) * 4));
   const calls: KernelPart[] = bounds.slice(1).map((t1, i) => {
     const t0 = bounds[i];
-    return { kernel, args: [q.ptr + t0 * row, cache.k, cache.v, o.ptr + t0 * row, t1 - t0, pos + t0, nHeads, nKvHeads, hd, scale, scores[i]] };
+    const scores = ctx.heap.alloc((pos + t1) * 4);
+    return { kernel, args: [q.ptr + t0 * row, cache.k, cache.v, o.ptr + t0 * row, t1 - t0, pos + t0, nHeads, nKvHeads, hd, 1 / Math.sqrt(hd), scores] };
   });
   if (calls.length === 1) ctx.kernels[kernel](...(calls[0].args as Parameters<KernelExports['f32_attention']>));
   else ctx.threads!.runAll(calls, ctx.kernels);
-  for (const p of scores) ctx.heap.free(p);
+  for (const call of calls) ctx.heap.free(call.args[10]);
 }
 
 /**

@@ -21,7 +21,7 @@ import { isGgmlBlock } from '../../engine/formats/ggml-blocks.js';
 import { ggmlLinearRow, ggmlRowsCall, ggmlScratchBytes } from './ggml-linear.js';
 import { newAct, type WasmAct, type WasmContext } from './act.js';
 import type { WasmLinear } from './tensors.js';
-import { partBounds, type KernelPart } from './threads.js';
+import { partBounds, threadParts, type KernelPart } from './threads.js';
 
 /** Bytes of one group of 4 rows of a rows4 weight (fp4_rows4.ts, nvfp4s24_gather.ts: 72 or 56 bytes per pair of blocks). */
 function rows4GroupBytes(w: WasmLinear): number {
@@ -81,7 +81,7 @@ export function linear(ctx: WasmContext, x: WasmAct, name: string): WasmAct {
   const y = newAct(ctx, x.rows, w.rows); // (T, out)
   const [T, K, N] = [x.rows, w.cols, w.rows];
   const { heap, threads } = ctx;
-  const parts = threads ? Math.min(threads.count, Math.floor(N / 16), Math.floor((T * K * N) / Math.max(threads.minWork, 1))) : 1;
+  const parts = threadParts(threads, T * K * N, Math.floor(N / 16));
   const scratchEach = scratchBytes(ctx, w, T); // the int8 / int16 x of every token, one per part
   const scratch = scratchEach ? heap.alloc(scratchEach * Math.max(parts, 1)) : 0;
   if (parts <= 1) {

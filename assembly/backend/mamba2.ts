@@ -11,7 +11,7 @@
 import { freeAct, newAct, type WasmAct, type WasmContext } from './act.js';
 import { linear } from './linear.js';
 import type { MambaBuffers } from './state.js';
-import { partBounds } from './threads.js';
+import { partBounds, threadParts } from './threads.js';
 
 /**
  * f32_ssd_step of one token; with kernel threads and enough work (3 multiply-adds per state
@@ -21,7 +21,7 @@ import { partBounds } from './threads.js';
 function ssdStep(ctx: WasmContext, p: readonly number[], H: number, P: number, G: number, N: number): void {
   const [x, B, C, dt, dtBias, A, D, state, y] = p;
   const unit = G > 1 ? H / G : 1; // heads a part may not split
-  const parts = ctx.threads ? Math.min(ctx.threads.count, H / unit, Math.floor((3 * H * P * N) / Math.max(ctx.threads.minWork, 1))) : 1;
+  const parts = threadParts(ctx.threads, 3 * H * P * N, H / unit);
   if (parts <= 1) return ctx.kernels.f32_ssd_step(x, B, C, dt, dtBias, A, D, state, y, H, P, G, N);
   const at = partBounds(H / unit, parts);
   const calls = at.slice(0, parts).map((u0, i) => {

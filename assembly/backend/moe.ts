@@ -109,59 +109,53 @@ export function moe(ctx: WasmContext, il: number, u: WasmAct): WasmAct {
   const rows = heap.alloc(T * 4); // (n_e) token rows of one expert
   const rowGains = heap.alloc(T * 4); // (n_e) their weights
 
-  // decode on threads: every expert and the shared one as whole jobs (see the header)
+  // a decode step on kernel threads: every expert and the shared one as whole jobs (see the header)
   const order = [...tokensOf.keys()].sort((a, b) => a - b);
   const sharedUp = `${pre}shared_experts.up_proj.weight`;
   const sharedDown = `${pre}shared_experts.down_proj.weight`;
-  if (T === 1 && ctx.threads && ctx.threads.count > 1) {
-    const jobs = order.map((e) => expertJob(ctx, `${pre}experts.${e}.up_proj.weight`, `${pre}experts.${e}.down_proj.weight`, xe.ptr));
-    const sharedJob = expertJob(ctx, sharedUp, sharedDown, u.ptr);
-    try {
-      if (runExpertJobs(ctx, [...jobs, sharedJob])) {
-        heap.i32(rows, 1)[0] = 0;
-        order.forEach((e, i) => {
-          heap.f32(rowGains, 1)[0] = gainsOf.get(e)![0];
-          k.f32_scatter_add_rows(jobs[i].y, w, rows, rowGains, 1, routed.ptr);
-        });
-        heap.free(rows);
-        heap.free(rowGains);
-        if (xe !== u) freeAct(xe);
-        const out = cfg.latentDim !== null ? linear(ctx, routed, `${pre}fc2_latent_proj.weight`) : routed;
-        if (out !== routed) freeAct(routed);
-        k.f32_add(out.ptr, sharedJob.y, T * ctx.config.dModel);
-        return out;
+  const jobs =
+    T === 1 && ctx.threads && ctx.threads.count > 1
+      ? [...order.map((e) => expertJob(ctx, `${pre}experts.${e}.up_proj.weight`, `${pre}experts.${e}.down_proj.weight`, xe.ptr)), expertJob(ctx, sharedUp, sharedDown, u.ptr)]
+      : [];
+  try {
+    const onThreads = jobs.length > 0 && runExpertJobs(ctx, jobs);
+
+    // 3. each expert once, over all its tokens, in expert order (its output from the jobs, or computed here)
+    for (const [i, e] of order.entries()) {
+      const tokens = tokensOf.get(e)!;
+      const n = tokens.length;
+      heap.i32(rows, n).set(tokens);
+      heap.f32(rowGains, n).set(gainsOf.get(e)!);
+      if (onThreads) {
+        k.f32_scatter_add_rows(jobs[i].y, w, rows, rowGains, n, routed.ptr);
+        continue;
       }
-    } finally {
-      for (const job of [...jobs, sharedJob]) freeExpertJob(ctx, job);
+      const xs = newAct(ctx, n, w); // (n_e, w)
+      k.f32_gather_rows(xe.ptr, w, rows, n, xs.ptr);
+      const ys = relu2Mlp(ctx, xs, `${pre}experts.${e}.up_proj.weight`, `${pre}experts.${e}.down_proj.weight`);
+      k.f32_scatter_add_rows(ys.ptr, w, rows, rowGains, n, routed.ptr);
+      freeAct(xs);
+      freeAct(ys);
     }
-  }
+    heap.free(rows);
+    heap.free(rowGains);
+    if (xe !== u) freeAct(xe);
 
-  // 3. each expert once, over all its tokens, in expert order
-  for (const e of order) {
-    const tokens = tokensOf.get(e)!;
-    const n = tokens.length;
-    heap.i32(rows, n).set(tokens);
-    heap.f32(rowGains, n).set(gainsOf.get(e)!);
-    const xs = newAct(ctx, n, w); // (n_e, w)
-    k.f32_gather_rows(xe.ptr, w, rows, n, xs.ptr);
-    const ys = relu2Mlp(ctx, xs, `${pre}experts.${e}.up_proj.weight`, `${pre}experts.${e}.down_proj.weight`);
-    k.f32_scatter_add_rows(ys.ptr, w, rows, rowGains, n, routed.ptr);
-    freeAct(xs);
-    freeAct(ys);
+    // 4. LatentMoE back to width d: (T, ℓ) → (T, d)
+    let out = routed;
+    if (cfg.latentDim !== null) {
+      out = linear(ctx, routed, `${pre}fc2_latent_proj.weight`);
+      freeAct(routed);
+    }
+    // 5. shared expert, always on
+    if (onThreads) k.f32_add(out.ptr, jobs[jobs.length - 1].y, T * ctx.config.dModel);
+    else {
+      const shared = relu2Mlp(ctx, u, sharedUp, sharedDown);
+      k.f32_add(out.ptr, shared.ptr, T * ctx.config.dModel);
+      freeAct(shared);
+    }
+    return out;
+  } finally {
+    for (const job of jobs) freeExpertJob(ctx, job);
   }
-  heap.free(rows);
-  heap.free(rowGains);
-  if (xe !== u) freeAct(xe);
-
-  // 4. LatentMoE back to width d: (T, ℓ) → (T, d)
-  let out = routed;
-  if (cfg.latentDim !== null) {
-    out = linear(ctx, routed, `${pre}fc2_latent_proj.weight`);
-    freeAct(routed);
-  }
-  // 5. shared expert, always on
-  const shared = relu2Mlp(ctx, u, sharedUp, sharedDown);
-  k.f32_add(out.ptr, shared.ptr, T * ctx.config.dModel);
-  freeAct(shared);
-  return out;
 }

@@ -130,6 +130,15 @@ export function partBounds(units: number, parts: number): number[] {
   return Array.from({ length: parts + 1 }, (_, i) => Math.round((i * units) / parts));
 }
 
+/**
+ * Parts to split a call of `work` multiply-adds into, over at most `units` indivisible units: 1
+ * without kernel threads, else as many as there are threads while each part keeps minWork.
+ * @example threadParts(ctx.threads, T * K * N, Math.floor(N / 16)); // rows in groups of 16
+ */
+export function threadParts(threads: KernelThreads | undefined, work: number, units: number): number {
+  return threads ? Math.min(threads.count, units, Math.floor(work / Math.max(threads.minWork, 1))) : 1;
+}
+
 /** One part of a kernel call: the kernel and its arguments. */
 export interface KernelPart {
   readonly kernel: ThreadKernel;
