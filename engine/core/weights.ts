@@ -6,7 +6,7 @@
 // stored dtypes where they disagree in a way that changes the numbers.
 
 import { FP8_SCALE_DTYPES, fp8AsBf16 } from '../formats/fp8.js';
-import { CHECKPOINT_QUANT_ALGOS, moduleQuant, NVFP4_GROUP_SIZE, parseQuantScheme, QUANT_ALGOS, type QuantScheme } from '../formats/modelopt.js';
+import { CHECKPOINT_QUANT_ALGOS, moduleQuant, parseQuantScheme, QUANT_ALGOS, type QuantScheme } from '../formats/modelopt.js';
 import { NVFP4_BLOCK } from '../formats/nvfp4.js';
 import type { LayerSpec, ModelConfig } from './config.js';
 import { MissingTensorError, QuantizedLayoutError, TensorShapeError, TruncatedTensorError, UnsupportedDTypeError, UnsupportedQuantizationError } from './errors.js';
@@ -268,7 +268,7 @@ function validateQuantized(spec: TensorSpec, t: TensorEntry, store: WeightStore,
   checkTensor(stored.scale, scale, [rows, cols / NVFP4_BLOCK], ['f8_e4m3']);
   found.set(canonical.scale, scale);
   const scale2 = get(stored.scale2);
-  checkTensor(stored.scale2, scale2, scale2.shape.length === 0 ? [] : [1], ['f32']);
+  checkTensor(stored.scale2, scale2, scalarShape(scale2), ['f32']);
   found.set(canonical.scale2, scale2);
   if (positions) {
     checkTensor(stored.positions, positions, [rows, cols / 8], ['u8']);
@@ -306,7 +306,7 @@ function validateFp8(spec: TensorSpec, t: TensorEntry, store: WeightStore, found
 }
 
 /** Float dtypes: a weight stored so is read as it is, whatever the quantisation config says. */
-const isFloat = (t: TensorEntry) => t.dtype === 'f32' || t.dtype === 'f16' || t.dtype === 'bf16' || t.dtype === 'f64';
+const isFloat = (t: TensorEntry) => PARAM_DTYPES.includes(t.dtype);
 
 /**
  * Check linear weight `spec` (stored as `t`, if present) against the checkpoint's quantisation
@@ -320,12 +320,12 @@ function checkQuantConfig(scheme: QuantScheme, spec: TensorSpec, t: TensorEntry 
   const name = t?.name ?? spec.name;
   const module = name.replace(/\.weight$/, '');
   const canonical = spec.name.replace(/\.weight$/, '');
-  const q = moduleQuant(scheme, module) && moduleQuant(scheme, canonical);
+  const q = canonical === module ? moduleQuant(scheme, module) : moduleQuant(scheme, module) && moduleQuant(scheme, canonical);
   if (!q || (t && isFloat(t) && !store.get(sidecarNames(name).scale))) return;
   const algo = q.algo || '(no quant_algo)';
   if (!(QUANT_ALGOS as readonly string[]).includes(algo)) throw new UnsupportedQuantizationError(name, algo, scheme.source, scheme.method === 'modelopt' ? CHECKPOINT_QUANT_ALGOS : ['quant_method "modelopt"']);
-  if (algo === 'NVFP4' && q.groupSize !== null && q.groupSize !== NVFP4_GROUP_SIZE) {
-    throw new UnsupportedQuantizationError(name, `NVFP4 with group_size ${q.groupSize}`, scheme.source, [`group_size ${NVFP4_GROUP_SIZE}`]);
+  if (algo === 'NVFP4' && q.groupSize !== null && q.groupSize !== NVFP4_BLOCK) {
+    throw new UnsupportedQuantizationError(name, `NVFP4 with group_size ${q.groupSize}`, scheme.source, [`group_size ${NVFP4_BLOCK}`]);
   }
   if (!t) return;
   const storedAs = t.dtype === 'u8' ? 'NVFP4' : t.dtype === 'f8_e4m3' ? 'FP8' : null;

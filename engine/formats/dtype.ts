@@ -179,3 +179,30 @@ export function decodeAll(dtype: DType, bytes: Uint8Array, tensor = '(tensor)'):
   decodeInto(dtype, bytes, 0, out.length, out, 0, tensor);
   return out;
 }
+
+/**
+ * The f16 stored little-endian at b[at..at + 2), as a number (exact).
+ * @example readF16(Uint8Array.of(0x00, 0x3c), 0) // 1
+ */
+export function readF16(b: Uint8Array, at: number): number {
+  return f16ToF32(b[at] | (b[at + 1] << 8));
+}
+
+/**
+ * Store `v` rounded to f16 at b[at..at + 2), little-endian; returns the stored value.
+ * @example writeF16(out, 0, 0.1) // 0.0999755859375
+ */
+export function writeF16(b: Uint8Array, at: number, v: number): number {
+  const h = f32ToF16Bits(v);
+  b[at] = h & 0xff;
+  b[at + 1] = h >>> 8;
+  return f16ToF32(h);
+}
+
+/**
+ * C's roundf: to nearest, halves away from zero (ggml's quantisers round so).
+ * @example roundAway(-2.5) // -3
+ */
+export function roundAway(x: number): number {
+  return x < 0 ? -Math.floor(-x + 0.5) : Math.floor(x + 0.5);
+}

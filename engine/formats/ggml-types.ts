@@ -18,7 +18,7 @@
 // E4M3 value of (byte & 0x7F). (ggml stores doubled E2M1 codes and halves the scale; the product
 // is the same.) An NVFP4 tensor `X` comes with an f32 `X.scale` tensor multiplying all of it.
 
-import { f16ToF32, f32ToF16Bits } from './dtype.js';
+import { readF16, roundAway, writeF16 } from './dtype.js';
 import { E2M1_VALUES } from './nvfp4.js';
 
 /** ggml type ids (ggml.h `enum ggml_type`; the ids are fixed: new types only get appended). */
@@ -97,7 +97,7 @@ export function ue4m3(byte: number): number {
 export function dequantQ8_0(src: Uint8Array, dst: Float32Array, nValues: number): void {
   const q = new Int8Array(src.buffer, src.byteOffset, src.byteLength);
   for (let b = 0, o = 0; o < nValues; b += 34, o += 32) {
-    const d = f16ToF32(src[b] | (src[b + 1] << 8));
+    const d = readF16(src, b);
     for (let j = 0; j < 32; j++) dst[o + j] = q[b + 2 + j] * d;
   }
 }
@@ -108,7 +108,7 @@ export function dequantQ8_0(src: Uint8Array, dst: Float32Array, nValues: number)
  */
 export function dequantQ4_0(src: Uint8Array, dst: Float32Array, nValues: number): void {
   for (let b = 0, o = 0; o < nValues; b += 18, o += 32) {
-    const d = f16ToF32(src[b] | (src[b + 1] << 8));
+    const d = readF16(src, b);
     for (let j = 0; j < 16; j++) {
       const byte = src[b + 2 + j];
       dst[o + j] = ((byte & 0xf) - 8) * d;
@@ -204,10 +204,6 @@ export function packNvfp4(weight: Uint8Array, weightScale: Uint8Array, dst: Uint
   }
 }
 
-/** roundf: to nearest, halves away from zero. */
-function roundAway(x: number): number {
-  return x < 0 ? -Math.floor(-x + 0.5) : Math.floor(x + 0.5);
-}
 
 /**
  * Quantise `nValues` f32 values (a multiple of 32) to Q8_0 blocks, as ggml's reference quantiser does.
@@ -220,9 +216,7 @@ export function quantQ8_0(x: Float32Array, dst: Uint8Array, nValues: number): vo
     for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[o + j]));
     const d = f(amax / 127);
     const id = d ? f(1 / d) : 0;
-    const h = f32ToF16Bits(d);
-    dst[b] = h & 0xff;
-    dst[b + 1] = h >>> 8;
+    writeF16(dst, b, d);
     for (let j = 0; j < 32; j++) dst[b + 2 + j] = roundAway(f(x[o + j] * id)) & 0xff;
   }
 }
@@ -244,9 +238,7 @@ export function quantQ4_0(x: Float32Array, dst: Uint8Array, nValues: number): vo
     }
     const d = f(max / -8);
     const id = d ? f(1 / d) : 0;
-    const h = f32ToF16Bits(d);
-    dst[b] = h & 0xff;
-    dst[b + 1] = h >>> 8;
+    writeF16(dst, b, d);
     for (let j = 0; j < 16; j++) {
       const lo = Math.min(15, Math.trunc(f(f(x[o + j] * id) + 8.5)));
       const hi = Math.min(15, Math.trunc(f(f(x[o + 16 + j] * id) + 8.5)));

@@ -27,7 +27,7 @@
 // error-searching `make_qkx2_quants`: their blocks are valid for every reader, their error is a
 // little larger (bounded in tests/engine/formats/kquants.test.ts).
 
-import { f16ToF32, f32ToF16Bits } from './dtype.js';
+import { readF16, roundAway, writeF16 } from './dtype.js';
 
 /** Values per K-quant super-block (ggml QK_K). */
 export const QK_K = 256;
@@ -37,7 +37,6 @@ export const Q5_K_BYTES = 176;
 export const Q6_K_BYTES = 210;
 
 const f = Math.fround;
-const half = (b: Uint8Array, at: number) => f16ToF32(b[at] | (b[at + 1] << 8));
 
 /**
  * Scale and min of sub-block `j` (0..7) from the 12 packed bytes at `b[at..at+12)` (ggml get_scale_min_k4).
@@ -67,10 +66,10 @@ export function packScaleMinK4(sc: ArrayLike<number>, m: ArrayLike<number>, b: U
  * Dequantise `nValues` values (a multiple of 256) of Q4_K blocks into `dst`, exactly as ggml.
  * @example dequantQ4_K(blocks, out, 256) // out[j] = fl(d·sc)·q − fl(dmin·m)
  */
-export function dequantQ4_K(src: Uint8Array, dst: Float32Array, nValues: number, dstOffset = 0): void {
-  for (let b = 0, o = dstOffset; o < dstOffset + nValues; b += Q4_K_BYTES, o += QK_K) {
-    const d = half(src, b);
-    const dmin = half(src, b + 2);
+export function dequantQ4_K(src: Uint8Array, dst: Float32Array, nValues: number): void {
+  for (let b = 0, o = 0; o < nValues; b += Q4_K_BYTES, o += QK_K) {
+    const d = readF16(src, b);
+    const dmin = readF16(src, b + 2);
     for (let g = 0; g < 4; g++) {
       const [sc1, m1] = scaleMinK4(src, b + 4, 2 * g);
       const [sc2, m2] = scaleMinK4(src, b + 4, 2 * g + 1);
@@ -88,10 +87,10 @@ export function dequantQ4_K(src: Uint8Array, dst: Float32Array, nValues: number,
  * Dequantise `nValues` values (a multiple of 256) of Q5_K blocks into `dst`, exactly as ggml.
  * @example dequantQ5_K(blocks, out, 256) // q = nibble + 16·(qh bit)
  */
-export function dequantQ5_K(src: Uint8Array, dst: Float32Array, nValues: number, dstOffset = 0): void {
-  for (let b = 0, o = dstOffset; o < dstOffset + nValues; b += Q5_K_BYTES, o += QK_K) {
-    const d = half(src, b);
-    const dmin = half(src, b + 2);
+export function dequantQ5_K(src: Uint8Array, dst: Float32Array, nValues: number): void {
+  for (let b = 0, o = 0; o < nValues; b += Q5_K_BYTES, o += QK_K) {
+    const d = readF16(src, b);
+    const dmin = readF16(src, b + 2);
     const qh = b + 16;
     for (let g = 0; g < 4; g++) {
       const [sc1, m1] = scaleMinK4(src, b + 4, 2 * g);
@@ -111,9 +110,9 @@ export function dequantQ5_K(src: Uint8Array, dst: Float32Array, nValues: number,
  * Dequantise `nValues` values (a multiple of 256) of Q6_K blocks into `dst`, exactly as ggml.
  * @example dequantQ6_K(blocks, out, 256) // out[j] = fl(d·sc)·(code − 32)
  */
-export function dequantQ6_K(src: Uint8Array, dst: Float32Array, nValues: number, dstOffset = 0): void {
-  for (let b = 0, o = dstOffset; o < dstOffset + nValues; b += Q6_K_BYTES, o += QK_K) {
-    const d = half(src, b + 208);
+export function dequantQ6_K(src: Uint8Array, dst: Float32Array, nValues: number): void {
+  for (let b = 0, o = 0; o < nValues; b += Q6_K_BYTES, o += QK_K) {
+    const d = readF16(src, b + 208);
     for (let h = 0; h < 2; h++) {
       const ql = b + 64 * h;
       const qh = b + 128 + 32 * h;
@@ -131,18 +130,7 @@ export function dequantQ6_K(src: Uint8Array, dst: Float32Array, nValues: number,
   }
 }
 
-/** roundf: to nearest, halves away from zero. */
-function roundAway(x: number): number {
-  return x < 0 ? -Math.floor(-x + 0.5) : Math.floor(x + 0.5);
-}
 
-/** Store f16 bits of `v` at `b[at..at+2)` and return the f16 value. */
-function putHalf(b: Uint8Array, at: number, v: number): number {
-  const h = f32ToF16Bits(v);
-  b[at] = h & 0xff;
-  b[at + 1] = h >>> 8;
-  return f16ToF32(h);
-}
 
 /**
  * Asymmetric codes of one 256-value super-block (Q4_K: nmax = 15, Q5_K: 31): each sub-block of
@@ -162,8 +150,8 @@ function asymBlock(x: Float32Array, o: number, nmax: number, dst: Uint8Array, b:
     scale[s] = Math.max(hi - lo, 0) / nmax;
     min[s] = -lo;
   }
-  const d = putHalf(dst, b, Math.max(...scale) / 63);
-  const dmin = putHalf(dst, b + 2, Math.max(...min) / 63);
+  const d = writeF16(dst, b, Math.max(...scale) / 63);
+  const dmin = writeF16(dst, b + 2, Math.max(...min) / 63);
   const sc = scale.map((v) => (d > 0 ? Math.min(63, roundAway(v / d)) : 0));
   const m = min.map((v) => (dmin > 0 ? Math.min(63, roundAway(v / dmin)) : 0));
   packScaleMinK4(sc, m, dst, b + 4);
@@ -222,7 +210,7 @@ export function quantQ6_K(x: Float32Array, dst: Uint8Array, nValues: number): vo
       for (let j = 0; j < 16; j++) if (Math.abs(x[o + 16 * s + j]) > Math.abs(v)) v = x[o + 16 * s + j];
       scale[s] = v / -32;
     }
-    const d = putHalf(dst, b + 208, Math.max(...scale.map(Math.abs)) / 127);
+    const d = writeF16(dst, b + 208, Math.max(...scale.map(Math.abs)) / 127);
     for (let s = 0; s < 16; s++) {
       const sc = d > 0 ? Math.max(-128, Math.min(127, roundAway(scale[s] / d))) : 0;
       dst[b + 192 + s] = sc & 0xff;

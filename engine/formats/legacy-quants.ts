@@ -11,18 +11,11 @@
 // addition of m (Q4_1, Q5_1), or none (Q5_0); computed exactly in f64 and rounded once here.
 // Quantisers follow ggml's `quantize_row_*_ref` (f32 arithmetic, scales stored as f16).
 
-import { f16ToF32, f32ToF16Bits } from './dtype.js';
+import { readF16, writeF16 } from './dtype.js';
 
 const f = Math.fround;
-const half = (b: Uint8Array, at: number) => f16ToF32(b[at] | (b[at + 1] << 8));
 const u32 = (b: Uint8Array, at: number) => (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
 
-/** Store f16 bits of `v` at `b[at..at+2)`. */
-function putHalf(b: Uint8Array, at: number, v: number): void {
-  const h = f32ToF16Bits(v);
-  b[at] = h & 0xff;
-  b[at + 1] = h >>> 8;
-}
 
 /**
  * Dequantise `nValues` values of Q4_1 blocks into `dst`, exactly as ggml.
@@ -30,7 +23,7 @@ function putHalf(b: Uint8Array, at: number, v: number): void {
  */
 export function dequantQ4_1(src: Uint8Array, dst: Float32Array, nValues: number): void {
   for (let b = 0, o = 0; o < nValues; b += 20, o += 32) {
-    const [d, m] = [half(src, b), half(src, b + 2)];
+    const [d, m] = [readF16(src, b), readF16(src, b + 2)];
     for (let j = 0; j < 16; j++) {
       dst[o + j] = f((src[b + 4 + j] & 0xf) * d + m);
       dst[o + j + 16] = f((src[b + 4 + j] >> 4) * d + m);
@@ -44,7 +37,7 @@ export function dequantQ4_1(src: Uint8Array, dst: Float32Array, nValues: number)
  */
 export function dequantQ5_0(src: Uint8Array, dst: Float32Array, nValues: number): void {
   for (let b = 0, o = 0; o < nValues; b += 22, o += 32) {
-    const d = half(src, b);
+    const d = readF16(src, b);
     const qh = u32(src, b + 2);
     for (let j = 0; j < 16; j++) {
       dst[o + j] = ((src[b + 6 + j] & 0xf) + ((qh >>> j) & 1) * 16 - 16) * d;
@@ -59,7 +52,7 @@ export function dequantQ5_0(src: Uint8Array, dst: Float32Array, nValues: number)
  */
 export function dequantQ5_1(src: Uint8Array, dst: Float32Array, nValues: number): void {
   for (let b = 0, o = 0; o < nValues; b += 24, o += 32) {
-    const [d, m] = [half(src, b), half(src, b + 2)];
+    const [d, m] = [readF16(src, b), readF16(src, b + 2)];
     const qh = u32(src, b + 4);
     for (let j = 0; j < 16; j++) {
       dst[o + j] = f(((src[b + 8 + j] & 0xf) + ((qh >>> j) & 1) * 16) * d + m);
@@ -83,8 +76,8 @@ function quantAsym(x: Float32Array, dst: Uint8Array, nValues: number, five: bool
     const [lo, hi] = minMax(x, o);
     const d = f((hi - lo) / nmax);
     const id = d ? f(1 / d) : 0;
-    putHalf(dst, b, d);
-    putHalf(dst, b + 2, lo);
+    writeF16(dst, b, d);
+    writeF16(dst, b + 2, lo);
     let qh = 0;
     const qs = b + (five ? 8 : 4);
     for (let j = 0; j < 16; j++) {
@@ -124,7 +117,7 @@ export function quantQ5_0(x: Float32Array, dst: Uint8Array, nValues: number): vo
     for (let j = 0; j < 32; j++) if (amax < Math.abs(x[o + j])) [amax, max] = [Math.abs(x[o + j]), x[o + j]];
     const d = f(max / -16);
     const id = d ? f(1 / d) : 0;
-    putHalf(dst, b, d);
+    writeF16(dst, b, d);
     let qh = 0;
     for (let j = 0; j < 16; j++) {
       const c0 = Math.min(31, Math.trunc(f(f(x[o + j] * id) + 16.5)));

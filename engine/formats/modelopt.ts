@@ -19,11 +19,8 @@ import { ConfigError } from '../core/errors.js';
 
 /** Algorithms edgetron loads: per-tensor FP8 (engine/formats/fp8.ts) and NVFP4 (spec §14.1). */
 export const QUANT_ALGOS = ['FP8', 'NVFP4'] as const;
-export type QuantAlgo = (typeof QUANT_ALGOS)[number];
 /** `quant_algo` values a config may give for the whole checkpoint. */
 export const CHECKPOINT_QUANT_ALGOS: readonly string[] = [...QUANT_ALGOS, 'MIXED_PRECISION'];
-/** The NVFP4 block (spec §14.1): the only `group_size` an NVFP4 module may have. */
-export const NVFP4_GROUP_SIZE = 16;
 
 /** How one module is quantised: its algorithm as written (upper-cased) and group size. */
 export interface ModuleQuant {

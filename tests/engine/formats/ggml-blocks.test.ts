@@ -10,24 +10,24 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../../cli/main.js';
 import { GGML_BLOCKS, GGML_BLOCK_DTYPES, decodeBlocksInto } from '../../../engine/formats/ggml-blocks.js';
 import { openCheckpoint } from '../../../weights-tools/checkpoint.js';
 import { planGgufExport, writeGgufFile, type GgufQuant } from '../../../weights-tools/gguf-writer.js';
 import { compareLogits } from '../../helpers/fixture-logits.js';
+import { main } from '../../../cli/main.js';
+import { runCli } from '../../helpers/cli.js';
 import { FIXTURES } from '../../helpers/fixtures.js';
 import { mulberry32 } from '../../helpers/memory-store.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ggml-blocks-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+/** stdout of `edgetron ...args`, which must exit 0 with nothing on stderr. */
 async function cli(args: string[]): Promise<string> {
-  let out = '';
-  let err = '';
-  const code = await main(args, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: {} });
-  expect(err).toBe('');
-  expect(code).toBe(0);
-  return out;
+  const r = await runCli(args);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return r.stdout;
 }
 
 describe('decodeBlocksInto', () => {

@@ -11,20 +11,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BUILD_ENV } from '../../../assembly/backend/node-wasm.js';
-import { main } from '../../../cli/main.js';
 import { compareLogits, readF32 } from '../../helpers/fixture-logits.js';
+import { main } from '../../../cli/main.js';
+import { runCli } from '../../helpers/cli.js';
 import { FIXTURES } from '../../helpers/fixtures.js';
 
 const TOLERANCE = 2e-3;
 
 
+/** stdout of `edgetron ...args`, which must exit 0 with nothing on stderr. */
 async function cli(args: string[]): Promise<string> {
-  let out = '';
-  let err = '';
-  const code = await main(args, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: {} });
-  expect(err).toBe('');
-  expect(code).toBe(0);
-  return out;
+  const r = await runCli(args);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return r.stdout;
 }
 
 
