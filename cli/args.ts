@@ -1,6 +1,7 @@
 // Argument parsing for every command: node:util parseArgs in strict mode, with its errors and
 // every malformed value turned into a UsageError that names the option.
 
+import type { KvDtype } from '../assembly/backend/act.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './errors.js';
 
@@ -64,7 +65,7 @@ export function requiredOpt(command: string, values: OptionValues, name: string)
  * @example
  * kvDtypeOpt('run', values); // 'bf16' for --kv-dtype bf16
  */
-export function kvDtypeOpt(command: string, values: OptionValues): 'f32' | 'bf16' | undefined {
+export function kvDtypeOpt(command: string, values: OptionValues): KvDtype | undefined {
   const v = stringOpt(values, 'kv-dtype');
   if (v === undefined || v === 'f32' || v === 'bf16') return v;
   throw new UsageError(`--kv-dtype must be f32 or bf16, got "${v}"`, command);

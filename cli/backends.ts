@@ -5,6 +5,7 @@
 // comes back with its reason. The wasm and webgpu backends are imported on demand, so a command that never computes
 // never loads them.
 
+import type { KvDtype } from '../assembly/backend/act.js';
 import type { Backend } from '../engine/core/backend.js';
 import { UnknownBackendError } from '../engine/core/errors.js';
 import { referenceBackend } from '../engine/reference/index.js';
@@ -25,12 +26,12 @@ export interface BackendChoice {
 /** What a backend is built with: the wasm backend's thread count (WasmBackendOptions.threads; default $EDGETRON_THREADS, else 1) and attention cache type (kvDtype, default f32). */
 export interface BackendOptions {
   readonly threads?: number | 'auto';
-  readonly kvDtype?: 'f32' | 'bf16';
+  readonly kvDtype?: KvDtype;
 }
 
 async function wasm(simd: boolean, options: BackendOptions): Promise<Backend> {
-  const { createWasmBackend, wasmScalarBackend } = await import('../assembly/backend/index.js');
-  return createWasmBackend(simd ? { simd: true, threads: options.threads, kvDtype: options.kvDtype } : { simd: false, kvDtype: options.kvDtype }, simd ? 'wasm' : 'wasm-scalar');
+  const { createWasmBackend } = await import('../assembly/backend/index.js');
+  return createWasmBackend({ simd, kvDtype: options.kvDtype, ...(simd ? { threads: options.threads } : {}) }, simd ? 'wasm' : 'wasm-scalar');
 }
 
 async function webgpu(): Promise<Backend> {

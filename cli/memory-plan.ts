@@ -32,6 +32,7 @@ import { PREFILL_CHUNK } from '../engine/core/model.js';
 import { EdgetronError } from '../engine/core/errors.js';
 import { sidecarNames, type TensorEntry } from '../engine/core/weights.js';
 import type { Fp8Bf16Entry } from '../engine/formats/fp8.js';
+import type { KvDtype } from '../assembly/backend/act.js';
 import { MAX_PAGES, PAGE_BYTES, ALIGN } from '../assembly/backend/heap.js';
 import { EMBEDDING, isConvWeight } from '../assembly/backend/tensors.js';
 import { sequenceStateBytes } from '../serve/fit.js';
@@ -195,7 +196,7 @@ export interface PlanInput {
    */
   readonly shardBudgetBytes?: number;
   /** wasm: the attention caches' element type (default f32; bf16 halves the KV bytes per token). */
-  readonly kvDtype?: 'f32' | 'bf16';
+  readonly kvDtype?: KvDtype;
 }
 
 /**

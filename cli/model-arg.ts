@@ -24,7 +24,7 @@ export function hubProgress(io: CliIO): { update: NonNullable<PullOptions['onPro
         current?.line.end();
         current = { file, line: progressLine(io, `download ${file}`) };
       }
-      current.line.update(done, total < 0 ? done : total);
+      current.line.update(done, total < 0 ? done + 1 : total); // size unknown: never 'done', so the line keeps its throttle
     },
     end() {
       current?.line.end();

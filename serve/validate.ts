@@ -398,16 +398,13 @@ function parseToolChoice(v: unknown, tools: readonly ToolSpec[]): ToolChoice {
   throw new InvalidRequestError('tool_choice', "tool_choice must be 'none', 'auto', 'required' or {\"type\": \"function\", \"function\": {\"name\": …}}");
 }
 
-/** Template variables the renderer sets itself (engine/text/text.ts renderChat), never taken from chat_template_kwargs. */
-const RENDERER_VARIABLES = new Set(['messages', 'tools', 'documents', 'add_generation_prompt', 'bos_token', 'eos_token', 'unk_token', 'pad_token']);
-
-/** `chat_template_kwargs` passed to the template; its booleans the Nemotron 3 template reads are checked (spec §15.2). */
+/** `chat_template_kwargs` passed to the template (the renderer's own variables override theirs, engine/text/text.ts renderChat); its booleans the Nemotron 3 template reads are checked (spec §15.2). */
 function parseTemplateKwargs(body: Json): Json {
   const kwargs = body.chat_template_kwargs;
   if (kwargs === undefined || kwargs === null) return {};
   if (!isObject(kwargs)) throw wrongType('chat_template_kwargs', 'an object', kwargs);
   optBool(kwargs, 'truncate_history_thinking', 'chat_template_kwargs.truncate_history_thinking');
-  return Object.fromEntries(Object.entries(kwargs).filter(([k]) => !RENDERER_VARIABLES.has(k)));
+  return kwargs;
 }
 
 /** Thinking on/off and the budget, from chat_template_kwargs, reasoning_effort, max_reasoning_tokens. */

@@ -232,10 +232,10 @@ export class TextCodec {
       eos_token: tokenString(this.config.eos_token) ?? '',
       unk_token: tokenString(this.config.unk_token) ?? '',
       pad_token: tokenString(this.config.pad_token) ?? '',
+      // as Hugging Face's apply_chat_template passes them: None when absent
+      tools: options.tools ?? null,
+      documents: null,
     };
-    // as Hugging Face's apply_chat_template passes them: None when absent
-    context.tools = options.tools ?? context.tools ?? null;
-    context.documents ??= null;
     try {
       return this.template.render(context);
     } catch (err) {

@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HubAccessError, HubNetworkError, HubNotFoundError } from '../errors.js';
-import { hfHome, type Env } from './cache.js';
+import { COMMIT_ID, hfHome, type Env } from './cache.js';
 
 /** The Hub's address and credentials for one pull. */
 export interface HubHttp {
@@ -135,7 +135,7 @@ export async function repoInfo(http: HubHttp, target: HubTarget): Promise<{ sha:
     throw new HubNetworkError(url, `the Hub's answer is not JSON (${fetchCause(e)})`);
   }
   const siblings = Array.isArray(body.siblings) ? body.siblings : null;
-  if (typeof body.sha !== 'string' || !/^[0-9a-f]{40}$/.test(body.sha) || siblings === null) {
+  if (typeof body.sha !== 'string' || !COMMIT_ID.test(body.sha) || siblings === null) {
     throw new HubNetworkError(url, 'the Hub\'s answer has no commit `sha` and `siblings` list');
   }
   const files = siblings.map((s) => (s as { rfilename?: unknown })?.rfilename).filter((f): f is string => typeof f === 'string');
