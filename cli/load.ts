@@ -36,6 +36,8 @@ export interface PlanOptions {
   readonly shardBudgetBytes?: number;
   /** Source bytes read so far, while loading (over every shard). */
   readonly onProgress?: (loadedBytes: number, totalBytes: number) => void;
+  /** Turns the model argument into a local path once the backend name is known good (cli/model-arg.ts resolveModelArg: a Hub name is pulled). */
+  readonly resolveModel?: (model: string | undefined) => Promise<string | undefined>;
 }
 
 
@@ -84,7 +86,7 @@ function threadShardsBackend(path: string, choice: BackendChoice, options: Backe
  */
 export async function loadForCli(model: string | undefined, backendName: string | undefined, options: BackendOptions = {}, planOptions: PlanOptions = {}): Promise<LoadedCli> {
   const choice = await pickBackend(backendName ?? 'auto', options);
-  const ckpt = await openCheckpoint(resolveModelPath(model));
+  const ckpt = await openCheckpoint(resolveModelPath(planOptions.resolveModel ? await planOptions.resolveModel(model) : model));
   let session: Session;
   let plan: MemoryPlan | undefined;
   try {

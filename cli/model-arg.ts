@@ -54,6 +54,8 @@ export async function pullForCli(ref: NonNullable<ReturnType<typeof parseHubRef>
  * @example
  * const ckpt = await openCheckpoint(resolveModelPath(await resolveModelArg(stringOpt(values, 'model'), io)));
  */
+export async function resolveModelArg(arg: string, io: CliIO): Promise<string>;
+export async function resolveModelArg(arg: string | undefined, io: CliIO): Promise<string | undefined>;
 export async function resolveModelArg(arg: string | undefined, io: CliIO): Promise<string | undefined> {
   if (arg === undefined || arg === DEFAULT_MODEL || existsSync(arg)) return arg;
   const ref = parseHubRef(arg);

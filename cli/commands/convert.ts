@@ -89,7 +89,7 @@ with --quant one of ${GGUF_QUANTS.join(', ')} (default f32).
   async run({ values, positionals }, io) {
     if (positionals.length !== 2) throw new UsageError('IN and OUT are required', 'convert');
     const [arg, out] = positionals;
-    const input = (await resolveModelArg(arg, io)) ?? arg;
+    const input = await resolveModelArg(arg, io);
     const maxMemoryMb = intOpt('convert', values, 'max-memory', DEFAULT_MAX_MEMORY_MIB, RUNTIME_MIB + 1, 2 ** 24)!;
     if (out.toLowerCase().endsWith('.gguf')) {
       const quant = choice<GgufQuant>('quant', stringOpt(values, 'quant'), GGUF_QUANTS, 'f32')!;

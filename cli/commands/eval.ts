@@ -49,7 +49,7 @@ perplexity = exp(sum of NLL / tokens).
       return;
     }
     const text = await readEvalText(file);
-    const { session, close } = await loadForCli(await resolveModelArg(stringOpt(values, 'model'), io), stringOpt(values, 'backend'), {}, { requestedContext: context ?? DEFAULT_CONTEXT, report: planReporter(io.stderr, false) });
+    const { session, close } = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'), {}, { requestedContext: context ?? DEFAULT_CONTEXT, report: planReporter(io.stderr, false), resolveModel: (m) => resolveModelArg(m, io) });
     try {
       const result = evaluateModel(session, text, {
         context,

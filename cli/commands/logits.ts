@@ -31,7 +31,8 @@ Runs the tokens through the model in one forward call and prints
   async run({ values }, io) {
     const tokens = tokenListOpt('logits', values, 'tokens');
     const shardMib = intOpt('logits', values, 'shard-budget', undefined, 1);
-    const { session, choice, close } = await loadForCli(await resolveModelArg(stringOpt(values, 'model'), io), stringOpt(values, 'backend'), {}, {
+    const { session, choice, close } = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'), {}, {
+      resolveModel: (m) => resolveModelArg(m, io),
       requestedContext: tokens.length,
       report: planReporter(io.stderr, false),
       shardBudgetBytes: shardMib === undefined ? undefined : shardMib * 2 ** 20,

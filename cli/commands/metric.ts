@@ -131,7 +131,7 @@ async function ticketsDemo(values: OptionValues, io: CliIO): Promise<void> {
   const sweeps = intOpt('metric', values, 'sweeps', 30, 1)!;
   const seed = intOpt('metric', values, 'seed', 0)!;
   const k = intOpt('metric', values, 'k', 3, 1)!;
-  const loaded = await loadForCli(await resolveModelArg(stringOpt(values, 'model'), io), stringOpt(values, 'backend'));
+  const loaded = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'), {}, { resolveModel: (m) => resolveModelArg(m, io) });
   try {
     const { model } = loaded.session;
     const text = requireText(loaded.session);

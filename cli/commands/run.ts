@@ -93,7 +93,8 @@ them); a progress line shows the load on a terminal.
     const report = planReporter(io.stderr, values.stats === true);
     const shardMib = intOpt('run', values, 'shard-budget', undefined, 1);
     const bar = io.stderr.isTTY ? progressLine(io, 'load') : null;
-    const { session, choice, plan, close } = await loadForCli(await resolveModelArg(stringOpt(values, 'model'), io), stringOpt(values, 'backend'), { threads, kvDtype }, {
+    const { session, choice, plan, close } = await loadForCli(stringOpt(values, 'model'), stringOpt(values, 'backend'), { threads, kvDtype }, {
+      resolveModel: (m) => resolveModelArg(m, io),
       requestedContext: (options.maxTokens ?? 0) + 1,
       report,
       shardBudgetBytes: shardMib === undefined ? undefined : shardMib * 2 ** 20,

@@ -55,7 +55,7 @@ the bits per byte of FILE. Writes DIR/report.md, DIR/report.json, DIR/flip-rate.
     'recover-steps': { type: 'string' },
   },
   async run({ values }, io) {
-    const model = (await resolveModelArg(requiredOpt('sparsity-report', values, 'model'), io))!;
+    const model = await resolveModelArg(requiredOpt('sparsity-report', values, 'model'), io);
     const out = requiredOpt('sparsity-report', values, 'out');
     const heldout = await readEvalText(stringOpt(values, 'text') ?? join(packageRoot(), 'assets', 'corpus', 'heldout.txt'));
     const calibFile = stringOpt(values, 'calib');
