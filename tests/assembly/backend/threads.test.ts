@@ -74,6 +74,18 @@ describe.each(FORMATS)('%s', (_, cfg, tensors) => {
   }, 60_000);
 });
 
+test('the threaded MoE experts and attention rows give back every buffer they take: heap use after passes equals before', async () => {
+  enableRelaxedSimd();
+  const model = await load(config, quantizedModelTensors(config, 22, 'nvfp4'), 3);
+  const ops = model.ops as WasmModel;
+  const seq = model.newSequence(32);
+  const before = ops.usedBytes();
+  model.forward(seq, PROMPT, 'all'); // prefill: attention rows in parts
+  for (const t of [5, 77]) model.forward(seq, new Int32Array([t])); // decode: experts as whole jobs
+  expect(ops.usedBytes()).toBe(before);
+  seq.free();
+});
+
 test('builds without relaxed SIMD run on one thread', async () => {
   const model = new Model(await createWasmBackend({ build: 'simd', threads: 2 }).load(config, memoryTensors(config, randomModelTensors(config, 3))));
   models.push(model);
